@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything restake-sim needs to build, test and analyse, from Debian 12 packages only.
+# Idempotent: safe to run again; apt-get skips what is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-dev          # Boost.Random distributions (header-only)
+  librandom123-dev      # counter-based random streams (Philox)
+  libtbb-dev            # oneTBB: threads
+  libhdf5-dev hdf5-tools
+  libspdlog-dev libfmt-dev
+  libtomlplusplus-dev   # scenario files
+  libcli11-dev          # command line
+  doctest-dev           # unit tests
+  python3-numpy python3-h5py   # reading results back (/usr/bin/python3)
+)
+
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "setup: dependencies installed"

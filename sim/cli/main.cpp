@@ -1,0 +1,179 @@
+// restake-sim: the command line. Wires scenario -> engine -> results file; the library does the work.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <tbb/info.h>
+
+#include "engine.hpp"
+#include "progress.hpp"
+#include "results.hpp"
+#include "scenario.hpp"
+#include "version.hpp"
+
+namespace fs = std::filesystem;
+using namespace restake;
+
+namespace {
+
+// Set by SIGINT/SIGTERM; a signal handler can only reach static storage.
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
+
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted: no results file written") {}
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open scenario file", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string default_scenario() {
+  if (fs::exists("scenarios/default.toml")) return "scenarios/default.toml";
+  return RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+}
+
+struct RunArgs {
+  std::string scenario;
+  std::string output;
+  std::uint64_t trials = 0;
+  std::optional<std::uint64_t> seed;
+  int threads = 0;
+  std::size_t block = 1 << 15;
+  int deflate = 4;
+  bool progress = true;
+  bool json = false;
+};
+
+int cmd_validate(const std::string& path) {
+  const Model m = parse_scenario(read_text(path), path);
+  std::size_t restaked = 0;
+  for (const auto& h : m.holders)
+    for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
+  fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} protocols, {} AVSs, {} holders ({} restaked positions), "
+             "{} contracts, {} pools; {} trials, seed {}, horizon {} days\n",
+             path, m.simulation.name, m.operators.size(), m.groups.size(), m.protocols.size(), m.avs.size(),
+             m.holders.size(), restaked, m.contracts.size(), m.pools.size(), m.simulation.trials, m.simulation.seed,
+             m.simulation.horizon_days);
+  return 0;
+}
+
+int cmd_run(RunArgs a) {
+  if (a.scenario.empty()) a.scenario = default_scenario();
+  const std::string text = read_text(a.scenario);
+  Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
+  if (a.trials > 0) m.simulation.trials = a.trials;
+  if (a.seed) m.simulation.seed = *a.seed;
+  if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
+  if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
+
+  const int threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
+  spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,
+               m.simulation.trials, m.simulation.seed, threads, a.output);
+
+  ResultsMeta meta;
+  meta.info = {m.simulation.name, kVersion, kGitCommit, m.simulation.seed, m.simulation.trials, m.simulation.horizon_days};
+  meta.scenario_path = a.scenario;
+  meta.scenario_text = text;
+  ResultsWriter writer(a.output, m, meta, a.deflate);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  ProgressBar bar(m.simulation.trials, a.progress && isatty(STDERR_FILENO));
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t done = 0;
+  RunOptions opt;
+  opt.trials = m.simulation.trials;
+  opt.seed = m.simulation.seed;
+  opt.block_trials = a.block;
+  opt.threads = threads;
+  run_trials(m, opt, [&](const TrialBlock& b) {
+    if (g_interrupted) throw Interrupted();
+    writer.append(b);
+    done += b.count;
+    bar.update(done);
+  });
+  bar.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const RunSummary s = writer.finish();
+  spdlog::info("{} trials in {:.2f} s ({:.0f} trials/s); wrote {}", done, seconds, static_cast<double>(done) / seconds,
+               a.output);
+  std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+  return 0;
+}
+
+int cmd_summary(const std::string& path, bool json) {
+  const RunSummary s = read_summary(path);
+  std::cout << (json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"restake-sim: Monte Carlo of slashing contagion in restaking"};
+  app.set_version_flag("--version", fmt::format("restake-sim {} ({})", kVersion, kGitCommit));
+  app.require_subcommand(1);
+  int verbose = 0;
+  bool quiet = false;
+  app.add_flag("-v,--verbose", verbose, "More log output (-vv for trace)");
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors on stderr");
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Simulate a scenario and write an HDF5 results file");
+  run_cmd->add_option("scenario", run.scenario, "Scenario file (default: scenarios/default.toml)");
+  run_cmd->add_option("-o,--output", run.output, "Results file (default: results/<scenario>.h5)");
+  run_cmd->add_option("--trials", run.trials, "Override [simulation] trials")->check(CLI::PositiveNumber);
+  run_cmd->add_option("--seed", run.seed, "Override [simulation] seed");
+  run_cmd->add_option("--threads", run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  run_cmd->add_option("--block", run.block, "Trials per block written at once")->check(CLI::Range(1, 1 << 24));
+  run_cmd->add_option("--compression", run.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
+  run_cmd->add_flag("!--no-progress", run.progress, "No progress bar");
+  run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
+
+  std::string validate_path;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file and exit");
+  validate_cmd->add_option("scenario", validate_path, "Scenario file")->required();
+
+  std::string summary_path;
+  bool summary_json = false;
+  CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results file");
+  summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
+  summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("restake-sim");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S] [%^%l%$] %v");
+  spdlog::set_level(quiet ? spdlog::level::warn
+                          : verbose >= 2 ? spdlog::level::trace
+                          : verbose == 1 ? spdlog::level::debug
+                                         : spdlog::level::info);
+  try {
+    if (*run_cmd) return cmd_run(run);
+    if (*validate_cmd) return cmd_validate(validate_path);
+    if (*summary_cmd) return cmd_summary(summary_path, summary_json);
+  } catch (const ScenarioError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  return 0;
+}

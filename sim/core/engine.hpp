@@ -1,0 +1,37 @@
+#pragma once
+// Maps trials over threads in blocks. Each trial is a pure function of (model, seed, trial index),
+// written to its own row, so a block's contents do not depend on the thread count; blocks are
+// handed to the consumer in trial order.
+#include <cstdint>
+#include <functional>
+
+#include "model.hpp"
+#include "propagation.hpp"
+#include "sampler.hpp"
+#include "trial_block.hpp"
+
+namespace restake {
+
+// Everything derived from the model that every trial reads.
+struct Plans {
+  SamplerPlan sampler;
+  PropagationPlan propagation;
+  static Plans of(const Model& m) { return {make_sampler_plan(m), make_propagation_plan(m)}; }
+};
+
+// One trial, end to end: draws then propagation.
+void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
+                    TrialScratch& scratch, const TrialRecord& out);
+
+struct RunOptions {
+  std::uint64_t trials = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t first_trial = 0;
+  std::size_t block_trials = 1 << 15;
+  int threads = 0;  // 0: all cores
+};
+
+// Calls `on_block` for each block in trial order, from the calling thread.
+void run_trials(const Model& m, const RunOptions& options, const std::function<void(const TrialBlock&)>& on_block);
+
+}  // namespace restake

@@ -1,0 +1,138 @@
+#pragma once
+// Small RAII layer over the HDF5 C API for writing and reading results files.
+// Every hid_t lives in a Handle and is closed by its destructor; every failing
+// HDF5 call becomes a restake::h5::Error naming the object (file:/path/name).
+#include <concepts>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <hdf5.h>
+
+namespace restake::h5 {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Move-only owner of one hid_t and the H5?close function that releases it.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer close) : id_(id), close_(close) {}
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)), close_(o.close_) {}
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+      close_ = o.close_;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+
+  hid_t id() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  void reset() noexcept {
+    if (id_ >= 0 && close_ != nullptr) close_(id_);  // close errors cannot be reported from here
+    id_ = H5I_INVALID_HID;
+  }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Closer close_ = nullptr;
+};
+
+// A location (group or file root) holding attributes, groups and datasets.
+class Group {
+ public:
+  explicit Group(Handle h) : h_(std::move(h)) {}
+  hid_t id() const { return h_.id(); }
+
+  Group create_group(const std::string& name) const;
+  Group open_group(const std::string& name) const;
+  bool exists(const std::string& name) const;  // a link of that name exists here
+
+  // Scalar attributes; an existing attribute of the same name is replaced.
+  // Strings are variable-length UTF-8, so h5py reads them as str.
+  void set_attr(const std::string& name, const std::string& value) const;
+  void set_attr(const std::string& name, const char* value) const { set_attr(name, std::string(value)); }
+  void set_attr(const std::string& name, double value) const;
+  void set_attr(const std::string& name, std::int64_t value) const;
+  void set_attr(const std::string& name, std::uint64_t value) const;
+  // Other integer types (int, unsigned, ...) would be ambiguous between the overloads above.
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  void set_attr(const std::string& name, T value) const {
+    if constexpr (std::is_signed_v<T>) set_attr(name, static_cast<std::int64_t>(value));
+    else set_attr(name, static_cast<std::uint64_t>(value));
+  }
+  std::string attr_string(const std::string& name) const;  // throws if missing or not a string
+  double attr_double(const std::string& name) const;       // accepts float or integer attributes
+  std::int64_t attr_int(const std::string& name) const;    // integer attributes only
+  std::uint64_t attr_uint(const std::string& name) const;  // integer attributes only
+
+  // Small whole datasets (contiguous, uncompressed). dims are row-major; empty dims = scalar;
+  // zero-size dims are allowed. data.size() must equal the product of dims.
+  void write_strings(const std::string& name, const std::vector<std::string>& values) const;
+  std::vector<std::string> read_strings(const std::string& name) const;
+  void write_doubles(const std::string& name, std::span<const double> data,
+                     const std::vector<hsize_t>& dims, const std::string& unit = "") const;
+  void write_uint64s(const std::string& name, std::span<const std::uint64_t> data,
+                     const std::vector<hsize_t>& dims, const std::string& unit = "") const;
+  std::vector<double> read_doubles(const std::string& name, std::vector<hsize_t>* dims_out = nullptr) const;
+  std::vector<std::uint64_t> read_uint64s(const std::string& name,
+                                          std::vector<hsize_t>* dims_out = nullptr) const;
+  std::vector<hsize_t> dims(const std::string& dataset) const;
+  std::string dataset_attr_string(const std::string& dataset, const std::string& attr) const;
+
+  // All rows of one "column" of a dataset shaped [rows, ...rest]: flat_index is a row-major
+  // index into rest. Reads at most rows_per_read rows per H5Dread to bound temporary memory.
+  std::vector<double> read_column(const std::string& name, hsize_t flat_index,
+                                  hsize_t rows_per_read = hsize_t{1} << 16) const;
+
+ private:
+  Handle h_;
+};
+
+// An HDF5 file; as a Group it is the root group "/".
+class File : public Group {
+ public:
+  static File create(const std::string& path);          // truncates an existing file
+  static File open_read_only(const std::string& path);  // throws "cannot open HDF5 file <path>"
+  Group root() const { return open_group("/"); }
+  void flush() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  File(Handle h, std::string path) : Group(std::move(h)), path_(std::move(path)) {}
+  std::string path_;
+};
+
+// A chunked, compressed dataset of doubles growing along dimension 0 (e.g. trials), with fixed
+// trailing dims (may be empty for 1-D, may contain 0). Chunks are chunk_rows x trailing dims.
+// deflate_level 1..9 enables shuffle + deflate; 0 stores uncompressed.
+class RowAppender {
+ public:
+  RowAppender(const Group& where, const std::string& name, std::vector<hsize_t> trailing_dims,
+              hsize_t chunk_rows, int deflate_level, const std::string& unit = "");
+  // data is row-major rows x product(trailing dims).
+  void append(std::span<const double> data, hsize_t rows);
+  hsize_t rows() const { return rows_; }
+
+ private:
+  Handle ds_;
+  std::vector<hsize_t> trailing_;
+  hsize_t row_size_ = 1;  // product of trailing dims
+  hsize_t rows_ = 0;
+};
+
+}  // namespace restake::h5

@@ -1,0 +1,145 @@
+#pragma once
+// The restaking world as plain data, built once from a scenario and read-only during a run
+// (shared by every thread). Indices refer into the Model's vectors.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "consensus.hpp"
+#include "distribution.hpp"
+
+namespace restake {
+
+inline constexpr double kDaysPerYear = 365.0;
+
+enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge };
+inline constexpr std::size_t kLossCauseCount = 5;
+const char* to_string(LossCause c);  // "beacon_slashing", "avs_slashing", ...
+
+enum class SlashingMode { Shared, Unique };
+enum class HolderKind { Lrt, Lst, Native };
+enum class ContractKind { Contract, Bridge };
+enum class SubsidyDecay { None, HalfLife, Cliff };
+const char* to_string(HolderKind k);
+
+struct Simulation {
+  std::string name;
+  std::string description;
+  std::uint64_t trials = 100'000;
+  std::uint64_t seed = 1;
+  double horizon_days = 365.0;
+};
+
+struct Ethereum {
+  ConsensusParams consensus;
+  Distribution base_apr = Distribution::fixed(0.03);  // per year, drawn once per trial
+};
+
+struct Operator {
+  std::string name;
+  std::uint64_t validators = 0;
+  Gwei effective_balance_gwei = 32 * kGweiPerEth;
+  double fault_rate_per_year = 0.0;     // operator-level slashable incidents (Poisson rate)
+  Distribution fault_fraction;          // share of its (still unslashed) validators an incident hits
+  double stake_eth() const { return static_cast<double>(validators) * static_cast<double>(effective_balance_gwei) / 1e9; }
+};
+
+// A common-mode shock (client bug, cloud or remote-signer provider): when it fires, every
+// member operator has an incident at the same moment.
+struct CorrelationGroup {
+  std::string name;
+  double rate_per_year = 0.0;
+  Distribution fraction;  // drawn for each member separately
+  std::vector<std::size_t> members;
+};
+
+struct Protocol {
+  std::string name;
+  SlashingMode mode = SlashingMode::Shared;
+  std::vector<std::size_t> contracts;  // core contracts every position through it sits on
+};
+
+struct Allocation {
+  std::size_t op = 0;
+  double magnitude = 1.0;  // unique mode: share of the operator's stake allocated to this AVS
+};
+
+struct SlashingCondition {
+  std::string name;
+  double rate_per_year = 0.0;  // per operator securing the AVS
+  Distribution fraction;       // wadsToSlash: share of the slashable stake removed
+};
+
+struct RewardSchedule {
+  double initial_apr = 0.0;  // on the stake securing the AVS
+  double floor_apr = 0.0;    // organic rate left once subsidies are gone
+  SubsidyDecay decay = SubsidyDecay::None;
+  Distribution decay_days = Distribution::fixed(0.0);  // half-life or cliff date, drawn per trial
+};
+
+struct Avs {
+  std::string name;
+  std::size_t protocol = 0;
+  std::vector<Allocation> allocations;
+  std::vector<SlashingCondition> conditions;
+  double faulty_rate_per_year = 0.0;  // a faulty or rogue slashing of all its operators at once
+  Distribution faulty_fraction = Distribution::fixed(0.0);
+  RewardSchedule rewards;
+};
+
+inline constexpr std::size_t kNoProtocol = static_cast<std::size_t>(-1);
+
+struct Position {
+  std::size_t op = 0;
+  double stake_eth = 0.0;
+  std::size_t protocol = kNoProtocol;  // kNoProtocol: staked, not restaked
+};
+
+struct BridgeExposure {
+  std::size_t contract = 0;
+  double share = 0.0;  // share of the holder's value bridged through it
+};
+
+struct Holder {
+  std::string name;
+  HolderKind kind = HolderKind::Lrt;
+  std::vector<Position> positions;
+  double reward_fee = 0.0;                // share of all rewards kept by the protocol/operators
+  std::vector<std::size_t> contracts;     // held through these (whole balance)
+  std::vector<BridgeExposure> bridged;    // part of the balance held through bridges
+  double value_eth() const;
+};
+
+struct Contract {
+  std::string name;
+  ContractKind kind = ContractKind::Contract;
+  double failure_rate_per_year = 0.0;
+  Distribution loss_given_failure = Distribution::fixed(1.0);
+  std::vector<std::size_t> depends_on;
+};
+
+struct Pool {
+  std::string name;
+  double balance_eth = 0.0;
+  std::array<bool, kLossCauseCount> covers{};
+  std::vector<std::size_t> holders;  // covered holders
+};
+
+struct Model {
+  Simulation simulation;
+  Ethereum ethereum;
+  std::vector<Operator> operators;
+  std::vector<CorrelationGroup> groups;
+  std::vector<Protocol> protocols;
+  std::vector<Avs> avs;
+  std::vector<Holder> holders;
+  std::vector<Contract> contracts;
+  std::vector<Pool> pools;  // pay in this order
+};
+
+// Annual probability of at least one event -> Poisson rate per year.
+double rate_from_annual_probability(double p);
+
+}  // namespace restake

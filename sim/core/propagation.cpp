@@ -1,0 +1,333 @@
+#include "propagation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace restake {
+
+std::vector<bool> reached_by_failure(const Model& m, std::size_t c) {
+  // A failure travels from a contract to everything built on it: walk depends_on backwards.
+  std::vector<bool> reached(m.contracts.size(), false);
+  reached[c] = true;
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (std::size_t d = 0; d < m.contracts.size(); ++d) {
+      if (reached[d]) continue;
+      for (std::size_t dep : m.contracts[d].depends_on) {
+        if (reached[dep]) {
+          reached[d] = grew = true;
+          break;
+        }
+      }
+    }
+  }
+  return reached;
+}
+
+PropagationPlan make_propagation_plan(const Model& m) {
+  PropagationPlan p;
+  std::map<std::pair<std::size_t, std::size_t>, std::size_t> slot_index;  // (op, protocol) -> slot
+  auto slot_for = [&](std::size_t op, std::size_t protocol) {
+    auto [it, inserted] = slot_index.try_emplace({op, protocol}, p.slots.size());
+    if (inserted) p.slots.push_back({op, protocol, m.protocols[protocol].mode, {}, {}, 0});
+    return it->second;
+  };
+
+  p.slot_of_avs_member.resize(m.avs.size());
+  p.index_in_slot.resize(m.avs.size());
+  for (std::size_t a = 0; a < m.avs.size(); ++a) {
+    for (const Allocation& al : m.avs[a].allocations) {
+      const std::size_t s = slot_for(al.op, m.avs[a].protocol);
+      p.slot_of_avs_member[a].push_back(s);
+      p.index_in_slot[a].push_back(p.slots[s].avs.size());
+      p.slots[s].avs.push_back(a);
+      p.slots[s].allocation.push_back(al.magnitude);
+    }
+  }
+
+  p.positions_of_op.resize(m.operators.size());
+  p.holder_value_eth.resize(m.holders.size());
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    p.holder_value_eth[h] = m.holders[h].value_eth();
+    for (const Position& pos : m.holders[h].positions) {
+      const std::size_t slot = pos.protocol == kNoProtocol ? kNone : slot_for(pos.op, pos.protocol);
+      p.positions_of_op[pos.op].push_back(p.positions.size());
+      p.positions.push_back({h, pos.op, slot, pos.stake_eth});
+    }
+  }
+  p.positions_of_slot.resize(p.slots.size());
+  for (std::size_t i = 0; i < p.positions.size(); ++i)
+    if (p.positions[i].slot != kNone) p.positions_of_slot[p.positions[i].slot].push_back(i);
+  for (auto& s : p.slots) {
+    s.first_alloc = p.allocation_count;
+    p.allocation_count += s.avs.size();
+  }
+
+  // Contract reach. A holder exposed through its own contracts loses on its whole balance; else
+  // through bridges on the bridged share (shares add up when several bridges are reached); else
+  // only the positions held through a protocol whose contracts are reached.
+  p.reach_of_contract.resize(m.contracts.size());
+  for (std::size_t c = 0; c < m.contracts.size(); ++c) {
+    const std::vector<bool> reached = reached_by_failure(m, c);
+    for (std::size_t h = 0; h < m.holders.size(); ++h) {
+      const Holder& holder = m.holders[h];
+      std::vector<std::size_t> all, through_protocol;
+      for (std::size_t i = 0; i < p.positions.size(); ++i) {
+        if (p.positions[i].holder != h) continue;
+        all.push_back(i);
+        const std::size_t proto = holder.positions[all.size() - 1].protocol;
+        if (proto == kNoProtocol) continue;
+        const auto& pc = m.protocols[proto].contracts;
+        if (std::any_of(pc.begin(), pc.end(), [&](std::size_t x) { return reached[x]; })) through_protocol.push_back(i);
+      }
+      if (std::any_of(holder.contracts.begin(), holder.contracts.end(), [&](std::size_t x) { return reached[x]; })) {
+        p.reach_of_contract[c].push_back({h, 1.0, all});
+        continue;
+      }
+      double share = 0.0;
+      for (const BridgeExposure& b : holder.bridged)
+        if (reached[b.contract]) share += b.share;
+      if (share > 0.0) {
+        p.reach_of_contract[c].push_back({h, std::min(share, 1.0), all});
+      } else if (!through_protocol.empty()) {
+        p.reach_of_contract[c].push_back({h, 1.0, through_protocol});
+      }
+    }
+  }
+
+  p.pools_of_holder.resize(m.holders.size());
+  for (std::size_t k = 0; k < m.pools.size(); ++k)
+    for (std::size_t h : m.pools[k].holders) p.pools_of_holder[h].push_back(k);
+  return p;
+}
+
+namespace {
+
+// Integral over [0, t] days of the subsidised share of an AVS's reward rate (1 at t = 0).
+double subsidy_integral(const RewardSchedule& r, double decay_days, double t) {
+  switch (r.decay) {
+    case SubsidyDecay::None: return t;
+    case SubsidyDecay::Cliff: return std::min(t, decay_days);
+    case SubsidyDecay::HalfLife: return decay_days / std::log(2.0) * (1.0 - std::exp2(-t / decay_days));
+  }
+  return t;
+}
+
+class TrialState {
+ public:
+  TrialState(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& s, const TrialRecord& out)
+      : m_(m), plan_(plan), draws_(draws), s_(s), out_(out) {
+    s_.remaining_validators.resize(m.operators.size());
+    s_.op_balance_gwei.resize(m.operators.size());
+    for (std::size_t o = 0; o < m.operators.size(); ++o) {
+      s_.remaining_validators[o] = m.operators[o].validators;
+      s_.op_balance_gwei[o] = m.operators[o].validators * m.operators[o].effective_balance_gwei;
+    }
+    s_.max_magnitude.assign(plan.slots.size(), 1.0);
+    s_.allocation.resize(plan.allocation_count);
+    for (const auto& slot : plan.slots)
+      std::copy(slot.allocation.begin(), slot.allocation.end(), s_.allocation.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
+    s_.contract_factor.assign(plan.positions.size(), 1.0);
+    s_.rewards_eth.assign(plan.positions.size(), 0.0);
+    s_.avs_increment.resize(m.avs.size());
+    s_.gross.assign(m.holders.size() * kLossCauseCount, 0.0);
+    s_.covered.assign(m.holders.size(), 0.0);
+    s_.pool_left.resize(m.pools.size());
+    for (std::size_t k = 0; k < m.pools.size(); ++k) s_.pool_left[k] = m.pools[k].balance_eth;
+    std::fill(out_.avs_stake_lost_eth.begin(), out_.avs_stake_lost_eth.end(), 0.0);
+    std::fill(out_.pool_drawdown_eth.begin(), out_.pool_drawdown_eth.end(), 0.0);
+  }
+
+  void run() {
+    s_.events.assign(draws_.events.begin(), draws_.events.end());
+    std::stable_sort(s_.events.begin(), s_.events.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
+    price_beacon_slashings();
+    double now = 0.0;
+    for (std::size_t e = 0; e < s_.events.size(); ++e) {
+      const Event& ev = s_.events[e];
+      accrue_rewards(now, ev.day);
+      now = ev.day;
+      switch (ev.kind) {
+        case EventKind::OperatorFault: apply_beacon(ev.entity, s_.beacon_loss_gwei[e]); break;
+        case EventKind::AvsSlashing: apply_avs(ev.entity, ev.member, ev.fraction, LossCause::AvsSlashing); break;
+        case EventKind::AvsFaultySlashing:
+          for (std::size_t k = 0; k < m_.avs[ev.entity].allocations.size(); ++k)
+            apply_avs(ev.entity, k, ev.fraction, LossCause::AvsFaultySlashing);
+          break;
+        case EventKind::ContractFailure: apply_contract(ev.entity, ev.fraction); break;
+      }
+    }
+    accrue_rewards(now, m_.simulation.horizon_days);
+    write_record();
+  }
+
+ private:
+  double value(std::size_t i) const {
+    const auto& p = plan_.positions[i];
+    const Operator& op = m_.operators[p.op];
+    const double beacon = static_cast<double>(s_.op_balance_gwei[p.op]) /
+                          (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
+    const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
+    return p.stake_eth * beacon * magnitude * s_.contract_factor[i];
+  }
+
+  // Validators hit and Gwei lost by every operator fault, before any loss is applied: the
+  // correlation penalty of one slashing depends on all slashings in its window, later ones too.
+  void price_beacon_slashings() {
+    const auto& ev = s_.events;
+    s_.slashed_validators.assign(ev.size(), 0);
+    s_.beacon_loss_gwei.assign(ev.size(), 0);
+    for (std::size_t e = 0; e < ev.size(); ++e) {
+      if (ev[e].kind != EventKind::OperatorFault) continue;
+      std::uint64_t& left = s_.remaining_validators[ev[e].entity];
+      if (left == 0 || ev[e].fraction <= 0.0) continue;
+      // An incident slashes at least one validator, and never one twice.
+      const auto hit = static_cast<std::uint64_t>(std::llround(ev[e].fraction * static_cast<double>(left)));
+      s_.slashed_validators[e] = std::clamp<std::uint64_t>(hit, 1, left);
+      left -= s_.slashed_validators[e];
+    }
+    const ConsensusParams& cp = m_.ethereum.consensus;
+    const auto half = static_cast<std::int64_t>(cp.epochs_per_slashings_vector / 2);
+    auto epoch = [](double day) { return static_cast<std::int64_t>(std::floor(day * kEpochsPerDay)); };
+    for (std::size_t e = 0; e < ev.size(); ++e) {
+      if (s_.slashed_validators[e] == 0) continue;
+      // process_slashings runs at epoch e+4096 over slashings of epochs (e-4096, e+4096].
+      const std::int64_t at = epoch(ev[e].day);
+      Gwei window = 0;
+      for (std::size_t j = 0; j < ev.size(); ++j) {
+        if (s_.slashed_validators[j] == 0) continue;
+        const std::int64_t ej = epoch(ev[j].day);
+        if (ej > at - half && ej <= at + half)
+          window += s_.slashed_validators[j] * m_.operators[ev[j].entity].effective_balance_gwei;
+      }
+      const Gwei eb = m_.operators[ev[e].entity].effective_balance_gwei;
+      s_.beacon_loss_gwei[e] = s_.slashed_validators[e] * slashing_penalty(cp, eb, window).total();
+    }
+  }
+
+  void apply_beacon(std::size_t op, Gwei loss) {
+    if (loss == 0) return;
+    const Gwei before = s_.op_balance_gwei[op];
+    loss = std::min(loss, before);
+    const double share = static_cast<double>(loss) / static_cast<double>(before);
+    for (std::size_t i : plan_.positions_of_op[op]) book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share);
+    s_.op_balance_gwei[op] = before - loss;
+  }
+
+  // ELIP-002: a slash of f by an AVS removes f of the stake it can slash - its allocation in
+  // unique mode, the operator's whole (remaining) stake in shared mode - from maxMagnitude.
+  void apply_avs(std::size_t avs, std::size_t member, double f, LossCause cause) {
+    const std::size_t s = plan_.slot_of_avs_member[avs][member];
+    double& max_mag = s_.max_magnitude[s];
+    if (max_mag <= 0.0 || f <= 0.0) return;
+    double removed = 0.0;
+    if (plan_.slots[s].mode == SlashingMode::Unique) {
+      double& alloc = s_.allocation[plan_.slots[s].first_alloc + plan_.index_in_slot[avs][member]];
+      removed = f * alloc;
+      alloc -= removed;
+    } else {
+      removed = f * max_mag;
+    }
+    const double share = removed / max_mag;
+    double lost = 0.0;
+    for (std::size_t i : plan_.positions_of_slot[s]) {
+      const double amount = value(i) * share;
+      lost += amount;
+      book(plan_.positions[i].holder, cause, amount);
+    }
+    max_mag -= removed;
+    out_.avs_stake_lost_eth[avs] += lost;
+  }
+
+  void apply_contract(std::size_t c, double loss_given_failure) {
+    const LossCause cause = m_.contracts[c].kind == ContractKind::Bridge ? LossCause::Bridge : LossCause::Contract;
+    for (const auto& r : plan_.reach_of_contract[c]) {
+      const double share = r.share * loss_given_failure;
+      for (std::size_t i : r.positions) {
+        book(r.holder, cause, value(i) * share);
+        s_.contract_factor[i] *= 1.0 - share;
+      }
+    }
+  }
+
+  // Records a gross loss; coverage pools that cover this holder and cause pay first, in order.
+  void book(std::size_t h, LossCause cause, double amount) {
+    if (amount <= 0.0) return;
+    s_.gross[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
+    for (std::size_t k : plan_.pools_of_holder[h]) {
+      if (!m_.pools[k].covers[static_cast<std::size_t>(cause)] || s_.pool_left[k] <= 0.0) continue;
+      const double pay = std::min(amount, s_.pool_left[k]);
+      s_.pool_left[k] -= pay;
+      out_.pool_drawdown_eth[k] += pay;
+      s_.covered[h] += pay;
+      amount -= pay;
+      if (amount <= 0.0) break;
+    }
+  }
+
+  // Base staking and AVS rewards on each position's value over [t0, t1] days, during which no
+  // balance changes. Rates are per year.
+  void accrue_rewards(double t0, double t1) {
+    const double dt = t1 - t0;
+    if (dt <= 0.0) return;
+    for (std::size_t a = 0; a < m_.avs.size(); ++a) {
+      const RewardSchedule& r = m_.avs[a].rewards;
+      const double d = draws_.subsidy_days[a];
+      s_.avs_increment[a] = r.floor_apr * dt + (r.initial_apr - r.floor_apr) *
+                                                   (subsidy_integral(r, d, t1) - subsidy_integral(r, d, t0));
+    }
+    const double base = draws_.base_apr * dt;
+    for (std::size_t i = 0; i < plan_.positions.size(); ++i) {
+      const auto& p = plan_.positions[i];
+      double rate_days = base;
+      if (p.slot != kNone) {
+        const auto& slot = plan_.slots[p.slot];
+        const double max_mag = s_.max_magnitude[p.slot];
+        for (std::size_t j = 0; j < slot.avs.size(); ++j) {
+          // Unique mode pays on the allocated share of the stake; shared mode on all of it.
+          const double w = slot.mode == SlashingMode::Shared
+                               ? 1.0
+                               : (max_mag > 0.0 ? s_.allocation[slot.first_alloc + j] / max_mag : 0.0);
+          rate_days += w * s_.avs_increment[slot.avs[j]];
+        }
+      }
+      s_.rewards_eth[i] += value(i) * rate_days / kDaysPerYear;
+    }
+  }
+
+  void write_record() {
+    const std::size_t holders = m_.holders.size();
+    std::vector<double>& rewards = s_.holder_rewards;
+    rewards.assign(holders, 0.0);
+    for (std::size_t i = 0; i < plan_.positions.size(); ++i) rewards[plan_.positions[i].holder] += s_.rewards_eth[i];
+    for (std::size_t h = 0; h < holders; ++h) {
+      const double v0 = plan_.holder_value_eth[h];
+      double gross = 0.0;
+      for (std::size_t c = 0; c < kLossCauseCount; ++c) {
+        const double g = s_.gross[h * kLossCauseCount + c];
+        gross += g;
+        out_.loss_by_cause[h * kLossCauseCount + c] = g / v0;
+      }
+      const double net_loss = gross - s_.covered[h];
+      out_.loss_fraction[h] = net_loss / v0;
+      out_.covered_fraction[h] = s_.covered[h] / v0;
+      out_.net_return[h] = ((1.0 - m_.holders[h].reward_fee) * rewards[h] - net_loss) / v0;
+    }
+  }
+
+  const Model& m_;
+  const PropagationPlan& plan_;
+  const TrialDraws& draws_;
+  TrialScratch& s_;
+  const TrialRecord& out_;
+};
+
+}  // namespace
+
+void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& scratch,
+               const TrialRecord& out) {
+  TrialState(m, plan, draws, scratch, out).run();
+}
+
+}  // namespace restake

@@ -1,0 +1,87 @@
+#pragma once
+// Turns one trial's draws into losses and yield on every balance: beacon-chain penalties on
+// operators' validators, AVS slashing through shared or unique (allocated) stake, contract and
+// bridge failures through the dependency DAG, coverage pools, and rewards accrued between events.
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "model.hpp"
+#include "sampler.hpp"
+
+namespace restake {
+
+inline constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+// Index structures derived once from the model; read-only during a run.
+struct PropagationPlan {
+  // A restaked (operator, protocol) pair: one maxMagnitude and one allocation per AVS member.
+  struct Slot {
+    std::size_t op = 0;
+    std::size_t protocol = 0;
+    SlashingMode mode = SlashingMode::Shared;
+    std::vector<std::size_t> avs;         // AVSs this operator secures through the protocol
+    std::vector<double> allocation;       // initial magnitude per AVS (unique mode)
+    std::size_t first_alloc = 0;          // offset into the trial's flat allocation array
+  };
+  struct FlatPosition {
+    std::size_t holder = 0;
+    std::size_t op = 0;
+    std::size_t slot = kNone;  // kNone: staked, not restaked
+    double stake_eth = 0.0;
+  };
+  // A contract failure reaches `share` of these positions' value.
+  struct Reach {
+    std::size_t holder = 0;
+    double share = 1.0;
+    std::vector<std::size_t> positions;
+  };
+
+  std::vector<Slot> slots;
+  std::size_t allocation_count = 0;
+  std::vector<FlatPosition> positions;
+  std::vector<std::vector<std::size_t>> positions_of_op;
+  std::vector<std::vector<std::size_t>> positions_of_slot;
+  std::vector<std::vector<std::size_t>> slot_of_avs_member;  // [avs][allocation index] -> slot
+  std::vector<std::vector<std::size_t>> index_in_slot;       // [avs][allocation index] -> member in slot
+  std::vector<std::vector<Reach>> reach_of_contract;
+  std::vector<std::vector<std::size_t>> pools_of_holder;     // in paying order
+  std::vector<double> holder_value_eth;
+};
+PropagationPlan make_propagation_plan(const Model& m);
+
+// Every contract that a failure of `c` reaches: itself and all that depend on it, directly or not.
+std::vector<bool> reached_by_failure(const Model& m, std::size_t c);
+
+// One trial's outputs, written into rows owned by the caller.
+struct TrialRecord {
+  std::span<double> loss_fraction;       // [holder] net of coverage, share of initial value
+  std::span<double> net_return;          // [holder] over the horizon, share of initial value
+  std::span<double> covered_fraction;    // [holder] paid by pools
+  std::span<double> loss_by_cause;       // [holder * kLossCauseCount] gross, share of initial value
+  std::span<double> avs_stake_lost_eth;  // [avs] holders' stake slashed by each AVS
+  std::span<double> pool_drawdown_eth;   // [pool]
+};
+
+// Per-thread working memory, reused across trials.
+struct TrialScratch {
+  std::vector<Event> events;
+  std::vector<std::uint64_t> slashed_validators;  // per event (beacon)
+  std::vector<Gwei> beacon_loss_gwei;             // per event (beacon)
+  std::vector<std::uint64_t> remaining_validators;
+  std::vector<Gwei> op_balance_gwei;
+  std::vector<double> max_magnitude;   // per slot
+  std::vector<double> allocation;      // flat, per slot member
+  std::vector<double> contract_factor; // per position
+  std::vector<double> rewards_eth;     // per position
+  std::vector<double> avs_increment;   // per AVS, reward-rate integral over the current interval
+  std::vector<double> holder_rewards;  // [holder]
+  std::vector<double> gross;           // [holder * cause]
+  std::vector<double> covered;         // [holder]
+  std::vector<double> pool_left;
+};
+
+void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& scratch,
+               const TrialRecord& out);
+
+}  // namespace restake

@@ -1,0 +1,42 @@
+#pragma once
+// The HDF5 results file (layout in docs/output-format.md). Written under a temporary name and
+// renamed only when complete, so an interrupted run never leaves a file that looks finished.
+#include <memory>
+#include <string>
+
+#include "model.hpp"
+#include "summary.hpp"
+#include "trial_block.hpp"
+
+namespace restake {
+
+inline constexpr const char* kResultsFileType = "restake-sim results";
+inline constexpr std::int64_t kResultsFormatVersion = 1;
+
+struct ResultsMeta {
+  RunInfo info;
+  std::string scenario_path;
+  std::string scenario_text;
+};
+
+class ResultsWriter {
+ public:
+  ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, int deflate_level = 4);
+  ~ResultsWriter();  // removes the temporary file unless finish() succeeded
+  ResultsWriter(const ResultsWriter&) = delete;
+  ResultsWriter& operator=(const ResultsWriter&) = delete;
+
+  void append(const TrialBlock& block);
+  // Computes the summary from the written records, stores it, and moves the file into place.
+  RunSummary finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads /summary and the run's attributes; throws h5::Error or std::runtime_error with the
+// file name if it is not a restake-sim results file of a known format version.
+RunSummary read_summary(const std::string& path);
+
+}  // namespace restake

@@ -1,0 +1,114 @@
+#include "sampler.hpp"
+
+#include <cmath>
+
+#include <boost/random/poisson_distribution.hpp>
+#include <boost/random/uniform_01.hpp>
+
+#include "rng.hpp"
+
+namespace restake {
+
+SamplerPlan make_sampler_plan(const Model& m) {
+  SamplerPlan p;
+  p.horizon_days = m.simulation.horizon_days;
+  using K = EventSource::Kind;
+  for (std::size_t o = 0; o < m.operators.size(); ++o)
+    if (m.operators[o].fault_rate_per_year > 0) p.sources.push_back({K::OperatorFault, o, 0, 0, m.operators[o].fault_rate_per_year});
+  for (std::size_t g = 0; g < m.groups.size(); ++g)
+    if (m.groups[g].rate_per_year > 0 && !m.groups[g].members.empty())
+      p.sources.push_back({K::GroupShock, g, 0, 0, m.groups[g].rate_per_year});
+  for (std::size_t a = 0; a < m.avs.size(); ++a) {
+    const Avs& avs = m.avs[a];
+    for (std::size_t c = 0; c < avs.conditions.size(); ++c)
+      for (std::size_t k = 0; k < avs.allocations.size(); ++k)
+        if (avs.conditions[c].rate_per_year > 0) p.sources.push_back({K::AvsCondition, a, c, k, avs.conditions[c].rate_per_year});
+    if (avs.faulty_rate_per_year > 0 && !avs.allocations.empty())
+      p.sources.push_back({K::AvsFaulty, a, 0, 0, avs.faulty_rate_per_year});
+  }
+  for (std::size_t c = 0; c < m.contracts.size(); ++c)
+    if (m.contracts[c].failure_rate_per_year > 0)
+      p.sources.push_back({K::ContractFailure, c, 0, 0, m.contracts[c].failure_rate_per_year});
+  for (auto& s : p.sources) {
+    s.mean_events = s.rate_per_year * p.horizon_days / kDaysPerYear;
+    s.p_none = std::exp(-s.mean_events);
+  }
+  return p;
+}
+
+std::uint32_t poisson_inverse(double mean, double u) {
+  // Hand-written rather than boost::random::poisson_distribution: Boost draws its own uniforms,
+  // whereas here the no-event test is one comparison against a word shared with three other
+  // sources, and n is monotone in the mean for a fixed u (common random numbers in sweeps).
+  double p = std::exp(-mean);
+  double cdf = p;
+  std::uint32_t n = 0;
+  while (u >= cdf && n < 100000) {
+    ++n;
+    p *= mean / n;
+    const double next = cdf + p;
+    if (next == cdf) break;  // the tail underflowed: u lies in the last representable step
+    cdf = next;
+  }
+  return n;
+}
+
+void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
+  out.events.clear();
+  {
+    TrialRng rng = trial_rng(seed, trial, Substream::BaseApr, 0);
+    out.base_apr = draw(m.ethereum.base_apr, rng);
+  }
+  out.subsidy_days.resize(m.avs.size());
+  for (std::size_t a = 0; a < m.avs.size(); ++a) {
+    const Distribution& d = m.avs[a].rewards.decay_days;
+    if (d.is_fixed()) {
+      out.subsidy_days[a] = d.a;
+    } else {
+      TrialRng rng = trial_rng(seed, trial, Substream::Subsidy, a);
+      out.subsidy_days[a] = draw(d, rng);
+    }
+  }
+
+  Philox::ctr_type gate{};
+  for (std::size_t s = 0; s < plan.sources.size(); ++s) {
+    if (s % 4 == 0) gate = philox_block(seed, trial, Substream::SourceGate, s / 4);
+    const EventSource& src = plan.sources[s];
+    const double u = to_unit(gate[s % 4]);
+    // Almost every source stays silent in a trial: this comparison is then all it costs.
+    if (u < src.p_none) continue;
+    TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
+    boost::random::uniform_01<double> unit;
+    // Inversion is exact and cheap for the rare events modelled here; very frequent sources
+    // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler.
+    const std::uint32_t count =
+        src.mean_events < 500.0
+            ? poisson_inverse(src.mean_events, u)
+            : boost::random::poisson_distribution<std::uint32_t, double>(src.mean_events)(rng);
+    for (std::uint32_t k = 0; k < count; ++k) {
+      const double day = plan.horizon_days * unit(rng);
+      switch (src.kind) {
+        case EventSource::Kind::OperatorFault:
+          out.events.push_back({day, EventKind::OperatorFault, src.entity, 0, draw(m.operators[src.entity].fault_fraction, rng)});
+          break;
+        case EventSource::Kind::GroupShock: {
+          const CorrelationGroup& g = m.groups[src.entity];
+          for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, draw(g.fraction, rng)});
+          break;
+        }
+        case EventSource::Kind::AvsCondition:
+          out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member,
+                                draw(m.avs[src.entity].conditions[src.condition].fraction, rng)});
+          break;
+        case EventSource::Kind::AvsFaulty:
+          out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, draw(m.avs[src.entity].faulty_fraction, rng)});
+          break;
+        case EventSource::Kind::ContractFailure:
+          out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, draw(m.contracts[src.entity].loss_given_failure, rng)});
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace restake

@@ -1,0 +1,633 @@
+#include "scenario.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace restake {
+
+ScenarioError::ScenarioError(std::string file_, int line_, int column_, std::string key_,
+                             const std::string& what)
+    : std::runtime_error(fmt::format("{}:{}:{}: {}: {}", file_, line_, column_, key_, what)),
+      file(std::move(file_)),
+      line(line_),
+      column(column_),
+      key(std::move(key_)) {}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// One TOML table being read: remembers which keys were asked for, so that whatever is left
+// over at finish() is an unknown key (a typo) and an error.
+class Fields {
+ public:
+  Fields(const toml::table& table, std::string path, const std::string& file)
+      : table_(table), path_(std::move(path)), file_(file) {}
+
+  const std::string& path() const { return path_; }
+  std::string key_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+
+  bool has(std::string_view key) const { return table_.contains(key); }
+
+  const toml::node* get(std::string_view key) {
+    used_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  [[noreturn]] void fail_at(const toml::source_region& where, const std::string& key,
+                            const std::string& what) const {
+    throw ScenarioError(file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
+                        key, what);
+  }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    const toml::node* n = table_.get(key);
+    fail_at(n ? n->source() : table_.source(), key_path(key), what);
+  }
+  [[noreturn]] void fail_table(const std::string& what) const {
+    fail_at(table_.source(), path_.empty() ? "(top level)" : path_, what);
+  }
+
+  std::optional<double> number(std::string_view key, double lo, double hi, const char* expected) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    double v = 0.0;
+    if (const auto* i = n->as_integer()) {
+      v = static_cast<double>(i->get());
+    } else if (const auto* f = n->as_floating_point()) {
+      v = f->get();
+    } else {
+      fail(key, fmt::format("expected {}, got a {}", expected, type_name(*n)));
+    }
+    if (!(v >= lo && v <= hi) || std::isnan(v)) fail(key, fmt::format("expected {}, got {}", expected, v));
+    return v;
+  }
+  double number_or(std::string_view key, double fallback, double lo, double hi, const char* expected) {
+    return number(key, lo, hi, expected).value_or(fallback);
+  }
+  double required_number(std::string_view key, double lo, double hi, const char* expected) {
+    auto v = number(key, lo, hi, expected);
+    if (!v) fail_table(fmt::format("missing required key '{}' ({})", key, expected));
+    return *v;
+  }
+
+  std::optional<std::uint64_t> integer(std::string_view key, std::int64_t lo, const char* expected) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    const auto* i = n->as_integer();
+    if (!i) fail(key, fmt::format("expected {}, got a {}", expected, type_name(*n)));
+    if (i->get() < lo) fail(key, fmt::format("expected {}, got {}", expected, i->get()));
+    return static_cast<std::uint64_t>(i->get());
+  }
+
+  std::optional<bool> boolean(std::string_view key) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    const auto* b = n->as_boolean();
+    if (!b) fail(key, fmt::format("expected true or false, got a {}", type_name(*n)));
+    return b->get();
+  }
+
+  std::optional<std::string> string(std::string_view key) {
+    const toml::node* n = get(key);
+    if (!n) return std::nullopt;
+    const auto* s = n->as_string();
+    if (!s) fail(key, fmt::format("expected a string, got a {}", type_name(*n)));
+    return s->get();
+  }
+  std::string required_string(std::string_view key) {
+    auto s = string(key);
+    if (!s) fail_table(fmt::format("missing required key '{}' (a string)", key));
+    return *s;
+  }
+
+  // Either a number (fixed) or an inline table { dist = "...", ... }; its support must lie in [lo, hi].
+  std::optional<Distribution> distribution(std::string_view key, double lo, double hi, const char* expected);
+
+  // An array (possibly absent) whose elements are read by `each(node, index, key path)`.
+  template <class F>
+  void array(std::string_view key, F&& each) {
+    const toml::node* n = get(key);
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr) fail(key, fmt::format("expected an array, got a {}", type_name(*n)));
+    for (std::size_t i = 0; i < arr->size(); ++i) each(*arr->get(i), i, fmt::format("{}[{}]", key_path(key), i));
+  }
+
+  // A sub-table (absent -> nullptr).
+  const toml::table* table(std::string_view key) {
+    const toml::node* n = get(key);
+    if (!n) return nullptr;
+    const auto* t = n->as_table();
+    if (!t) fail(key, fmt::format("expected a table, got a {}", type_name(*n)));
+    return t;
+  }
+
+  void finish() const {
+    for (const auto& [k, v] : table_) {
+      if (!used_.count(std::string(k.str()))) {
+        fail_at(k.source(), key_path(k.str()), "unknown key (check the spelling; see docs/scenario-format.md)");
+      }
+    }
+  }
+
+  static const char* type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::table: return "table";
+      case toml::node_type::array: return "array";
+      case toml::node_type::string: return "string";
+      case toml::node_type::integer: return "integer";
+      case toml::node_type::floating_point: return "float";
+      case toml::node_type::boolean: return "boolean";
+      default: return "date/time";
+    }
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> used_;
+};
+
+std::optional<Distribution> Fields::distribution(std::string_view key, double lo, double hi,
+                                                 const char* expected) {
+  const toml::node* n = table_.get(key);
+  if (!n) {
+    used_.insert(std::string(key));
+    return std::nullopt;
+  }
+  if (n->is_number()) return Distribution::fixed(*number(key, lo, hi, expected));
+  used_.insert(std::string(key));
+  const auto* t = n->as_table();
+  if (!t) fail(key, fmt::format("expected {} as a number or a table {{ dist = ... }}, got a {}", expected, type_name(*n)));
+  Fields f(*t, key_path(key), file_);
+  const std::string kind = f.required_string("dist");
+  Distribution d;
+  auto positive = [&](std::string_view k) { return f.required_number(k, 0.0, kInf, "a positive number"); };
+  if (kind == "fixed") {
+    d = Distribution::fixed(f.required_number("value", -kInf, kInf, "a number"));
+  } else if (kind == "uniform") {
+    d.kind = DistributionKind::Uniform;
+    d.a = f.required_number("min", -kInf, kInf, "a number");
+    d.b = f.required_number("max", -kInf, kInf, "a number");
+    if (!(d.a < d.b)) f.fail("max", "expected max > min");
+  } else if (kind == "beta") {
+    d.kind = DistributionKind::Beta;
+    d.a = positive("alpha");
+    d.b = positive("beta");
+    if (d.a == 0.0) f.fail("alpha", "expected alpha > 0");
+    if (d.b == 0.0) f.fail("beta", "expected beta > 0");
+  } else if (kind == "triangular") {
+    d.kind = DistributionKind::Triangular;
+    d.a = f.required_number("min", -kInf, kInf, "a number");
+    d.b = f.required_number("mode", -kInf, kInf, "a number");
+    d.c = f.required_number("max", -kInf, kInf, "a number");
+    if (!(d.a <= d.b && d.b <= d.c && d.a < d.c)) f.fail("mode", "expected min <= mode <= max and min < max");
+  } else if (kind == "normal" || kind == "lognormal") {
+    d.kind = kind == "normal" ? DistributionKind::Normal : DistributionKind::LogNormal;
+    d.a = f.required_number(kind == "normal" ? "mean" : "mu", -kInf, kInf, "a number");
+    d.b = positive(kind == "normal" ? "sd" : "sigma");
+    // Truncation defaults to the allowed range of the parameter, so a draw is always valid.
+    d.lo = f.number_or("min", std::max(lo, kind == "normal" ? -kInf : 0.0), -kInf, kInf, "a number");
+    d.hi = f.number_or("max", hi, -kInf, kInf, "a number");
+    if (!(d.lo < d.hi)) f.fail("max", "expected max > min");
+  } else {
+    f.fail("dist", fmt::format("expected one of fixed, uniform, beta, triangular, normal, lognormal; got \"{}\"", kind));
+  }
+  f.finish();
+  if (d.support_min() < lo || d.support_max() > hi) {
+    fail(key, fmt::format("expected {}, but {} can take values outside [{}, {}]", expected, d.describe(), lo, hi));
+  }
+  return d;
+}
+
+// Name -> index, with the location of each definition for duplicate errors.
+using NameIndex = std::map<std::string, std::size_t, std::less<>>;
+
+std::size_t resolve(const NameIndex& names, Fields& f, std::string_view key, const std::string& name,
+                    const char* what, const toml::source_region& where, const std::string& path) {
+  const auto it = names.find(name);
+  if (it == names.end()) {
+    std::string known;
+    for (const auto& [n, i] : names) known += (known.empty() ? "" : ", ") + n;
+    f.fail_at(where, path,
+              fmt::format("unknown {} \"{}\" (defined: {})", what, name, known.empty() ? "none" : known));
+  }
+  (void)key;
+  return it->second;
+}
+
+// A string element of an array naming another entity.
+std::size_t resolve_element(const NameIndex& names, Fields& f, const toml::node& n, const std::string& path,
+                            const char* what) {
+  const auto* s = n.as_string();
+  if (!s) f.fail_at(n.source(), path, fmt::format("expected the name of a {} (a string)", what));
+  return resolve(names, f, "", s->get(), what, n.source(), path);
+}
+
+// Either `<prob_key>` (annual probability of at least one event) or `<rate_key>` (Poisson rate).
+double read_rate(Fields& f, std::string_view prob_key, std::string_view rate_key) {
+  const auto p = f.number(prob_key, 0.0, 1.0, "an annual probability in [0, 1)");
+  const auto r = f.number(rate_key, 0.0, kInf, "a rate per year >= 0");
+  if (p && r) f.fail(rate_key, fmt::format("give either '{}' or '{}', not both", prob_key, rate_key));
+  if (p) {
+    if (*p >= 1.0) f.fail(prob_key, "expected an annual probability below 1 (1 would mean infinitely many events; use the rate key for frequent events)");
+    return rate_from_annual_probability(*p);
+  }
+  return r.value_or(0.0);
+}
+
+class Parser {
+ public:
+  Parser(const toml::table& root, const std::string& file) : root_(root, "", file), file_(file) {}
+
+  Model parse() {
+    read_simulation();
+    read_ethereum();
+    read_contracts();
+    read_groups();
+    read_operators();
+    read_protocols();
+    read_avs();
+    read_holders("lrt", HolderKind::Lrt);
+    read_holders("lst", HolderKind::Lst);
+    read_holders("native", HolderKind::Native);
+    read_pools();
+    root_.finish();
+    check_world();
+    return std::move(m_);
+  }
+
+ private:
+  // Each element of an array of tables [[key]], with its index and path.
+  template <class F>
+  void each_table(Fields& parent, std::string_view key, F&& body) {
+    parent.array(key, [&](const toml::node& n, std::size_t i, const std::string& path) {
+      const auto* t = n.as_table();
+      if (!t) parent.fail_at(n.source(), path, "expected a table");
+      Fields f(*t, path, file_);
+      body(f, i);
+      f.finish();
+    });
+  }
+
+  std::string unique_name(Fields& f, NameIndex& names, std::size_t index, const char* what) {
+    std::string name = f.required_string("name");
+    if (name.empty()) f.fail("name", "expected a non-empty name");
+    if (!names.emplace(name, index).second) f.fail("name", fmt::format("duplicate {} name \"{}\"", what, name));
+    return name;
+  }
+
+  void read_simulation() {
+    const toml::table* t = root_.table("simulation");
+    if (!t) root_.fail_table("missing required table [simulation]");
+    Fields f(*t, "simulation", file_);
+    auto& s = m_.simulation;
+    s.name = f.required_string("name");
+    s.description = f.string("description").value_or("");
+    s.trials = f.integer("trials", 1, "a number of trials >= 1").value_or(s.trials);
+    s.seed = f.integer("seed", 0, "a seed >= 0").value_or(s.seed);
+    s.horizon_days = f.number_or("horizon_days", 365.0, 1e-9, 365.0 * 100, "a horizon in days in (0, 36500]");
+    f.finish();
+  }
+
+  void read_ethereum() {
+    const toml::table* t = root_.table("ethereum");
+    if (!t) root_.fail_table("missing required table [ethereum]");
+    Fields f(*t, "ethereum", file_);
+    auto& c = m_.ethereum.consensus;
+    const double total = f.required_number("total_active_stake_eth", 1.0, 1e10, "a total active stake in ETH in [1, 1e10]");
+    c.total_active_balance_gwei = static_cast<Gwei>(std::llround(total)) * kGweiPerEth;
+    if (auto d = f.distribution("base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
+    if (const toml::table* pt = f.table("penalties")) {
+      Fields p(*pt, "ethereum.penalties", file_);
+      c.min_slashing_penalty_quotient = p.integer("min_slashing_penalty_quotient", 1, "an integer >= 1").value_or(c.min_slashing_penalty_quotient);
+      c.proportional_slashing_multiplier = p.integer("proportional_slashing_multiplier", 0, "an integer >= 0").value_or(c.proportional_slashing_multiplier);
+      c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer >= 2").value_or(c.epochs_per_slashings_vector);
+      c.base_reward_factor = p.integer("base_reward_factor", 0, "an integer >= 0").value_or(c.base_reward_factor);
+      c.missed_duties = p.boolean("missed_duties").value_or(c.missed_duties);
+      if (auto r = p.string("correlation_rounding")) {
+        if (*r == "per_increment") c.rounding = CorrelationRounding::PerIncrement;
+        else if (*r == "whole_eth") c.rounding = CorrelationRounding::WholeEth;
+        else p.fail("correlation_rounding", fmt::format("expected \"per_increment\" (Electra) or \"whole_eth\" (before Electra), got \"{}\"", *r));
+      }
+      p.finish();
+    }
+    f.finish();
+  }
+
+  void read_contracts() {
+    std::vector<std::pair<std::vector<const toml::node*>, std::string>> deps;  // resolved after all names are known
+    each_table(root_, "contract", [&](Fields& f, std::size_t i) {
+      Contract c;
+      c.name = unique_name(f, contracts_, i, "contract");
+      if (auto k = f.string("kind")) {
+        if (*k == "contract") c.kind = ContractKind::Contract;
+        else if (*k == "bridge") c.kind = ContractKind::Bridge;
+        else f.fail("kind", fmt::format("expected \"contract\" or \"bridge\", got \"{}\"", *k));
+      }
+      c.failure_rate_per_year = read_rate(f, "annual_failure_probability", "failure_rate_per_year");
+      if (auto d = f.distribution("loss_given_failure", 0.0, 1.0, "a loss share in [0, 1]")) c.loss_given_failure = *d;
+      std::vector<const toml::node*> nodes;
+      f.array("depends_on", [&](const toml::node& n, std::size_t, const std::string&) { nodes.push_back(&n); });
+      deps.emplace_back(std::move(nodes), f.key_path("depends_on"));
+      m_.contracts.push_back(std::move(c));
+    });
+    for (std::size_t i = 0; i < deps.size(); ++i) {
+      for (std::size_t j = 0; j < deps[i].first.size(); ++j) {
+        const auto path = fmt::format("{}[{}]", deps[i].second, j);
+        const std::size_t d = resolve_element(contracts_, root_, *deps[i].first[j], path, "contract");
+        if (d == i) root_.fail_at(deps[i].first[j]->source(), path, "a contract cannot depend on itself");
+        m_.contracts[i].depends_on.push_back(d);
+      }
+    }
+    check_acyclic(deps);
+  }
+
+  // depends_on must be a DAG: a depth-first search that meets a contract on its own path has a cycle.
+  void check_acyclic(const std::vector<std::pair<std::vector<const toml::node*>, std::string>>& deps) {
+    const std::size_t n = m_.contracts.size();
+    std::vector<int> state(n, 0);  // 0 new, 1 on the current path, 2 done
+    std::vector<std::size_t> path;
+    std::function<void(std::size_t)> visit = [&](std::size_t c) {
+      state[c] = 1;
+      path.push_back(c);
+      for (std::size_t k = 0; k < m_.contracts[c].depends_on.size(); ++k) {
+        const std::size_t d = m_.contracts[c].depends_on[k];
+        if (state[d] == 1) {
+          std::string cycle;
+          const auto start = std::find(path.begin(), path.end(), d);
+          for (auto it = start; it != path.end(); ++it) cycle += m_.contracts[*it].name + " -> ";
+          cycle += m_.contracts[d].name;
+          root_.fail_at(deps[c].first[k]->source(), fmt::format("{}[{}]", deps[c].second, k),
+                        fmt::format("depends_on forms a cycle: {}", cycle));
+        }
+        if (state[d] == 0) visit(d);
+      }
+      path.pop_back();
+      state[c] = 2;
+    };
+    for (std::size_t c = 0; c < n; ++c)
+      if (state[c] == 0) visit(c);
+  }
+
+  void read_groups() {
+    each_table(root_, "group", [&](Fields& f, std::size_t i) {
+      CorrelationGroup g;
+      g.name = unique_name(f, groups_, i, "group");
+      g.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
+      auto d = f.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]");
+      if (!d) f.fail_table("missing required key 'fraction' (share of each member's validators hit)");
+      g.fraction = *d;
+      m_.groups.push_back(std::move(g));
+    });
+  }
+
+  void read_operators() {
+    each_table(root_, "operator", [&](Fields& f, std::size_t i) {
+      Operator o;
+      o.name = unique_name(f, operators_, i, "operator");
+      const double eb = f.number_or("effective_balance_eth", 32.0, 1.0, 2048.0, "an effective balance in ETH in [1, 2048]");
+      if (eb != std::floor(eb)) f.fail("effective_balance_eth", "expected a whole number of ETH (effective balances are multiples of 1 ETH)");
+      o.effective_balance_gwei = static_cast<Gwei>(eb) * kGweiPerEth;
+      const auto validators = f.integer("validators", 1, "a validator count >= 1");
+      const auto stake = f.number("stake_eth", 0.0, 1e10, "a stake in ETH >= 0");
+      if (validators && stake) f.fail("stake_eth", "give either 'validators' or 'stake_eth', not both");
+      if (!validators && !stake) f.fail_table("missing 'validators' or 'stake_eth'");
+      if (validators) {
+        o.validators = *validators;
+      } else {
+        const double n = *stake / eb;
+        if (n < 1.0 || std::abs(n - std::round(n)) > 1e-9 * n)
+          f.fail("stake_eth", fmt::format("expected a whole number (>= 1) of {} ETH validators, got {} ETH", eb, *stake));
+        o.validators = static_cast<std::uint64_t>(std::llround(n));
+      }
+      o.fault_rate_per_year = read_rate(f, "annual_fault_probability", "fault_rate_per_year");
+      auto d = f.distribution("fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
+      if (!d && o.fault_rate_per_year > 0.0) f.fail_table("missing 'fault_fraction' (share of validators a fault hits)");
+      o.fault_fraction = d.value_or(Distribution::fixed(0.0));
+      f.array("groups", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const std::size_t g = resolve_element(groups_, f, n, path, "group");
+        auto& members = m_.groups[g].members;
+        if (std::find(members.begin(), members.end(), i) != members.end())
+          f.fail_at(n.source(), path, fmt::format("group \"{}\" listed twice", m_.groups[g].name));
+        members.push_back(i);
+      });
+      m_.operators.push_back(std::move(o));
+    });
+  }
+
+  void read_protocols() {
+    each_table(root_, "protocol", [&](Fields& f, std::size_t i) {
+      Protocol p;
+      p.name = unique_name(f, protocols_, i, "protocol");
+      const std::string mode = f.required_string("slashing_mode");
+      if (mode == "shared") p.mode = SlashingMode::Shared;
+      else if (mode == "unique") p.mode = SlashingMode::Unique;
+      else f.fail("slashing_mode", fmt::format("expected \"shared\" or \"unique\", got \"{}\"", mode));
+      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+        p.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
+      });
+      m_.protocols.push_back(std::move(p));
+    });
+  }
+
+  void read_avs() {
+    // allocation sums per (protocol, operator), to check unique-mode magnitudes <= 1
+    std::map<std::pair<std::size_t, std::size_t>, double> allocated;
+    each_table(root_, "avs", [&](Fields& f, std::size_t i) {
+      Avs a;
+      a.name = unique_name(f, avs_, i, "avs");
+      const std::string proto = f.required_string("protocol");
+      a.protocol = resolve(protocols_, f, "protocol", proto, "protocol", f.get("protocol")->source(), f.key_path("protocol"));
+      const bool unique = m_.protocols[a.protocol].mode == SlashingMode::Unique;
+      if (!f.has("operators")) f.fail_table("missing required key 'operators'");
+      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+        Allocation al;
+        if (n.is_string()) {
+          al.op = resolve_element(operators_, f, n, path, "operator");
+          if (unique) f.fail_at(n.source(), path, "unique slashing mode needs an allocation: write { operator = \"...\", allocation = 0.x }");
+        } else if (const auto* t = n.as_table()) {
+          Fields af(*t, path, file_);
+          const std::string name = af.required_string("operator");
+          al.op = resolve(operators_, af, "operator", name, "operator", af.get("operator")->source(), af.key_path("operator"));
+          const auto mag = af.number("allocation", 0.0, 1.0, "an allocated share of the operator's stake in [0, 1]");
+          if (!mag && unique) af.fail_table("missing 'allocation' (required in unique slashing mode)");
+          al.magnitude = mag.value_or(1.0);
+          af.finish();
+        } else {
+          f.fail_at(n.source(), path, "expected an operator name or { operator = \"...\", allocation = ... }");
+        }
+        for (const auto& other : a.allocations)
+          if (other.op == al.op) f.fail_at(n.source(), path, fmt::format("operator \"{}\" listed twice", m_.operators[al.op].name));
+        if (unique) {
+          double& sum = allocated[{a.protocol, al.op}];
+          sum += al.magnitude;
+          if (sum > 1.0 + 1e-12)
+            f.fail_at(n.source(), path,
+                      fmt::format("unique-mode allocations of operator \"{}\" in protocol \"{}\" sum to {} > 1",
+                                  m_.operators[al.op].name, m_.protocols[a.protocol].name, sum));
+        }
+        a.allocations.push_back(al);
+      });
+      each_table(f, "slashing", [&](Fields& s, std::size_t) {
+        SlashingCondition c;
+        c.name = s.required_string("name");
+        c.rate_per_year = read_rate(s, "annual_probability", "rate_per_year");
+        auto d = s.distribution("fraction", 0.0, 1.0, "a slashed share in [0, 1]");
+        if (!d) s.fail_table("missing required key 'fraction' (share of the slashable stake removed)");
+        c.fraction = *d;
+        a.conditions.push_back(std::move(c));
+      });
+      a.faulty_rate_per_year = read_rate(f, "faulty_annual_probability", "faulty_rate_per_year");
+      auto fd = f.distribution("faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
+      if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
+      a.faulty_fraction = fd.value_or(Distribution::fixed(0.0));
+      if (const toml::table* rt = f.table("rewards")) read_rewards(Fields(*rt, f.key_path("rewards"), file_), a.rewards);
+      m_.avs.push_back(std::move(a));
+    });
+  }
+
+  void read_rewards(Fields f, RewardSchedule& r) {
+    r.initial_apr = f.number_or("initial_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
+    r.floor_apr = f.number_or("floor_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
+    const auto half = f.distribution("half_life_days", 1e-9, 1e6, "a half-life in days > 0");
+    const auto cliff = f.distribution("cliff_days", 0.0, 1e6, "a day >= 0");
+    if (half && cliff) f.fail("cliff_days", "give either 'half_life_days' or 'cliff_days', not both");
+    if (half) { r.decay = SubsidyDecay::HalfLife; r.decay_days = *half; }
+    if (cliff) { r.decay = SubsidyDecay::Cliff; r.decay_days = *cliff; }
+    if (r.floor_apr > r.initial_apr) f.fail("floor_apr", "expected floor_apr <= initial_apr (the floor is what is left when subsidies end)");
+    f.finish();
+  }
+
+  void read_holders(std::string_view table_key, HolderKind kind) {
+    each_table(root_, table_key, [&](Fields& f, std::size_t) {
+      Holder h;
+      h.kind = kind;
+      h.name = unique_name(f, holders_, m_.holders.size(), "holder");
+      h.reward_fee = f.number_or("reward_fee", 0.0, 0.0, 1.0, "a share of rewards in [0, 1]");
+      std::size_t default_protocol = kNoProtocol;
+      if (auto p = f.string("protocol")) {
+        if (kind == HolderKind::Lst) f.fail("protocol", "an lst is not restaked: it has no restaking protocol");
+        default_protocol = resolve(protocols_, f, "protocol", *p, "protocol", f.get("protocol")->source(), f.key_path("protocol"));
+      }
+      if (!f.has("positions")) f.fail_table("missing required key 'positions'");
+      f.array("positions", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const auto* t = n.as_table();
+        if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
+        Fields pf(*t, path, file_);
+        Position pos;
+        const std::string op = pf.required_string("operator");
+        pos.op = resolve(operators_, pf, "operator", op, "operator", pf.get("operator")->source(), pf.key_path("operator"));
+        pos.stake_eth = pf.required_number("stake_eth", 0.0, 1e10, "a stake in ETH >= 0");
+        pos.protocol = default_protocol;
+        if (auto p = pf.string("protocol")) {
+          if (kind == HolderKind::Lst) pf.fail("protocol", "an lst is not restaked: it has no restaking protocol");
+          pos.protocol = resolve(protocols_, pf, "protocol", *p, "protocol", pf.get("protocol")->source(), pf.key_path("protocol"));
+        }
+        if (kind != HolderKind::Lst && pos.protocol == kNoProtocol)
+          pf.fail_table("a restaked position needs a 'protocol' (here or on the holder)");
+        pf.finish();
+        h.positions.push_back(pos);
+      });
+      if (h.positions.empty()) f.fail("positions", "expected at least one position");
+      if (h.value_eth() <= 0.0) f.fail("positions", "expected a total stake > 0");
+      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+        h.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
+      });
+      double bridged_share = 0.0;
+      f.array("bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const auto* t = n.as_table();
+        if (!t) f.fail_at(n.source(), path, "expected { bridge = \"...\", share = ... }");
+        Fields bf(*t, path, file_);
+        BridgeExposure b;
+        const std::string name = bf.required_string("bridge");
+        b.contract = resolve(contracts_, bf, "bridge", name, "contract", bf.get("bridge")->source(), bf.key_path("bridge"));
+        if (m_.contracts[b.contract].kind != ContractKind::Bridge)
+          bf.fail("bridge", fmt::format("contract \"{}\" is not a bridge (kind = \"bridge\")", name));
+        b.share = bf.required_number("share", 0.0, 1.0, "a share of the holder's value in [0, 1]");
+        bridged_share += b.share;
+        if (bridged_share > 1.0 + 1e-12) bf.fail("share", fmt::format("bridged shares of this holder sum to {} > 1", bridged_share));
+        bf.finish();
+        h.bridged.push_back(b);
+      });
+      m_.holders.push_back(std::move(h));
+    });
+  }
+
+  void read_pools() {
+    each_table(root_, "pool", [&](Fields& f, std::size_t i) {
+      Pool p;
+      p.name = unique_name(f, pools_, i, "pool");
+      p.balance_eth = f.required_number("balance_eth", 0.0, 1e10, "a balance in ETH >= 0");
+      if (!f.has("covers")) f.fail_table("missing required key 'covers' (loss causes the pool pays for)");
+      f.array("covers", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const auto* s = n.as_string();
+        std::string names;
+        bool known = false;
+        for (std::size_t c = 0; c < kLossCauseCount; ++c) {
+          const char* cn = to_string(static_cast<LossCause>(c));
+          names += (c ? ", " : "") + std::string(cn);
+          if (s && s->get() == cn) p.covers[c] = known = true;
+        }
+        if (!known) f.fail_at(n.source(), path, fmt::format("expected a loss cause, one of: {}", names));
+      });
+      if (f.has("holders")) {
+        f.array("holders", [&](const toml::node& n, std::size_t, const std::string& path) {
+          p.holders.push_back(resolve_element(holders_, f, n, path, "holder"));
+        });
+      } else {
+        for (std::size_t h = 0; h < m_.holders.size(); ++h) p.holders.push_back(h);
+      }
+      m_.pools.push_back(std::move(p));
+    });
+  }
+
+  // Checks that need the whole world.
+  void check_world() {
+    if (m_.holders.empty()) root_.fail_table("a scenario needs at least one holder ([[lrt]], [[lst]] or [[native]])");
+    std::vector<double> delegated(m_.operators.size(), 0.0);
+    for (const auto& h : m_.holders)
+      for (const auto& p : h.positions) delegated[p.op] += p.stake_eth;
+    for (std::size_t o = 0; o < m_.operators.size(); ++o) {
+      const double stake = m_.operators[o].stake_eth();
+      if (delegated[o] > stake * (1.0 + 1e-12)) {
+        root_.fail_table(fmt::format(
+            "positions delegate {} ETH to operator \"{}\", more than its {} ETH of validators", delegated[o],
+            m_.operators[o].name, stake));
+      }
+    }
+  }
+
+  Fields root_;
+  const std::string& file_;
+  Model m_;
+  NameIndex contracts_, groups_, operators_, protocols_, avs_, holders_, pools_;
+};
+
+}  // namespace
+
+Model parse_scenario(std::string_view text, const std::string& file_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(file_name));
+  } catch (const toml::parse_error& e) {
+    throw ScenarioError(file_name, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column),
+                        "(syntax)", std::string(e.description()));
+  }
+  return Parser(root, file_name).parse();
+}
+
+}  // namespace restake

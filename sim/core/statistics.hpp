@@ -1,0 +1,45 @@
+#pragma once
+// Summary statistics of a sample, with the definitions written down in docs/output-format.md:
+//   quantile q_p    = the inverted empirical CDF: x_(ceil(p n)) of the sorted sample (1-based);
+//   VaR_p           = q_p of the loss;
+//   ES_p            = (1 / (n (1-p))) * [sum of the k = floor(n (1-p)) largest losses
+//                     + (n (1-p) - k) * x_(n-k)]  (Acerbi & Tasche 2002), the mean of the worst
+//                     (1-p) share of trials, splitting the boundary trial.
+#include <array>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace restake {
+
+inline constexpr std::array<double, 5> kLossQuantileLevels = {0.5, 0.9, 0.95, 0.99, 0.999};
+inline constexpr std::array<double, 5> kReturnQuantileLevels = {0.01, 0.05, 0.5, 0.95, 0.99};
+
+struct Moments {
+  double mean = 0.0;
+  double sd = 0.0;
+  double stderr_mean = 0.0;
+};
+Moments moments(std::span<const double> x);
+
+// `sorted` must be in ascending order.
+double quantile_sorted(std::span<const double> sorted, double p);
+double expected_shortfall_sorted(std::span<const double> sorted, double p);
+
+struct LossSummary {
+  Moments moments;
+  double p_loss = 0.0;  // share of trials with a loss > 0
+  std::array<double, kLossQuantileLevels.size()> quantiles{};
+  double var95 = 0.0, var99 = 0.0, es95 = 0.0, es99 = 0.0;
+};
+struct ReturnSummary {
+  Moments moments;
+  double p_negative = 0.0;  // share of trials with a net return < 0
+  std::array<double, kReturnQuantileLevels.size()> quantiles{};
+};
+
+// Both take the sample by value: they sort it.
+LossSummary summarize_loss(std::vector<double> x);
+ReturnSummary summarize_return(std::vector<double> x);
+
+}  // namespace restake

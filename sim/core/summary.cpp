@@ -1,0 +1,141 @@
+#include "summary.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace restake {
+
+namespace {
+double mean_of(const std::vector<double>& x) { return moments(x).mean; }
+double share_where(const std::vector<double>& x, auto pred) {
+  if (x.empty()) return 0.0;
+  return static_cast<double>(std::count_if(x.begin(), x.end(), pred)) / static_cast<double>(x.size());
+}
+}  // namespace
+
+RunSummary summarize_run(const Model& m, const RunInfo& info, const ColumnSource& col) {
+  RunSummary s;
+  s.info = info;
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    HolderSummary hs;
+    hs.name = m.holders[h].name;
+    hs.kind = to_string(m.holders[h].kind);
+    hs.value_eth = m.holders[h].value_eth();
+    hs.loss = summarize_loss(col.loss_fraction(h));
+    hs.net_return = summarize_return(col.net_return(h));
+    hs.covered_mean = mean_of(col.covered_fraction(h));
+    for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = mean_of(col.loss_by_cause(h, c));
+    s.holders.push_back(std::move(hs));
+  }
+  for (std::size_t a = 0; a < m.avs.size(); ++a) {
+    const auto x = col.avs_stake_lost_eth(a);
+    s.avs.push_back({m.avs[a].name, mean_of(x), share_where(x, [](double v) { return v > 0.0; })});
+  }
+  for (std::size_t k = 0; k < m.pools.size(); ++k) {
+    const auto x = col.pool_drawdown_eth(k);
+    const double balance = m.pools[k].balance_eth;
+    // Exhausted: paid its whole balance (to a relative rounding of the running subtraction).
+    const double p_exhausted = balance > 0.0 ? share_where(x, [&](double v) { return v >= balance * (1.0 - 1e-12); }) : 0.0;
+    s.pools.push_back({m.pools[k].name, balance, mean_of(x), p_exhausted});
+  }
+  return s;
+}
+
+namespace {
+std::string pct(double x) { return fmt::format("{:.4f}%", 100.0 * x); }
+std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.17g}", x) : "null"; }
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+        else out += ch;
+    }
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string format_summary_table(const RunSummary& s) {
+  std::string out = fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n",
+                                s.info.scenario_name, s.info.trials, s.info.seed, s.info.horizon_days,
+                                s.info.program_version, s.info.git_commit.substr(0, 12));
+  out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
+  out += fmt::format("{:<16} {:<6} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13}\n", "holder", "kind",
+                     "value ETH", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%");
+  for (const auto& h : s.holders) {
+    out += fmt::format("{:<16} {:<6} {:>14.1f} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13}\n", h.name, h.kind,
+                       h.value_eth, pct(h.loss.p_loss), pct(h.loss.moments.mean), pct(h.loss.moments.stderr_mean),
+                       pct(h.loss.var99), pct(h.loss.es99), pct(h.loss.quantiles[4]), pct(h.net_return.moments.mean),
+                       pct(h.net_return.quantiles[0]));
+  }
+  out += "\nMean loss by cause (gross, before coverage)\n";
+  out += fmt::format("{:<16}", "holder");
+  for (std::size_t c = 0; c < kLossCauseCount; ++c) out += fmt::format(" {:>20}", to_string(static_cast<LossCause>(c)));
+  out += fmt::format(" {:>12}\n", "covered");
+  for (const auto& h : s.holders) {
+    out += fmt::format("{:<16}", h.name);
+    for (double v : h.loss_by_cause_mean) out += fmt::format(" {:>20}", pct(v));
+    out += fmt::format(" {:>12}\n", pct(h.covered_mean));
+  }
+  if (!s.avs.empty()) {
+    out += fmt::format("\n{:<20} {:>22} {:>12}\n", "AVS", "mean stake slashed ETH", "P(slash)");
+    for (const auto& a : s.avs) out += fmt::format("{:<20} {:>22.3f} {:>12}\n", a.name, a.stake_lost_mean_eth, pct(a.p_slashed));
+  }
+  if (!s.pools.empty()) {
+    out += fmt::format("\n{:<20} {:>14} {:>18} {:>14}\n", "pool", "balance ETH", "mean drawdown ETH", "P(exhausted)");
+    for (const auto& p : s.pools)
+      out += fmt::format("{:<20} {:>14.1f} {:>18.3f} {:>14}\n", p.name, p.balance_eth, p.drawdown_mean_eth, pct(p.p_exhausted));
+  }
+  return out;
+}
+
+std::string format_summary_json(const RunSummary& s) {
+  std::string out = "{\n";
+  out += fmt::format(
+      "  \"scenario\": {}, \"trials\": {}, \"seed\": {}, \"horizon_days\": {}, \"program_version\": {}, \"git_commit\": {},\n",
+      json_string(s.info.scenario_name), s.info.trials, s.info.seed, json_number(s.info.horizon_days),
+      json_string(s.info.program_version), json_string(s.info.git_commit));
+  out += "  \"holders\": [\n";
+  for (std::size_t i = 0; i < s.holders.size(); ++i) {
+    const auto& h = s.holders[i];
+    std::string lq, rq, causes;
+    for (std::size_t q = 0; q < kLossQuantileLevels.size(); ++q)
+      lq += fmt::format("{}\"{}\": {}", q ? ", " : "", kLossQuantileLevels[q], json_number(h.loss.quantiles[q]));
+    for (std::size_t q = 0; q < kReturnQuantileLevels.size(); ++q)
+      rq += fmt::format("{}\"{}\": {}", q ? ", " : "", kReturnQuantileLevels[q], json_number(h.net_return.quantiles[q]));
+    for (std::size_t c = 0; c < kLossCauseCount; ++c)
+      causes += fmt::format("{}\"{}\": {}", c ? ", " : "", to_string(static_cast<LossCause>(c)), json_number(h.loss_by_cause_mean[c]));
+    out += fmt::format(
+        "    {{\"name\": {}, \"kind\": {}, \"value_eth\": {},\n"
+        "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}}},\n"
+        "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
+        "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}}}{}\n",
+        json_string(h.name), json_string(h.kind), json_number(h.value_eth), json_number(h.loss.moments.mean),
+        json_number(h.loss.moments.stderr_mean), json_number(h.loss.moments.sd), json_number(h.loss.p_loss),
+        json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq,
+        json_number(h.net_return.moments.mean), json_number(h.net_return.moments.stderr_mean),
+        json_number(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
+        causes, i + 1 < s.holders.size() ? "," : "");
+  }
+  out += "  ],\n  \"avs\": [";
+  for (std::size_t i = 0; i < s.avs.size(); ++i)
+    out += fmt::format("{}{{\"name\": {}, \"stake_lost_mean_eth\": {}, \"p_slashed\": {}}}", i ? ", " : "",
+                       json_string(s.avs[i].name), json_number(s.avs[i].stake_lost_mean_eth), json_number(s.avs[i].p_slashed));
+  out += "],\n  \"pools\": [";
+  for (std::size_t i = 0; i < s.pools.size(); ++i)
+    out += fmt::format("{}{{\"name\": {}, \"balance_eth\": {}, \"drawdown_mean_eth\": {}, \"p_exhausted\": {}}}", i ? ", " : "",
+                       json_string(s.pools[i].name), json_number(s.pools[i].balance_eth),
+                       json_number(s.pools[i].drawdown_mean_eth), json_number(s.pools[i].p_exhausted));
+  out += "]\n}\n";
+  return out;
+}
+
+}  // namespace restake

@@ -1,0 +1,67 @@
+#pragma once
+// The per-holder summary of a run: what `restake-sim run` prints and `/summary` stores.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "statistics.hpp"
+
+namespace restake {
+
+struct RunInfo {
+  std::string scenario_name;
+  std::string program_version;
+  std::string git_commit;
+  std::uint64_t seed = 0;
+  std::uint64_t trials = 0;
+  double horizon_days = 0.0;
+};
+
+struct HolderSummary {
+  std::string name;
+  std::string kind;
+  double value_eth = 0.0;
+  LossSummary loss;
+  ReturnSummary net_return;
+  double covered_mean = 0.0;
+  std::array<double, kLossCauseCount> loss_by_cause_mean{};
+};
+
+struct PoolSummary {
+  std::string name;
+  double balance_eth = 0.0;
+  double drawdown_mean_eth = 0.0;
+  double p_exhausted = 0.0;  // share of trials in which the pool paid out its whole balance
+};
+
+struct AvsSummary {
+  std::string name;
+  double stake_lost_mean_eth = 0.0;
+  double p_slashed = 0.0;
+};
+
+struct RunSummary {
+  RunInfo info;
+  std::vector<HolderSummary> holders;
+  std::vector<AvsSummary> avs;
+  std::vector<PoolSummary> pools;
+};
+
+// Where per-trial columns come from (the results file, or memory in tests).
+struct ColumnSource {
+  std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return, covered_fraction;
+  std::function<std::vector<double>(std::size_t holder, std::size_t cause)> loss_by_cause;
+  std::function<std::vector<double>(std::size_t avs)> avs_stake_lost_eth;
+  std::function<std::vector<double>(std::size_t pool)> pool_drawdown_eth;
+};
+
+// One column at a time, so memory is one column of trials, not the whole record.
+RunSummary summarize_run(const Model& m, const RunInfo& info, const ColumnSource& columns);
+
+std::string format_summary_table(const RunSummary& s);
+std::string format_summary_json(const RunSummary& s);
+
+}  // namespace restake
