@@ -54,7 +54,7 @@ struct RunArgs {
   std::optional<std::uint64_t> seed;
   int threads = 0;
   std::size_t block = 1 << 15;
-  int deflate = 4;
+  int deflate = 1;
   bool progress = true;
   bool json = false;
 };
@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
   summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
   summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
 
+  // -v / -q may come before or after the subcommand.
+  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd}) sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("restake-sim");

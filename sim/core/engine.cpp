@@ -1,6 +1,8 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <array>
+#include <future>
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -27,8 +29,8 @@ void run_trials(const Model& m, const RunOptions& o, const std::function<void(co
   const RecordShape shape = RecordShape::of(m);
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
   tbb::enumerable_thread_specific<Workspace> workspaces;
-  TrialBlock block;
-  for (std::uint64_t done = 0; done < o.trials;) {
+
+  auto compute = [&](TrialBlock& block, std::uint64_t done) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(o.block_trials, o.trials - done));
     const std::uint64_t first = o.first_trial + done;
     block.reset(shape, first, n);
@@ -39,8 +41,29 @@ void run_trials(const Model& m, const RunOptions& o, const std::function<void(co
           simulate_trial(m, plans, o.seed, first + i, w.draws, w.scratch, block.row(i));
       });
     });
-    on_block(block);
-    done += n;
+  };
+
+  // Double buffering: the next block is computed while the consumer (typically compressing and
+  // writing to HDF5, which is single-threaded) handles the current one.
+  std::array<TrialBlock, 2> blocks;
+  if (o.trials == 0) return;
+  compute(blocks[0], 0);
+  std::uint64_t done = blocks[0].count;
+  for (std::size_t k = 0;; ++k) {
+    TrialBlock& current = blocks[k % 2];
+    TrialBlock& next = blocks[(k + 1) % 2];
+    const bool more = done < o.trials;
+    std::future<void> ahead;
+    if (more) ahead = std::async(std::launch::async, [&, done] { compute(next, done); });
+    try {
+      on_block(current);
+    } catch (...) {
+      if (ahead.valid()) ahead.wait();  // never leave a computation running on freed memory
+      throw;
+    }
+    if (!more) break;
+    ahead.get();
+    done += next.count;
   }
 }
 

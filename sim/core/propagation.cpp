@@ -64,34 +64,27 @@ PropagationPlan make_propagation_plan(const Model& m) {
     p.allocation_count += s.avs.size();
   }
 
-  // Contract reach. A holder exposed through its own contracts loses on its whole balance; else
-  // through bridges on the bridged share (shares add up when several bridges are reached); else
-  // only the positions held through a protocol whose contracts are reached.
+  // Contract reach, per position: held through a reached contract of the holder's own, or through
+  // a protocol whose core contracts are reached -> the whole position; otherwise the holder's
+  // bridged share on reached bridges (shares add when several are reached).
   p.reach_of_contract.resize(m.contracts.size());
+  auto any_reached = [](const std::vector<std::size_t>& cs, const std::vector<bool>& reached) {
+    return std::any_of(cs.begin(), cs.end(), [&](std::size_t x) { return reached[x]; });
+  };
   for (std::size_t c = 0; c < m.contracts.size(); ++c) {
     const std::vector<bool> reached = reached_by_failure(m, c);
+    std::size_t i = 0;  // flat position index, in holder then position order as built above
     for (std::size_t h = 0; h < m.holders.size(); ++h) {
       const Holder& holder = m.holders[h];
-      std::vector<std::size_t> all, through_protocol;
-      for (std::size_t i = 0; i < p.positions.size(); ++i) {
-        if (p.positions[i].holder != h) continue;
-        all.push_back(i);
-        const std::size_t proto = holder.positions[all.size() - 1].protocol;
-        if (proto == kNoProtocol) continue;
-        const auto& pc = m.protocols[proto].contracts;
-        if (std::any_of(pc.begin(), pc.end(), [&](std::size_t x) { return reached[x]; })) through_protocol.push_back(i);
-      }
-      if (std::any_of(holder.contracts.begin(), holder.contracts.end(), [&](std::size_t x) { return reached[x]; })) {
-        p.reach_of_contract[c].push_back({h, 1.0, all});
-        continue;
-      }
-      double share = 0.0;
+      const bool whole = any_reached(holder.contracts, reached);
+      double bridged = 0.0;
       for (const BridgeExposure& b : holder.bridged)
-        if (reached[b.contract]) share += b.share;
-      if (share > 0.0) {
-        p.reach_of_contract[c].push_back({h, std::min(share, 1.0), all});
-      } else if (!through_protocol.empty()) {
-        p.reach_of_contract[c].push_back({h, 1.0, through_protocol});
+        if (reached[b.contract]) bridged += b.share;
+      for (const Position& pos : holder.positions) {
+        const bool via_protocol = pos.protocol != kNoProtocol && any_reached(m.protocols[pos.protocol].contracts, reached);
+        const double share = whole || via_protocol ? 1.0 : std::min(bridged, 1.0);
+        if (share > 0.0) p.reach_of_contract[c].push_back({h, i, share});
+        ++i;
       }
     }
   }
@@ -244,10 +237,8 @@ class TrialState {
     const LossCause cause = m_.contracts[c].kind == ContractKind::Bridge ? LossCause::Bridge : LossCause::Contract;
     for (const auto& r : plan_.reach_of_contract[c]) {
       const double share = r.share * loss_given_failure;
-      for (std::size_t i : r.positions) {
-        book(r.holder, cause, value(i) * share);
-        s_.contract_factor[i] *= 1.0 - share;
-      }
+      book(r.holder, cause, value(r.position) * share);
+      s_.contract_factor[r.position] *= 1.0 - share;
     }
   }
 

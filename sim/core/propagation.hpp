@@ -30,11 +30,11 @@ struct PropagationPlan {
     std::size_t slot = kNone;  // kNone: staked, not restaked
     double stake_eth = 0.0;
   };
-  // A contract failure reaches `share` of these positions' value.
+  // A contract failure takes `share` x loss-given-failure of this position's value.
   struct Reach {
     std::size_t holder = 0;
+    std::size_t position = 0;
     double share = 1.0;
-    std::vector<std::size_t> positions;
   };
 
   std::vector<Slot> slots;

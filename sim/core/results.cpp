@@ -49,10 +49,11 @@ struct ResultsWriter::Impl {
   ResultsMeta meta;
   std::optional<h5::File> file;
   std::optional<h5::RowAppender> loss, ret, covered, causes, avs_lost, pool_drawdown;
+  Tally tally;
   bool finished = false;
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, int deflate)
-      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), model(m), meta(me) {
+      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), model(m), meta(me), tally(m) {
     file.emplace(h5::File::create(temp_path));
     const h5::File& f = *file;
     f.set_attr("file_type", kResultsFileType);
@@ -170,6 +171,7 @@ void ResultsWriter::append(const TrialBlock& b) {
   impl_->causes->append(b.loss_by_cause, n);
   impl_->avs_lost->append(b.avs_stake_lost_eth, n);
   impl_->pool_drawdown->append(b.pool_drawdown_eth, n);
+  impl_->tally.add(b);
 }
 
 RunSummary ResultsWriter::finish() {
@@ -179,14 +181,10 @@ RunSummary ResultsWriter::finish() {
   if (written != d.meta.info.trials)
     throw std::runtime_error(fmt::format("{}: wrote {} trials, expected {}", d.final_path, written, d.meta.info.trials));
   const h5::Group t = f.open_group("trials");
-  ColumnSource cols;
+  QuantileSource cols;
   cols.loss_fraction = [&](std::size_t h) { return t.read_column("loss_fraction", h); };
   cols.net_return = [&](std::size_t h) { return t.read_column("net_return", h); };
-  cols.covered_fraction = [&](std::size_t h) { return t.read_column("covered_fraction", h); };
-  cols.loss_by_cause = [&](std::size_t h, std::size_t c) { return t.read_column("loss_by_cause", h * kLossCauseCount + c); };
-  cols.avs_stake_lost_eth = [&](std::size_t a) { return t.read_column("avs_stake_lost_eth", a); };
-  cols.pool_drawdown_eth = [&](std::size_t p) { return t.read_column("pool_drawdown_eth", p); };
-  const RunSummary s = summarize_run(d.model, d.meta.info, cols);
+  const RunSummary s = summarize_run(d.model, d.meta.info, d.tally, cols);
   d.write_summary(s);
   f.set_attr("complete", std::int64_t{1});
   d.loss.reset();

@@ -21,7 +21,7 @@ struct ResultsMeta {
 
 class ResultsWriter {
  public:
-  ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, int deflate_level = 4);
+  ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, int deflate_level = 1);
   ~ResultsWriter();  // removes the temporary file unless finish() succeeded
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;

@@ -175,7 +175,11 @@ std::optional<Distribution> Fields::distribution(std::string_view key, double lo
   Fields f(*t, key_path(key), file_);
   const std::string kind = f.required_string("dist");
   Distribution d;
-  auto positive = [&](std::string_view k) { return f.required_number(k, 0.0, kInf, "a positive number"); };
+  auto positive = [&](std::string_view k) {
+    const double v = f.required_number(k, 0.0, kInf, "a positive number");
+    if (v <= 0.0) f.fail(k, fmt::format("expected a positive number, got {}", v));
+    return v;
+  };
   if (kind == "fixed") {
     d = Distribution::fixed(f.required_number("value", -kInf, kInf, "a number"));
   } else if (kind == "uniform") {
@@ -187,8 +191,6 @@ std::optional<Distribution> Fields::distribution(std::string_view key, double lo
     d.kind = DistributionKind::Beta;
     d.a = positive("alpha");
     d.b = positive("beta");
-    if (d.a == 0.0) f.fail("alpha", "expected alpha > 0");
-    if (d.b == 0.0) f.fail("beta", "expected beta > 0");
   } else if (kind == "triangular") {
     d.kind = DistributionKind::Triangular;
     d.a = f.required_number("min", -kInf, kInf, "a number");
@@ -485,6 +487,8 @@ class Parser {
       each_table(f, "slashing", [&](Fields& s, std::size_t) {
         SlashingCondition c;
         c.name = s.required_string("name");
+        for (const auto& other : a.conditions)
+          if (other.name == c.name) s.fail("name", fmt::format("duplicate slashing condition name \"{}\" in this AVS", c.name));
         c.rate_per_year = read_rate(s, "annual_probability", "rate_per_year");
         auto d = s.distribution("fraction", 0.0, 1.0, "a slashed share in [0, 1]");
         if (!d) s.fail_table("missing required key 'fraction' (share of the slashable stake removed)");
@@ -508,6 +512,8 @@ class Parser {
     if (half && cliff) f.fail("cliff_days", "give either 'half_life_days' or 'cliff_days', not both");
     if (half) { r.decay = SubsidyDecay::HalfLife; r.decay_days = *half; }
     if (cliff) { r.decay = SubsidyDecay::Cliff; r.decay_days = *cliff; }
+    if (f.has("floor_apr") && r.decay == SubsidyDecay::None)
+      f.fail("floor_apr", "a floor needs a subsidy decay: give 'half_life_days' or 'cliff_days'");
     if (r.floor_apr > r.initial_apr) f.fail("floor_apr", "expected floor_apr <= initial_apr (the floor is what is left when subsidies end)");
     f.finish();
   }

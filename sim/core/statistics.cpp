@@ -5,23 +5,20 @@
 
 namespace restake {
 
-Moments moments(std::span<const double> x) {
-  // Welford's update: stable when the mean is large against the spread.
+Moments RunningMoments::result() const {
   Moments m;
-  double mean = 0.0, m2 = 0.0;
-  std::size_t n = 0;
-  for (double v : x) {
-    ++n;
-    const double d = v - mean;
-    mean += d / static_cast<double>(n);
-    m2 += d * (v - mean);
-  }
-  m.mean = mean;
-  if (n > 1) {
-    m.sd = std::sqrt(m2 / static_cast<double>(n - 1));
-    m.stderr_mean = m.sd / std::sqrt(static_cast<double>(n));
+  m.mean = mean_;
+  if (n_ > 1) {
+    m.sd = std::sqrt(m2_ / static_cast<double>(n_ - 1));
+    m.stderr_mean = m.sd / std::sqrt(static_cast<double>(n_));
   }
   return m;
+}
+
+Moments moments(std::span<const double> x) {
+  RunningMoments r;
+  for (double v : x) r.add(v);
+  return r.result();
 }
 
 double quantile_sorted(std::span<const double> s, double p) {
@@ -43,28 +40,36 @@ double expected_shortfall_sorted(std::span<const double> s, double p) {
   return tail > 0.0 ? sum / tail : s.back();
 }
 
-LossSummary summarize_loss(std::vector<double> x) {
-  LossSummary out;
-  out.moments = moments(x);
+void set_loss_tail(LossSummary& out, std::vector<double> x) {
   std::sort(x.begin(), x.end());
-  const auto positive = static_cast<std::size_t>(x.end() - std::upper_bound(x.begin(), x.end(), 0.0));
-  out.p_loss = x.empty() ? 0.0 : static_cast<double>(positive) / static_cast<double>(x.size());
   for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = quantile_sorted(x, kLossQuantileLevels[i]);
   out.var95 = quantile_sorted(x, 0.95);
   out.var99 = quantile_sorted(x, 0.99);
   out.es95 = expected_shortfall_sorted(x, 0.95);
   out.es99 = expected_shortfall_sorted(x, 0.99);
+}
+
+void set_return_quantiles(ReturnSummary& out, std::vector<double> x) {
+  std::sort(x.begin(), x.end());
+  for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
+    out.quantiles[i] = quantile_sorted(x, kReturnQuantileLevels[i]);
+}
+
+LossSummary summarize_loss(std::vector<double> x) {
+  LossSummary out;
+  out.moments = moments(x);
+  const auto positive = std::count_if(x.begin(), x.end(), [](double v) { return v > 0.0; });
+  out.p_loss = x.empty() ? 0.0 : static_cast<double>(positive) / static_cast<double>(x.size());
+  set_loss_tail(out, std::move(x));
   return out;
 }
 
 ReturnSummary summarize_return(std::vector<double> x) {
   ReturnSummary out;
   out.moments = moments(x);
-  std::sort(x.begin(), x.end());
-  const auto negative = static_cast<std::size_t>(std::lower_bound(x.begin(), x.end(), 0.0) - x.begin());
+  const auto negative = std::count_if(x.begin(), x.end(), [](double v) { return v < 0.0; });
   out.p_negative = x.empty() ? 0.0 : static_cast<double>(negative) / static_cast<double>(x.size());
-  for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
-    out.quantiles[i] = quantile_sorted(x, kReturnQuantileLevels[i]);
+  set_return_quantiles(out, std::move(x));
   return out;
 }
 

@@ -20,6 +20,24 @@ struct Moments {
   double sd = 0.0;
   double stderr_mean = 0.0;
 };
+
+// Welford's running mean and variance: stable when the mean is large against the spread, and
+// deterministic when values are added in a fixed (trial) order.
+class RunningMoments {
+ public:
+  void add(double x) {
+    ++n_;
+    const double d = x - mean_;
+    mean_ += d / static_cast<double>(n_);
+    m2_ += d * (x - mean_);
+  }
+  std::size_t count() const { return n_; }
+  Moments result() const;
+
+ private:
+  std::size_t n_ = 0;
+  double mean_ = 0.0, m2_ = 0.0;
+};
 Moments moments(std::span<const double> x);
 
 // `sorted` must be in ascending order.
@@ -38,8 +56,11 @@ struct ReturnSummary {
   std::array<double, kReturnQuantileLevels.size()> quantiles{};
 };
 
-// Both take the sample by value: they sort it.
+// All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);
 ReturnSummary summarize_return(std::vector<double> x);
+// Only the order statistics (quantiles, VaR, ES), for moments accumulated elsewhere.
+void set_loss_tail(LossSummary& out, std::vector<double> x);
+void set_return_quantiles(ReturnSummary& out, std::vector<double> x);
 
 }  // namespace restake

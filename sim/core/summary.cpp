@@ -7,39 +7,30 @@
 
 namespace restake {
 
-namespace {
-double mean_of(const std::vector<double>& x) { return moments(x).mean; }
-double share_where(const std::vector<double>& x, auto pred) {
-  if (x.empty()) return 0.0;
-  return static_cast<double>(std::count_if(x.begin(), x.end(), pred)) / static_cast<double>(x.size());
-}
-}  // namespace
-
-RunSummary summarize_run(const Model& m, const RunInfo& info, const ColumnSource& col) {
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
   RunSummary s;
   s.info = info;
+  const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
     HolderSummary hs;
     hs.name = m.holders[h].name;
     hs.kind = to_string(m.holders[h].kind);
     hs.value_eth = m.holders[h].value_eth();
-    hs.loss = summarize_loss(col.loss_fraction(h));
-    hs.net_return = summarize_return(col.net_return(h));
-    hs.covered_mean = mean_of(col.covered_fraction(h));
-    for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = mean_of(col.loss_by_cause(h, c));
+    hs.loss.moments = t.loss[h].result();
+    hs.loss.p_loss = static_cast<double>(t.loss_positive[h]) / n;
+    set_loss_tail(hs.loss, col.loss_fraction(h));
+    hs.net_return.moments = t.net_return[h].result();
+    hs.net_return.p_negative = static_cast<double>(t.return_negative[h]) / n;
+    set_return_quantiles(hs.net_return, col.net_return(h));
+    hs.covered_mean = t.covered_sum[h] / n;
+    for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
   }
-  for (std::size_t a = 0; a < m.avs.size(); ++a) {
-    const auto x = col.avs_stake_lost_eth(a);
-    s.avs.push_back({m.avs[a].name, mean_of(x), share_where(x, [](double v) { return v > 0.0; })});
-  }
-  for (std::size_t k = 0; k < m.pools.size(); ++k) {
-    const auto x = col.pool_drawdown_eth(k);
-    const double balance = m.pools[k].balance_eth;
-    // Exhausted: paid its whole balance (to a relative rounding of the running subtraction).
-    const double p_exhausted = balance > 0.0 ? share_where(x, [&](double v) { return v >= balance * (1.0 - 1e-12); }) : 0.0;
-    s.pools.push_back({m.pools[k].name, balance, mean_of(x), p_exhausted});
-  }
+  for (std::size_t a = 0; a < m.avs.size(); ++a)
+    s.avs.push_back({m.avs[a].name, t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n});
+  for (std::size_t k = 0; k < m.pools.size(); ++k)
+    s.pools.push_back({m.pools[k].name, m.pools[k].balance_eth, t.pool_drawdown_sum[k] / n,
+                       static_cast<double>(t.pool_exhausted[k]) / n});
   return s;
 }
 

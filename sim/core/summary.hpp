@@ -8,6 +8,7 @@
 
 #include "model.hpp"
 #include "statistics.hpp"
+#include "tally.hpp"
 
 namespace restake {
 
@@ -50,16 +51,13 @@ struct RunSummary {
   std::vector<PoolSummary> pools;
 };
 
-// Where per-trial columns come from (the results file, or memory in tests).
-struct ColumnSource {
-  std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return, covered_fraction;
-  std::function<std::vector<double>(std::size_t holder, std::size_t cause)> loss_by_cause;
-  std::function<std::vector<double>(std::size_t avs)> avs_stake_lost_eth;
-  std::function<std::vector<double>(std::size_t pool)> pool_drawdown_eth;
+// Per-holder samples of loss and net return, one column of trials at a time (read back from the
+// results file, or from memory in tests): quantiles need the whole sample.
+struct QuantileSource {
+  std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return;
 };
 
-// One column at a time, so memory is one column of trials, not the whole record.
-RunSummary summarize_run(const Model& m, const RunInfo& info, const ColumnSource& columns);
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally, const QuantileSource& columns);
 
 std::string format_summary_table(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);

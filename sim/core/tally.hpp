@@ -1,0 +1,30 @@
+#pragma once
+// Running sums over the trials of a run, fed block by block in trial order (so the result does
+// not depend on threads): moments, probabilities and means of every per-trial quantity. Quantiles
+// need the whole sample and are computed from the stored records instead (summary.hpp).
+#include <cstdint>
+#include <vector>
+
+#include "model.hpp"
+#include "statistics.hpp"
+#include "trial_block.hpp"
+
+namespace restake {
+
+struct Tally {
+  explicit Tally(const Model& m);
+  void add(const TrialBlock& b);
+
+  std::uint64_t trials = 0;
+  std::vector<RunningMoments> loss, net_return;  // [holder]
+  std::vector<std::uint64_t> loss_positive, return_negative;  // [holder] trial counts
+  std::vector<double> covered_sum;                            // [holder]
+  std::vector<double> cause_sum;                              // [holder * cause]
+  std::vector<double> avs_lost_sum;                           // [avs]
+  std::vector<std::uint64_t> avs_slashed;                     // [avs] trials with a slash
+  std::vector<double> pool_drawdown_sum;                      // [pool]
+  std::vector<std::uint64_t> pool_exhausted;                  // [pool] trials that emptied it
+  std::vector<double> pool_balance;                           // [pool]
+};
+
+}  // namespace restake

@@ -1,0 +1,69 @@
+#pragma once
+// Helpers shared by the tests: build models from TOML text and run trials in memory.
+#include <string>
+#include <vector>
+
+#include "engine.hpp"
+#include "scenario.hpp"
+
+namespace restake::test {
+
+inline Model model_from(const std::string& toml) { return parse_scenario(toml, "test.toml"); }
+
+// All per-trial records of a run, concatenated in trial order.
+struct Records {
+  RecordShape shape;
+  std::size_t trials = 0;
+  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+
+  double loss(std::size_t trial, std::size_t holder) const { return loss_fraction[trial * shape.holders + holder]; }
+  std::vector<double> loss_column(std::size_t holder) const {
+    std::vector<double> out(trials);
+    for (std::size_t t = 0; t < trials; ++t) out[t] = loss(t, holder);
+    return out;
+  }
+};
+
+inline Records run_in_memory(const Model& m, std::uint64_t trials, int threads, std::size_t block = 4096,
+                             std::uint64_t seed = 7) {
+  Records r;
+  r.shape = RecordShape::of(m);
+  RunOptions o;
+  o.trials = trials;
+  o.seed = seed;
+  o.threads = threads;
+  o.block_trials = block;
+  auto add = [](std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); };
+  run_trials(m, o, [&](const TrialBlock& b) {
+    r.trials += b.count;
+    add(r.loss_fraction, b.loss_fraction);
+    add(r.net_return, b.net_return);
+    add(r.covered_fraction, b.covered_fraction);
+    add(r.loss_by_cause, b.loss_by_cause);
+    add(r.avs_stake_lost_eth, b.avs_stake_lost_eth);
+    add(r.pool_drawdown_eth, b.pool_drawdown_eth);
+  });
+  return r;
+}
+
+// One trial with hand-placed events instead of random ones.
+struct Outcome {
+  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  double cause(std::size_t holder, LossCause c) const { return loss_by_cause[holder * kLossCauseCount + static_cast<std::size_t>(c)]; }
+};
+
+inline Outcome propagate_events(const Model& m, std::vector<Event> events, double base_apr = 0.0,
+                                std::vector<double> subsidy_days = {}) {
+  const PropagationPlan plan = make_propagation_plan(m);
+  TrialDraws d;
+  d.base_apr = base_apr;
+  d.subsidy_days = subsidy_days.empty() ? std::vector<double>(m.avs.size(), 0.0) : subsidy_days;
+  d.events = std::move(events);
+  TrialBlock b;
+  b.reset(RecordShape::of(m), 0, 1);
+  TrialScratch s;
+  propagate(m, plan, d, s, b.row(0));
+  return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost_eth, b.pool_drawdown_eth};
+}
+
+}  // namespace restake::test

@@ -1,0 +1,144 @@
+// End to end: the restake-sim binary on scenario files, reading the HDF5 it writes back.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "results.hpp"
+#include "scenario.hpp"
+#include "statistics.hpp"
+
+namespace fs = std::filesystem;
+using namespace restake;
+
+namespace {
+
+const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / fmt::format("restake-cli-{}-{}", ::getpid(), std::rand());
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs the CLI with stdout and stderr captured; returns the exit code.
+int cli(const std::string& args, const TempDir& dir, std::string* out = nullptr, std::string* err = nullptr) {
+  const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
+  const int status = std::system(fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e).c_str());
+  if (out) *out = slurp(o);
+  if (err) *err = slurp(e);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("run writes a complete, self-describing results file and its summary matches the per-trial data") {
+  TempDir dir;
+  const std::string out = dir / "r.h5";
+  std::string printed;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 5000 --seed 11 --no-progress -q", kDefault, out), dir, &printed) == 0);
+  CHECK(printed.find("rsETH-like") != std::string::npos);
+  for (const auto& entry : fs::directory_iterator(dir.path))  // no temporary file left behind
+    CHECK(entry.path().string().find(".partial") == std::string::npos);
+
+  const h5::File f = h5::File::open_read_only(out);
+  CHECK(f.attr_string("file_type") == kResultsFileType);
+  CHECK(f.attr_int("format_version") == kResultsFormatVersion);
+  CHECK(f.attr_uint("seed") == 11);
+  CHECK(f.attr_uint("trials") == 5000);
+  CHECK(f.attr_int("complete") == 1);
+  CHECK(f.attr_string("scenario_text") == slurp(kDefault));
+  CHECK(!f.attr_string("git_commit").empty());
+  const Model m = parse_scenario(f.attr_string("scenario_text"), "from-file");  // the file regenerates its run
+
+  const h5::Group t = f.open_group("trials");
+  CHECK(t.dims("loss_fraction") == std::vector<hsize_t>{5000, m.holders.size()});
+  CHECK(t.dims("loss_by_cause") == std::vector<hsize_t>{5000, m.holders.size(), kLossCauseCount});
+  CHECK(t.dims("avs_stake_lost_eth") == std::vector<hsize_t>{5000, m.avs.size()});
+  CHECK(t.dims("pool_drawdown_eth") == std::vector<hsize_t>{5000, m.pools.size()});
+  CHECK(t.dataset_attr_string("avs_stake_lost_eth", "units") == "ETH");
+  CHECK(f.open_group("holders").read_strings("names") == std::vector<std::string>{"rsETH-like", "stETH-like", "native-restakers"});
+
+  const RunSummary s = read_summary(out);
+  REQUIRE(s.holders.size() == m.holders.size());
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    const LossSummary loss = summarize_loss(t.read_column("loss_fraction", h));
+    CHECK(s.holders[h].loss.moments.mean == loss.moments.mean);
+    CHECK(s.holders[h].loss.var99 == loss.var99);
+    CHECK(s.holders[h].loss.es99 == loss.es99);
+    CHECK(s.holders[h].loss.quantiles == loss.quantiles);
+    // the loss ledger adds up: gross by cause - covered = net loss
+    const auto net = t.read_column("loss_fraction", h);
+    const auto covered = t.read_column("covered_fraction", h);
+    std::vector<double> gross(net.size(), 0.0);
+    for (std::size_t c = 0; c < kLossCauseCount; ++c) {
+      const auto col = t.read_column("loss_by_cause", h * kLossCauseCount + c);
+      for (std::size_t i = 0; i < gross.size(); ++i) gross[i] += col[i];
+    }
+    for (std::size_t i = 0; i < gross.size(); ++i) CHECK(gross[i] - covered[i] == doctest::Approx(net[i]).epsilon(1e-9));
+  }
+  CHECK(s.holders[0].loss.p_loss > 0.0);  // the default world loses something in 5000 trials
+}
+
+TEST_CASE("the same seed gives the same data whatever the thread count; the summary command prints it again") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 1 --no-progress -q", kDefault, dir / "a.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 2 --block 1000 --no-progress -q", kDefault, dir / "b.h5"), dir) == 0);
+  const h5::File a = h5::File::open_read_only(dir / "a.h5"), b = h5::File::open_read_only(dir / "b.h5");
+  for (const char* name : {"loss_fraction", "net_return", "loss_by_cause", "avs_stake_lost_eth", "pool_drawdown_eth"})
+    CHECK(a.open_group("trials").read_doubles(name) == b.open_group("trials").read_doubles(name));
+  std::string json;
+  REQUIRE(cli(fmt::format("summary {} --json", dir / "a.h5"), dir, &json) == 0);
+  CHECK(json.find("\"name\": \"stETH-like\"") != std::string::npos);
+  CHECK(json.find("\"trials\": 4000") != std::string::npos);
+  std::string table;
+  REQUIRE(cli(fmt::format("summary {}", dir / "a.h5"), dir, &table) == 0);
+  CHECK(table.find("native-restakers") != std::string::npos);
+}
+
+TEST_CASE("an invalid scenario exits non-zero with file, line and key, and creates no output") {
+  TempDir dir;
+  std::string text = slurp(kDefault);
+  text.replace(text.find("annual_fault_probability = 0.02"), 31, "anual_fault_probability = 0.02");
+  const std::string bad = dir / "bad.toml";
+  std::ofstream(bad) << text;
+  std::string err;
+  CHECK(cli(fmt::format("run {} -o {}", bad, dir / "out.h5"), dir, nullptr, &err) == 2);
+  CHECK(err.find(bad + ":") != std::string::npos);
+  CHECK(err.find("operator[0].anual_fault_probability") != std::string::npos);
+  CHECK(err.find("unknown key") != std::string::npos);
+  CHECK(!fs::exists(dir / "out.h5"));
+  CHECK(cli(fmt::format("validate {}", bad), dir) == 2);
+  CHECK(cli(fmt::format("validate {}", dir / "missing.toml"), dir) == 1);
+}
+
+TEST_CASE("summary refuses a file that is not a restake-sim results file") {
+  TempDir dir;
+  std::ofstream(dir / "x.h5") << "not hdf5";
+  std::string err;
+  CHECK(cli(fmt::format("summary {}", dir / "x.h5"), dir, nullptr, &err) == 1);
+  CHECK(err.find("x.h5") != std::string::npos);
+}
+
+TEST_CASE("every scenario file shipped in scenarios/ validates and runs") {
+  TempDir dir;
+  for (const auto& entry : fs::directory_iterator(RESTAKE_SOURCE_DIR "/scenarios")) {
+    if (entry.path().extension() != ".toml") continue;
+    CAPTURE(entry.path().string());
+    CHECK(cli(fmt::format("validate {}", entry.path().string()), dir) == 0);
+    CHECK(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q", entry.path().string(), dir / "s.h5"), dir) == 0);
+  }
+}

@@ -1,0 +1,220 @@
+// The sampler and engine against closed forms, and reproducibility across thread counts.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+
+#include <tbb/global_control.h>
+
+#include "rng.hpp"
+#include "statistics.hpp"
+#include "support.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+double sample_variance_stderr(const std::vector<double>& x, double mean, double var) {
+  // SE of the sample variance: sqrt((m4 - var^2) / n)
+  double m4 = 0.0;
+  for (double v : x) m4 += std::pow(v - mean, 4);
+  m4 /= static_cast<double>(x.size());
+  return std::sqrt((m4 - var * var) / static_cast<double>(x.size()));
+}
+
+std::string shared_avs_world(double rate, double f) {
+  return R"(
+[simulation]
+name = "iid"
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "op"
+validators = 100
+[[protocol]]
+name = "p"
+slashing_mode = "shared"
+[[avs]]
+name = "avs"
+protocol = "p"
+operators = ["op"]
+  [[avs.slashing]]
+  name = "fault"
+  rate_per_year = )" + std::to_string(rate) + R"(
+  fraction = )" + std::to_string(f) + R"(
+[[native]]
+name = "staker"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+}
+}  // namespace
+
+TEST_CASE("independent slashing events: mean and variance of the loss match the Poisson closed form within 4 standard errors") {
+  // N ~ Poisson(lambda) slashes of f each leave (1-f)^N: E = exp(-lambda f), E[(1-f)^2N] = exp(-lambda (2f - f^2)).
+  const double lambda = 0.7, f = 0.2;
+  const Records r = run_in_memory(model_from(shared_avs_world(lambda, f)), 200'000, 2);
+  const std::vector<double> x = r.loss_column(0);
+  const Moments m = moments(x);
+  const double mean = 1.0 - std::exp(-lambda * f);
+  const double var = std::exp(-lambda * (2 * f - f * f)) - std::exp(-2 * lambda * f);
+  CHECK(std::abs(m.mean - mean) < 4 * m.stderr_mean);
+  const double sample_var = m.sd * m.sd;
+  CHECK(std::abs(sample_var - var) < 4 * sample_variance_stderr(x, m.mean, sample_var));
+  // and P(loss > 0) = 1 - exp(-lambda)
+  const LossSummary s = summarize_loss(x);
+  const double p = 1 - std::exp(-lambda);
+  CHECK(std::abs(s.p_loss - p) < 4 * std::sqrt(p * (1 - p) / 200'000.0));
+}
+
+TEST_CASE("a correlation group makes operators fail together; independent faults do not") {
+  const std::string base = R"(
+[simulation]
+name = "grp"
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.0
+[[group]]
+name = "cloud"
+annual_probability = GROUP_P
+fraction = 0.5
+[[operator]]
+name = "a"
+validators = 100
+annual_fault_probability = OP_P
+fault_fraction = 0.5
+groups = ["cloud"]
+[[operator]]
+name = "b"
+validators = 100
+annual_fault_probability = OP_P
+fault_fraction = 0.5
+groups = ["cloud"]
+[[lst]]
+name = "on-a"
+positions = [{ operator = "a", stake_eth = 3200 }]
+[[lst]]
+name = "on-b"
+positions = [{ operator = "b", stake_eth = 3200 }]
+)";
+  auto world = [&](const char* group_p, const char* op_p) {
+    std::string s = base;
+    s.replace(s.find("GROUP_P"), 7, group_p);
+    for (std::size_t at; (at = s.find("OP_P")) != std::string::npos;) s.replace(at, 4, op_p);
+    return model_from(s);
+  };
+  auto joint = [](const Records& r) {
+    double both = 0, a = 0, b = 0;
+    for (std::size_t t = 0; t < r.trials; ++t) {
+      const bool la = r.loss(t, 0) > 0, lb = r.loss(t, 1) > 0;
+      a += la;
+      b += lb;
+      both += la && lb;
+    }
+    const double n = static_cast<double>(r.trials);
+    return std::array<double, 3>{a / n, b / n, both / n};
+  };
+  const auto grouped = joint(run_in_memory(world("0.1", "0"), 50'000, 2));
+  CHECK(grouped[0] == doctest::Approx(0.1).epsilon(0.05));
+  CHECK(grouped[2] == doctest::Approx(grouped[0]));  // always together
+  const auto independent = joint(run_in_memory(world("0", "0.1"), 50'000, 2));
+  CHECK(independent[2] == doctest::Approx(independent[0] * independent[1]).epsilon(0.15));
+}
+
+TEST_CASE("contract failures: P(loss > 0) = 1 - exp(-rate * horizon) and the mean loss is p * E[loss given failure]") {
+  const std::string toml = R"(
+[simulation]
+name = "c"
+horizon_days = 730
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "op"
+validators = 10
+[[contract]]
+name = "vault"
+annual_failure_probability = 0.05
+loss_given_failure = { dist = "beta", alpha = 2, beta = 3 }
+[[lst]]
+name = "lst"
+contracts = ["vault"]
+positions = [{ operator = "op", stake_eth = 320 }]
+)";
+  const Records r = run_in_memory(model_from(toml), 200'000, 2);
+  const LossSummary s = summarize_loss(r.loss_column(0));
+  const double lambda_h = -std::log(0.95) * 2.0;
+  const double p = 1 - std::exp(-lambda_h);
+  CHECK(std::abs(s.p_loss - p) < 4 * std::sqrt(p * (1 - p) / 200'000.0));
+  // E[1 - prod (1 - L_i)] with N ~ Poisson: 1 - exp(-lambda_h * E[L]), E[L] = 2/5
+  const double mean = 1 - std::exp(-lambda_h * 0.4);
+  CHECK(std::abs(s.moments.mean - mean) < 4 * s.moments.stderr_mean);
+}
+
+TEST_CASE("poisson_inverse matches the Poisson CDF and is monotone in the mean for a fixed uniform") {
+  CHECK(poisson_inverse(0.5, 0.0) == 0);
+  CHECK(poisson_inverse(0.5, std::exp(-0.5) - 1e-12) == 0);
+  CHECK(poisson_inverse(0.5, std::exp(-0.5) + 1e-12) == 1);
+  CHECK(poisson_inverse(0.5, std::exp(-0.5) * 1.5 + 1e-12) == 2);  // P(N<=1) = e^-0.5 (1 + 0.5)
+  for (double u : {0.1, 0.5, 0.9, 0.999}) {
+    std::uint32_t last = 0;
+    for (double mean = 0.01; mean < 20; mean *= 1.3) {
+      const std::uint32_t n = poisson_inverse(mean, u);
+      CHECK(n >= last);
+      last = n;
+    }
+  }
+}
+
+TEST_CASE("a trial's stream depends only on (seed, trial, purpose, index)") {
+  TrialRng a = trial_rng(1, 5, Substream::SourceEvents, 2);
+  TrialRng b = trial_rng(1, 5, Substream::SourceEvents, 2);
+  TrialRng c = trial_rng(1, 6, Substream::SourceEvents, 2);
+  TrialRng d = trial_rng(2, 5, Substream::SourceEvents, 2);
+  const auto x = a();
+  CHECK(x == b());
+  CHECK(x != c());
+  CHECK(x != d());
+}
+
+TEST_CASE("1, 2 and 8 threads give bit-identical per-trial results on the default scenario") {
+  const Model m = parse_scenario(
+      [] {
+        std::ifstream in(RESTAKE_SOURCE_DIR "/scenarios/default.toml");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+      }(),
+      "default.toml");
+  // Allow more workers than cores, so that 8 threads really are 8.
+  const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  const Records one = run_in_memory(m, 20'000, 1, 3000);
+  const Records two = run_in_memory(m, 20'000, 2, 3000);
+  const Records eight = run_in_memory(m, 20'000, 8, 3000);
+  const Records other_blocks = run_in_memory(m, 20'000, 2, 7777);
+  for (const Records* r : {&two, &eight, &other_blocks}) {
+    CHECK(r->loss_fraction == one.loss_fraction);
+    CHECK(r->net_return == one.net_return);
+    CHECK(r->loss_by_cause == one.loss_by_cause);
+    CHECK(r->covered_fraction == one.covered_fraction);
+    CHECK(r->avs_stake_lost_eth == one.avs_stake_lost_eth);
+    CHECK(r->pool_drawdown_eth == one.pool_drawdown_eth);
+  }
+  // something happened, so the comparison means something
+  CHECK(std::count_if(one.loss_fraction.begin(), one.loss_fraction.end(), [](double v) { return v > 0; }) > 100);
+  const Records reseeded = run_in_memory(m, 20'000, 2, 3000, 8);
+  CHECK(reseeded.loss_fraction != one.loss_fraction);
+}
+
+TEST_CASE("common random numbers: raising one AVS's slash rate never lowers any trial's loss") {
+  const Records low = run_in_memory(model_from(shared_avs_world(0.3, 0.1)), 20'000, 2);
+  const Records high = run_in_memory(model_from(shared_avs_world(0.6, 0.1)), 20'000, 2);
+  std::size_t raised = 0;
+  for (std::size_t t = 0; t < low.trials; ++t) {
+    CHECK(high.loss(t, 0) >= low.loss(t, 0));
+    raised += high.loss(t, 0) > low.loss(t, 0);
+  }
+  CHECK(raised > 1000);
+}

@@ -1,0 +1,394 @@
+// Loss propagation on hand-worked examples: events are placed by hand, so every number below
+// can be checked with pencil and paper.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "support.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+// One operator with a single 32 ETH validator; T chosen so a lone slashing costs exactly half
+// (correlation penalty 3 * 32 / 192 = 1/2; no initial penalty, no missed duties).
+const std::string kHalfPenaltyEthereum = R"(
+[simulation]
+name = "t"
+[ethereum]
+total_active_stake_eth = 192
+base_apr = 0.0
+[ethereum.penalties]
+min_slashing_penalty_quotient = 1099511627776
+missed_duties = false
+)";
+
+std::string two_avs_world(const char* mode) {
+  return std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 10
+[[protocol]]
+name = "p"
+slashing_mode = ")" + mode + R"("
+[[avs]]
+name = "a1"
+protocol = "p"
+operators = [{ operator = "op", allocation = 0.3 }]
+[[avs]]
+name = "a2"
+protocol = "p"
+operators = [{ operator = "op", allocation = 0.5 }]
+[[native]]
+name = "staker"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+}
+
+Event avs_slash(double day, std::size_t avs, double f) { return {day, EventKind::AvsSlashing, avs, 0, f}; }
+
+}  // namespace
+
+TEST_CASE("two AVSs slashing 50% each: unique stake loses 0.5*0.3 + 0.5*0.5, shared stake (1-0.5)^2") {
+  const std::vector<Event> events = {avs_slash(10, 0, 0.5), avs_slash(20, 1, 0.5)};
+  // Unique: magnitudes 0.3 / 0.5 / 0.2 unallocated. 50% of 0.3 then 50% of 0.5 leave 1 - 0.15 - 0.25.
+  const Outcome unique = propagate_events(model_from(two_avs_world("unique")), events);
+  CHECK(unique.loss_fraction[0] == doctest::Approx(0.40).epsilon(1e-12));
+  CHECK(unique.avs_stake_lost_eth[0] == doctest::Approx(15.0));
+  CHECK(unique.avs_stake_lost_eth[1] == doctest::Approx(25.0));
+  // Shared: each AVS can slash everything left.
+  const Outcome shared = propagate_events(model_from(two_avs_world("shared")), events);
+  CHECK(shared.loss_fraction[0] == doctest::Approx(0.75).epsilon(1e-12));
+  CHECK(shared.avs_stake_lost_eth[0] == doctest::Approx(50.0));
+  CHECK(shared.avs_stake_lost_eth[1] == doctest::Approx(25.0));
+  CHECK(shared.cause(0, LossCause::AvsSlashing) == doctest::Approx(0.75));
+}
+
+TEST_CASE("a unique-mode AVS slashing twice compounds on its own remaining allocation") {
+  const Outcome o = propagate_events(model_from(two_avs_world("unique")), {avs_slash(1, 0, 0.5), avs_slash(2, 0, 0.5)});
+  CHECK(o.loss_fraction[0] == doctest::Approx(0.3 * 0.75));  // 0.15 then 0.075
+}
+
+TEST_CASE("ELIP-002 worked example: a 50% slash by the first of three operator sets leaves 180 of 200 tokens") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 10
+[[protocol]]
+name = "eigen"
+slashing_mode = "unique"
+[[avs]]
+name = "set1"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 0.20 }]
+[[avs]]
+name = "set2"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 0.25 }]
+[[avs]]
+name = "set3"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 0.20 }]
+[[native]]
+name = "staker"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 200 }]
+)";
+  const Outcome o = propagate_events(model_from(toml), {avs_slash(5, 0, 0.5)});
+  CHECK(200.0 * (1.0 - o.loss_fraction[0]) == doctest::Approx(180.0));
+  CHECK(o.avs_stake_lost_eth[0] == doctest::Approx(20.0));
+}
+
+TEST_CASE("EigenLayer dual slashing (ELIP-004): a 75% AVS slash then a beacon loss of half leaves 32 ETH at 4 ETH") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 1
+[[protocol]]
+name = "eigen"
+slashing_mode = "unique"
+[[avs]]
+name = "avs"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 1.0 }]
+[[native]]
+name = "pod"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 32 }]
+)";
+  const Model m = model_from(toml);
+  const Outcome o = propagate_events(m, {avs_slash(1, 0, 0.75), {2, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(32.0 * (1.0 - o.loss_fraction[0]) == doctest::Approx(4.0));
+  CHECK(32.0 * o.cause(0, LossCause::AvsSlashing) == doctest::Approx(24.0));
+  CHECK(32.0 * o.cause(0, LossCause::BeaconSlashing) == doctest::Approx(4.0));
+  // The order does not change what is left; it changes which cause is booked for how much.
+  const Outcome reversed = propagate_events(m, {{1, EventKind::OperatorFault, 0, 0, 1.0}, avs_slash(2, 0, 0.75)});
+  CHECK(32.0 * (1.0 - reversed.loss_fraction[0]) == doctest::Approx(4.0));
+  CHECK(32.0 * reversed.cause(0, LossCause::BeaconSlashing) == doctest::Approx(16.0));
+}
+
+TEST_CASE("beacon losses fall pro rata on every delegator of the operator, restaked or not") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 1
+[[protocol]]
+name = "eigen"
+slashing_mode = "shared"
+[[lst]]
+name = "lst"
+positions = [{ operator = "op", stake_eth = 8 }]
+[[lrt]]
+name = "lrt"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 24 }]
+)";
+  const Outcome o = propagate_events(model_from(toml), {{3, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(o.loss_fraction[0] == doctest::Approx(0.5));
+  CHECK(o.loss_fraction[1] == doctest::Approx(0.5));
+}
+
+namespace {
+// Ten operators of 1,000 validators, T = 30,000 ETH of 32 ETH validators... scaled so that
+// slashings in one window add to the correlation penalty.
+std::string window_world() {
+  return R"(
+[simulation]
+name = "w"
+[ethereum]
+total_active_stake_eth = 3_200_000
+base_apr = 0.0
+[ethereum.penalties]
+missed_duties = false
+[[operator]]
+name = "a"
+validators = 10_000
+[[operator]]
+name = "b"
+validators = 10_000
+[[lst]]
+name = "on-a"
+positions = [{ operator = "a", stake_eth = 320_000 }]
+)";
+}
+}  // namespace
+
+TEST_CASE("slashings in the same 8192-epoch window add to each other's correlation penalty; 40 days apart they do not") {
+  const Model m = model_from(window_world());
+  // 10,000 validators (320,000 ETH = 10% of T) each; alone: 3 * 0.1 = 30% correlation penalty.
+  const double initial = 1.0 / 4096.0;
+  const Outcome alone = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(alone.loss_fraction[0] == doctest::Approx(initial + 0.3).epsilon(1e-9));
+  const Outcome together = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1.0}, {10, EventKind::OperatorFault, 1, 0, 1.0}});
+  CHECK(together.loss_fraction[0] == doctest::Approx(initial + 0.6).epsilon(1e-9));
+  const Outcome apart = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1.0}, {40, EventKind::OperatorFault, 1, 0, 1.0}});
+  CHECK(apart.loss_fraction[0] == doctest::Approx(initial + 0.3).epsilon(1e-9));
+}
+
+TEST_CASE("an incident slashes at least one validator and never the same validator twice") {
+  const Model m = model_from(window_world());
+  const Outcome tiny = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1e-9}});
+  CHECK(tiny.loss_fraction[0] > 0.0);
+  const Outcome twice = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1.0}, {1, EventKind::OperatorFault, 0, 0, 1.0}});
+  const Outcome once = propagate_events(m, {{0, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(twice.loss_fraction[0] == doctest::Approx(once.loss_fraction[0]));
+}
+
+namespace {
+const std::string kContractWorld = R"(
+[simulation]
+name = "dag"
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "op"
+validators = 1000
+[[contract]]
+name = "core"
+[[contract]]
+name = "vault"
+depends_on = ["core"]
+[[contract]]
+name = "wrapper"
+depends_on = ["vault"]
+[[contract]]
+name = "other"
+[[contract]]
+name = "l2-bridge"
+kind = "bridge"
+[[protocol]]
+name = "eigen"
+slashing_mode = "shared"
+contracts = ["core"]
+[[lrt]]
+name = "wrapped"
+protocol = "eigen"
+contracts = ["wrapper"]
+positions = [{ operator = "op", stake_eth = 100 }]
+[[lrt]]
+name = "vaulted"
+protocol = "eigen"
+contracts = ["vault"]
+bridged = [{ bridge = "l2-bridge", share = 0.25 }]
+positions = [{ operator = "op", stake_eth = 100 }]
+[[native]]
+name = "native"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 100 }]
+[[lst]]
+name = "lst"
+contracts = ["other"]
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+Event fail(std::size_t c, double loss, double day = 1) { return {day, EventKind::ContractFailure, c, 0, loss}; }
+}  // namespace
+
+TEST_CASE("a contract failure reaches every balance held through it or through a contract that depends on it") {
+  const Model m = model_from(kContractWorld);
+  // vault fails: wrapper depends on vault -> 'wrapped' and 'vaulted' lose; 'native' sits on core only.
+  const Outcome vault = propagate_events(m, {fail(1, 0.4)});
+  CHECK(vault.loss_fraction[0] == doctest::Approx(0.4));
+  CHECK(vault.loss_fraction[1] == doctest::Approx(0.4));
+  CHECK(vault.loss_fraction[2] == 0.0);  // holders are ordered lrt, lst, native: 2 is the LST
+  CHECK(vault.loss_fraction[3] == 0.0);
+  CHECK(vault.cause(0, LossCause::Contract) == doctest::Approx(0.4));
+  // core fails: everything restaked through the protocol loses, once each; the LST does not.
+  const Outcome core = propagate_events(m, {fail(0, 0.5)});
+  CHECK(core.loss_fraction[0] == doctest::Approx(0.5));
+  CHECK(core.loss_fraction[1] == doctest::Approx(0.5));
+  CHECK(core.loss_fraction[3] == doctest::Approx(0.5));
+  CHECK(core.loss_fraction[2] == 0.0);
+  // two failures compound on what is left
+  const Outcome both = propagate_events(m, {fail(0, 0.5), fail(2, 0.5, 2)});
+  CHECK(both.loss_fraction[0] == doctest::Approx(0.75));
+  CHECK(both.loss_fraction[1] == doctest::Approx(0.5));
+}
+
+TEST_CASE("a bridge failure hits only the bridged share and is booked as a bridge loss") {
+  const Outcome o = propagate_events(model_from(kContractWorld), {fail(4, 0.8)});
+  CHECK(o.loss_fraction[1] == doctest::Approx(0.25 * 0.8));
+  CHECK(o.cause(1, LossCause::Bridge) == doctest::Approx(0.2));
+  CHECK(o.cause(1, LossCause::Contract) == 0.0);
+  CHECK(o.loss_fraction[0] == 0.0);
+}
+
+namespace {
+std::string pool_world(double balance, const char* covers) {
+  return std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 1
+[[protocol]]
+name = "eigen"
+slashing_mode = "shared"
+[[avs]]
+name = "avs"
+protocol = "eigen"
+operators = ["op"]
+[[lrt]]
+name = "covered"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 20 }]
+[[native]]
+name = "uncovered"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 12 }]
+[[pool]]
+name = "first"
+balance_eth = )" + std::to_string(balance) + R"(
+covers = [)" + covers + R"(]
+holders = ["covered"]
+[[pool]]
+name = "second"
+balance_eth = 1
+covers = ["avs_slashing"]
+holders = ["covered"]
+)";
+}
+}  // namespace
+
+TEST_CASE("a coverage pool pays covered losses up to exactly its balance, then the next pool, then holders bear the rest") {
+  // A 50% AVS slash: 'covered' loses 10 ETH gross; pool 'first' holds 4, 'second' 1.
+  const Outcome o = propagate_events(model_from(pool_world(4.0, "\"avs_slashing\"")), {avs_slash(1, 0, 0.5)});
+  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(4.0));
+  CHECK(o.pool_drawdown_eth[1] == doctest::Approx(1.0));
+  CHECK(o.covered_fraction[0] == doctest::Approx(5.0 / 20.0));
+  CHECK(o.loss_fraction[0] == doctest::Approx(5.0 / 20.0));
+  CHECK(o.cause(0, LossCause::AvsSlashing) == doctest::Approx(0.5));  // the ledger keeps the gross loss
+  CHECK(o.loss_fraction[1] == doctest::Approx(0.5));                  // not covered
+  // A pool larger than the loss pays all of it.
+  const Outcome big = propagate_events(model_from(pool_world(100.0, "\"avs_slashing\"")), {avs_slash(1, 0, 0.5)});
+  CHECK(big.pool_drawdown_eth[0] == doctest::Approx(10.0));
+  CHECK(big.loss_fraction[0] == doctest::Approx(0.0));
+}
+
+TEST_CASE("a pool does not pay for causes it does not cover") {
+  const Outcome o = propagate_events(model_from(pool_world(100.0, "\"beacon_slashing\"")), {avs_slash(1, 0, 0.5)});
+  CHECK(o.pool_drawdown_eth[0] == 0.0);
+  CHECK(o.pool_drawdown_eth[1] == doctest::Approx(1.0));
+  const Outcome b = propagate_events(model_from(pool_world(100.0, "\"beacon_slashing\"")), {{1, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(b.pool_drawdown_eth[0] == doctest::Approx(10.0));  // half of 20 ETH
+  CHECK(b.loss_fraction[0] == doctest::Approx(0.0));
+}
+
+namespace {
+std::string reward_world(const char* mode, const char* rewards) {
+  return std::string(R"(
+[simulation]
+name = "r"
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.04
+[[operator]]
+name = "op"
+validators = 100
+[[protocol]]
+name = "p"
+slashing_mode = ")") + mode + R"("
+[[avs]]
+name = "avs"
+protocol = "p"
+operators = [{ operator = "op", allocation = 0.5 }]
+[avs.rewards]
+)" + rewards + R"(
+[[lrt]]
+name = "lrt"
+protocol = "p"
+reward_fee = 0.1
+positions = [{ operator = "op", stake_eth = 100 }]
+[[lst]]
+name = "lst"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+}
+}  // namespace
+
+TEST_CASE("yield: base APR plus AVS rewards with a subsidy half-life, less fees, on a year without losses") {
+  const Model m = model_from(reward_world("unique", "initial_apr = 0.02\nfloor_apr = 0.0\nhalf_life_days = 365"));
+  const Outcome o = propagate_events(m, {}, 0.04, {365.0});
+  // AVS: 0.02 * integral_0^1 2^-t dt = 0.02 * 0.5 / ln 2 on the allocated half of the stake.
+  const double avs = 0.5 * 0.02 * 0.5 / std::log(2.0);
+  CHECK(o.net_return[0] == doctest::Approx(0.9 * (0.04 + avs)).epsilon(1e-12));
+  CHECK(o.net_return[1] == doctest::Approx(0.04).epsilon(1e-12));
+  // Shared mode earns the AVS's rate on the whole stake.
+  const Outcome s = propagate_events(model_from(reward_world("shared", "initial_apr = 0.02\nfloor_apr = 0.0\nhalf_life_days = 365")),
+                                     {}, 0.04, {365.0});
+  CHECK(s.net_return[0] == doctest::Approx(0.9 * (0.04 + 2 * avs)).epsilon(1e-12));
+}
+
+TEST_CASE("yield: a subsidy cliff pays the initial rate until the cliff and the floor after it") {
+  const Model m = model_from(reward_world("shared", "initial_apr = 0.03\nfloor_apr = 0.01\ncliff_days = 73"));
+  const Outcome o = propagate_events(m, {}, 0.0, {73.0});
+  CHECK(o.net_return[0] == doctest::Approx(0.9 * (0.03 * 0.2 + 0.01 * 0.8)).epsilon(1e-12));
+}
+
+TEST_CASE("yield: rewards accrue on the value left after a loss") {
+  const Model m = model_from(reward_world("shared", "initial_apr = 0.0"));
+  // Half of everything lost at mid-year: base rewards 0.04 * (0.5 + 0.5 * 0.5); net return = that*0.9 - 0.5.
+  const Outcome o = propagate_events(m, {avs_slash(182.5, 0, 0.5)}, 0.04, {0.0});
+  CHECK(o.net_return[0] == doctest::Approx(0.9 * 0.04 * 0.75 - 0.5).epsilon(1e-12));
+}
