@@ -24,6 +24,11 @@ min_slashing_penalty_quotient = 1099511627776
 missed_duties = false
 )";
 
+// In shared mode an AVS can slash the whole stake: allocations are not written (they are an error).
+std::string secured_by_op(const std::string& mode, const char* allocation) {
+  return mode == "unique" ? std::string("[{ operator = \"op\", allocation = ") + allocation + " }]" : "[\"op\"]";
+}
+
 std::string two_avs_world(const char* mode) {
   return std::string(kHalfPenaltyEthereum) + R"(
 [[operator]]
@@ -35,11 +40,11 @@ slashing_mode = ")" + mode + R"("
 [[avs]]
 name = "a1"
 protocol = "p"
-operators = [{ operator = "op", allocation = 0.3 }]
+operators = )" + secured_by_op(mode, "0.3") + R"(
 [[avs]]
 name = "a2"
 protocol = "p"
-operators = [{ operator = "op", allocation = 0.5 }]
+operators = )" + secured_by_op(mode, "0.5") + R"(
 [[native]]
 name = "staker"
 protocol = "p"
@@ -352,7 +357,7 @@ slashing_mode = ")") + mode + R"("
 [[avs]]
 name = "avs"
 protocol = "p"
-operators = [{ operator = "op", allocation = 0.5 }]
+operators = )" + secured_by_op(mode, "0.5") + R"(
 [avs.rewards]
 )" + rewards + R"(
 [[lrt]]

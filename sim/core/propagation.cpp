@@ -123,7 +123,10 @@ class TrialState {
       std::copy(slot.allocation.begin(), slot.allocation.end(), s_.allocation.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
     s_.contract_factor.assign(plan.positions.size(), 1.0);
     s_.rewards_eth.assign(plan.positions.size(), 0.0);
-    s_.avs_increment.resize(m.avs.size());
+    s_.accrued_until.assign(plan.positions.size(), 0.0);
+    s_.subsidy_to_horizon.resize(m.avs.size());
+    for (std::size_t a = 0; a < m.avs.size(); ++a)
+      s_.subsidy_to_horizon[a] = subsidy_integral(m.avs[a].rewards, draws.subsidy_days[a], m.simulation.horizon_days);
     s_.gross.assign(m.holders.size() * kLossCauseCount, 0.0);
     s_.covered.assign(m.holders.size(), 0.0);
     s_.pool_left.resize(m.pools.size());
@@ -136,11 +139,9 @@ class TrialState {
     s_.events.assign(draws_.events.begin(), draws_.events.end());
     std::stable_sort(s_.events.begin(), s_.events.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
     price_beacon_slashings();
-    double now = 0.0;
     for (std::size_t e = 0; e < s_.events.size(); ++e) {
       const Event& ev = s_.events[e];
-      accrue_rewards(now, ev.day);
-      now = ev.day;
+      now_ = ev.day;
       switch (ev.kind) {
         case EventKind::OperatorFault: apply_beacon(ev.entity, s_.beacon_loss_gwei[e]); break;
         case EventKind::AvsSlashing: apply_avs(ev.entity, ev.member, ev.fraction, LossCause::AvsSlashing); break;
@@ -151,7 +152,8 @@ class TrialState {
         case EventKind::ContractFailure: apply_contract(ev.entity, ev.fraction); break;
       }
     }
-    accrue_rewards(now, m_.simulation.horizon_days);
+    now_ = m_.simulation.horizon_days;
+    for (std::size_t i = 0; i < plan_.positions.size(); ++i) accrue(i);
     write_record();
   }
 
@@ -180,20 +182,27 @@ class TrialState {
       s_.slashed_validators[e] = std::clamp<std::uint64_t>(hit, 1, left);
       left -= s_.slashed_validators[e];
     }
+    // Events are in time order, so the window around each slashing is a contiguous run of them:
+    // prefix sums of slashed balance and a binary search on epochs find it in O(log n).
     const ConsensusParams& cp = m_.ethereum.consensus;
     const auto half = static_cast<std::int64_t>(cp.epochs_per_slashings_vector / 2);
-    auto epoch = [](double day) { return static_cast<std::int64_t>(std::floor(day * kEpochsPerDay)); };
+    auto& epochs = s_.beacon_epoch;
+    auto& prefix = s_.beacon_prefix_gwei;
+    epochs.clear();
+    prefix.assign(1, 0);
     for (std::size_t e = 0; e < ev.size(); ++e) {
       if (s_.slashed_validators[e] == 0) continue;
-      // process_slashings runs at epoch e+4096 over slashings of epochs (e-4096, e+4096].
-      const std::int64_t at = epoch(ev[e].day);
-      Gwei window = 0;
-      for (std::size_t j = 0; j < ev.size(); ++j) {
-        if (s_.slashed_validators[j] == 0) continue;
-        const std::int64_t ej = epoch(ev[j].day);
-        if (ej > at - half && ej <= at + half)
-          window += s_.slashed_validators[j] * m_.operators[ev[j].entity].effective_balance_gwei;
-      }
+      epochs.push_back(static_cast<std::int64_t>(std::floor(ev[e].day * kEpochsPerDay)));
+      prefix.push_back(prefix.back() + s_.slashed_validators[e] * m_.operators[ev[e].entity].effective_balance_gwei);
+    }
+    std::size_t k = 0;
+    for (std::size_t e = 0; e < ev.size(); ++e) {
+      if (s_.slashed_validators[e] == 0) continue;
+      // process_slashings runs at epoch + 4096 over slashings of epochs (epoch - 4096, epoch + 4096].
+      const std::int64_t at = epochs[k++];
+      const auto lo = std::upper_bound(epochs.begin(), epochs.end(), at - half) - epochs.begin();
+      const auto hi = std::upper_bound(epochs.begin(), epochs.end(), at + half) - epochs.begin();
+      const Gwei window = prefix[static_cast<std::size_t>(hi)] - prefix[static_cast<std::size_t>(lo)];
       const Gwei eb = m_.operators[ev[e].entity].effective_balance_gwei;
       s_.beacon_loss_gwei[e] = s_.slashed_validators[e] * slashing_penalty(cp, eb, window).total();
     }
@@ -204,7 +213,10 @@ class TrialState {
     const Gwei before = s_.op_balance_gwei[op];
     loss = std::min(loss, before);
     const double share = static_cast<double>(loss) / static_cast<double>(before);
-    for (std::size_t i : plan_.positions_of_op[op]) book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share);
+    for (std::size_t i : plan_.positions_of_op[op]) {
+      accrue(i);
+      book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share);
+    }
     s_.op_balance_gwei[op] = before - loss;
   }
 
@@ -214,6 +226,7 @@ class TrialState {
     const std::size_t s = plan_.slot_of_avs_member[avs][member];
     double& max_mag = s_.max_magnitude[s];
     if (max_mag <= 0.0 || f <= 0.0) return;
+    for (std::size_t i : plan_.positions_of_slot[s]) accrue(i);  // value and reward weights change
     double removed = 0.0;
     if (plan_.slots[s].mode == SlashingMode::Unique) {
       double& alloc = s_.allocation[plan_.slots[s].first_alloc + plan_.index_in_slot[avs][member]];
@@ -237,6 +250,7 @@ class TrialState {
     const LossCause cause = m_.contracts[c].kind == ContractKind::Bridge ? LossCause::Bridge : LossCause::Contract;
     for (const auto& r : plan_.reach_of_contract[c]) {
       const double share = r.share * loss_given_failure;
+      accrue(r.position);
       book(r.holder, cause, value(r.position) * share);
       s_.contract_factor[r.position] *= 1.0 - share;
     }
@@ -257,34 +271,37 @@ class TrialState {
     }
   }
 
-  // Base staking and AVS rewards on each position's value over [t0, t1] days, during which no
-  // balance changes. Rates are per year.
-  void accrue_rewards(double t0, double t1) {
-    const double dt = t1 - t0;
-    if (dt <= 0.0) return;
-    for (std::size_t a = 0; a < m_.avs.size(); ++a) {
-      const RewardSchedule& r = m_.avs[a].rewards;
-      const double d = draws_.subsidy_days[a];
-      s_.avs_increment[a] = r.floor_apr * dt + (r.initial_apr - r.floor_apr) *
-                                                   (subsidy_integral(r, d, t1) - subsidy_integral(r, d, t0));
-    }
-    const double base = draws_.base_apr * dt;
-    for (std::size_t i = 0; i < plan_.positions.size(); ++i) {
-      const auto& p = plan_.positions[i];
-      double rate_days = base;
-      if (p.slot != kNone) {
-        const auto& slot = plan_.slots[p.slot];
-        const double max_mag = s_.max_magnitude[p.slot];
-        for (std::size_t j = 0; j < slot.avs.size(); ++j) {
-          // Unique mode pays on the allocated share of the stake; shared mode on all of it.
-          const double w = slot.mode == SlashingMode::Shared
-                               ? 1.0
-                               : (max_mag > 0.0 ? s_.allocation[slot.first_alloc + j] / max_mag : 0.0);
-          rate_days += w * s_.avs_increment[slot.avs[j]];
-        }
+  // Subsidised-share integral of AVS a over [0, t] days; the full horizon is the common case
+  // (a position untouched all trial) and is computed once per trial.
+  double subsidy(std::size_t a, double t) const {
+    if (t == 0.0) return 0.0;
+    if (t == m_.simulation.horizon_days) return s_.subsidy_to_horizon[a];
+    return subsidy_integral(m_.avs[a].rewards, draws_.subsidy_days[a], t);
+  }
+
+  // Base staking and AVS rewards on position i's value since it last changed, up to now. Called
+  // before anything changes its value or reward weights, and once at the horizon.
+  void accrue(std::size_t i) {
+    const double t0 = s_.accrued_until[i], t1 = now_;
+    if (t1 <= t0) return;
+    s_.accrued_until[i] = t1;
+    const auto& p = plan_.positions[i];
+    double rate_days = draws_.base_apr * (t1 - t0);
+    if (p.slot != kNone) {
+      const auto& slot = plan_.slots[p.slot];
+      const double max_mag = s_.max_magnitude[p.slot];
+      for (std::size_t j = 0; j < slot.avs.size(); ++j) {
+        // Unique mode pays on the allocated share of the stake; shared mode on all of it.
+        const double w = slot.mode == SlashingMode::Shared
+                             ? 1.0
+                             : (max_mag > 0.0 ? s_.allocation[slot.first_alloc + j] / max_mag : 0.0);
+        if (w == 0.0) continue;
+        const std::size_t a = slot.avs[j];
+        const RewardSchedule& r = m_.avs[a].rewards;
+        rate_days += w * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy(a, t1) - subsidy(a, t0)));
       }
-      s_.rewards_eth[i] += value(i) * rate_days / kDaysPerYear;
     }
+    s_.rewards_eth[i] += value(i) * rate_days / kDaysPerYear;
   }
 
   void write_record() {
@@ -312,6 +329,7 @@ class TrialState {
   const TrialDraws& draws_;
   TrialScratch& s_;
   const TrialRecord& out_;
+  double now_ = 0.0;  // day of the event being applied
 };
 
 }  // namespace

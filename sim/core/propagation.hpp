@@ -74,7 +74,10 @@ struct TrialScratch {
   std::vector<double> allocation;      // flat, per slot member
   std::vector<double> contract_factor; // per position
   std::vector<double> rewards_eth;     // per position
-  std::vector<double> avs_increment;   // per AVS, reward-rate integral over the current interval
+  std::vector<std::int64_t> beacon_epoch;   // per slashing event, in time order
+  std::vector<Gwei> beacon_prefix_gwei;     // prefix sums of slashed effective balance
+  std::vector<double> accrued_until;        // per position: day its rewards are accrued to
+  std::vector<double> subsidy_to_horizon;   // per AVS
   std::vector<double> holder_rewards;  // [holder]
   std::vector<double> gross;           // [holder * cause]
   std::vector<double> covered;         // [holder]

@@ -39,6 +39,23 @@ class Fields {
 
   bool has(std::string_view key) const { return table_.contains(key); }
 
+  // Declares every key this table may hold and rejects any other at once, before other checks
+  // run: a misspelt required key is reported as the typo it is, not as a missing key.
+  Fields& allow(std::initializer_list<std::string_view> keys) {
+    const toml::key* first = nullptr;
+    for (const auto& [k, v] : table_) {
+      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
+      const auto& b = k.source().begin;
+      if (!first || std::pair(b.line, b.column) < std::pair(first->source().begin.line, first->source().begin.column)) first = &k;
+    }
+    if (first) {
+      std::string known;
+      for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
+      fail_at(first->source(), key_path(first->str()), fmt::format("unknown key (check the spelling; expected one of: {})", known));
+    }
+    return *this;
+  }
+
   const toml::node* get(std::string_view key) {
     used_.insert(std::string(key));
     return table_.get(key);
@@ -66,9 +83,9 @@ class Fields {
     } else if (const auto* f = n->as_floating_point()) {
       v = f->get();
     } else {
-      fail(key, fmt::format("expected {}, got a {}", expected, type_name(*n)));
+      fail(key, fmt::format("expected {}, got {}", expected, a_type(*n)));
     }
-    if (!(v >= lo && v <= hi) || std::isnan(v)) fail(key, fmt::format("expected {}, got {}", expected, v));
+    if (!std::isfinite(v) || !(v >= lo && v <= hi)) fail(key, fmt::format("expected {}, got {}", expected, v));
     return v;
   }
   double number_or(std::string_view key, double fallback, double lo, double hi, const char* expected) {
@@ -84,7 +101,7 @@ class Fields {
     const toml::node* n = get(key);
     if (!n) return std::nullopt;
     const auto* i = n->as_integer();
-    if (!i) fail(key, fmt::format("expected {}, got a {}", expected, type_name(*n)));
+    if (!i) fail(key, fmt::format("expected {}, got {}", expected, a_type(*n)));
     if (i->get() < lo) fail(key, fmt::format("expected {}, got {}", expected, i->get()));
     return static_cast<std::uint64_t>(i->get());
   }
@@ -93,7 +110,7 @@ class Fields {
     const toml::node* n = get(key);
     if (!n) return std::nullopt;
     const auto* b = n->as_boolean();
-    if (!b) fail(key, fmt::format("expected true or false, got a {}", type_name(*n)));
+    if (!b) fail(key, fmt::format("expected true or false, got {}", a_type(*n)));
     return b->get();
   }
 
@@ -101,7 +118,7 @@ class Fields {
     const toml::node* n = get(key);
     if (!n) return std::nullopt;
     const auto* s = n->as_string();
-    if (!s) fail(key, fmt::format("expected a string, got a {}", type_name(*n)));
+    if (!s) fail(key, fmt::format("expected a string, got {}", a_type(*n)));
     return s->get();
   }
   std::string required_string(std::string_view key) {
@@ -119,7 +136,7 @@ class Fields {
     const toml::node* n = get(key);
     if (!n) return;
     const auto* arr = n->as_array();
-    if (!arr) fail(key, fmt::format("expected an array, got a {}", type_name(*n)));
+    if (!arr) fail(key, fmt::format("expected an array, got {}", a_type(*n)));
     for (std::size_t i = 0; i < arr->size(); ++i) each(*arr->get(i), i, fmt::format("{}[{}]", key_path(key), i));
   }
 
@@ -128,7 +145,7 @@ class Fields {
     const toml::node* n = get(key);
     if (!n) return nullptr;
     const auto* t = n->as_table();
-    if (!t) fail(key, fmt::format("expected a table, got a {}", type_name(*n)));
+    if (!t) fail(key, fmt::format("expected a table, got {}", a_type(*n)));
     return t;
   }
 
@@ -148,8 +165,13 @@ class Fields {
       case toml::node_type::integer: return "integer";
       case toml::node_type::floating_point: return "float";
       case toml::node_type::boolean: return "boolean";
-      default: return "date/time";
+      default: return "date or time";
     }
+  }
+
+  static std::string a_type(const toml::node& n) {
+    const std::string t = type_name(n);
+    return (t[0] == 'a' || t[0] == 'i' ? "an " : "a ") + t;
   }
 
   const std::string& file() const { return file_; }
@@ -171,8 +193,9 @@ std::optional<Distribution> Fields::distribution(std::string_view key, double lo
   if (n->is_number()) return Distribution::fixed(*number(key, lo, hi, expected));
   used_.insert(std::string(key));
   const auto* t = n->as_table();
-  if (!t) fail(key, fmt::format("expected {} as a number or a table {{ dist = ... }}, got a {}", expected, type_name(*n)));
+  if (!t) fail(key, fmt::format("expected {} as a number or a table {{ dist = ... }}, got {}", expected, a_type(*n)));
   Fields f(*t, key_path(key), file_);
+  f.allow({"dist", "value", "min", "max", "mode", "alpha", "beta", "mean", "sd", "mu", "sigma"});
   const std::string kind = f.required_string("dist");
   Distribution d;
   auto positive = [&](std::string_view k) {
@@ -256,6 +279,7 @@ class Parser {
   Parser(const toml::table& root, const std::string& file) : root_(root, "", file), file_(file) {}
 
   Model parse() {
+    root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -296,6 +320,7 @@ class Parser {
     const toml::table* t = root_.table("simulation");
     if (!t) root_.fail_table("missing required table [simulation]");
     Fields f(*t, "simulation", file_);
+    f.allow({"name", "description", "trials", "seed", "horizon_days"});
     auto& s = m_.simulation;
     s.name = f.required_string("name");
     s.description = f.string("description").value_or("");
@@ -309,12 +334,15 @@ class Parser {
     const toml::table* t = root_.table("ethereum");
     if (!t) root_.fail_table("missing required table [ethereum]");
     Fields f(*t, "ethereum", file_);
+    f.allow({"total_active_stake_eth", "base_apr", "penalties"});
     auto& c = m_.ethereum.consensus;
     const double total = f.required_number("total_active_stake_eth", 1.0, 1e10, "a total active stake in ETH in [1, 1e10]");
     c.total_active_balance_gwei = static_cast<Gwei>(std::llround(total)) * kGweiPerEth;
     if (auto d = f.distribution("base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
     if (const toml::table* pt = f.table("penalties")) {
       Fields p(*pt, "ethereum.penalties", file_);
+      p.allow({"min_slashing_penalty_quotient", "proportional_slashing_multiplier", "epochs_per_slashings_vector",
+               "base_reward_factor", "missed_duties", "correlation_rounding"});
       c.min_slashing_penalty_quotient = p.integer("min_slashing_penalty_quotient", 1, "an integer >= 1").value_or(c.min_slashing_penalty_quotient);
       c.proportional_slashing_multiplier = p.integer("proportional_slashing_multiplier", 0, "an integer >= 0").value_or(c.proportional_slashing_multiplier);
       c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer >= 2").value_or(c.epochs_per_slashings_vector);
@@ -333,6 +361,7 @@ class Parser {
   void read_contracts() {
     std::vector<std::pair<std::vector<const toml::node*>, std::string>> deps;  // resolved after all names are known
     each_table(root_, "contract", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "kind", "annual_failure_probability", "failure_rate_per_year", "loss_given_failure", "depends_on"});
       Contract c;
       c.name = unique_name(f, contracts_, i, "contract");
       if (auto k = f.string("kind")) {
@@ -387,6 +416,7 @@ class Parser {
 
   void read_groups() {
     each_table(root_, "group", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "annual_probability", "rate_per_year", "fraction"});
       CorrelationGroup g;
       g.name = unique_name(f, groups_, i, "group");
       g.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
@@ -399,6 +429,8 @@ class Parser {
 
   void read_operators() {
     each_table(root_, "operator", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "validators", "stake_eth", "effective_balance_eth", "annual_fault_probability",
+               "fault_rate_per_year", "fault_fraction", "groups"});
       Operator o;
       o.name = unique_name(f, operators_, i, "operator");
       const double eb = f.number_or("effective_balance_eth", 32.0, 1.0, 2048.0, "an effective balance in ETH in [1, 2048]");
@@ -410,6 +442,8 @@ class Parser {
       if (!validators && !stake) f.fail_table("missing 'validators' or 'stake_eth'");
       if (validators) {
         o.validators = *validators;
+        if (static_cast<double>(o.validators) * eb > 1e10)
+          f.fail("validators", fmt::format("expected at most 1e10 ETH of stake, got {} validators of {} ETH", o.validators, eb));
       } else {
         const double n = *stake / eb;
         if (n < 1.0 || std::abs(n - std::round(n)) > 1e-9 * n)
@@ -433,6 +467,7 @@ class Parser {
 
   void read_protocols() {
     each_table(root_, "protocol", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "slashing_mode", "contracts"});
       Protocol p;
       p.name = unique_name(f, protocols_, i, "protocol");
       const std::string mode = f.required_string("slashing_mode");
@@ -450,6 +485,8 @@ class Parser {
     // allocation sums per (protocol, operator), to check unique-mode magnitudes <= 1
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
     each_table(root_, "avs", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
+               "faulty_fraction", "rewards"});
       Avs a;
       a.name = unique_name(f, avs_, i, "avs");
       const std::string proto = f.required_string("protocol");
@@ -463,10 +500,15 @@ class Parser {
           if (unique) f.fail_at(n.source(), path, "unique slashing mode needs an allocation: write { operator = \"...\", allocation = 0.x }");
         } else if (const auto* t = n.as_table()) {
           Fields af(*t, path, file_);
+          af.allow({"operator", "allocation"});
           const std::string name = af.required_string("operator");
           al.op = resolve(operators_, af, "operator", name, "operator", af.get("operator")->source(), af.key_path("operator"));
           const auto mag = af.number("allocation", 0.0, 1.0, "an allocated share of the operator's stake in [0, 1]");
           if (!mag && unique) af.fail_table("missing 'allocation' (required in unique slashing mode)");
+          if (mag && !unique)
+            af.fail("allocation", fmt::format("allocations only apply in unique slashing mode; protocol \"{}\" is shared "
+                                              "(every AVS can slash the whole stake): remove it or use slashing_mode = \"unique\"",
+                                              m_.protocols[a.protocol].name));
           al.magnitude = mag.value_or(1.0);
           af.finish();
         } else {
@@ -484,7 +526,9 @@ class Parser {
         }
         a.allocations.push_back(al);
       });
+      if (a.allocations.empty()) f.fail("operators", "expected at least one operator");
       each_table(f, "slashing", [&](Fields& s, std::size_t) {
+        s.allow({"name", "annual_probability", "rate_per_year", "fraction"});
         SlashingCondition c;
         c.name = s.required_string("name");
         for (const auto& other : a.conditions)
@@ -505,6 +549,7 @@ class Parser {
   }
 
   void read_rewards(Fields f, RewardSchedule& r) {
+    f.allow({"initial_apr", "floor_apr", "half_life_days", "cliff_days"});
     r.initial_apr = f.number_or("initial_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
     r.floor_apr = f.number_or("floor_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
     const auto half = f.distribution("half_life_days", 1e-9, 1e6, "a half-life in days > 0");
@@ -512,7 +557,7 @@ class Parser {
     if (half && cliff) f.fail("cliff_days", "give either 'half_life_days' or 'cliff_days', not both");
     if (half) { r.decay = SubsidyDecay::HalfLife; r.decay_days = *half; }
     if (cliff) { r.decay = SubsidyDecay::Cliff; r.decay_days = *cliff; }
-    if (f.has("floor_apr") && r.decay == SubsidyDecay::None)
+    if (r.floor_apr > 0.0 && r.decay == SubsidyDecay::None)
       f.fail("floor_apr", "a floor needs a subsidy decay: give 'half_life_days' or 'cliff_days'");
     if (r.floor_apr > r.initial_apr) f.fail("floor_apr", "expected floor_apr <= initial_apr (the floor is what is left when subsidies end)");
     f.finish();
@@ -520,6 +565,7 @@ class Parser {
 
   void read_holders(std::string_view table_key, HolderKind kind) {
     each_table(root_, table_key, [&](Fields& f, std::size_t) {
+      f.allow({"name", "reward_fee", "protocol", "positions", "contracts", "bridged"});
       Holder h;
       h.kind = kind;
       h.name = unique_name(f, holders_, m_.holders.size(), "holder");
@@ -534,6 +580,7 @@ class Parser {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
         Fields pf(*t, path, file_);
+        pf.allow({"operator", "stake_eth", "protocol"});
         Position pos;
         const std::string op = pf.required_string("operator");
         pos.op = resolve(operators_, pf, "operator", op, "operator", pf.get("operator")->source(), pf.key_path("operator"));
@@ -543,6 +590,12 @@ class Parser {
           if (kind == HolderKind::Lst) pf.fail("protocol", "an lst is not restaked: it has no restaking protocol");
           pos.protocol = resolve(protocols_, pf, "protocol", *p, "protocol", pf.get("protocol")->source(), pf.key_path("protocol"));
         }
+        double& delegated = delegated_eth_[pos.op];
+        delegated += pos.stake_eth;
+        const double op_stake = m_.operators[pos.op].stake_eth();
+        if (delegated > op_stake * (1.0 + 1e-12))
+          pf.fail("stake_eth", fmt::format("positions so far delegate {} ETH to operator \"{}\", more than its {} ETH of validators",
+                                           delegated, m_.operators[pos.op].name, op_stake));
         if (kind != HolderKind::Lst && pos.protocol == kNoProtocol)
           pf.fail_table("a restaked position needs a 'protocol' (here or on the holder)");
         pf.finish();
@@ -558,6 +611,7 @@ class Parser {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { bridge = \"...\", share = ... }");
         Fields bf(*t, path, file_);
+        bf.allow({"bridge", "share"});
         BridgeExposure b;
         const std::string name = bf.required_string("bridge");
         b.contract = resolve(contracts_, bf, "bridge", name, "contract", bf.get("bridge")->source(), bf.key_path("bridge"));
@@ -575,6 +629,7 @@ class Parser {
 
   void read_pools() {
     each_table(root_, "pool", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "balance_eth", "covers", "holders"});
       Pool p;
       p.name = unique_name(f, pools_, i, "pool");
       p.balance_eth = f.required_number("balance_eth", 0.0, 1e10, "a balance in ETH >= 0");
@@ -604,22 +659,12 @@ class Parser {
   // Checks that need the whole world.
   void check_world() {
     if (m_.holders.empty()) root_.fail_table("a scenario needs at least one holder ([[lrt]], [[lst]] or [[native]])");
-    std::vector<double> delegated(m_.operators.size(), 0.0);
-    for (const auto& h : m_.holders)
-      for (const auto& p : h.positions) delegated[p.op] += p.stake_eth;
-    for (std::size_t o = 0; o < m_.operators.size(); ++o) {
-      const double stake = m_.operators[o].stake_eth();
-      if (delegated[o] > stake * (1.0 + 1e-12)) {
-        root_.fail_table(fmt::format(
-            "positions delegate {} ETH to operator \"{}\", more than its {} ETH of validators", delegated[o],
-            m_.operators[o].name, stake));
-      }
-    }
   }
 
   Fields root_;
   const std::string& file_;
   Model m_;
+  std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
   NameIndex contracts_, groups_, operators_, protocols_, avs_, holders_, pools_;
 };
 

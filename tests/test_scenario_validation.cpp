@@ -1,0 +1,1237 @@
+// Scenario validation: every error parse_scenario() reports names the file, the line and column it
+// points at, the key path, and says what is wrong. Each test takes a small valid scenario, changes
+// one thing in it, and checks the error that results.
+#include "scenario.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <doctest/doctest.h>
+
+using restake::Model;
+using restake::parse_scenario;
+using restake::ScenarioError;
+
+namespace {
+
+// The smallest scenario that has every kind of table. Tests edit it with Scenario below, so each
+// line here is written to be unique.
+constexpr std::string_view kMinimal = R"toml(
+[simulation]
+name = "minimal"
+trials = 10
+seed = 7
+horizon_days = 365
+
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.03
+
+[[contract]]
+name = "core"
+annual_failure_probability = 0.01
+loss_given_failure = { dist = "uniform", min = 0.05, max = 0.5 }
+
+[[contract]]
+name = "vault"
+annual_failure_probability = 0.02
+depends_on = ["core"]
+
+[[contract]]
+name = "l2-bridge"
+kind = "bridge"
+failure_rate_per_year = 0.03
+
+[[group]]
+name = "cloud"
+annual_probability = 0.04
+fraction = 0.3
+
+[[operator]]
+name = "op-a"
+validators = 100
+annual_fault_probability = 0.05
+fault_fraction = { dist = "beta", alpha = 1, beta = 30 }
+groups = ["cloud"]
+
+[[operator]]
+name = "op-b"
+stake_eth = 6400
+
+[[protocol]]
+name = "eigen"
+slashing_mode = "unique"
+contracts = ["core"]
+
+[[protocol]]
+name = "symb"
+slashing_mode = "shared"
+
+[[avs]]
+name = "oracle"
+protocol = "eigen"
+operators = [{ operator = "op-a", allocation = 0.5 }]
+faulty_annual_probability = 0.001
+faulty_fraction = 0.25
+  [[avs.slashing]]
+  name = "bad-price"
+  annual_probability = 0.06
+  fraction = 0.1
+  [avs.rewards]
+  initial_apr = 0.01
+  floor_apr = 0.002
+  half_life_days = 180
+
+[[avs]]
+name = "bridge-check"
+protocol = "symb"
+operators = ["op-a", "op-b"]
+
+[[lrt]]
+name = "lrt-x"
+protocol = "eigen"
+reward_fee = 0.1
+contracts = ["vault"]
+bridged = [{ bridge = "l2-bridge", share = 0.1 }]
+positions = [{ operator = "op-a", stake_eth = 1000 }]
+
+[[lst]]
+name = "lst-y"
+positions = [{ operator = "op-b", stake_eth = 2000 }]
+
+[[pool]]
+name = "cover"
+balance_eth = 100
+covers = ["avs_slashing"]
+holders = ["lrt-x"]
+)toml";
+
+// The minimal scenario with edits: each `from` must occur exactly once, so an edit cannot
+// silently miss or hit the wrong place.
+class Scenario {
+ public:
+  Scenario() : text_(kMinimal) {}
+
+  Scenario& replace(std::string_view from, std::string_view to) {
+    const auto at = text_.find(from);
+    if (at == std::string::npos || text_.find(from, at + 1) != std::string::npos)
+      throw std::logic_error("test setup: \"" + std::string(from) + "\" must occur exactly once in the scenario");
+    text_.replace(at, from.size(), to);
+    return *this;
+  }
+  Scenario& remove(std::string_view what) { return replace(what, ""); }
+  Scenario& append(std::string_view more) {
+    text_ += '\n';
+    text_ += more;
+    return *this;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+struct Where {
+  int line = 0;
+  int column = 0;
+};
+
+// 1-based line and column of the only occurrence of `needle` in `text`. A '^' in the needle marks
+// the place within it ("stake_eth = ^0" is the 0); without one, it is the needle's first character.
+Where locate(const std::string& text, std::string_view marked) {
+  std::string needle(marked);
+  const auto mark = needle.find('^');
+  const std::size_t offset = mark == std::string::npos ? 0 : mark;
+  if (mark != std::string::npos) needle.erase(mark, 1);
+  const auto found = text.find(needle);
+  if (found == std::string::npos || text.find(needle, found + 1) != std::string::npos)
+    throw std::logic_error("test setup: \"" + needle + "\" must occur exactly once in the scenario");
+  const std::size_t at = found + offset;
+  Where w{1, 1};
+  for (std::size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++w.line;
+      w.column = 1;
+    } else {
+      ++w.column;
+    }
+  }
+  return w;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+Model parse(const std::string& text) { return parse_scenario(text, "test.toml"); }
+
+// The error parsing `text` raises; fails the test if it parses.
+ScenarioError error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const ScenarioError& e) {
+    return e;
+  }
+  FAIL("the scenario parsed, but an error was expected");
+  throw std::logic_error("unreachable");
+}
+
+struct Expected {
+  std::string_view key;   // key path
+  std::string_view says;  // a phrase of what()
+  std::string_view at;    // where the error points, as for locate() ("" = don't check)
+};
+
+// Parses `text`, expects a ScenarioError as described, and returns it for further checks.
+ScenarioError expect_error(const std::string& text, const Expected& x) {
+  const ScenarioError e = error_of(text);
+  INFO("error: ", std::string(e.what()));
+  CHECK(e.file == "test.toml");
+  CHECK(e.key == x.key);
+  CHECK(contains(e.what(), x.says));
+  if (!x.at.empty()) {
+    const Where w = locate(text, x.at);
+    CHECK(e.line == w.line);
+    CHECK(e.column == w.column);
+  }
+  return e;
+}
+
+ScenarioError expect_error(const Scenario& s, const Expected& x) { return expect_error(s.text(), x); }
+
+constexpr std::string_view kUnknownKey = "unknown key (check the spelling";
+
+}  // namespace
+
+// --- the base case --------------------------------------------------------------------------------
+
+TEST_CASE("the minimal scenario used by these tests is valid") {
+  const Model m = parse(Scenario().text());
+  CHECK(m.operators.size() == 2);
+  CHECK(m.contracts.size() == 3);
+  CHECK(m.avs.size() == 2);
+  CHECK(m.holders.size() == 2);
+  CHECK(m.pools.size() == 1);
+}
+
+TEST_CASE("an error message reads file:line:column: key: message") {
+  const Scenario s = Scenario().replace("trials = 10", "trials = 0");
+  const ScenarioError e = expect_error(s, {"simulation.trials", "expected a number of trials >= 1, got 0", "0\nseed"});
+  const Where w = locate(s.text(), "0\nseed");
+  CHECK(std::string(e.what()) ==
+        "test.toml:" + std::to_string(w.line) + ":" + std::to_string(w.column) +
+            ": simulation.trials: expected a number of trials >= 1, got 0");
+}
+
+// --- TOML syntax ----------------------------------------------------------------------------------
+
+TEST_CASE("a TOML syntax error reports its line and column") {
+  expect_error(Scenario().replace("trials = 10", "trials = = 10"),
+               {"(syntax)", "could not determine value type", "trials = ^= 10"});
+}
+
+TEST_CASE("an unterminated string is a syntax error on its line") {
+  const Scenario s = Scenario().replace("name = \"minimal\"", "name = \"minimal");
+  const ScenarioError e = expect_error(s, {"(syntax)", "", ""});
+  CHECK(e.line == locate(s.text(), "name = \"minimal").line);
+}
+
+TEST_CASE("a key given twice in one table is a syntax error at the second one") {
+  expect_error(Scenario().replace("seed = 7\n", "seed = 7\nseed = 8\n"),
+               {"(syntax)", "cannot redefine existing integer 'seed'", "seed = ^8"});
+}
+
+// --- unknown keys -----------------------------------------------------------------------------------
+
+TEST_CASE("an unknown key at top level is an error at the key's line and column") {
+  expect_error(Scenario().replace("\n[simulation]", "sed = 7\n\n[simulation]"),
+               {"sed", kUnknownKey, "sed = 7"});
+}
+
+TEST_CASE("a misspelt array-of-tables header at top level is an unknown key") {
+  expect_error(Scenario().append("[[opertor]]\nname = \"op-c\"\nvalidators = 1\n"),
+               {"opertor", kUnknownKey, "[[^opertor]]"});
+}
+
+TEST_CASE("an unknown key inside [simulation] is an error at the key's line and column") {
+  expect_error(Scenario().replace("horizon_days = 365", "horizon_day = 365"),
+               {"simulation.horizon_day", kUnknownKey, "horizon_day = 365"});
+}
+
+TEST_CASE("an unknown key inside [ethereum] and [ethereum.penalties] is an error") {
+  SUBCASE("[ethereum]") {
+    expect_error(Scenario().replace("base_apr = 0.03", "base_aprr = 0.03"),
+                 {"ethereum.base_aprr", kUnknownKey, "base_aprr"});
+  }
+  SUBCASE("[ethereum.penalties]") {
+    expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\nmissed_duty = false\n"),
+                 {"ethereum.penalties.missed_duty", kUnknownKey, "missed_duty"});
+  }
+}
+
+TEST_CASE("an unknown key inside [[operator]] is an error at the key's line and column") {
+  expect_error(Scenario().replace("annual_fault_probability = 0.05", "anual_fault_probability = 0.05"),
+               {"operator[0].anual_fault_probability", kUnknownKey, "anual_fault_probability"});
+}
+
+TEST_CASE("an unknown key inside an inline distribution table is an error at the key's line and column") {
+  expect_error(Scenario().replace("alpha = 1, beta = 30 }", "alpha = 1, beta = 30, mean = 0.03 }"),
+               {"operator[0].fault_fraction.mean", kUnknownKey, "mean = 0.03"});
+}
+
+TEST_CASE("an unknown key inside [avs.rewards] is an error at the key's line and column") {
+  expect_error(Scenario().replace("floor_apr = 0.002", "flor_apr = 0.002"),
+               {"avs[0].rewards.flor_apr", kUnknownKey, "flor_apr"});
+}
+
+TEST_CASE("an unknown key inside a position is an error at the key's line and column") {
+  expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }",
+                                  "{ operator = \"op-a\", stake_eth = 1000, protocl = \"symb\" }"),
+               {"lrt[0].positions[0].protocl", kUnknownKey, "protocl"});
+}
+
+TEST_CASE("every other table rejects unknown keys too") {
+  SUBCASE("[[contract]]") {
+    expect_error(Scenario().replace("kind = \"bridge\"", "kind = \"bridge\"\nlos_given_failure = 1"),
+                 {"contract[2].los_given_failure", kUnknownKey, "los_given_failure"});
+  }
+  SUBCASE("[[group]]") {
+    expect_error(Scenario().replace("fraction = 0.3", "fraction = 0.3\nmembers = [\"op-a\"]"),
+                 {"group[0].members", kUnknownKey, "members"});
+  }
+  SUBCASE("[[protocol]]") {
+    expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\ncontract = []"),
+                 {"protocol[1].contract", kUnknownKey, "contract = []"});
+  }
+  SUBCASE("[[avs]]") {
+    expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = 0.25\nfaulty_frac = 0.3"),
+                 {"avs[0].faulty_frac", kUnknownKey, "faulty_frac = 0.3"});
+  }
+  SUBCASE("an allocation in avs.operators") {
+    expect_error(Scenario().replace("allocation = 0.5 }", "allocation = 0.5, alocation = 0.5 }"),
+                 {"avs[0].operators[0].alocation", kUnknownKey, "alocation"});
+  }
+  SUBCASE("[[avs.slashing]]") {
+    expect_error(Scenario().replace("fraction = 0.1\n", "fraction = 0.1\n  rate = 1\n"),
+                 {"avs[0].slashing[0].rate", kUnknownKey, "rate = 1"});
+  }
+  SUBCASE("a holder") {
+    expect_error(Scenario().replace("reward_fee = 0.1", "reward_fees = 0.1"),
+                 {"lrt[0].reward_fees", kUnknownKey, "reward_fees"});
+  }
+  SUBCASE("a bridged entry") {
+    expect_error(Scenario().replace("share = 0.1 }", "share = 0.1, fee = 0 }"),
+                 {"lrt[0].bridged[0].fee", kUnknownKey, "fee = 0 }"});
+  }
+  SUBCASE("[[pool]]") {
+    expect_error(Scenario().replace("balance_eth = 100", "balance_eth = 100\nbalance = 5"),
+                 {"pool[0].balance", kUnknownKey, "balance = 5"});
+  }
+}
+
+// --- references to names ----------------------------------------------------------------------------
+
+TEST_CASE("an unknown operator in a position names the operators that exist") {
+  expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }", "{ operator = \"op-z\", stake_eth = 1000 }"),
+               {"lrt[0].positions[0].operator", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
+}
+
+TEST_CASE("an unknown operator in an avs is an error, by name or in an allocation") {
+  SUBCASE("by name") {
+    expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-x\"]"),
+                 {"avs[1].operators[1]", "unknown operator \"op-x\"", "\"op-x\""});
+  }
+  SUBCASE("in an allocation table") {
+    expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ operator = \"op-x\", allocation = 0.5 }"),
+                 {"avs[0].operators[0].operator", "unknown operator \"op-x\"", "\"op-x\""});
+  }
+}
+
+TEST_CASE("an unknown group in operator.groups is an error") {
+  expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\", \"clod\"]"),
+               {"operator[0].groups[1]", "unknown group \"clod\" (defined: cloud)", "\"clod\""});
+}
+
+TEST_CASE("a reference when nothing of that kind is defined says 'defined: none'") {
+  expect_error(Scenario().remove("[[group]]\nname = \"cloud\"\nannual_probability = 0.04\nfraction = 0.3\n"),
+               {"operator[0].groups[0]", "unknown group \"cloud\" (defined: none)", "\"cloud\""});
+}
+
+TEST_CASE("an unknown protocol in an avs, a holder or a position is an error") {
+  SUBCASE("avs") {
+    expect_error(Scenario().replace("protocol = \"symb\"", "protocol = \"symbiotic\""),
+                 {"avs[1].protocol", "unknown protocol \"symbiotic\" (defined: eigen, symb)", "\"symbiotic\""});
+  }
+  SUBCASE("holder") {
+    expect_error(Scenario().replace("name = \"lrt-x\"\nprotocol = \"eigen\"", "name = \"lrt-x\"\nprotocol = \"eigenlayer\""),
+                 {"lrt[0].protocol", "unknown protocol \"eigenlayer\"", "\"eigenlayer\""});
+  }
+  SUBCASE("position") {
+    expect_error(Scenario().replace("stake_eth = 1000 }", "stake_eth = 1000, protocol = \"karak\" }"),
+                 {"lrt[0].positions[0].protocol", "unknown protocol \"karak\"", "\"karak\""});
+  }
+}
+
+TEST_CASE("an unknown contract in depends_on, holder contracts or protocol contracts is an error") {
+  SUBCASE("depends_on") {
+    expect_error(Scenario().replace("depends_on = [\"core\"]", "depends_on = [\"kore\"]"),
+                 {"contract[1].depends_on[0]", "unknown contract \"kore\" (defined: core, l2-bridge, vault)", "\"kore\""});
+  }
+  SUBCASE("holder contracts") {
+    expect_error(Scenario().replace("contracts = [\"vault\"]", "contracts = [\"vault\", \"safe\"]"),
+                 {"lrt[0].contracts[1]", "unknown contract \"safe\"", "\"safe\""});
+  }
+  SUBCASE("protocol contracts") {
+    expect_error(Scenario().replace("contracts = [\"core\"]", "contracts = [\"eigen-core\"]"),
+                 {"protocol[0].contracts[0]", "unknown contract \"eigen-core\"", "\"eigen-core\""});
+  }
+}
+
+TEST_CASE("an unknown bridge in bridged is an error") {
+  expect_error(Scenario().replace("bridge = \"l2-bridge\"", "bridge = \"arb-bridge\""),
+               {"lrt[0].bridged[0].bridge", "unknown contract \"arb-bridge\"", "\"arb-bridge\""});
+}
+
+TEST_CASE("an unknown holder in pool.holders is an error") {
+  expect_error(Scenario().replace("holders = [\"lrt-x\"]", "holders = [\"lrt-x\", \"lrt-q\"]"),
+               {"pool[0].holders[1]", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+}
+
+TEST_CASE("an unknown loss cause in pool.covers lists the causes") {
+  expect_error(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [\"avs_slashing\", \"hacks\"]"),
+               {"pool[0].covers[1]",
+                "expected a loss cause, one of: beacon_slashing, avs_slashing, avs_faulty_slashing, contract, bridge",
+                "\"hacks\""});
+}
+
+TEST_CASE("a name used where a string is expected must be a string") {
+  SUBCASE("operator.groups") {
+    expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [7]"),
+                 {"operator[0].groups[0]", "expected the name of a group (a string)", "7]"});
+  }
+  SUBCASE("avs.operators") {
+    expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", 2]"),
+                 {"avs[1].operators[1]", "expected an operator name or { operator = \"...\", allocation = ... }", "2]"});
+  }
+  SUBCASE("pool.covers") {
+    expect_error(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [true]"),
+                 {"pool[0].covers[0]", "expected a loss cause", "true]"});
+  }
+}
+
+// --- names ----------------------------------------------------------------------------------------------
+
+TEST_CASE("a duplicate name is an error at the second definition") {
+  SUBCASE("operator") {
+    expect_error(Scenario().append("[[operator]]\nname = \"op-a\" # again\nvalidators = 1\n"),
+                 {"operator[2].name", "duplicate operator name \"op-a\"", "\"op-a\" # again"});
+  }
+  SUBCASE("contract") {
+    expect_error(Scenario().append("[[contract]]\nname = \"core\" # again\n"),
+                 {"contract[3].name", "duplicate contract name \"core\"", "\"core\" # again"});
+  }
+  SUBCASE("group") {
+    expect_error(Scenario().append("[[group]]\nname = \"cloud\" # again\nfraction = 0.1\n"),
+                 {"group[1].name", "duplicate group name \"cloud\"", "\"cloud\" # again"});
+  }
+  SUBCASE("protocol") {
+    expect_error(Scenario().append("[[protocol]]\nname = \"symb\" # again\nslashing_mode = \"shared\"\n"),
+                 {"protocol[2].name", "duplicate protocol name \"symb\"", "\"symb\" # again"});
+  }
+  SUBCASE("avs") {
+    expect_error(Scenario().append("[[avs]]\nname = \"oracle\" # again\nprotocol = \"symb\"\noperators = []\n"),
+                 {"avs[2].name", "duplicate avs name \"oracle\"", "\"oracle\" # again"});
+  }
+  SUBCASE("holders of different kinds share one namespace") {
+    expect_error(Scenario().append("[[native]]\nname = \"lst-y\" # again\nprotocol = \"symb\"\n"
+                                   "positions = [{ operator = \"op-b\", stake_eth = 32 }]\n"),
+                 {"native[0].name", "duplicate holder name \"lst-y\"", "\"lst-y\" # again"});
+  }
+  SUBCASE("pool") {
+    expect_error(Scenario().append("[[pool]]\nname = \"cover\" # again\nbalance_eth = 1\ncovers = []\n"),
+                 {"pool[1].name", "duplicate pool name \"cover\"", "\"cover\" # again"});
+  }
+}
+
+TEST_CASE("a name must be given and must not be empty") {
+  SUBCASE("missing") {
+    expect_error(Scenario().replace("name = \"op-b\"\n", ""),
+                 {"operator[1]", "missing required key 'name' (a string)", "[[operator]]\nstake_eth = 6400"});
+  }
+  SUBCASE("empty") {
+    expect_error(Scenario().replace("name = \"op-b\"", "name = \"\""),
+                 {"operator[1].name", "expected a non-empty name", "\"\""});
+  }
+}
+
+TEST_CASE("two slashing conditions of one AVS may not share a name") {
+  expect_error(Scenario().replace("  [avs.rewards]", "  [[avs.slashing]]\n  name = \"bad-price\" # again\n  rate_per_year = 1\n"
+                                                   "  fraction = 0.01\n  [avs.rewards]"),
+               {"avs[0].slashing[1].name", "duplicate slashing condition name \"bad-price\" in this AVS", "\"bad-price\" # again"});
+}
+
+TEST_CASE("the same operator or group listed twice is an error") {
+  SUBCASE("operator in an avs") {
+    expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\", \"op-a\" ]"),
+                 {"avs[1].operators[2]", "operator \"op-a\" listed twice", "\"op-a\" ]"});
+  }
+  SUBCASE("group in an operator") {
+    expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\", \"cloud\" ]"),
+                 {"operator[0].groups[1]", "group \"cloud\" listed twice", "\"cloud\" ]"});
+  }
+}
+
+// --- probabilities and rates ------------------------------------------------------------------------
+
+TEST_CASE("an annual probability must lie in [0, 1)") {
+  SUBCASE("negative") {
+    expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = -0.04"),
+                 {"group[0].annual_probability", "expected an annual probability in [0, 1), got -0.04", "-0.04"});
+  }
+  SUBCASE("above 1") {
+    expect_error(Scenario().replace("annual_probability = 0.06", "annual_probability = 1.5"),
+                 {"avs[0].slashing[0].annual_probability", "expected an annual probability in [0, 1), got 1.5", "1.5"});
+  }
+  SUBCASE("exactly 1") {
+    expect_error(Scenario().replace("annual_fault_probability = 0.05", "annual_fault_probability = 1.0"),
+                 {"operator[0].annual_fault_probability", "expected an annual probability below 1", "1.0"});
+  }
+  SUBCASE("exactly 1, written as an integer") {
+    expect_error(Scenario().replace("annual_failure_probability = 0.02", "annual_failure_probability = 1"),
+                 {"contract[1].annual_failure_probability", "expected an annual probability below 1", "1\ndepends_on"});
+  }
+  SUBCASE("faulty_annual_probability too") {
+    expect_error(Scenario().replace("faulty_annual_probability = 0.001", "faulty_annual_probability = 2"),
+                 {"avs[0].faulty_annual_probability", "expected an annual probability in [0, 1), got 2", "2\nfaulty_fraction"});
+  }
+}
+
+TEST_CASE("an annual probability of 0 is allowed and means no events") {
+  const Model m = parse(Scenario().replace("annual_probability = 0.04", "annual_probability = 0").text());
+  CHECK(m.groups[0].rate_per_year == 0.0);
+}
+
+TEST_CASE("a rate per year must be >= 0") {
+  expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = -0.5"),
+               {"contract[2].failure_rate_per_year", "expected a rate per year >= 0, got -0.5", "-0.5"});
+}
+
+TEST_CASE("giving both an annual probability and a rate per year is an error at the rate") {
+  SUBCASE("group") {
+    expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = 0.04\nrate_per_year = 0.22"),
+                 {"group[0].rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", "0.22"});
+  }
+  SUBCASE("operator") {
+    expect_error(Scenario().replace("annual_fault_probability = 0.05",
+                                    "annual_fault_probability = 0.05\nfault_rate_per_year = 0.7"),
+                 {"operator[0].fault_rate_per_year",
+                  "give either 'annual_fault_probability' or 'fault_rate_per_year', not both", "0.7"});
+  }
+  SUBCASE("contract") {
+    expect_error(Scenario().replace("failure_rate_per_year = 0.03",
+                                    "failure_rate_per_year = 0.03\nannual_failure_probability = 0.5"),
+                 {"contract[2].failure_rate_per_year",
+                  "give either 'annual_failure_probability' or 'failure_rate_per_year', not both", "0.03\nannual"});
+  }
+}
+
+TEST_CASE("an annual probability p becomes the Poisson rate -ln(1 - p)") {
+  const Model m = parse(Scenario().text());
+  CHECK(m.groups[0].rate_per_year == doctest::Approx(-std::log(1.0 - 0.04)).epsilon(1e-12));
+  CHECK(m.operators[0].fault_rate_per_year == doctest::Approx(-std::log(1.0 - 0.05)).epsilon(1e-12));
+  CHECK(m.avs[0].conditions[0].rate_per_year == doctest::Approx(-std::log(1.0 - 0.06)).epsilon(1e-12));
+  CHECK(m.contracts[2].failure_rate_per_year == 0.03);  // given as a rate: taken as is
+}
+
+// --- stakes ---------------------------------------------------------------------------------------------
+
+TEST_CASE("a negative stake is an error") {
+  SUBCASE("operator stake_eth") {
+    expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = -6400"),
+                 {"operator[1].stake_eth", "expected a stake in ETH >= 0, got -6400", "-6400"});
+  }
+  SUBCASE("position stake_eth") {
+    expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = -2000 }"),
+                 {"lst[0].positions[0].stake_eth", "expected a stake in ETH >= 0, got -2000", "-2000"});
+  }
+  SUBCASE("pool balance") {
+    expect_error(Scenario().replace("balance_eth = 100", "balance_eth = -100"),
+                 {"pool[0].balance_eth", "expected a balance in ETH >= 0, got -100", "-100"});
+  }
+}
+
+TEST_CASE("an operator's stake_eth must be a whole number of validators") {
+  SUBCASE("not a multiple of 32 ETH") {
+    expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6410"),
+                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 6410 ETH", "6410"});
+  }
+  SUBCASE("zero") {
+    expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 0"),
+                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 0 ETH", "stake_eth = ^0\n"});
+  }
+  SUBCASE("with consolidated validators the unit is the effective balance") {
+    expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6432\neffective_balance_eth = 64"),
+                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 64 ETH validators, got 6432 ETH", "6432"});
+    const Model m = parse(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\neffective_balance_eth = 64").text());
+    CHECK(m.operators[1].validators == 100);
+    CHECK(m.operators[1].stake_eth() == 6400.0);
+  }
+}
+
+TEST_CASE("an operator gives either validators or stake_eth") {
+  SUBCASE("both") {
+    expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\nvalidators = 200"),
+                 {"operator[1].stake_eth", "give either 'validators' or 'stake_eth', not both", "6400"});
+  }
+  SUBCASE("neither") {
+    expect_error(Scenario().replace("stake_eth = 6400\n", ""),
+                 {"operator[1]", "missing 'validators' or 'stake_eth'", "[[operator]]\nname = \"op-b\""});
+  }
+  SUBCASE("zero validators") {
+    expect_error(Scenario().replace("validators = 100", "validators = 0"),
+                 {"operator[0].validators", "expected a validator count >= 1, got 0", "0\nannual_fault"});
+  }
+}
+
+TEST_CASE("an effective balance must be a whole number of ETH in [1, 2048]") {
+  SUBCASE("fractional") {
+    expect_error(Scenario().replace("validators = 100", "validators = 100\neffective_balance_eth = 32.5"),
+                 {"operator[0].effective_balance_eth", "expected a whole number of ETH", "32.5"});
+  }
+  SUBCASE("too large") {
+    expect_error(Scenario().replace("validators = 100", "validators = 100\neffective_balance_eth = 4096"),
+                 {"operator[0].effective_balance_eth", "expected an effective balance in ETH in [1, 2048], got 4096", "4096"});
+  }
+}
+
+TEST_CASE("positions may delegate up to, but not more than, an operator's stake") {
+  // op-a has 100 validators = 3200 ETH; the LRT already delegates 1000 ETH to it.
+  SUBCASE("exactly the stake") {
+    CHECK_NOTHROW(parse(Scenario()
+                            .append("[[native]]\nname = \"solo\"\nprotocol = \"symb\"\n"
+                                    "positions = [{ operator = \"op-a\", stake_eth = 2200 }]\n")
+                            .text()));
+  }
+  SUBCASE("more than the stake, summed over holders") {
+    // The error points at the position that tips the operator over.
+    expect_error(Scenario().append("[[native]]\nname = \"solo\"\nprotocol = \"symb\"\n"
+                                   "positions = [{ operator = \"op-a\", stake_eth = 2500 }]\n"),
+                 {"native[0].positions[0].stake_eth",
+                  "positions so far delegate 3500 ETH to operator \"op-a\", more than its 3200 ETH of validators",
+                  "stake_eth = ^2500"});
+  }
+}
+
+// --- unique-mode allocations -------------------------------------------------------------------------
+
+TEST_CASE("unique-mode allocations of one operator may not sum over 1 across the AVSs of a protocol") {
+  SUBCASE("over 1 is an error at the allocation that tips it over") {
+    expect_error(Scenario().append("[[avs]]\nname = \"keeper\"\nprotocol = \"eigen\"\n"
+                                   "operators = [{ operator = \"op-a\", allocation = 0.75 }]\n"),
+                 {"avs[2].operators[0]", "unique-mode allocations of operator \"op-a\" in protocol \"eigen\" sum to 1.25 > 1",
+                  "{ operator = \"op-a\", allocation = 0.75 }"});
+  }
+  SUBCASE("exactly 1 is allowed") {
+    const Model m = parse(Scenario()
+                              .append("[[avs]]\nname = \"keeper\"\nprotocol = \"eigen\"\n"
+                                      "operators = [{ operator = \"op-a\", allocation = 0.5 }]\n")
+                              .text());
+    CHECK(m.avs[2].allocations[0].magnitude == 0.5);
+  }
+}
+
+TEST_CASE("unique-mode allocations of one operator in two different protocols are not summed") {
+  const Model m = parse(Scenario()
+                            .append("[[protocol]]\nname = \"other-unique\"\nslashing_mode = \"unique\"\n\n"
+                                    "[[avs]]\nname = \"keeper\"\nprotocol = \"other-unique\"\n"
+                                    "operators = [{ operator = \"op-a\", allocation = 0.75 }]\n")
+                            .text());
+  REQUIRE(m.avs.size() == 3);
+  CHECK(m.avs[0].allocations[0].magnitude == 0.5);
+  CHECK(m.avs[2].protocol == 2);
+  CHECK(m.avs[2].allocations[0].op == 0);
+  CHECK(m.avs[2].allocations[0].magnitude == 0.75);
+}
+
+TEST_CASE("shared-mode AVSs take whole operators and are not summed") {
+  const Model m = parse(Scenario()
+                            .append("[[avs]]\nname = \"keeper\"\nprotocol = \"symb\"\noperators = [\"op-a\"]\n")
+                            .text());
+  CHECK(m.avs[1].allocations[0].magnitude == 1.0);
+  CHECK(m.avs[2].allocations[0].magnitude == 1.0);
+}
+
+TEST_CASE("unique mode needs an allocation for every operator") {
+  SUBCASE("an operator named without a table") {
+    expect_error(Scenario().replace("[{ operator = \"op-a\", allocation = 0.5 }]", "[\"op-a\"]"),
+                 {"avs[0].operators[0]", "unique slashing mode needs an allocation", "\"op-a\"]"});
+  }
+  SUBCASE("a table without allocation") {
+    expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ operator = \"op-a\" }"),
+                 {"avs[0].operators[0]", "missing 'allocation' (required in unique slashing mode)", "{ operator = \"op-a\" }"});
+  }
+}
+
+TEST_CASE("an allocation must lie in [0, 1]") {
+  expect_error(Scenario().replace("allocation = 0.5", "allocation = 1.2"),
+               {"avs[0].operators[0].allocation", "expected an allocated share of the operator's stake in [0, 1], got 1.2", "1.2"});
+}
+
+// --- contract dependencies ------------------------------------------------------------------------
+
+TEST_CASE("a contract that depends on itself is an error") {
+  expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 0.03\ndepends_on = [\"l2-bridge\"]"),
+               {"contract[2].depends_on[0]", "a contract cannot depend on itself", "\"l2-bridge\"]"});
+}
+
+TEST_CASE("a cycle in depends_on is an error that names the cycle") {
+  SUBCASE("three contracts") {
+    expect_error(Scenario().append("[[contract]]\nname = \"ring-a\"\ndepends_on = [\"ring-b\"]\n"
+                                   "[[contract]]\nname = \"ring-b\"\ndepends_on = [\"ring-c\"]\n"
+                                   "[[contract]]\nname = \"ring-c\"\ndepends_on = [\"ring-a\"]\n"),
+                 {"contract[5].depends_on[0]", "depends_on forms a cycle: ring-a -> ring-b -> ring-c -> ring-a",
+                  "\"ring-a\"]"});
+  }
+  SUBCASE("a contract that leads into a cycle is not part of it") {
+    const ScenarioError e =
+        expect_error(Scenario().append("[[contract]]\nname = \"entry\"\ndepends_on = [\"loop-a\"]\n"
+                                       "[[contract]]\nname = \"loop-a\"\ndepends_on = [\"loop-b\"]\n"
+                                       "[[contract]]\nname = \"loop-b\"\ndepends_on = [\"loop-a\" ]\n"),
+                     {"contract[5].depends_on[0]", "depends_on forms a cycle: loop-a -> loop-b -> loop-a", "\"loop-a\" ]"});
+    CHECK_FALSE(contains(e.what(), "entry"));
+  }
+  SUBCASE("two contracts, one declared before the other") {
+    expect_error(Scenario().replace("loss_given_failure = { dist = \"uniform\", min = 0.05, max = 0.5 }",
+                                    "loss_given_failure = { dist = \"uniform\", min = 0.05, max = 0.5 }\n"
+                                    "depends_on = [\"vault\"]"),
+                 {"contract[1].depends_on[0]", "depends_on forms a cycle: core -> vault -> core", "depends_on = [^\"core\"]"});
+  }
+}
+
+TEST_CASE("a dependency chain without a cycle is fine") {
+  const Model m = parse(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 0.03\ndepends_on = [\"vault\", \"core\"]").text());
+  CHECK(m.contracts[1].depends_on == std::vector<std::size_t>{0});
+  CHECK(m.contracts[2].depends_on == std::vector<std::size_t>{1, 0});
+}
+
+TEST_CASE("a contract kind is \"contract\" or \"bridge\"") {
+  expect_error(Scenario().replace("kind = \"bridge\"", "kind = \"vault\""),
+               {"contract[2].kind", "expected \"contract\" or \"bridge\", got \"vault\"", "kind = ^\"vault\""});
+}
+
+// --- distributions -------------------------------------------------------------------------------------
+
+TEST_CASE("a parameter of no distribution family is an unknown key") {
+  expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 1, beta = 30, shape = 2 }"),
+               {"operator[0].fault_fraction.shape", kUnknownKey, "^shape"});
+}
+
+TEST_CASE("an unknown distribution name lists the known ones") {
+  expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"gamma\", alpha = 2 }"),
+               {"operator[0].fault_fraction.dist",
+                "expected one of fixed, uniform, beta, triangular, normal, lognormal; got \"gamma\"", "\"gamma\""});
+}
+
+TEST_CASE("a beta distribution is fine for a fraction, but not where 0 is out of range") {
+  SUBCASE("a fraction in [0, 1]") {
+    const Model m = parse(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = { dist = \"beta\", alpha = 2, beta = 5 }").text());
+    CHECK(m.avs[0].faulty_fraction.kind == restake::DistributionKind::Beta);
+  }
+  SUBCASE("a half-life must be > 0") {
+    expect_error(Scenario().replace("half_life_days = 180", "half_life_days = { dist = \"beta\", alpha = 2, beta = 5 }"),
+                 {"avs[0].rewards.half_life_days",
+                  "expected a half-life in days > 0, but beta(2, 5) can take values outside [1e-09, 1000000]", "half_life_days = ^{"});
+  }
+}
+
+TEST_CASE("a distribution for a fraction must stay inside [0, 1]") {
+  SUBCASE("uniform with max > 1") {
+    expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"uniform\", min = 0.1, max = 1.5 }"),
+                 {"operator[0].fault_fraction",
+                  "expected a share of validators in [0, 1], but uniform(0.1, 1.5) can take values outside [0, 1]",
+                  "{ dist = \"uniform\", min = 0.1"});
+  }
+  SUBCASE("triangular with min < 0") {
+    expect_error(Scenario().replace("fraction = 0.3", "fraction = { dist = \"triangular\", min = -0.1, mode = 0.2, max = 0.5 }"),
+                 {"group[0].fraction", "but triangular(-0.1, 0.2, 0.5) can take values outside [0, 1]", "{ dist = \"triangular\""});
+  }
+  SUBCASE("fixed above 1") {
+    expect_error(Scenario().replace("fraction = 0.1\n", "fraction = { dist = \"fixed\", value = 1.1 }\n"),
+                 {"avs[0].slashing[0].fraction", "expected a slashed share in [0, 1], but 1.1 can take values outside [0, 1]",
+                  "{ dist = \"fixed\""});
+  }
+  SUBCASE("normal truncated below 0 by hand") {
+    expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = { dist = \"normal\", mean = 0.2, sd = 0.1, min = -1 }"),
+                 {"avs[0].faulty_fraction", "can take values outside [0, 1]", "{ dist = \"normal\""});
+  }
+  SUBCASE("a plain number above 1") {
+    expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = 1.5"),
+                 {"avs[0].faulty_fraction", "expected a slashed share in [0, 1], got 1.5", "1.5"});
+  }
+}
+
+TEST_CASE("a normal distribution is truncated to the allowed range by default") {
+  const Model m = parse(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = { dist = \"normal\", mean = 0.2, sd = 0.5 }").text());
+  const auto& d = m.avs[0].faulty_fraction;
+  CHECK(d.kind == restake::DistributionKind::Normal);
+  CHECK(d.lo == 0.0);
+  CHECK(d.hi == 1.0);
+}
+
+TEST_CASE("a distribution's min must be below its max") {
+  SUBCASE("uniform min == max") {
+    expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.5, max = 0.5 }"),
+                 {"contract[0].loss_given_failure.max", "expected max > min", "max = ^0.5 }"});
+  }
+  SUBCASE("uniform min > max") {
+    expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.6, max = 0.3 }"),
+                 {"contract[0].loss_given_failure.max", "expected max > min", "max = ^0.3 }"});
+  }
+  SUBCASE("normal truncation window") {
+    expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"normal\", mean = 0.03, sd = 0.01, min = 0.05, max = 0.02 }"),
+                 {"ethereum.base_apr.max", "expected max > min", "max = ^0.02 }"});
+  }
+  SUBCASE("triangular mode outside [min, max]") {
+    expect_error(Scenario().replace("fraction = 0.3", "fraction = { dist = \"triangular\", min = 0.1, mode = 0.9, max = 0.5 }"),
+                 {"group[0].fraction.mode", "expected min <= mode <= max and min < max", "mode = ^0.9"});
+  }
+}
+
+TEST_CASE("a distribution with a missing parameter names the parameter") {
+  SUBCASE("beta without beta") {
+    expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 1 }"),
+                 {"operator[0].fault_fraction", "missing required key 'beta' (a positive number)", "{ dist = \"beta\", alpha = 1 }"});
+  }
+  SUBCASE("uniform without max") {
+    expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.05 }"),
+                 {"contract[0].loss_given_failure", "missing required key 'max' (a number)", "{ dist = \"uniform\""});
+  }
+  SUBCASE("fixed without value") {
+    expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"fixed\" }"),
+                 {"ethereum.base_apr", "missing required key 'value' (a number)", "{ dist = \"fixed\" }"});
+  }
+  SUBCASE("lognormal without sigma") {
+    expect_error(Scenario().replace("half_life_days = 180", "half_life_days = { dist = \"lognormal\", mu = 5 }"),
+                 {"avs[0].rewards.half_life_days", "missing required key 'sigma' (a positive number)", "{ dist = \"lognormal\""});
+  }
+  SUBCASE("no dist at all") {
+    expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ alpha = 1, beta = 30 }"),
+                 {"operator[0].fault_fraction", "missing required key 'dist' (a string)", "{ alpha = 1, beta = 30 }"});
+  }
+}
+
+TEST_CASE("distribution shape and scale parameters must be > 0") {
+  SUBCASE("beta alpha = 0") {
+    expect_error(Scenario().replace("alpha = 1, beta = 30", "alpha = 0, beta = 30"),
+                 {"operator[0].fault_fraction.alpha", "expected a positive number, got 0", "alpha = ^0"});
+  }
+  SUBCASE("normal sd = 0") {
+    expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"normal\", mean = 0.03, sd = 0 }"),
+                 {"ethereum.base_apr.sd", "expected a positive number, got 0", "sd = ^0"});
+  }
+  SUBCASE("negative") {
+    expect_error(Scenario().replace("alpha = 1, beta = 30", "alpha = 1, beta = -3"),
+                 {"operator[0].fault_fraction.beta", "expected a positive number, got -3", "-3"});
+  }
+}
+
+TEST_CASE("a distribution is a number or an inline table") {
+  expect_error(Scenario().replace("fraction = 0.3", "fraction = \"high\""),
+               {"group[0].fraction",
+                "expected a share of validators in [0, 1] as a number or a table { dist = ... }, got a string", "\"high\""});
+}
+
+TEST_CASE("a fraction is required where an event can happen") {
+  SUBCASE("group fraction") {
+    expect_error(Scenario().replace("fraction = 0.3\n", ""),
+                 {"group[0]", "missing required key 'fraction'", "[[group]]"});
+  }
+  SUBCASE("slashing condition fraction") {
+    expect_error(Scenario().replace("  fraction = 0.1\n", ""),
+                 {"avs[0].slashing[0]", "missing required key 'fraction'", "[[avs.slashing]]"});
+  }
+  SUBCASE("operator fault_fraction when its fault rate is > 0") {
+    expect_error(Scenario().replace("fault_fraction = { dist = \"beta\", alpha = 1, beta = 30 }\n", ""),
+                 {"operator[0]", "missing 'fault_fraction'", "[[operator]]\nname = \"op-a\""});
+  }
+  SUBCASE("avs faulty_fraction when its faulty rate is > 0") {
+    expect_error(Scenario().replace("faulty_fraction = 0.25\n", ""),
+                 {"avs[0]", "missing 'faulty_fraction'", "[[avs]]\nname = \"oracle\""});
+  }
+  SUBCASE("but not when the rate is 0") {
+    const Model m = parse(Scenario().remove("faulty_annual_probability = 0.001\nfaulty_fraction = 0.25\n").text());
+    CHECK(m.avs[0].faulty_rate_per_year == 0.0);
+  }
+}
+
+// --- types ------------------------------------------------------------------------------------------------
+
+TEST_CASE("a value of the wrong type is an error that names the type found") {
+  SUBCASE("a string where a number is expected") {
+    expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = \"0.04\""),
+                 {"group[0].annual_probability", "expected an annual probability in [0, 1), got a string", "\"0.04\""});
+  }
+  SUBCASE("a string where an integer is expected") {
+    expect_error(Scenario().replace("trials = 10", "trials = \"many\""),
+                 {"simulation.trials", "expected a number of trials >= 1, got a string", "\"many\""});
+  }
+  SUBCASE("a float where an integer is expected") {
+    expect_error(Scenario().replace("validators = 100", "validators = 100.0"),
+                 {"operator[0].validators", "expected a validator count >= 1, got a float", "100.0"});
+  }
+  SUBCASE("a number where a string is expected") {
+    expect_error(Scenario().replace("name = \"minimal\"", "name = 5"),
+                 {"simulation.name", "expected a string, got a", "5\ntrials"});
+  }
+  SUBCASE("a number where a boolean is expected") {
+    expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\nmissed_duties = 1\n"),
+                 {"ethereum.penalties.missed_duties", "expected true or false, got a", "missed_duties = ^1"});
+  }
+  SUBCASE("a string where an array is expected") {
+    expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = \"cloud\""),
+                 {"operator[0].groups", "expected an array, got a string", "groups = ^\"cloud\""});
+  }
+  SUBCASE("a number where a table is expected") {
+    expect_error(Scenario()
+                     .remove("[avs.rewards]\n  initial_apr = 0.01\n  floor_apr = 0.002\n  half_life_days = 180\n")
+                     .replace("faulty_fraction = 0.25\n", "faulty_fraction = 0.25\nrewards = 0.01\n"),
+                 {"avs[0].rewards", "expected a table, got a float", "rewards = ^0.01"});
+  }
+  SUBCASE("a string where a top-level table is expected") {
+    expect_error(Scenario().replace("[simulation]\nname = \"minimal\"\ntrials = 10\nseed = 7\nhorizon_days = 365\n",
+                                    "simulation = \"fast\"\n"),
+                 {"simulation", "expected a table, got a string", "\"fast\""});
+  }
+  SUBCASE("an array element that is not a table in an array of tables") {
+    expect_error(Scenario().replace("[[pool]]\nname = \"cover\"\nbalance_eth = 100\ncovers = [\"avs_slashing\"]\nholders = [\"lrt-x\"]\n", ""
+                                    ).replace("[simulation]", "pool = [\"cover\"]\n[simulation]"),
+                 {"pool[0]", "expected a table", "\"cover\"]"});
+  }
+  SUBCASE("a position that is not a table") {
+    expect_error(Scenario().replace("[{ operator = \"op-b\", stake_eth = 2000 }]", "[\"op-b\"]"),
+                 {"lst[0].positions[0]", "expected { operator = \"...\", stake_eth = ... }", "positions = [^\"op-b\"]"});
+  }
+  SUBCASE("a bridged entry that is not a table") {
+    expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]", "[\"l2-bridge\"]"),
+                 {"lrt[0].bridged[0]", "expected { bridge = \"...\", share = ... }", "\"l2-bridge\"]"});
+  }
+}
+
+TEST_CASE("enumerated strings must be one of their values") {
+  SUBCASE("slashing_mode") {
+    expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = \"exclusive\""),
+                 {"protocol[1].slashing_mode", "expected \"shared\" or \"unique\", got \"exclusive\"", "\"exclusive\""});
+  }
+  SUBCASE("correlation_rounding") {
+    expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\ncorrelation_rounding = \"floor\"\n"),
+                 {"ethereum.penalties.correlation_rounding", "expected \"per_increment\" (Electra) or \"whole_eth\"", "\"floor\""});
+  }
+}
+
+TEST_CASE("[simulation] and [ethereum] values are range-checked") {
+  SUBCASE("negative seed") {
+    expect_error(Scenario().replace("seed = 7", "seed = -7"), {"simulation.seed", "expected a seed >= 0, got -7", "-7"});
+  }
+  SUBCASE("zero horizon") {
+    expect_error(Scenario().replace("horizon_days = 365", "horizon_days = 0"),
+                 {"simulation.horizon_days", "expected a horizon in days in (0, 36500], got 0", "horizon_days = ^0"});
+  }
+  SUBCASE("total active stake") {
+    expect_error(Scenario().replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 0.5"),
+                 {"ethereum.total_active_stake_eth", "expected a total active stake in ETH in [1, 1e10], got 0.5", "stake_eth = ^0.5"});
+  }
+  SUBCASE("base APR") {
+    expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"uniform\", min = 0, max = 2 }"),
+                 {"ethereum.base_apr", "expected an APR in [-1, 1], but uniform(0, 2)", "base_apr = ^{"});
+  }
+  SUBCASE("a penalty constant") {
+    expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\nmin_slashing_penalty_quotient = 0\n"),
+                 {"ethereum.penalties.min_slashing_penalty_quotient", "expected an integer >= 1, got 0", "quotient = ^0"});
+  }
+}
+
+// --- holders ----------------------------------------------------------------------------------------------
+
+TEST_CASE("an lst is not restaked: a protocol on it or on its positions is an error") {
+  SUBCASE("on the holder") {
+    expect_error(Scenario().replace("name = \"lst-y\"", "name = \"lst-y\"\nprotocol = \"symb\" # on the lst"),
+                 {"lst[0].protocol", "an lst is not restaked: it has no restaking protocol", "\"symb\" # on the lst"});
+  }
+  SUBCASE("on a position") {
+    expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = 2000, protocol = \"symb\" }"),
+                 {"lst[0].positions[0].protocol", "an lst is not restaked", "\"symb\" }"});
+  }
+}
+
+TEST_CASE("a restaked position without a protocol, on it or on its holder, is an error") {
+  SUBCASE("lrt") {
+    expect_error(Scenario().replace("name = \"lrt-x\"\nprotocol = \"eigen\"\n", "name = \"lrt-x\"\n"),
+                 {"lrt[0].positions[0]", "a restaked position needs a 'protocol' (here or on the holder)",
+                  "{ operator = \"op-a\", stake_eth = 1000 }"});
+  }
+  SUBCASE("native") {
+    expect_error(Scenario().append("[[native]]\nname = \"solo\"\npositions = [{ operator = \"op-b\", stake_eth = 64 }]\n"),
+                 {"native[0].positions[0]", "a restaked position needs a 'protocol'", "{ operator = \"op-b\", stake_eth = 64 }"});
+  }
+  SUBCASE("a position's protocol overrides the holder's") {
+    const Model m = parse(Scenario().replace("stake_eth = 1000 }", "stake_eth = 1000, protocol = \"symb\" }").text());
+    CHECK(m.holders[0].positions[0].protocol == 1);
+    CHECK(m.holders[1].positions[0].protocol == restake::kNoProtocol);
+  }
+}
+
+TEST_CASE("a holder needs at least one position and a stake > 0") {
+  SUBCASE("empty positions") {
+    expect_error(Scenario().replace("[{ operator = \"op-b\", stake_eth = 2000 }]", "[]"),
+                 {"lst[0].positions", "expected at least one position", "[]"});
+  }
+  SUBCASE("no positions key") {
+    expect_error(Scenario().replace("positions = [{ operator = \"op-b\", stake_eth = 2000 }]\n", ""),
+                 {"lst[0]", "missing required key 'positions'", "[[lst]]"});
+  }
+  SUBCASE("all positions zero") {
+    expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = 0 }"),
+                 {"lst[0].positions", "expected a total stake > 0", "[{ operator = \"op-b\""});
+  }
+  SUBCASE("a position without stake_eth") {
+    expect_error(Scenario().replace("{ operator = \"op-b\", stake_eth = 2000 }", "{ operator = \"op-b\" }"),
+                 {"lst[0].positions[0]", "missing required key 'stake_eth'", "{ operator = \"op-b\" }"});
+  }
+}
+
+TEST_CASE("bridged shares of a holder may not sum over 1") {
+  expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
+                                  "[{ bridge = \"l2-bridge\", share = 0.75 }, { bridge = \"l2-bridge\", share = 0.5 }]"),
+               {"lrt[0].bridged[1].share", "bridged shares of this holder sum to 1.25 > 1", "share = ^0.5 }]"});
+}
+
+TEST_CASE("a single bridged share must lie in [0, 1]") {
+  expect_error(Scenario().replace("share = 0.1 }", "share = 1.01 }"),
+               {"lrt[0].bridged[0].share", "expected a share of the holder's value in [0, 1], got 1.01", "1.01"});
+}
+
+TEST_CASE("a bridged entry must point at a contract of kind bridge") {
+  expect_error(Scenario().replace("bridge = \"l2-bridge\"", "bridge = \"core\""),
+               {"lrt[0].bridged[0].bridge", "contract \"core\" is not a bridge (kind = \"bridge\")", "\"core\", share"});
+}
+
+TEST_CASE("a reward fee must lie in [0, 1]") {
+  expect_error(Scenario().replace("reward_fee = 0.1", "reward_fee = 1.5"),
+               {"lrt[0].reward_fee", "expected a share of rewards in [0, 1], got 1.5", "1.5"});
+}
+
+// --- rewards ---------------------------------------------------------------------------------------------
+
+TEST_CASE("floor_apr above initial_apr is an error") {
+  expect_error(Scenario().replace("floor_apr = 0.002", "floor_apr = 0.02"),
+               {"avs[0].rewards.floor_apr", "expected floor_apr <= initial_apr", "floor_apr = ^0.02"});
+}
+
+TEST_CASE("a reward schedule has a half-life or a cliff, not both") {
+  expect_error(Scenario().replace("half_life_days = 180", "half_life_days = 180\n  cliff_days = 90"),
+               {"avs[0].rewards.cliff_days", "give either 'half_life_days' or 'cliff_days', not both", "cliff_days = ^90"});
+}
+
+TEST_CASE("a floor_apr needs a subsidy decay") {
+  expect_error(Scenario().remove("  half_life_days = 180\n"),
+               {"avs[0].rewards.floor_apr", "a floor needs a subsidy decay: give 'half_life_days' or 'cliff_days'",
+                "floor_apr = ^0.002"});
+}
+
+TEST_CASE("reward schedule values are range-checked") {
+  SUBCASE("initial_apr") {
+    expect_error(Scenario().replace("initial_apr = 0.01", "initial_apr = 11"),
+                 {"avs[0].rewards.initial_apr", "expected an APR in [0, 10], got 11", "initial_apr = ^11"});
+  }
+  SUBCASE("half-life of 0 days") {
+    expect_error(Scenario().replace("half_life_days = 180", "half_life_days = 0"),
+                 {"avs[0].rewards.half_life_days", "expected a half-life in days > 0, got 0", "half_life_days = ^0"});
+  }
+  SUBCASE("negative cliff") {
+    expect_error(Scenario().replace("half_life_days = 180", "cliff_days = -1"),
+                 {"avs[0].rewards.cliff_days", "expected a day >= 0, got -1", "-1"});
+  }
+}
+
+// --- required tables and keys ---------------------------------------------------------------------
+
+TEST_CASE("a scenario without [simulation] or [ethereum] is an error") {
+  SUBCASE("[simulation]") {
+    expect_error(Scenario().remove("[simulation]\nname = \"minimal\"\ntrials = 10\nseed = 7\nhorizon_days = 365\n"),
+                 {"(top level)", "missing required table [simulation]", ""});
+  }
+  SUBCASE("[ethereum]") {
+    expect_error(Scenario().remove("[ethereum]\ntotal_active_stake_eth = 34_000_000\nbase_apr = 0.03\n"),
+                 {"(top level)", "missing required table [ethereum]", ""});
+  }
+}
+
+TEST_CASE("a missing required key is named, at the table that lacks it") {
+  SUBCASE("simulation.name") {
+    expect_error(Scenario().remove("name = \"minimal\"\n"),
+                 {"simulation", "missing required key 'name' (a string)", "[simulation]"});
+  }
+  SUBCASE("ethereum.total_active_stake_eth") {
+    expect_error(Scenario().remove("total_active_stake_eth = 34_000_000\n"),
+                 {"ethereum", "missing required key 'total_active_stake_eth'", "[ethereum]"});
+  }
+  SUBCASE("protocol.slashing_mode") {
+    expect_error(Scenario().remove("slashing_mode = \"shared\"\n"),
+                 {"protocol[1]", "missing required key 'slashing_mode' (a string)", "[[protocol]]\nname = \"symb\""});
+  }
+  SUBCASE("avs.operators") {
+    expect_error(Scenario().remove("operators = [\"op-a\", \"op-b\"]\n"),
+                 {"avs[1]", "missing required key 'operators'", "[[avs]]\nname = \"bridge-check\""});
+  }
+  SUBCASE("avs.protocol") {
+    expect_error(Scenario().remove("protocol = \"symb\"\n"),
+                 {"avs[1]", "missing required key 'protocol' (a string)", "[[avs]]\nname = \"bridge-check\""});
+  }
+  SUBCASE("slashing condition name") {
+    expect_error(Scenario().remove("  name = \"bad-price\"\n"),
+                 {"avs[0].slashing[0]", "missing required key 'name' (a string)", "[[avs.slashing]]"});
+  }
+  SUBCASE("the operator of an allocation") {
+    expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ allocation = 0.5 }"),
+                 {"avs[0].operators[0]", "missing required key 'operator' (a string)", "{ allocation = 0.5 }"});
+  }
+  SUBCASE("the operator of a position") {
+    expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }", "{ stake_eth = 1000 }"),
+                 {"lrt[0].positions[0]", "missing required key 'operator' (a string)", "{ stake_eth = 1000 }"});
+  }
+  SUBCASE("the share of a bridged entry") {
+    expect_error(Scenario().replace("{ bridge = \"l2-bridge\", share = 0.1 }", "{ bridge = \"l2-bridge\" }"),
+                 {"lrt[0].bridged[0]", "missing required key 'share'", "{ bridge = \"l2-bridge\" }"});
+  }
+  SUBCASE("pool.covers") {
+    expect_error(Scenario().remove("covers = [\"avs_slashing\"]\n"),
+                 {"pool[0]", "missing required key 'covers'", "[[pool]]"});
+  }
+  SUBCASE("pool.balance_eth") {
+    expect_error(Scenario().remove("balance_eth = 100\n"),
+                 {"pool[0]", "missing required key 'balance_eth'", "[[pool]]"});
+  }
+}
+
+TEST_CASE("a scenario with no holders is an error") {
+  expect_error(Scenario()
+                   .remove("[[lrt]]\nname = \"lrt-x\"\nprotocol = \"eigen\"\nreward_fee = 0.1\ncontracts = [\"vault\"]\n"
+                           "bridged = [{ bridge = \"l2-bridge\", share = 0.1 }]\n"
+                           "positions = [{ operator = \"op-a\", stake_eth = 1000 }]\n")
+                   .remove("[[lst]]\nname = \"lst-y\"\npositions = [{ operator = \"op-b\", stake_eth = 2000 }]\n")
+                   .remove("holders = [\"lrt-x\"]\n"),
+               {"(top level)", "a scenario needs at least one holder ([[lrt]], [[lst]] or [[native]])", ""});
+}
+
+TEST_CASE("a pool without holders covers every holder") {
+  const Model m = parse(Scenario().remove("holders = [\"lrt-x\"]\n").text());
+  CHECK(m.pools[0].holders == std::vector<std::size_t>{0, 1});
+}
+
+// --- the default scenario ---------------------------------------------------------------------------
+
+TEST_CASE("the default scenario parses") {
+  const std::string path = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const Model m = parse_scenario(text.str(), path);
+
+  CHECK(m.simulation.name == "default");
+  CHECK(m.simulation.trials == 200'000);
+  CHECK(m.simulation.seed == 20261124);
+  CHECK(m.ethereum.consensus.total_active_balance_gwei == 34'000'000ULL * restake::kGweiPerEth);
+  CHECK(m.ethereum.base_apr.kind == restake::DistributionKind::Normal);
+  CHECK(m.ethereum.base_apr.lo == 0.01);
+  CHECK(m.ethereum.base_apr.hi == 0.06);
+
+  REQUIRE(m.operators.size() == 5);
+  CHECK(m.groups.size() == 3);
+  CHECK(m.contracts.size() == 5);
+  CHECK(m.protocols.size() == 2);
+  REQUIRE(m.avs.size() == 3);
+  REQUIRE(m.holders.size() == 3);
+  REQUIRE(m.pools.size() == 1);
+
+  SUBCASE("operators") {
+    CHECK(m.operators[0].name == "op-alpha");
+    CHECK(m.operators[0].validators == 20'000);
+    CHECK(m.operators[2].validators == 8'000);  // stake_eth = 256_000 at 32 ETH
+    CHECK(m.operators[3].effective_balance_gwei == 64 * restake::kGweiPerEth);
+    CHECK(m.operators[3].stake_eth() == 160'000.0);
+    CHECK(m.operators[0].fault_rate_per_year == doctest::Approx(-std::log(1.0 - 0.02)).epsilon(1e-12));
+  }
+  SUBCASE("groups collect their members from operator.groups") {
+    CHECK(m.groups[0].name == "cloud-x");
+    CHECK(m.groups[0].rate_per_year == doctest::Approx(-std::log(1.0 - 0.01)).epsilon(1e-12));
+    CHECK(m.groups[0].members == std::vector<std::size_t>{0, 1});
+    CHECK(m.groups[1].members == std::vector<std::size_t>{0, 2, 4});
+  }
+  SUBCASE("AVSs and their allocations") {
+    const auto& da = m.avs[1];
+    CHECK(da.name == "data-availability");
+    CHECK(m.protocols[da.protocol].mode == restake::SlashingMode::Unique);
+    REQUIRE(da.allocations.size() == 3);
+    CHECK(da.allocations[2].op == 3);  // op-delta
+    CHECK(da.allocations[2].magnitude == 0.5);
+    CHECK(da.conditions.size() == 2);
+    CHECK(da.rewards.decay == restake::SubsidyDecay::Cliff);
+    CHECK(m.avs[0].rewards.decay == restake::SubsidyDecay::HalfLife);
+    CHECK(m.avs[0].faulty_rate_per_year == doctest::Approx(-std::log(1.0 - 0.003)).epsilon(1e-12));
+    const auto& bv = m.avs[2];
+    CHECK(m.protocols[bv.protocol].mode == restake::SlashingMode::Shared);
+    CHECK(bv.allocations[0].magnitude == 1.0);
+  }
+  SUBCASE("holders are read lrt, lst, native") {
+    CHECK(m.holders[0].name == "rsETH-like");
+    CHECK(m.holders[1].name == "stETH-like");
+    CHECK(m.holders[2].name == "native-restakers");
+    CHECK(m.holders[1].kind == restake::HolderKind::Lst);
+    CHECK(m.holders[0].positions[4].protocol == 1);  // symbiotic, overriding the holder's eigenlayer
+    CHECK(m.holders[0].positions[0].protocol == 0);
+    CHECK(m.holders[1].positions[0].protocol == restake::kNoProtocol);
+    REQUIRE(m.holders[0].bridged.size() == 1);
+    CHECK(m.contracts[m.holders[0].bridged[0].contract].kind == restake::ContractKind::Bridge);
+    CHECK(m.holders[0].bridged[0].share == 0.15);
+  }
+  SUBCASE("contracts and the pool") {
+    CHECK(m.contracts[2].depends_on == std::vector<std::size_t>{0});
+    CHECK(m.pools[0].holders == std::vector<std::size_t>{0});
+    CHECK(m.pools[0].covers[static_cast<std::size_t>(restake::LossCause::AvsSlashing)]);
+    CHECK_FALSE(m.pools[0].covers[static_cast<std::size_t>(restake::LossCause::Contract)]);
+  }
+}
+
+// --- typos before other checks, infinities, limits ---------------------------------------------------
+
+TEST_CASE("a misspelt required key is reported as the typo, not as a missing key") {
+  expect_error(Scenario().replace("name = \"op-b\"\nstake_eth = 6400", "name = \"op-b\"\nstake_et = 6400"),
+               {"operator[1].stake_et", kUnknownKey, "^stake_et = 6400"});
+  expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operator = [\"op-a\", \"op-b\"]"),
+               {"avs[1].operator", kUnknownKey, "^operator = [\"op-a\", \"op-b\"]"});
+}
+
+TEST_CASE("infinite numbers are rejected even where the range is unbounded") {
+  expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = inf"),
+               {"contract[2].failure_rate_per_year", "got inf", "failure_rate_per_year = ^inf"});
+}
+
+TEST_CASE("an operator cannot hold more than 1e10 ETH, so balances in Gwei cannot overflow") {
+  expect_error(Scenario().replace("validators = 100\n", "validators = 1_000_000_000\n"),
+               {"operator[0].validators", "expected at most 1e10 ETH", "validators = ^1_000_000_000"});
+}
+
+TEST_CASE("an allocation in a shared-mode AVS is an error, not silently ignored") {
+  expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [{ operator = \"op-a\", allocation = 0.3 }]"),
+               {"avs[1].operators[0].allocation", "allocations only apply in unique slashing mode", "allocation = ^0.3"});
+}
+
+TEST_CASE("an AVS needs at least one operator") {
+  expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = []"),
+               {"avs[1].operators", "expected at least one operator", "operators = ^[]"});
+}
