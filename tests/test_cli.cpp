@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,5 +141,29 @@ TEST_CASE("every scenario file shipped in scenarios/ validates and runs") {
     CAPTURE(entry.path().string());
     CHECK(cli(fmt::format("validate {}", entry.path().string()), dir) == 0);
     CHECK(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q", entry.path().string(), dir / "s.h5"), dir) == 0);
+  }
+}
+
+TEST_CASE("--no-records stores no per-trial data and its summary is within the sketch's accuracy of the exact one") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 20000 --no-progress -q", kDefault, dir / "exact.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 20000 --no-progress -q --no-records", kDefault, dir / "sketch.h5"), dir) == 0);
+  const h5::File f = h5::File::open_read_only(dir / "sketch.h5");
+  CHECK(!f.exists("trials"));
+  CHECK(f.attr_int("records") == 0);
+  const double a = f.attr_double("quantile_relative_error");
+  CHECK(a == 1e-4);
+  const RunSummary exact = read_summary(dir / "exact.h5"), sketch = read_summary(dir / "sketch.h5");
+  auto within = [a](double approx, double value) { return std::abs(approx - value) <= a * std::abs(value) + 1e-12; };
+  for (std::size_t h = 0; h < exact.holders.size(); ++h) {
+    const auto &e = exact.holders[h], &s = sketch.holders[h];
+    CHECK(s.loss.moments.mean == e.loss.moments.mean);  // moments and probabilities are exact either way
+    CHECK(s.loss.p_loss == e.loss.p_loss);
+    CHECK(s.net_return.moments.mean == e.net_return.moments.mean);
+    for (std::size_t q = 0; q < e.loss.quantiles.size(); ++q)
+      CHECK(within(s.loss.quantiles[q], e.loss.quantiles[q]));
+    CHECK(within(s.loss.es99, e.loss.es99));
+    for (std::size_t q = 0; q < e.net_return.quantiles.size(); ++q)
+      CHECK(within(s.net_return.quantiles[q], e.net_return.quantiles[q]));
   }
 }

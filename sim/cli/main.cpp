@@ -56,6 +56,7 @@ struct RunArgs {
   std::size_t block = 1 << 15;
   int deflate = 1;
   bool progress = true;
+  bool records = true;
   bool json = false;
 };
 
@@ -89,7 +90,10 @@ int cmd_run(RunArgs a) {
   meta.info = {m.simulation.name, kVersion, kGitCommit, m.simulation.seed, m.simulation.trials, m.simulation.horizon_days};
   meta.scenario_path = a.scenario;
   meta.scenario_text = text;
-  ResultsWriter writer(a.output, m, meta, a.deflate);
+  WriterOptions wo;
+  wo.deflate_level = a.deflate;
+  wo.records = a.records;
+  ResultsWriter writer(a.output, m, meta, wo);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -143,6 +147,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--block", run.block, "Trials per block written at once")->check(CLI::Range(1, 1 << 24));
   run_cmd->add_option("--compression", run.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
   run_cmd->add_flag("!--no-progress", run.progress, "No progress bar");
+  run_cmd->add_flag("!--no-records", run.records,
+                    "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
 
   std::string validate_path;

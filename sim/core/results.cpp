@@ -49,11 +49,17 @@ struct ResultsWriter::Impl {
   ResultsMeta meta;
   std::optional<h5::File> file;
   std::optional<h5::RowAppender> loss, ret, covered, causes, avs_lost, pool_drawdown;
+  WriterOptions options;
   Tally tally;
   bool finished = false;
 
-  Impl(const std::string& path, const Model& m, const ResultsMeta& me, int deflate)
-      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), model(m), meta(me), tally(m) {
+  Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
+      : final_path(path),
+        temp_path(fmt::format("{}.partial-{}", path, ::getpid())),
+        model(m),
+        meta(me),
+        options(o),
+        tally(m, o.records ? 0.0 : o.sketch_accuracy) {
     file.emplace(h5::File::create(temp_path));
     const h5::File& f = *file;
     f.set_attr("file_type", kResultsFileType);
@@ -68,6 +74,8 @@ struct ResultsWriter::Impl {
     f.set_attr("horizon_days", meta.info.horizon_days);
     f.set_attr("created_utc", utc_now());
     f.set_attr("complete", std::int64_t{0});
+    f.set_attr("records", std::int64_t{o.records ? 1 : 0});
+    f.set_attr("quantile_relative_error", o.records ? 0.0 : o.sketch_accuracy);
 
     const h5::Group holders = f.create_group("holders");
     std::vector<std::string> names, kinds;
@@ -90,6 +98,8 @@ struct ResultsWriter::Impl {
     pools.write_doubles("balance_eth", collect(m.pools, [](const Pool& p) { return p.balance_eth; }), {m.pools.size()}, "ETH");
     f.write_strings("loss_causes", cause_names());
 
+    if (!o.records) return;
+    const int deflate = o.deflate_level;
     const h5::Group t = f.create_group("trials");
     const hsize_t H = m.holders.size();
     loss.emplace(t, "loss_fraction", std::vector<hsize_t>{H}, kChunkTrials, deflate, "fraction of initial value");
@@ -146,8 +156,8 @@ struct ResultsWriter::Impl {
   }
 };
 
-ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, int deflate_level)
-    : impl_(std::make_unique<Impl>(path, m, meta, deflate_level)) {}
+ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o)
+    : impl_(std::make_unique<Impl>(path, m, meta, o)) {}
 
 ResultsWriter::~ResultsWriter() {
   if (impl_ && !impl_->finished) {
@@ -164,6 +174,8 @@ ResultsWriter::~ResultsWriter() {
 }
 
 void ResultsWriter::append(const TrialBlock& b) {
+  impl_->tally.add(b);
+  if (!impl_->options.records) return;
   const hsize_t n = b.count;
   impl_->loss->append(b.loss_fraction, n);
   impl_->ret->append(b.net_return, n);
@@ -171,20 +183,21 @@ void ResultsWriter::append(const TrialBlock& b) {
   impl_->causes->append(b.loss_by_cause, n);
   impl_->avs_lost->append(b.avs_stake_lost_eth, n);
   impl_->pool_drawdown->append(b.pool_drawdown_eth, n);
-  impl_->tally.add(b);
 }
 
 RunSummary ResultsWriter::finish() {
   Impl& d = *impl_;
   const h5::File& f = *d.file;
-  const std::uint64_t written = d.loss->rows();
-  if (written != d.meta.info.trials)
-    throw std::runtime_error(fmt::format("{}: wrote {} trials, expected {}", d.final_path, written, d.meta.info.trials));
-  const h5::Group t = f.open_group("trials");
-  QuantileSource cols;
-  cols.loss_fraction = [&](std::size_t h) { return t.read_column("loss_fraction", h); };
-  cols.net_return = [&](std::size_t h) { return t.read_column("net_return", h); };
-  const RunSummary s = summarize_run(d.model, d.meta.info, d.tally, cols);
+  if (d.tally.trials != d.meta.info.trials)
+    throw std::runtime_error(fmt::format("{}: simulated {} trials, expected {}", d.final_path, d.tally.trials, d.meta.info.trials));
+  const RunSummary s = [&] {
+    if (!d.options.records) return summarize_run(d.model, d.meta.info, d.tally);
+    const h5::Group t = f.open_group("trials");
+    QuantileSource cols;
+    cols.loss_fraction = [&](std::size_t h) { return t.read_column("loss_fraction", h); };
+    cols.net_return = [&](std::size_t h) { return t.read_column("net_return", h); };
+    return summarize_run(d.model, d.meta.info, d.tally, cols);
+  }();
   d.write_summary(s);
   f.set_attr("complete", std::int64_t{1});
   d.loss.reset();

@@ -19,9 +19,17 @@ struct ResultsMeta {
   std::string scenario_text;
 };
 
+struct WriterOptions {
+  int deflate_level = 1;  // per-trial datasets: 0 (none) .. 9
+  // false: no per-trial records; quantiles, VaR and ES then come from sketches with this
+  // relative accuracy (quantile_sketch.hpp) and memory does not grow with the trial count.
+  bool records = true;
+  double sketch_accuracy = 1e-4;
+};
+
 class ResultsWriter {
  public:
-  ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, int deflate_level = 1);
+  ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& options = {});
   ~ResultsWriter();  // removes the temporary file unless finish() succeeded
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;

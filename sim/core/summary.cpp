@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace restake {
 
-RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
+namespace {
+
+using TailFiller = std::function<void(std::size_t holder, HolderSummary&)>;
+
+RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const TailFiller& fill_tail) {
   RunSummary s;
   s.info = info;
   const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
@@ -18,10 +23,9 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, co
     hs.value_eth = m.holders[h].value_eth();
     hs.loss.moments = t.loss[h].result();
     hs.loss.p_loss = static_cast<double>(t.loss_positive[h]) / n;
-    set_loss_tail(hs.loss, col.loss_fraction(h));
     hs.net_return.moments = t.net_return[h].result();
     hs.net_return.p_negative = static_cast<double>(t.return_negative[h]) / n;
-    set_return_quantiles(hs.net_return, col.net_return(h));
+    fill_tail(h, hs);
     hs.covered_mean = t.covered_sum[h] / n;
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
@@ -32,6 +36,29 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, co
     s.pools.push_back({m.pools[k].name, m.pools[k].balance_eth, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
   return s;
+}
+
+}  // namespace
+
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
+  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+    set_loss_tail(hs.loss, col.loss_fraction(h));
+    set_return_quantiles(hs.net_return, col.net_return(h));
+  });
+}
+
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t) {
+  if (t.loss_sketch.size() != m.holders.size()) throw std::logic_error("summarize_run: the tally kept no sketches");
+  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+    const QuantileSketch& l = t.loss_sketch[h];
+    for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) hs.loss.quantiles[i] = l.quantile(kLossQuantileLevels[i]);
+    hs.loss.var95 = l.quantile(0.95);
+    hs.loss.var99 = l.quantile(0.99);
+    hs.loss.es95 = l.expected_shortfall(0.95);
+    hs.loss.es99 = l.expected_shortfall(0.99);
+    for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
+      hs.net_return.quantiles[i] = t.return_sketch[h].quantile(kReturnQuantileLevels[i]);
+  });
 }
 
 namespace {

@@ -52,12 +52,15 @@ struct RunSummary {
 };
 
 // Per-holder samples of loss and net return, one column of trials at a time (read back from the
-// results file, or from memory in tests): quantiles need the whole sample.
+// results file, or from memory in tests): exact quantiles need the whole sample.
 struct QuantileSource {
   std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return;
 };
 
+// Exact order statistics from the columns.
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally, const QuantileSource& columns);
+// Order statistics from the tally's sketches (within their relative accuracy).
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally);
 
 std::string format_summary_table(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);

@@ -2,7 +2,7 @@
 
 namespace restake {
 
-Tally::Tally(const Model& m)
+Tally::Tally(const Model& m, double sketch_accuracy)
     : loss(m.holders.size()),
       net_return(m.holders.size()),
       loss_positive(m.holders.size(), 0),
@@ -14,6 +14,10 @@ Tally::Tally(const Model& m)
       pool_drawdown_sum(m.pools.size(), 0.0),
       pool_exhausted(m.pools.size(), 0) {
   for (const auto& p : m.pools) pool_balance.push_back(p.balance_eth);
+  if (sketch_accuracy > 0.0) {
+    loss_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
+    return_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
+  }
 }
 
 void Tally::add(const TrialBlock& b) {
@@ -25,6 +29,10 @@ void Tally::add(const TrialBlock& b) {
       net_return[h].add(r);
       loss_positive[h] += l > 0.0;
       return_negative[h] += r < 0.0;
+      if (!loss_sketch.empty()) {
+        loss_sketch[h].add(l);
+        return_sketch[h].add(r);
+      }
       covered_sum[h] += b.covered_fraction[t * H + h];
       for (std::size_t c = 0; c < C; ++c) cause_sum[h * C + c] += b.loss_by_cause[(t * H + h) * C + c];
     }

@@ -6,13 +6,16 @@
 #include <vector>
 
 #include "model.hpp"
+#include "quantile_sketch.hpp"
 #include "statistics.hpp"
 #include "trial_block.hpp"
 
 namespace restake {
 
 struct Tally {
-  explicit Tally(const Model& m);
+  // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
+  // runs whose per-trial records are not stored.
+  explicit Tally(const Model& m, double sketch_accuracy = 0.0);
   void add(const TrialBlock& b);
 
   std::uint64_t trials = 0;
@@ -25,6 +28,7 @@ struct Tally {
   std::vector<double> pool_drawdown_sum;                      // [pool]
   std::vector<std::uint64_t> pool_exhausted;                  // [pool] trials that emptied it
   std::vector<double> pool_balance;                           // [pool]
+  std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
 };
 
 }  // namespace restake
