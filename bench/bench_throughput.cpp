@@ -63,7 +63,8 @@ Model scaled(const Model& base, std::size_t factor) {
   return m;
 }
 
-double trials_per_second(const Model& m, std::uint64_t trials, int threads, const std::string& h5_path = "") {
+double trials_per_second(const Model& m, std::uint64_t trials, int threads, const std::string& h5_path = "",
+                         int deflate = 1) {
   RunOptions o;
   o.trials = trials;
   o.seed = 1;
@@ -74,7 +75,9 @@ double trials_per_second(const Model& m, std::uint64_t trials, int threads, cons
   } else {
     ResultsMeta meta;
     meta.info = {m.simulation.name, "bench", "bench", 1, trials, m.simulation.horizon_days};
-    ResultsWriter w(h5_path, m, meta);
+    WriterOptions wo;
+    wo.deflate_level = deflate;
+    ResultsWriter w(h5_path, m, meta, wo);
     run_trials(m, o, [&](const TrialBlock& b) { w.append(b); });
     w.finish();
   }
@@ -95,10 +98,13 @@ int main(int argc, char** argv) {
   const double all = trials_per_second(m, trials, cores);
   const double one_io = trials_per_second(m, trials, 1, h5);
   const double all_io = trials_per_second(m, trials, cores, h5);
+  const double one_raw = trials_per_second(m, trials, 1, h5, 0);
+  const double all_raw = trials_per_second(m, trials, cores, h5, 0);
   std::filesystem::remove(h5);
   fmt::print("{:<34} {:>14} {:>14}\n", "", "1 thread", fmt::format("{} threads", cores));
   fmt::print("{:<34} {:>14.0f} {:>14.0f}   (x{:.2f})\n", "engine only, trials/s", one, all, all / one);
-  fmt::print("{:<34} {:>14.0f} {:>14.0f}   (x{:.2f})\n", "with HDF5 records, trials/s", one_io, all_io, all_io / one_io);
+  fmt::print("{:<34} {:>14.0f} {:>14.0f}   (x{:.2f})\n", "HDF5 records, deflate 1, trials/s", one_io, all_io, all_io / one_io);
+  fmt::print("{:<34} {:>14.0f} {:>14.0f}   (x{:.2f})\n", "HDF5 records, uncompressed, trials/s", one_raw, all_raw, all_raw / one_raw);
 
   fmt::print("\nper-trial cost as the world grows (1 thread, engine only)\n");
   fmt::print("{:<10} {:>10} {:>14} {:>16} {:>10}\n", "operators", "sources", "trials/s", "us per trial", "cost x");

@@ -97,7 +97,7 @@ int cmd_run(RunArgs a) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  ProgressBar bar(m.simulation.trials, a.progress && isatty(STDERR_FILENO));
+  ProgressBar bar(m.simulation.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
   RunOptions opt;
@@ -179,6 +179,9 @@ int main(int argc, char** argv) {
   } catch (const ScenarioError& e) {
     spdlog::error("{}", e.what());
     return 2;
+  } catch (const Interrupted& e) {
+    spdlog::error("{}", e.what());
+    return 130;  // the shell's code for SIGINT
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

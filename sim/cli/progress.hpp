@@ -1,6 +1,6 @@
 #pragma once
-// A progress bar on stderr for long runs: silent for the first second, then redrawn at most a
-// few times a second, and only when stderr is a terminal or the caller forces it.
+// Progress of long runs on stderr: silent for the first second; then, on a terminal, a bar redrawn
+// a few times a second, and elsewhere (a log file, a batch job) a log line every 10%.
 #include <chrono>
 #include <cstdint>
 
@@ -8,7 +8,7 @@ namespace restake {
 
 class ProgressBar {
  public:
-  ProgressBar(std::uint64_t total, bool enabled);
+  ProgressBar(std::uint64_t total, bool enabled, bool terminal);
   ~ProgressBar();
   void update(std::uint64_t done);
   void finish();
@@ -17,7 +17,9 @@ class ProgressBar {
   using Clock = std::chrono::steady_clock;
   std::uint64_t total_;
   bool enabled_;
+  bool terminal_;
   bool drawn_ = false;
+  int logged_tenths_ = 0;
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_draw_{};
 };
