@@ -94,7 +94,7 @@ TEST_CASE("run writes a complete, self-describing results file and its summary m
   CHECK(s.holders[0].loss.p_loss > 0.0);  // the default world loses something in 5000 trials
 }
 
-TEST_CASE("the same seed gives the same data whatever the thread count; the summary command prints it again") {
+TEST_CASE("the same seed gives the same data whatever the thread count, and the summary command prints it again") {
   TempDir dir;
   REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 1 --no-progress -q", kDefault, dir / "a.h5"), dir) == 0);
   REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 2 --block 1000 --no-progress -q", kDefault, dir / "b.h5"), dir) == 0);

@@ -118,7 +118,7 @@ TEST_CASE("h5: n-D doubles and uint64s with units") {
   CHECK(f.exists("summary/loss"));
 }
 
-TEST_CASE("h5: RowAppender grows a [rows, 2, 3] dataset; read_column reads it back in slabs") {
+TEST_CASE("h5: RowAppender grows a [rows, 2, 3] dataset and read_column reads it back in slabs") {
   TempFile tmp("append");
   const hsize_t width = 2 * 3;
   auto value = [](hsize_t row, hsize_t col) {

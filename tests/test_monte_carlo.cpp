@@ -71,7 +71,7 @@ TEST_CASE("independent slashing events: mean and variance of the loss match the 
   CHECK(std::abs(s.p_loss - p) < 4 * std::sqrt(p * (1 - p) / 200'000.0));
 }
 
-TEST_CASE("a correlation group makes operators fail together; independent faults do not") {
+TEST_CASE("a correlation group makes operators fail together, independent faults do not") {
   const std::string base = R"(
 [simulation]
 name = "grp"

@@ -180,7 +180,7 @@ positions = [{ operator = "a", stake_eth = 320_000 }]
 }
 }  // namespace
 
-TEST_CASE("slashings in the same 8192-epoch window add to each other's correlation penalty; 40 days apart they do not") {
+TEST_CASE("slashings in the same 8192-epoch window add to each other's correlation penalty, 40 days apart they do not") {
   const Model m = model_from(window_world());
   // 10,000 validators (320,000 ETH = 10% of T) each; alone: 3 * 0.1 = 30% correlation penalty.
   const double initial = 1.0 / 4096.0;

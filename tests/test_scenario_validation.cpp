@@ -487,7 +487,7 @@ TEST_CASE("the same operator or group listed twice is an error") {
 
 // --- probabilities and rates ------------------------------------------------------------------------
 
-TEST_CASE("an annual probability must lie in [0, 1)") {
+TEST_CASE("an annual probability must be at least 0 and below 1") {
   SUBCASE("negative") {
     expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = -0.04"),
                  {"group[0].annual_probability", "expected an annual probability in [0, 1), got -0.04", "-0.04"});
