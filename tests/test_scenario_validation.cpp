@@ -1235,3 +1235,30 @@ TEST_CASE("an AVS needs at least one operator") {
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = []"),
                {"avs[1].operators", "expected at least one operator", "operators = ^[]"});
 }
+
+// --- forks ---------------------------------------------------------------------------------------------
+
+TEST_CASE("[ethereum] fork selects the penalty constants, and [ethereum.penalties] overrides them") {
+  const Model bellatrix = parse(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\nfork = \"bellatrix\"").text());
+  CHECK(bellatrix.ethereum.consensus.min_slashing_penalty_quotient == 32);
+  CHECK(bellatrix.ethereum.consensus.rounding == restake::CorrelationRounding::WholeEth);
+  const Model phase0 = parse(Scenario()
+                                 .replace("base_apr = 0.03", "base_apr = 0.03\nfork = \"phase0\"\n[ethereum.penalties]\n"
+                                                             "min_slashing_penalty_quotient = 64")
+                                 .text());
+  CHECK(phase0.ethereum.consensus.min_slashing_penalty_quotient == 64);
+  CHECK(phase0.ethereum.consensus.proportional_slashing_multiplier == 1);
+  CHECK(phase0.ethereum.consensus.duties == restake::DutyPenalties::Phase0);
+  const Model electra = parse(Scenario().text());
+  CHECK(electra.ethereum.consensus.min_slashing_penalty_quotient == 4096);
+}
+
+TEST_CASE("an unknown fork is an error that lists the forks") {
+  expect_error(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\nfork = \"dencun\""),
+               {"ethereum.fork", "expected one of phase0, altair, bellatrix, capella, deneb, electra", "fork = ^\"dencun\""});
+}
+
+TEST_CASE("the total active stake is a whole number of ETH") {
+  expect_error(Scenario().replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 34_000_000.5"),
+               {"ethereum.total_active_stake_eth", "expected a whole number of ETH", "total_active_stake_eth = ^34_000_000.5"});
+}

@@ -4,6 +4,52 @@
 
 namespace restake {
 
+std::optional<Fork> fork_from_string(std::string_view name) {
+  for (Fork f : {Fork::Phase0, Fork::Altair, Fork::Bellatrix, Fork::Capella, Fork::Deneb, Fork::Electra})
+    if (name == to_string(f)) return f;
+  return std::nullopt;
+}
+
+const char* to_string(Fork f) {
+  switch (f) {
+    case Fork::Phase0: return "phase0";
+    case Fork::Altair: return "altair";
+    case Fork::Bellatrix: return "bellatrix";
+    case Fork::Capella: return "capella";
+    case Fork::Deneb: return "deneb";
+    case Fork::Electra: return "electra";
+  }
+  return "?";
+}
+
+ConsensusParams consensus_params(Fork f, Gwei total) {
+  ConsensusParams p;
+  p.total_active_balance_gwei = total;
+  switch (f) {
+    case Fork::Phase0:
+      p.min_slashing_penalty_quotient = 128;
+      p.proportional_slashing_multiplier = 1;
+      p.rounding = CorrelationRounding::WholeEth;
+      p.duties = DutyPenalties::Phase0;
+      break;
+    case Fork::Altair:
+      p.min_slashing_penalty_quotient = 64;
+      p.proportional_slashing_multiplier = 2;
+      p.rounding = CorrelationRounding::WholeEth;
+      break;
+    case Fork::Bellatrix:
+    case Fork::Capella:
+    case Fork::Deneb:
+      p.min_slashing_penalty_quotient = 32;
+      p.proportional_slashing_multiplier = 3;
+      p.rounding = CorrelationRounding::WholeEth;
+      break;
+    case Fork::Electra:
+      break;  // the defaults
+  }
+  return p;
+}
+
 Gwei integer_sqrt(std::uint64_t n) {
   // consensus-specs integer_squareroot (Newton's method on integers)
   if (n == UINT64_MAX) return 4294967295ULL;
@@ -16,35 +62,75 @@ Gwei integer_sqrt(std::uint64_t n) {
   return x;
 }
 
-SlashingPenalty slashing_penalty(const ConsensusParams& p, Gwei eb, Gwei slashed_in_window) {
-  SlashingPenalty out;
-  out.initial = eb / p.min_slashing_penalty_quotient;
+namespace {
 
+__extension__ typedef unsigned __int128 u128;  // 2048-ETH validators times S can exceed 2^64
+
+// process_slashings: the correlation penalty of a validator of effective balance eb.
+Gwei correlation_penalty(const ConsensusParams& p, Gwei eb, Gwei slashed_in_window) {
   const Gwei total = p.total_active_balance_gwei;
-  // Wider than 64 bits: 2048-ETH validators times S can exceed 2^64 before the division.
-  __extension__ typedef unsigned __int128 u128;
   const Gwei adjusted = static_cast<Gwei>(
       std::min<u128>(static_cast<u128>(slashed_in_window) * p.proportional_slashing_multiplier, total));
   const std::uint64_t increments = eb / kGweiPerEth;
-  if (p.rounding == CorrelationRounding::PerIncrement) {
-    const Gwei per_increment = adjusted / (total / kGweiPerEth);
-    out.correlation = per_increment * increments;
-  } else {
-    const u128 numerator = static_cast<u128>(increments) * adjusted;
-    out.correlation = static_cast<Gwei>(numerator / total) * kGweiPerEth;
-  }
+  if (p.rounding == CorrelationRounding::PerIncrement) return adjusted / (total / kGweiPerEth) * increments;
+  return static_cast<Gwei>(static_cast<u128>(increments) * adjusted / total) * kGweiPerEth;
+}
 
-  if (p.missed_duties) {
-    // Altair+ flag weights: TIMELY_SOURCE 14, TIMELY_TARGET 26 of WEIGHT_DENOMINATOR 64, each
-    // floored on its own as in get_flag_index_deltas.
-    const Gwei per_increment_reward = kGweiPerEth * p.base_reward_factor / integer_sqrt(total);
-    const Gwei base_reward = increments * per_increment_reward;
-    const Gwei per_epoch = base_reward * 14 / 64 + base_reward * 26 / 64;
-    out.missed_duties = per_epoch * p.epochs_per_slashings_vector;
+// One epoch's penalties for a slashed (hence never participating) validator.
+Gwei duty_penalty(const ConsensusParams& p, Gwei eb) {
+  if (!p.missed_duties) return 0;
+  const Gwei sqrt_total = integer_sqrt(p.total_active_balance_gwei);
+  if (p.duties == DutyPenalties::Phase0) {
+    // get_base_reward with BASE_REWARDS_PER_EPOCH = 4; one base reward per missed component
+    const Gwei base_reward = eb * p.base_reward_factor / sqrt_total / 4;
+    return 3 * base_reward;
   }
-  // decrease_balance saturates at zero: a validator cannot lose more than it holds.
-  out.correlation = std::min(out.correlation, eb - out.initial);
-  out.missed_duties = std::min(out.missed_duties, eb - out.initial - out.correlation);
+  // Altair+: TIMELY_SOURCE_WEIGHT 14, TIMELY_TARGET_WEIGHT 26, WEIGHT_DENOMINATOR 64, each floored
+  const Gwei base_reward = eb / kGweiPerEth * (kGweiPerEth * p.base_reward_factor / sqrt_total);
+  return base_reward * 14 / 64 + base_reward * 26 / 64;
+}
+
+}  // namespace
+
+SlashingPenalty slashing_penalty(const ConsensusParams& p, Gwei eb, Gwei slashed_in_window) {
+  // HYSTERESIS_QUOTIENT 4, DOWNWARD_MULTIPLIER 1: the effective balance drops to the balance
+  // floored to whole ETH once the balance falls more than 0.25 ETH below it.
+  constexpr std::int64_t kDownward = kGweiPerEth / 4;
+  SlashingPenalty out;
+  Gwei balance = eb;
+  out.initial = std::min(balance, eb / p.min_slashing_penalty_quotient);
+  balance -= out.initial;
+
+  // Epoch ends s, s+1, .. s+N-1 (k = 0 .. N-1) charge the duty penalty; k = N/2 also applies the
+  // correlation penalty; the effective balance is updated after each. Stretches with a constant
+  // effective balance are charged at once, so this costs a few steps, not N.
+  const std::uint64_t n = p.epochs_per_slashings_vector, correlation_epoch = n / 2;
+  auto update_effective_balance = [&] {
+    if (static_cast<std::int64_t>(balance) + kDownward < static_cast<std::int64_t>(eb)) eb = balance - balance % kGweiPerEth;
+  };
+  for (std::uint64_t k = 0; k < n;) {
+    const Gwei per_epoch = duty_penalty(p, eb);
+    const std::uint64_t stop = k <= correlation_epoch ? correlation_epoch : n - 1;  // last epoch of the stretch
+    const std::uint64_t length = stop - k + 1;
+    // Epochs of this stretch after which the effective balance would drop, if before its end.
+    std::uint64_t drop_after = length + 1;
+    if (per_epoch > 0) {
+      const std::int64_t headroom = static_cast<std::int64_t>(balance) + kDownward - static_cast<std::int64_t>(eb);
+      drop_after = headroom < 0 ? 1 : static_cast<std::uint64_t>(headroom) / per_epoch + 1;
+    }
+    const std::uint64_t epochs = std::min(drop_after, length);
+    const Gwei charged = static_cast<Gwei>(std::min<u128>(static_cast<u128>(per_epoch) * epochs, balance));
+    out.missed_duties += charged;
+    balance -= charged;
+    k += epochs;
+    if (epochs == length && stop == correlation_epoch) {
+      const Gwei c = std::min(balance, correlation_penalty(p, eb, slashed_in_window));
+      out.correlation += c;
+      balance -= c;
+    }
+    update_effective_balance();
+    if (balance == 0) break;
+  }
   return out;
 }
 

@@ -334,20 +334,32 @@ class Parser {
     const toml::table* t = root_.table("ethereum");
     if (!t) root_.fail_table("missing required table [ethereum]");
     Fields f(*t, "ethereum", file_);
-    f.allow({"total_active_stake_eth", "base_apr", "penalties"});
+    f.allow({"total_active_stake_eth", "fork", "base_apr", "penalties"});
     auto& c = m_.ethereum.consensus;
     const double total = f.required_number("total_active_stake_eth", 1.0, 1e10, "a total active stake in ETH in [1, 1e10]");
-    c.total_active_balance_gwei = static_cast<Gwei>(std::llround(total)) * kGweiPerEth;
+    if (total != std::floor(total)) f.fail("total_active_stake_eth", "expected a whole number of ETH");
+    Fork fork = Fork::Electra;
+    if (auto name = f.string("fork")) {
+      const auto known = fork_from_string(*name);
+      if (!known) f.fail("fork", fmt::format("expected one of phase0, altair, bellatrix, capella, deneb, electra; got \"{}\"", *name));
+      fork = *known;
+    }
+    c = consensus_params(fork, static_cast<Gwei>(total) * kGweiPerEth);
     if (auto d = f.distribution("base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
     if (const toml::table* pt = f.table("penalties")) {
       Fields p(*pt, "ethereum.penalties", file_);
       p.allow({"min_slashing_penalty_quotient", "proportional_slashing_multiplier", "epochs_per_slashings_vector",
-               "base_reward_factor", "missed_duties", "correlation_rounding"});
+               "base_reward_factor", "missed_duties", "correlation_rounding", "duty_penalties"});
       c.min_slashing_penalty_quotient = p.integer("min_slashing_penalty_quotient", 1, "an integer >= 1").value_or(c.min_slashing_penalty_quotient);
       c.proportional_slashing_multiplier = p.integer("proportional_slashing_multiplier", 0, "an integer >= 0").value_or(c.proportional_slashing_multiplier);
       c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer >= 2").value_or(c.epochs_per_slashings_vector);
       c.base_reward_factor = p.integer("base_reward_factor", 0, "an integer >= 0").value_or(c.base_reward_factor);
       c.missed_duties = p.boolean("missed_duties").value_or(c.missed_duties);
+      if (auto d = p.string("duty_penalties")) {
+        if (*d == "phase0") c.duties = DutyPenalties::Phase0;
+        else if (*d == "altair") c.duties = DutyPenalties::Altair;
+        else p.fail("duty_penalties", fmt::format("expected \"phase0\" or \"altair\", got \"{}\"", *d));
+      }
       if (auto r = p.string("correlation_rounding")) {
         if (*r == "per_increment") c.rounding = CorrelationRounding::PerIncrement;
         else if (*r == "whole_eth") c.rounding = CorrelationRounding::WholeEth;
