@@ -127,6 +127,30 @@ struct Pool {
   std::vector<std::size_t> holders;  // covered holders
 };
 
+// Deterministic what-ifs forced on top of (or instead of) the random events.
+struct ForcedOperatorFault {
+  std::size_t op = 0;
+  Distribution day = Distribution::fixed(0.0);
+  Distribution fraction = Distribution::fixed(1.0);  // share of its validators
+};
+struct ForcedAvsFailures {
+  std::vector<std::size_t> avs;  // the set
+  std::size_t count = 1;         // exactly this many of the set fail, drawn uniformly per trial
+  Distribution day = Distribution::fixed(0.0);
+  Distribution fraction = Distribution::fixed(1.0);  // share each slashes of every operator's slashable stake
+};
+struct ForcedContractFailure {
+  std::size_t contract = 0;
+  Distribution day = Distribution::fixed(0.0);
+  Distribution loss = Distribution::fixed(1.0);  // loss given failure
+};
+struct Stress {
+  bool random_events = true;  // false: only the forced events happen
+  std::vector<ForcedOperatorFault> operator_faults;
+  std::vector<ForcedAvsFailures> avs_failures;
+  std::vector<ForcedContractFailure> contract_failures;
+};
+
 struct Model {
   Simulation simulation;
   Ethereum ethereum;
@@ -137,6 +161,7 @@ struct Model {
   std::vector<Holder> holders;
   std::vector<Contract> contracts;
   std::vector<Pool> pools;  // pay in this order
+  Stress stress;
 };
 
 // Annual probability of at least one event -> Poisson rate per year.

@@ -19,6 +19,7 @@ enum class Substream : std::uint64_t {
   BaseApr = 1,
   Subsidy = 2,      // index: AVS
   SourceEvents = 3, // index: event source; times and marks of its events
+  Stress = 4,       // index: forced event entry
 };
 
 inline TrialRng trial_rng(std::uint64_t seed, std::uint64_t trial, Substream purpose, std::uint64_t index) {

@@ -4,6 +4,7 @@
 
 #include <boost/random/poisson_distribution.hpp>
 #include <boost/random/uniform_01.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
 
 #include "rng.hpp"
 
@@ -53,6 +54,37 @@ std::uint32_t poisson_inverse(double mean, double u) {
   return n;
 }
 
+namespace {
+
+// Stress events, each entry from its own substream (so adding one leaves the others' draws alone).
+void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
+  const Stress& st = m.stress;
+  std::uint64_t entry = 0;
+  for (const auto& f : st.operator_faults) {
+    TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
+    const double day = draw(f.day, rng);
+    out.events.push_back({day, EventKind::OperatorFault, f.op, 0, draw(f.fraction, rng)});
+  }
+  for (const auto& f : st.avs_failures) {
+    TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
+    const double day = draw(f.day, rng);
+    // k distinct members, uniformly: a partial Fisher-Yates shuffle of the set
+    std::vector<std::size_t> set = f.avs;
+    for (std::size_t i = 0; i < f.count; ++i) {
+      const std::size_t j = boost::random::uniform_int_distribution<std::size_t>(i, set.size() - 1)(rng);
+      std::swap(set[i], set[j]);
+      out.events.push_back({day, EventKind::AvsFaultySlashing, set[i], 0, draw(f.fraction, rng)});
+    }
+  }
+  for (const auto& f : st.contract_failures) {
+    TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
+    const double day = draw(f.day, rng);
+    out.events.push_back({day, EventKind::ContractFailure, f.contract, 0, draw(f.loss, rng)});
+  }
+}
+
+}  // namespace
+
 void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
   out.events.clear();
   {
@@ -70,6 +102,8 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     }
   }
 
+  sample_forced_events(m, seed, trial, out);
+  if (!m.stress.random_events) return;
   Philox::ctr_type gate{};
   for (std::size_t s = 0; s < plan.sources.size(); ++s) {
     if (s % 4 == 0) gate = philox_block(seed, trial, Substream::SourceGate, s / 4);

@@ -279,7 +279,8 @@ class Parser {
   Parser(const toml::table& root, const std::string& file) : root_(root, "", file), file_(file) {}
 
   Model parse() {
-    root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool"});
+    root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
+                 "stress"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -291,6 +292,7 @@ class Parser {
     read_holders("lst", HolderKind::Lst);
     read_holders("native", HolderKind::Native);
     read_pools();
+    read_stress();
     root_.finish();
     check_world();
     return std::move(m_);
@@ -666,6 +668,59 @@ class Parser {
       }
       m_.pools.push_back(std::move(p));
     });
+  }
+
+  void read_stress() {
+    const toml::table* t = root_.table("stress");
+    if (!t) return;
+    Fields f(*t, "stress", file_);
+    f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure"});
+    Stress& st = m_.stress;
+    st.random_events = f.boolean("random_events").value_or(true);
+    const double horizon = m_.simulation.horizon_days;
+    const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
+    auto day = [&](Fields& e) {
+      auto d = e.distribution("day", 0.0, horizon, day_range.c_str());
+      if (!d) e.fail_table("missing required key 'day'");
+      return *d;
+    };
+    each_table(f, "operator_fault", [&](Fields& e, std::size_t) {
+      e.allow({"operator", "day", "fraction"});
+      ForcedOperatorFault x;
+      const std::string name = e.required_string("operator");
+      x.op = resolve(operators_, e, "operator", name, "operator", e.get("operator")->source(), e.key_path("operator"));
+      x.day = day(e);
+      x.fraction = e.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
+      st.operator_faults.push_back(x);
+    });
+    each_table(f, "avs_failures", [&](Fields& e, std::size_t) {
+      e.allow({"avs", "count", "day", "fraction"});
+      ForcedAvsFailures x;
+      if (!e.has("avs")) e.fail_table("missing required key 'avs' (the set of AVSs that may fail)");
+      e.array("avs", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const std::size_t a = resolve_element(avs_, e, n, path, "avs");
+        if (std::find(x.avs.begin(), x.avs.end(), a) != x.avs.end())
+          e.fail_at(n.source(), path, fmt::format("AVS \"{}\" listed twice", m_.avs[a].name));
+        x.avs.push_back(a);
+      });
+      if (x.avs.empty()) e.fail("avs", "expected at least one AVS");
+      x.count = e.integer("count", 0, "a number of AVSs >= 0").value_or(1);
+      if (x.count > x.avs.size())
+        e.fail("count", fmt::format("expected at most {} (the size of the set), got {}", x.avs.size(), x.count));
+      x.day = day(e);
+      x.fraction = e.distribution("fraction", 0.0, 1.0, "a slashed share in [0, 1]").value_or(Distribution::fixed(1.0));
+      st.avs_failures.push_back(std::move(x));
+    });
+    each_table(f, "contract_failure", [&](Fields& e, std::size_t) {
+      e.allow({"contract", "day", "loss"});
+      ForcedContractFailure x;
+      const std::string name = e.required_string("contract");
+      x.contract = resolve(contracts_, e, "contract", name, "contract", e.get("contract")->source(), e.key_path("contract"));
+      x.day = day(e);
+      x.loss = e.distribution("loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
+      st.contract_failures.push_back(x);
+    });
+    f.finish();
   }
 
   // Checks that need the whole world.
