@@ -87,6 +87,10 @@ struct Avs {
   double faulty_rate_per_year = 0.0;  // a faulty or rogue slashing of all its operators at once
   Distribution faulty_fraction = Distribution::fixed(0.0);
   RewardSchedule rewards;
+  // Durvasula-Roughgarden cryptoeconomic security (domain.md section 4): what corrupting the
+  // service is worth to an attacker, and the share of the stake securing it that corruption needs.
+  double corruption_profit_eth = 0.0;
+  double attack_threshold = 0.5;
 };
 
 inline constexpr std::size_t kNoProtocol = static_cast<std::size_t>(-1);

@@ -500,7 +500,7 @@ class Parser {
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
     each_table(root_, "avs", [&](Fields& f, std::size_t i) {
       f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
-               "faulty_fraction", "rewards"});
+               "faulty_fraction", "rewards", "corruption_profit_eth", "attack_threshold"});
       Avs a;
       a.name = unique_name(f, avs_, i, "avs");
       const std::string proto = f.required_string("protocol");
@@ -558,6 +558,9 @@ class Parser {
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
       a.faulty_fraction = fd.value_or(Distribution::fixed(0.0));
       if (const toml::table* rt = f.table("rewards")) read_rewards(Fields(*rt, f.key_path("rewards"), file_), a.rewards);
+      a.corruption_profit_eth = f.number_or("corruption_profit_eth", 0.0, 0.0, 1e12, "a profit in ETH >= 0");
+      a.attack_threshold = f.number_or("attack_threshold", 0.5, 0.0, 1.0, "a share of the securing stake in (0, 1]");
+      if (a.attack_threshold <= 0.0) f.fail("attack_threshold", "expected a share of the securing stake in (0, 1], got 0");
       m_.avs.push_back(std::move(a));
     });
   }
