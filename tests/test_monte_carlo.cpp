@@ -218,3 +218,44 @@ TEST_CASE("common random numbers: raising one AVS's slash rate never lowers any 
   }
   CHECK(raised > 1000);
 }
+
+TEST_CASE("common random numbers: switching one source from silent to active leaves the other sources' draws alone") {
+  const std::string world = R"(
+[simulation]
+name = "crn"
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = { dist = "uniform", min = 0.02, max = 0.04 }
+[ethereum.penalties]
+proportional_slashing_multiplier = 0   # a's slashings would otherwise raise b's correlation penalty
+[[operator]]
+name = "a"
+validators = 100
+fault_rate_per_year = RATE_A
+fault_fraction = 0.1
+[[operator]]
+name = "b"
+validators = 100
+annual_fault_probability = 0.3
+fault_fraction = 0.1
+[[lst]]
+name = "on-a"
+positions = [{ operator = "a", stake_eth = 100 }]
+[[lst]]
+name = "on-b"
+positions = [{ operator = "b", stake_eth = 100 }]
+)";
+  auto with_rate = [&](const char* rate) {
+    std::string s = world;
+    s.replace(s.find("RATE_A"), 6, rate);
+    return model_from(s);
+  };
+  const Records silent = run_in_memory(with_rate("0"), 20'000, 2), active = run_in_memory(with_rate("0.5"), 20'000, 2);
+  std::size_t a_losses = 0;
+  for (std::size_t t = 0; t < silent.trials; ++t) {
+    CHECK(active.loss(t, 1) == silent.loss(t, 1));
+    CHECK(active.net_return[t * 2 + 1] == silent.net_return[t * 2 + 1]);
+    a_losses += active.loss(t, 0) > 0;
+  }
+  CHECK(a_losses > 1000);
+}

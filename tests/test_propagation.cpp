@@ -29,8 +29,17 @@ std::string secured_by_op(const std::string& mode, const char* allocation) {
   return mode == "unique" ? std::string("[{ operator = \"op\", allocation = ") + allocation + " }]" : "[\"op\"]";
 }
 
+// A beacon chain large enough for any of these worlds, with Electra penalties.
+const std::string kEthereum = R"(
+[simulation]
+name = "t"
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+)";
+
 std::string two_avs_world(const char* mode) {
-  return std::string(kHalfPenaltyEthereum) + R"(
+  return std::string(kEthereum) + R"(
 [[operator]]
 name = "op"
 validators = 10
@@ -77,7 +86,7 @@ TEST_CASE("a unique-mode AVS slashing twice compounds on its own remaining alloc
 }
 
 TEST_CASE("ELIP-002 worked example: a 50% slash by the first of three operator sets leaves 180 of 200 tokens") {
-  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+  const std::string toml = std::string(kEthereum) + R"(
 [[operator]]
 name = "op"
 validators = 10
@@ -396,4 +405,39 @@ TEST_CASE("yield: rewards accrue on the value left after a loss") {
   // Half of everything lost at mid-year: base rewards 0.04 * (0.5 + 0.5 * 0.5); net return = that*0.9 - 0.5.
   const Outcome o = propagate_events(m, {avs_slash(182.5, 0, 0.5)}, 0.04, {0.0});
   CHECK(o.net_return[0] == doctest::Approx(0.9 * 0.04 * 0.75 - 0.5).epsilon(1e-12));
+}
+
+TEST_CASE("a loss fully paid by a pool is exactly zero, whatever the order of causes") {
+  const Model m = model_from(pool_world(100.0, "\"avs_slashing\", \"beacon_slashing\""));
+  const Outcome o = propagate_events(m, {avs_slash(1, 0, 0.1), {2, EventKind::OperatorFault, 0, 0, 1.0}, avs_slash(3, 0, 0.3),
+                                         avs_slash(4, 0, 0.7)});
+  CHECK(o.loss_fraction[0] == 0.0);
+  CHECK(o.covered_fraction[0] > 0.5);
+}
+
+TEST_CASE("unique-mode allocations summing to 1 within rounding never take more than the position holds") {
+  const std::string toml = std::string(kEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 10
+[[protocol]]
+name = "eigen"
+slashing_mode = "unique"
+[[avs]]
+name = "x"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 0.5 }]
+[[avs]]
+name = "y"
+protocol = "eigen"
+operators = [{ operator = "op", allocation = 0.5000000000009 }]
+[[native]]
+name = "staker"
+protocol = "eigen"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+  const Outcome o = propagate_events(model_from(toml), {avs_slash(1, 0, 1.0), avs_slash(2, 1, 1.0)}, 0.05);
+  CHECK(o.loss_fraction[0] <= 1.0);
+  CHECK(o.loss_fraction[0] == doctest::Approx(1.0));
+  CHECK(o.net_return[0] >= -1.0);
 }

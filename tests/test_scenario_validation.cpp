@@ -515,9 +515,9 @@ TEST_CASE("an annual probability of 0 is allowed and means no events") {
   CHECK(m.groups[0].rate_per_year == 0.0);
 }
 
-TEST_CASE("a rate per year must be >= 0") {
+TEST_CASE("a rate per year must be in [0, 1e6]") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = -0.5"),
-               {"contract[2].failure_rate_per_year", "expected a rate per year >= 0, got -0.5", "-0.5"});
+               {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6], got -0.5", "-0.5"});
 }
 
 TEST_CASE("giving both an annual probability and a rate per year is an error at the rate") {
@@ -1261,4 +1261,21 @@ TEST_CASE("an unknown fork is an error that lists the forks") {
 TEST_CASE("the total active stake is a whole number of ETH") {
   expect_error(Scenario().replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 34_000_000.5"),
                {"ethereum.total_active_stake_eth", "expected a whole number of ETH", "total_active_stake_eth = ^34_000_000.5"});
+}
+
+// --- limits found in review ---------------------------------------------------------------------------
+
+TEST_CASE("a beta shape below 0.05 is an error: the sampler would underflow to 0/0") {
+  expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 0.01, beta = 30 }"),
+               {"operator[0].fault_fraction.alpha", "expected a shape >= 0.05", "alpha = ^0.01"});
+}
+
+TEST_CASE("the operators cannot hold more stake than the whole beacon chain") {
+  expect_error(Scenario().replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 5_000"),
+               {"(top level)", "the operators hold 9600 ETH, more than [ethereum] total_active_stake_eth = 5000 ETH", ""});
+}
+
+TEST_CASE("rates are capped at a million events a year") {
+  expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 2e6"),
+               {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6]", "failure_rate_per_year = ^2e6"});
 }

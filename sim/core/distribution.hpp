@@ -37,7 +37,16 @@ double draw(const Distribution& d, Urng& rng) {
   switch (d.kind) {
     case DistributionKind::Fixed: return d.a;
     case DistributionKind::Uniform: return boost::random::uniform_real_distribution<double>(d.a, d.b)(rng);
-    case DistributionKind::Beta: return boost::random::beta_distribution<double>(d.a, d.b)(rng);
+    case DistributionKind::Beta: {
+      // Boost draws x / (x + y) from two gamma variates, 0/0 when both underflow (shapes below
+      // ~0.02; the parser requires >= 0.05). Redraw rather than let a NaN through.
+      boost::random::beta_distribution<double> beta(d.a, d.b);
+      for (int i = 0; i < 1000; ++i) {
+        const double x = beta(rng);
+        if (x == x) return x;
+      }
+      return d.mean();
+    }
     case DistributionKind::Triangular:
       return boost::random::triangle_distribution<double>(d.a, d.b, d.c)(rng);
     case DistributionKind::Normal: {

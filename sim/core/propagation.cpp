@@ -129,6 +129,7 @@ class TrialState {
       s_.subsidy_to_horizon[a] = subsidy_integral(m.avs[a].rewards, draws.subsidy_days[a], m.simulation.horizon_days);
     s_.gross.assign(m.holders.size() * kLossCauseCount, 0.0);
     s_.covered.assign(m.holders.size(), 0.0);
+    s_.uncovered.assign(m.holders.size(), 0.0);
     s_.pool_left.resize(m.pools.size());
     for (std::size_t k = 0; k < m.pools.size(); ++k) s_.pool_left[k] = m.pools[k].balance_eth;
     std::fill(out_.avs_stake_lost_eth.begin(), out_.avs_stake_lost_eth.end(), 0.0);
@@ -193,7 +194,7 @@ class TrialState {
     for (std::size_t e = 0; e < ev.size(); ++e) {
       if (s_.slashed_validators[e] == 0) continue;
       epochs.push_back(static_cast<std::int64_t>(std::floor(ev[e].day * kEpochsPerDay)));
-      prefix.push_back(prefix.back() + s_.slashed_validators[e] * m_.operators[ev[e].entity].effective_balance_gwei);
+      prefix.push_back(prefix.back() + s_.slashed_validators[e] * m_.operators[ev[e].entity].effective_balance_gwei);  // < T < 2^64
     }
     std::size_t k = 0;
     for (std::size_t e = 0; e < ev.size(); ++e) {
@@ -235,14 +236,15 @@ class TrialState {
     } else {
       removed = f * max_mag;
     }
-    const double share = removed / max_mag;
+    // Allocations may sum to 1 within rounding: never take more than is there.
+    const double share = std::min(removed / max_mag, 1.0);
     double lost = 0.0;
     for (std::size_t i : plan_.positions_of_slot[s]) {
       const double amount = value(i) * share;
       lost += amount;
       book(plan_.positions[i].holder, cause, amount);
     }
-    max_mag -= removed;
+    max_mag = std::max(0.0, max_mag - removed);
     out_.avs_stake_lost_eth[avs] += lost;
   }
 
@@ -269,6 +271,8 @@ class TrialState {
       amount -= pay;
       if (amount <= 0.0) break;
     }
+    // What no pool paid, summed as it is booked: exactly 0 when everything was covered.
+    if (amount > 0.0) s_.uncovered[h] += amount;
   }
 
   // Subsidised-share integral of AVS a over [0, t] days; the full horizon is the common case
@@ -311,13 +315,9 @@ class TrialState {
     for (std::size_t i = 0; i < plan_.positions.size(); ++i) rewards[plan_.positions[i].holder] += s_.rewards_eth[i];
     for (std::size_t h = 0; h < holders; ++h) {
       const double v0 = plan_.holder_value_eth[h];
-      double gross = 0.0;
-      for (std::size_t c = 0; c < kLossCauseCount; ++c) {
-        const double g = s_.gross[h * kLossCauseCount + c];
-        gross += g;
-        out_.loss_by_cause[h * kLossCauseCount + c] = g / v0;
-      }
-      const double net_loss = gross - s_.covered[h];
+      for (std::size_t c = 0; c < kLossCauseCount; ++c)
+        out_.loss_by_cause[h * kLossCauseCount + c] = s_.gross[h * kLossCauseCount + c] / v0;
+      const double net_loss = s_.uncovered[h];
       out_.loss_fraction[h] = net_loss / v0;
       out_.covered_fraction[h] = s_.covered[h] / v0;
       out_.net_return[h] = ((1.0 - m_.holders[h].reward_fee) * rewards[h] - net_loss) / v0;

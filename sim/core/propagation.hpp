@@ -80,7 +80,8 @@ struct TrialScratch {
   std::vector<double> subsidy_to_horizon;   // per AVS
   std::vector<double> holder_rewards;  // [holder]
   std::vector<double> gross;           // [holder * cause]
-  std::vector<double> covered;         // [holder]
+  std::vector<double> covered;         // [holder] paid by pools
+  std::vector<double> uncovered;       // [holder] borne by the holder
   std::vector<double> pool_left;
 };
 

@@ -156,8 +156,16 @@ struct ResultsWriter::Impl {
   }
 };
 
-ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o)
-    : impl_(std::make_unique<Impl>(path, m, meta, o)) {}
+ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o) {
+  try {
+    impl_ = std::make_unique<Impl>(path, m, meta, o);
+  } catch (...) {
+    // The destructor does not run for a half-built writer: remove what was created.
+    std::error_code ec;
+    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
+    throw;
+  }
+}
 
 ResultsWriter::~ResultsWriter() {
   if (impl_ && !impl_->finished) {

@@ -11,25 +11,23 @@
 namespace restake {
 
 SamplerPlan make_sampler_plan(const Model& m) {
+  // Every potential source is listed, silent ones (rate 0) too: a source's substreams are keyed
+  // by its place in this list, which must depend on the world's structure only, so that changing
+  // one rate (even to or from 0) leaves every other source's draws unchanged.
   SamplerPlan p;
   p.horizon_days = m.simulation.horizon_days;
   using K = EventSource::Kind;
-  for (std::size_t o = 0; o < m.operators.size(); ++o)
-    if (m.operators[o].fault_rate_per_year > 0) p.sources.push_back({K::OperatorFault, o, 0, 0, m.operators[o].fault_rate_per_year});
-  for (std::size_t g = 0; g < m.groups.size(); ++g)
-    if (m.groups[g].rate_per_year > 0 && !m.groups[g].members.empty())
-      p.sources.push_back({K::GroupShock, g, 0, 0, m.groups[g].rate_per_year});
+  for (std::size_t o = 0; o < m.operators.size(); ++o) p.sources.push_back({K::OperatorFault, o, 0, 0, m.operators[o].fault_rate_per_year});
+  for (std::size_t g = 0; g < m.groups.size(); ++g) p.sources.push_back({K::GroupShock, g, 0, 0, m.groups[g].rate_per_year});
   for (std::size_t a = 0; a < m.avs.size(); ++a) {
     const Avs& avs = m.avs[a];
     for (std::size_t c = 0; c < avs.conditions.size(); ++c)
       for (std::size_t k = 0; k < avs.allocations.size(); ++k)
-        if (avs.conditions[c].rate_per_year > 0) p.sources.push_back({K::AvsCondition, a, c, k, avs.conditions[c].rate_per_year});
-    if (avs.faulty_rate_per_year > 0 && !avs.allocations.empty())
-      p.sources.push_back({K::AvsFaulty, a, 0, 0, avs.faulty_rate_per_year});
+        p.sources.push_back({K::AvsCondition, a, c, k, avs.conditions[c].rate_per_year});
+    p.sources.push_back({K::AvsFaulty, a, 0, 0, avs.faulty_rate_per_year});
   }
   for (std::size_t c = 0; c < m.contracts.size(); ++c)
-    if (m.contracts[c].failure_rate_per_year > 0)
-      p.sources.push_back({K::ContractFailure, c, 0, 0, m.contracts[c].failure_rate_per_year});
+    p.sources.push_back({K::ContractFailure, c, 0, 0, m.contracts[c].failure_rate_per_year});
   for (auto& s : p.sources) {
     s.mean_events = s.rate_per_year * p.horizon_days / kDaysPerYear;
     s.p_none = std::exp(-s.mean_events);
@@ -114,7 +112,8 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
     boost::random::uniform_01<double> unit;
     // Inversion is exact and cheap for the rare events modelled here; very frequent sources
-    // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler.
+    // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
+    // is not monotone in the rate for a fixed stream.
     const std::uint32_t count =
         src.mean_events < 500.0
             ? poisson_inverse(src.mean_events, u)

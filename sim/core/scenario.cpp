@@ -214,6 +214,10 @@ std::optional<Distribution> Fields::distribution(std::string_view key, double lo
     d.kind = DistributionKind::Beta;
     d.a = positive("alpha");
     d.b = positive("beta");
+    for (const char* k : {"alpha", "beta"})
+      if (f.required_number(k, 0.0, kInf, "a positive number") < 0.05)
+        f.fail(k, "expected a shape >= 0.05 (smaller shapes underflow the sampler; such a beta is almost a coin flip "
+                  "between 0 and 1: write that as a discrete choice instead)");
   } else if (kind == "triangular") {
     d.kind = DistributionKind::Triangular;
     d.a = f.required_number("min", -kInf, kInf, "a number");
@@ -265,7 +269,7 @@ std::size_t resolve_element(const NameIndex& names, Fields& f, const toml::node&
 // Either `<prob_key>` (annual probability of at least one event) or `<rate_key>` (Poisson rate).
 double read_rate(Fields& f, std::string_view prob_key, std::string_view rate_key) {
   const auto p = f.number(prob_key, 0.0, 1.0, "an annual probability in [0, 1)");
-  const auto r = f.number(rate_key, 0.0, kInf, "a rate per year >= 0");
+  const auto r = f.number(rate_key, 0.0, 1e6, "a rate per year in [0, 1e6]");
   if (p && r) f.fail(rate_key, fmt::format("give either '{}' or '{}', not both", prob_key, rate_key));
   if (p) {
     if (*p >= 1.0) f.fail(prob_key, "expected an annual probability below 1 (1 would mean infinitely many events; use the rate key for frequent events)");
@@ -354,8 +358,10 @@ class Parser {
                "base_reward_factor", "missed_duties", "correlation_rounding", "duty_penalties"});
       c.min_slashing_penalty_quotient = p.integer("min_slashing_penalty_quotient", 1, "an integer >= 1").value_or(c.min_slashing_penalty_quotient);
       c.proportional_slashing_multiplier = p.integer("proportional_slashing_multiplier", 0, "an integer >= 0").value_or(c.proportional_slashing_multiplier);
-      c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer >= 2").value_or(c.epochs_per_slashings_vector);
-      c.base_reward_factor = p.integer("base_reward_factor", 0, "an integer >= 0").value_or(c.base_reward_factor);
+      c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer in [2, 2^20]").value_or(c.epochs_per_slashings_vector);
+      if (c.epochs_per_slashings_vector > (1u << 20)) p.fail("epochs_per_slashings_vector", "expected an integer in [2, 2^20]");
+      c.base_reward_factor = p.integer("base_reward_factor", 0, "an integer in [0, 2^20]").value_or(c.base_reward_factor);
+      if (c.base_reward_factor > (1u << 20)) p.fail("base_reward_factor", "expected an integer in [0, 2^20]");
       c.missed_duties = p.boolean("missed_duties").value_or(c.missed_duties);
       if (auto d = p.string("duty_penalties")) {
         if (*d == "phase0") c.duties = DutyPenalties::Phase0;
@@ -729,6 +735,14 @@ class Parser {
   // Checks that need the whole world.
   void check_world() {
     if (m_.holders.empty()) root_.fail_table("a scenario needs at least one holder ([[lrt]], [[lst]] or [[native]])");
+    // The operators are part of the beacon chain, so they cannot hold more than all of it (this
+    // also keeps every sum of slashed balances within 64 bits).
+    double operators_eth = 0.0;
+    for (const auto& o : m_.operators) operators_eth += o.stake_eth();
+    const double total = static_cast<double>(m_.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
+    if (operators_eth > total)
+      root_.fail_table(fmt::format("the operators hold {} ETH, more than [ethereum] total_active_stake_eth = {} ETH",
+                                   operators_eth, total));
   }
 
   Fields root_;
