@@ -441,3 +441,33 @@ positions = [{ operator = "op", stake_eth = 100 }]
   CHECK(o.loss_fraction[0] == doctest::Approx(1.0));
   CHECK(o.net_return[0] >= -1.0);
 }
+
+TEST_CASE("an LST restaker bears beacon losses of the operator staking its ETH and AVS slashes of the one it delegates to") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "lido-op"
+validators = 1
+[[operator]]
+name = "el-op"
+validators = 1
+[[protocol]]
+name = "eigen"
+slashing_mode = "shared"
+[[avs]]
+name = "avs"
+protocol = "eigen"
+operators = ["el-op"]
+[[native]]
+name = "lst-restaker"
+protocol = "eigen"
+positions = [{ operator = "el-op", staked_with = "lido-op", stake_eth = 32 }]
+)";
+  const Model m = model_from(toml);
+  CHECK(m.holders[0].positions[0].validator_op == 0);
+  // el-op's validators are slashed: not this holder's ETH
+  CHECK(propagate_events(m, {{1, EventKind::OperatorFault, 1, 0, 1.0}}).loss_fraction[0] == 0.0);
+  // lido-op's validators lose half: this holder loses half
+  CHECK(propagate_events(m, {{1, EventKind::OperatorFault, 0, 0, 1.0}}).loss_fraction[0] == doctest::Approx(0.5));
+  // the AVS slashes el-op: this holder is delegated to it
+  CHECK(propagate_events(m, {avs_slash(1, 0, 0.25)}).loss_fraction[0] == doctest::Approx(0.25));
+}

@@ -621,7 +621,7 @@ TEST_CASE("positions may delegate up to, but not more than, an operator's stake"
     expect_error(Scenario().append("[[native]]\nname = \"solo\"\nprotocol = \"symb\"\n"
                                    "positions = [{ operator = \"op-a\", stake_eth = 2500 }]\n"),
                  {"native[0].positions[0].stake_eth",
-                  "positions so far delegate 3500 ETH to operator \"op-a\", more than its 3200 ETH of validators",
+                  "positions so far put 3500 ETH in the validators of operator \"op-a\", more than its 3200 ETH",
                   "stake_eth = ^2500"});
   }
 }

@@ -96,7 +96,9 @@ struct Avs {
 inline constexpr std::size_t kNoProtocol = static_cast<std::size_t>(-1);
 
 struct Position {
-  std::size_t op = 0;
+  std::size_t op = 0;                  // the operator it is delegated to (restaking: whose AVSs can slash it)
+  std::size_t validator_op = 0;        // whose validators hold the ETH (beacon-chain losses); usually op,
+                                       // another operator for LST restakers (stETH staked by Lido's operators)
   double stake_eth = 0.0;
   std::size_t protocol = kNoProtocol;  // kNoProtocol: staked, not restaked
 };

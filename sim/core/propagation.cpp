@@ -52,8 +52,8 @@ PropagationPlan make_propagation_plan(const Model& m) {
     p.holder_value_eth[h] = m.holders[h].value_eth();
     for (const Position& pos : m.holders[h].positions) {
       const std::size_t slot = pos.protocol == kNoProtocol ? kNone : slot_for(pos.op, pos.protocol);
-      p.positions_of_op[pos.op].push_back(p.positions.size());
-      p.positions.push_back({h, pos.op, slot, pos.stake_eth});
+      p.positions_of_op[pos.validator_op].push_back(p.positions.size());
+      p.positions.push_back({h, pos.validator_op, slot, pos.stake_eth});
     }
   }
   p.positions_of_slot.resize(p.slots.size());

@@ -26,8 +26,8 @@ struct PropagationPlan {
   };
   struct FlatPosition {
     std::size_t holder = 0;
-    std::size_t op = 0;
-    std::size_t slot = kNone;  // kNone: staked, not restaked
+    std::size_t op = 0;        // whose validators hold it (beacon-chain losses)
+    std::size_t slot = kNone;  // restaked (delegated operator, protocol); kNone: staked, not restaked
     double stake_eth = 0.0;
   };
   // A contract failure takes `share` x loss-given-failure of this position's value.

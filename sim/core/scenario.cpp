@@ -603,22 +603,29 @@ class Parser {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
         Fields pf(*t, path, file_);
-        pf.allow({"operator", "stake_eth", "protocol"});
+        pf.allow({"operator", "stake_eth", "protocol", "staked_with"});
         Position pos;
         const std::string op = pf.required_string("operator");
         pos.op = resolve(operators_, pf, "operator", op, "operator", pf.get("operator")->source(), pf.key_path("operator"));
         pos.stake_eth = pf.required_number("stake_eth", 0.0, 1e10, "a stake in ETH >= 0");
+        pos.validator_op = pos.op;
+        if (auto with = pf.string("staked_with")) {
+          if (kind == HolderKind::Lst) pf.fail("staked_with", "an lst position is staked with its own operator");
+          pos.validator_op = resolve(operators_, pf, "staked_with", *with, "operator", pf.get("staked_with")->source(),
+                                     pf.key_path("staked_with"));
+        }
         pos.protocol = default_protocol;
         if (auto p = pf.string("protocol")) {
           if (kind == HolderKind::Lst) pf.fail("protocol", "an lst is not restaked: it has no restaking protocol");
           pos.protocol = resolve(protocols_, pf, "protocol", *p, "protocol", pf.get("protocol")->source(), pf.key_path("protocol"));
         }
-        double& delegated = delegated_eth_[pos.op];
+        // The ETH sits in the validators of validator_op: they must hold it.
+        double& delegated = delegated_eth_[pos.validator_op];
         delegated += pos.stake_eth;
-        const double op_stake = m_.operators[pos.op].stake_eth();
+        const double op_stake = m_.operators[pos.validator_op].stake_eth();
         if (delegated > op_stake * (1.0 + 1e-12))
-          pf.fail("stake_eth", fmt::format("positions so far delegate {} ETH to operator \"{}\", more than its {} ETH of validators",
-                                           delegated, m_.operators[pos.op].name, op_stake));
+          pf.fail("stake_eth", fmt::format("positions so far put {} ETH in the validators of operator \"{}\", more than its {} ETH",
+                                           delegated, m_.operators[pos.validator_op].name, op_stake));
         if (kind != HolderKind::Lst && pos.protocol == kNoProtocol)
           pf.fail_table("a restaked position needs a 'protocol' (here or on the holder)");
         pf.finish();
