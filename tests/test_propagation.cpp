@@ -471,3 +471,29 @@ positions = [{ operator = "el-op", staked_with = "lido-op", stake_eth = 32 }]
   // the AVS slashes el-op: this holder is delegated to it
   CHECK(propagate_events(m, {avs_slash(1, 0, 0.25)}).loss_fraction[0] == doctest::Approx(0.25));
 }
+
+TEST_CASE("an operator bond pays only for losses from its own operator's faults and slashes") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "bonded"
+validators = 1
+[[operator]]
+name = "other"
+validators = 1
+[[lst]]
+name = "lrt"
+positions = [{ operator = "bonded", stake_eth = 32 }, { operator = "other", stake_eth = 32 }]
+[[pool]]
+name = "bond"
+balance_eth = 100
+covers = ["beacon_slashing"]
+operators = ["bonded"]
+)";
+  const Model m = model_from(toml);
+  const Outcome own = propagate_events(m, {{1, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(own.pool_drawdown_eth[0] == doctest::Approx(16.0));
+  CHECK(own.loss_fraction[0] == 0.0);
+  const Outcome other = propagate_events(m, {{1, EventKind::OperatorFault, 1, 0, 1.0}});
+  CHECK(other.pool_drawdown_eth[0] == 0.0);
+  CHECK(other.loss_fraction[0] == doctest::Approx(16.0 / 64.0));
+}

@@ -130,7 +130,8 @@ struct Pool {
   std::string name;
   double balance_eth = 0.0;
   std::array<bool, kLossCauseCount> covers{};
-  std::vector<std::size_t> holders;  // covered holders
+  std::vector<std::size_t> holders;    // covered holders
+  std::vector<std::size_t> operators;  // if not empty: only losses from these operators' faults and slashes (a bond)
 };
 
 // Deterministic what-ifs forced on top of (or instead of) the random events.

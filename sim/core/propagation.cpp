@@ -216,7 +216,7 @@ class TrialState {
     const double share = static_cast<double>(loss) / static_cast<double>(before);
     for (std::size_t i : plan_.positions_of_op[op]) {
       accrue(i);
-      book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share);
+      book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share, op);
     }
     s_.op_balance_gwei[op] = before - loss;
   }
@@ -242,7 +242,7 @@ class TrialState {
     for (std::size_t i : plan_.positions_of_slot[s]) {
       const double amount = value(i) * share;
       lost += amount;
-      book(plan_.positions[i].holder, cause, amount);
+      book(plan_.positions[i].holder, cause, amount, plan_.slots[s].op);
     }
     max_mag = std::max(0.0, max_mag - removed);
     out_.avs_stake_lost_eth[avs] += lost;
@@ -253,17 +253,21 @@ class TrialState {
     for (const auto& r : plan_.reach_of_contract[c]) {
       const double share = r.share * loss_given_failure;
       accrue(r.position);
-      book(r.holder, cause, value(r.position) * share);
+      book(r.holder, cause, value(r.position) * share, kNone);
       s_.contract_factor[r.position] *= 1.0 - share;
     }
   }
 
-  // Records a gross loss; coverage pools that cover this holder and cause pay first, in order.
-  void book(std::size_t h, LossCause cause, double amount) {
+  // Records a gross loss; coverage pools that cover this holder and cause (and the operator whose
+  // fault it is, for operator bonds; kNone for contract losses) pay first, in order.
+  void book(std::size_t h, LossCause cause, double amount, std::size_t origin_op) {
     if (amount <= 0.0) return;
     s_.gross[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
     for (std::size_t k : plan_.pools_of_holder[h]) {
-      if (!m_.pools[k].covers[static_cast<std::size_t>(cause)] || s_.pool_left[k] <= 0.0) continue;
+      const Pool& pool = m_.pools[k];
+      if (!pool.covers[static_cast<std::size_t>(cause)] || s_.pool_left[k] <= 0.0) continue;
+      if (!pool.operators.empty() && std::find(pool.operators.begin(), pool.operators.end(), origin_op) == pool.operators.end())
+        continue;
       const double pay = std::min(amount, s_.pool_left[k]);
       s_.pool_left[k] -= pay;
       out_.pool_drawdown_eth[k] += pay;

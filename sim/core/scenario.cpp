@@ -659,7 +659,7 @@ class Parser {
 
   void read_pools() {
     each_table(root_, "pool", [&](Fields& f, std::size_t i) {
-      f.allow({"name", "balance_eth", "covers", "holders"});
+      f.allow({"name", "balance_eth", "covers", "holders", "operators"});
       Pool p;
       p.name = unique_name(f, pools_, i, "pool");
       p.balance_eth = f.required_number("balance_eth", 0.0, 1e10, "a balance in ETH >= 0");
@@ -682,6 +682,12 @@ class Parser {
       } else {
         for (std::size_t h = 0; h < m_.holders.size(); ++h) p.holders.push_back(h);
       }
+      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+        p.operators.push_back(resolve_element(operators_, f, n, path, "operator"));
+      });
+      if (f.has("operators") && p.operators.empty()) f.fail("operators", "expected at least one operator (or leave the key out)");
+      if (!p.operators.empty() && (p.covers[static_cast<std::size_t>(LossCause::Contract)] || p.covers[static_cast<std::size_t>(LossCause::Bridge)]))
+        f.fail("covers", "a pool limited to some operators (a bond) covers only their slashing, not contract or bridge losses");
       m_.pools.push_back(std::move(p));
     });
   }
