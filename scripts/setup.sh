@@ -13,7 +13,7 @@ packages=(
   libtomlplusplus-dev   # scenario files
   libcli11-dev          # command line
   doctest-dev           # unit tests
-  python3-numpy python3-h5py   # reading results back (/usr/bin/python3)
+  python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest  # analysis/ (/usr/bin/python3)
 )
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

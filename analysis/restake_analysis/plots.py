@@ -1,0 +1,520 @@
+"""Figures of a results file. Each function returns a matplotlib Figure (not attached to pyplot,
+so nothing global changes and any backend works; savefig writes PNG through Agg).
+
+Losses and returns are fractions of the holder's initial value in the file and percent on the axes.
+Colours follow the holder's index in the file, so a holder has one colour in every figure.
+"""
+from __future__ import annotations
+
+import math
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless; harmless if a backend was already chosen
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import contagion as cg  # noqa: E402
+from . import statistics as st  # noqa: E402
+from .results import Results  # noqa: E402
+
+HOLDER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22", "#7f7f7f")
+CAUSE_COLORS = {"beacon_slashing": "#4c72b0", "avs_slashing": "#dd8452", "avs_faulty_slashing": "#c44e52",
+                "contract": "#8172b3", "bridge": "#937860"}
+CAUSE_LABELS = {"beacon_slashing": "beacon-chain slashing", "avs_slashing": "AVS slashing",
+                "avs_faulty_slashing": "faulty AVS slashing", "contract": "contract failure",
+                "bridge": "bridge failure"}
+LINESTYLES = ("-", "--", ":", "-.")
+MIN_LOSS_SHOWN = 1e-5  # fraction of value: left edge of the loss axes (smaller losses are immaterial)
+
+
+def holder_color(i: int) -> str:
+    return HOLDER_COLORS[i % len(HOLDER_COLORS)]
+
+
+def pct(v: float, digits: int = 3) -> str:
+    """A fraction as percent with `digits` significant digits, for labels (0.144436 -> 14.4%)."""
+    if not math.isfinite(v):
+        return "n/a"
+    if v == 0:
+        return "0%"
+    text = f"{100 * v:.{digits}g}"
+    if "e" in text and abs(v) >= 0.01:  # 99.5 at 2 digits is "1e+02"
+        text = f"{100 * v:.0f}"
+    return f"{text}%"
+
+
+def _tick_pct(v, _pos=None) -> str:
+    """Tick label of a fraction as percent with just the digits it needs (0.001 -> 0.1%)."""
+    if v == 0:
+        return "0%"
+    return f"{100 * v:.8f}".rstrip("0").rstrip(".") + "%"
+
+
+PERCENT = FuncFormatter(_tick_pct)
+COUNT = FuncFormatter(lambda v, _p: f"{v:,.0f}")
+
+
+def _figure(w: float, h: float) -> Figure:
+    return Figure(figsize=(w, h), dpi=110, layout="constrained")
+
+
+def _caption(fig: Figure, text: str):
+    """A note under the figure, wrapped to its width."""
+    width = int(fig.get_figwidth() * 15)
+    fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=8, color="#555555", x=0.01, ha="left")
+
+
+# --- loss exceedance ------------------------------------------------------------------------------
+
+
+def exceedance_curve(x: np.ndarray, max_points: int = 4000, level: float = 0.95):
+    """Empirical P(loss >= v) at the positive loss values v of the sample (or on a geometric grid
+    of max_points values when there are more), with Wilson intervals. Returns (v, p, low, high)."""
+    s = np.sort(np.asarray(x, dtype=np.float64))
+    n = s.size
+    pos = np.unique(s[s > 0.0])
+    if pos.size > max_points:
+        pos = np.unique(np.concatenate((np.geomspace(pos[0], pos[-1], max_points), pos[-1:])))
+    k = n - np.searchsorted(s, pos, side="left")
+    lo, hi = st.wilson_interval(k, n, level)
+    return pos, k / n, lo, hi
+
+
+def _exceedance_axes(ax, n: int):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(0.5 / n, 1.0)
+    ax.set_xlim(MIN_LOSS_SHOWN, 1.0)
+    ax.xaxis.set_major_formatter(PERCENT)
+    ax.yaxis.set_major_formatter(PERCENT)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def plot_loss_exceedance(r: Results) -> Figure:
+    """Loss exceedance curve of each holder, log-log, with 95% Wilson bands."""
+    loss = r.loss_fraction
+    n = loss.shape[0]
+    fig = _figure(8.5, 5.6)
+    ax = fig.add_subplot()
+    for h in r.holders:
+        c = holder_color(h.index)
+        v, p, lo, hi = exceedance_curve(loss[:, h.index])
+        if v.size == 0:
+            ax.plot([], [], color=c, label=f"{h.name} ({h.kind}): no loss in {n:,} trials")
+            continue
+        ax.fill_between(v, np.maximum(lo, 0.1 / n), hi, step="pre", color=c, alpha=0.18, linewidth=0)
+        ax.plot(v, p, drawstyle="steps-pre", color=c, linewidth=1.6,
+                label=f"{h.name} ({h.kind}): P(loss > 0) {pct(p[0])}, VaR 99% {pct(r.summary.loss['var99'][h.index])}")
+    _exceedance_axes(ax, n)
+    for p_ref, text in ((0.01, "1 in 100 (VaR 99%)"), (0.001, "1 in 1,000")):
+        if p_ref > 1.0 / n:
+            ax.axhline(p_ref, color="#888888", linewidth=0.8, linestyle=":")
+            ax.text(MIN_LOSS_SHOWN, p_ref, f" {text}", va="bottom", ha="left", fontsize=8, color="#555555")
+    ax.set_xlabel("loss over the horizon, net of coverage (% of initial value, log scale)")
+    ax.set_ylabel("probability that the loss is at least x (log scale)")
+    ax.set_title(f"Loss exceedance per holder: {r.scenario_name}, {r.horizon_days:g}-day horizon")
+    ax.legend(loc="lower left", fontsize=8)
+    _caption(fig, f"{n:,} trials. Shaded: 95% Wilson confidence band of each probability. Read across for the "
+                  "loss exceeded with a given probability, up for how likely a loss of at least x is. Curves end "
+                  "at the largest simulated loss; losses below 0.001% of value are left of the frame.")
+    return fig
+
+
+def plot_exceedance_comparison(runs: list[Results], labels: list[str]) -> Figure:
+    """Loss exceedance of the holders common to several runs: one panel per holder, one line per
+    run. A run without records contributes its five stored quantiles as points."""
+    names = [h for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
+    cols = min(3, max(1, len(names)))
+    rows = max(1, math.ceil(len(names) / cols))
+    fig = _figure(4.8 * cols, 3.9 * rows + 0.8)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    n_max = max(r.n_trials for r in runs)
+    for i, name in enumerate(names):
+        ax = axes[i // cols][i % cols]
+        for k, (r, label) in enumerate(zip(runs, labels)):
+            h = r.holder_index(name)
+            color = HOLDER_COLORS[k % len(HOLDER_COLORS)]
+            if not r.has_records:
+                q = r.summary.loss["quantiles"][h]
+                ok = q > 0
+                ax.plot(q[ok], (1.0 - r.summary.loss_levels)[ok], marker="o", linestyle="none", color=color,
+                        label=f"{label} (stored quantiles)")
+                continue
+            v, p, lo, hi = exceedance_curve(r.loss_fraction[:, h])
+            ax.fill_between(v, np.maximum(lo, 0.1 / r.n_trials), hi, step="pre", color=color, alpha=0.15, linewidth=0)
+            ax.plot(v, p, drawstyle="steps-pre", color=color, linestyle=LINESTYLES[k % 4], label=label)
+        _exceedance_axes(ax, n_max)
+        ax.set_title(name)
+        ax.set_xlabel("loss, % of initial value (log)")
+        ax.set_ylabel("P(loss ≥ x) (log)")
+        ax.legend(fontsize=7, loc="lower left")
+    for j in range(len(names), rows * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    fig.suptitle("Loss exceedance by run (holders present in every run)")
+    _caption(fig, "Shaded: 95% Wilson bands. Same scenario and seed with more trials should overlap inside the bands.")
+    return fig
+
+
+# --- net yield ------------------------------------------------------------------------------------
+
+
+def plot_net_yield(r: Results) -> Figure | None:
+    """Net-return distribution of each restaked holder (LRTs, native) against the LST baseline(s),
+    and the paired per-trial spread (both see the same events and base APR in a trial).
+    None if the run has no LST or no restaked holder."""
+    base = r.holders_of_kind("lst")
+    restaked = [h for h in r.holders if h.kind != "lst"]
+    if not base or not restaked:
+        return None
+    ret = r.net_return
+    n = ret.shape[0]
+    fig = _figure(12.0, 9.0)
+    axd = fig.subplot_mosaic([["body", "tail"], ["spread", "spread"]])
+    ax_body, ax_tail, ax_spread = axd["body"], axd["tail"], axd["spread"]
+    shown = restaked + base
+    # Body: the typical year, linear density between the 5th percentile and the maximum.
+    lo = min(st.quantile(ret[:, h.index], 0.05) for h in shown)
+    hi = max(float(ret[:, h.index].max()) for h in shown)
+    bins = np.linspace(lo, hi, 80)
+    for h in shown:
+        x = ret[:, h.index]
+        style = dict(linestyle="--") if h.kind == "lst" else {}
+        ax_body.hist(x, bins=bins, density=True, histtype="step", linewidth=1.6, color=holder_color(h.index),
+                     label=f"{h.name} ({h.kind}): mean {pct(x.mean())}", **style)
+        ax_body.axvline(x.mean(), color=holder_color(h.index), linewidth=0.8, alpha=0.7)
+    ax_body.set_xlim(lo, hi)
+    ax_body.set_ylim(0, ax_body.get_ylim()[1] * 1.3)  # room for the legend above the peaks
+    ax_body.xaxis.set_major_formatter(PERCENT)
+    ax_body.set_xlabel("net return over the horizon (% of initial value)")
+    ax_body.set_ylabel("density of the trials in the window")
+    ax_body.set_title("Typical outcomes (thin lines: means)")
+    ax_body.legend(fontsize=8, loc="upper left")
+    # Left tail: P(return <= x) on a log scale.
+    p = np.arange(1, n + 1) / n
+    keep = p <= 0.5
+    for h in shown:
+        s = np.sort(ret[:, h.index])
+        ax_tail.plot(s[keep], p[keep], drawstyle="steps-post", color=holder_color(h.index),
+                     linestyle="--" if h.kind == "lst" else "-",
+                     label=f"{h.name}: 1% quantile {pct(st.quantile_sorted(s, 0.01))}")
+    ax_tail.set_yscale("log")
+    ax_tail.set_ylim(0.5 / n, 0.6)
+    ax_tail.xaxis.set_major_formatter(PERCENT)
+    ax_tail.yaxis.set_major_formatter(PERCENT)
+    ax_tail.axvline(0.0, color="#888888", linewidth=0.8)
+    ax_tail.set_xlabel("net return x (% of initial value)")
+    ax_tail.set_ylabel("P(net return ≤ x) (log scale)")
+    ax_tail.set_title("Bad years: the left tail")
+    ax_tail.grid(True, alpha=0.3)
+    ax_tail.legend(fontsize=8, loc="lower right")
+    # Paired spread against each baseline.
+    right = 0.02
+    for b_i, b in enumerate(base):
+        for h in restaked:
+            d = np.sort(ret[:, h.index] - ret[:, b.index])
+            right = max(right, 1.5 * st.quantile_sorted(d, 0.9))
+            ax_spread.plot(d, p, drawstyle="steps-post", color=holder_color(h.index), linestyle=LINESTYLES[b_i % 4],
+                           label=f"{h.name} − {b.name}: median {100 * st.quantile_sorted(d, 0.5):+.2f} pp, "
+                                 f"P(< 0) {100 * float(np.mean(d < 0.0)):.1f}%")
+    ax_spread.set_yscale("log")
+    ax_spread.set_ylim(0.5 / n, 1.0)
+    ax_spread.axvline(0.0, color="#888888", linewidth=0.8)
+    ax_spread.set_xscale("symlog", linthresh=0.01, linscale=2.0)
+    ax_spread.set_xlim(right=right)  # the rare years the baseline does far worse sit at P ~ 1
+    ax_spread.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: "0" if v == 0 else f"{100 * v:+g} pp"))
+    ax_spread.yaxis.set_major_formatter(PERCENT)
+    ax_spread.set_xlabel("spread s (percentage points; linear within ±1 pp)")
+    ax_spread.set_ylabel("P(spread ≤ s) (log scale)")
+    ax_spread.set_title("Restaked minus baseline in the same trial: how often does restaking do worse?")
+    ax_spread.grid(True, alpha=0.3)
+    ax_spread.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"Net yield of restaked holders against the LST baseline (dashed): {r.scenario_name}")
+    _caption(fig, f"{n:,} trials; net return = (rewards after fee − loss net of coverage) / initial value over "
+                  f"{r.horizon_days:g} days. Left: trials between the 5th percentile and the maximum. Right: the "
+                  "per-trial difference; both holders share the base APR and every event of a trial, so it isolates "
+                  "what restaking adds (AVS rewards) and costs (AVS slashing, extra contracts).")
+    return fig
+
+
+# --- loss by cause --------------------------------------------------------------------------------
+
+
+def tail_loss_by_cause(r: Results, share: float = 0.01) -> np.ndarray:
+    """[H, C] gross loss by cause summed over each holder's worst `share` of trials (ranked by gross
+    loss, ties in trial order; only trials with a loss), as a fraction of that tail's total.
+    NaN rows: the holder never lost anything."""
+    lbc = r.loss_by_cause
+    gross = lbc.sum(axis=2)
+    out = np.full((lbc.shape[1], lbc.shape[2]), np.nan)
+    k = max(1, math.ceil(share * gross.shape[0]))
+    for h in range(lbc.shape[1]):
+        order = np.argsort(-gross[:, h], kind="stable")[:k]
+        order = order[gross[order, h] > 0.0]
+        if order.size:
+            c = lbc[order, h, :].sum(axis=0)
+            out[h] = c / c.sum()
+    return out
+
+
+def plot_loss_by_cause(r: Results) -> Figure:
+    """Mean gross loss by cause per holder (stacked bars, from /summary); with records also the
+    cause mix of each holder's worst 1% of trials."""
+    causes = r.loss_causes
+    names = [f"{h.name}\n({h.kind})" for h in r.holders]
+    mean = r.summary.loss_by_cause_mean
+    panels = 2 if r.has_records else 1
+    fig = _figure(6.4 * panels + 1.0, 2.4 + 0.75 * len(r.holders))
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    ax = axes[0]
+    for c, cause in enumerate(causes):
+        ax.barh(y, mean[:, c], left=left, color=CAUSE_COLORS.get(cause), label=CAUSE_LABELS.get(cause, cause),
+                height=0.6)
+        left += mean[:, c]
+    for i in range(len(names)):
+        covered = r.summary.covered_mean[i]
+        ax.text(left[i], i, f"  {pct(left[i])}" + (f"\n  ({pct(left[i] - covered)} after coverage)" if covered > 0 else ""),
+                va="center", fontsize=8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(left.max(), 1e-12) * 1.5)
+    ax.xaxis.set_major_formatter(PERCENT)
+    ax.set_xlabel("mean loss over the horizon, gross of coverage (% of initial value)")
+    ax.set_title("Expected loss by cause")
+    ax.legend(fontsize=8, loc="lower right")
+    if r.has_records:
+        tail = tail_loss_by_cause(r)
+        ax2 = axes[1]
+        left = np.zeros(len(names))
+        for c, cause in enumerate(causes):
+            vals = np.nan_to_num(tail[:, c])
+            ax2.barh(y, vals, left=left, color=CAUSE_COLORS.get(cause), height=0.6)
+            for i in range(len(names)):
+                if vals[i] >= 0.07:
+                    ax2.text(left[i] + vals[i] / 2, i, f"{100 * vals[i]:.0f}%", ha="center", va="center",
+                             fontsize=8, color="white")
+            left += vals
+        for i in range(len(names)):
+            if np.isnan(tail[i]).all():
+                ax2.text(0.02, i, "no loss in any trial", va="center", fontsize=8)
+        ax2.set_yticks(y, names)
+        ax2.invert_yaxis()
+        ax2.set_xlim(0, 1)
+        ax2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{100 * v:.0f}%"))
+        ax2.set_xlabel("share of the gross loss summed over the holder's worst 1% of trials")
+        ax2.set_title("What drives the tail (worst 1% of trials)")
+    fig.suptitle(f"Where losses come from: {r.scenario_name}")
+    return fig
+
+
+# --- heatmaps -------------------------------------------------------------------------------------
+
+
+def _heatmap(ax, m: np.ndarray, rows, cols, fmt, cmap="YlOrRd", norm=None, cbar_label="", fig=None,
+             empty="—", cbar_format=None, blank_diagonal=False):
+    """Annotated matrix. NaN cells are grey with `empty`; returns the AxesImage (its array is the
+    plotted data)."""
+    m = np.asarray(m, dtype=np.float64)
+    shown = m.copy()
+    if blank_diagonal:
+        np.fill_diagonal(shown, np.nan)
+    cm = matplotlib.colormaps[cmap].copy()
+    cm.set_bad("#eeeeee")
+    im = ax.imshow(np.ma.masked_invalid(shown), cmap=cm, norm=norm, aspect="auto")
+    ax.set_xticks(np.arange(len(cols)), cols, rotation=25, ha="right")
+    ax.set_yticks(np.arange(len(rows)), rows)
+    ax.tick_params(length=0)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            v = shown[i, j]
+            if blank_diagonal and i == j:
+                text, color = "", "black"
+            elif not np.isfinite(v):
+                text, color = empty, "#777777"
+            else:
+                text = fmt(i, j, v)
+                normed = im.norm(v)
+                rgba = cm(normed) if np.isfinite(normed) else (1, 1, 1, 1)
+                color = "white" if (0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]) < 0.5 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
+    if fig is not None:
+        cbar = fig.colorbar(im, ax=ax, label=cbar_label, shrink=0.85, format=cbar_format)
+        if isinstance(norm, LogNorm) and cbar_format is not None:
+            # Label the 2x and 5x minor ticks too: a log colour bar may span less than a decade.
+            def minor(v, pos):
+                lead = round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6)
+                return cbar_format(v, pos) if lead in (2.0, 5.0) else ""
+            cbar.ax.yaxis.set_minor_formatter(FuncFormatter(minor))
+    return im
+
+
+def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
+    """Expected loss of each holder from each AVS's slashing (an attribution, see contagion.py)."""
+    A, H = att.loss_fraction.shape
+    fig = _figure(3.2 + 1.7 * H + 1.2, 2.4 + 0.6 * A)
+    ax = fig.add_subplot()
+    m = np.where(att.exposure_eth > 0, att.loss_fraction, np.nan)
+    positive = m[np.isfinite(m) & (m > 0)]
+    norm = LogNorm(positive.min(), positive.max()) if positive.size and positive.max() > positive.min() else None
+    _heatmap(ax, m, att.avs, att.holders,
+             lambda i, j, v: f"{pct(v, 2)}\n{att.loss_eth[i, j]:,.1f} ETH",
+             norm=norm, fig=fig, cbar_label="expected loss, % of holder value (log colour)", cbar_format=PERCENT)
+    ax.set_xlabel("holder")
+    ax.set_ylabel("AVS whose slashing causes the loss")
+    ax.set_title("Expected loss by AVS and holder (attribution)")
+    how = ("per trial: exact in trials where one AVS slashed, fitted to both margins where several did "
+           f"({100 * att.exact_share:.1f}% of the ETH needed no apportioning)"
+           if att.method == "per-trial" else
+           "of each AVS's mean slashed stake, pro rata to slashable stake (no per-trial records)")
+    _caption(fig, f"Attribution {how}. Each cell: mean loss over the horizon as % of the holder's initial "
+                  "value, and in ETH. Grey '—': the AVS cannot slash that holder's stake.")
+    return fig
+
+
+def plot_conditional(mats: list[cg.ConditionalMatrix], titles: list[str], suptitle: str) -> Figure:
+    """P(column hit | row hit) matrices, with the lift over P(column hit) in each cell."""
+    k = max(len(m.labels) for m in mats)
+    fig = _figure(max(5.2, 2.2 + 1.3 * k) * len(mats) + 0.6, 2.0 + 0.75 * k)
+    axes = fig.subplots(1, len(mats), squeeze=False)[0]
+    for ax, m, title in zip(axes, mats, titles):
+        rows = [f"{lab}\n(P = {pct(p, 2)})" for lab, p in zip(m.labels, m.p_hit)]
+
+        def fmt(i, j, v, m=m):
+            base = m.p_hit[j]
+            lift = f"\n×{v / base:.1f}" if base > 0 else ""
+            return f"{pct(v, 2)}{lift}"
+        _heatmap(ax, m.matrix, rows, m.labels, fmt, cmap="Blues", norm=Normalize(0, 1), fig=fig,
+                 empty="never hit", cbar_label="P(column hit | row hit)", cbar_format=PERCENT,
+                 blank_diagonal=True)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("… then the probability that this one is hit too")
+        ax.set_ylabel("if this one is hit (its own probability)")
+    fig.suptitle(suptitle)
+    _caption(fig, "Each cell: P(column hit | row hit) and, below it, the lift over the column's own probability "
+                  "(×1.0: independent). Diagonal left blank.")
+    return fig
+
+
+def plot_amplification(amp: cg.Amplification) -> Figure:
+    rows = [CAUSE_LABELS.get(c, c) for c in amp.causes] + ["all trials with a loss", "worst 1% of trials"]
+    m = np.vstack([amp.by_cause, amp.ratio_of_sums[None, :], amp.tail[None, :]])
+    fig = _figure(3.4 + 1.5 * len(amp.labels), 2.4 + 0.5 * len(rows))
+    ax = fig.add_subplot()
+    top = max(1.5, float(np.nanmax(m)) if np.isfinite(m).any() else 1.5)
+    _heatmap(ax, m, rows, amp.labels, lambda i, j, v: f"×{v:.2f}", cmap="Purples", norm=Normalize(1.0, top),
+             fig=fig, empty="no trials", cbar_label="total loss / loss of the initiating cause")
+    ax.axhline(len(amp.causes) - 0.5, color="black", linewidth=1)
+    ax.set_ylabel("trials whose initiating (largest) cause is …")
+    ax.set_title("Cascade amplification: total loss over the loss of the initiating cause")
+    _caption(fig, "×1.00: one cause did all the damage. Each cell is a ratio of sums over the trials of its row "
+                  "(loss-weighted); 'all holders' adds the ETH losses of every holder. The loss ledger has no event "
+                  "times, so the largest cause of a trial stands in for its first fault.")
+    return fig
+
+
+def plot_restaking_ratio(rr: cg.RestakingRatio) -> Figure:
+    ops_m = np.hstack([rr.operator_by_avs, rr.operator_ratio[:, None]])
+    ho_m = np.hstack([rr.holder_by_avs, rr.holder_ratio[:, None]])
+    cols = rr.avs + ["total =\nrestaking ratio"]
+    fig = _figure(3.8 + 1.5 * len(cols), 3.0 + 0.55 * (len(rr.operators) + len(rr.holders)))
+    ax1, ax2 = fig.subplots(2, 1, height_ratios=[max(1, len(rr.operators)), max(1, len(rr.holders))])
+    vmax = max(1.0, float(np.nanmax(ops_m)) if ops_m.size else 1.0, float(np.nanmax(ho_m)) if ho_m.size else 1.0)
+    norm = Normalize(0.0, vmax)
+    op_rows = [f"{o}\n({rr.operator_tvl_eth[i]:,.0f} ETH)" for i, o in enumerate(rr.operators)]
+    ho_rows = [f"{h} ({k})\n({rr.holder_value_eth[i]:,.0f} ETH)" for i, (h, k) in
+               enumerate(zip(rr.holders, rr.holder_kinds))]
+
+    def fmt(i, j, v):
+        return "0" if v == 0 else f"{v:.2f}"
+    _heatmap(ax1, ops_m, op_rows, cols, fmt, cmap="Greens", norm=norm, fig=fig, cbar_label="slashable stake / TVL")
+    _heatmap(ax2, ho_m, ho_rows, cols, fmt, cmap="Greens", norm=norm, fig=fig, cbar_label="slashable stake / value")
+    for ax in (ax1, ax2):
+        ax.axvline(len(rr.avs) - 0.5, color="black", linewidth=1)
+    ax1.set_title("Operators: stake securing each AVS / operator TVL")
+    ax2.set_title("Holders: stake securing each AVS / holder value")
+    _caption(fig, "Slashable stake = allocation × stake (unique-stake protocols) or the whole stake (shared). "
+                  "Operator rows count holders' positions only; operator TVL is validators × effective balance. "
+                  "A total above 1 means the same ETH secures several AVSs at once.")
+    return fig
+
+
+# --- convergence ----------------------------------------------------------------------------------
+
+
+def convergence_grid(n: int, points: int = 60) -> np.ndarray:
+    start = min(n, 100)
+    return np.unique(np.round(np.geomspace(start, n, points)).astype(np.int64))
+
+
+def running_estimates(x: np.ndarray, grid: np.ndarray, p: float = 0.99, level: float = 0.95,
+                      support=(-math.inf, math.inf)) -> dict:
+    """Mean (with normal CI) and q_p (with order-statistic CI) of the first n trials, n in grid.
+    Where the sample is too small for a quantile bound, the bound is the support's edge."""
+    x = np.asarray(x, dtype=np.float64)
+    c1 = np.cumsum(x)
+    c2 = np.cumsum(x * x)
+    nn = grid.astype(np.float64)
+    mean = c1[grid - 1] / nn
+    var = np.maximum(c2[grid - 1] - nn * mean * mean, 0.0) / np.maximum(nn - 1.0, 1.0)
+    z = st._normal_quantile(0.5 + level / 2.0)
+    half = z * np.sqrt(var / nn)
+    q, qlo, qhi = (np.empty(grid.size) for _ in range(3))
+    for i, n in enumerate(grid):
+        k = st.quantile_rank(int(n), p)
+        l, u = st.quantile_ci_ranks(int(n), p, level)
+        idx = sorted({k - 1} | ({l - 1} if l >= 1 else set()) | ({u - 1} if u <= n else set()))
+        part = np.partition(x[:n], idx)
+        q[i] = part[k - 1]
+        qlo[i] = part[l - 1] if l >= 1 else support[0]
+        qhi[i] = part[u - 1] if u <= n else support[1]
+    return {"n": grid, "mean": mean, "mean_low": np.maximum(mean - half, support[0]),
+            "mean_high": np.minimum(mean + half, support[1]), "q": q, "q_low": qlo, "q_high": qhi}
+
+
+def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
+    """Mean loss and VaR 99% of the first n trials against n, with 95% confidence bands; the
+    dashed line is the full-run value stored in /summary."""
+    loss = r.loss_fraction
+    holders = r.holders[:max_holders]
+    grid = convergence_grid(loss.shape[0])
+    fig = _figure(11.0, 1.4 + 2.4 * len(holders))
+    axes = fig.subplots(len(holders), 2, squeeze=False, sharex=True)
+    for row, h in enumerate(holders):
+        est = running_estimates(loss[:, h.index], grid, support=(0.0, 1.0))  # a loss is a share of value
+        c = holder_color(h.index)
+        for col, (key, stored, title) in enumerate((
+                ("mean", r.summary.loss["mean"][h.index], "mean loss"),
+                ("q", r.summary.loss["var99"][h.index], "VaR 99%"))):
+            ax = axes[row][col]
+            ax.fill_between(grid, est[f"{key}_low"], est[f"{key}_high"], color=c, alpha=0.2, linewidth=0,
+                            label="95% confidence band")
+            ax.plot(grid, est[key], color=c, linewidth=1.5, label="estimate from the first n trials")
+            ax.axhline(stored, color="black", linestyle="--", linewidth=0.9, label="all trials (stored summary)")
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(COUNT)
+            ax.yaxis.set_major_formatter(PERCENT)
+            ax.set_title(f"{h.name}: {title} (all {r.n_trials:,} trials: {pct(stored)})", fontsize=10)
+            ax.grid(True, alpha=0.3)
+            late = grid >= grid[-1] / 30
+            top = float(np.nanmax(np.concatenate([est[key][late], est[f"{key}_high"][late]])))
+            if top > 0:
+                ax.set_ylim(0, top * 1.15)
+            if row == 0:
+                ax.legend(fontsize=7, loc="lower right")
+            if row == len(holders) - 1:
+                ax.set_xlabel("number of trials n (log scale)")
+            if col == 0:
+                ax.set_ylabel("% of initial value")
+    fig.suptitle(f"Convergence of the key estimates: {r.scenario_name}")
+    note = ("Bands: normal interval of the mean; distribution-free order-statistic interval of VaR 99% "
+            "(reaching 100% where the first n trials are too few to bound it).")
+    if len(r.holders) > max_holders:
+        note += f" First {max_holders} of {len(r.holders)} holders shown."
+    _caption(fig, note)
+    return fig

@@ -1,0 +1,515 @@
+"""One results file (or several, for a comparison) -> a folder with index.html, the figures as PNG
+and the summaries as CSV. The page needs no server and loads nothing from the network: open it
+from disk in any browser."""
+from __future__ import annotations
+
+import html
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import contagion as cg
+from . import plots
+from . import statistics as st
+from .plots import pct
+from .results import Results
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
+       color: #1d2330; background: #f6f7f9; line-height: 1.45; }
+header { background: #1d2330; color: #fff; padding: 18px 32px; }
+header h1 { margin: 0 0 4px 0; font-size: 24px; }
+header .meta { color: #c9cfdb; font-size: 14px; }
+nav { background: #fff; border-bottom: 1px solid #dde1e8; padding: 8px 32px; position: sticky; top: 0; z-index: 2;
+      font-size: 14px; }
+nav a { margin-right: 18px; color: #2a5db0; text-decoration: none; }
+main { max-width: 1280px; margin: 0 auto; padding: 8px 32px 48px 32px; }
+section { background: #fff; border: 1px solid #dde1e8; border-radius: 8px; padding: 16px 24px; margin: 20px 0; }
+h2 { margin-top: 4px; font-size: 20px; }
+h3 { font-size: 16px; margin-bottom: 6px; }
+.cards { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0 4px 0; }
+.card { flex: 1 1 260px; border: 1px solid #dde1e8; border-top: 5px solid var(--c); border-radius: 6px;
+        padding: 10px 14px; background: #fbfcfd; }
+.card .name { font-weight: 600; font-size: 16px; }
+.card .kind { color: #667; font-size: 13px; }
+.card dl { display: grid; grid-template-columns: auto auto; gap: 2px 12px; margin: 8px 0 0 0; font-size: 14px; }
+.card dt { color: #556; } .card dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }
+.card .big { font-size: 20px; font-weight: 600; }
+ul.findings li { margin: 4px 0; }
+table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px 0; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7ec; }
+th { background: #eef1f5; text-align: left; font-weight: 600; }
+td:first-child { white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td .ci { color: #6a7080; font-size: 12px; }
+.tablewrap { overflow-x: auto; }
+figure { margin: 14px 0 22px 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e4e7ec; }
+figcaption { font-size: 14px; color: #3b4252; max-width: 980px; }
+.note { background: #fff8e6; border-left: 4px solid #e0a800; padding: 8px 12px; font-size: 14px; }
+.ok { background: #eef8f0; border-left: 4px solid #2e8b57; padding: 8px 12px; font-size: 14px; }
+pre { background: #f3f4f6; padding: 12px; overflow-x: auto; font-size: 12px; border-radius: 4px; }
+details summary { cursor: pointer; font-weight: 600; }
+.small { font-size: 13px; color: #556; }
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _num(x: float, digits: int = 3) -> str:
+    return pct(float(x), digits)
+
+
+def _ci(low: float, high: float) -> str:
+    lo = "−∞" if low == -math.inf else _num(low)
+    hi = "+∞" if high == math.inf else _num(high)
+    return f'<span class="ci">[{lo}, {hi}]</span>'
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    head = "".join(f'<th class="{"num" if i >= numeric_from else ""}">{h}</th>' for i, h in enumerate(headers))
+    head = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    body = "".join("<tr>" + "".join(f'<td class="{"num" if i >= numeric_from else ""}">{c}</td>'
+                                     for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f'<div class="tablewrap"><table>{head}<tbody>{body}</tbody></table></div>'
+
+
+@dataclass
+class RunReport:
+    """What the report computed for one results file."""
+    results: Results
+    label: str
+    anchor: str
+    folder: str
+    figures: dict = field(default_factory=dict)   # name -> relative PNG path
+    skipped: list = field(default_factory=list)    # names of figures not drawn, with why
+    intervals: dict = field(default_factory=dict)  # holder index -> {"mean", "var99", "es99"} Intervals
+    mismatch: dict | None = None   # Results.summary_mismatch(), with records
+    avs_holder: cg.AvsHolderLoss | None = None
+    amplification: cg.Amplification | None = None
+    restaking: cg.RestakingRatio | None = None
+
+
+def _save(fig, path: Path):
+    fig.savefig(path, dpi=110)
+
+
+def _intervals(r: Results) -> dict:
+    out = {}
+    if not r.has_records:
+        return out
+    loss = r.loss_fraction
+    for h in r.holders:
+        x = loss[:, h.index]
+        s = np.sort(x)
+        out[h.index] = {"mean": st.mean_ci(x), "var99": st.quantile_ci_sorted(s, 0.99),
+                        "var95": st.quantile_ci_sorted(s, 0.95), "es99": st.expected_shortfall_ci_sorted(s, 0.99)}
+    return out
+
+
+def _make_figures(rr: RunReport, out: Path):
+    r = rr.results
+    folder = out / rr.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    world = cg.world_of(r)
+
+    def put(name, fig):
+        if fig is None:
+            return
+        path = folder / f"{name}.png"
+        _save(fig, path)
+        rr.figures[name] = f"{rr.folder}/{name}.png"
+
+    records_needed = ["loss exceedance curves", "net-yield distributions", "tail cause mix",
+                      "convergence", "conditional loss matrices", "cascade amplification"]
+    if r.has_records:
+        put("loss_exceedance", plots.plot_loss_exceedance(r))
+        fig = plots.plot_net_yield(r)
+        if fig is None:
+            rr.skipped.append("net-yield comparison (needs at least one lst holder and one lrt or native holder)")
+        put("net_yield", fig)
+    put("loss_by_cause", plots.plot_loss_by_cause(r))
+    if world is not None and r.avs_names:
+        rr.avs_holder = cg.avs_holder_loss(r, world)
+        put("avs_holder", plots.plot_avs_holder_matrix(r, rr.avs_holder))
+    if r.has_records:
+        put("convergence", plots.plot_convergence(r))
+        mats = [cg.holder_conditional_loss(r), cg.holder_conditional_loss(r, 0.01)]
+        put("conditional_holders", plots.plot_conditional(
+            mats, ["any gross loss (> 0)", "a material gross loss (> 1% of value)"],
+            "If one holder loses, how likely is another to lose in the same trial?"))
+        if len(r.avs_names) >= 2:
+            put("conditional_avs", plots.plot_conditional(
+                [cg.avs_conditional_slashing(r)], ["AVS slashings that remove holders' stake"],
+                "If one AVS slashes, how likely is another to slash in the same trial?"))
+        rr.amplification = cg.cascade_amplification(r)
+        put("amplification", plots.plot_amplification(rr.amplification))
+    else:
+        rr.skipped.extend(records_needed)
+    if world is not None:
+        rr.restaking = cg.restaking_ratio(world)
+        put("restaking_ratio", plots.plot_restaking_ratio(rr.restaking))
+    else:
+        rr.skipped.append("restaking ratio and AVS x holder matrix (the stored scenario text could not be read)")
+
+
+# --- page sections --------------------------------------------------------------------------------
+
+
+def _meta_table(r: Results) -> str:
+    desc = ((r.scenario or {}).get("simulation") or {}).get("description", "")
+    rows = [["file", _e(os.path.abspath(r.path))], ["scenario", f"{_e(r.scenario_name)} ({_e(r.scenario_path)})"]]
+    if desc:
+        rows.append(["description", _e(desc)])
+    rows += [["trials", f"{r.n_trials:,}"], ["seed", str(r.seed)], ["horizon", f"{r.horizon_days:g} days"],
+             ["restake-sim", f"{_e(r.program_version)}, commit {_e(r.git_commit)}"],
+             ["created (UTC)", _e(r.created_utc)],
+             ["per-trial records", "yes" if r.has_records else
+              f"no (--no-records): quantiles, VaR and ES are from a sketch, relative error {r.quantile_relative_error:g}"]]
+    return _table(["", ""], rows, numeric_from=99)
+
+
+def _cards(rr: RunReport) -> str:
+    r, s = rr.results, rr.results.summary
+    out = []
+    for h in r.holders:
+        i = h.index
+        ci = rr.intervals.get(i)
+        mean_pm = f" ± {_num(s.loss['stderr'][i] * st.Z95, 2)}" if r.n_trials > 1 else ""
+        out.append(
+            f'<div class="card" style="--c:{plots.holder_color(i)}"><div class="name">{_e(h.name)}</div>'
+            f'<div class="kind">{_e(h.kind)} · {h.value_eth:,.0f} ETH</div><dl>'
+            f'<dt>1-in-100 loss (VaR 99%)</dt><dd class="big">{_num(s.loss["var99"][i])}</dd>'
+            f'<dt>average of worst 1% (ES 99%)</dt><dd>{_num(s.loss["es99"][i])}</dd>'
+            f'<dt>expected loss</dt><dd>{_num(s.loss["mean"][i])}{mean_pm}</dd>'
+            f'<dt>chance of any loss</dt><dd>{_num(s.loss["p_loss"][i])}</dd>'
+            f'<dt>mean net return</dt><dd>{_num(s.net_return["mean"][i])}</dd>'
+            f'<dt>chance of a negative year</dt><dd>{_num(s.net_return["p_negative"][i])}</dd>'
+            + (f'<dt class="small">VaR 99% 95% CI</dt><dd class="small">{_ci(ci["var99"].low, ci["var99"].high)}</dd>'
+               if ci else "") +
+            "</dl></div>")
+    return f'<div class="cards">{"".join(out)}</div>'
+
+
+def _findings(rr: RunReport) -> str:
+    r, s = rr.results, rr.results.summary
+    items = []
+    base = r.holders_of_kind("lst")
+    for h in r.holders:
+        if h.kind == "lst":
+            continue
+        for b in base:
+            v, vb = s.loss["var99"][h.index], s.loss["var99"][b.index]
+            ratio = f" (×{v / vb:,.0f})" if vb > 0 and v / vb >= 2 else ""
+            items.append(f"<b>{_e(h.name)}</b> has a 1-in-100 loss of <b>{_num(v)}</b> of its value against "
+                         f"{_num(vb)} for the {_e(b.name)} baseline{ratio}; its mean net return is "
+                         f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
+            if r.has_records:
+                d = r.net_return[:, h.index] - r.net_return[:, b.index]
+                items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * float(np.mean(d < 0)):.1f}%</b> "
+                             f"of years; median yield pickup {100 * st.quantile(d, 0.5):+.2f} percentage points.")
+    for h in r.holders:
+        by = s.loss_by_cause_mean[h.index]
+        if by.sum() > 0:
+            c = int(np.argmax(by))
+            items.append(f"{_e(h.name)}: the largest source of expected loss is "
+                         f"<b>{_e(plots.CAUSE_LABELS.get(r.loss_causes[c], r.loss_causes[c]))}</b> "
+                         f"({100 * by[c] / by.sum():.0f}% of {_num(by.sum())}).")
+    att = rr.avs_holder
+    if att is not None and att.loss_eth.size and att.loss_eth.max() > 0:
+        a, h = np.unravel_index(int(np.argmax(att.loss_fraction)), att.loss_fraction.shape)
+        items.append(f"Heaviest AVS exposure: <b>{_e(att.avs[a])}</b>'s slashing costs {_e(att.holders[h])} "
+                     f"{_num(att.loss_fraction[a, h])} of its value on average (attribution).")
+    rs = rr.restaking
+    if rs is not None and rs.holder_ratio.size and rs.holder_ratio.max() > 0:
+        h = int(np.argmax(rs.holder_ratio))
+        items.append(f"Highest restaking ratio: {_e(rs.holders[h])}, {rs.holder_ratio[h]:.2f} ETH of AVS security "
+                     f"per ETH held.")
+    if not items:
+        return ""
+    return '<h3>Key findings</h3><ul class="findings">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def _loss_table(rr: RunReport) -> str:
+    r, s = rr.results, rr.results.summary
+    rows = []
+    for h in r.holders:
+        i = h.index
+        ci = rr.intervals.get(i)
+        rows.append([
+            f"{_e(h.name)}", _e(h.kind), f"{h.value_eth:,.0f}", _num(s.loss["p_loss"][i]),
+            _num(s.loss["mean"][i]) + (f"<br>{_ci(ci['mean'].low, ci['mean'].high)}" if ci else
+                                       f"<br>{_ci(s.loss['mean'][i] - st.Z95 * s.loss['stderr'][i], s.loss['mean'][i] + st.Z95 * s.loss['stderr'][i])}"),
+            _num(s.loss["var95"][i]) + (f"<br>{_ci(ci['var95'].low, ci['var95'].high)}" if ci else ""),
+            _num(s.loss["var99"][i]) + (f"<br>{_ci(ci['var99'].low, ci['var99'].high)}" if ci else ""),
+            _num(s.loss["es95"][i]),
+            _num(s.loss["es99"][i]) + (f"<br>{_ci(ci['es99'].low, ci['es99'].high)}" if ci else ""),
+            _num(s.loss["quantiles"][i][list(s.loss_levels).index(0.999)] if 0.999 in list(s.loss_levels) else math.nan),
+            _num(s.covered_mean[i]),
+        ])
+    return _table(["holder", "kind", "value ETH", "P(loss &gt; 0)", "mean loss", "VaR 95%", "VaR 99%", "ES 95%",
+                   "ES 99%", "q 99.9%", "mean covered"], rows, numeric_from=2)
+
+
+def _return_table(r: Results) -> str:
+    s = r.summary
+    rows = []
+    for h in r.holders:
+        i = h.index
+        rows.append([_e(h.name), _e(h.kind), _num(s.net_return["mean"][i]) +
+                     f"<br>{_ci(s.net_return['mean'][i] - st.Z95 * s.net_return['stderr'][i], s.net_return['mean'][i] + st.Z95 * s.net_return['stderr'][i])}",
+                     _num(s.net_return["sd"][i]), _num(s.net_return["p_negative"][i])]
+                    + [_num(q) for q in s.net_return["quantiles"][i]])
+    levels = [f"q {100 * p:g}%" for p in s.return_levels]
+    return _table(["holder", "kind", "mean", "sd", "P(&lt; 0)"] + levels, rows, numeric_from=2)
+
+
+def _cause_table(r: Results) -> str:
+    s = r.summary
+    rows = [[_e(h.name)] + [_num(v) for v in s.loss_by_cause_mean[h.index]] +
+            [_num(s.loss_by_cause_mean[h.index].sum()), _num(s.covered_mean[h.index])] for h in r.holders]
+    return _table(["holder"] + [_e(plots.CAUSE_LABELS.get(c, c)) for c in r.loss_causes] + ["total (gross)", "covered"],
+                  rows)
+
+
+def _avs_pool_tables(r: Results) -> str:
+    s, out = r.summary, ""
+    if r.avs_names:
+        out += "<h3>AVSs</h3>" + _table(
+            ["AVS", "mean holders' stake slashed (ETH)", "P(slashes holders' stake)"],
+            [[_e(a), f"{s.avs_stake_lost_mean_eth[i]:,.2f}", _num(s.avs_p_slashed[i])] for i, a in enumerate(r.avs_names)])
+    if r.pool_names:
+        out += "<h3>Coverage pools</h3>" + _table(
+            ["pool", "balance (ETH)", "mean payout (ETH)", "P(exhausted)"],
+            [[_e(p), f"{r.pool_balance_eth[i]:,.0f}", f"{s.pool_drawdown_mean_eth[i]:,.2f}", _num(s.pool_p_exhausted[i])]
+             for i, p in enumerate(r.pool_names)])
+    return out
+
+
+def _amplification_table(amp: cg.Amplification) -> str:
+    rows = [[_e(lab), f"{amp.n_loss[k]:,}", f"×{amp.ratio_of_sums[k]:.3f}" if np.isfinite(amp.ratio_of_sums[k]) else "—",
+             f"×{amp.mean[k]:.3f}" if np.isfinite(amp.mean[k]) else "—",
+             _num(amp.p_compound[k]) if np.isfinite(amp.p_compound[k]) else "—",
+             f"×{amp.tail[k]:.3f}" if np.isfinite(amp.tail[k]) else "—"] for k, lab in enumerate(amp.labels)]
+    return _table(["holder", "trials with a loss", "amplification (loss-weighted)", "mean per trial",
+                   "P(another cause adds &gt; 1%)", "worst 1% of trials"], rows)
+
+
+FIGURE_TEXT = {
+    "loss_exceedance": ("Loss exceedance",
+                        "How likely is a loss at least this large? Each curve gives, for a loss x (share of the "
+                        "holder's initial value, net of coverage), the share of simulated years with a loss of at "
+                        "least x. Both axes are logarithmic so the tail is visible; the shaded band is the 95% "
+                        "confidence interval of each probability. Where a curve crosses 1% is its VaR 99%."),
+    "net_yield": ("Net yield against the LST baseline",
+                  "Left: the distribution of the net return in ordinary years. Middle: the bad years, "
+                  "P(net return ≤ x) on a log scale. Right: the restaked holder's return minus the baseline's in "
+                  "the same simulated year; the share of years below 0 is how often restaking did worse than "
+                  "plain staking."),
+    "loss_by_cause": ("Loss by cause",
+                      "Left: expected loss split by what caused it (gross of coverage pools). Right: the same split "
+                      "over each holder's worst 1% of years, which is usually a different story: rare contract and "
+                      "correlated slashing events dominate the tail."),
+    "avs_holder": ("Which AVS's slashing hits whom",
+                   "Expected loss of each holder caused by each AVS's slashing (conditions and faulty slashings). "
+                   "The results file stores each AVS's slashed stake and each holder's AVS loss per trial but not "
+                   "the pairs, so this is an attribution (method under the figure)."),
+    "convergence": ("Convergence",
+                    "Estimates from the first n trials against n. When the last part of each curve is flat and "
+                    "inside a narrow band, more trials would not change the conclusion; a wide VaR band at the end "
+                    "means the run is too short for that tail."),
+    "conditional_holders": ("Contagion across holders",
+                            "P(column holder loses | row holder loses), from the per-trial records: each row "
+                            "conditions on the years in which that holder took a (gross) loss. The lift below each "
+                            "value compares it with the column holder's unconditional probability; ×1 would mean "
+                            "independent."),
+    "conditional_avs": ("Contagion across AVSs",
+                        "P(column AVS slashes | row AVS slashes) in the same simulated year: shared operators and "
+                        "faulty slashers make AVS slashings co-occur."),
+    "amplification": ("Cascade amplification",
+                      "Total loss over the loss caused by the initiating fault, per initiating cause. ×1 means one "
+                      "cause did all the damage; larger values mean other faults piled on in the same year."),
+    "restaking_ratio": ("Restaking ratio",
+                        "Stake each AVS can slash over TVL, per operator and per holder; the last column (their sum) "
+                        "is the restaking ratio. Unique-stake (ELIP-002) allocations count allocation × stake, "
+                        "shared-security protocols the whole stake."),
+}
+
+
+def _figure_html(rr: RunReport, name: str) -> str:
+    if name not in rr.figures:
+        return ""
+    title, text = FIGURE_TEXT[name]
+    return (f'<figure id="{rr.anchor}-{name}"><h3>{_e(title)}</h3><img src="{_e(rr.figures[name])}" '
+            f'alt="{_e(title)}"><figcaption>{_e(text)}</figcaption></figure>')
+
+
+def _check_html(rr: RunReport) -> str:
+    r = rr.results
+    if not r.has_records:
+        return ""
+    d = rr.mismatch
+    order = max(v for k, v in d.items() if not k.split(".")[1] in ("mean", "sd", "stderr"))
+    moments = max(v for k, v in d.items() if k.split(".")[1] in ("mean", "sd", "stderr"))
+    if order == 0.0 and moments < 1e-9:
+        return (f'<p class="ok">Statistics check: recomputed in Python from the {r.n_trials:,} per-trial records, '
+                f'every quantile, VaR, ES and probability equals the stored C++ summary exactly; means and standard '
+                f'deviations agree to {moments:.1e} (relative; summation order differs). '
+                f'Definitions: docs/statistics.md.</p>')
+    return (f'<p class="note">Statistics check FAILED: the Python recomputation differs from the stored summary '
+            f'(order statistics by up to {order:.3g}, moments by {moments:.3g} relative).</p>')
+
+
+def _run_section(rr: RunReport, single: bool) -> str:
+    r = rr.results
+    parts = [f'<section id="{rr.anchor}"><h2>{"Results" if single else _e(rr.label)}</h2>', _meta_table(r),
+             _cards(rr), _findings(rr)]
+    if rr.skipped:
+        why = ("This run was written with <code>--no-records</code>, so it has no per-trial data: "
+               if not r.has_records else "")
+        parts.append(f'<p class="note">{why}not shown: {_e("; ".join(rr.skipped))}. Everything below comes from '
+                     f'the stored summary{" and the scenario" if "restaking_ratio" in rr.figures else ""}.</p>')
+    parts.append("</section>")
+    parts.append(f'<section id="{rr.anchor}-risk"><h2>Loss and yield</h2>')
+    for name in ("loss_exceedance", "net_yield"):
+        parts.append(_figure_html(rr, name))
+    if r.has_records:
+        how = ("Brackets: 95% confidence intervals (mean: normal; VaR: distribution-free order statistics; ES: "
+               "asymptotic normal).")
+    else:
+        how = (f"Brackets: 95% confidence interval of the mean. Without per-trial records, VaR, ES and quantiles "
+               f"come from a sketch within relative error {r.quantile_relative_error:g} of the exact values, and "
+               f"have no confidence intervals.")
+    parts.append(f"<h3>Loss per holder</h3><p class='small'>Share of the holder's initial value over the horizon, "
+                 f"net of coverage. {how}</p>" + _loss_table(rr))
+    parts.append("<h3>Net return per holder</h3>" + _return_table(r))
+    parts.append("</section>")
+    parts.append(f'<section id="{rr.anchor}-causes"><h2>Where losses come from</h2>')
+    for name in ("loss_by_cause", "avs_holder"):
+        parts.append(_figure_html(rr, name))
+    parts.append("<h3>Mean loss by cause (gross, % of initial value)</h3>" + _cause_table(r))
+    parts.append(_avs_pool_tables(r))
+    parts.append("</section>")
+    parts.append(f'<section id="{rr.anchor}-contagion"><h2>Contagion</h2>')
+    for name in ("conditional_holders", "conditional_avs", "amplification"):
+        parts.append(_figure_html(rr, name))
+    amp = rr.amplification
+    if amp is not None:
+        parts.append(_amplification_table(amp))
+    parts.append(_figure_html(rr, "restaking_ratio"))
+    parts.append("</section>")
+    parts.append(f'<section id="{rr.anchor}-convergence"><h2>{"Convergence and checks" if r.has_records else "Data"}</h2>')
+    parts.append(_figure_html(rr, "convergence"))
+    parts.append(_check_html(rr))
+    parts.append(f'<p class="small">Data: <a href="{_e(rr.folder)}/summary.csv">summary.csv</a> (one row per holder), '
+                 f'<a href="{_e(rr.folder)}/loss_by_cause.csv">loss_by_cause.csv</a>.</p></section>')
+    parts.append(f'<section id="{rr.anchor}-scenario"><h2>Scenario</h2><p class="small">The scenario file exactly as '
+                 f'the run read it (stored in the results file). To reproduce: <code>restake-sim run '
+                 f'{_e(r.scenario_path)} --trials {r.n_trials} --seed {r.seed}</code>.</p>'
+                 f'<details><summary>show the scenario text ({len(r.scenario_text.splitlines())} lines)</summary>'
+                 f'<pre>{_e(r.scenario_text)}</pre></details></section>')
+    return "".join(parts)
+
+
+def _comparison_section(reports: list[RunReport], out: Path) -> str:
+    runs = [rr.results for rr in reports]
+    labels = [rr.label for rr in reports]
+    rows = [[f'<a href="#{rr.anchor}">{_e(rr.label)}</a>', _e(os.path.basename(rr.results.path)),
+             f"{rr.results.n_trials:,}", str(rr.results.seed), f"{rr.results.horizon_days:g} d",
+             _e(rr.results.program_version), "yes" if rr.results.has_records else "no"] for rr in reports]
+    parts = ['<section id="compare"><h2>Comparison</h2>',
+             _table(["run", "file", "trials", "seed", "horizon", "version", "records"], rows, numeric_from=2)]
+    names = [h for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
+    if names:
+        fig = plots.plot_exceedance_comparison(runs, labels)
+        _save(fig, out / "comparison_exceedance.png")
+        parts.append('<figure><h3>Loss exceedance by run</h3><img src="comparison_exceedance.png" '
+                     'alt="loss exceedance by run"><figcaption>Each panel is one holder present in every run; one '
+                     'line per run.</figcaption></figure>')
+        metrics = (("mean loss", lambda r, i: r.summary.loss["mean"][i]),
+                   ("VaR 99%", lambda r, i: r.summary.loss["var99"][i]),
+                   ("ES 99%", lambda r, i: r.summary.loss["es99"][i]),
+                   ("P(loss &gt; 0)", lambda r, i: r.summary.loss["p_loss"][i]),
+                   ("mean net return", lambda r, i: r.summary.net_return["mean"][i]))
+        header = ["holder", "statistic"] + [_e(lab) for lab in labels]
+        rows = []
+        for name in names:
+            for m_name, get in metrics:
+                rows.append([_e(name), m_name] + [_num(get(r, r.holder_index(name))) for r in runs])
+        parts.append("<h3>Key statistics by run</h3>" + _table(header, rows, numeric_from=2))
+    else:
+        parts.append('<p class="note">The runs have no holder in common, so there is nothing to compare side by side.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _labels(runs: list[Results]) -> list[str]:
+    labels = [r.scenario_name for r in runs]
+    if len(set(labels)) < len(labels):
+        labels = [f"{r.scenario_name} ({r.n_trials:,} trials, seed {r.seed})" for r in runs]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} [{os.path.basename(r.path)}]" for lab, r in zip(labels, runs)]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} #{i + 1}" for i, lab in enumerate(labels)]
+    return labels
+
+
+def write_report(paths: list, out_dir, title: str | None = None) -> Path:
+    """Write the report of one or more results files into out_dir; returns the index.html path."""
+    if not paths:
+        raise ValueError("no results file given")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [Results(p) for p in paths]
+    try:
+        single = len(runs) == 1
+        reports = []
+        for k, (r, label) in enumerate(zip(runs, _labels(runs))):
+            rr = RunReport(r, label, f"run{k + 1}", "figures" if single else f"run{k + 1}")
+            rr.intervals = _intervals(r)
+            if r.has_records:
+                rr.mismatch = r.summary_mismatch()
+            _make_figures(rr, out)
+            r.summary_frame().to_csv(out / rr.folder / "summary.csv")
+            r.loss_by_cause_frame().to_csv(out / rr.folder / "loss_by_cause.csv")
+            r.drop_cache()  # keep one run's per-trial arrays in memory at a time
+            reports.append(rr)
+        if title is None:
+            title = (f"restake-sim report: {runs[0].scenario_name}" if single else
+                     f"restake-sim comparison: {', '.join(dict.fromkeys(r.scenario_name for r in runs))}")
+        nav = []
+        if not single:
+            nav.append('<a href="#compare">Comparison</a>')
+            nav += [f'<a href="#{rr.anchor}">{_e(rr.label)}</a>' for rr in reports]
+        else:
+            a = reports[0].anchor
+            nav = [f'<a href="#{a}">Summary</a>', f'<a href="#{a}-risk">Loss and yield</a>',
+                   f'<a href="#{a}-causes">Causes</a>', f'<a href="#{a}-contagion">Contagion</a>',
+                   f'<a href="#{a}-convergence">{"Convergence" if runs[0].has_records else "Checks"}</a>',
+                   f'<a href="#{a}-scenario">Scenario</a>']
+        r0 = runs[0]
+        meta = (f"scenario {_e(r0.scenario_name)} · {r0.n_trials:,} trials · seed {r0.seed} · "
+                f"{r0.horizon_days:g}-day horizon · restake-sim {_e(r0.program_version)} ({_e(r0.git_commit[:12])})"
+                if single else f"{len(runs)} runs")
+        body = ([_comparison_section(reports, out)] if not single else []) + \
+               [_run_section(rr, single) for rr in reports]
+        page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<title>{_e(title)}</title><style>{CSS}</style></head><body>'
+                f'<header><h1>{_e(title)}</h1><div class="meta">{meta}</div></header>'
+                f'<nav>{"".join(nav)}</nav><main>{"".join(body)}'
+                f'<p class="small">Written by restake_analysis {__version__}. Losses and returns are shares of '
+                f'each holder\'s initial value over the horizon. Statistics definitions: docs/statistics.md; file '
+                f'layout: docs/output-format.md.</p></main></body></html>\n')
+        index = out / "index.html"
+        index.write_text(page, encoding="utf-8")
+        return index
+    finally:
+        for r in runs:
+            r.close()

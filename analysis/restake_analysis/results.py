@@ -1,0 +1,334 @@
+"""Reader of restake-sim results files (docs/output-format.md, format_version 1).
+
+    from restake_analysis import Results
+    with Results("results/default.h5") as r:
+        print(r.summary_frame())                 # pandas, one row per holder
+        loss = r.loss_fraction                    # numpy [trials, holders]
+        rs = loss[:, r.holder_index("rsETH-like")]
+
+Like a Monte Carlo code's state-point reader, it checks what it opened (file type, format version,
+completeness) before handing anything out, reads the small index and summary datasets at once, and
+reads each per-trial array on first use (then keeps it: they are N x H doubles).
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+FILE_TYPE = "restake-sim results"
+FORMAT_VERSION = 1
+TRIAL_DATASETS = ("loss_fraction", "net_return", "covered_fraction", "loss_by_cause",
+                  "avs_stake_lost_eth", "pool_drawdown_eth")
+
+
+class ResultsError(Exception):
+    """The file cannot be read as restake-sim results."""
+
+
+class FormatVersionError(ResultsError):
+    """The file has a layout version this reader does not know."""
+
+
+class NoRecordsError(ResultsError):
+    """Per-trial data was requested from a file written with --no-records."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    index: int
+    name: str
+    kind: str  # "lrt" | "lst" | "native"
+    value_eth: float
+
+
+@dataclass
+class Summary:
+    """/summary as numpy arrays; the holder axis is Results.holders, the AVS axis avs_names."""
+    loss: dict            # mean, sd, stderr, p_loss, var95, var99, es95, es99 [H]; quantiles [H, 5]
+    loss_levels: np.ndarray
+    net_return: dict      # mean, sd, stderr, p_negative [H]; quantiles [H, 5]
+    return_levels: np.ndarray
+    covered_mean: np.ndarray          # [H]
+    loss_by_cause_mean: np.ndarray    # [H, C]
+    avs_stake_lost_mean_eth: np.ndarray  # [A]
+    avs_p_slashed: np.ndarray            # [A]
+    pool_drawdown_mean_eth: np.ndarray   # [P]
+    pool_p_exhausted: np.ndarray         # [P]
+
+
+def _strings(ds) -> list[str]:
+    return [str(s) for s in ds.asstr()[()]]
+
+
+def _attr_str(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Results:
+    """An open restake-sim results file. Use as a context manager, or call close()."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        try:
+            self._file = h5py.File(self.path, "r")
+        except FileNotFoundError:
+            raise ResultsError(f"{self.path}: no such file") from None
+        except OSError as e:
+            raise ResultsError(f"{self.path}: not an HDF5 file ({e})") from None
+        try:
+            self._check()
+            self._read_index()
+        except BaseException:
+            self._file.close()
+            raise
+        self._cache: dict[str, np.ndarray] = {}
+        self._scenario = None
+
+    # --- opening ----------------------------------------------------------------------------------
+
+    def _check(self):
+        a = self._file.attrs
+        file_type = _attr_str(a["file_type"]) if "file_type" in a else None
+        if file_type != FILE_TYPE:
+            raise ResultsError(f"{self.path}: not a restake-sim results file "
+                               f"(root attribute file_type is {file_type!r}, expected {FILE_TYPE!r})")
+        version = a.get("format_version")
+        if version is None or int(version) != FORMAT_VERSION:
+            raise FormatVersionError(
+                f"{self.path}: results format_version {version}, but this reader understands only "
+                f"format_version {FORMAT_VERSION} (docs/output-format.md). The file was written by "
+                f"restake-sim {_attr_str(a.get('program_version', '?'))}; read it with the analysis "
+                f"package of that version, or rerun the scenario with this one.")
+        if int(a.get("complete", 0)) != 1:
+            raise ResultsError(f"{self.path}: incomplete run (complete = 0): the simulation was "
+                               f"killed while writing, so there is no summary. Run it again.")
+
+    def _read_index(self):
+        f, a = self._file, self._file.attrs
+        self.program_version = _attr_str(a["program_version"])
+        self.git_commit = _attr_str(a["git_commit"])
+        self.scenario_name = _attr_str(a["scenario_name"])
+        self.scenario_path = _attr_str(a["scenario_path"])
+        self.scenario_text = _attr_str(a["scenario_text"])
+        self.created_utc = _attr_str(a["created_utc"])
+        self.seed = int(a["seed"])
+        self.n_trials = int(a["trials"])
+        self.horizon_days = float(a["horizon_days"])
+        self.has_records = int(a["records"]) == 1
+        self.quantile_relative_error = float(a["quantile_relative_error"])
+
+        self.loss_causes = _strings(f["loss_causes"])
+        names, kinds = _strings(f["holders/names"]), _strings(f["holders/kinds"])
+        values = f["holders/value_eth"][()]
+        self.holders = [Holder(i, n, k, float(v)) for i, (n, k, v) in enumerate(zip(names, kinds, values))]
+        self.avs_names = _strings(f["avs/names"])
+        self.pool_names = _strings(f["pools/names"])
+        self.pool_balance_eth = f["pools/balance_eth"][()]
+
+        s = f["summary"]
+        loss = {k: s["loss"][k][()] for k in ("mean", "sd", "stderr", "p_loss", "var95", "var99",
+                                               "es95", "es99", "quantiles")}
+        ret = {k: s["net_return"][k][()] for k in ("mean", "sd", "stderr", "p_negative", "quantiles")}
+        self.summary = Summary(
+            loss=loss, loss_levels=s["loss/quantile_levels"][()],
+            net_return=ret, return_levels=s["net_return/quantile_levels"][()],
+            covered_mean=s["covered_mean"][()], loss_by_cause_mean=s["loss_by_cause_mean"][()],
+            avs_stake_lost_mean_eth=s["avs_stake_lost_mean_eth"][()], avs_p_slashed=s["avs_p_slashed"][()],
+            pool_drawdown_mean_eth=s["pool_drawdown_mean_eth"][()], pool_p_exhausted=s["pool_p_exhausted"][()])
+
+    def close(self):
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return (f"<Results {self.path!r}: scenario {self.scenario_name!r}, {self.n_trials} trials, "
+                f"seed {self.seed}, {len(self.holders)} holders, records={self.has_records}>")
+
+    # --- index ------------------------------------------------------------------------------------
+
+    @property
+    def holder_names(self) -> list[str]:
+        return [h.name for h in self.holders]
+
+    @property
+    def holder_kinds(self) -> list[str]:
+        return [h.kind for h in self.holders]
+
+    @property
+    def holder_value_eth(self) -> np.ndarray:
+        return np.array([h.value_eth for h in self.holders])
+
+    def holder_index(self, name: str) -> int:
+        for h in self.holders:
+            if h.name == name:
+                return h.index
+        raise KeyError(f"no holder {name!r} in {self.path} (holders: {', '.join(self.holder_names)})")
+
+    def holders_of_kind(self, kind: str) -> list[Holder]:
+        return [h for h in self.holders if h.kind == kind]
+
+    @property
+    def label(self) -> str:
+        """Short name of the run for legends: scenario name, trials and seed."""
+        return f"{self.scenario_name} ({self.n_trials:,} trials, seed {self.seed})"
+
+    @property
+    def scenario(self) -> dict | None:
+        """The scenario text parsed with tomllib (None if it does not parse)."""
+        if self._scenario is None:
+            try:
+                self._scenario = tomllib.loads(self.scenario_text)
+            except tomllib.TOMLDecodeError:
+                self._scenario = {}
+        return self._scenario or None
+
+    # --- per-trial data ---------------------------------------------------------------------------
+
+    def _require_records(self, what: str):
+        if not self.has_records:
+            raise NoRecordsError(
+                f"{self.path}: {what} needs per-trial data, but this run was written with "
+                f"--no-records (root attribute records = 0, no /trials group). Only /summary is "
+                f"available (quantiles from a sketch, relative error {self.quantile_relative_error:g}); "
+                f"rerun without --no-records for per-trial arrays.")
+
+    def trials(self, name: str) -> np.ndarray:
+        """Per-trial dataset /trials/NAME as a numpy array (read once, then cached)."""
+        if name not in TRIAL_DATASETS:
+            raise KeyError(f"no per-trial dataset {name!r}; there are {', '.join(TRIAL_DATASETS)}")
+        self._require_records(f"/trials/{name}")
+        if name not in self._cache:
+            self._cache[name] = self._file["trials"][name][()]
+        return self._cache[name]
+
+    @property
+    def loss_fraction(self) -> np.ndarray:
+        """[N, H] loss net of coverage, fraction of initial value."""
+        return self.trials("loss_fraction")
+
+    @property
+    def net_return(self) -> np.ndarray:
+        """[N, H] net return over the horizon, fraction of initial value."""
+        return self.trials("net_return")
+
+    @property
+    def covered_fraction(self) -> np.ndarray:
+        return self.trials("covered_fraction")
+
+    @property
+    def loss_by_cause(self) -> np.ndarray:
+        """[N, H, C] gross loss by cause (axis C is loss_causes), fraction of initial value."""
+        return self.trials("loss_by_cause")
+
+    @property
+    def avs_stake_lost_eth(self) -> np.ndarray:
+        """[N, A] holders' stake removed by each AVS's slashings, ETH."""
+        return self.trials("avs_stake_lost_eth")
+
+    @property
+    def pool_drawdown_eth(self) -> np.ndarray:
+        return self.trials("pool_drawdown_eth")
+
+    @property
+    def gross_loss(self) -> np.ndarray:
+        """[N, H] gross loss (before coverage): loss_by_cause summed over causes."""
+        return self.loss_by_cause.sum(axis=2)
+
+    def drop_cache(self):
+        """Forget the per-trial arrays read so far (they are re-read on next use)."""
+        self._cache.clear()
+
+    # --- pandas -----------------------------------------------------------------------------------
+
+    def summary_frame(self):
+        """One row per holder: kind, value and every /summary statistic (fractions of initial
+        value, probabilities), quantiles as columns like loss_q0.999 and return_q0.01."""
+        import pandas as pd
+        s = self.summary
+        cols = {"kind": self.holder_kinds, "value_eth": self.holder_value_eth}
+        for k in ("mean", "stderr", "sd", "p_loss", "var95", "var99", "es95", "es99"):
+            cols[f"loss_{k}" if k in ("mean", "stderr", "sd") else k] = s.loss[k]
+        for i, p in enumerate(s.loss_levels):
+            cols[f"loss_q{p:g}"] = s.loss["quantiles"][:, i]
+        for k in ("mean", "stderr", "sd", "p_negative"):
+            cols[f"return_{k}" if k != "p_negative" else "p_negative_return"] = s.net_return[k]
+        for i, p in enumerate(s.return_levels):
+            cols[f"return_q{p:g}"] = s.net_return["quantiles"][:, i]
+        cols["covered_mean"] = s.covered_mean
+        df = pd.DataFrame(cols, index=pd.Index(self.holder_names, name="holder"))
+        return df
+
+    def loss_by_cause_frame(self):
+        """Mean gross loss by cause: holders x causes, fraction of initial value."""
+        import pandas as pd
+        return pd.DataFrame(self.summary.loss_by_cause_mean,
+                            index=pd.Index(self.holder_names, name="holder"),
+                            columns=pd.Index(self.loss_causes, name="cause"))
+
+    def avs_frame(self):
+        import pandas as pd
+        return pd.DataFrame({"stake_lost_mean_eth": self.summary.avs_stake_lost_mean_eth,
+                             "p_slashed": self.summary.avs_p_slashed},
+                            index=pd.Index(self.avs_names, name="avs"))
+
+    def pools_frame(self):
+        import pandas as pd
+        return pd.DataFrame({"balance_eth": self.pool_balance_eth,
+                             "drawdown_mean_eth": self.summary.pool_drawdown_mean_eth,
+                             "p_exhausted": self.summary.pool_p_exhausted},
+                            index=pd.Index(self.pool_names, name="pool"))
+
+    def trials_frame(self, name: str = "loss_fraction"):
+        """A per-trial dataset as a DataFrame indexed by trial: columns are holders (for [N, H]),
+        AVSs, pools, or (holder, cause) pairs for loss_by_cause. For large runs prefer the numpy
+        arrays (trials(), loss_fraction, ...): this copies them."""
+        import pandas as pd
+        x = self.trials(name)
+        index = pd.RangeIndex(x.shape[0], name="trial")
+        if name == "loss_by_cause":
+            cols = pd.MultiIndex.from_product([self.holder_names, self.loss_causes], names=["holder", "cause"])
+            return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)
+        labels = {"avs_stake_lost_eth": ("avs", self.avs_names),
+                  "pool_drawdown_eth": ("pool", self.pool_names)}.get(name, ("holder", self.holder_names))
+        return pd.DataFrame(x, index=index, columns=pd.Index(labels[1], name=labels[0]))
+
+    # --- statistics recomputed from the records -----------------------------------------------------
+
+    def recompute_summary(self) -> dict:
+        """The order statistics, probabilities and moments of /summary recomputed in Python from
+        /trials with restake_analysis.statistics (docs/statistics.md): {"loss": {...}, "net_return":
+        {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return."""
+        from . import statistics as st
+        self._require_records("recomputing the summary")
+        out = {"loss": {}, "net_return": {}}
+        for key, data, fn in (("loss", self.loss_fraction, st.summarize_loss),
+                              ("net_return", self.net_return, st.summarize_return)):
+            per_holder = [fn(data[:, h]) for h in range(len(self.holders))]
+            for field in per_holder[0]:
+                out[key][field] = np.array([d[field] for d in per_holder])
+        return out
+
+    def summary_mismatch(self) -> dict:
+        """Largest differences between the stored C++ summary and the Python recomputation: order
+        statistics and probabilities are compared exactly, moments relatively (they differ only in
+        summation order). Returns {field: max difference}."""
+        mine = self.recompute_summary()
+        diff = {}
+        for key, stored in (("loss", self.summary.loss), ("net_return", self.summary.net_return)):
+            for field, value in mine[key].items():
+                a, b = np.asarray(stored[field]), np.asarray(value)
+                d = np.abs(a - b)
+                if field in ("mean", "sd", "stderr"):
+                    d = d / np.maximum(np.abs(a), 1e-300)
+                diff[f"{key}.{field}"] = float(d.max()) if d.size else 0.0
+        return diff
+

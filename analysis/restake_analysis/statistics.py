@@ -1,0 +1,223 @@
+"""Quantile, VaR and expected shortfall exactly as `sim/core/statistics.cpp` defines them, and
+confidence intervals for them. The definitions are written down in docs/statistics.md.
+
+Every function takes a 1-D sample (losses or returns, one value per trial). Functions whose name
+ends in `_sorted` expect it sorted ascending and do not copy it, which matters when several
+statistics are computed from one column of a million trials.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# The levels the C++ summary stores (sim/core/statistics.hpp).
+LOSS_QUANTILE_LEVELS = (0.5, 0.9, 0.95, 0.99, 0.999)
+RETURN_QUANTILE_LEVELS = (0.01, 0.05, 0.5, 0.95, 0.99)
+
+# Relative tolerances of statistics.cpp: p*n and n*(1-p) are rounded products, and without them
+# 0.07*100 = 7.000000000000001 would round up to rank 8, and a tail count n*(1-p) landing just
+# below an integer would lose a whole trial.
+_RANK_TOLERANCE = 1e-12
+
+Z95 = 1.959963984540054  # standard normal quantile at 0.975
+
+
+def quantile_rank(n: int, p: float) -> int:
+    """1-based rank k of q_p = x_(k) in a sample of n: ceil(p n (1 - 1e-12)), clamped to [1, n]."""
+    if n < 1:
+        raise ValueError("quantile of an empty sample")
+    # Same operations, in the same order, as quantile_sorted in statistics.cpp.
+    rank = math.ceil(p * float(n) * (1.0 - _RANK_TOLERANCE))
+    return min(max(rank, 1), n)
+
+
+def quantile_sorted(s: np.ndarray, p: float) -> float:
+    """q_p, the inverted empirical CDF: x_(ceil(p n)) of the ascending sample s (no interpolation)."""
+    if s.size == 0:
+        return math.nan
+    return float(s[quantile_rank(s.size, p) - 1])
+
+
+def quantile(x, p: float) -> float:
+    return quantile_sorted(np.sort(np.asarray(x, dtype=np.float64)), p)
+
+
+def expected_shortfall_sorted(s: np.ndarray, p: float) -> float:
+    """ES_p (Acerbi & Tasche 2002): mean of the worst n(1-p) trials of the ascending sample s, the
+    boundary trial counted in part. With t = n(1-p) and k = floor(t):
+    ES_p = [x_(n) + ... + x_(n-k+1) + (t - k) x_(n-k)] / t, and x_(n) if t = 0."""
+    n = s.size
+    if n == 0:
+        return math.nan
+    tail = float(n) * (1.0 - p)
+    k = min(math.floor(tail * (1.0 + _RANK_TOLERANCE)), n)
+    # statistics.cpp adds the k largest one by one from the largest down; add.accumulate is a
+    # sequential sum in the same order, so the result is the same double, not just close to it.
+    total = float(np.add.accumulate(s[::-1][:k])[-1]) if k > 0 else 0.0
+    if k < n:
+        total += (tail - k) * float(s[n - 1 - k])
+    return total / tail if tail > 0.0 else float(s[-1])
+
+
+def expected_shortfall(x, p: float) -> float:
+    return expected_shortfall_sorted(np.sort(np.asarray(x, dtype=np.float64)), p)
+
+
+# --- confidence intervals -------------------------------------------------------------------------
+
+
+def binomial_cdf(n: int, p: float) -> tuple[int, np.ndarray]:
+    """CDF of Binomial(n, p) on the window of k where it moves: returns (k0, cdf) with
+    cdf[i] = P(B <= k0 + i); below the window the CDF is < 1e-30, above it within 1e-30 of 1.
+    Exact arithmetic in logs (no normal approximation), O(sqrt(n)) work."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"probability {p} outside [0, 1]")
+    if p == 0.0 or p == 1.0 or n == 0:
+        k = 0 if p == 0.0 or n == 0 else n
+        return k, np.ones(1)
+    sd = math.sqrt(n * p * (1.0 - p))
+    lo = max(0, math.floor(n * p - 14.0 * sd - 20.0))
+    hi = min(n, math.ceil(n * p + 14.0 * sd + 20.0))
+    k = np.arange(lo, hi + 1, dtype=np.float64)
+    log_pmf0 = (math.lgamma(n + 1) - math.lgamma(lo + 1) - math.lgamma(n - lo + 1)
+                + lo * math.log(p) + (n - lo) * math.log1p(-p))
+    # log pmf(k+1) - log pmf(k) = log((n-k)/(k+1)) + log(p/(1-p))
+    steps = np.log((n - k[:-1]) / (k[:-1] + 1.0)) + (math.log(p) - math.log1p(-p))
+    log_pmf = log_pmf0 + np.concatenate(([0.0], np.cumsum(steps)))
+    return lo, np.cumsum(np.exp(log_pmf))
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+    level: float = 0.95
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def quantile_ci_ranks(n: int, p: float, level: float = 0.95) -> tuple[int, int]:
+    """1-based ranks (l, u) with P(x_(l) <= xi_p <= x_(u)) >= level for any distribution
+    (distribution-free order-statistic interval: the count of trials at or below the true
+    quantile xi_p is Binomial(n, p)). l = 0 means no lower bound, u = n + 1 no upper bound: the
+    sample is too small for that level."""
+    alpha = 1.0 - level
+    k0, cdf = binomial_cdf(n, p)
+    # Largest l with P(B <= l - 1) <= alpha/2 and smallest u with P(B <= u - 1) >= 1 - alpha/2.
+    below = np.flatnonzero(cdf <= alpha / 2.0)
+    l = k0 + int(below[-1]) + 1 if below.size else (k0 if k0 > 0 else 0)
+    above = np.flatnonzero(cdf >= 1.0 - alpha / 2.0)
+    u = k0 + int(above[0]) + 1 if above.size else n + 1
+    return l, min(u, n + 1)
+
+
+def quantile_ci_sorted(s: np.ndarray, p: float, level: float = 0.95) -> Interval:
+    """q_p with its distribution-free order-statistic confidence interval [x_(l), x_(u)];
+    a bound the sample cannot give (too few trials in the tail) is -inf / +inf."""
+    n = s.size
+    l, u = quantile_ci_ranks(n, p, level)
+    low = float(s[l - 1]) if l >= 1 else -math.inf
+    high = float(s[u - 1]) if u <= n else math.inf
+    return Interval(quantile_sorted(s, p), low, high, level)
+
+
+def mean_ci(x, level: float = 0.95) -> Interval:
+    """Sample mean with the normal (CLT) interval mean +/- z * sd / sqrt(n)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    m = float(x.mean())
+    se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    z = _normal_quantile(0.5 + level / 2.0)
+    return Interval(m, m - z * se, m + z * se, level)
+
+
+def expected_shortfall_ci_sorted(s: np.ndarray, p: float, level: float = 0.95) -> Interval:
+    """ES_p with the asymptotic normal interval of Manistre & Hancock (2005, NAAJ 9(2)):
+    Var(ES) ~ [Var(X | X >= VaR) + p (ES - VaR)^2] / (n (1 - p))."""
+    n = s.size
+    es = expected_shortfall_sorted(s, p)
+    var = quantile_sorted(s, p)
+    k = max(1, min(n, math.floor(n * (1.0 - p) * (1.0 + _RANK_TOLERANCE))))
+    tail = s[n - k:]
+    tail_var = float(tail.var(ddof=1)) if k > 1 else 0.0
+    tail_n = n * (1.0 - p)
+    se = math.sqrt((tail_var + p * (es - var) ** 2) / tail_n) if tail_n > 0 else math.nan
+    z = _normal_quantile(0.5 + level / 2.0)
+    return Interval(es, es - z * se, es + z * se, level)
+
+
+def wilson_interval(k, n: int, level: float = 0.95):
+    """Wilson score interval for a binomial proportion k / n (vectorised over k)."""
+    k = np.asarray(k, dtype=np.float64)
+    z = _normal_quantile(0.5 + level / 2.0)
+    phat = k / n
+    denom = 1.0 + z * z / n
+    centre = (phat + z * z / (2.0 * n)) / denom
+    half = z / denom * np.sqrt(phat * (1.0 - phat) / n + z * z / (4.0 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def _normal_quantile(q: float) -> float:
+    """Standard normal quantile (Acklam's rational approximation refined by one Newton step; error
+    below 1e-12), so the package needs nothing beyond numpy."""
+    if q == 0.975:
+        return Z95
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"normal quantile of {q}")
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+         6.680131188771972e01, -1.328068155288572e01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+         -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    if q < 0.02425:
+        t = math.sqrt(-2.0 * math.log(q))
+        x = (((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) / \
+            ((((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0)
+    elif q > 1.0 - 0.02425:
+        t = math.sqrt(-2.0 * math.log1p(-q))
+        x = -(((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) / \
+            ((((d[0] * t + d[1]) * t + d[2]) * t + d[3]) * t + 1.0)
+    else:
+        r = q - 0.5
+        t = r * r
+        x = (((((a[0] * t + a[1]) * t + a[2]) * t + a[3]) * t + a[4]) * t + a[5]) * r / \
+            (((((b[0] * t + b[1]) * t + b[2]) * t + b[3]) * t + b[4]) * t + 1.0)
+    e = 0.5 * math.erfc(-x / math.sqrt(2.0)) - q
+    return x - e * math.sqrt(2.0 * math.pi) * math.exp(x * x / 2.0)
+
+
+# --- the C++ summary, recomputed ------------------------------------------------------------------
+
+
+def summarize_loss(x) -> dict:
+    """The fields of /summary/loss for one holder's loss column (as summarize_loss in C++)."""
+    x = np.asarray(x, dtype=np.float64)
+    s = np.sort(x)
+    n = x.size
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    return {
+        "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
+        "p_loss": float(np.count_nonzero(x > 0.0)) / n,
+        "var95": quantile_sorted(s, 0.95), "var99": quantile_sorted(s, 0.99),
+        "es95": expected_shortfall_sorted(s, 0.95), "es99": expected_shortfall_sorted(s, 0.99),
+        "quantiles": np.array([quantile_sorted(s, p) for p in LOSS_QUANTILE_LEVELS]),
+    }
+
+
+def summarize_return(x) -> dict:
+    """The fields of /summary/net_return for one holder's net-return column."""
+    x = np.asarray(x, dtype=np.float64)
+    s = np.sort(x)
+    n = x.size
+    sd = float(x.std(ddof=1)) if n > 1 else 0.0
+    return {
+        "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
+        "p_negative": float(np.count_nonzero(x < 0.0)) / n,
+        "quantiles": np.array([quantile_sorted(s, p) for p in RETURN_QUANTILE_LEVELS]),
+    }

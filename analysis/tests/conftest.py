@@ -1,0 +1,131 @@
+"""Fixtures: results files written by the real CLI (small trial counts) into pytest's tmp dirs.
+
+The CLI is $RESTAKE_SIM (CTest sets it to the built target), else build/bin/restake-sim."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = REPO / "scenarios" / "default.toml"
+
+
+def cli_path() -> Path:
+    path = Path(os.environ.get("RESTAKE_SIM", REPO / "build" / "bin" / "restake-sim"))
+    if not path.is_file():
+        pytest.fail(f"restake-sim CLI not found at {path}: build it, or set RESTAKE_SIM", pytrace=False)
+    return path
+
+
+def run_cli(*args) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(cli_path()), *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"restake-sim {' '.join(map(str, args))} failed:\n{proc.stderr}"
+    return proc
+
+
+def simulate(out: Path, scenario=SCENARIO, *extra) -> Path:
+    run_cli("run", scenario, "-o", out, "--no-progress", "-q", *extra)
+    return out
+
+
+# A second world: two LST baselines, one LRT restaking through a shared-mode protocol with one AVS,
+# no pools (so the AVS x holder attribution is exact in every trial).
+TWO_BASELINES = """
+[simulation]
+name = "two-baselines"
+trials = 1000
+seed = 3
+horizon_days = 180
+
+[ethereum]
+total_active_stake_eth = 34_000_000
+
+[[operator]]
+name = "op-a"
+validators = 1000
+annual_fault_probability = 0.2
+fault_fraction = { dist = "beta", alpha = 1, beta = 10 }
+
+[[operator]]
+name = "op-b"
+stake_eth = 64_000
+effective_balance_eth = 64
+annual_fault_probability = 0.1
+fault_fraction = 0.05
+
+[[protocol]]
+name = "shared-proto"
+slashing_mode = "shared"
+
+[[avs]]
+name = "sequencer"
+protocol = "shared-proto"
+operators = ["op-a"]
+faulty_annual_probability = 0.05
+faulty_fraction = 0.1
+  [[avs.slashing]]
+  name = "liveness"
+  annual_probability = 0.3
+  fraction = { dist = "uniform", min = 0.01, max = 0.2 }
+  [avs.rewards]
+  initial_apr = 0.02
+
+[[lst]]
+name = "lst-one"
+positions = [{ operator = "op-a", stake_eth = 10_000 }]
+
+[[lrt]]
+name = "lrt-x"
+reward_fee = 0.1
+protocol = "shared-proto"
+positions = [{ operator = "op-a", stake_eth = 12_000 }, { operator = "op-b", stake_eth = 8_000, protocol = "shared-proto" }]
+
+[[lst]]
+name = "lst-two"
+positions = [{ operator = "op-b", stake_eth = 20_000 }]
+"""
+
+# The smallest world: one LST, no AVS, no pool, no restaking.
+MINIMAL = """
+[simulation]
+name = "minimal"
+
+[ethereum]
+total_active_stake_eth = 34_000_000
+
+[[operator]]
+name = "op"
+validators = 100
+annual_fault_probability = 0.3
+fault_fraction = 0.1
+
+[[lst]]
+name = "staker"
+positions = [{ operator = "op", stake_eth = 3200 }]
+"""
+
+
+@pytest.fixture(scope="session")
+def files(tmp_path_factory):
+    """Results files of the default scenario: 20000 trials, 1234 trials (fractional ES boundary),
+    100 trials (p n = 95.00000000000001), and 20000 trials with --no-records; plus the two other
+    worlds above."""
+    d = tmp_path_factory.mktemp("results")
+    (d / "two.toml").write_text(TWO_BASELINES)
+    (d / "minimal.toml").write_text(MINIMAL)
+    return {
+        "default": simulate(d / "default.h5", SCENARIO, "--trials", 20000),
+        "n1234": simulate(d / "n1234.h5", SCENARIO, "--trials", 1234, "--seed", 11),
+        "n100": simulate(d / "n100.h5", SCENARIO, "--trials", 100, "--seed", 5),
+        "norecords": simulate(d / "norecords.h5", SCENARIO, "--trials", 20000, "--no-records"),
+        "two": simulate(d / "two.h5", d / "two.toml", "--trials", 4000),
+        "minimal": simulate(d / "minimal.h5", d / "minimal.toml", "--trials", 2000),
+    }
+
+
+@pytest.fixture(scope="session")
+def default(files):
+    from restake_analysis import Results
+    with Results(files["default"]) as r:
+        yield r

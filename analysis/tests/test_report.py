@@ -1,0 +1,79 @@
+"""The report command: one file, a --no-records file, a comparison, a world without AVSs."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from restake_analysis.report import write_report
+
+
+def images(page: str) -> list[str]:
+    return re.findall(r'<img src="([^"]+)"', page)
+
+
+def check_self_contained(out, page):
+    for src in images(page):
+        assert (out / src).is_file(), src
+    # Opens from disk with no server and no network: nothing is fetched from elsewhere.
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "<script" not in page
+
+
+@pytest.fixture(scope="module")
+def single(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    proc = subprocess.run([sys.executable, "-m", "restake_analysis", "report", str(files["default"]), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "analysis")})
+    assert proc.returncode == 0, proc.stderr
+    assert str(out / "index.html") in proc.stdout
+    return out, (out / "index.html").read_text()
+
+
+def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(single, default):
+    out, page = single
+    check_self_contained(out, page)
+    figs = {os.path.basename(s)[:-4] for s in images(page)}
+    assert figs == {"loss_exceedance", "net_yield", "loss_by_cause", "avs_holder", "convergence",
+                    "conditional_holders", "conditional_avs", "amplification", "restaking_ratio"}
+    assert f"seed {default.seed}" in page and str(default.seed) in page
+    assert default.program_version in page and default.git_commit in page
+    assert "[[avs.slashing]]" in page and "&quot;eigenlayer&quot;" in page      # scenario text, escaped
+    for name in default.holder_names:
+        assert name in page
+    assert "14.4%" in page                                   # rsETH-like VaR 99% (20000 trials)
+    assert "equals the stored C++ summary exactly" in page
+    assert (out / "figures" / "summary.csv").read_text().startswith("holder,kind,value_eth")
+
+
+def test_no_records_report_works_from_the_summary_and_says_what_is_missing(files, tmp_path):
+    index = write_report([files["norecords"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    assert "--no-records" in page and "not shown" in page and "loss exceedance curves" in page
+    figs = {os.path.basename(s)[:-4] for s in images(page)}
+    assert figs == {"loss_by_cause", "avs_holder", "restaking_ratio"}
+    assert "relative error 0.0001" in page
+    assert "14.4%" in page                                   # VaR 99% from the sketch, same to 3 digits
+
+
+def test_comparison_report_puts_runs_side_by_side(files, tmp_path):
+    index = write_report([files["n1234"], files["n100"], files["norecords"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    assert 'id="compare"' in page and "comparison_exceedance.png" in page
+    for run in ("run1", "run2", "run3"):
+        assert f'id="{run}"' in page and (tmp_path / run).is_dir()
+    assert "Key statistics by run" in page
+    assert "seed 11" in page and "1,234 trials" in page
+
+
+def test_report_of_a_world_without_avs_pools_or_restaking(files, tmp_path):
+    index = write_report([files["minimal"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    assert "net-yield comparison" in page                     # skipped, and said so
+    assert "staker" in page and "<h3>AVSs</h3>" not in page

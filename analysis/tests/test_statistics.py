@@ -1,0 +1,128 @@
+"""The statistics of docs/statistics.md: definitions, confidence intervals, and the same numbers as
+the C++ summary on the same files."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from restake_analysis import Results
+from restake_analysis import statistics as st
+
+ORDER_FIELDS = {"loss": ("var95", "var99", "es95", "es99", "quantiles", "p_loss"),
+                "net_return": ("quantiles", "p_negative")}
+MOMENTS = ("mean", "sd", "stderr")
+
+
+def test_the_quantile_is_the_inverted_empirical_cdf_without_interpolation():
+    x = np.arange(1.0, 101.0)[::-1]          # 100..1, unsorted on purpose
+    assert 0.07 * 100 == 7.000000000000001   # the float edge the rank tolerance is for:
+    assert st.quantile(x, 0.07) == 7.0       # x_(7), as in statistics.cpp, not x_(8)
+    assert np.quantile(x, 0.07, method="inverted_cdf") == 8.0  # where numpy differs
+    assert st.quantile(x, 0.95) == 95.0
+    assert st.quantile(x, 0.5) == 50.0
+    assert st.quantile(x, 0.999) == 100.0
+    assert st.quantile(x, 0.0) == 1.0        # rank clamped to 1
+    assert st.quantile_rank(20000, 0.99) == 19800
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 7, 100, 1234, 20000):
+        y = rng.exponential(size=n)
+        for p in (0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999):
+            assert st.quantile(y, p) == np.quantile(y, p, method="inverted_cdf")
+
+
+def test_expected_shortfall_splits_the_boundary_trial():
+    x = np.array([5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0, 4.0, 10.0, 6.0])
+    # n = 10, p = 0.75: t = 2.5, k = 2 -> (10 + 9 + 0.5 * 8) / 2.5
+    assert st.expected_shortfall(x, 0.75) == pytest.approx((10 + 9 + 0.5 * 8) / 2.5, rel=1e-15)
+    assert st.expected_shortfall(x, 0.9) == 10.0        # t = 1: the largest
+    assert st.expected_shortfall(x, 1.0) == 10.0        # t = 0: the largest by definition
+    assert st.expected_shortfall(x, 0.0) == pytest.approx(x.mean())
+    assert math.isnan(st.expected_shortfall(np.array([]), 0.99))
+
+
+@pytest.mark.parametrize("name", ["default", "n1234", "n100", "two"])
+def test_python_summary_equals_the_cpp_summary_on_the_same_file(files, name):
+    with Results(files[name]) as r:
+        mine = r.recompute_summary()
+        for group, fields in ORDER_FIELDS.items():
+            stored = getattr(r.summary, group)
+            for f in fields:
+                # Order statistics and probabilities: the same doubles, not just close.
+                np.testing.assert_array_equal(mine[group][f], stored[f], err_msg=f"{name} {group}.{f}")
+            for f in MOMENTS:
+                # Welford in C++ vs numpy's pairwise sum: equal up to summation rounding.
+                np.testing.assert_allclose(mine[group][f], stored[f], rtol=1e-12, atol=0,
+                                           err_msg=f"{name} {group}.{f}")
+
+
+def test_python_numbers_equal_the_cli_json_summary(files):
+    proc = run_cli("summary", files["n1234"], "--json")
+    doc = json.loads(proc.stdout)
+    with Results(files["n1234"]) as r:
+        for h, holder in enumerate(doc["holders"]):
+            x = np.sort(r.loss_fraction[:, h])
+            assert holder["name"] == r.holder_names[h]
+            assert holder["loss"]["var99"] == st.quantile_sorted(x, 0.99)
+            assert holder["loss"]["es99"] == st.expected_shortfall_sorted(x, 0.99)
+            assert holder["loss"]["es95"] == st.expected_shortfall_sorted(x, 0.95)
+            for p, value in holder["loss"]["quantiles"].items():
+                assert value == st.quantile_sorted(x, float(p)), p
+            ret = np.sort(r.net_return[:, h])
+            for p, value in holder["net_return"]["quantiles"].items():
+                assert value == st.quantile_sorted(ret, float(p)), p
+            assert holder["loss"]["p_loss"] == np.count_nonzero(x > 0) / x.size
+
+
+def test_binomial_cdf_matches_the_exact_sum():
+    for n, p in ((10, 0.3), (57, 0.9), (200, 0.01), (1000, 0.5)):
+        k0, cdf = st.binomial_cdf(n, p)
+        exact = np.cumsum([math.comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(n + 1)])
+        np.testing.assert_allclose(cdf, exact[k0:k0 + cdf.size], rtol=1e-9, atol=1e-15)
+        assert k0 == 0 or exact[k0 - 1] < 1e-30          # what the window leaves out is negligible
+
+
+def test_order_statistic_interval_of_the_median_of_100_is_x40_to_x61():
+    # The textbook ranks (e.g. Conover, Practical Nonparametric Statistics, table A3).
+    assert st.quantile_ci_ranks(100, 0.5) == (40, 61)
+    # Too few trials for an upper bound on the 99.9% quantile:
+    l, u = st.quantile_ci_ranks(100, 0.999)
+    assert u == 101
+    ci = st.quantile_ci_sorted(np.arange(100.0), 0.999)
+    assert ci.high == math.inf and ci.low <= ci.estimate
+
+
+def test_order_statistic_interval_covers_the_true_quantile_at_least_95_percent():
+    rng = np.random.default_rng(7)
+    n, p, reps = 300, 0.9, 2000
+    true_q = -math.log(1 - p)                   # exponential(1)
+    l, u = st.quantile_ci_ranks(n, p)
+    samples = np.sort(rng.exponential(size=(reps, n)), axis=1)
+    covered = np.mean((samples[:, l - 1] <= true_q) & (true_q <= samples[:, u - 1]))
+    assert covered >= 0.94                      # nominal >= 0.95, minus Monte Carlo noise
+    assert covered <= 0.985                     # and not absurdly wide
+
+
+def test_mean_interval_uses_the_same_standard_error_as_the_cpp_summary(default):
+    for h in range(3):
+        ci = st.mean_ci(default.loss_fraction[:, h])
+        assert ci.estimate == pytest.approx(default.summary.loss["mean"][h], rel=1e-12)
+        half = (ci.high - ci.low) / 2
+        assert half == pytest.approx(st.Z95 * default.summary.loss["stderr"][h], rel=1e-9)
+
+
+def test_expected_shortfall_interval_brackets_the_estimate(default):
+    x = np.sort(default.loss_fraction[:, 0])
+    ci = st.expected_shortfall_ci_sorted(x, 0.99)
+    assert ci.estimate == default.summary.loss["es99"][0]
+    assert ci.low < ci.estimate < ci.high
+    assert (ci.high - ci.low) / ci.estimate < 0.5
+
+
+def test_wilson_interval_and_normal_quantile():
+    lo, hi = st.wilson_interval(np.array([0, 5, 10]), 10)
+    assert lo[0] == 0.0 and hi[0] == pytest.approx(st.Z95 ** 2 / (10 + st.Z95 ** 2))
+    assert lo[1] < 0.5 < hi[1] and hi[2] == pytest.approx(1.0) and lo[2] < 1.0
+    assert st._normal_quantile(0.995) == pytest.approx(2.5758293035489004, abs=1e-12)
+    assert st._normal_quantile(0.05) == pytest.approx(-1.6448536269514729, abs=1e-12)
