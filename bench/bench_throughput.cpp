@@ -56,7 +56,7 @@ Model scaled(const Model& base, std::size_t factor) {
     for (std::size_t k = 0; k < factor; ++k)
       for (Position p : positions) {
         p.op += k * n;
-        p.stake_eth /= static_cast<double>(factor);
+        p.stake /= static_cast<double>(factor);
         h.positions.push_back(p);
       }
   }

@@ -68,9 +68,10 @@ TEST_CASE("run writes a complete, self-describing results file and its summary m
   const h5::Group t = f.open_group("trials");
   CHECK(t.dims("loss_fraction") == std::vector<hsize_t>{5000, m.holders.size()});
   CHECK(t.dims("loss_by_cause") == std::vector<hsize_t>{5000, m.holders.size(), kLossCauseCount});
-  CHECK(t.dims("avs_stake_lost_eth") == std::vector<hsize_t>{5000, m.avs.size()});
-  CHECK(t.dims("pool_drawdown_eth") == std::vector<hsize_t>{5000, m.pools.size()});
-  CHECK(t.dataset_attr_string("avs_stake_lost_eth", "units") == "ETH");
+  CHECK(t.dims("avs_stake_lost") == std::vector<hsize_t>{5000, m.avs.size()});
+  CHECK(t.dims("pool_drawdown") == std::vector<hsize_t>{5000, m.pools.size()});
+  CHECK(t.dataset_attr_string("avs_stake_lost", "units").find("asset") != std::string::npos);
+  CHECK(f.open_group("avs").read_strings("assets") == std::vector<std::string>(m.avs.size(), "ETH"));
   CHECK(f.open_group("holders").read_strings("names") == std::vector<std::string>{"rsETH-like", "stETH-like", "native-restakers"});
 
   const RunSummary s = read_summary(out);
@@ -99,7 +100,7 @@ TEST_CASE("the same seed gives the same data whatever the thread count, and the 
   REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 1 --no-progress -q", kDefault, dir / "a.h5"), dir) == 0);
   REQUIRE(cli(fmt::format("run {} -o {} --trials 4000 --threads 2 --block 1000 --no-progress -q", kDefault, dir / "b.h5"), dir) == 0);
   const h5::File a = h5::File::open_read_only(dir / "a.h5"), b = h5::File::open_read_only(dir / "b.h5");
-  for (const char* name : {"loss_fraction", "net_return", "loss_by_cause", "avs_stake_lost_eth", "pool_drawdown_eth"})
+  for (const char* name : {"loss_fraction", "net_return", "loss_by_cause", "avs_stake_lost", "pool_drawdown"})
     CHECK(a.open_group("trials").read_doubles(name) == b.open_group("trials").read_doubles(name));
   std::string json;
   REQUIRE(cli(fmt::format("summary {} --json", dir / "a.h5"), dir, &json) == 0);
@@ -166,4 +167,36 @@ TEST_CASE("--no-records stores no per-trial data and its summary is within the s
     for (std::size_t q = 0; q < e.net_return.quantiles.size(); ++q)
       CHECK(within(s.net_return.quantiles[q], e.net_return.quantiles[q]));
   }
+}
+
+TEST_CASE("compare prints one row per holder against the LST baseline, with the premium and its shortfall probability") {
+  TempDir dir;
+  const std::string steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 5000 --no-progress -q", steth, dir / "steth.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 5000 --no-progress -q", kDefault, dir / "default.h5"), dir) == 0);
+  std::string out;
+  REQUIRE(cli(fmt::format("compare {} {} --baseline {}:stETH", dir / "steth.h5", dir / "default.h5", dir / "steth.h5"), dir, &out) == 0);
+  CHECK(out.find("baseline: stETH") != std::string::npos);
+  for (const char* holder : {"rsETH-like", "native-restakers", "stETH-like"}) CHECK(out.find(holder) != std::string::npos);
+  CHECK(out.find("P(loss>premium earned)") != std::string::npos);
+  std::string md;
+  REQUIRE(cli(fmt::format("compare {} {} --markdown", dir / "steth.h5", dir / "default.h5"), dir, &md) == 0);
+  CHECK(md.find("| file | holder |") != std::string::npos);
+  std::string err;
+  CHECK(cli(fmt::format("compare {} --baseline nobody", dir / "default.h5"), dir, nullptr, &err) == 1);
+  CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
+}
+
+TEST_CASE("reproduce passes on the published cases and fails when a figure leaves its tolerance") {
+  TempDir dir;
+  std::string out;
+  CHECK(cli("reproduce", dir, &out) == 0);
+  CHECK(out.find("FAIL") == std::string::npos);
+  // The same Staked case with a published figure 1% off and no tolerance must fail.
+  const std::string published = RESTAKE_SOURCE_DIR "/scenarios/published/";
+  std::ofstream(dir / "manifest.toml") << fmt::format(
+      "[[case]]\nname = \"off by one percent\"\nscenario = \"{}staked-2021.toml\"\nsource = \"test\"\nholder = \"staked-validators\"\n"
+      "metric = \"loss_eth\"\npublished = 18.9375\ntolerance = 0\n", published);
+  CHECK(cli(fmt::format("reproduce {}", dir / "manifest.toml"), dir, &out) == 1);
+  CHECK(out.find("FAIL") != std::string::npos);
 }

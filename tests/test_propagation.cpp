@@ -497,3 +497,26 @@ operators = ["bonded"]
   CHECK(other.pool_drawdown_eth[0] == 0.0);
   CHECK(other.loss_fraction[0] == doctest::Approx(16.0 / 64.0));
 }
+
+TEST_CASE("a covered loss is paid back into the position, so later losses fall on the restored value") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 1
+[[contract]]
+name = "vault"
+[[lst]]
+name = "covered"
+contracts = ["vault"]
+positions = [{ operator = "op", stake_eth = 32 }]
+[[pool]]
+name = "cover"
+balance_eth = 100
+covers = ["beacon_slashing"]
+)";
+  // Beacon loss of half (16 ETH), fully paid; then the vault loses half of the restored 32 ETH.
+  const Outcome o = propagate_events(model_from(toml), {{1, EventKind::OperatorFault, 0, 0, 1.0}, fail(0, 0.5, 2)});
+  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(16.0));
+  CHECK(o.cause(0, LossCause::Contract) == doctest::Approx(0.5));
+  CHECK(o.loss_fraction[0] == doctest::Approx(0.5));
+}

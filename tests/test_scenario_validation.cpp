@@ -578,7 +578,7 @@ TEST_CASE("an operator's stake_eth must be a whole number of validators") {
                  {"operator[1].stake_eth", "expected a whole number (>= 1) of 64 ETH validators, got 6432 ETH", "6432"});
     const Model m = parse(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\neffective_balance_eth = 64").text());
     CHECK(m.operators[1].validators == 100);
-    CHECK(m.operators[1].stake_eth() == 6400.0);
+    CHECK(m.operators[1].stake() == 6400.0);
   }
 }
 
@@ -999,7 +999,7 @@ TEST_CASE("a holder needs at least one position and a stake > 0") {
   }
   SUBCASE("a position without stake_eth") {
     expect_error(Scenario().replace("{ operator = \"op-b\", stake_eth = 2000 }", "{ operator = \"op-b\" }"),
-                 {"lst[0].positions[0]", "missing required key 'stake_eth'", "{ operator = \"op-b\" }"});
+                 {"lst[0].positions[0]", "missing 'stake_eth' (the stake delegated)", "{ operator = \"op-b\" }"});
   }
 }
 
@@ -1163,7 +1163,7 @@ TEST_CASE("the default scenario parses") {
     CHECK(m.operators[0].validators == 20'000);
     CHECK(m.operators[2].validators == 8'000);  // stake_eth = 256_000 at 32 ETH
     CHECK(m.operators[3].effective_balance_gwei == 64 * restake::kGweiPerEth);
-    CHECK(m.operators[3].stake_eth() == 160'000.0);
+    CHECK(m.operators[3].stake() == 160'000.0);
     CHECK(m.operators[0].fault_rate_per_year == doctest::Approx(-std::log(1.0 - 0.02)).epsilon(1e-12));
   }
   SUBCASE("groups collect their members from operator.groups") {

@@ -1,14 +1,20 @@
 """Contagion metrics: how far one fault spreads (conditional loss matrices), how much it compounds
-(cascade amplification), how much the same ETH is lent out (restaking ratio), and which AVS's
-slashing lands on whom (AVS x holder attribution). Definitions: docs/statistics.md."""
+(cascade amplification), how much the same stake is lent out (restaking ratio), and which AVS's
+slashing lands on whom (AVS x holder attribution). Definitions: docs/statistics.md.
+
+Amounts are in each entity's own asset (ETH or BTC): nothing here adds amounts of different assets.
+Aggregates over holders are taken per asset, and across assets only in USD, where the scenario
+gives every price needed ([prices_usd])."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import math
 
 import numpy as np
 
 from .results import Results
-from .scenario import World, holder_avs_exposure_eth, operator_avs_secured_eth, parse_world
+from .scenario import World, holder_avs_exposure, operator_avs_secured, operator_tvl, parse_world
 
 
 # --- conditional loss matrices --------------------------------------------------------------------
@@ -46,8 +52,8 @@ def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = Tr
 
 
 def avs_conditional_slashing(r: Results) -> ConditionalMatrix:
-    """P(AVS b slashes holders' stake | AVS a does), from /trials/avs_stake_lost_eth > 0."""
-    return conditional_matrix(r.avs_stake_lost_eth > 0.0, r.avs_names, 0.0, "slashed holders' stake > 0")
+    """P(AVS b slashes holders' stake | AVS a does), from /trials/avs_stake_lost > 0."""
+    return conditional_matrix(r.avs_stake_lost > 0.0, r.avs_names, 0.0, "slashed holders' stake > 0")
 
 
 # --- cascade amplification ------------------------------------------------------------------------
@@ -55,12 +61,16 @@ def avs_conditional_slashing(r: Results) -> ConditionalMatrix:
 
 @dataclass
 class Amplification:
-    """Total loss over the loss of the initiating cause, per holder and for all holders together.
+    """Total loss over the loss of the initiating cause, per holder and for holders together.
 
     The loss-by-cause ledger has no event times, so the initiating ("first") fault of a trial is
     taken to be its largest cause: A = total gross loss / gross loss of the largest cause, >= 1,
-    = 1 when one cause did all the damage, up to C when causes compound equally."""
-    labels: list[str]              # holders, then "all holders" (ETH-weighted)
+    = 1 when one cause did all the damage, up to C when causes compound equally.
+
+    The aggregates add the holders' losses in a common unit: "all holders" (in their asset) when
+    every holder holds the same asset; otherwise one "all <asset> holders" per asset, and "all
+    holders (USD)" when every asset held has a USD price (`note` says which and why)."""
+    labels: list[str]              # holders, then the aggregates
     causes: list[str]
     ratio_of_sums: np.ndarray      # [K] sum of total / sum of direct over loss trials
     mean: np.ndarray               # [K] mean A over trials with a loss
@@ -69,17 +79,44 @@ class Amplification:
     by_cause: np.ndarray           # [C, K] ratio of sums over trials whose largest cause is c (NaN: none)
     trials_by_cause: np.ndarray    # [C, K] number of such trials
     n_loss: np.ndarray             # [K] trials with a loss
+    aggregates: list = field(default_factory=list)  # (label, unit, holder indices) of each aggregate column
+    note: str = ""                 # how holders of several assets were aggregated
+
+
+def holder_aggregates(r: Results) -> tuple[list[tuple[str, str, list[int]]], str]:
+    """The groups of holders whose amounts may be added: [(label, unit, holder indices)] and a note.
+    One asset: ("all holders", asset). Several: one group per asset, plus all holders in USD when
+    every asset held has a price; else a note that they are not added across assets."""
+    assets = r.assets_held
+    if len(assets) <= 1:
+        return [("all holders", assets[0] if assets else "", list(range(len(r.holders))))], ""
+    groups = [(f"all {a} holders", a, [h.index for h in r.holders if h.asset == a]) for a in assets]
+    missing = [a for a in assets if not math.isfinite(r.usd_price(a))]
+    if missing:
+        note = (f"The holders hold {' and '.join(assets)}, and the scenario gives no USD price for "
+                f"{' or '.join(missing)} ([prices_usd]): holders are aggregated per asset, not across assets.")
+    else:
+        groups.append(("all holders (USD)", "USD", list(range(len(r.holders)))))
+        note = (f"The holders hold {' and '.join(assets)}: holders are aggregated per asset, and across assets "
+                f"in USD at the scenario's prices ("
+                + ", ".join(f"{a} ${r.usd_price(a):,.0f}" for a in assets) + ").")
+    return groups, note
 
 
 def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: float = 0.01) -> Amplification:
-    eth = r.loss_by_cause * r.holder_value_eth[None, :, None]          # [N, H, C] ETH
-    ledgers = [eth[:, h, :] for h in range(eth.shape[1])] + [eth.sum(axis=1)]
-    labels = r.holder_names + ["all holders"]
+    amount = r.loss_by_cause * r.holder_value[None, :, None]     # [N, H, C] in each holder's asset
+    groups, note = holder_aggregates(r)
+    ledgers = [amount[:, h, :] for h in range(amount.shape[1])]
+    for _label, unit, members in groups:
+        scale = r.holder_value_usd[members] if unit == "USD" else r.holder_value[members]
+        ledgers.append((r.loss_by_cause[:, members, :] * scale[None, :, None]).sum(axis=1))
+    labels = r.holder_names + [g[0] for g in groups]
     C = len(r.loss_causes)
     K = len(ledgers)
     out = Amplification(labels, list(r.loss_causes), np.full(K, np.nan), np.full(K, np.nan),
                         np.full(K, np.nan), np.full(K, np.nan), np.full((C, K), np.nan),
-                        np.zeros((C, K), dtype=np.int64), np.zeros(K, dtype=np.int64))
+                        np.zeros((C, K), dtype=np.int64), np.zeros(K, dtype=np.int64),
+                        [(g[0], g[1], list(g[2])) for g in groups], note)
     for k, ledger in enumerate(ledgers):
         total = ledger.sum(axis=1)
         direct = ledger.max(axis=1)
@@ -110,15 +147,19 @@ def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: 
 class RestakingRatio:
     """Stake delegated to AVSs over TVL. Each cell is the stake an AVS can slash (allocation x stake
     in unique mode, the whole stake in shared mode) over the operator's or holder's value; the sum
-    over AVSs is the restaking ratio (> 1: the same ETH secures several AVSs at once)."""
+    over AVSs is the restaking ratio (> 1: the same stake secures several AVSs at once). Ratios of
+    amounts in one asset: an AVS is secured by one asset, that of its operators and holders."""
     avs: list[str]
     operators: list[str]
-    operator_tvl_eth: np.ndarray     # [O]
+    operator_tvl: np.ndarray         # [O] in units of each operator's asset (scenario.operator_tvl)
     operator_by_avs: np.ndarray      # [O, A] fraction of operator TVL
     holders: list[str]
     holder_kinds: list[str]
-    holder_value_eth: np.ndarray     # [H]
+    holder_value: np.ndarray         # [H] in units of each holder's asset
     holder_by_avs: np.ndarray        # [H, A] fraction of holder value
+    operator_assets: list[str] = field(default_factory=list)
+    holder_assets: list[str] = field(default_factory=list)
+    avs_assets: list[str] = field(default_factory=list)
 
     @property
     def operator_ratio(self) -> np.ndarray:
@@ -130,27 +171,32 @@ class RestakingRatio:
 
 
 def restaking_ratio(world: World) -> RestakingRatio:
-    tvl = np.array([world.operator_stake_eth[o] for o in world.operator_names])
-    secured = operator_avs_secured_eth(world)
-    exposure = holder_avs_exposure_eth(world)          # [A, H]
-    value = np.array([h.value_eth for h in world.holders])
+    tvl = operator_tvl(world)
+    secured = operator_avs_secured(world)
+    exposure = holder_avs_exposure(world)          # [A, H]
+    value = np.array([h.value for h in world.holders])
     with np.errstate(invalid="ignore", divide="ignore"):
         op = np.where(tvl[:, None] > 0, secured / tvl[:, None], 0.0)
         ho = np.where(value[:, None] > 0, exposure.T / value[:, None], 0.0)
     return RestakingRatio(world.avs_names, world.operator_names, tvl, op, world.holder_names,
-                          [h.kind for h in world.holders], value, ho)
+                          [h.kind for h in world.holders], value, ho,
+                          [world.operator_asset.get(o, "ETH") for o in world.operator_names],
+                          [h.asset for h in world.holders], [a.asset for a in world.avs])
 
 
 def world_of(r: Results) -> World | None:
-    """The scenario's world, checked against the file's holder and AVS lists (None if the scenario
-    text does not parse or does not match)."""
+    """The scenario's world, checked against the file's holders (names, assets, values), AVSs (names,
+    assets) and pools (names, assets); None if the scenario text does not parse or does not match."""
     if r.scenario is None:
         return None
     try:
         w = parse_world(r.scenario)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    if w.holder_names != r.holder_names or w.avs_names != r.avs_names:
+    if (w.holder_names != r.holder_names or w.avs_names != r.avs_names or w.pool_names != r.pool_names
+            or [h.asset for h in w.holders] != r.holder_assets or [a.asset for a in w.avs] != r.avs_assets
+            or [p.asset for p in w.pools] != r.pool_assets
+            or not np.allclose([h.value for h in w.holders], r.holder_value, rtol=1e-12, atol=0.0)):
         return None
     return w
 
@@ -160,61 +206,90 @@ def world_of(r: Results) -> World | None:
 
 @dataclass
 class AvsHolderLoss:
+    """Cells are in units of the holder's asset, which is the AVS's wherever the AVS can reach the
+    holder (an AVS slashes only stake of its own asset)."""
     avs: list[str]
     holders: list[str]
-    loss_eth: np.ndarray        # [A, H] expected loss attributed to (AVS, holder), ETH per run horizon
+    loss: np.ndarray            # [A, H] expected loss attributed to (AVS, holder) over the horizon, units of the asset
     loss_fraction: np.ndarray   # [A, H] the same over the holder's initial value
-    exposure_eth: np.ndarray    # [A, H] slashable stake (0: the AVS cannot reach the holder)
-    method: str                 # "per-trial" or "pro-rata"
-    exact_share: float          # share of the attributed ETH that needed no apportioning
+    exposure: np.ndarray        # [A, H] slashable stake (0: the AVS cannot reach the holder)
+    method: str                 # "per-trial", "pro-rata" or "none" (no AVS)
+    exact_share: float          # share of the attributed amount that needed no apportioning (see below)
+    holder_assets: list[str] = field(default_factory=list)
+    avs_assets: list[str] = field(default_factory=list)
+    # asset -> share of that asset's attributed amount that needed no apportioning. exact_share is
+    # the one value when one asset is attributed, the USD-weighted share across assets when all have
+    # a price, else NaN (read this dict).
+    exact_share_by_asset: dict = field(default_factory=dict)
 
 
 def avs_holder_loss(r: Results, world: World, iterations: int = 200) -> AvsHolderLoss:
     """Expected AVS-slashing loss of each holder, split by AVS. The file has each AVS's slashed
     stake per trial ([N, A]) and each holder's AVS-slashing loss per trial ([N, H], causes
-    avs_slashing + avs_faulty_slashing) but not the [A, H] split. It is an attribution:
+    avs_slashing + avs_faulty_slashing) but not the [A, H] split. It is an attribution, made
+    separately for each asset (an AVS slashes only stake of its own asset, so the AVSs and holders
+    of one asset form a block of their own):
 
-    * per-trial (records): in a trial where one AVS slashed, every holder's AVS loss is that AVS's
-      (exact). In a trial where several did, the [A, H] table is fitted to both margins by
+    * per-trial (records): in a trial where one AVS of the asset slashed, every holder's AVS loss
+      is that AVS's (exact). In a trial where several did, the block is fitted to both margins by
       iterative proportional fitting, starting from the slashable stake (zero where the AVS cannot
       reach the holder), so rows sum to each AVS's loss and columns to each holder's.
     * pro-rata (no records): each AVS's mean slashed stake split over holders pro rata to their
       slashable stake.
     """
-    exposure = holder_avs_exposure_eth(world)
-    value = r.holder_value_eth
+    exposure = holder_avs_exposure(world)
+    value = r.holder_value
     A, H = exposure.shape
+    assets = dict(holder_assets=r.holder_assets, avs_assets=list(r.avs_assets))
     if A == 0:
         z = np.zeros((0, H))
-        return AvsHolderLoss([], r.holder_names, z, z, exposure, "none", 1.0)
+        return AvsHolderLoss([], r.holder_names, z, z, exposure, "none", 1.0, **assets)
+    blocks = [(a, [k for k in range(A) if r.avs_assets[k] == a], [h for h in range(H) if r.holder_assets[h] == a])
+              for a in dict.fromkeys(r.avs_assets)]
     if not r.has_records:
         share = np.divide(exposure, exposure.sum(axis=1, keepdims=True),
                           out=np.zeros_like(exposure), where=exposure.sum(axis=1, keepdims=True) > 0)
-        eth = share * r.summary.avs_stake_lost_mean_eth[:, None]
-        return AvsHolderLoss(r.avs_names, r.holder_names, eth, eth / value[None, :], exposure, "pro-rata", 0.0)
+        amount = share * r.summary.avs_stake_lost_mean[:, None]
+        return AvsHolderLoss(r.avs_names, r.holder_names, amount, amount / value[None, :], exposure, "pro-rata",
+                             0.0, **assets, exact_share_by_asset={a: 0.0 for a, _, _ in blocks})
 
     causes = [r.loss_causes.index("avs_slashing"), r.loss_causes.index("avs_faulty_slashing")]
-    y = r.loss_by_cause[:, :, causes].sum(axis=2) * value[None, :]     # [N, H] ETH
-    x = r.avs_stake_lost_eth                                           # [N, A] ETH
-    n = x.shape[0]
-    slashed = x > 0.0
-    count = slashed.sum(axis=1)
+    y_all = r.loss_by_cause[:, :, causes].sum(axis=2) * value[None, :]  # [N, H] each holder's asset
+    x_all = r.avs_stake_lost                                            # [N, A] each AVS's asset
+    n = x_all.shape[0]
     total = np.zeros((A, H))
-    single = count == 1
-    if single.any():
-        which = slashed[single].argmax(axis=1)
-        np.add.at(total, which, y[single])
-    exact = total.sum()
-    mask = exposure > 0
-    for t in np.flatnonzero(count > 1):
-        m = np.where(mask, exposure, 0.0) * slashed[t][:, None]
-        for _ in range(iterations):
-            rows = m.sum(axis=1)
-            m *= np.divide(x[t], rows, out=np.zeros(A), where=rows > 0)[:, None]
-            cols = m.sum(axis=0)
-            m *= np.divide(y[t], cols, out=np.zeros(H), where=cols > 0)[None, :]
-        total += m  # columns match the holders' ledger exactly (last step); rows to convergence
-    eth = total / n
-    attributed = total.sum()
-    return AvsHolderLoss(r.avs_names, r.holder_names, eth, eth / value[None, :], exposure, "per-trial",
-                         float(exact / attributed) if attributed > 0 else 1.0)
+    by_asset, usd_exact, usd_all = {}, 0.0, 0.0
+    for asset, rows_a, cols_a in blocks:
+        x, y = x_all[:, rows_a], y_all[:, cols_a]
+        e0 = exposure[np.ix_(rows_a, cols_a)]
+        a_n, h_n = len(rows_a), len(cols_a)
+        block = np.zeros((a_n, h_n))
+        slashed = x > 0.0
+        count = slashed.sum(axis=1)
+        single = count == 1
+        if single.any() and h_n:
+            np.add.at(block, slashed[single].argmax(axis=1), y[single])
+        exact = block.sum()
+        start = np.where(e0 > 0, e0, 0.0)
+        for t in np.flatnonzero(count > 1):
+            m = start * slashed[t][:, None]
+            for _ in range(iterations):
+                rows = m.sum(axis=1)
+                m *= np.divide(x[t], rows, out=np.zeros(a_n), where=rows > 0)[:, None]
+                cols = m.sum(axis=0)
+                m *= np.divide(y[t], cols, out=np.zeros(h_n), where=cols > 0)[None, :]
+            block += m  # columns match the holders' ledger exactly (last step); rows to convergence
+        total[np.ix_(rows_a, cols_a)] = block
+        attributed = block.sum()
+        by_asset[asset] = float(exact / attributed) if attributed > 0 else 1.0
+        usd_exact += exact * r.usd_price(asset)
+        usd_all += attributed * r.usd_price(asset)
+    if len(by_asset) == 1:
+        share = next(iter(by_asset.values()))
+    elif math.isfinite(usd_all):  # every asset priced: the USD-weighted share
+        share = float(usd_exact / usd_all) if usd_all > 0 else 1.0
+    else:
+        share = math.nan
+    amount = total / n
+    return AvsHolderLoss(r.avs_names, r.holder_names, amount, amount / value[None, :], exposure, "per-trial",
+                         share, **assets, exact_share_by_asset=by_asset)

@@ -2,6 +2,7 @@
 so nothing global changes and any backend works; savefig writes PNG through Agg).
 
 Losses and returns are fractions of the holder's initial value in the file and percent on the axes.
+Amounts are labelled with their entity's asset (ETH or BTC), never added across assets.
 Colours follow the holder's index in the file, so a holder has one colour in every figure.
 """
 from __future__ import annotations
@@ -36,6 +37,23 @@ def holder_color(i: int) -> str:
     return HOLDER_COLORS[i % len(HOLDER_COLORS)]
 
 
+def amount(v: float, asset: str, digits: int = 0) -> str:
+    """An amount with its unit: 580,000 ETH, 1,250.5 BTC, $1.74B."""
+    if asset == "USD":
+        return usd(v)
+    return f"{v:,.{digits}f} {asset}"
+
+
+def usd(v: float) -> str:
+    """A USD amount, short: $950, $12.3k, $1.74M, $2.05B ("n/a" if not finite)."""
+    if not math.isfinite(v):
+        return "n/a"
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"${v / scale:,.{2 if suffix != 'k' else 1}f}{suffix}"
+    return f"${v:,.0f}"
+
+
 def pct(v: float, digits: int = 3) -> str:
     """A fraction as percent with `digits` significant digits, for labels (0.144436 -> 14.4%)."""
     if not math.isfinite(v):
@@ -66,7 +84,8 @@ def _figure(w: float, h: float) -> Figure:
 def _caption(fig: Figure, text: str):
     """A note under the figure, wrapped to its width."""
     width = int(fig.get_figwidth() * 15)
-    fig.supxlabel("\n".join(textwrap.wrap(text, width)), fontsize=8, color="#555555", x=0.01, ha="left")
+    text = "\n".join(textwrap.wrap(text, width)).replace("$", r"\$")  # a dollar sign, not mathtext
+    fig.supxlabel(text, fontsize=8, color="#555555", x=0.01, ha="left")
 
 
 # --- loss exceedance ------------------------------------------------------------------------------
@@ -163,14 +182,22 @@ def plot_exceedance_comparison(runs: list[Results], labels: list[str]) -> Figure
 # --- net yield ------------------------------------------------------------------------------------
 
 
+def yield_pairs(r: Results) -> list:
+    """(restaked holder, LST baseline) pairs of the same asset: a BTC restaker is not compared with
+    an ETH baseline (different base yields, different units)."""
+    return [(h, b) for b in r.holders_of_kind("lst") for h in r.holders
+            if h.kind != "lst" and h.asset == b.asset]
+
+
 def plot_net_yield(r: Results) -> Figure | None:
-    """Net-return distribution of each restaked holder (LRTs, native) against the LST baseline(s),
-    and the paired per-trial spread (both see the same events and base APR in a trial).
-    None if the run has no LST or no restaked holder."""
-    base = r.holders_of_kind("lst")
-    restaked = [h for h in r.holders if h.kind != "lst"]
-    if not base or not restaked:
+    """Net-return distribution of each restaked holder (LRTs, native) against the LST baseline(s)
+    of the same asset, and the paired per-trial spread (both see the same events and base APR in a
+    trial). None if no restaked holder has an LST baseline in its asset."""
+    pairs = yield_pairs(r)
+    if not pairs:
         return None
+    restaked = list({h.index: h for h, _ in pairs}.values())
+    base = list({b.index: b for _, b in pairs}.values())
     ret = r.net_return
     n = ret.shape[0]
     fig = _figure(12.0, 9.0)
@@ -215,7 +242,7 @@ def plot_net_yield(r: Results) -> Figure | None:
     # Paired spread against each baseline.
     right = 0.02
     for b_i, b in enumerate(base):
-        for h in restaked:
+        for h in [h for h, bb in pairs if bb.index == b.index]:
             d = np.sort(ret[:, h.index] - ret[:, b.index])
             right = max(right, 1.5 * st.quantile_sorted(d, 0.9))
             ax_spread.plot(d, p, drawstyle="steps-post", color=holder_color(h.index), linestyle=LINESTYLES[b_i % 4],
@@ -359,21 +386,28 @@ def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
     A, H = att.loss_fraction.shape
     fig = _figure(3.2 + 1.7 * H + 1.2, 2.4 + 0.6 * A)
     ax = fig.add_subplot()
-    m = np.where(att.exposure_eth > 0, att.loss_fraction, np.nan)
+    m = np.where(att.exposure > 0, att.loss_fraction, np.nan)
     positive = m[np.isfinite(m) & (m > 0)]
     norm = LogNorm(positive.min(), positive.max()) if positive.size and positive.max() > positive.min() else None
+    assets = att.holder_assets or r.holder_assets
     _heatmap(ax, m, att.avs, att.holders,
-             lambda i, j, v: f"{pct(v, 2)}\n{att.loss_eth[i, j]:,.1f} ETH",
+             lambda i, j, v: f"{pct(v, 2)}\n{amount(att.loss[i, j], assets[j], 1)}",
              norm=norm, fig=fig, cbar_label="expected loss, % of holder value (log colour)", cbar_format=PERCENT)
     ax.set_xlabel("holder")
     ax.set_ylabel("AVS whose slashing causes the loss")
     ax.set_title("Expected loss by AVS and holder (attribution)")
+    if len(att.exact_share_by_asset) > 1:
+        exact = ", ".join(f"{100 * v:.1f}% of the {a}" for a, v in att.exact_share_by_asset.items())
+    else:
+        exact = f"{100 * att.exact_share:.1f}% of the {next(iter(att.exact_share_by_asset), 'stake')}"
     how = ("per trial: exact in trials where one AVS slashed, fitted to both margins where several did "
-           f"({100 * att.exact_share:.1f}% of the ETH needed no apportioning)"
+           f"({exact} needed no apportioning)"
            if att.method == "per-trial" else
            "of each AVS's mean slashed stake, pro rata to slashable stake (no per-trial records)")
+    unit = (f"in {assets[0]}" if len(set(assets)) == 1 else
+            f"in the holder's asset ({', '.join(dict.fromkeys(assets))})")
     _caption(fig, f"Attribution {how}. Each cell: mean loss over the horizon as % of the holder's initial "
-                  "value, and in ETH. Grey '—': the AVS cannot slash that holder's stake.")
+                  f"value, and {unit}. Grey '—': the AVS cannot slash that holder's stake.")
     return fig
 
 
@@ -412,9 +446,14 @@ def plot_amplification(amp: cg.Amplification) -> Figure:
     ax.axhline(len(amp.causes) - 0.5, color="black", linewidth=1)
     ax.set_ylabel("trials whose initiating (largest) cause is …")
     ax.set_title("Cascade amplification: total loss over the loss of the initiating cause")
+    if amp.note:
+        agg = amp.note
+    else:
+        unit = amp.aggregates[0][1] if amp.aggregates else "ETH"
+        agg = f"'all holders' adds the {unit} losses of every holder."
     _caption(fig, "×1.00: one cause did all the damage. Each cell is a ratio of sums over the trials of its row "
-                  "(loss-weighted); 'all holders' adds the ETH losses of every holder. The loss ledger has no event "
-                  "times, so the largest cause of a trial stands in for its first fault.")
+                  f"(loss-weighted). {agg} The loss ledger has no event times, so the largest cause of a trial "
+                  "stands in for its first fault.")
     return fig
 
 
@@ -426,8 +465,10 @@ def plot_restaking_ratio(rr: cg.RestakingRatio) -> Figure:
     ax1, ax2 = fig.subplots(2, 1, height_ratios=[max(1, len(rr.operators)), max(1, len(rr.holders))])
     vmax = max(1.0, float(np.nanmax(ops_m)) if ops_m.size else 1.0, float(np.nanmax(ho_m)) if ho_m.size else 1.0)
     norm = Normalize(0.0, vmax)
-    op_rows = [f"{o}\n({rr.operator_tvl_eth[i]:,.0f} ETH)" for i, o in enumerate(rr.operators)]
-    ho_rows = [f"{h} ({k})\n({rr.holder_value_eth[i]:,.0f} ETH)" for i, (h, k) in
+    op_assets = rr.operator_assets or ["ETH"] * len(rr.operators)
+    ho_assets = rr.holder_assets or ["ETH"] * len(rr.holders)
+    op_rows = [f"{o}\n({amount(rr.operator_tvl[i], op_assets[i])})" for i, o in enumerate(rr.operators)]
+    ho_rows = [f"{h} ({k})\n({amount(rr.holder_value[i], ho_assets[i])})" for i, (h, k) in
                enumerate(zip(rr.holders, rr.holder_kinds))]
 
     def fmt(i, j, v):
@@ -439,8 +480,10 @@ def plot_restaking_ratio(rr: cg.RestakingRatio) -> Figure:
     ax1.set_title("Operators: stake securing each AVS / operator TVL")
     ax2.set_title("Holders: stake securing each AVS / holder value")
     _caption(fig, "Slashable stake = allocation × stake (unique-stake protocols) or the whole stake (shared). "
-                  "Operator rows count holders' positions only; operator TVL is validators × effective balance. "
-                  "A total above 1 means the same ETH secures several AVSs at once.")
+                  "Operator rows count holders' positions only; operator TVL is its own stake (validators × "
+                  "effective balance, or its BTC) plus stake delegated to it from other operators' validators "
+                  "(staked_with). Each row is in its own asset. A total above 1 means the same stake secures "
+                  "several AVSs at once.")
     return fig
 
 

@@ -15,7 +15,7 @@ from . import __version__
 from . import contagion as cg
 from . import plots
 from . import statistics as st
-from .plots import pct
+from .plots import amount, pct, usd
 from .results import Results
 
 CSS = """
@@ -132,7 +132,7 @@ def _make_figures(rr: RunReport, out: Path):
         put("loss_exceedance", plots.plot_loss_exceedance(r))
         fig = plots.plot_net_yield(r)
         if fig is None:
-            rr.skipped.append("net-yield comparison (needs at least one lst holder and one lrt or native holder)")
+            rr.skipped.append("net-yield comparison (needs an lst holder and an lrt or native holder of the same asset)")
         put("net_yield", fig)
     put("loss_by_cause", plots.plot_loss_by_cause(r))
     if world is not None and r.avs_names:
@@ -156,10 +156,20 @@ def _make_figures(rr: RunReport, out: Path):
         rr.restaking = cg.restaking_ratio(world)
         put("restaking_ratio", plots.plot_restaking_ratio(rr.restaking))
     else:
-        rr.skipped.append("restaking ratio and AVS x holder matrix (the stored scenario text could not be read)")
+        rr.skipped.append("restaking ratio and AVS x holder matrix (the stored scenario text could not be read, "
+                          "or its holders, AVSs or pools do not match the file's)")
 
 
 # --- page sections --------------------------------------------------------------------------------
+
+
+def _assets_text(r: Results) -> str:
+    """What the holders hold: "ETH", or "ETH (USD 3,000.00 per ETH), BTC (no USD price)"."""
+    held = r.assets_held
+    if not any(math.isfinite(r.usd_price(a)) for a in held):
+        return ", ".join(held) + ("" if len(held) <= 1 else " (amounts stay in each holder's asset; no USD prices)")
+    return ", ".join(f"{a} (USD {r.usd_price(a):,.2f} per {a})" if math.isfinite(r.usd_price(a)) else
+                     f"{a} (no USD price)" for a in held)
 
 
 def _meta_table(r: Results) -> str:
@@ -170,6 +180,7 @@ def _meta_table(r: Results) -> str:
     rows += [["trials", f"{r.n_trials:,}"], ["seed", str(r.seed)], ["horizon", f"{r.horizon_days:g} days"],
              ["restake-sim", f"{_e(r.program_version)}, commit {_e(r.git_commit)}"],
              ["created (UTC)", _e(r.created_utc)],
+             ["assets held", _e(_assets_text(r))],
              ["per-trial records", "yes" if r.has_records else
               f"no (--no-records): quantiles, VaR and ES are from a sketch, relative error {r.quantile_relative_error:g}"]]
     return _table(["", ""], rows, numeric_from=99)
@@ -182,10 +193,13 @@ def _cards(rr: RunReport) -> str:
         i = h.index
         ci = rr.intervals.get(i)
         mean_pm = f" ± {_num(s.loss['stderr'][i] * st.Z95, 2)}" if r.n_trials > 1 else ""
+        worth = f" ({usd(h.value_usd)})" if math.isfinite(h.value_usd) else ""
         out.append(
             f'<div class="card" style="--c:{plots.holder_color(i)}"><div class="name">{_e(h.name)}</div>'
-            f'<div class="kind">{_e(h.kind)} · {h.value_eth:,.0f} ETH</div><dl>'
+            f'<div class="kind">{_e(h.kind)} · {_e(amount(h.value, h.asset))}{_e(worth)}</div><dl>'
             f'<dt>1-in-100 loss (VaR 99%)</dt><dd class="big">{_num(s.loss["var99"][i])}</dd>'
+            + (f'<dt class="small">VaR 99% in USD</dt><dd class="small">{usd(s.loss["var99"][i] * h.value_usd)}</dd>'
+               if math.isfinite(h.value_usd) else "") +
             f'<dt>average of worst 1% (ES 99%)</dt><dd>{_num(s.loss["es99"][i])}</dd>'
             f'<dt>expected loss</dt><dd>{_num(s.loss["mean"][i])}{mean_pm}</dd>'
             f'<dt>chance of any loss</dt><dd>{_num(s.loss["p_loss"][i])}</dd>'
@@ -200,20 +214,16 @@ def _cards(rr: RunReport) -> str:
 def _findings(rr: RunReport) -> str:
     r, s = rr.results, rr.results.summary
     items = []
-    base = r.holders_of_kind("lst")
-    for h in r.holders:
-        if h.kind == "lst":
-            continue
-        for b in base:
-            v, vb = s.loss["var99"][h.index], s.loss["var99"][b.index]
-            ratio = f" (×{v / vb:,.0f})" if vb > 0 and v / vb >= 2 else ""
-            items.append(f"<b>{_e(h.name)}</b> has a 1-in-100 loss of <b>{_num(v)}</b> of its value against "
-                         f"{_num(vb)} for the {_e(b.name)} baseline{ratio}; its mean net return is "
-                         f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
-            if r.has_records:
-                d = r.net_return[:, h.index] - r.net_return[:, b.index]
-                items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * float(np.mean(d < 0)):.1f}%</b> "
-                             f"of years; median yield pickup {100 * st.quantile(d, 0.5):+.2f} percentage points.")
+    for h, b in plots.yield_pairs(r):  # restaked holders against LST baselines of the same asset
+        v, vb = s.loss["var99"][h.index], s.loss["var99"][b.index]
+        ratio = f" (×{v / vb:,.0f})" if vb > 0 and v / vb >= 2 else ""
+        items.append(f"<b>{_e(h.name)}</b> has a 1-in-100 loss of <b>{_num(v)}</b> of its value against "
+                     f"{_num(vb)} for the {_e(b.name)} baseline{ratio}; its mean net return is "
+                     f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
+        if r.has_records:
+            d = r.net_return[:, h.index] - r.net_return[:, b.index]
+            items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * float(np.mean(d < 0)):.1f}%</b> "
+                         f"of years; median yield pickup {100 * st.quantile(d, 0.5):+.2f} percentage points.")
     for h in r.holders:
         by = s.loss_by_cause_mean[h.index]
         if by.sum() > 0:
@@ -222,15 +232,16 @@ def _findings(rr: RunReport) -> str:
                          f"<b>{_e(plots.CAUSE_LABELS.get(r.loss_causes[c], r.loss_causes[c]))}</b> "
                          f"({100 * by[c] / by.sum():.0f}% of {_num(by.sum())}).")
     att = rr.avs_holder
-    if att is not None and att.loss_eth.size and att.loss_eth.max() > 0:
+    if att is not None and att.loss.size and att.loss.max() > 0:
         a, h = np.unravel_index(int(np.argmax(att.loss_fraction)), att.loss_fraction.shape)
         items.append(f"Heaviest AVS exposure: <b>{_e(att.avs[a])}</b>'s slashing costs {_e(att.holders[h])} "
                      f"{_num(att.loss_fraction[a, h])} of its value on average (attribution).")
     rs = rr.restaking
     if rs is not None and rs.holder_ratio.size and rs.holder_ratio.max() > 0:
         h = int(np.argmax(rs.holder_ratio))
-        items.append(f"Highest restaking ratio: {_e(rs.holders[h])}, {rs.holder_ratio[h]:.2f} ETH of AVS security "
-                     f"per ETH held.")
+        asset = _e(rs.holder_assets[h] if rs.holder_assets else "ETH")
+        items.append(f"Highest restaking ratio: {_e(rs.holders[h])}, {rs.holder_ratio[h]:.2f} {asset} of AVS security "
+                     f"per {asset} held.")
     if not items:
         return ""
     return '<h3>Key findings</h3><ul class="findings">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
@@ -238,12 +249,15 @@ def _findings(rr: RunReport) -> str:
 
 def _loss_table(rr: RunReport) -> str:
     r, s = rr.results, rr.results.summary
+    priced = any(math.isfinite(h.value_usd) for h in r.holders)
     rows = []
     for h in r.holders:
         i = h.index
         ci = rr.intervals.get(i)
         rows.append([
-            f"{_e(h.name)}", _e(h.kind), f"{h.value_eth:,.0f}", _num(s.loss["p_loss"][i]),
+            f"{_e(h.name)}", _e(h.kind), _e(amount(h.value, h.asset))]
+            + ([_e(usd(h.value_usd)), _e(usd(s.loss["var99"][i] * h.value_usd))] if priced else []) + [
+            _num(s.loss["p_loss"][i]),
             _num(s.loss["mean"][i]) + (f"<br>{_ci(ci['mean'].low, ci['mean'].high)}" if ci else
                                        f"<br>{_ci(s.loss['mean'][i] - st.Z95 * s.loss['stderr'][i], s.loss['mean'][i] + st.Z95 * s.loss['stderr'][i])}"),
             _num(s.loss["var95"][i]) + (f"<br>{_ci(ci['var95'].low, ci['var95'].high)}" if ci else ""),
@@ -253,8 +267,9 @@ def _loss_table(rr: RunReport) -> str:
             _num(s.loss["quantiles"][i][list(s.loss_levels).index(0.999)] if 0.999 in list(s.loss_levels) else math.nan),
             _num(s.covered_mean[i]),
         ])
-    return _table(["holder", "kind", "value ETH", "P(loss &gt; 0)", "mean loss", "VaR 95%", "VaR 99%", "ES 95%",
-                   "ES 99%", "q 99.9%", "mean covered"], rows, numeric_from=2)
+    return _table(["holder", "kind", "value"] + (["value USD", "VaR 99% USD"] if priced else []) +
+                  ["P(loss &gt; 0)", "mean loss", "VaR 95%", "VaR 99%", "ES 95%", "ES 99%", "q 99.9%", "mean covered"],
+                  rows, numeric_from=2)
 
 
 def _return_table(r: Results) -> str:
@@ -279,16 +294,29 @@ def _cause_table(r: Results) -> str:
 
 
 def _avs_pool_tables(r: Results) -> str:
+    """Amounts in each AVS's / pool's own asset, with a USD column when some asset has a price."""
     s, out = r.summary, ""
     if r.avs_names:
+        priced = any(math.isfinite(r.usd_price(a)) for a in r.avs_assets)
+        rows = []
+        for i, a in enumerate(r.avs_names):
+            asset = r.avs_assets[i]
+            rows.append([_e(a), _e(amount(s.avs_stake_lost_mean[i], asset, 2))]
+                        + ([_e(usd(s.avs_stake_lost_mean[i] * r.usd_price(asset)))] if priced else [])
+                        + [_num(s.avs_p_slashed[i])])
         out += "<h3>AVSs</h3>" + _table(
-            ["AVS", "mean holders' stake slashed (ETH)", "P(slashes holders' stake)"],
-            [[_e(a), f"{s.avs_stake_lost_mean_eth[i]:,.2f}", _num(s.avs_p_slashed[i])] for i, a in enumerate(r.avs_names)])
+            ["AVS", "mean holders' stake slashed"] + (["in USD"] if priced else []) + ["P(slashes holders' stake)"], rows)
     if r.pool_names:
+        priced = any(math.isfinite(r.usd_price(a)) for a in r.pool_assets)
+        rows = []
+        for i, p in enumerate(r.pool_names):
+            asset, price = r.pool_assets[i], r.usd_price(r.pool_assets[i])
+            rows.append([_e(p), _e(amount(r.pool_balance[i], asset)), _e(amount(s.pool_drawdown_mean[i], asset, 2))]
+                        + ([_e(usd(r.pool_balance[i] * price)), _e(usd(s.pool_drawdown_mean[i] * price))] if priced else [])
+                        + [_num(s.pool_p_exhausted[i])])
         out += "<h3>Coverage pools</h3>" + _table(
-            ["pool", "balance (ETH)", "mean payout (ETH)", "P(exhausted)"],
-            [[_e(p), f"{r.pool_balance_eth[i]:,.0f}", f"{s.pool_drawdown_mean_eth[i]:,.2f}", _num(s.pool_p_exhausted[i])]
-             for i, p in enumerate(r.pool_names)])
+            ["pool", "balance", "mean payout"] + (["balance USD", "mean payout USD"] if priced else []) + ["P(exhausted)"],
+            rows)
     return out
 
 
@@ -297,8 +325,9 @@ def _amplification_table(amp: cg.Amplification) -> str:
              f"×{amp.mean[k]:.3f}" if np.isfinite(amp.mean[k]) else "—",
              _num(amp.p_compound[k]) if np.isfinite(amp.p_compound[k]) else "—",
              f"×{amp.tail[k]:.3f}" if np.isfinite(amp.tail[k]) else "—"] for k, lab in enumerate(amp.labels)]
-    return _table(["holder", "trials with a loss", "amplification (loss-weighted)", "mean per trial",
-                   "P(another cause adds &gt; 1%)", "worst 1% of trials"], rows)
+    table = _table(["holder", "trials with a loss", "amplification (loss-weighted)", "mean per trial",
+                    "P(another cause adds &gt; 1%)", "worst 1% of trials"], rows)
+    return table + (f'<p class="small">{_e(amp.note)}</p>' if amp.note else "")
 
 
 FIGURE_TEXT = {
@@ -308,6 +337,7 @@ FIGURE_TEXT = {
                         "least x. Both axes are logarithmic so the tail is visible; the shaded band is the 95% "
                         "confidence interval of each probability. Where a curve crosses 1% is its VaR 99%."),
     "net_yield": ("Net yield against the LST baseline",
+                  "Each restaked holder against the LST baseline(s) of its own asset. "
                   "Left: the distribution of the net return in ordinary years. Middle: the bad years, "
                   "P(net return ≤ x) on a log scale. Right: the restaked holder's return minus the baseline's in "
                   "the same simulated year; the share of years below 0 is how often restaking did worse than "
@@ -505,7 +535,8 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
                 f'<header><h1>{_e(title)}</h1><div class="meta">{meta}</div></header>'
                 f'<nav>{"".join(nav)}</nav><main>{"".join(body)}'
                 f'<p class="small">Written by restake_analysis {__version__}. Losses and returns are shares of '
-                f'each holder\'s initial value over the horizon. Statistics definitions: docs/statistics.md; file '
+                f'each holder\'s initial value over the horizon; amounts are in each holder\'s, AVS\'s or '
+                f'pool\'s own asset (ETH or BTC), in USD only at the scenario\'s prices. Statistics definitions: docs/statistics.md; file '
                 f'layout: docs/output-format.md.</p></main></body></html>\n')
         index = out / "index.html"
         index.write_text(page, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Reader of restake-sim results files (docs/output-format.md, format_version 1).
+"""Reader of restake-sim results files (docs/output-format.md, format_version 2).
 
     from restake_analysis import Results
     with Results("results/default.h5") as r:
@@ -9,9 +9,14 @@
 Like a Monte Carlo code's state-point reader, it checks what it opened (file type, format version,
 completeness) before handing anything out, reads the small index and summary datasets at once, and
 reads each per-trial array on first use (then keeps it: they are N x H doubles).
+
+Amounts (holder values, AVS slashed stake, pool balances and payouts) are in each entity's own
+asset, "ETH" or "BTC" (Holder.asset, avs_assets, pool_assets); never add amounts of different
+assets. usd_price(asset) converts where the scenario gave a price ([prices_usd]), NaN otherwise.
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass
@@ -20,9 +25,9 @@ import h5py
 import numpy as np
 
 FILE_TYPE = "restake-sim results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 TRIAL_DATASETS = ("loss_fraction", "net_return", "covered_fraction", "loss_by_cause",
-                  "avs_stake_lost_eth", "pool_drawdown_eth")
+                  "avs_stake_lost", "pool_drawdown")
 
 
 class ResultsError(Exception):
@@ -41,8 +46,15 @@ class NoRecordsError(ResultsError):
 class Holder:
     index: int
     name: str
-    kind: str  # "lrt" | "lst" | "native"
-    value_eth: float
+    kind: str    # "lrt" | "lst" | "native"
+    asset: str   # "ETH" | "BTC": the unit of value (and of every amount of this holder)
+    value: float  # initial value, in units of asset
+    usd_price: float = math.nan  # USD per unit of asset; NaN if the scenario gives no price
+
+    @property
+    def value_usd(self) -> float:
+        """Initial value in USD (NaN without a price)."""
+        return self.value * self.usd_price
 
 
 @dataclass
@@ -54,10 +66,10 @@ class Summary:
     return_levels: np.ndarray
     covered_mean: np.ndarray          # [H]
     loss_by_cause_mean: np.ndarray    # [H, C]
-    avs_stake_lost_mean_eth: np.ndarray  # [A]
-    avs_p_slashed: np.ndarray            # [A]
-    pool_drawdown_mean_eth: np.ndarray   # [P]
-    pool_p_exhausted: np.ndarray         # [P]
+    avs_stake_lost_mean: np.ndarray   # [A] units of each AVS's asset (Results.avs_assets)
+    avs_p_slashed: np.ndarray         # [A]
+    pool_drawdown_mean: np.ndarray    # [P] units of each pool's asset (Results.pool_assets)
+    pool_p_exhausted: np.ndarray      # [P]
 
 
 def _strings(ds) -> list[str]:
@@ -102,7 +114,9 @@ class Results:
                 f"{self.path}: results format_version {version}, but this reader understands only "
                 f"format_version {FORMAT_VERSION} (docs/output-format.md). The file was written by "
                 f"restake-sim {_attr_str(a.get('program_version', '?'))}; read it with the analysis "
-                f"package of that version, or rerun the scenario with this one.")
+                f"package of that version, or rerun the scenario with this one."
+                + (" (format_version 1 files hold amounts in ETH only, written before holders could "
+                   "hold BTC.)" if version is not None and int(version) == 1 else ""))
         if int(a.get("complete", 0)) != 1:
             raise ResultsError(f"{self.path}: incomplete run (complete = 0): the simulation was "
                                f"killed while writing, so there is no summary. Run it again.")
@@ -122,12 +136,24 @@ class Results:
         self.quantile_relative_error = float(a["quantile_relative_error"])
 
         self.loss_causes = _strings(f["loss_causes"])
+        # /assets: every asset the program knows, with its USD price (NaN: the scenario gives none).
+        self.asset_names = _strings(f["assets/names"])
+        prices = f["assets/usd_price"][()]
+        self.usd_prices = {a: float(p) for a, p in zip(self.asset_names, prices)}
         names, kinds = _strings(f["holders/names"]), _strings(f["holders/kinds"])
-        values = f["holders/value_eth"][()]
-        self.holders = [Holder(i, n, k, float(v)) for i, (n, k, v) in enumerate(zip(names, kinds, values))]
+        assets, values = _strings(f["holders/assets"]), f["holders/value"][()]
+        self.holders = [Holder(i, n, k, a, float(v), self.usd_price(a))
+                        for i, (n, k, a, v) in enumerate(zip(names, kinds, assets, values))]
         self.avs_names = _strings(f["avs/names"])
+        self.avs_assets = _strings(f["avs/assets"])
         self.pool_names = _strings(f["pools/names"])
-        self.pool_balance_eth = f["pools/balance_eth"][()]
+        self.pool_assets = _strings(f["pools/assets"])
+        self.pool_balance = f["pools/balance"][()]
+        for what, got in (("holder", assets), ("AVS", self.avs_assets), ("pool", self.pool_assets)):
+            unknown = sorted(set(got) - set(self.asset_names))
+            if unknown:
+                raise ResultsError(f"{self.path}: {what} asset {unknown[0]!r} is not in /assets/names "
+                                   f"({', '.join(self.asset_names)})")
 
         s = f["summary"]
         loss = {k: s["loss"][k][()] for k in ("mean", "sd", "stderr", "p_loss", "var95", "var99",
@@ -137,8 +163,8 @@ class Results:
             loss=loss, loss_levels=s["loss/quantile_levels"][()],
             net_return=ret, return_levels=s["net_return/quantile_levels"][()],
             covered_mean=s["covered_mean"][()], loss_by_cause_mean=s["loss_by_cause_mean"][()],
-            avs_stake_lost_mean_eth=s["avs_stake_lost_mean_eth"][()], avs_p_slashed=s["avs_p_slashed"][()],
-            pool_drawdown_mean_eth=s["pool_drawdown_mean_eth"][()], pool_p_exhausted=s["pool_p_exhausted"][()])
+            avs_stake_lost_mean=s["avs_stake_lost_mean"][()], avs_p_slashed=s["avs_p_slashed"][()],
+            pool_drawdown_mean=s["pool_drawdown_mean"][()], pool_p_exhausted=s["pool_p_exhausted"][()])
 
     def close(self):
         self._file.close()
@@ -164,8 +190,28 @@ class Results:
         return [h.kind for h in self.holders]
 
     @property
-    def holder_value_eth(self) -> np.ndarray:
-        return np.array([h.value_eth for h in self.holders])
+    def holder_assets(self) -> list[str]:
+        return [h.asset for h in self.holders]
+
+    @property
+    def holder_value(self) -> np.ndarray:
+        """[H] initial value, each in units of its holder's asset (holder_assets)."""
+        return np.array([h.value for h in self.holders])
+
+    @property
+    def holder_value_usd(self) -> np.ndarray:
+        """[H] initial value in USD; NaN for a holder whose asset has no price."""
+        return np.array([h.value_usd for h in self.holders])
+
+    def usd_price(self, asset: str) -> float:
+        """USD per unit of `asset` from the scenario's [prices_usd]; NaN if it gives none."""
+        return self.usd_prices.get(asset, math.nan)
+
+    @property
+    def assets_held(self) -> list[str]:
+        """The assets of the holders, in /assets/names order (usually just ["ETH"])."""
+        held = set(self.holder_assets)
+        return [a for a in self.asset_names if a in held]
 
     def holder_index(self, name: str) -> int:
         for h in self.holders:
@@ -230,13 +276,14 @@ class Results:
         return self.trials("loss_by_cause")
 
     @property
-    def avs_stake_lost_eth(self) -> np.ndarray:
-        """[N, A] holders' stake removed by each AVS's slashings, ETH."""
-        return self.trials("avs_stake_lost_eth")
+    def avs_stake_lost(self) -> np.ndarray:
+        """[N, A] holders' stake removed by each AVS's slashings, in units of the AVS's asset."""
+        return self.trials("avs_stake_lost")
 
     @property
-    def pool_drawdown_eth(self) -> np.ndarray:
-        return self.trials("pool_drawdown_eth")
+    def pool_drawdown(self) -> np.ndarray:
+        """[N, P] paid out by each pool, in units of the pool's asset."""
+        return self.trials("pool_drawdown")
 
     @property
     def gross_loss(self) -> np.ndarray:
@@ -250,11 +297,13 @@ class Results:
     # --- pandas -----------------------------------------------------------------------------------
 
     def summary_frame(self):
-        """One row per holder: kind, value and every /summary statistic (fractions of initial
-        value, probabilities), quantiles as columns like loss_q0.999 and return_q0.01."""
+        """One row per holder: kind, asset, value (in units of asset), value_usd (NaN without a
+        price) and every /summary statistic (fractions of initial value, probabilities), quantiles
+        as columns like loss_q0.999 and return_q0.01."""
         import pandas as pd
         s = self.summary
-        cols = {"kind": self.holder_kinds, "value_eth": self.holder_value_eth}
+        cols = {"kind": self.holder_kinds, "asset": self.holder_assets, "value": self.holder_value,
+                "value_usd": self.holder_value_usd}
         for k in ("mean", "stderr", "sd", "p_loss", "var95", "var99", "es95", "es99"):
             cols[f"loss_{k}" if k in ("mean", "stderr", "sd") else k] = s.loss[k]
         for i, p in enumerate(s.loss_levels):
@@ -274,16 +323,28 @@ class Results:
                             index=pd.Index(self.holder_names, name="holder"),
                             columns=pd.Index(self.loss_causes, name="cause"))
 
+    def _prices(self, assets: list[str]) -> np.ndarray:
+        return np.array([self.usd_price(a) for a in assets], dtype=np.float64)
+
     def avs_frame(self):
+        """One row per AVS: asset, mean holders' stake slashed (units of asset, and USD: NaN
+        without a price), P(slashes holders' stake)."""
         import pandas as pd
-        return pd.DataFrame({"stake_lost_mean_eth": self.summary.avs_stake_lost_mean_eth,
+        lost = self.summary.avs_stake_lost_mean
+        return pd.DataFrame({"asset": self.avs_assets, "stake_lost_mean": lost,
+                             "stake_lost_mean_usd": lost * self._prices(self.avs_assets),
                              "p_slashed": self.summary.avs_p_slashed},
                             index=pd.Index(self.avs_names, name="avs"))
 
     def pools_frame(self):
+        """One row per pool: asset, balance and mean drawdown (units of asset, and USD: NaN
+        without a price), P(exhausted)."""
         import pandas as pd
-        return pd.DataFrame({"balance_eth": self.pool_balance_eth,
-                             "drawdown_mean_eth": self.summary.pool_drawdown_mean_eth,
+        price = self._prices(self.pool_assets)
+        return pd.DataFrame({"asset": self.pool_assets, "balance": self.pool_balance,
+                             "balance_usd": self.pool_balance * price,
+                             "drawdown_mean": self.summary.pool_drawdown_mean,
+                             "drawdown_mean_usd": self.summary.pool_drawdown_mean * price,
                              "p_exhausted": self.summary.pool_p_exhausted},
                             index=pd.Index(self.pool_names, name="pool"))
 
@@ -297,8 +358,8 @@ class Results:
         if name == "loss_by_cause":
             cols = pd.MultiIndex.from_product([self.holder_names, self.loss_causes], names=["holder", "cause"])
             return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)
-        labels = {"avs_stake_lost_eth": ("avs", self.avs_names),
-                  "pool_drawdown_eth": ("pool", self.pool_names)}.get(name, ("holder", self.holder_names))
+        labels = {"avs_stake_lost": ("avs", self.avs_names),
+                  "pool_drawdown": ("pool", self.pool_names)}.get(name, ("holder", self.holder_names))
         return pd.DataFrame(x, index=index, columns=pd.Index(labels[1], name=labels[0]))
 
     # --- statistics recomputed from the records -----------------------------------------------------

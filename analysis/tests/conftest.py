@@ -105,15 +105,140 @@ name = "staker"
 positions = [{ operator = "op", stake_eth = 3200 }]
 """
 
+# A world of two assets (format_version 2): ETH holders (an LRT partly staked with another operator's
+# validators, an LST baseline) and BTC holders (Babylon-style finality providers, a bridged liquid
+# token and native stakers), an ETH AVS and two BTC ones, a BTC pool and an ETH operator bond, USD
+# prices, [stress] and [ethereum] fork. MIXED_NO_PRICES is the same world without [prices_usd].
+MIXED = """
+[simulation]
+name = "mixed-assets"
+trials = 3000
+seed = 7
+horizon_days = 365
+
+[ethereum]
+total_active_stake_eth = 34_000_000
+fork = "electra"
+
+[prices_usd]
+ETH = 3_000
+BTC = 95_000
+
+[[operator]]
+name = "eth-op"
+validators = 2000
+annual_fault_probability = 0.3
+fault_fraction = { dist = "beta", alpha = 1, beta = 10 }
+
+[[operator]]
+name = "lst-op"
+validators = 1000
+annual_fault_probability = 0.1
+fault_fraction = 0.05
+
+[[operator]]
+name = "fp-1"
+asset = "BTC"
+stake_btc = 1_000
+
+[[operator]]
+name = "fp-2"
+asset = "BTC"
+stake_btc = 800
+
+[[contract]]
+name = "btc-bridge"
+kind = "bridge"
+annual_failure_probability = 0.2
+loss_given_failure = 0.5
+
+[[protocol]]
+name = "eigen"
+slashing_mode = "unique"
+
+[[protocol]]
+name = "babylon"
+slashing_mode = "shared"
+
+[[avs]]
+name = "eth-oracle"
+protocol = "eigen"
+operators = [{ operator = "eth-op", allocation = 0.5 }]
+  [[avs.slashing]]
+  name = "bad-report"
+  annual_probability = 0.3
+  fraction = 0.2
+
+[[avs]]
+name = "bsn-a"
+protocol = "babylon"
+operators = ["fp-1", "fp-2"]
+  [[avs.slashing]]
+  name = "double-sign"
+  annual_probability = 0.2
+  fraction = 0.05
+
+[[avs]]
+name = "bsn-b"
+protocol = "babylon"
+operators = ["fp-2"]
+  [[avs.slashing]]
+  name = "double-sign"
+  annual_probability = 0.3
+  fraction = 0.1
+  [avs.rewards]
+  initial_apr = 0.03
+
+[[lrt]]
+name = "eth-lrt"
+protocol = "eigen"
+positions = [{ operator = "eth-op", stake_eth = 40_000 }, { operator = "eth-op", staked_with = "lst-op", stake_eth = 10_000 }]
+
+[[lrt]]
+name = "btc-lrt"
+protocol = "babylon"
+bridged = [{ bridge = "btc-bridge", share = 1.0 }]
+positions = [{ operator = "fp-1", stake_btc = 300 }, { operator = "fp-2", stake_btc = 200 }]
+
+[[lst]]
+name = "eth-lst"
+positions = [{ operator = "lst-op", stake_eth = 20_000 }]
+
+[[native]]
+name = "btc-native"
+protocol = "babylon"
+positions = [{ operator = "fp-1", stake_btc = 600 }, { operator = "fp-2", stake_btc = 500 }]
+
+[[pool]]
+name = "btc-cover"
+balance_btc = 20
+covers = ["avs_slashing", "bridge"]
+
+[[pool]]
+name = "eth-bond"
+balance_eth = 500
+covers = ["beacon_slashing", "avs_slashing"]
+operators = ["eth-op"]
+
+[stress]
+random_events = true
+"""
+
+MIXED_NO_PRICES = MIXED.replace('name = "mixed-assets"', 'name = "mixed-no-prices"').replace(
+    "[prices_usd]\nETH = 3_000\nBTC = 95_000\n", "")
+assert "prices_usd" not in MIXED_NO_PRICES
+
 
 @pytest.fixture(scope="session")
 def files(tmp_path_factory):
     """Results files of the default scenario: 20000 trials, 1234 trials (fractional ES boundary),
-    100 trials (p n = 95.00000000000001), and 20000 trials with --no-records; plus the two other
-    worlds above."""
+    100 trials (p n = 95.00000000000001), and 20000 trials with --no-records; plus the other worlds
+    above (the mixed-asset one with and without USD prices, and without records)."""
     d = tmp_path_factory.mktemp("results")
     (d / "two.toml").write_text(TWO_BASELINES)
     (d / "minimal.toml").write_text(MINIMAL)
+    (d / "mixed.toml").write_text(MIXED)
+    (d / "mixed-no-prices.toml").write_text(MIXED_NO_PRICES)
     return {
         "default": simulate(d / "default.h5", SCENARIO, "--trials", 20000),
         "n1234": simulate(d / "n1234.h5", SCENARIO, "--trials", 1234, "--seed", 11),
@@ -121,6 +246,9 @@ def files(tmp_path_factory):
         "norecords": simulate(d / "norecords.h5", SCENARIO, "--trials", 20000, "--no-records"),
         "two": simulate(d / "two.h5", d / "two.toml", "--trials", 4000),
         "minimal": simulate(d / "minimal.h5", d / "minimal.toml", "--trials", 2000),
+        "mixed": simulate(d / "mixed.h5", d / "mixed.toml"),
+        "mixed_no_prices": simulate(d / "mixed-no-prices.h5", d / "mixed-no-prices.toml"),
+        "mixed_norecords": simulate(d / "mixed-norecords.h5", d / "mixed.toml", "--no-records"),
     }
 
 

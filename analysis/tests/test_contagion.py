@@ -1,9 +1,12 @@
 """Contagion metrics against brute force and hand computation."""
+import copy
+
 import numpy as np
 import pytest
 
 from restake_analysis import Results
 from restake_analysis import contagion as cg
+from restake_analysis.scenario import holder_avs_exposure, parse_world
 
 
 def test_conditional_loss_matrix_is_p_j_given_i_from_the_trials(files):
@@ -25,7 +28,7 @@ def test_conditional_loss_matrix_is_p_j_given_i_from_the_trials(files):
 def test_avs_conditional_matrix_and_never_slashed_rows(files):
     with Results(files["n100"]) as r:
         m = cg.avs_conditional_slashing(r)
-        slashed = r.avs_stake_lost_eth > 0
+        slashed = r.avs_stake_lost > 0
         for a in range(len(r.avs_names)):
             if not slashed[:, a].any():
                 assert np.isnan(m.matrix[a]).all()      # never slashed: no conditional row
@@ -36,7 +39,7 @@ def test_avs_conditional_matrix_and_never_slashed_rows(files):
 def test_restaking_ratio_of_the_default_world_by_hand(default):
     rr = cg.restaking_ratio(cg.world_of(default))
     assert rr.operators == ["op-alpha", "op-beta", "op-gamma", "op-delta", "op-epsilon"]
-    np.testing.assert_allclose(rr.operator_tvl_eth, [640_000, 400_000, 256_000, 160_000, 960_000])
+    np.testing.assert_allclose(rr.operator_tvl, [640_000, 400_000, 256_000, 160_000, 960_000])
     # op-alpha: oracle 0.3 x 300k, data-availability 0.4 x 300k (eigenlayer: rsETH 200k + native
     # 100k), bridge-validation (shared) 50k through symbiotic.
     np.testing.assert_allclose(rr.operator_by_avs[0], [90_000 / 640_000, 120_000 / 640_000, 50_000 / 640_000])
@@ -52,7 +55,7 @@ def test_restaking_ratio_of_the_default_world_by_hand(default):
 def test_cascade_amplification_against_brute_force(files):
     with Results(files["n1234"]) as r:
         amp = cg.cascade_amplification(r)
-        eth = r.loss_by_cause * r.holder_value_eth[None, :, None]
+        eth = r.loss_by_cause * r.holder_value[None, :, None]
         for k in range(4):
             ledger = eth[:, k, :] if k < 3 else eth.sum(axis=1)
             total, direct, ratios = 0.0, 0.0, []
@@ -75,14 +78,14 @@ def test_avs_holder_attribution_keeps_both_ledgers(default):
     assert att.method == "per-trial" and 0.5 < att.exact_share <= 1.0
     # Columns: each holder's AVS-slashing loss from its own ledger, exactly.
     lbc = default.summary.loss_by_cause_mean
-    own = (lbc[:, 1] + lbc[:, 2]) * default.holder_value_eth
-    np.testing.assert_allclose(att.loss_eth.sum(axis=0), own, rtol=1e-9)
+    own = (lbc[:, 1] + lbc[:, 2]) * default.holder_value
+    np.testing.assert_allclose(att.loss.sum(axis=0), own, rtol=1e-9)
     # Rows: each AVS's mean slashed stake (fitted where several AVSs slashed in one trial).
-    np.testing.assert_allclose(att.loss_eth.sum(axis=1), default.summary.avs_stake_lost_mean_eth, rtol=1e-6)
+    np.testing.assert_allclose(att.loss.sum(axis=1), default.summary.avs_stake_lost_mean, rtol=1e-6)
     # Nothing lands where the AVS cannot slash: the LST, and native restakers for the Symbiotic AVS.
-    assert np.all(att.loss_eth[:, 1] == 0)
-    assert att.loss_eth[2, 2] == 0
-    assert np.all(att.loss_eth[att.exposure_eth == 0] == 0)
+    assert np.all(att.loss[:, 1] == 0)
+    assert att.loss[2, 2] == 0
+    assert np.all(att.loss[att.exposure == 0] == 0)
 
 
 def test_avs_holder_attribution_is_exact_with_one_avs(files):
@@ -90,27 +93,156 @@ def test_avs_holder_attribution_is_exact_with_one_avs(files):
         att = cg.avs_holder_loss(r, cg.world_of(r))
         assert att.exact_share == 1.0
         lbc = r.loss_by_cause
-        ledger = ((lbc[:, :, 1] + lbc[:, :, 2]) * r.holder_value_eth).mean(axis=0)
-        np.testing.assert_allclose(att.loss_eth[0], ledger, rtol=1e-12)
-        assert att.loss_eth[0, 0] > 0 and att.loss_eth[0, 1] == 0 and att.loss_eth[0, 2] == 0
+        ledger = ((lbc[:, :, 1] + lbc[:, :, 2]) * r.holder_value).mean(axis=0)
+        np.testing.assert_allclose(att.loss[0], ledger, rtol=1e-12)
+        assert att.loss[0, 0] > 0 and att.loss[0, 1] == 0 and att.loss[0, 2] == 0
 
 
 def test_avs_holder_attribution_without_records_is_pro_rata(files):
     with Results(files["norecords"]) as r:
         att = cg.avs_holder_loss(r, cg.world_of(r))
         assert att.method == "pro-rata"
-        np.testing.assert_allclose(att.loss_eth.sum(axis=1), r.summary.avs_stake_lost_mean_eth, rtol=1e-12)
-        share = att.exposure_eth / att.exposure_eth.sum(axis=1, keepdims=True)
-        np.testing.assert_allclose(att.loss_eth, share * r.summary.avs_stake_lost_mean_eth[:, None], rtol=1e-12)
+        np.testing.assert_allclose(att.loss.sum(axis=1), r.summary.avs_stake_lost_mean, rtol=1e-12)
+        share = att.exposure / att.exposure.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(att.loss, share * r.summary.avs_stake_lost_mean[:, None], rtol=1e-12)
 
 
 def test_the_scenario_world_matches_the_file(files):
     with Results(files["two"]) as r:
         w = cg.world_of(r)
         assert w.holder_names == ["lrt-x", "lst-one", "lst-two"]     # lrt, then lst, in file order
-        np.testing.assert_allclose([h.value_eth for h in w.holders], r.holder_value_eth)
-        assert w.operator_stake_eth == {"op-a": 32_000.0, "op-b": 64_000.0}
+        np.testing.assert_allclose([h.value for h in w.holders], r.holder_value)
+        assert w.operator_stake == {"op-a": 32_000.0, "op-b": 64_000.0}
         rr = cg.restaking_ratio(w)
         # Shared mode: the whole stake on op-a secures the AVS; the op-b position secures nothing.
         assert rr.holder_ratio.tolist() == pytest.approx([12_000 / 20_000, 0.0, 0.0])
         assert rr.operator_ratio.tolist() == pytest.approx([12_000 / 32_000, 0.0])
+
+
+# --- two assets -------------------------------------------------------------------------------------
+
+
+def test_the_scenario_parser_reads_assets_staked_with_pools_and_prices(files):
+    with Results(files["mixed"]) as r:
+        w = cg.world_of(r)
+        assert w is not None
+        assert w.operator_stake == {"eth-op": 64_000.0, "lst-op": 32_000.0, "fp-1": 1_000.0, "fp-2": 800.0}
+        assert w.operator_asset == {"eth-op": "ETH", "lst-op": "ETH", "fp-1": "BTC", "fp-2": "BTC"}
+        assert [h.asset for h in w.holders] == r.holder_assets
+        assert [h.value for h in w.holders] == r.holder_value.tolist()
+        assert [a.asset for a in w.avs] == ["ETH", "BTC", "BTC"]
+        lrt = w.holders[0].positions
+        assert [p.staked_with for p in lrt] == [None, "lst-op"]
+        assert [p.validator_operator for p in lrt] == ["eth-op", "lst-op"]
+        assert [p.operator for p in lrt] == ["eth-op", "eth-op"]     # both restaked with eth-op
+        btc_cover, eth_bond = w.pools
+        assert (btc_cover.asset, btc_cover.balance, btc_cover.holders) == ("BTC", 20.0, ("btc-lrt", "btc-native"))
+        assert (eth_bond.asset, eth_bond.balance, eth_bond.operators) == ("ETH", 500.0, ("eth-op",))
+        assert eth_bond.holders == ("eth-lrt", "eth-lst")            # default: the holders of its asset
+        assert w.prices_usd == {"ETH": 3000.0, "BTC": 95000.0}
+
+
+def test_the_scenario_parser_refuses_what_the_file_does_not_match(files):
+    with Results(files["mixed"]) as r:
+        good = r.scenario
+        assert cg.world_of(r) is not None
+        # A BTC amount on an ETH operator cannot be read.
+        bad = copy.deepcopy(good)
+        bad["lrt"][0]["positions"][0] = {"operator": "eth-op", "stake_btc": 40_000, "protocol": "eigen"}
+        with pytest.raises(ValueError, match="stake_btc"):
+            parse_world(bad)
+        # A world whose assets differ from the file's is not used (world_of: None).
+        other = copy.deepcopy(good)
+        for o in other["operator"]:
+            if o["name"] in ("fp-1", "fp-2"):
+                o.pop("asset")
+                o["stake_eth"] = o.pop("stake_btc") * 32
+        for kind in ("lrt", "native"):
+            for h in other[kind]:
+                for p in h["positions"]:
+                    if "stake_btc" in p:
+                        p["stake_eth"] = p.pop("stake_btc")
+        assert [h.asset for h in parse_world(other).holders] == ["ETH"] * 4
+        r._scenario = other
+        assert cg.world_of(r) is None
+        r._scenario = good
+
+
+def test_restaking_ratio_of_the_two_asset_world_by_hand(files):
+    with Results(files["mixed"]) as r:
+        rr = cg.restaking_ratio(cg.world_of(r))
+        assert rr.operator_assets == ["ETH", "ETH", "BTC", "BTC"] and rr.avs_assets == ["ETH", "BTC", "BTC"]
+        # eth-op: its 64,000 ETH of validators plus 10,000 ETH delegated to it from lst-op's validators.
+        np.testing.assert_allclose(rr.operator_tvl, [74_000, 32_000, 1_000, 800])
+        np.testing.assert_allclose(rr.operator_by_avs, [[0.5 * 50_000 / 74_000, 0, 0], [0, 0, 0],
+                                                        [0, 900 / 1_000, 0], [0, 700 / 800, 700 / 800]])
+        # eth-lrt: allocation 0.5 of 50,000 ETH; btc-lrt: all 500 BTC secure bsn-a, the 200 on fp-2 bsn-b too.
+        np.testing.assert_allclose(rr.holder_ratio, [0.5, 1.4, 0.0, 1 + 500 / 1_100])
+        # An AVS reaches only holders of its asset.
+        e = holder_avs_exposure(cg.world_of(r))
+        assert np.all(e[0, [1, 3]] == 0) and np.all(e[1:, [0, 2]] == 0)
+
+
+@pytest.mark.parametrize("key", ["mixed", "mixed_no_prices"])
+def test_amplification_aggregates_per_asset_and_in_usd_only_with_prices(files, key):
+    with Results(files[key]) as r:
+        amp = cg.cascade_amplification(r)
+        priced = key == "mixed"
+        groups = ["all ETH holders", "all BTC holders"] + (["all holders (USD)"] if priced else [])
+        assert amp.labels == r.holder_names + groups
+        assert [g[0] for g in amp.aggregates] == groups
+        assert "ETH and BTC" in amp.note and (("USD" in amp.note) if priced else ("no USD price" in amp.note))
+        lbc = r.loss_by_cause
+        value = r.holder_value
+        ledgers = [(lbc[:, [0, 2], :] * value[[0, 2]][None, :, None]).sum(axis=1),      # ETH holders, ETH
+                   (lbc[:, [1, 3], :] * value[[1, 3]][None, :, None]).sum(axis=1)]      # BTC holders, BTC
+        if priced:
+            ledgers.append((lbc * (value * np.array([3000, 95000, 3000, 95000]))[None, :, None]).sum(axis=1))
+        for k, ledger in enumerate(ledgers, start=len(r.holders)):
+            hit = ledger.sum(axis=1) > 0
+            assert amp.n_loss[k] == hit.sum()
+            expected = ledger[hit].sum() / ledger[hit].max(axis=1).sum()
+            assert amp.ratio_of_sums[k] == pytest.approx(expected, rel=1e-12)
+        if priced:
+            # Adding ETH and BTC amounts as plain numbers gives another answer (the ETH holders
+            # dominate by count of units), so the unit matters.
+            naive = (lbc * value[None, :, None]).sum(axis=1)
+            hit = naive.sum(axis=1) > 0
+            naive_ratio = naive[hit].sum() / naive[hit].max(axis=1).sum()
+            assert abs(naive_ratio - amp.ratio_of_sums[-1]) > 0.01
+
+
+def test_default_world_keeps_one_all_holders_aggregate(default):
+    amp = cg.cascade_amplification(default)
+    assert amp.labels[-1] == "all holders" and len(amp.labels) == 4 and amp.note == ""
+    assert amp.aggregates == [("all holders", "ETH", [0, 1, 2])]
+
+
+def test_avs_holder_attribution_is_made_per_asset(files):
+    with Results(files["mixed"]) as r:
+        att = cg.avs_holder_loss(r, cg.world_of(r))
+        assert att.holder_assets == r.holder_assets and att.avs_assets == r.avs_assets
+        # Nothing crosses assets: the ETH AVS only hits ETH holders, the BTC AVSs only BTC holders.
+        assert np.all(att.loss[0, [1, 3]] == 0) and np.all(att.loss[1:, [0, 2]] == 0)
+        lbc = r.loss_by_cause
+        ledger = ((lbc[:, :, 1] + lbc[:, :, 2]) * r.holder_value).mean(axis=0)
+        np.testing.assert_allclose(att.loss.sum(axis=0), ledger, rtol=1e-9)
+        np.testing.assert_allclose(att.loss.sum(axis=1), r.summary.avs_stake_lost_mean, rtol=1e-6)
+        # One ETH AVS: exact in every trial, even those where a BTC AVS slashed as well.
+        assert att.exact_share_by_asset["ETH"] == 1.0
+        both = (r.avs_stake_lost[:, 0] > 0) & (r.avs_stake_lost[:, 1:] > 0).any(axis=1)
+        assert both.any()
+        assert 0.0 < att.exact_share_by_asset["BTC"] < 1.0
+        # The overall share weighs the assets in USD.
+        a = att.loss * np.array([3000, 95000, 3000, 95000])[None, :]
+        eth_usd, btc_usd = a[:, [0, 2]].sum(), a[:, [1, 3]].sum()
+        assert att.exact_share == pytest.approx((eth_usd + att.exact_share_by_asset["BTC"] * btc_usd)
+                                                / (eth_usd + btc_usd), rel=1e-9)
+    with Results(files["mixed_no_prices"]) as r:
+        att = cg.avs_holder_loss(r, cg.world_of(r))
+        assert np.isnan(att.exact_share) and set(att.exact_share_by_asset) == {"ETH", "BTC"}
+    with Results(files["mixed_norecords"]) as r:
+        att = cg.avs_holder_loss(r, cg.world_of(r))
+        assert att.method == "pro-rata"
+        assert np.all(att.loss[0, [1, 3]] == 0) and np.all(att.loss[1:, [0, 2]] == 0)
+        np.testing.assert_allclose(att.loss.sum(axis=1), r.summary.avs_stake_lost_mean, rtol=1e-12)

@@ -113,7 +113,7 @@ def test_avs_holder_matrix_shows_the_attribution_with_unreachable_cells_blank(de
     data = ax.images[0].get_array()
     assert data.shape == (3, 3)
     assert data.mask[:, 1].all()                          # the LST: no AVS can slash it
-    reach = att.exposure_eth > 0
+    reach = att.exposure > 0
     np.testing.assert_allclose(data.data[reach], att.loss_fraction[reach], rtol=1e-12)
     assert [t.get_text() for t in ax.get_yticklabels()] == default.avs_names
     assert "attribution" in ax.get_title()
@@ -184,3 +184,72 @@ def test_comparison_exceedance_has_one_panel_per_common_holder_and_one_line_per_
     finally:
         for r in runs:
             r.close()
+
+
+# --- two assets -------------------------------------------------------------------------------------
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_amounts_in_figures_carry_each_entitys_asset(files, tmp_path):
+    with Results(files["mixed"]) as r:
+        w = cg.world_of(r)
+        att = cg.avs_holder_loss(r, w)
+        fig = plots.plot_avs_holder_matrix(r, att)
+        saved(fig, tmp_path, "avs_holder_mixed")
+        ax = fig.axes[0]
+        texts = _texts(ax)
+        A, H = att.loss.shape
+        cells = np.array(texts).reshape(A, H)
+        assert cells[0, 0].endswith(f"{att.loss[0, 0]:,.1f} ETH")       # ETH AVS x ETH LRT
+        assert cells[1, 1].endswith(f"{att.loss[1, 1]:,.1f} BTC")       # BTC AVS x BTC LRT
+        assert cells[0, 1] == "—" and cells[1, 0] == "—"                 # unreachable across assets
+        caption = fig._supxlabel.get_text().replace("\n", " ")   # the note under the figure
+        assert "in the holder's asset (ETH, BTC)" in caption and "in ETH" not in caption
+
+        rr = cg.restaking_ratio(w)
+        fig = plots.plot_restaking_ratio(rr)
+        saved(fig, tmp_path, "restaking_mixed")
+        ops, holders = [a for a in fig.axes if a.images]
+        assert [t.get_text() for t in ops.get_yticklabels()] == [
+            "eth-op\n(74,000 ETH)", "lst-op\n(32,000 ETH)", "fp-1\n(1,000 BTC)", "fp-2\n(800 BTC)"]
+        assert [t.get_text().split("\n")[1] for t in holders.get_yticklabels()] == [
+            "(50,000 ETH)", "(500 BTC)", "(20,000 ETH)", "(1,100 BTC)"]
+
+
+def test_amplification_figure_has_a_column_per_aggregate_and_says_how(files, tmp_path):
+    for key, cols in (("mixed", ["all ETH holders", "all BTC holders", "all holders (USD)"]),
+                      ("mixed_no_prices", ["all ETH holders", "all BTC holders"])):
+        with Results(files[key]) as r:
+            amp = cg.cascade_amplification(r)
+            fig = plots.plot_amplification(amp)
+            saved(fig, tmp_path, f"amplification_{key}")
+            ax = fig.axes[0]
+            assert [t.get_text() for t in ax.get_xticklabels()] == r.holder_names + cols
+            np.testing.assert_array_equal(ax.images[0].get_array().data[-2], amp.ratio_of_sums)
+            caption = fig._supxlabel.get_text().replace("\n", " ")
+            assert "adds the ETH losses" not in caption
+            assert ("in USD at the scenario's prices" in caption) == (key == "mixed")
+            if key == "mixed":   # dollar signs printed as such, not read as mathtext
+                assert r"ETH \$3,000, BTC \$95,000" in caption
+
+
+def test_net_yield_pairs_holders_of_the_same_asset_only(files, tmp_path):
+    with Results(files["mixed"]) as r:
+        assert [(h.name, b.name) for h, b in plots.yield_pairs(r)] == [("eth-lrt", "eth-lst")]
+        fig = plots.plot_net_yield(r)
+        saved(fig, tmp_path, "net_yield_mixed")
+        spread = fig.axes[2]
+        assert [l.get_label().split(":")[0] for l in spread.get_lines() if " − " in l.get_label()] == [
+            "eth-lrt − eth-lst"]
+        body_labels = [p.get_label() for p in fig.axes[0].patches]
+        assert not any(lab.startswith("btc-") for lab in body_labels)     # no BTC baseline: not drawn
+
+
+def test_amount_labels():
+    assert plots.amount(580_000, "ETH") == "580,000 ETH"
+    assert plots.amount(12.345, "BTC", 1) == "12.3 BTC"
+    assert plots.usd(47.5e6) == "$47.50M" and plots.usd(2.05e9) == "$2.05B" and plots.usd(950) == "$950"
+    assert plots.usd(12_345) == "$12.3k" and plots.usd(float("nan")) == "n/a"

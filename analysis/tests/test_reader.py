@@ -1,4 +1,6 @@
 """The reader on files written by the CLI: index, metadata, per-trial arrays, DataFrames, refusals."""
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -8,14 +10,20 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO, SCENARIO
-from restake_analysis import FormatVersionError, NoRecordsError, Results, ResultsError
+from conftest import REPO, SCENARIO, run_cli
+from restake_analysis import FORMAT_VERSION, FormatVersionError, NoRecordsError, Results, ResultsError
 
 
 def test_reader_exposes_holders_metadata_and_the_scenario_text(default):
     assert default.holder_names == ["rsETH-like", "stETH-like", "native-restakers"]
     assert default.holder_kinds == ["lrt", "lst", "native"]
-    np.testing.assert_array_equal(default.holder_value_eth, [580_000.0, 1_200_000.0, 150_000.0])
+    np.testing.assert_array_equal(default.holder_value, [580_000.0, 1_200_000.0, 150_000.0])
+    assert default.holder_assets == ["ETH", "ETH", "ETH"] and default.assets_held == ["ETH"]
+    assert default.avs_assets == ["ETH"] * 3 and default.pool_assets == ["ETH"]
+    # Every asset the program knows is listed; the default scenario gives no USD prices.
+    assert default.asset_names == ["ETH", "BTC"]
+    assert all(math.isnan(p) for p in default.usd_prices.values()) and math.isnan(default.usd_price("ETH"))
+    assert np.isnan(default.holder_value_usd).all()
     assert default.avs_names == ["oracle", "data-availability", "bridge-validation"]
     assert default.pool_names == ["lrt-coverage"]
     assert default.loss_causes == ["beacon_slashing", "avs_slashing", "avs_faulty_slashing", "contract", "bridge"]
@@ -35,8 +43,9 @@ def test_per_trial_arrays_have_the_documented_shapes_and_ledger(default):
     assert default.net_return.shape == (n, h)
     assert default.covered_fraction.shape == (n, h)
     assert default.loss_by_cause.shape == (n, h, 5)
-    assert default.avs_stake_lost_eth.shape == (n, a)
-    assert default.pool_drawdown_eth.shape == (n, p)
+    assert FORMAT_VERSION == 2
+    assert default.avs_stake_lost.shape == (n, a)
+    assert default.pool_drawdown.shape == (n, p)
     assert default.loss_fraction.dtype == np.float64
     # Gross by cause = net + covered (docs/output-format.md).
     np.testing.assert_allclose(default.gross_loss, default.loss_fraction + default.covered_fraction, atol=1e-12)
@@ -53,17 +62,23 @@ def test_summaries_and_per_trial_tables_come_as_dataframes(default):
     np.testing.assert_array_equal(df["loss_q0.999"], default.summary.loss["quantiles"][:, 4])
     np.testing.assert_array_equal(df["return_q0.01"], default.summary.net_return["quantiles"][:, 0])
     assert list(df["kind"]) == ["lrt", "lst", "native"]
+    assert list(df.columns[:4]) == ["kind", "asset", "value", "value_usd"]
+    assert list(df["asset"]) == ["ETH"] * 3 and df["value_usd"].isna().all()    # no [prices_usd]
     lbc = default.loss_by_cause_frame()
     assert lbc.shape == (3, 5) and list(lbc.columns) == default.loss_causes
-    assert list(default.avs_frame().index) == default.avs_names
-    assert default.pools_frame().loc["lrt-coverage", "balance_eth"] == 2000.0
+    avs = default.avs_frame()
+    assert list(avs.index) == default.avs_names and list(avs["asset"]) == ["ETH"] * 3
+    np.testing.assert_allclose(avs["stake_lost_mean"], default.avs_stake_lost.mean(axis=0), rtol=1e-12)
+    pools = default.pools_frame()
+    assert pools.loc["lrt-coverage", "balance"] == 2000.0 and pools.loc["lrt-coverage", "asset"] == "ETH"
+    assert pools.loc["lrt-coverage", "drawdown_mean"] == pytest.approx(default.pool_drawdown[:, 0].mean(), rel=1e-12)
     t = default.trials_frame("loss_fraction")
     assert t.shape == (20000, 3) and list(t.columns) == default.holder_names
     np.testing.assert_array_equal(t["stETH-like"].to_numpy(), default.loss_fraction[:, 1])
     by = default.trials_frame("loss_by_cause")
     assert by.shape == (20000, 15)
     np.testing.assert_array_equal(by[("native-restakers", "contract")].to_numpy(), default.loss_by_cause[:, 2, 3])
-    assert list(default.trials_frame("avs_stake_lost_eth").columns) == default.avs_names
+    assert list(default.trials_frame("avs_stake_lost").columns) == default.avs_names
 
 
 def test_a_no_records_file_serves_its_summary_and_refuses_per_trial_data_clearly(files):
@@ -89,11 +104,15 @@ def _copy_with(tmp_path, src, name, **attrs):
 
 
 def test_a_file_of_another_format_version_is_refused_with_a_clear_message(files, tmp_path):
-    bad = _copy_with(tmp_path, files["n100"], "v2.h5", format_version=np.int64(2))
+    old = _copy_with(tmp_path, files["n100"], "v1.h5", format_version=np.int64(1))
     with pytest.raises(FormatVersionError) as e:
-        Results(bad)
+        Results(old)
     msg = str(e.value)
-    assert "format_version 2" in msg and "understands only format_version 1" in msg and str(bad) in msg
+    assert "format_version 1" in msg and "understands only format_version 2" in msg and str(old) in msg
+    assert "ETH only" in msg                      # says what the old layout was
+    newer = _copy_with(tmp_path, files["n100"], "v3.h5", format_version=np.int64(3))
+    with pytest.raises(FormatVersionError, match="format_version 3.*understands only format_version 2"):
+        Results(newer)
 
 
 def test_the_cli_refuses_another_format_version_with_exit_status_2(files, tmp_path):
@@ -121,3 +140,58 @@ def test_other_files_are_refused_too(files, tmp_path):
         Results(text)
     with pytest.raises(ResultsError, match="no such file"):
         Results(tmp_path / "missing.h5")
+
+
+# --- two assets -------------------------------------------------------------------------------------
+
+
+def test_holders_avss_and_pools_carry_their_asset_and_usd_values(files):
+    with Results(files["mixed"]) as r:
+        assert r.holder_names == ["eth-lrt", "btc-lrt", "eth-lst", "btc-native"]
+        assert r.holder_assets == ["ETH", "BTC", "ETH", "BTC"] and r.assets_held == ["ETH", "BTC"]
+        np.testing.assert_array_equal(r.holder_value, [50_000.0, 500.0, 20_000.0, 1_100.0])   # own units
+        assert r.usd_prices == {"ETH": 3000.0, "BTC": 95000.0}
+        assert [h.usd_price for h in r.holders] == [3000.0, 95000.0, 3000.0, 95000.0]
+        np.testing.assert_array_equal(r.holder_value_usd, [150e6, 47.5e6, 60e6, 104.5e6])
+        assert r.holders[1].value_usd == 47.5e6
+        assert r.avs_assets == ["ETH", "BTC", "BTC"] and r.pool_assets == ["BTC", "ETH"]
+        np.testing.assert_array_equal(r.pool_balance, [20.0, 500.0])
+        df = r.summary_frame()
+        assert list(df["asset"]) == r.holder_assets
+        np.testing.assert_array_equal(df["value_usd"], r.holder_value_usd)
+        avs = r.avs_frame()
+        np.testing.assert_allclose(avs["stake_lost_mean_usd"],
+                                   r.summary.avs_stake_lost_mean * np.array([3000.0, 95000.0, 95000.0]), rtol=1e-15)
+        pools = r.pools_frame()
+        assert pools.loc["btc-cover", "balance_usd"] == 20 * 95000.0
+        assert pools.loc["eth-bond", "drawdown_mean_usd"] == pytest.approx(pools.loc["eth-bond", "drawdown_mean"] * 3000)
+        # A pool pays in its own asset, at most its balance.
+        assert np.all(r.pool_drawdown <= r.pool_balance[None, :] * (1 + 1e-12))
+        assert r.trials_frame("pool_drawdown").columns.tolist() == ["btc-cover", "eth-bond"]
+        # Each units attribute names the assets datasets rather than a currency.
+        with h5py.File(files["mixed"], "r") as f:
+            for ds in ("holders/value", "pools/balance", "trials/avs_stake_lost", "trials/pool_drawdown",
+                       "summary/avs_stake_lost_mean", "summary/pool_drawdown_mean"):
+                assert "asset" in f[ds].attrs["units"], ds
+            assert "value_eth" not in f["holders"] and "balance_eth" not in f["pools"]
+
+
+def test_without_prices_usd_columns_are_nan_and_the_cli_json_agrees(files):
+    with Results(files["mixed_no_prices"]) as r:
+        assert all(math.isnan(p) for p in r.usd_prices.values())
+        assert r.summary_frame()["value_usd"].isna().all()
+        assert r.pools_frame()["balance_usd"].isna().all()
+    # restake-sim summary --json reads the same file: same assets and values; usd_price 0 for "none".
+    for key, price in (("mixed", {"ETH": 3000.0, "BTC": 95000.0}), ("mixed_no_prices", {"ETH": 0.0, "BTC": 0.0})):
+        doc = json.loads(run_cli("summary", files[key], "--json").stdout)
+        with Results(files[key]) as r:
+            assert [h["asset"] for h in doc["holders"]] == r.holder_assets
+            assert [h["value"] for h in doc["holders"]] == r.holder_value.tolist()
+            assert [h["usd_price"] for h in doc["holders"]] == [price[a] for a in r.holder_assets]
+            assert [a["asset"] for a in doc["avs"]] == r.avs_assets
+            assert [a["stake_lost_mean"] for a in doc["avs"]] == pytest.approx(r.summary.avs_stake_lost_mean.tolist(),
+                                                                                rel=1e-15)
+            assert [p["asset"] for p in doc["pools"]] == r.pool_assets
+            assert [p["balance"] for p in doc["pools"]] == r.pool_balance.tolist()
+            assert [p["drawdown_mean"] for p in doc["pools"]] == pytest.approx(r.summary.pool_drawdown_mean.tolist(),
+                                                                                rel=1e-15)

@@ -46,7 +46,9 @@ def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(singl
         assert name in page
     assert "14.4%" in page                                   # rsETH-like VaR 99% (20000 trials)
     assert "equals the stored C++ summary exactly" in page
-    assert (out / "figures" / "summary.csv").read_text().startswith("holder,kind,value_eth")
+    assert (out / "figures" / "summary.csv").read_text().startswith("holder,kind,asset,value,value_usd,")
+    assert "580,000 ETH" in page                              # amounts carry their asset
+    assert "value USD" not in page and "$" not in page.split("<pre>")[0]   # no prices, so no USD
 
 
 def test_no_records_report_works_from_the_summary_and_says_what_is_missing(files, tmp_path):
@@ -77,3 +79,43 @@ def test_report_of_a_world_without_avs_pools_or_restaking(files, tmp_path):
     check_self_contained(tmp_path, page)
     assert "net-yield comparison" in page                     # skipped, and said so
     assert "staker" in page and "<h3>AVSs</h3>" not in page
+
+
+def test_report_of_a_two_asset_world_labels_amounts_with_their_asset(files, tmp_path):
+    index = write_report([files["mixed"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    figs = {os.path.basename(s)[:-4] for s in images(page)}
+    assert {"net_yield", "avs_holder", "amplification", "restaking_ratio"} <= figs
+    # Cards and the loss table: each holder's value in its asset, and in USD at the scenario's prices.
+    assert "lrt · 500 BTC ($47.50M)" in page and "lrt · 50,000 ETH ($150.00M)" in page
+    assert "value USD" in page and "VaR 99% USD" in page
+    assert "ETH (USD 3,000.00 per ETH), BTC (USD 95,000.00 per BTC)" in page
+    # AVS and pool tables in their own assets.
+    assert re.search(r"<td[^>]*>bsn-a</td><td[^>]*>[\d,.]+ BTC</td>", page)
+    assert re.search(r"<td[^>]*>btc-cover</td><td[^>]*>20 BTC</td>", page)
+    assert re.search(r"<td[^>]*>eth-bond</td><td[^>]*>500 ETH</td>", page)
+    # Amplification: per-asset aggregates and the USD one, with the note.
+    assert "all BTC holders" in page and "all holders (USD)" in page and "aggregated per asset" in page
+    # Findings compare restaked holders only with a baseline of their own asset.
+    assert "<b>eth-lrt</b> has a 1-in-100 loss" in page and "<b>btc-lrt</b> has a 1-in-100 loss" not in page
+    assert "BTC of AVS security per BTC held" in page
+    csv = (tmp_path / "figures" / "summary.csv").read_text().splitlines()
+    assert csv[0].startswith("holder,kind,asset,value,value_usd,") and csv[2].startswith("btc-lrt,lrt,BTC,500.0,47500000.0,")
+
+
+def test_report_of_a_two_asset_world_without_prices_adds_nothing_across_assets(files, tmp_path):
+    index = write_report([files["mixed_no_prices"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    assert "value USD" not in page and "all holders (USD)" not in page
+    assert "no USD price for ETH or BTC" in page and "all ETH holders" in page
+    assert "lrt · 500 BTC</div>" in page
+
+
+def test_report_of_a_two_asset_world_without_records(files, tmp_path):
+    index = write_report([files["mixed_norecords"]], tmp_path)
+    page = index.read_text()
+    check_self_contained(tmp_path, page)
+    assert {os.path.basename(s)[:-4] for s in images(page)} == {"loss_by_cause", "avs_holder", "restaking_ratio"}
+    assert "lrt · 500 BTC ($47.50M)" in page

@@ -15,10 +15,14 @@
 #include <spdlog/spdlog.h>
 #include <tbb/info.h>
 
+#include "cascade_command.hpp"
+#include "compare_command.hpp"
 #include "engine.hpp"
 #include "progress.hpp"
+#include "reproduce_command.hpp"
 #include "results.hpp"
 #include "scenario.hpp"
+#include "text_file.hpp"
 #include "version.hpp"
 
 namespace fs = std::filesystem;
@@ -34,13 +38,6 @@ struct Interrupted : std::runtime_error {
   Interrupted() : std::runtime_error("interrupted: no results file written") {}
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open scenario file", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string default_scenario() {
   if (fs::exists("scenarios/default.toml")) return "scenarios/default.toml";
@@ -61,7 +58,7 @@ struct RunArgs {
 };
 
 int cmd_validate(const std::string& path) {
-  const Model m = parse_scenario(read_text(path), path);
+  const Model m = parse_scenario(read_text_file(path, "scenario file"), path);
   std::size_t restaked = 0;
   for (const auto& h : m.holders)
     for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
@@ -75,7 +72,7 @@ int cmd_validate(const std::string& path) {
 
 int cmd_run(RunArgs a) {
   if (a.scenario.empty()) a.scenario = default_scenario();
-  const std::string text = read_text(a.scenario);
+  const std::string text = read_text_file(a.scenario, "scenario file");
   Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
   if (a.trials > 0) m.simulation.trials = a.trials;
   if (a.seed) m.simulation.seed = *a.seed;
@@ -161,8 +158,25 @@ int main(int argc, char** argv) {
   summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
   summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
 
+  CascadeArgs cascade;
+  CLI::App* cascade_cmd = add_cascade_command(app, cascade);
+
+  std::vector<std::string> compare_files;
+  std::string compare_baseline;
+  bool compare_markdown = false;
+  CLI::App* compare_cmd = app.add_subcommand("compare", "One table across the holders of several results files");
+  compare_cmd->add_option("results", compare_files, "Results files (.h5)")->required();
+  compare_cmd->add_option("--baseline", compare_baseline, "FILE:HOLDER to compare against (default: the first lst holder)");
+  compare_cmd->add_flag("--markdown", compare_markdown, "Print a Markdown table");
+
+  std::string reproduce_manifest = RESTAKE_SOURCE_DIR "/scenarios/published/reproductions.toml";
+  bool reproduce_markdown = false;
+  CLI::App* reproduce_cmd = app.add_subcommand("reproduce", "Check the published figures the simulator reproduces");
+  reproduce_cmd->add_option("manifest", reproduce_manifest, "Reproductions manifest (default: scenarios/published/reproductions.toml)");
+  reproduce_cmd->add_flag("--markdown", reproduce_markdown, "Print a Markdown table");
+
   // -v / -q may come before or after the subcommand.
-  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd}) sub->fallthrough();
+  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd}) sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("restake-sim");
@@ -176,6 +190,9 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate_path);
     if (*summary_cmd) return cmd_summary(summary_path, summary_json);
+    if (*cascade_cmd) return run_cascade_command(cascade);
+    if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
+    if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
   } catch (const ScenarioError& e) {
     spdlog::error("{}", e.what());
     return 2;

@@ -46,9 +46,15 @@ void check_graph(const RestakingGraph& g) {
 
 RestakingGraph make_restaking_graph(const Model& m) {
   RestakingGraph g;
-  for (const auto& op : m.operators) g.validators.push_back({op.name, op.stake_eth()});
+  // Stakes and profits are compared with each other, so they must be in one unit.
+  for (const auto& op : m.operators)
+    if (op.asset != m.operators.front().asset)
+      throw std::invalid_argument(fmt::format("the cascade model needs one asset, but operator \"{}\" stakes {} and \"{}\" {}",
+                                              m.operators.front().name, to_string(m.operators.front().asset), op.name,
+                                              to_string(op.asset)));
+  for (const auto& op : m.operators) g.validators.push_back({op.name, op.stake()});
   for (const auto& a : m.avs) {
-    CascadeService s{a.name, a.corruption_profit_eth, a.attack_threshold, {}};
+    CascadeService s{a.name, a.corruption_profit, a.attack_threshold, {}};
     // Allocation magnitudes (unique mode, ELIP-002) are deliberately not used: in the paper a
     // validator's whole stake secures, and is at stake in, every service it validates.
     for (const auto& al : a.allocations) s.validators.push_back(al.op);
@@ -186,30 +192,34 @@ DenseGraph dense_for_exact_search(const RestakingGraph& g, const ExactLimits& li
 // 1. A cascade's attacks together are one valid attack on the shocked graph. If (A_t, B_t) are the
 //    attacks in order, each valid on the graph left after the shock D and B_1..B_{t-1}, then
 //    (union A_t, union B_t) is valid on G \ D: profits and stakes add, so sigma(union B) < pi(union A);
-//    and for s in A_t, the earlier attackers plus B_t hold at least alpha_s of N(s) \ D, because
-//    B_t holds alpha_s of what the earlier ones left and alpha_s <= 1. Conversely one attack is a
-//    cascade of length one. So R_psi is the largest sigma(D) + sigma(B) over shocks D and single
-//    valid attacks (A, B) on G \ D. Searching cascades step by step would be wrong in a subtle way
-//    if it took the largest A at each step (an attacked service is removed, and a later attack may
-//    need its profit), and incomplete if it took smallest B (extra attackers are extra loss).
-// 2. For one attack, the largest A is without loss of generality: given B, taking every service B
-//    can attack maximises pi(A) and N(A) (B must lie in N(A)), and nothing comes after it. B is
-//    not minimal: every set is searched.
-// 3. So we enumerate the lost set L = D + B (2^n sets) and ask whether some shock D in L makes
+//    for s in A_t, the earlier attackers plus B_t hold at least alpha_s of N(s) \ D, because B_t
+//    holds alpha_s of what the earlier ones left and alpha_s <= 1; and each B_t lies in N(A_t).
+//    Conversely one attack is a cascade of length one. So R_psi is the largest sigma(D) + sigma(B)
+//    over shocks D and single valid attacks (A, B) on G \ D: the order of a cascade, and the removal
+//    of attacked services between its steps, cannot make it lose more than its union.
+// 2. Given B, the largest A (every service B can attack) is without loss of generality: it
+//    maximises pi(A) and N(A), which B must lie in, and by 1 nothing needs to come after it.
+//    Minimal B is not: attackers beyond those needed to corrupt A are lost too as long as
+//    pi(A) > sigma(B) (one service, alpha 1/2, four validators of 1, pi 3.5: two suffice to attack,
+//    three is the worst case). So every B is searched.
+// 3. We enumerate the lost set L = D + B (2^n sets) and ask whether some shock D in L makes
 //    B = L \ D a valid attack. For a fixed L, a service stays attackable only if L can attack it
 //    on the unshocked graph (sigma(L & N(s)) >= alpha_s sigma(N(s))), and moving validators from B
 //    into D only removes services from A (alpha_s <= 1). Hence the cheap filter
 //    pi(A_G(L)) + psi sigma(V) > sigma(L) (the argument of Theorem 1: on a graph with slack it
 //    leaves only small L), and a depth-first search over D whose subtrees are cut as soon as the
-//    services still attackable cannot pay for the attackers.
+//    services still attackable cannot pay for the attackers, each service counting only up to the
+//    largest shock it survives (shock_room).
 class WorstCascadeSearch {
  public:
-  WorstCascadeSearch(const DenseGraph& d, double psi)
-      : d_(d), budget_(psi * d.total + kRelTol * d.total), slop_(kRelTol * (d.total + d.total_profit)) {}
+  WorstCascadeSearch(const DenseGraph& d, double psi, std::uint64_t max_steps)
+      : d_(d), psi_(psi), budget_(psi * d.total + kRelTol * d.total), slop_(kRelTol * (d.total + d.total_profit)),
+        max_steps_(max_steps) {}
 
-  CascadeLoss run(double psi) {
+  CascadeLoss run() {
     const Mask all = d_.n == 64 ? ~Mask{0} : (Mask{1} << d_.n) - 1;
     for (Mask lost = all; lost != 0; --lost) {
+      step();
       const double s = d_.stake(lost);
       if (s <= best_stake_) continue;
       if (s <= budget_) {  // the shock alone
@@ -219,7 +229,7 @@ class WorstCascadeSearch {
       if (shock_enables_attack(lost, s)) record(s, lost, found_shock_, found_services_);
     }
     CascadeLoss r;
-    r.psi = psi;
+    r.psi = psi_;
     r.shock = members(best_shock_);
     r.shock_share = d_.stake(best_shock_) / d_.total;
     const Mask attackers = best_lost_ & ~best_shock_;
@@ -238,6 +248,14 @@ class WorstCascadeSearch {
   }
 
  private:
+  void step() {
+    if (++steps_ > max_steps_)
+      throw GraphTooBig(fmt::format(
+          "exact worst-case search gave up after {} steps on a graph of {} validators and {} services "
+          "(shocks of up to psi = {} of the stake leave too many cases); lower the validator count or psi",
+          max_steps_, d_.n, d_.m, psi_));
+  }
+
   void record(double stake, Mask lost, Mask shock, std::uint64_t services) {
     best_stake_ = stake;
     best_lost_ = lost;
@@ -253,23 +271,36 @@ class WorstCascadeSearch {
     Mask cover = 0;
     for (std::size_t s = 0; s < d_.m; ++s)
       if (d_.can_attack(s, lost, 0)) {
-        candidates_.push_back(s);
+        candidates_.push_back({s, shock_room(s, lost)});
         profit += d_.profit[s];
         cover |= d_.secured_by[s];
       }
     if (profit + budget_ <= lost_stake - slop_) return false;
     const Mask forced = lost & ~cover;  // lost validators that no attackable service could slash
     if (d_.stake(forced) > budget_) return false;
+    std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) { return a.room > b.room; });
     return search(forced, 0);
+  }
+
+  // The largest shock D within L that service s survives in A: s stays attackable by L \ D iff
+  // sigma(L & N(s)) - alpha sigma(N(s)) >= (1 - alpha) sigma(D & N(s)), and sigma(D & N(s)) >=
+  // sigma(D) - sigma(L \ N(s)). Unbounded when alpha = 1 or L holds all of N(s).
+  double shock_room(std::size_t s, Mask lost) const {
+    const double held = d_.stake(lost & d_.secured_by[s]);
+    const double alpha = d_.threshold[s];
+    if (alpha >= 1.0 || (lost & d_.secured_by[s]) == d_.secured_by[s]) return std::numeric_limits<double>::infinity();
+    const double spare = held - alpha * d_.securing[s] + kRelTol * d_.securing[s];
+    return spare / (1.0 - alpha) + d_.stake(lost & ~d_.secured_by[s]) + slop_;
   }
 
   // Invariant: any valid shock D* extending `shock` adds only validators of index >= next.
   bool search(Mask shock, std::size_t next) {
+    step();
     const Mask attackers = lost_ & ~shock;
     double profit = 0.0;
     Mask cover = 0;
     std::uint64_t services = 0;
-    for (std::size_t s : candidates_)
+    for (const auto& [s, room] : candidates_)
       if (d_.can_attack(s, attackers, shock)) {
         profit += d_.profit[s];
         cover |= d_.secured_by[s];
@@ -286,10 +317,19 @@ class WorstCascadeSearch {
       found_services_ = services;
       return true;
     }
+    // A larger shock D* pays only if sigma(D*) + pi(A(D*)) > sigma(L). A(D*) lies in A(D), and
+    // sigma(D*) is at most the budget, what is left to add, and the room of every service in A(D*).
+    // Taking A(D*) as the services of A(D) with the most room gives an upper bound; cut when it fails.
     const Mask low = next >= 64 ? ~Mask{0} : (Mask{1} << next) - 1;
     const Mask free = attackers & ~low;
     const double reachable = std::min(budget_, d_.stake(shock | free));
-    if (profit + reachable <= lost_stake_ - slop_) return false;  // no larger shock pays either
+    double best = 0.0, kept = 0.0;
+    for (const auto& [s, room] : candidates_)
+      if (services >> s & 1) {
+        kept += d_.profit[s];
+        best = std::max(best, std::min(reachable, room) + kept);
+      }
+    if (best <= lost_stake_ - slop_) return false;
     for (std::size_t v : members(free)) {
       const Mask grown = shock | Mask{1} << v;
       if (d_.stake(grown) <= budget_ && search(grown, v + 1)) return true;
@@ -298,11 +338,18 @@ class WorstCascadeSearch {
   }
 
   const DenseGraph& d_;
-  const double budget_;
+  const double psi_;
+  const double budget_;  // psi sigma(V), plus rounding
   const double slop_;  // rounding allowance for the cuts: they must never drop a valid shock
+  const std::uint64_t max_steps_;
+  std::uint64_t steps_ = 0;
   Mask lost_ = 0;
   double lost_stake_ = 0.0;
-  std::vector<std::size_t> candidates_;
+  struct Candidate {
+    std::size_t service;
+    double room;  // shock_room(service, lost_)
+  };
+  std::vector<Candidate> candidates_;  // services L can attack on the unshocked graph, most room first
   Mask found_shock_ = 0;
   std::uint64_t found_services_ = 0;
   double best_stake_ = 0.0;
@@ -353,7 +400,7 @@ CascadeLoss worst_cascade_loss(const RestakingGraph& g, double psi, const ExactL
   if (!(psi >= 0.0 && psi <= 1.0)) throw std::invalid_argument(fmt::format("psi must be in [0, 1], got {}", psi));
   const DenseGraph d = dense_for_exact_search(g, limits);
   if (d.n == 0) return CascadeLoss{psi, 0.0, 0.0, 0.0, {}, {}};
-  return WorstCascadeSearch(d, psi).run(psi);
+  return WorstCascadeSearch(d, psi, limits.max_steps).run();
 }
 
 }  // namespace restake

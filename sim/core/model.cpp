@@ -24,9 +24,11 @@ const char* to_string(HolderKind k) {
   return "?";
 }
 
-double Holder::value_eth() const {
+const char* to_string(Asset a) { return a == Asset::Btc ? "BTC" : "ETH"; }
+
+double Holder::value() const {
   double v = 0.0;
-  for (const auto& p : positions) v += p.stake_eth;
+  for (const auto& p : positions) v += p.stake;
   return v;
 }
 

@@ -18,6 +18,12 @@ enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlash
 inline constexpr std::size_t kLossCauseCount = 5;
 const char* to_string(LossCause c);  // "beacon_slashing", "avs_slashing", ...
 
+// The asset a balance is held in. ETH stake sits in beacon-chain validators; BTC stake (Babylon)
+// is time-locked on Bitcoin, with no beacon chain: its only slashing comes from the services it secures.
+enum class Asset { Eth, Btc };
+inline constexpr std::size_t kAssetCount = 2;
+const char* to_string(Asset a);  // "ETH", "BTC"
+
 enum class SlashingMode { Shared, Unique };
 enum class HolderKind { Lrt, Lst, Native };
 enum class ContractKind { Contract, Bridge };
@@ -39,11 +45,17 @@ struct Ethereum {
 
 struct Operator {
   std::string name;
-  std::uint64_t validators = 0;
+  Asset asset = Asset::Eth;
+  double btc_stake = 0.0;               // BTC operators (finality providers): BTC delegated to them
+  std::uint64_t validators = 0;         // ETH operators
   Gwei effective_balance_gwei = 32 * kGweiPerEth;
   double fault_rate_per_year = 0.0;     // operator-level slashable incidents (Poisson rate)
   Distribution fault_fraction;          // share of its (still unslashed) validators an incident hits
-  double stake_eth() const { return static_cast<double>(validators) * static_cast<double>(effective_balance_gwei) / 1e9; }
+  // In units of its asset.
+  double stake() const {
+    return asset == Asset::Btc ? btc_stake
+                               : static_cast<double>(validators) * static_cast<double>(effective_balance_gwei) / 1e9;
+  }
 };
 
 // A common-mode shock (client bug, cloud or remote-signer provider): when it fires, every
@@ -82,6 +94,7 @@ struct RewardSchedule {
 struct Avs {
   std::string name;
   std::size_t protocol = 0;
+  Asset asset = Asset::Eth;  // of the stake securing it
   std::vector<Allocation> allocations;
   std::vector<SlashingCondition> conditions;
   double faulty_rate_per_year = 0.0;  // a faulty or rogue slashing of all its operators at once
@@ -89,7 +102,7 @@ struct Avs {
   RewardSchedule rewards;
   // Durvasula-Roughgarden cryptoeconomic security (domain.md section 4): what corrupting the
   // service is worth to an attacker, and the share of the stake securing it that corruption needs.
-  double corruption_profit_eth = 0.0;
+  double corruption_profit = 0.0;
   double attack_threshold = 0.5;
 };
 
@@ -99,7 +112,7 @@ struct Position {
   std::size_t op = 0;                  // the operator it is delegated to (restaking: whose AVSs can slash it)
   std::size_t validator_op = 0;        // whose validators hold the ETH (beacon-chain losses); usually op,
                                        // another operator for LST restakers (stETH staked by Lido's operators)
-  double stake_eth = 0.0;
+  double stake = 0.0;                  // in units of the operators' asset
   std::size_t protocol = kNoProtocol;  // kNoProtocol: staked, not restaked
 };
 
@@ -111,11 +124,12 @@ struct BridgeExposure {
 struct Holder {
   std::string name;
   HolderKind kind = HolderKind::Lrt;
+  Asset asset = Asset::Eth;  // of all its positions
   std::vector<Position> positions;
   double reward_fee = 0.0;                // share of all rewards kept by the protocol/operators
   std::vector<std::size_t> contracts;     // held through these (whole balance)
   std::vector<BridgeExposure> bridged;    // part of the balance held through bridges
-  double value_eth() const;
+  double value() const;  // initial, in units of its asset
 };
 
 struct Contract {
@@ -128,7 +142,8 @@ struct Contract {
 
 struct Pool {
   std::string name;
-  double balance_eth = 0.0;
+  Asset asset = Asset::Eth;
+  double balance = 0.0;  // in units of its asset
   std::array<bool, kLossCauseCount> covers{};
   std::vector<std::size_t> holders;    // covered holders
   std::vector<std::size_t> operators;  // if not empty: only losses from these operators' faults and slashes (a bond)
@@ -169,6 +184,7 @@ struct Model {
   std::vector<Contract> contracts;
   std::vector<Pool> pools;  // pay in this order
   Stress stress;
+  std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
 };
 
 // Annual probability of at least one event -> Poisson rate per year.

@@ -47,13 +47,13 @@ PropagationPlan make_propagation_plan(const Model& m) {
   }
 
   p.positions_of_op.resize(m.operators.size());
-  p.holder_value_eth.resize(m.holders.size());
+  p.holder_value.resize(m.holders.size());
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
-    p.holder_value_eth[h] = m.holders[h].value_eth();
+    p.holder_value[h] = m.holders[h].value();
     for (const Position& pos : m.holders[h].positions) {
       const std::size_t slot = pos.protocol == kNoProtocol ? kNone : slot_for(pos.op, pos.protocol);
       p.positions_of_op[pos.validator_op].push_back(p.positions.size());
-      p.positions.push_back({h, pos.validator_op, slot, pos.stake_eth});
+      p.positions.push_back({h, pos.validator_op, slot, pos.stake});
     }
   }
   p.positions_of_slot.resize(p.slots.size());
@@ -131,7 +131,7 @@ class TrialState {
     s_.covered.assign(m.holders.size(), 0.0);
     s_.uncovered.assign(m.holders.size(), 0.0);
     s_.pool_left.resize(m.pools.size());
-    for (std::size_t k = 0; k < m.pools.size(); ++k) s_.pool_left[k] = m.pools[k].balance_eth;
+    for (std::size_t k = 0; k < m.pools.size(); ++k) s_.pool_left[k] = m.pools[k].balance;
     std::fill(out_.avs_stake_lost_eth.begin(), out_.avs_stake_lost_eth.end(), 0.0);
     std::fill(out_.pool_drawdown_eth.begin(), out_.pool_drawdown_eth.end(), 0.0);
   }
@@ -162,10 +162,11 @@ class TrialState {
   double value(std::size_t i) const {
     const auto& p = plan_.positions[i];
     const Operator& op = m_.operators[p.op];
-    const double beacon = static_cast<double>(s_.op_balance_gwei[p.op]) /
-                          (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
+    const double beacon = op.asset != Asset::Eth ? 1.0
+                                                 : static_cast<double>(s_.op_balance_gwei[p.op]) /
+                                                       (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
     const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
-    return p.stake_eth * beacon * magnitude * s_.contract_factor[i];
+    return p.stake * beacon * magnitude * s_.contract_factor[i];
   }
 
   // Validators hit and Gwei lost by every operator fault, before any loss is applied: the
@@ -214,11 +215,15 @@ class TrialState {
     const Gwei before = s_.op_balance_gwei[op];
     loss = std::min(loss, before);
     const double share = static_cast<double>(loss) / static_cast<double>(before);
+    auto& lost = s_.position_loss;
+    lost.clear();
     for (std::size_t i : plan_.positions_of_op[op]) {
       accrue(i);
-      book(plan_.positions[i].holder, LossCause::BeaconSlashing, value(i) * share, op);
+      lost.push_back(value(i) * share);
     }
     s_.op_balance_gwei[op] = before - loss;
+    std::size_t k = 0;
+    for (std::size_t i : plan_.positions_of_op[op]) book(i, LossCause::BeaconSlashing, lost[k++], op);
   }
 
   // ELIP-002: a slash of f by an AVS removes f of the stake it can slash - its allocation in
@@ -238,14 +243,15 @@ class TrialState {
     }
     // Allocations may sum to 1 within rounding: never take more than is there.
     const double share = std::min(removed / max_mag, 1.0);
-    double lost = 0.0;
+    auto& lost = s_.position_loss;
+    lost.clear();
     for (std::size_t i : plan_.positions_of_slot[s]) {
-      const double amount = value(i) * share;
-      lost += amount;
-      book(plan_.positions[i].holder, cause, amount, plan_.slots[s].op);
+      lost.push_back(value(i) * share);
+      out_.avs_stake_lost_eth[avs] += lost.back();
     }
     max_mag = std::max(0.0, max_mag - removed);
-    out_.avs_stake_lost_eth[avs] += lost;
+    std::size_t k = 0;
+    for (std::size_t i : plan_.positions_of_slot[s]) book(i, cause, lost[k++], plan_.slots[s].op);
   }
 
   void apply_contract(std::size_t c, double loss_given_failure) {
@@ -253,15 +259,20 @@ class TrialState {
     for (const auto& r : plan_.reach_of_contract[c]) {
       const double share = r.share * loss_given_failure;
       accrue(r.position);
-      book(r.holder, cause, value(r.position) * share, kNone);
+      const double amount = value(r.position) * share;
       s_.contract_factor[r.position] *= 1.0 - share;
+      book(r.position, cause, amount, kNone);
     }
   }
 
-  // Records a gross loss; coverage pools that cover this holder and cause (and the operator whose
-  // fault it is, for operator bonds; kNone for contract losses) pay first, in order.
-  void book(std::size_t h, LossCause cause, double amount, std::size_t origin_op) {
+  // Records a gross loss of position i, already taken from its value; coverage pools that cover
+  // its holder and this cause (and the operator whose fault it is, for operator bonds; kNone for
+  // contract losses) pay first, in order. What they pay goes back into the position - the holder's
+  // balance is made whole and stays staked - so a covered loss has no knock-on effect on later ones.
+  void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op) {
     if (amount <= 0.0) return;
+    const std::size_t h = plan_.positions[i].holder;
+    const double before_pay = amount;
     s_.gross[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
     for (std::size_t k : plan_.pools_of_holder[h]) {
       const Pool& pool = m_.pools[k];
@@ -277,6 +288,12 @@ class TrialState {
     }
     // What no pool paid, summed as it is booked: exactly 0 when everything was covered.
     if (amount > 0.0) s_.uncovered[h] += amount;
+    const double paid = before_pay - std::max(amount, 0.0);
+    if (paid > 0.0) {
+      const double v = value(i);
+      // A position wiped out entirely cannot be scaled back up; its payout stays outside it.
+      if (v > 0.0) s_.contract_factor[i] *= (v + paid) / v;
+    }
   }
 
   // Subsidised-share integral of AVS a over [0, t] days; the full horizon is the common case
@@ -294,7 +311,8 @@ class TrialState {
     if (t1 <= t0) return;
     s_.accrued_until[i] = t1;
     const auto& p = plan_.positions[i];
-    double rate_days = draws_.base_apr * (t1 - t0);
+    // Base staking yield is Ethereum's; BTC time-locked on Bitcoin earns only what its services pay.
+    double rate_days = m_.operators[p.op].asset == Asset::Eth ? draws_.base_apr * (t1 - t0) : 0.0;
     if (p.slot != kNone) {
       const auto& slot = plan_.slots[p.slot];
       const double max_mag = s_.max_magnitude[p.slot];
@@ -318,7 +336,7 @@ class TrialState {
     rewards.assign(holders, 0.0);
     for (std::size_t i = 0; i < plan_.positions.size(); ++i) rewards[plan_.positions[i].holder] += s_.rewards_eth[i];
     for (std::size_t h = 0; h < holders; ++h) {
-      const double v0 = plan_.holder_value_eth[h];
+      const double v0 = plan_.holder_value[h];
       for (std::size_t c = 0; c < kLossCauseCount; ++c)
         out_.loss_by_cause[h * kLossCauseCount + c] = s_.gross[h * kLossCauseCount + c] / v0;
       const double net_loss = s_.uncovered[h];

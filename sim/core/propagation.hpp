@@ -28,7 +28,7 @@ struct PropagationPlan {
     std::size_t holder = 0;
     std::size_t op = 0;        // whose validators hold it (beacon-chain losses)
     std::size_t slot = kNone;  // restaked (delegated operator, protocol); kNone: staked, not restaked
-    double stake_eth = 0.0;
+    double stake = 0.0;  // units of the holder's asset
   };
   // A contract failure takes `share` x loss-given-failure of this position's value.
   struct Reach {
@@ -46,7 +46,7 @@ struct PropagationPlan {
   std::vector<std::vector<std::size_t>> index_in_slot;       // [avs][allocation index] -> member in slot
   std::vector<std::vector<Reach>> reach_of_contract;
   std::vector<std::vector<std::size_t>> pools_of_holder;     // in paying order
-  std::vector<double> holder_value_eth;
+  std::vector<double> holder_value;  // initial, units of its asset
 };
 PropagationPlan make_propagation_plan(const Model& m);
 
@@ -59,8 +59,8 @@ struct TrialRecord {
   std::span<double> net_return;          // [holder] over the horizon, share of initial value
   std::span<double> covered_fraction;    // [holder] paid by pools
   std::span<double> loss_by_cause;       // [holder * kLossCauseCount] gross, share of initial value
-  std::span<double> avs_stake_lost_eth;  // [avs] holders' stake slashed by each AVS
-  std::span<double> pool_drawdown_eth;   // [pool]
+  std::span<double> avs_stake_lost_eth;  // [avs] holders' stake slashed by each AVS, units of its asset
+  std::span<double> pool_drawdown_eth;   // [pool] units of its asset
 };
 
 // Per-thread working memory, reused across trials.
@@ -72,7 +72,8 @@ struct TrialScratch {
   std::vector<Gwei> op_balance_gwei;
   std::vector<double> max_magnitude;   // per slot
   std::vector<double> allocation;      // flat, per slot member
-  std::vector<double> contract_factor; // per position
+  std::vector<double> contract_factor; // per position: contract losses and coverage payouts
+  std::vector<double> position_loss;   // per position of the event being applied
   std::vector<double> rewards_eth;     // per position
   std::vector<std::int64_t> beacon_epoch;   // per slashing event, in time order
   std::vector<Gwei> beacon_prefix_gwei;     // prefix sums of slashed effective balance

@@ -1,6 +1,7 @@
 #include "results.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -16,6 +17,8 @@ namespace restake {
 namespace {
 
 constexpr hsize_t kChunkTrials = 16384;
+// Amounts are in the entity's own asset, named in the sibling `assets` datasets.
+constexpr const char* kOwnAsset = "units of the entity's asset (see the assets datasets)";
 
 std::string utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -78,24 +81,43 @@ struct ResultsWriter::Impl {
     f.set_attr("quantile_relative_error", o.records ? 0.0 : o.sketch_accuracy);
 
     const h5::Group holders = f.create_group("holders");
-    std::vector<std::string> names, kinds;
+    std::vector<std::string> names, kinds, assets;
     for (const auto& h : m.holders) {
       names.push_back(h.name);
       kinds.emplace_back(to_string(h.kind));
+      assets.emplace_back(to_string(h.asset));
     }
     holders.write_strings("names", names);
     holders.write_strings("kinds", kinds);
-    holders.write_doubles("value_eth", collect(m.holders, [](const Holder& h) { return h.value_eth(); }),
-                          {m.holders.size()}, "ETH");
+    holders.write_strings("assets", assets);
+    holders.write_doubles("value", collect(m.holders, [](const Holder& h) { return h.value(); }), {m.holders.size()},
+                          kOwnAsset);
     const h5::Group avs = f.create_group("avs");
-    std::vector<std::string> avs_names;
-    for (const auto& a : m.avs) avs_names.push_back(a.name);
+    std::vector<std::string> avs_names, avs_assets;
+    for (const auto& a : m.avs) {
+      avs_names.push_back(a.name);
+      avs_assets.emplace_back(to_string(a.asset));
+    }
     avs.write_strings("names", avs_names);
+    avs.write_strings("assets", avs_assets);
     const h5::Group pools = f.create_group("pools");
-    std::vector<std::string> pool_names;
-    for (const auto& p : m.pools) pool_names.push_back(p.name);
+    std::vector<std::string> pool_names, pool_assets;
+    for (const auto& p : m.pools) {
+      pool_names.push_back(p.name);
+      pool_assets.emplace_back(to_string(p.asset));
+    }
     pools.write_strings("names", pool_names);
-    pools.write_doubles("balance_eth", collect(m.pools, [](const Pool& p) { return p.balance_eth; }), {m.pools.size()}, "ETH");
+    pools.write_strings("assets", pool_assets);
+    pools.write_doubles("balance", collect(m.pools, [](const Pool& p) { return p.balance; }), {m.pools.size()}, kOwnAsset);
+    const h5::Group asset_group = f.create_group("assets");
+    std::vector<std::string> asset_names;
+    std::vector<double> prices;
+    for (std::size_t a = 0; a < kAssetCount; ++a) {
+      asset_names.emplace_back(to_string(static_cast<Asset>(a)));
+      prices.push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
+    }
+    asset_group.write_strings("names", asset_names);
+    asset_group.write_doubles("usd_price", prices, {kAssetCount}, "USD per unit (NaN: not given)");
     f.write_strings("loss_causes", cause_names());
 
     if (!o.records) return;
@@ -107,8 +129,8 @@ struct ResultsWriter::Impl {
     covered.emplace(t, "covered_fraction", std::vector<hsize_t>{H}, kChunkTrials, deflate, "fraction of initial value");
     causes.emplace(t, "loss_by_cause", std::vector<hsize_t>{H, kLossCauseCount}, kChunkTrials, deflate,
                    "fraction of initial value");
-    avs_lost.emplace(t, "avs_stake_lost_eth", std::vector<hsize_t>{m.avs.size()}, kChunkTrials, deflate, "ETH");
-    pool_drawdown.emplace(t, "pool_drawdown_eth", std::vector<hsize_t>{m.pools.size()}, kChunkTrials, deflate, "ETH");
+    avs_lost.emplace(t, "avs_stake_lost", std::vector<hsize_t>{m.avs.size()}, kChunkTrials, deflate, kOwnAsset);
+    pool_drawdown.emplace(t, "pool_drawdown", std::vector<hsize_t>{m.pools.size()}, kChunkTrials, deflate, kOwnAsset);
   }
 
   void write_summary(const RunSummary& s) {
@@ -145,12 +167,12 @@ struct ResultsWriter::Impl {
 
     g.write_doubles("covered_mean", collect(hs, [](const auto& h) { return h.covered_mean; }), {H}, frac);
     g.write_doubles("loss_by_cause_mean", causes_mean, {H, kLossCauseCount}, frac);
-    g.write_doubles("avs_stake_lost_mean_eth", collect(s.avs, [](const auto& a) { return a.stake_lost_mean_eth; }),
-                    {s.avs.size()}, "ETH");
+    g.write_doubles("avs_stake_lost_mean", collect(s.avs, [](const auto& a) { return a.stake_lost_mean; }),
+                    {s.avs.size()}, kOwnAsset);
     g.write_doubles("avs_p_slashed", collect(s.avs, [](const auto& a) { return a.p_slashed; }), {s.avs.size()},
                     "probability");
-    g.write_doubles("pool_drawdown_mean_eth", collect(s.pools, [](const auto& p) { return p.drawdown_mean_eth; }),
-                    {s.pools.size()}, "ETH");
+    g.write_doubles("pool_drawdown_mean", collect(s.pools, [](const auto& p) { return p.drawdown_mean; }),
+                    {s.pools.size()}, kOwnAsset);
     g.write_doubles("pool_p_exhausted", collect(s.pools, [](const auto& p) { return p.p_exhausted; }),
                     {s.pools.size()}, "probability");
   }
@@ -239,7 +261,16 @@ RunSummary read_summary(const std::string& path) {
   const h5::Group holders = f.open_group("holders");
   const auto names = holders.read_strings("names");
   const auto kinds = holders.read_strings("kinds");
-  const auto values = holders.read_doubles("value_eth");
+  const auto values = holders.read_doubles("value");
+  const auto holder_assets = holders.read_strings("assets");
+  const h5::Group asset_group = f.open_group("assets");
+  const auto asset_names = asset_group.read_strings("names");
+  const auto prices = asset_group.read_doubles("usd_price");
+  auto price_of = [&](const std::string& asset) {
+    for (std::size_t a = 0; a < asset_names.size(); ++a)
+      if (asset_names[a] == asset && prices[a] == prices[a]) return prices[a];
+    return 0.0;
+  };
   const h5::Group g = f.open_group("summary");
   const h5::Group lg = g.open_group("loss");
   const h5::Group rg = g.open_group("net_return");
@@ -254,7 +285,9 @@ RunSummary read_summary(const std::string& path) {
     HolderSummary hs;
     hs.name = names[h];
     hs.kind = kinds[h];
-    hs.value_eth = values[h];
+    hs.asset = holder_assets[h];
+    hs.value = values[h];
+    hs.usd_price = price_of(hs.asset);
     hs.loss.moments = {l_mean[h], l_sd[h], l_se[h]};
     hs.loss.p_loss = l_p[h];
     hs.loss.var95 = v95[h];
@@ -270,14 +303,16 @@ RunSummary read_summary(const std::string& path) {
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = causes[h * kLossCauseCount + c];
     s.holders.push_back(std::move(hs));
   }
-  const auto avs_names = f.open_group("avs").read_strings("names");
-  const auto avs_lost = g.read_doubles("avs_stake_lost_mean_eth"), avs_p = g.read_doubles("avs_p_slashed");
-  for (std::size_t a = 0; a < avs_names.size(); ++a) s.avs.push_back({avs_names[a], avs_lost[a], avs_p[a]});
+  const h5::Group ag = f.open_group("avs");
+  const auto avs_names = ag.read_strings("names"), avs_assets = ag.read_strings("assets");
+  const auto avs_lost = g.read_doubles("avs_stake_lost_mean"), avs_p = g.read_doubles("avs_p_slashed");
+  for (std::size_t a = 0; a < avs_names.size(); ++a) s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a]});
   const h5::Group pg = f.open_group("pools");
-  const auto pool_names = pg.read_strings("names");
-  const auto balances = pg.read_doubles("balance_eth");
-  const auto draw = g.read_doubles("pool_drawdown_mean_eth"), exhausted = g.read_doubles("pool_p_exhausted");
-  for (std::size_t p = 0; p < pool_names.size(); ++p) s.pools.push_back({pool_names[p], balances[p], draw[p], exhausted[p]});
+  const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
+  const auto balances = pg.read_doubles("balance");
+  const auto draw = g.read_doubles("pool_drawdown_mean"), exhausted = g.read_doubles("pool_p_exhausted");
+  for (std::size_t p = 0; p < pool_names.size(); ++p)
+    s.pools.push_back({pool_names[p], pool_assets[p], balances[p], draw[p], exhausted[p]});
   return s;
 }
 

@@ -11,7 +11,7 @@
 namespace restake {
 
 inline constexpr const char* kResultsFileType = "restake-sim results";
-inline constexpr std::int64_t kResultsFormatVersion = 1;
+inline constexpr std::int64_t kResultsFormatVersion = 2;  // 2: amounts in each entity's own asset (ETH or BTC)
 
 struct ResultsMeta {
   RunInfo info;

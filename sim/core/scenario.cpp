@@ -242,6 +242,29 @@ std::optional<Distribution> Fields::distribution(std::string_view key, double lo
   return d;
 }
 
+// "ETH" or "BTC" under `key` (absent: ETH).
+Asset read_asset(Fields& f, std::string_view key) {
+  const auto s = f.string(key);
+  if (!s || *s == "ETH") return Asset::Eth;
+  if (*s == "BTC") return Asset::Btc;
+  f.fail(key, fmt::format("expected \"ETH\" or \"BTC\", got \"{}\"", *s));
+}
+
+// An amount given as `<stem>_eth` or `<stem>_btc`: exactly one of them, in the asset expected.
+std::optional<double> read_amount(Fields& f, const std::string& stem, std::optional<Asset>& asset, const char* what) {
+  const std::string eth = stem + "_eth", btc = stem + "_btc";
+  const auto e = f.number(eth, 0.0, 1e10, fmt::format("{} in ETH >= 0", what).c_str());
+  const auto b = f.number(btc, 0.0, 1e10, fmt::format("{} in BTC >= 0", what).c_str());
+  if (e && b) f.fail(btc, fmt::format("give either '{}' or '{}', not both", eth, btc));
+  if (!e && !b) return std::nullopt;
+  const Asset given = e ? Asset::Eth : Asset::Btc;
+  if (asset && *asset != given)
+    f.fail(e ? eth : btc, fmt::format("expected an amount in {} ('{}_{}'), the asset of what it refers to", to_string(*asset), stem,
+                                      *asset == Asset::Eth ? "eth" : "btc"));
+  asset = given;
+  return e ? e : b;
+}
+
 // Name -> index, with the location of each definition for duplicate errors.
 using NameIndex = std::map<std::string, std::size_t, std::less<>>;
 
@@ -284,7 +307,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "stress"});
+                 "stress", "prices_usd"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -297,6 +320,7 @@ class Parser {
     read_holders("native", HolderKind::Native);
     read_pools();
     read_stress();
+    read_prices();
     root_.finish();
     check_world();
     return std::move(m_);
@@ -449,10 +473,24 @@ class Parser {
 
   void read_operators() {
     each_table(root_, "operator", [&](Fields& f, std::size_t i) {
-      f.allow({"name", "validators", "stake_eth", "effective_balance_eth", "annual_fault_probability",
+      f.allow({"name", "asset", "validators", "stake_eth", "stake_btc", "effective_balance_eth", "annual_fault_probability",
                "fault_rate_per_year", "fault_fraction", "groups"});
       Operator o;
       o.name = unique_name(f, operators_, i, "operator");
+      o.asset = read_asset(f, "asset");
+      if (o.asset == Asset::Btc) {
+        // Babylon finality providers: BTC time-locked on Bitcoin, no beacon chain. A double-sign is
+        // punished by the services they secure (extractable one-time signatures reveal the key).
+        for (const char* eth_only : {"validators", "stake_eth", "effective_balance_eth", "annual_fault_probability",
+                                     "fault_rate_per_year", "fault_fraction", "groups"})
+          if (f.has(eth_only))
+            f.fail(eth_only, "a BTC operator has no beacon-chain validators: give 'stake_btc', and model double-signs as "
+                             "slashing conditions of the AVSs it secures");
+        o.btc_stake = f.required_number("stake_btc", 0.0, 1e10, "a stake in BTC >= 0");
+        m_.operators.push_back(std::move(o));
+        return;
+      }
+      if (f.has("stake_btc")) f.fail("stake_btc", "an ETH operator's stake is 'validators' or 'stake_eth' (or set asset = \"BTC\")");
       const double eb = f.number_or("effective_balance_eth", 32.0, 1.0, 2048.0, "an effective balance in ETH in [1, 2048]");
       if (eb != std::floor(eb)) f.fail("effective_balance_eth", "expected a whole number of ETH (effective balances are multiples of 1 ETH)");
       o.effective_balance_gwei = static_cast<Gwei>(eb) * kGweiPerEth;
@@ -506,7 +544,7 @@ class Parser {
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
     each_table(root_, "avs", [&](Fields& f, std::size_t i) {
       f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
-               "faulty_fraction", "rewards", "corruption_profit_eth", "attack_threshold"});
+               "faulty_fraction", "rewards", "corruption_profit", "attack_threshold"});
       Avs a;
       a.name = unique_name(f, avs_, i, "avs");
       const std::string proto = f.required_string("protocol");
@@ -544,6 +582,11 @@ class Parser {
                       fmt::format("unique-mode allocations of operator \"{}\" in protocol \"{}\" sum to {} > 1",
                                   m_.operators[al.op].name, m_.protocols[a.protocol].name, sum));
         }
+        const Asset asset = m_.operators[al.op].asset;
+        if (a.allocations.empty()) a.asset = asset;
+        if (asset != a.asset)
+          f.fail_at(n.source(), path, fmt::format("an AVS is secured by one asset: operator \"{}\" stakes {}, the first stakes {}",
+                                                  m_.operators[al.op].name, to_string(asset), to_string(a.asset)));
         a.allocations.push_back(al);
       });
       if (a.allocations.empty()) f.fail("operators", "expected at least one operator");
@@ -564,7 +607,7 @@ class Parser {
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
       a.faulty_fraction = fd.value_or(Distribution::fixed(0.0));
       if (const toml::table* rt = f.table("rewards")) read_rewards(Fields(*rt, f.key_path("rewards"), file_), a.rewards);
-      a.corruption_profit_eth = f.number_or("corruption_profit_eth", 0.0, 0.0, 1e12, "a profit in ETH >= 0");
+      a.corruption_profit = f.number_or("corruption_profit", 0.0, 0.0, 1e12, "a profit >= 0, in the asset of the stake securing the service");
       a.attack_threshold = f.number_or("attack_threshold", 0.5, 0.0, 1.0, "a share of the securing stake in (0, 1]");
       if (a.attack_threshold <= 0.0) f.fail("attack_threshold", "expected a share of the securing stake in (0, 1], got 0");
       m_.avs.push_back(std::move(a));
@@ -603,16 +646,25 @@ class Parser {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
         Fields pf(*t, path, file_);
-        pf.allow({"operator", "stake_eth", "protocol", "staked_with"});
+        pf.allow({"operator", "stake_eth", "stake_btc", "protocol", "staked_with"});
         Position pos;
         const std::string op = pf.required_string("operator");
         pos.op = resolve(operators_, pf, "operator", op, "operator", pf.get("operator")->source(), pf.key_path("operator"));
-        pos.stake_eth = pf.required_number("stake_eth", 0.0, 1e10, "a stake in ETH >= 0");
+        std::optional<Asset> asset = m_.operators[pos.op].asset;
+        const auto amount = read_amount(pf, "stake", asset, "a stake");
+        if (!amount) pf.fail_table(fmt::format("missing 'stake_{}' (the stake delegated)", *asset == Asset::Eth ? "eth" : "btc"));
+        pos.stake = *amount;
+        if (h.positions.empty()) h.asset = *asset;
+        if (*asset != h.asset)
+          pf.fail_table(fmt::format("a holder's positions are all in one asset: this one is {}, the first is {}", to_string(*asset),
+                                    to_string(h.asset)));
         pos.validator_op = pos.op;
         if (auto with = pf.string("staked_with")) {
           if (kind == HolderKind::Lst) pf.fail("staked_with", "an lst position is staked with its own operator");
           pos.validator_op = resolve(operators_, pf, "staked_with", *with, "operator", pf.get("staked_with")->source(),
                                      pf.key_path("staked_with"));
+          if (m_.operators[pos.validator_op].asset != *asset)
+            pf.fail("staked_with", "expected an operator of the same asset as the one the position is delegated to");
         }
         pos.protocol = default_protocol;
         if (auto p = pf.string("protocol")) {
@@ -621,18 +673,19 @@ class Parser {
         }
         // The ETH sits in the validators of validator_op: they must hold it.
         double& delegated = delegated_eth_[pos.validator_op];
-        delegated += pos.stake_eth;
-        const double op_stake = m_.operators[pos.validator_op].stake_eth();
+        delegated += pos.stake;
+        const double op_stake = m_.operators[pos.validator_op].stake();
         if (delegated > op_stake * (1.0 + 1e-12))
-          pf.fail("stake_eth", fmt::format("positions so far put {} ETH in the validators of operator \"{}\", more than its {} ETH",
-                                           delegated, m_.operators[pos.validator_op].name, op_stake));
+          pf.fail(*asset == Asset::Eth ? "stake_eth" : "stake_btc",
+                  fmt::format("positions so far put {} {} in the validators of operator \"{}\", more than its {} {}", delegated,
+                              to_string(*asset), m_.operators[pos.validator_op].name, op_stake, to_string(*asset)));
         if (kind != HolderKind::Lst && pos.protocol == kNoProtocol)
           pf.fail_table("a restaked position needs a 'protocol' (here or on the holder)");
         pf.finish();
         h.positions.push_back(pos);
       });
       if (h.positions.empty()) f.fail("positions", "expected at least one position");
-      if (h.value_eth() <= 0.0) f.fail("positions", "expected a total stake > 0");
+      if (h.value() <= 0.0) f.fail("positions", "expected a total stake > 0");
       f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         h.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
@@ -659,10 +712,14 @@ class Parser {
 
   void read_pools() {
     each_table(root_, "pool", [&](Fields& f, std::size_t i) {
-      f.allow({"name", "balance_eth", "covers", "holders", "operators"});
+      f.allow({"name", "balance_eth", "balance_btc", "covers", "holders", "operators"});
       Pool p;
       p.name = unique_name(f, pools_, i, "pool");
-      p.balance_eth = f.required_number("balance_eth", 0.0, 1e10, "a balance in ETH >= 0");
+      std::optional<Asset> asset;
+      const auto balance = read_amount(f, "balance", asset, "a balance");
+      if (!balance) f.fail_table("missing required key 'balance_eth' (or 'balance_btc')");
+      p.balance = *balance;
+      p.asset = *asset;
       if (!f.has("covers")) f.fail_table("missing required key 'covers' (loss causes the pool pays for)");
       f.array("covers", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* s = n.as_string();
@@ -677,10 +734,15 @@ class Parser {
       });
       if (f.has("holders")) {
         f.array("holders", [&](const toml::node& n, std::size_t, const std::string& path) {
-          p.holders.push_back(resolve_element(holders_, f, n, path, "holder"));
+          const std::size_t h = resolve_element(holders_, f, n, path, "holder");
+          if (m_.holders[h].asset != p.asset)
+            f.fail_at(n.source(), path, fmt::format("holder \"{}\" holds {}, the pool pays in {}", m_.holders[h].name,
+                                                    to_string(m_.holders[h].asset), to_string(p.asset)));
+          p.holders.push_back(h);
         });
       } else {
-        for (std::size_t h = 0; h < m_.holders.size(); ++h) p.holders.push_back(h);
+        for (std::size_t h = 0; h < m_.holders.size(); ++h)  // every holder of the pool's asset
+          if (m_.holders[h].asset == p.asset) p.holders.push_back(h);
       }
       f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         p.operators.push_back(resolve_element(operators_, f, n, path, "operator"));
@@ -690,6 +752,20 @@ class Parser {
         f.fail("covers", "a pool limited to some operators (a bond) covers only their slashing, not contract or bridge losses");
       m_.pools.push_back(std::move(p));
     });
+  }
+
+  void read_prices() {
+    const toml::table* t = root_.table("prices_usd");
+    if (!t) return;
+    Fields f(*t, "prices_usd", file_);
+    f.allow({"ETH", "BTC"});
+    for (std::size_t a = 0; a < kAssetCount; ++a) {
+      const char* name = to_string(static_cast<Asset>(a));
+      const double price = f.number_or(name, 0.0, 0.0, 1e9, "a price in USD > 0");
+      if (f.has(name) && price <= 0.0) f.fail(name, "expected a price in USD > 0");
+      m_.usd_price[a] = price;
+    }
+    f.finish();
   }
 
   void read_stress() {
@@ -751,7 +827,8 @@ class Parser {
     // The operators are part of the beacon chain, so they cannot hold more than all of it (this
     // also keeps every sum of slashed balances within 64 bits).
     double operators_eth = 0.0;
-    for (const auto& o : m_.operators) operators_eth += o.stake_eth();
+    for (const auto& o : m_.operators)
+      if (o.asset == Asset::Eth) operators_eth += o.stake();
     const double total = static_cast<double>(m_.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
     if (operators_eth > total)
       root_.fail_table(fmt::format("the operators hold {} ETH, more than [ethereum] total_active_stake_eth = {} ETH",

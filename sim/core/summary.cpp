@@ -1,5 +1,7 @@
 #include "summary.hpp"
 
+#include "json.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -20,7 +22,9 @@ RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const 
     HolderSummary hs;
     hs.name = m.holders[h].name;
     hs.kind = to_string(m.holders[h].kind);
-    hs.value_eth = m.holders[h].value_eth();
+    hs.asset = to_string(m.holders[h].asset);
+    hs.value = m.holders[h].value();
+    hs.usd_price = m.usd_price[static_cast<std::size_t>(m.holders[h].asset)];
     hs.loss.moments = t.loss[h].result();
     hs.loss.p_loss = static_cast<double>(t.loss_positive[h]) / n;
     hs.net_return.moments = t.net_return[h].result();
@@ -31,9 +35,9 @@ RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const 
     s.holders.push_back(std::move(hs));
   }
   for (std::size_t a = 0; a < m.avs.size(); ++a)
-    s.avs.push_back({m.avs[a].name, t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n});
+    s.avs.push_back({m.avs[a].name, to_string(m.avs[a].asset), t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n});
   for (std::size_t k = 0; k < m.pools.size(); ++k)
-    s.pools.push_back({m.pools[k].name, m.pools[k].balance_eth, t.pool_drawdown_sum[k] / n,
+    s.pools.push_back({m.pools[k].name, to_string(m.pools[k].asset), m.pools[k].balance, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
   return s;
 }
@@ -63,21 +67,11 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t) {
 
 namespace {
 std::string pct(double x) { return fmt::format("{:.4f}%", 100.0 * x); }
-std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.17g}", x) : "null"; }
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) out += fmt::format("\\u{:04x}", static_cast<int>(ch));
-        else out += ch;
-    }
-  }
-  return out + "\"";
+std::string usd(double x) {
+  if (x >= 1e9) return fmt::format("${:.2f}B", x / 1e9);
+  if (x >= 1e6) return fmt::format("${:.2f}M", x / 1e6);
+  if (x >= 1e3) return fmt::format("${:.1f}k", x / 1e3);
+  return fmt::format("${:.0f}", x);
 }
 }  // namespace
 
@@ -86,13 +80,16 @@ std::string format_summary_table(const RunSummary& s) {
                                 s.info.scenario_name, s.info.trials, s.info.seed, s.info.horizon_days,
                                 s.info.program_version, s.info.git_commit.substr(0, 12));
   out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
-  out += fmt::format("{:<16} {:<6} {:>14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13}\n", "holder", "kind",
-                     "value ETH", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%");
+  out += fmt::format("{:<16} {:<6} {:>18} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", "holder", "kind",
+                     "value", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%",
+                     "VaR 99% USD");
   for (const auto& h : s.holders) {
-    out += fmt::format("{:<16} {:<6} {:>14.1f} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13}\n", h.name, h.kind,
-                       h.value_eth, pct(h.loss.p_loss), pct(h.loss.moments.mean), pct(h.loss.moments.stderr_mean),
+    // Amounts stay in the holder's own asset; USD only where the scenario gives a price.
+    const std::string var_usd = h.usd_price > 0 ? usd(h.loss.var99 * h.value * h.usd_price) : "-";
+    out += fmt::format("{:<16} {:<6} {:>14.1f} {:<3} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", h.name, h.kind,
+                       h.value, h.asset, pct(h.loss.p_loss), pct(h.loss.moments.mean), pct(h.loss.moments.stderr_mean),
                        pct(h.loss.var99), pct(h.loss.es99), pct(h.loss.quantiles[4]), pct(h.net_return.moments.mean),
-                       pct(h.net_return.quantiles[0]));
+                       pct(h.net_return.quantiles[0]), var_usd);
   }
   out += "\nMean loss by cause (gross, before coverage)\n";
   out += fmt::format("{:<16}", "holder");
@@ -104,13 +101,14 @@ std::string format_summary_table(const RunSummary& s) {
     out += fmt::format(" {:>12}\n", pct(h.covered_mean));
   }
   if (!s.avs.empty()) {
-    out += fmt::format("\n{:<20} {:>22} {:>12}\n", "AVS", "mean stake slashed ETH", "P(slash)");
-    for (const auto& a : s.avs) out += fmt::format("{:<20} {:>22.3f} {:>12}\n", a.name, a.stake_lost_mean_eth, pct(a.p_slashed));
+    out += fmt::format("\n{:<20} {:>26} {:>12}\n", "AVS", "mean stake slashed", "P(slash)");
+    for (const auto& a : s.avs)
+      out += fmt::format("{:<20} {:>22.3f} {:<3} {:>12}\n", a.name, a.stake_lost_mean, a.asset, pct(a.p_slashed));
   }
   if (!s.pools.empty()) {
-    out += fmt::format("\n{:<20} {:>14} {:>18} {:>14}\n", "pool", "balance ETH", "mean drawdown ETH", "P(exhausted)");
+    out += fmt::format("\n{:<20} {:>18} {:>18} {:>14}\n", "pool", "balance", "mean drawdown", "P(exhausted)");
     for (const auto& p : s.pools)
-      out += fmt::format("{:<20} {:>14.1f} {:>18.3f} {:>14}\n", p.name, p.balance_eth, p.drawdown_mean_eth, pct(p.p_exhausted));
+      out += fmt::format("{:<20} {:>14.1f} {:<3} {:>18.3f} {:>14}\n", p.name, p.balance, p.asset, p.drawdown_mean, pct(p.p_exhausted));
   }
   return out;
 }
@@ -132,11 +130,11 @@ std::string format_summary_json(const RunSummary& s) {
     for (std::size_t c = 0; c < kLossCauseCount; ++c)
       causes += fmt::format("{}\"{}\": {}", c ? ", " : "", to_string(static_cast<LossCause>(c)), json_number(h.loss_by_cause_mean[c]));
     out += fmt::format(
-        "    {{\"name\": {}, \"kind\": {}, \"value_eth\": {},\n"
+        "    {{\"name\": {}, \"kind\": {}, \"asset\": {}, \"value\": {}, \"usd_price\": {},\n"
         "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}}},\n"
         "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
         "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}}}{}\n",
-        json_string(h.name), json_string(h.kind), json_number(h.value_eth), json_number(h.loss.moments.mean),
+        json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), json_number(h.loss.moments.mean),
         json_number(h.loss.moments.stderr_mean), json_number(h.loss.moments.sd), json_number(h.loss.p_loss),
         json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq,
         json_number(h.net_return.moments.mean), json_number(h.net_return.moments.stderr_mean),
@@ -145,13 +143,14 @@ std::string format_summary_json(const RunSummary& s) {
   }
   out += "  ],\n  \"avs\": [";
   for (std::size_t i = 0; i < s.avs.size(); ++i)
-    out += fmt::format("{}{{\"name\": {}, \"stake_lost_mean_eth\": {}, \"p_slashed\": {}}}", i ? ", " : "",
-                       json_string(s.avs[i].name), json_number(s.avs[i].stake_lost_mean_eth), json_number(s.avs[i].p_slashed));
+    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"stake_lost_mean\": {}, \"p_slashed\": {}}}", i ? ", " : "",
+                       json_string(s.avs[i].name), json_string(s.avs[i].asset), json_number(s.avs[i].stake_lost_mean),
+                       json_number(s.avs[i].p_slashed));
   out += "],\n  \"pools\": [";
   for (std::size_t i = 0; i < s.pools.size(); ++i)
-    out += fmt::format("{}{{\"name\": {}, \"balance_eth\": {}, \"drawdown_mean_eth\": {}, \"p_exhausted\": {}}}", i ? ", " : "",
-                       json_string(s.pools[i].name), json_number(s.pools[i].balance_eth),
-                       json_number(s.pools[i].drawdown_mean_eth), json_number(s.pools[i].p_exhausted));
+    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"balance\": {}, \"drawdown_mean\": {}, \"p_exhausted\": {}}}",
+                       i ? ", " : "", json_string(s.pools[i].name), json_string(s.pools[i].asset), json_number(s.pools[i].balance),
+                       json_number(s.pools[i].drawdown_mean), json_number(s.pools[i].p_exhausted));
   out += "]\n}\n";
   return out;
 }

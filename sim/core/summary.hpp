@@ -24,7 +24,9 @@ struct RunInfo {
 struct HolderSummary {
   std::string name;
   std::string kind;
-  double value_eth = 0.0;
+  std::string asset;     // "ETH", "BTC": the unit of value and of every amount below
+  double value = 0.0;    // initial
+  double usd_price = 0.0;  // per unit of the asset; 0 if the scenario gives none
   LossSummary loss;
   ReturnSummary net_return;
   double covered_mean = 0.0;
@@ -33,14 +35,16 @@ struct HolderSummary {
 
 struct PoolSummary {
   std::string name;
-  double balance_eth = 0.0;
-  double drawdown_mean_eth = 0.0;
+  std::string asset;
+  double balance = 0.0;
+  double drawdown_mean = 0.0;
   double p_exhausted = 0.0;  // share of trials in which the pool paid out its whole balance
 };
 
 struct AvsSummary {
   std::string name;
-  double stake_lost_mean_eth = 0.0;
+  std::string asset;
+  double stake_lost_mean = 0.0;
   double p_slashed = 0.0;
 };
 

@@ -13,7 +13,7 @@ Tally::Tally(const Model& m, double sketch_accuracy)
       avs_slashed(m.avs.size(), 0),
       pool_drawdown_sum(m.pools.size(), 0.0),
       pool_exhausted(m.pools.size(), 0) {
-  for (const auto& p : m.pools) pool_balance.push_back(p.balance_eth);
+  for (const auto& p : m.pools) pool_balance.push_back(p.balance);
   if (sketch_accuracy > 0.0) {
     loss_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
     return_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));

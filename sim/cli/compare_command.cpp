@@ -1,0 +1,118 @@
+#include "compare_command.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "h5.hpp"
+#include "results.hpp"
+
+namespace restake {
+
+namespace {
+
+struct Row {
+  std::string file;
+  HolderSummary holder;
+  std::size_t index = 0;
+  double horizon_days = 0.0;
+};
+
+std::string pct(double x) { return fmt::format("{:.3f}%", 100.0 * x); }
+
+// Share of trials whose loss exceeds `premium` (from the stored per-trial records).
+std::optional<double> p_loss_above(const std::string& file, std::size_t holder, double premium) {
+  const h5::File f = h5::File::open_read_only(file);
+  if (!f.exists("trials")) return std::nullopt;
+  const auto loss = f.open_group("trials").read_column("loss_fraction", holder);
+  if (loss.empty()) return std::nullopt;
+  const auto n = std::count_if(loss.begin(), loss.end(), [&](double l) { return l > premium; });
+  return static_cast<double>(n) / static_cast<double>(loss.size());
+}
+
+}  // namespace
+
+int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, bool markdown) {
+  std::vector<Row> rows;
+  for (const auto& file : files) {
+    const RunSummary s = read_summary(file);
+    for (std::size_t h = 0; h < s.holders.size(); ++h) rows.push_back({file, s.holders[h], h, s.info.horizon_days});
+  }
+  if (rows.empty()) throw std::runtime_error("compare: no holders in the given files");
+  for (const auto& r : rows)
+    if (r.horizon_days != rows.front().horizon_days)
+      spdlog::warn("{} simulates {} days, {} simulates {} days: returns are over different horizons", rows.front().file,
+                   rows.front().horizon_days, r.file, r.horizon_days);
+
+  // The baseline: FILE:HOLDER if given, else the first LST found.
+  const Row* base = nullptr;
+  if (!baseline_spec.empty()) {
+    const auto colon = baseline_spec.rfind(':');
+    const std::string file = colon == std::string::npos ? "" : baseline_spec.substr(0, colon);
+    const std::string holder = colon == std::string::npos ? baseline_spec : baseline_spec.substr(colon + 1);
+    for (const auto& r : rows)
+      if (r.holder.name == holder && (file.empty() || r.file == file)) base = &r;
+    if (!base) throw std::runtime_error(fmt::format("compare: baseline \"{}\" not found among the files' holders", baseline_spec));
+  } else {
+    for (const auto& r : rows)
+      if (!base && r.holder.kind == "lst") base = &r;
+    if (!base) throw std::runtime_error("compare: no lst holder to use as the baseline: give --baseline FILE:HOLDER");
+  }
+  // Yields over the horizon: net = rewards after fees - losses; gross = net + losses (rewards only).
+  auto gross = [](const HolderSummary& h) { return h.net_return.moments.mean + h.loss.moments.mean; };
+  const double base_net = base->holder.net_return.moments.mean, base_gross = gross(base->holder);
+
+  const char* header[] = {"file", "holder", "kind", "asset", "net yield", "net premium", "premium earned", "P(loss>0)",
+                          "VaR 99%", "ES 99%", "P(loss>premium earned)", "main loss cause"};
+  if (markdown) {
+    std::string h = "|", sep = "|";
+    for (const char* c : header) {
+      h += fmt::format(" {} |", c);
+      sep += "---|";
+    }
+    fmt::print("{}\n{}\n", h, sep);
+  } else {
+    fmt::print("baseline: {} in {} (net yield {}, {} before losses)\n", base->holder.name, base->file, pct(base_net), pct(base_gross));
+    fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} {:>22}  {}\n", header[0], header[1], header[2],
+               header[3], header[4], header[5], header[6], header[7], header[8], header[9], header[10], header[11]);
+  }
+  for (const auto& r : rows) {
+    const auto& h = r.holder;
+    const bool is_base = &r == base;
+    // The premium earned: rewards above the baseline's, before losses. Losing more than it means
+    // the restaking did worse than the baseline would have in that trial's terms.
+    const double earned = gross(h) - base_gross;
+    std::string above = "-";
+    if (!is_base) {
+      if (earned <= 0.0) {
+        above = "no premium";
+      } else {
+        const auto p = p_loss_above(r.file, r.index, earned);
+        above = p ? pct(*p) : "n/a (no records)";
+      }
+    }
+    const auto top = std::max_element(h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
+    double total = 0.0;
+    for (double v : h.loss_by_cause_mean) total += v;
+    const std::string cause =
+        total > 0.0 ? fmt::format("{} ({:.0f}% of loss)", to_string(static_cast<LossCause>(top - h.loss_by_cause_mean.begin())),
+                                  100.0 * *top / total)
+                    : "none";
+    const std::string net_premium = is_base ? "baseline" : pct(h.net_return.moments.mean - base_net);
+    const std::string earned_text = is_base ? "baseline" : pct(earned);
+    if (markdown) {
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.file, h.name, h.kind, h.asset,
+                 pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99),
+                 above, cause);
+    } else {
+      fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} {:>22}  {}\n", r.file, h.name, h.kind, h.asset,
+                 pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99),
+                 above, cause);
+    }
+  }
+  return 0;
+}
+
+}  // namespace restake
