@@ -21,7 +21,7 @@ for line in __doc__.strip().splitlines():
 w('''
 [simulation]
 name = "ecosystem"
-description = "stETH, weETH, pufETH, ezETH, rsETH and native restakers on shared operators and AVSs"
+description = "stETH, weETH, pufETH, ezETH, rsETH, native restakers and Babylon BTC on shared operators and AVSs"
 trials = 100_000
 seed = 20261124
 horizon_days = 365
@@ -30,6 +30,10 @@ horizon_days = 365
 total_active_stake_eth = 34_000_000       # domain.md sec. 2
 fork = "electra"
 base_apr = { dist = "normal", mean = 0.031, sd = 0.003, min = 0.015, max = 0.05 }  # domain.md sec. 5
+
+[prices_usd]
+ETH = 3_000                               # assumption
+BTC = 95_000                              # assumption
 ''')
 
 groups = {
@@ -57,7 +61,14 @@ for name, v, p, beta in operators:
     w(f'[[operator]]\nname = "{name}"\nvalidators = {v}\nannual_fault_probability = {p}\n'
       f'fault_fraction = {{ dist = "beta", alpha = 1, beta = {beta} }}\ngroups = [{gl}]\n')
 
+# Babylon finality providers: BTC time-locked on Bitcoin, no beacon chain (babylon.toml).
+fps = [f"fp-{i:02d}" for i in range(1, 9)]
+for name in fps:
+    w(f'[[operator]]\nname = "{name}"\nasset = "BTC"\nstake_btc = 5_000\n')
+
 contracts = [
+    ("btc-bridge", "bridge", 0.015, "{ dist = \"beta\", alpha = 2, beta = 2 }", []),
+    ("lst-btc-vault", "contract", 0.01, "{ dist = \"beta\", alpha = 1, beta = 4 }", []),
     ("eigenlayer-core", "contract", 0.006, "{ dist = \"uniform\", min = 0.05, max = 0.5 }", []),
     ("symbiotic-core", "contract", 0.008, "{ dist = \"uniform\", min = 0.05, max = 0.5 }", []),
     ("lido-core", "contract", 0.002, "{ dist = \"uniform\", min = 0.01, max = 0.3 }", []),
@@ -78,6 +89,7 @@ for name, kind, p, lgf, deps in contracts:
 
 w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n')
 w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n')
+w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n')
 
 node_ops = [o[0] for o in operators if o[0].startswith("node-op")]
 allocated = {o: 0.0 for o in node_ops}
@@ -120,6 +132,15 @@ for i in range(3):
     w('  [avs.rewards]\n  initial_apr = 0.006\n  floor_apr = 0.001\n'
       '  half_life_days = { dist = "normal", mean = 200, sd = 60, min = 30, max = 900 }\n')
 
+w('# BTC-secured chains: a double-sign burns the slashing rate, 0.05 in a test configuration (domain.md sec. 5).')
+for i in range(3):
+    members = rng.sample(fps, rng.randint(4, 7))
+    ml = ", ".join(f'"{m}"' for m in members)
+    w(f'[[avs]]\nname = "bsn-{i + 1}"\nprotocol = "babylon"\noperators = [{ml}]')
+    w('  [[avs.slashing]]\n  name = "double-sign"\n  annual_probability = 0.01\n  fraction = 0.05')
+    w('  [avs.rewards]\n  initial_apr = 0.025\n  floor_apr = 0.004\n'
+      '  half_life_days = { dist = "normal", mean = 300, sd = 90, min = 60, max = 1000 }\n')
+
 # Holders: each LRT spreads over operators that other LRTs use too.
 capacity = {name: v * 32 for name, v, _, _ in operators}
 def spread(total, ops, protocol=None):
@@ -148,6 +169,11 @@ for name, vault, total, n, bridged in lrts:
     w('positions = [\n' + spread(int(total * 0.9), ops) + '\n' + spread(int(total * 0.1), symb, "symbiotic") + '\n]\n')
 w('[[native]]\nname = "native-restakers"\nreward_fee = 0.08\nprotocol = "eigenlayer"\npositions = [\n'
   + spread(1_500_000, rng.sample(node_ops, 12)) + '\n]\n')
+btc_rows = ",\n".join(f'  {{ operator = "{fp}", stake_btc = 3_000 }}' for fp in fps)
+w('[[native]]\nname = "btc-stakers"\nreward_fee = 0.10\nprotocol = "babylon"\npositions = [\n' + btc_rows + '\n]\n')
+btc_rows = ",\n".join(f'  {{ operator = "{fp}", stake_btc = 1_500 }}' for fp in fps)
+w('[[lrt]]\nname = "liquid-btc-token"\nreward_fee = 0.10\nprotocol = "babylon"\ncontracts = ["lst-btc-vault"]\n'
+  'bridged = [{ bridge = "btc-bridge", share = 1.0 }]\npositions = [\n' + btc_rows + '\n]\n')
 w('[[pool]]\nname = "lido-cover-fund"\nbalance_eth = 6_230                       # domain.md sec. 7\n'
   'covers = ["beacon_slashing"]\nholders = ["stETH"]\n')
 w('[[pool]]\nname = "puffer-coverage"\nbalance_eth = 2_000                       # assumption\n'
