@@ -268,8 +268,8 @@ std::optional<double> read_amount(Fields& f, const std::string& stem, std::optio
 // Name -> index, with the location of each definition for duplicate errors.
 using NameIndex = std::map<std::string, std::size_t, std::less<>>;
 
-std::size_t resolve(const NameIndex& names, Fields& f, std::string_view key, const std::string& name,
-                    const char* what, const toml::source_region& where, const std::string& path) {
+std::size_t resolve(const NameIndex& names, Fields& f, const std::string& name, const char* what,
+                    const toml::source_region& where, const std::string& path) {
   const auto it = names.find(name);
   if (it == names.end()) {
     std::string known;
@@ -277,8 +277,12 @@ std::size_t resolve(const NameIndex& names, Fields& f, std::string_view key, con
     f.fail_at(where, path,
               fmt::format("unknown {} \"{}\" (defined: {})", what, name, known.empty() ? "none" : known));
   }
-  (void)key;
   return it->second;
+}
+
+// The entity named by the string value `name` that was read from `key` of this table.
+std::size_t resolve_key(const NameIndex& names, Fields& f, std::string_view key, const std::string& name, const char* what) {
+  return resolve(names, f, name, what, f.get(key)->source(), f.key_path(key));
 }
 
 // A string element of an array naming another entity.
@@ -286,7 +290,7 @@ std::size_t resolve_element(const NameIndex& names, Fields& f, const toml::node&
                             const char* what) {
   const auto* s = n.as_string();
   if (!s) f.fail_at(n.source(), path, fmt::format("expected the name of a {} (a string)", what));
-  return resolve(names, f, "", s->get(), what, n.source(), path);
+  return resolve(names, f, s->get(), what, n.source(), path);
 }
 
 // Either `<prob_key>` (annual probability of at least one event) or `<rate_key>` (Poisson rate).
@@ -548,7 +552,7 @@ class Parser {
       Avs a;
       a.name = unique_name(f, avs_, i, "avs");
       const std::string proto = f.required_string("protocol");
-      a.protocol = resolve(protocols_, f, "protocol", proto, "protocol", f.get("protocol")->source(), f.key_path("protocol"));
+      a.protocol = resolve_key(protocols_, f, "protocol", proto, "protocol");
       const bool unique = m_.protocols[a.protocol].mode == SlashingMode::Unique;
       if (!f.has("operators")) f.fail_table("missing required key 'operators'");
       f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
@@ -560,7 +564,7 @@ class Parser {
           Fields af(*t, path, file_);
           af.allow({"operator", "allocation"});
           const std::string name = af.required_string("operator");
-          al.op = resolve(operators_, af, "operator", name, "operator", af.get("operator")->source(), af.key_path("operator"));
+          al.op = resolve_key(operators_, af, "operator", name, "operator");
           const auto mag = af.number("allocation", 0.0, 1.0, "an allocated share of the operator's stake in [0, 1]");
           if (!mag && unique) af.fail_table("missing 'allocation' (required in unique slashing mode)");
           if (mag && !unique)
@@ -639,7 +643,7 @@ class Parser {
       std::size_t default_protocol = kNoProtocol;
       if (auto p = f.string("protocol")) {
         if (kind == HolderKind::Lst) f.fail("protocol", "an lst is not restaked: it has no restaking protocol");
-        default_protocol = resolve(protocols_, f, "protocol", *p, "protocol", f.get("protocol")->source(), f.key_path("protocol"));
+        default_protocol = resolve_key(protocols_, f, "protocol", *p, "protocol");
       }
       if (!f.has("positions")) f.fail_table("missing required key 'positions'");
       f.array("positions", [&](const toml::node& n, std::size_t, const std::string& path) {
@@ -649,7 +653,7 @@ class Parser {
         pf.allow({"operator", "stake_eth", "stake_btc", "protocol", "staked_with"});
         Position pos;
         const std::string op = pf.required_string("operator");
-        pos.op = resolve(operators_, pf, "operator", op, "operator", pf.get("operator")->source(), pf.key_path("operator"));
+        pos.op = resolve_key(operators_, pf, "operator", op, "operator");
         std::optional<Asset> asset = m_.operators[pos.op].asset;
         const auto amount = read_amount(pf, "stake", asset, "a stake");
         if (!amount) pf.fail_table(fmt::format("missing 'stake_{}' (the stake delegated)", *asset == Asset::Eth ? "eth" : "btc"));
@@ -661,15 +665,14 @@ class Parser {
         pos.validator_op = pos.op;
         if (auto with = pf.string("staked_with")) {
           if (kind == HolderKind::Lst) pf.fail("staked_with", "an lst position is staked with its own operator");
-          pos.validator_op = resolve(operators_, pf, "staked_with", *with, "operator", pf.get("staked_with")->source(),
-                                     pf.key_path("staked_with"));
+          pos.validator_op = resolve_key(operators_, pf, "staked_with", *with, "operator");
           if (m_.operators[pos.validator_op].asset != *asset)
             pf.fail("staked_with", "expected an operator of the same asset as the one the position is delegated to");
         }
         pos.protocol = default_protocol;
         if (auto p = pf.string("protocol")) {
           if (kind == HolderKind::Lst) pf.fail("protocol", "an lst is not restaked: it has no restaking protocol");
-          pos.protocol = resolve(protocols_, pf, "protocol", *p, "protocol", pf.get("protocol")->source(), pf.key_path("protocol"));
+          pos.protocol = resolve_key(protocols_, pf, "protocol", *p, "protocol");
         }
         // The ETH sits in the validators of validator_op: they must hold it.
         double& delegated = delegated_eth_[pos.validator_op];
@@ -697,7 +700,7 @@ class Parser {
         bf.allow({"bridge", "share"});
         BridgeExposure b;
         const std::string name = bf.required_string("bridge");
-        b.contract = resolve(contracts_, bf, "bridge", name, "contract", bf.get("bridge")->source(), bf.key_path("bridge"));
+        b.contract = resolve_key(contracts_, bf, "bridge", name, "contract");
         if (m_.contracts[b.contract].kind != ContractKind::Bridge)
           bf.fail("bridge", fmt::format("contract \"{}\" is not a bridge (kind = \"bridge\")", name));
         b.share = bf.required_number("share", 0.0, 1.0, "a share of the holder's value in [0, 1]");
@@ -786,7 +789,7 @@ class Parser {
       e.allow({"operator", "day", "fraction"});
       ForcedOperatorFault x;
       const std::string name = e.required_string("operator");
-      x.op = resolve(operators_, e, "operator", name, "operator", e.get("operator")->source(), e.key_path("operator"));
+      x.op = resolve_key(operators_, e, "operator", name, "operator");
       x.day = day(e);
       x.fraction = e.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       st.operator_faults.push_back(x);
@@ -813,7 +816,7 @@ class Parser {
       e.allow({"contract", "day", "loss"});
       ForcedContractFailure x;
       const std::string name = e.required_string("contract");
-      x.contract = resolve(contracts_, e, "contract", name, "contract", e.get("contract")->source(), e.key_path("contract"));
+      x.contract = resolve_key(contracts_, e, "contract", name, "contract");
       x.day = day(e);
       x.loss = e.distribution("loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.contract_failures.push_back(x);
