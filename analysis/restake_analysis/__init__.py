@@ -8,7 +8,8 @@ Command line: python3 -m restake_analysis report RESULTS.h5 [MORE.h5 ...] -o DIR
 """
 from .results import (FORMAT_VERSION, FormatVersionError, Holder, NoRecordsError, Results,
                       ResultsError, Summary)
+from .sweep import Sweep, plot_sweep_heatmap, plot_sweep_metric
 
 __all__ = ["FORMAT_VERSION", "FormatVersionError", "Holder", "NoRecordsError", "Results",
-           "ResultsError", "Summary"]
+           "ResultsError", "Summary", "Sweep", "plot_sweep_heatmap", "plot_sweep_metric"]
 __version__ = "0.1.0"

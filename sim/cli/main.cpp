@@ -18,10 +18,12 @@
 #include "cascade_command.hpp"
 #include "compare_command.hpp"
 #include "engine.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 #include "reproduce_command.hpp"
 #include "results.hpp"
 #include "scenario.hpp"
+#include "sweep_command.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
 
@@ -30,13 +32,6 @@ using namespace restake;
 
 namespace {
 
-// Set by SIGINT/SIGTERM; a signal handler can only reach static storage.
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_signal(int) { g_interrupted = true; }
-
-struct Interrupted : std::runtime_error {
-  Interrupted() : std::runtime_error("interrupted: no results file written") {}
-};
 
 
 std::string default_scenario() {
@@ -92,8 +87,7 @@ int cmd_run(RunArgs a) {
   wo.records = a.records;
   ResultsWriter writer(a.output, m, meta, wo);
 
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  catch_interrupts();
   ProgressBar bar(m.simulation.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
@@ -103,7 +97,7 @@ int cmd_run(RunArgs a) {
   opt.block_trials = a.block;
   opt.threads = threads;
   run_trials(m, opt, [&](const TrialBlock& b) {
-    if (g_interrupted) throw Interrupted();
+    throw_if_interrupted();
     writer.append(b);
     done += b.count;
     bar.update(done);
@@ -175,8 +169,12 @@ int main(int argc, char** argv) {
   reproduce_cmd->add_option("manifest", reproduce_manifest, "Reproductions manifest (default: scenarios/published/reproductions.toml)");
   reproduce_cmd->add_flag("--markdown", reproduce_markdown, "Print a Markdown table");
 
+  SweepArgs sweep;
+  CLI::App* sweep_cmd = add_sweep_command(app, sweep);
+
   // -v / -q may come before or after the subcommand.
-  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd}) sub->fallthrough();
+  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, sweep_cmd})
+    sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("restake-sim");
@@ -193,6 +191,7 @@ int main(int argc, char** argv) {
     if (*cascade_cmd) return run_cascade_command(cascade);
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
+    if (*sweep_cmd) return run_sweep_command(sweep);
   } catch (const ScenarioError& e) {
     spdlog::error("{}", e.what());
     return 2;

@@ -340,6 +340,11 @@ std::vector<hsize_t> Group::dims(const std::string& dataset) const {
   return space_dims(space.id(), id(), dataset);
 }
 
+void Group::set_dataset_attr(const std::string& dataset, const std::string& attr, const std::string& value) const {
+  const Handle ds = open_dataset(id(), dataset);
+  write_string_attr(ds.id(), attr, value);
+}
+
 std::string Group::dataset_attr_string(const std::string& dataset, const std::string& attr) const {
   Handle ds = open_dataset(id(), dataset);
   return read_string_attr(ds.id(), attr);

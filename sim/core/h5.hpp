@@ -93,6 +93,7 @@ class Group {
                                           std::vector<hsize_t>* dims_out = nullptr) const;
   std::vector<hsize_t> dims(const std::string& dataset) const;
   std::string dataset_attr_string(const std::string& dataset, const std::string& attr) const;
+  void set_dataset_attr(const std::string& dataset, const std::string& attr, const std::string& value) const;
 
   // All rows of one "column" of a dataset shaped [rows, ...rest]: flat_index is a row-major
   // index into rest. Reads at most rows_per_read rows per H5Dread to bound temporary memory.

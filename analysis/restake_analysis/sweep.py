@@ -1,0 +1,160 @@
+"""Reader and plots of restake-sim sweep files (docs/sweeps.md, format_version 1).
+
+    from restake_analysis import Sweep, plot_sweep_metric, plot_sweep_heatmap
+    with Sweep("results/oracle-slash-rate.h5") as s:
+        fig = plot_sweep_metric(s, s.parameters[0], "loss/mean")
+        fig.savefig("loss-vs-rate.png")
+
+Every point of a sweep was simulated with the same seed and the same per-trial random streams
+(common random numbers), so the differences between points are the parameters' effect, not noise:
+a curve over one parameter is smooth even at modest trial counts.
+"""
+from __future__ import annotations
+
+import os
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .results import FormatVersionError, ResultsError  # noqa: E402
+
+SWEEP_FILE_TYPE = "restake-sim sweep"
+SWEEP_FORMAT_VERSION = 1
+
+
+def _attr_str(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Sweep:
+    """A sweep file: points x parameters, and every /summary dataset with a leading point axis."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+        try:
+            self._f = h5py.File(self.path, "r")
+        except OSError as e:
+            raise ResultsError(f"{self.path}: cannot open as HDF5: {e}") from e
+        a = self._f.attrs
+        if _attr_str(a.get("file_type", "")) != SWEEP_FILE_TYPE:
+            self.close()
+            raise ResultsError(f"{self.path}: not a restake-sim sweep file")
+        if int(a["format_version"]) != SWEEP_FORMAT_VERSION:
+            self.close()
+            raise FormatVersionError(f"{self.path}: sweep format version {int(a['format_version'])} "
+                                     f"is not supported (this reader knows {SWEEP_FORMAT_VERSION})")
+        if int(a["complete"]) != 1:
+            self.close()
+            raise ResultsError(f"{self.path}: incomplete sweep")
+        f = self._f
+        self.parameters: list[str] = [str(s) for s in f["points/parameters"].asstr()[()]]
+        self.values: np.ndarray = f["points/values"][()]  # [P, K]
+        self.holder_names: list[str] = [str(s) for s in f["holders/names"].asstr()[()]]
+        self.mode = _attr_str(a["mode"])
+        self.seed = int(a["seed"])
+        self.trials = int(a["trials"])
+
+    def close(self):
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def points(self) -> int:
+        return self.values.shape[0]
+
+    def parameter_values(self, parameter: str) -> np.ndarray:
+        """The values of one parameter at every point, [P]."""
+        return self.values[:, self._param(parameter)]
+
+    def metric(self, name: str, holder: str | int = 0, quantile: int | None = None) -> np.ndarray:
+        """A /summary dataset for one holder at every point, [P]: e.g. "loss/mean", "loss/es99",
+        "net_return/mean", "covered_mean"; "loss/quantiles" needs the index of the level."""
+        ds = self._f["summary/" + name]
+        if ds.ndim < 2 or ds.shape[0] != self.points:
+            raise KeyError(f"{name}: not a per-point, per-holder summary")
+        x = ds[()][:, self._holder(holder)]
+        if x.ndim == 2:
+            if quantile is None:
+                raise KeyError(f"{name} has a level axis: give quantile=<index>")
+            x = x[:, quantile]
+        return x
+
+    def grid(self, x: str, y: str, metric: str, holder: str | int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x values, y values, metric [len(y), len(x)]) over a full grid of two parameters. Any other
+        parameter must be constant (one value) across the points."""
+        ix, iy = self._param(x), self._param(y)
+        for k in range(len(self.parameters)):
+            if k not in (ix, iy) and np.unique(self.values[:, k]).size > 1:
+                raise ValueError(f"{self.parameters[k]} varies too: a heatmap needs the others fixed")
+        xs, ys = np.unique(self.values[:, ix]), np.unique(self.values[:, iy])
+        m = np.full((ys.size, xs.size), np.nan)
+        v = self.metric(metric, holder)
+        for p in range(self.points):
+            m[np.searchsorted(ys, self.values[p, iy]), np.searchsorted(xs, self.values[p, ix])] = v[p]
+        if np.isnan(m).any():
+            raise ValueError(f"the points do not cover the full {xs.size} x {ys.size} grid of {x} and {y}")
+        return xs, ys, m
+
+    def _param(self, parameter: str) -> int:
+        try:
+            return self.parameters.index(parameter)
+        except ValueError:
+            raise KeyError(f"no parameter {parameter!r} (parameters: {', '.join(self.parameters)})") from None
+
+    def _holder(self, holder: str | int) -> int:
+        if isinstance(holder, int):
+            return holder
+        try:
+            return self.holder_names.index(holder)
+        except ValueError:
+            raise KeyError(f"no holder {holder!r} (holders: {', '.join(self.holder_names)})") from None
+
+
+def plot_sweep_metric(s: Sweep, parameter: str, metric: str = "loss/mean",
+                      holders: list[str] | None = None, log_x: bool = False) -> Figure:
+    """A metric against one parameter, one line per holder (all holders by default). With other
+    parameters varying too, each point is drawn as it is (markers only, no line)."""
+    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    x = s.parameter_values(parameter)
+    single = len(s.parameters) == 1
+    order = np.argsort(x, kind="stable")
+    for h in holders or s.holder_names:
+        y = s.metric(metric, h)
+        ax.plot(x[order], y[order], "o-" if single else "o", label=h, markersize=4)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} against {parameter} ({s.points} points x {s.trials:,} trials, seed {s.seed})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_sweep_heatmap(s: Sweep, x: str, y: str, metric: str = "loss/mean", holder: str | int = 0) -> Figure:
+    """A metric of one holder over a grid of two parameters (cell [i, j]: y value i, x value j)."""
+    xs, ys, m = s.grid(x, y, metric, holder)
+    fig = Figure(figsize=(7.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(m, origin="lower", aspect="auto", cmap="YlOrRd")
+    ax.set_xticks(range(xs.size), [f"{v:.4g}" for v in xs], rotation=45)
+    ax.set_yticks(range(ys.size), [f"{v:.4g}" for v in ys])
+    for i in range(ys.size):
+        for j in range(xs.size):
+            ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=7)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    name = s.holder_names[holder] if isinstance(holder, int) else holder
+    ax.set_title(f"{metric} of {name}")
+    fig.colorbar(im, ax=ax, label=metric)
+    return fig

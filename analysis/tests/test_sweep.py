@@ -1,0 +1,71 @@
+"""Sweep files written by the real CLI: the reader's arrays and the two plots' data."""
+import numpy as np
+import pytest
+
+from conftest import SCENARIO, run_cli
+from restake_analysis import Sweep, plot_sweep_heatmap, plot_sweep_metric
+from restake_analysis.results import ResultsError
+
+RATE = "avs.oracle.slashing.wrong-price.annual_probability"
+POOL = "pool.lrt-coverage.balance_eth"
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweeps")
+    one = d / "one.toml"
+    one.write_text(f'[sweep]\nscenario = "{SCENARIO}"\ntrials = 4000\nseed = 3\n'
+                   f'[[sweep.parameter]]\npath = "{RATE}"\nlinspace = [0.0, 0.3, 4]\n')
+    two = d / "two.toml"
+    two.write_text(f'[sweep]\nscenario = "{SCENARIO}"\ntrials = 2000\n'
+                   f'[[sweep.parameter]]\npath = "{RATE}"\nvalues = [0.0, 0.2]\n'
+                   f'[[sweep.parameter]]\npath = "{POOL}"\nvalues = [0, 1000, 20000]\n')
+    run_cli("sweep", one, "-o", d / "one.h5", "-q")
+    run_cli("sweep", two, "-o", d / "two.h5", "-q")
+    return d
+
+
+def test_the_reader_gives_points_parameters_and_per_point_summaries(sweeps):
+    with Sweep(sweeps / "one.h5") as s:
+        assert s.parameters == [RATE]
+        assert s.points == 4 and s.trials == 4000 and s.seed == 3 and s.mode == "grid"
+        np.testing.assert_allclose(s.parameter_values(RATE), [0.0, 0.1, 0.2, 0.3])
+        mean = s.metric("loss/mean", "rsETH-like")
+        assert mean.shape == (4,) and np.all(np.diff(mean) > 0)  # common random numbers: no noise
+        assert s.metric("loss/quantiles", "rsETH-like", quantile=3).shape == (4,)
+        # the LST is not restaked: the oracle's slashing never reaches it, on exactly the same draws
+        assert np.all(s.metric("loss/mean", "stETH-like") == s.metric("loss/mean", "stETH-like")[0])
+
+
+def test_the_metric_plot_draws_each_holder_against_the_parameter(sweeps, tmp_path):
+    with Sweep(sweeps / "one.h5") as s:
+        fig = plot_sweep_metric(s, RATE, "loss/es99")
+        fig.savefig(tmp_path / "metric.png")
+        ax = fig.axes[0]
+        assert ax.get_xlabel() == RATE
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == set(s.holder_names)
+        np.testing.assert_array_equal(lines["native-restakers"].get_xdata(), s.parameter_values(RATE))
+        np.testing.assert_array_equal(lines["native-restakers"].get_ydata(), s.metric("loss/es99", "native-restakers"))
+
+
+def test_the_heatmap_puts_each_point_in_its_grid_cell(sweeps, tmp_path):
+    with Sweep(sweeps / "two.h5") as s:
+        fig = plot_sweep_heatmap(s, POOL, RATE, "loss/mean", "rsETH-like")
+        fig.savefig(tmp_path / "heatmap.png")
+        m = fig.axes[0].get_images()[0].get_array()
+        assert m.shape == (2, 3)
+        mean = s.metric("loss/mean", "rsETH-like")
+        for p in range(s.points):
+            i = [0.0, 0.2].index(s.values[p, 0])
+            j = [0, 1000, 20000].index(s.values[p, 1])
+            assert m[i, j] == mean[p]
+        assert np.all(np.diff(m, axis=0) > 0)  # more slashing, more loss, at every pool size
+        assert np.all(np.diff(m, axis=1) <= 0)  # a bigger pool never makes it worse
+        with pytest.raises(KeyError):
+            s.metric("loss/mean", "nobody")
+
+
+def test_a_results_file_is_not_a_sweep(files):
+    with pytest.raises(ResultsError):
+        Sweep(files["minimal"])

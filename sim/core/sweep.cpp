@@ -1,0 +1,543 @@
+#include "sweep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "rng.hpp"
+#include "tally.hpp"
+
+namespace restake {
+
+const char* to_string(SweepMode m) {
+  switch (m) {
+    case SweepMode::Grid: return "grid";
+    case SweepMode::Zip: return "zip";
+    case SweepMode::Lhs: return "lhs";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::size_t kMaxPoints = 1'000'000;
+
+const char* a_type(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    default: return "a date or time";
+  }
+}
+
+// A path error found while resolving; parse_sweep turns it into a SweepError at the `path` key.
+struct PathError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One step of a key path: a TOML key (bare or "quoted") and any [i] indices after it.
+struct Segment {
+  std::string key;
+  std::vector<std::size_t> indices;
+};
+
+// Key paths use TOML's dotted-key syntax, so a name with dots or spaces is written quoted:
+//   avs.oracle.slashing.wrong-price.annual_probability
+//   operator."my.op".annual_fault_probability
+//   lrt.rsETH-like.positions[0].stake_eth
+std::vector<Segment> split_path(std::string_view p) {
+  std::vector<Segment> out;
+  std::size_t i = 0;
+  auto bare = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; };
+  while (true) {
+    Segment s;
+    if (i < p.size() && p[i] == '"') {
+      ++i;
+      while (i < p.size() && p[i] != '"') {
+        if (p[i] == '\\' && i + 1 < p.size()) ++i;
+        s.key += p[i++];
+      }
+      if (i >= p.size()) throw PathError(fmt::format("unterminated quoted key in path '{}'", p));
+      ++i;
+    } else {
+      while (i < p.size() && bare(p[i])) s.key += p[i++];
+      if (s.key.empty())
+        throw PathError(fmt::format("malformed path '{}' at character {}: expected a key (letters, digits, '_', '-', "
+                                    "or a \"quoted\" key)", p, i + 1));
+    }
+    while (i < p.size() && p[i] == '[') {
+      const std::size_t close = p.find(']', i);
+      const std::string_view digits = p.substr(i + 1, close == std::string_view::npos ? 0 : close - i - 1);
+      if (close == std::string_view::npos || digits.empty() ||
+          !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) || digits.size() > 9)
+        throw PathError(fmt::format("malformed path '{}' at character {}: expected an index [0], [1], ...", p, i + 1));
+      s.indices.push_back(std::stoul(std::string(digits)));
+      i = close + 1;
+    }
+    out.push_back(std::move(s));
+    if (i == p.size()) return out;
+    if (p[i] != '.') throw PathError(fmt::format("malformed path '{}' at character {}: expected '.'", p, i + 1));
+    ++i;
+  }
+}
+
+std::string keys_of(const toml::table& t) {
+  std::string out;
+  for (const auto& [k, v] : t) out += (out.empty() ? "" : ", ") + std::string(k.str());
+  return out.empty() ? "no keys" : out;
+}
+
+// The name an element of an array of tables goes by: its `name`, else (AVS operators, positions,
+// bridged shares) its `operator` or `bridge`.
+std::optional<std::string> element_name(const toml::node& n) {
+  const auto* t = n.as_table();
+  if (!t) return std::nullopt;
+  for (const char* k : {"name", "operator", "bridge"})
+    if (const auto* s = t->get_as<std::string>(k)) return s->get();
+  return std::nullopt;
+}
+
+struct Resolved {
+  const toml::node* node = nullptr;
+  std::string scenario_key;  // the scenario parser's path: avs[0].slashing[0].annual_probability
+};
+
+Resolved resolve(const toml::table& root, const std::vector<Segment>& segs) {
+  const toml::node* cur = &root;
+  std::string where, skey;
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    const Segment& s = segs[i];
+    const auto* t = cur->as_table();
+    if (!t) throw PathError(fmt::format("'{}' is {}: it has no key '{}'", where, a_type(*cur), s.key));
+    const toml::node* child = t->get(s.key);
+    if (!child)
+      throw PathError(fmt::format("{} has no key '{}' in the scenario (it has: {}); only values written in the scenario "
+                                  "file can be swept: write a default there to sweep it",
+                                  where.empty() ? "the scenario" : "'" + where + "'", s.key, keys_of(*t)));
+    cur = child;
+    where += (where.empty() ? "" : ".") + s.key;
+    skey += (skey.empty() ? "" : ".") + s.key;
+    for (const std::size_t idx : s.indices) {
+      const auto* arr = cur->as_array();
+      if (!arr) throw PathError(fmt::format("'{}' is {}, not an array: it takes no index [{}]", where, a_type(*cur), idx));
+      if (idx >= arr->size())
+        throw PathError(fmt::format("'{}' has {} elements: index [{}] is out of range", where, arr->size(), idx));
+      cur = arr->get(idx);
+      where += fmt::format("[{}]", idx);
+      skey += fmt::format("[{}]", idx);
+    }
+    // An array of tables followed by a key: the key names an element (`avs.oracle`).
+    if (s.indices.empty() && cur->is_array() && i + 1 < segs.size()) {
+      const auto& arr = *cur->as_array();
+      const Segment& name = segs[++i];
+      std::vector<std::size_t> hits;
+      std::string names;
+      for (std::size_t j = 0; j < arr.size(); ++j) {
+        const auto n = element_name(*arr.get(j));
+        if (!n) continue;
+        names += (names.empty() ? "" : ", ") + *n;
+        if (*n == name.key) hits.push_back(j);
+      }
+      if (hits.empty())
+        throw PathError(names.empty() ? fmt::format("the elements of '{}' have no names: address one by index, e.g. {}[0]", where, where)
+                                      : fmt::format("no element of '{}' is named '{}' (names: {})", where, name.key, names));
+      if (hits.size() > 1)
+        throw PathError(fmt::format("{} elements of '{}' are named '{}': address one by index, e.g. {}[{}]", hits.size(),
+                                    where, name.key, where, hits[0]));
+      if (!name.indices.empty())
+        throw PathError(fmt::format("'{}.{}' names an element: it takes no index", where, name.key));
+      cur = arr.get(hits[0]);
+      where += "." + name.key;
+      skey += fmt::format("[{}]", hits[0]);
+    }
+  }
+  if (!cur->is_integer() && !cur->is_floating_point()) {
+    if (cur->is_table())
+      throw PathError(fmt::format("'{}' is a table (a distribution?): name one of its numbers, e.g. '{}.mean' or '{}.max'",
+                                  where, where, where));
+    throw PathError(fmt::format("'{}' is {}: only numbers can be swept", where, a_type(*cur)));
+  }
+  return {cur, skey};
+}
+
+// Byte offset of a toml++ source position (1-based line, 1-based column counted in code points).
+std::size_t byte_offset(std::string_view text, std::size_t line, std::size_t column) {
+  std::size_t pos = 0;
+  for (std::size_t l = 1; l < line; ++l) pos = text.find('\n', pos) + 1;
+  for (std::size_t c = 1; c < column; ++c) {
+    ++pos;
+    while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+  }
+  return pos;
+}
+
+// A TOML number is one token of these characters (1_000, -0.5, 1e-3, 0x10, inf).
+bool number_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '+' || c == '.'; }
+
+bool whole(double v) { return std::trunc(v) == v && std::abs(v) < 9.0e15; }
+
+// The value as TOML. Where the scenario wrote an integer, a whole value stays an integer (so an
+// integer-only key such as `validators` keeps its type); any other value is a float, with a '.' or
+// an exponent, in fmt's shortest round-trip form (no digit lost). Whether the key accepts it is
+// for the scenario parser to say.
+std::string toml_number(double v, bool integer) {
+  if (integer && whole(v)) return fmt::format("{}", static_cast<std::int64_t>(v));
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Reads the [sweep] file with the same strictness as a scenario.
+class SweepReader {
+ public:
+  SweepReader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const toml::source_region& r, const std::string& key, const std::string& what) const {
+    throw SweepError(file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column), key, what);
+  }
+  [[noreturn]] void fail(const SweepParameter& p, const std::string& what) const {
+    throw SweepError(file_, p.line, p.column, p.key, what);
+  }
+
+  void allow(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> keys) const {
+    for (const auto& [k, v] : t) {
+      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
+      std::string known;
+      for (auto x : keys) known += (known.empty() ? "" : ", ") + std::string(x);
+      fail(k.source(), path.empty() ? std::string(k.str()) : path + "." + std::string(k.str()),
+           fmt::format("unknown key (check the spelling; expected one of: {})", known));
+    }
+  }
+
+  double number(const toml::node& n, const std::string& key, const char* expected) const {
+    double v = 0.0;
+    if (const auto* i = n.as_integer()) v = static_cast<double>(i->get());
+    else if (const auto* f = n.as_floating_point()) v = f->get();
+    else fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
+    if (!std::isfinite(v)) fail(n.source(), key, fmt::format("expected {}, got {}", expected, v));
+    return v;
+  }
+
+  std::int64_t integer(const toml::node& n, const std::string& key, std::int64_t lo, std::int64_t hi, const char* expected) const {
+    const auto* i = n.as_integer();
+    if (!i) fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
+    if (i->get() < lo || i->get() > hi) fail(n.source(), key, fmt::format("expected {}, got {}", expected, i->get()));
+    return i->get();
+  }
+
+  const toml::array& array(const toml::node& n, const std::string& key, const char* expected) const {
+    const auto* a = n.as_array();
+    if (!a) fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
+    return *a;
+  }
+
+ private:
+  std::string file_;
+};
+
+void read_values(const SweepReader& r, const toml::table& t, SweepParameter& p, const std::string& base) {
+  const char* forms[] = {"values", "linspace", "logspace"};
+  const toml::node* given = nullptr;
+  std::string form;
+  for (const char* f : forms) {
+    if (const toml::node* n = t.get(f)) {
+      if (given) r.fail(n->source(), base + "." + f, fmt::format("give one of values, linspace, logspace, not both '{}' and '{}'", form, f));
+      given = n;
+      form = f;
+    }
+  }
+  if (!given) r.fail(t.source(), base, "missing the parameter's values: give values = [..], linspace = [from, to, n] or logspace = [from, to, n]");
+  p.key = base + "." + form;
+  p.line = static_cast<int>(given->source().begin.line);
+  p.column = static_cast<int>(given->source().begin.column);
+  if (form == "values") {
+    const auto& a = r.array(*given, p.key, "an array of numbers");
+    if (a.empty()) r.fail(given->source(), p.key, "expected at least one value");
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const std::string k = fmt::format("{}[{}]", p.key, i);
+      p.values.push_back(r.number(*a.get(i), k, "a number"));
+      p.value_positions.emplace_back(static_cast<int>(a.get(i)->source().begin.line), static_cast<int>(a.get(i)->source().begin.column));
+    }
+    return;
+  }
+  const auto& a = r.array(*given, p.key, "an array [from, to, n]");
+  if (a.size() != 3) r.fail(given->source(), p.key, fmt::format("expected [from, to, n], got {} elements", a.size()));
+  const double from = r.number(*a.get(0), p.key + "[0]", "a number");
+  const double to = r.number(*a.get(1), p.key + "[1]", "a number");
+  const auto n = static_cast<std::size_t>(r.integer(*a.get(2), p.key + "[2]", 1, static_cast<std::int64_t>(kMaxPoints), "a count n in [1, 1000000]"));
+  const bool log = form == "logspace";
+  if (log && !(from > 0.0 && to > 0.0))
+    r.fail(given->source(), p.key, fmt::format("logspace needs from > 0 and to > 0 (they are the values, not exponents), got [{}, {}]", from, to));
+  for (std::size_t i = 0; i < n; ++i) {
+    // (to - from) * i / (n - 1) rather than i * step: 0.09 * 1 / 9 is 0.01, 1 * (0.09 / 9) is not.
+    const double di = static_cast<double>(i), dn = n == 1 ? 1.0 : static_cast<double>(n - 1);
+    double v = log ? from * std::pow(to / from, di / dn) : from + (to - from) * di / dn;
+    if (i + 1 == n && n > 1) v = to;  // the end point exactly, whatever the rounding
+    p.values.push_back(v);
+  }
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims, std::uint64_t seed) {
+  // Counter (dimension, 'LHS', i, 0) under key seed: word 0 shuffles, word 1 places within a stratum.
+  constexpr std::uint64_t kLhsPurpose = 0x4c4853;
+  std::vector<std::vector<double>> out(n, std::vector<double>(dims));
+  std::vector<std::size_t> perm(n);
+  for (std::size_t d = 0; d < dims; ++d) {
+    std::vector<Philox::ctr_type> words(n);
+    for (std::size_t i = 0; i < n; ++i) words[i] = Philox()({{d, kLhsPurpose, i, 0}}, {{seed, 0}});
+    for (std::size_t i = 0; i < n; ++i) perm[i] = i;
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates; modulo bias < i / 2^64, nil for n <= 1e6
+      const auto j = static_cast<std::size_t>(words[i - 1].v[0] % i);
+      std::swap(perm[i - 1], perm[j]);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      out[i][d] = std::min((static_cast<double>(perm[i]) + to_unit(words[i].v[1])) / static_cast<double>(n),
+                           std::nextafter(1.0, 0.0));
+  }
+  return out;
+}
+
+Sweep parse_sweep(std::string_view text, const std::string& file, const ScenarioLoader& load) {
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(file));
+  } catch (const toml::parse_error& e) {
+    throw SweepError(file, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column), "(syntax)",
+                     std::string(e.description()));
+  }
+  const SweepReader r(file);
+  r.allow(root, "", {"sweep"});
+  const auto* sw = root.get_as<toml::table>("sweep");
+  if (!sw) r.fail(root.source(), "(top level)", "missing required table [sweep]");
+  r.allow(*sw, "sweep", {"scenario", "trials", "seed", "mode", "points", "lhs_seed", "parameter"});
+
+  Sweep s;
+  s.file = file;
+  s.text = std::string(text);
+  s.line = static_cast<int>(sw->source().begin.line);
+  s.column = static_cast<int>(sw->source().begin.column);
+
+  const toml::node* scen = sw->get("scenario");
+  if (!scen) r.fail(sw->source(), "sweep", "missing required key 'scenario' (the scenario file, relative to the sweep file)");
+  if (!scen->is_string()) r.fail(scen->source(), "sweep.scenario", fmt::format("expected a string, got {}", a_type(*scen)));
+  const std::filesystem::path rel(scen->as_string()->get());
+  s.scenario_path = (rel.is_absolute() ? rel : (std::filesystem::path(file).parent_path() / rel).lexically_normal()).string();
+  try {
+    s.scenario_text = load(s.scenario_path);
+  } catch (const std::exception& e) {
+    r.fail(scen->source(), "sweep.scenario", e.what());
+  }
+  parse_scenario(s.scenario_text, s.scenario_path);  // the scenario's own errors, with its own locations
+  const toml::table scenario_root = toml::parse(s.scenario_text, std::string_view(s.scenario_path));
+
+  if (const auto* n = sw->get("trials"))
+    s.trials = static_cast<std::uint64_t>(r.integer(*n, "sweep.trials", 1, std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
+  if (const auto* n = sw->get("seed"))
+    s.seed = static_cast<std::uint64_t>(r.integer(*n, "sweep.seed", 0, std::numeric_limits<std::int64_t>::max(), "an integer >= 0"));
+  if (const auto* n = sw->get("mode")) {
+    const auto* m = n->as_string();
+    const std::string v = m ? m->get() : "";
+    if (v == "grid") s.mode = SweepMode::Grid;
+    else if (v == "zip") s.mode = SweepMode::Zip;
+    else if (v == "lhs") s.mode = SweepMode::Lhs;
+    else r.fail(n->source(), "sweep.mode", fmt::format("expected \"grid\", \"zip\" or \"lhs\", got {}", m ? "\"" + v + "\"" : a_type(*n)));
+  }
+  const bool lhs = s.mode == SweepMode::Lhs;
+  std::size_t lhs_points = 0;
+  for (const char* k : {"points", "lhs_seed"}) {
+    const toml::node* n = sw->get(k);
+    if (n && !lhs) r.fail(n->source(), fmt::format("sweep.{}", k), "only for mode = \"lhs\"");
+  }
+  if (lhs) {
+    const toml::node* n = sw->get("points");
+    if (!n) r.fail(sw->source(), "sweep", "mode = \"lhs\" needs points = N (the number of points to sample)");
+    lhs_points = static_cast<std::size_t>(r.integer(*n, "sweep.points", 1, static_cast<std::int64_t>(kMaxPoints), "a count in [1, 1000000]"));
+    if (const auto* seed = sw->get("lhs_seed"))
+      s.lhs_seed = static_cast<std::uint64_t>(r.integer(*seed, "sweep.lhs_seed", 0, std::numeric_limits<std::int64_t>::max(), "an integer >= 0"));
+  }
+
+  const toml::node* params = sw->get("parameter");
+  if (!params) r.fail(sw->source(), "sweep", "missing [[sweep.parameter]]: a sweep needs at least one parameter");
+  const auto& arr = r.array(*params, "sweep.parameter", "an array of tables [[sweep.parameter]]");
+  if (arr.empty()) r.fail(params->source(), "sweep.parameter", "expected at least one parameter");
+  std::vector<const toml::node*> targets;
+  for (std::size_t k = 0; k < arr.size(); ++k) {
+    const std::string base = fmt::format("sweep.parameter[{}]", k);
+    const auto* t = arr.get(k)->as_table();
+    if (!t) r.fail(arr.get(k)->source(), base, fmt::format("expected a table, got {}", a_type(*arr.get(k))));
+    r.allow(*t, base, lhs ? std::initializer_list<std::string_view>{"path", "range", "scale"}
+                          : std::initializer_list<std::string_view>{"path", "values", "linspace", "logspace"});
+    SweepParameter p;
+    const toml::node* path = t->get("path");
+    if (!path) r.fail(t->source(), base, "missing required key 'path' (the scenario value to sweep, e.g. \"ethereum.base_apr\")");
+    if (!path->is_string()) r.fail(path->source(), base + ".path", fmt::format("expected a string, got {}", a_type(*path)));
+    p.path = path->as_string()->get();
+    Resolved target;
+    try {
+      target = resolve(scenario_root, split_path(p.path));
+    } catch (const PathError& e) {
+      r.fail(path->source(), base + ".path", fmt::format("{}: {}", s.scenario_path, e.what()));
+    }
+    for (std::size_t j = 0; j < targets.size(); ++j)
+      if (targets[j] == target.node)
+        r.fail(path->source(), base + ".path", fmt::format("the same scenario value as sweep.parameter[{}] ('{}')", j, s.parameters[j].path));
+    targets.push_back(target.node);
+    p.scenario_key = target.scenario_key;
+    p.integer = target.node->is_integer();
+    const auto& src = target.node->source().begin;
+    p.scenario_line = static_cast<int>(src.line);
+    p.scenario_column = static_cast<int>(src.column);
+    p.value_offset = byte_offset(s.scenario_text, src.line, src.column);
+    while (p.value_offset + p.value_length < s.scenario_text.size() && number_char(s.scenario_text[p.value_offset + p.value_length]))
+      ++p.value_length;
+
+    if (!lhs) {
+      read_values(r, *t, p, base);
+    } else {
+      const toml::node* range = t->get("range");
+      if (!range) r.fail(t->source(), base, "mode = \"lhs\" needs range = [from, to] for each parameter");
+      p.key = base + ".range";
+      p.line = static_cast<int>(range->source().begin.line);
+      p.column = static_cast<int>(range->source().begin.column);
+      const auto& a = r.array(*range, p.key, "an array [from, to]");
+      if (a.size() != 2) r.fail(range->source(), p.key, fmt::format("expected [from, to], got {} elements", a.size()));
+      const double lo = r.number(*a.get(0), p.key + "[0]", "a number"), hi = r.number(*a.get(1), p.key + "[1]", "a number");
+      if (!(lo < hi)) r.fail(range->source(), p.key, fmt::format("expected from < to, got [{}, {}]", lo, hi));
+      bool log = false;
+      if (const toml::node* sc = t->get("scale")) {
+        const auto* v = sc->as_string();
+        if (!v || (v->get() != "linear" && v->get() != "log"))
+          r.fail(sc->source(), base + ".scale", "expected \"linear\" or \"log\"");
+        log = v->get() == "log";
+      }
+      if (log && !(lo > 0.0)) r.fail(range->source(), p.key, fmt::format("scale = \"log\" needs from > 0, got {}", lo));
+      p.values = {lo, hi, log ? 1.0 : 0.0};  // replaced by the sample below
+    }
+    s.parameters.push_back(std::move(p));
+  }
+
+  // Points: [P][K].
+  auto& ps = s.parameters;
+  const std::size_t K = ps.size();
+  if (s.mode == SweepMode::Grid) {
+    std::size_t P = 1;
+    for (std::size_t k = 0; k < K; ++k) {
+      P *= ps[k].values.size();
+      if (P > kMaxPoints)
+        r.fail(ps[k], fmt::format("the grid has more than {} points", kMaxPoints));
+    }
+    s.points.assign(P, std::vector<double>(K));
+    for (std::size_t pt = 0; pt < P; ++pt) {
+      std::size_t rest = pt;  // row-major: the last parameter varies fastest
+      for (std::size_t k = K; k-- > 0;) {
+        s.points[pt][k] = ps[k].values[rest % ps[k].values.size()];
+        rest /= ps[k].values.size();
+      }
+    }
+  } else if (s.mode == SweepMode::Zip) {
+    for (std::size_t k = 1; k < K; ++k)
+      if (ps[k].values.size() != ps[0].values.size())
+        r.fail(ps[k], fmt::format("mode = \"zip\" needs every parameter to have the same number of values: sweep.parameter[0] "
+                           "has {}, this one {}", ps[0].values.size(), ps[k].values.size()));
+    s.points.assign(ps[0].values.size(), std::vector<double>(K));
+    for (std::size_t pt = 0; pt < s.points.size(); ++pt)
+      for (std::size_t k = 0; k < K; ++k) s.points[pt][k] = ps[k].values[pt];
+  } else {
+    const auto u = latin_hypercube(lhs_points, K, s.lhs_seed);
+    s.points.assign(lhs_points, std::vector<double>(K));
+    for (std::size_t k = 0; k < K; ++k) {
+      const double lo = ps[k].values[0], hi = ps[k].values[1];
+      const bool log = ps[k].values[2] != 0.0;
+      ps[k].values.clear();
+      for (std::size_t pt = 0; pt < lhs_points; ++pt) {
+        const double v = log ? std::exp(std::log(lo) + u[pt][k] * (std::log(hi) - std::log(lo))) : lo + u[pt][k] * (hi - lo);
+        s.points[pt][k] = v;
+        ps[k].values.push_back(v);
+      }
+    }
+  }
+
+  for (std::size_t pt = 0; pt < s.points.size(); ++pt) s.point_model(pt);  // every point, before any is run
+  return s;
+}
+
+std::string Sweep::point_scenario(std::size_t p) const {
+  std::vector<std::size_t> order(parameters.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return parameters[a].value_offset < parameters[b].value_offset; });
+  std::string out;
+  std::size_t at = 0;
+  for (const std::size_t k : order) {
+    const SweepParameter& q = parameters[k];
+    out.append(scenario_text, at, q.value_offset - at);
+    out += toml_number(points[p][k], q.integer);
+    at = q.value_offset + q.value_length;
+  }
+  out.append(scenario_text, at, std::string::npos);
+  return out;
+}
+
+std::string Sweep::describe_point(std::size_t p) const {
+  std::string out;
+  for (std::size_t k = 0; k < parameters.size(); ++k)
+    out += fmt::format("{}{} = {}", k ? ", " : "", parameters[k].path, toml_number(points[p][k], parameters[k].integer));
+  return out;
+}
+
+Model Sweep::point_model(std::size_t p) const {
+  try {
+    return parse_scenario(point_scenario(p), scenario_path);
+  } catch (const ScenarioError& e) {
+    // Blame the parameter whose value the scenario rejected (its value sits where the error points),
+    // at the value of this point if it was listed; else the whole [sweep] table (a world check).
+    const std::string what =
+        fmt::format("point {} of {} ({}) is rejected by the scenario: {}", p, points.size(), describe_point(p), e.what());
+    for (std::size_t k = 0; k < parameters.size(); ++k) {
+      const SweepParameter& q = parameters[k];
+      if (q.scenario_line != e.line || q.scenario_column != e.column) continue;
+      for (std::size_t j = 0; j < q.value_positions.size(); ++j)
+        if (q.values[j] == points[p][k])
+          throw SweepError(file, q.value_positions[j].first, q.value_positions[j].second, fmt::format("{}[{}]", q.key, j), what);
+      throw SweepError(file, q.line, q.column, q.key, what);
+    }
+    throw SweepError(file, line, column, "sweep", what);
+  }
+}
+
+RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& o,
+                     const std::function<void(const TrialBlock&)>& on_block) {
+  Tally tally(m, o.exact_quantiles ? 0.0 : o.sketch_accuracy);
+  const std::size_t H = m.holders.size();
+  std::vector<std::vector<double>> loss(o.exact_quantiles ? H : 0), ret(o.exact_quantiles ? H : 0);
+  for (std::size_t h = 0; h < loss.size(); ++h) {
+    loss[h].reserve(o.run.trials);
+    ret[h].reserve(o.run.trials);
+  }
+  run_trials(m, o.run, [&](const TrialBlock& b) {
+    if (on_block) on_block(b);
+    tally.add(b);
+    for (std::size_t h = 0; h < loss.size(); ++h)
+      for (std::size_t i = 0; i < b.count; ++i) {
+        loss[h].push_back(b.loss_fraction[i * H + h]);
+        ret[h].push_back(b.net_return[i * H + h]);
+      }
+  });
+  if (!o.exact_quantiles) return summarize_run(m, info, tally);
+  QuantileSource cols;
+  cols.loss_fraction = [&](std::size_t h) { return std::move(loss[h]); };
+  cols.net_return = [&](std::size_t h) { return std::move(ret[h]); };
+  return summarize_run(m, info, tally, cols);
+}
+
+}  // namespace restake

@@ -1,0 +1,92 @@
+#pragma once
+// Parameter sweeps (docs/sweeps.md): a sweep file (TOML) names numbers of a scenario by key path
+// and gives their values; each point is the scenario with those numbers replaced, validated by the
+// scenario parser itself, and simulated with the same seed as every other point (common random
+// numbers: the differences between points are not Monte Carlo noise).
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine.hpp"
+#include "model.hpp"
+#include "scenario.hpp"
+#include "summary.hpp"
+
+namespace restake {
+
+// An error in a sweep file, or a point the scenario rejects: FILE:LINE:COLUMN: KEY: message of the
+// sweep file. A ScenarioError, so the command line treats both alike (exit status 2).
+struct SweepError : ScenarioError {
+  using ScenarioError::ScenarioError;
+};
+
+enum class SweepMode { Grid, Zip, Lhs };
+const char* to_string(SweepMode m);
+
+struct SweepParameter {
+  std::string path;          // as written in the sweep file, e.g. "avs.oracle.faulty_annual_probability"
+  std::string scenario_key;  // the same value in the scenario's own key paths, e.g. "avs[0].faulty_annual_probability"
+  bool integer = false;      // the scenario writes an integer there: whole values are written as integers
+  std::vector<double> values;  // grid, zip: the values given; lhs: one per point, in point order
+  // Where the value sits in the scenario text (replaced for each point).
+  int scenario_line = 0, scenario_column = 0;
+  std::size_t value_offset = 0, value_length = 0;
+  // Where the parameter is defined in the sweep file, for errors about its values.
+  int line = 0, column = 0;
+  std::string key;  // "sweep.parameter[k].values" (or linspace, logspace, range)
+  std::vector<std::pair<int, int>> value_positions;  // line, column of each element of `values = [..]`
+};
+
+struct Sweep {
+  std::string file;           // sweep file name (labels errors)
+  std::string text;           // sweep file text, as read
+  int line = 0, column = 0;   // where [sweep] is, for errors that no single parameter caused
+  std::string scenario_path;  // the scenario as the sweep names it, resolved against the sweep file's folder
+  std::string scenario_text;
+  SweepMode mode = SweepMode::Grid;
+  std::optional<std::uint64_t> trials, seed;  // overrides of the scenario's [simulation] values
+  std::uint64_t lhs_seed = 1;
+  std::vector<SweepParameter> parameters;    // K
+  std::vector<std::vector<double>> points;   // [P][K]: the value of each parameter at each point
+
+  // The scenario text with point p's values written in place of the originals; every other byte
+  // (comments, layout, line numbers) is unchanged.
+  std::string point_scenario(std::size_t p) const;
+  // The model of point p. A value the scenario rejects is a SweepError that names the sweep file's
+  // parameter, the point and the scenario's own message.
+  Model point_model(std::size_t p) const;
+  // "avs.oracle.faulty_annual_probability = 0.01, pool.lrt-coverage.balance_eth = 2000"
+  std::string describe_point(std::size_t p) const;
+};
+
+// Reads the scenario the sweep names; `path` is already resolved against the sweep file's folder.
+using ScenarioLoader = std::function<std::string(const std::string& path)>;
+
+// Sweep text -> points. Checks the sweep file strictly (keys, types, ranges), that every path names
+// a number written in the scenario, and that the scenario accepts every point (all before anything
+// is simulated).
+Sweep parse_sweep(std::string_view text, const std::string& file_name, const ScenarioLoader& load_scenario);
+
+// Latin-hypercube sample on [0, 1)^dims: for each dimension the n values fall one in each of the n
+// strata [i/n, (i+1)/n), in an order drawn from Philox streams keyed by `seed` (the same on every
+// platform). Result [point][dimension].
+std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims, std::uint64_t seed);
+
+// Simulates one point: the same engine and tallies as `restake-sim run`. With `exact_quantiles`
+// the loss and net-return columns are kept in memory (16 bytes per trial and holder) for exact order
+// statistics; otherwise quantiles, VaR and ES come from sketches of relative accuracy
+// `sketch_accuracy`. `on_block`, if set, sees every block (in trial order) before it is tallied.
+struct PointRun {
+  RunOptions run;
+  bool exact_quantiles = false;
+  double sketch_accuracy = 1e-4;
+};
+RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options,
+                     const std::function<void(const TrialBlock&)>& on_block = {});
+
+}  // namespace restake

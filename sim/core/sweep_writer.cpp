@@ -1,0 +1,333 @@
+#include "sweep_writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "h5.hpp"
+
+namespace restake {
+
+namespace {
+
+constexpr hsize_t kChunkTrials = 16384;
+constexpr const char* kOwnAsset = "units of the entity's asset (see the assets datasets)";
+constexpr const char* kFraction = "fraction of initial value";
+constexpr const char* kProbability = "probability";
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void check(herr_t r, const std::string& what) {
+  if (r < 0) throw h5::Error(what);
+}
+
+// A fixed-size dataset [points, trials, ...trailing] of doubles, chunked one point and 16384 trials
+// at a time and written block by block. (h5::RowAppender grows along its first axis; here the
+// shape is known up front and the point axis comes first.)
+class PointTrialArray {
+ public:
+  PointTrialArray(const h5::Group& where, const std::string& name, hsize_t points, hsize_t trials,
+                  const std::vector<hsize_t>& trailing, int deflate_level, const std::string& unit)
+      : name_(name) {
+    dims_ = {points, trials};
+    dims_.insert(dims_.end(), trailing.begin(), trailing.end());
+    std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, kChunkTrials))};
+    for (const hsize_t t : trailing) chunk.push_back(std::max<hsize_t>(1, t));
+    const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot set chunks of /trials/" + name);
+    if (deflate_level > 0) {
+      check(H5Pset_shuffle(dcpl.id()), "cannot set shuffle filter on /trials/" + name);
+      check(H5Pset_deflate(dcpl.id(), static_cast<unsigned>(deflate_level)), "cannot set deflate filter on /trials/" + name);
+    }
+    const h5::Handle space(H5Screate_simple(static_cast<int>(dims_.size()), dims_.data(), nullptr), H5Sclose);
+    ds_ = h5::Handle(H5Dcreate2(where.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+                     H5Dclose);
+    if (!ds_.valid()) throw h5::Error("cannot create dataset /trials/" + name);
+    where.set_dataset_attr(name, "units", unit);
+  }
+
+  // `rows` trials of one point from `first_trial`; data is row-major rows x trailing.
+  void write(hsize_t point, hsize_t first_trial, std::span<const double> data, hsize_t rows) {
+    std::vector<hsize_t> start(dims_.size(), 0), count = dims_;
+    start[0] = point;
+    start[1] = first_trial;
+    count[0] = 1;
+    count[1] = rows;
+    hsize_t n = 1;
+    for (const hsize_t c : count) n *= c;
+    if (n == 0) return;
+    if (data.size() != n) throw std::logic_error("PointTrialArray::write: wrong data size for /trials/" + name_);
+    const h5::Handle file_space(H5Dget_space(ds_.id()), H5Sclose);
+    check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+          "cannot select rows of /trials/" + name_);
+    const h5::Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
+    check(H5Dwrite(ds_.id(), H5T_NATIVE_DOUBLE, mem_space.id(), file_space.id(), H5P_DEFAULT, data.data()),
+          "cannot write /trials/" + name_);
+  }
+
+ private:
+  std::string name_;
+  std::vector<hsize_t> dims_;
+  h5::Handle ds_;
+};
+
+// [P, n] (or [P, n, m]) datasets from a per-point getter of n (or n*m) values.
+template <class F>
+std::vector<double> stack(std::size_t points, F&& per_point) {
+  std::vector<double> out;
+  for (std::size_t p = 0; p < points; ++p) {
+    const auto row = per_point(p);
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return out;
+}
+
+template <class T, class F>
+std::vector<double> collect(const std::vector<T>& items, F&& field) {
+  std::vector<double> out;
+  out.reserve(items.size());
+  for (const auto& x : items) out.push_back(field(x));
+  return out;
+}
+
+}  // namespace
+
+struct SweepWriter::Impl {
+  std::string final_path, temp_path;
+  std::size_t P = 0;
+  SweepWriterOptions options;
+  std::optional<h5::File> file;
+  std::optional<PointTrialArray> loss, ret, covered, causes, avs_lost, pool_drawdown;
+  std::vector<std::optional<RunSummary>> summaries;
+  std::vector<std::vector<double>> holder_value, pool_balance, usd_price;  // [P][...]
+  std::vector<double> horizon_days;                                       // [P]
+  bool finished = false;
+
+  Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
+      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), P(sw.points.size()), options(o) {
+    summaries.resize(P);
+    holder_value.resize(P);
+    pool_balance.resize(P);
+    usd_price.resize(P);
+    horizon_days.assign(P, 0.0);
+    file.emplace(h5::File::create(temp_path));
+    const h5::File& f = *file;
+    f.set_attr("file_type", kSweepFileType);
+    f.set_attr("format_version", kSweepFormatVersion);
+    f.set_attr("program_version", meta.program_version);
+    f.set_attr("git_commit", meta.git_commit);
+    f.set_attr("sweep_path", meta.sweep_path);
+    f.set_attr("sweep_text", sw.text);
+    f.set_attr("scenario_path", sw.scenario_path);
+    f.set_attr("scenario_text", sw.scenario_text);
+    f.set_attr("scenario_name", m.simulation.name);
+    f.set_attr("mode", to_string(sw.mode));
+    if (sw.mode == SweepMode::Lhs) f.set_attr("lhs_seed", sw.lhs_seed);
+    f.set_attr("seed", meta.seed);
+    f.set_attr("trials", meta.trials);
+    f.set_attr("points", static_cast<std::uint64_t>(P));
+    f.set_attr("created_utc", utc_now());
+    f.set_attr("complete", std::int64_t{0});
+    f.set_attr("records", std::int64_t{o.records ? 1 : 0});
+    f.set_attr("quantile_relative_error", o.quantile_relative_error);
+
+    const h5::Group points = f.create_group("points");
+    std::vector<std::string> names, keys;
+    for (const auto& p : sw.parameters) {
+      names.push_back(p.path);
+      keys.push_back(p.scenario_key);
+    }
+    points.write_strings("parameters", names);
+    points.write_strings("scenario_keys", keys);
+    const hsize_t K = sw.parameters.size();
+    points.write_doubles("values", stack(P, [&](std::size_t p) { return sw.points[p]; }), {P, K},
+                         "each parameter's own unit (docs/scenario-format.md)");
+
+    std::vector<std::string> kinds, assets;
+    names.clear();
+    for (const auto& h : m.holders) {
+      names.push_back(h.name);
+      kinds.emplace_back(to_string(h.kind));
+      assets.emplace_back(to_string(h.asset));
+    }
+    const h5::Group holders = f.create_group("holders");
+    holders.write_strings("names", names);
+    holders.write_strings("kinds", kinds);
+    holders.write_strings("assets", assets);
+    names.clear();
+    assets.clear();
+    for (const auto& a : m.avs) {
+      names.push_back(a.name);
+      assets.emplace_back(to_string(a.asset));
+    }
+    const h5::Group avs = f.create_group("avs");
+    avs.write_strings("names", names);
+    avs.write_strings("assets", assets);
+    names.clear();
+    assets.clear();
+    for (const auto& p : m.pools) {
+      names.push_back(p.name);
+      assets.emplace_back(to_string(p.asset));
+    }
+    const h5::Group pools = f.create_group("pools");
+    pools.write_strings("names", names);
+    pools.write_strings("assets", assets);
+    names.clear();
+    for (std::size_t a = 0; a < kAssetCount; ++a) names.emplace_back(to_string(static_cast<Asset>(a)));
+    f.create_group("assets").write_strings("names", names);
+    names.clear();
+    for (std::size_t c = 0; c < kLossCauseCount; ++c) names.emplace_back(to_string(static_cast<LossCause>(c)));
+    f.write_strings("loss_causes", names);
+
+    if (!o.records) return;
+    const h5::Group t = f.create_group("trials");
+    const hsize_t N = meta.trials, H = m.holders.size();
+    const int z = o.deflate_level;
+    loss.emplace(t, "loss_fraction", P, N, std::vector<hsize_t>{H}, z, kFraction);
+    ret.emplace(t, "net_return", P, N, std::vector<hsize_t>{H}, z, kFraction);
+    covered.emplace(t, "covered_fraction", P, N, std::vector<hsize_t>{H}, z, kFraction);
+    causes.emplace(t, "loss_by_cause", P, N, std::vector<hsize_t>{H, kLossCauseCount}, z, kFraction);
+    avs_lost.emplace(t, "avs_stake_lost", P, N, std::vector<hsize_t>{m.avs.size()}, z, kOwnAsset);
+    pool_drawdown.emplace(t, "pool_drawdown", P, N, std::vector<hsize_t>{m.pools.size()}, z, kOwnAsset);
+  }
+
+  void close_datasets() {
+    loss.reset();
+    ret.reset();
+    covered.reset();
+    causes.reset();
+    avs_lost.reset();
+    pool_drawdown.reset();
+  }
+
+  void write_summary() {
+    const h5::File& f = *file;
+    std::vector<const RunSummary*> s;
+    for (const auto& x : summaries) s.push_back(&*x);
+    const hsize_t H = s[0]->holders.size(), A = s[0]->avs.size(), Q = s[0]->pools.size(), S = kAssetCount;
+    f.open_group("points").write_doubles("horizon_days", horizon_days, {P}, "days");
+    f.open_group("holders").write_doubles("value", stack(P, [&](std::size_t p) { return holder_value[p]; }), {P, H}, kOwnAsset);
+    f.open_group("pools").write_doubles("balance", stack(P, [&](std::size_t p) { return pool_balance[p]; }), {P, Q}, kOwnAsset);
+    f.open_group("assets").write_doubles("usd_price", stack(P, [&](std::size_t p) { return usd_price[p]; }), {P, S},
+                                         "USD per unit (NaN: not given)");
+
+    // One [P, H] dataset per holder statistic.
+    auto per_holder = [&](auto&& field) {
+      return stack(P, [&](std::size_t p) { return collect(s[p]->holders, field); });
+    };
+    const h5::Group g = f.create_group("summary");
+    const h5::Group lg = g.create_group("loss");
+    lg.write_doubles("mean", per_holder([](const HolderSummary& h) { return h.loss.moments.mean; }), {P, H}, kFraction);
+    lg.write_doubles("stderr", per_holder([](const HolderSummary& h) { return h.loss.moments.stderr_mean; }), {P, H}, kFraction);
+    lg.write_doubles("sd", per_holder([](const HolderSummary& h) { return h.loss.moments.sd; }), {P, H}, kFraction);
+    lg.write_doubles("p_loss", per_holder([](const HolderSummary& h) { return h.loss.p_loss; }), {P, H}, kProbability);
+    lg.write_doubles("var95", per_holder([](const HolderSummary& h) { return h.loss.var95; }), {P, H}, kFraction);
+    lg.write_doubles("var99", per_holder([](const HolderSummary& h) { return h.loss.var99; }), {P, H}, kFraction);
+    lg.write_doubles("es95", per_holder([](const HolderSummary& h) { return h.loss.es95; }), {P, H}, kFraction);
+    lg.write_doubles("es99", per_holder([](const HolderSummary& h) { return h.loss.es99; }), {P, H}, kFraction);
+    std::vector<double> lq, rq, by_cause;
+    for (const RunSummary* x : s)
+      for (const auto& h : x->holders) {
+        lq.insert(lq.end(), h.loss.quantiles.begin(), h.loss.quantiles.end());
+        rq.insert(rq.end(), h.net_return.quantiles.begin(), h.net_return.quantiles.end());
+        by_cause.insert(by_cause.end(), h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
+      }
+    lg.write_doubles("quantiles", lq, {P, H, kLossQuantileLevels.size()}, kFraction);
+    lg.write_doubles("quantile_levels", kLossQuantileLevels, {kLossQuantileLevels.size()}, kProbability);
+    const h5::Group rg = g.create_group("net_return");
+    rg.write_doubles("mean", per_holder([](const HolderSummary& h) { return h.net_return.moments.mean; }), {P, H}, kFraction);
+    rg.write_doubles("stderr", per_holder([](const HolderSummary& h) { return h.net_return.moments.stderr_mean; }), {P, H}, kFraction);
+    rg.write_doubles("sd", per_holder([](const HolderSummary& h) { return h.net_return.moments.sd; }), {P, H}, kFraction);
+    rg.write_doubles("p_negative", per_holder([](const HolderSummary& h) { return h.net_return.p_negative; }), {P, H}, kProbability);
+    rg.write_doubles("quantiles", rq, {P, H, kReturnQuantileLevels.size()}, kFraction);
+    rg.write_doubles("quantile_levels", kReturnQuantileLevels, {kReturnQuantileLevels.size()}, kProbability);
+    g.write_doubles("covered_mean", per_holder([](const HolderSummary& h) { return h.covered_mean; }), {P, H}, kFraction);
+    g.write_doubles("loss_by_cause_mean", by_cause, {P, H, kLossCauseCount}, kFraction);
+    g.write_doubles("avs_stake_lost_mean",
+                    stack(P, [&](std::size_t p) { return collect(s[p]->avs, [](const AvsSummary& a) { return a.stake_lost_mean; }); }),
+                    {P, A}, kOwnAsset);
+    g.write_doubles("avs_p_slashed",
+                    stack(P, [&](std::size_t p) { return collect(s[p]->avs, [](const AvsSummary& a) { return a.p_slashed; }); }),
+                    {P, A}, kProbability);
+    g.write_doubles("pool_drawdown_mean",
+                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const PoolSummary& x) { return x.drawdown_mean; }); }),
+                    {P, Q}, kOwnAsset);
+    g.write_doubles("pool_p_exhausted",
+                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const PoolSummary& x) { return x.p_exhausted; }); }),
+                    {P, Q}, kProbability);
+  }
+};
+
+SweepWriter::SweepWriter(const std::string& path, const Sweep& sweep, const Model& first, const SweepMeta& meta,
+                         const SweepWriterOptions& o) {
+  try {
+    impl_ = std::make_unique<Impl>(path, sweep, first, meta, o);
+  } catch (...) {
+    std::error_code ec;  // the destructor does not run for a half-built writer
+    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
+    throw;
+  }
+}
+
+SweepWriter::~SweepWriter() {
+  if (impl_ && !impl_->finished) {
+    impl_->close_datasets();
+    impl_->file.reset();
+    std::error_code ec;
+    std::filesystem::remove(impl_->temp_path, ec);
+  }
+}
+
+void SweepWriter::append(std::size_t point, const TrialBlock& b) {
+  Impl& d = *impl_;
+  if (!d.options.records) return;
+  const hsize_t p = point, first = b.first_trial, n = b.count;
+  d.loss->write(p, first, b.loss_fraction, n);
+  d.ret->write(p, first, b.net_return, n);
+  d.covered->write(p, first, b.covered_fraction, n);
+  d.causes->write(p, first, b.loss_by_cause, n);
+  d.avs_lost->write(p, first, b.avs_stake_lost_eth, n);
+  d.pool_drawdown->write(p, first, b.pool_drawdown_eth, n);
+}
+
+void SweepWriter::add_point(std::size_t point, const Model& m, const RunSummary& summary) {
+  Impl& d = *impl_;
+  if (point >= d.P) throw std::logic_error("SweepWriter::add_point: no such point");
+  if (d.summaries[0] && summary.holders.size() != d.summaries[0]->holders.size())
+    throw std::logic_error("SweepWriter::add_point: the points' holders differ");
+  d.summaries[point] = summary;
+  d.holder_value[point] = collect(m.holders, [](const Holder& h) { return h.value(); });
+  d.pool_balance[point] = collect(m.pools, [](const Pool& p) { return p.balance; });
+  d.usd_price[point].clear();
+  for (std::size_t a = 0; a < kAssetCount; ++a) d.usd_price[point].push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
+  d.horizon_days[point] = m.simulation.horizon_days;
+}
+
+void SweepWriter::finish() {
+  Impl& d = *impl_;
+  for (std::size_t p = 0; p < d.P; ++p)
+    if (!d.summaries[p]) throw std::runtime_error(fmt::format("{}: point {} was not simulated", d.final_path, p));
+  d.write_summary();
+  d.file->set_attr("complete", std::int64_t{1});
+  d.close_datasets();
+  d.file.reset();  // everything on disk before the rename
+  std::filesystem::rename(d.temp_path, d.final_path);
+  d.finished = true;
+}
+
+}  // namespace restake

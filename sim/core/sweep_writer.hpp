@@ -1,0 +1,55 @@
+#pragma once
+// The HDF5 sweep file (layout in docs/sweeps.md): the points' parameter values and every summary
+// of results.hpp with a leading point axis, optionally every point's per-trial records. Written
+// under a temporary name and renamed only when every point is in, like the results file.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "model.hpp"
+#include "summary.hpp"
+#include "sweep.hpp"
+#include "trial_block.hpp"
+
+namespace restake {
+
+inline constexpr const char* kSweepFileType = "restake-sim sweep";
+inline constexpr std::int64_t kSweepFormatVersion = 1;
+
+struct SweepMeta {
+  std::string program_version;
+  std::string git_commit;
+  std::string sweep_path;  // as given on the command line
+  std::uint64_t seed = 0;     // the one seed of every point
+  std::uint64_t trials = 0;   // per point
+};
+
+struct SweepWriterOptions {
+  bool records = false;  // per-trial records of every point, [P, N, ...]
+  int deflate_level = 1;
+  double quantile_relative_error = 1e-4;  // 0 when quantiles are exact (records kept in memory)
+};
+
+class SweepWriter {
+ public:
+  // `first` is the model of point 0: the entity lists (holders, AVSs, pools) are the same at every
+  // point, since a sweep only changes numbers.
+  SweepWriter(const std::string& path, const Sweep& sweep, const Model& first, const SweepMeta& meta,
+              const SweepWriterOptions& options = {});
+  ~SweepWriter();  // removes the temporary file unless finish() succeeded
+  SweepWriter(const SweepWriter&) = delete;
+  SweepWriter& operator=(const SweepWriter&) = delete;
+
+  // Per-trial records of point `point` (only with options.records).
+  void append(std::size_t point, const TrialBlock& block);
+  // The summary and model of point `point`; every point must be added once before finish().
+  void add_point(std::size_t point, const Model& m, const RunSummary& summary);
+  // Writes /summary, marks the file complete and moves it into place.
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace restake

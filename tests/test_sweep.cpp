@@ -1,0 +1,389 @@
+// Parameter sweeps: the sweep file's forms and errors, common random numbers across points, and
+// `restake-sim sweep` end to end.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "support.hpp"
+#include "sweep.hpp"
+#include "sweep_writer.hpp"
+
+namespace fs = std::filesystem;
+using namespace restake;
+
+namespace {
+
+const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A world where one AVS condition slashes an LRT and a native restaker, and an LST stays out of it.
+// No pool, so a holder's loss is exactly what its slashes take.
+const std::string kWorld = R"(
+[simulation]
+name = "sweep-world"
+trials = 1000
+seed = 5
+
+[ethereum]
+total_active_stake_eth = 34_000_000
+
+[[operator]]
+name = "op-alpha"
+validators = 1000
+annual_fault_probability = 0.1
+fault_fraction = { dist = "beta", alpha = 1, beta = 10 }
+
+[[operator]]
+name = "op-beta"
+validators = 500
+annual_fault_probability = 0.05
+fault_fraction = 0.02
+
+[[protocol]]
+name = "proto"
+slashing_mode = "shared"
+
+[[avs]]
+name = "oracle"
+protocol = "proto"
+operators = ["op-alpha", "op-beta"]
+faulty_annual_probability = 0.01
+faulty_fraction = 0.2
+  [[avs.slashing]]
+  name = "wrong-price"
+  annual_probability = 0.05
+  fraction = { dist = "uniform", min = 0.01, max = 0.3 }
+  [avs.rewards]
+  initial_apr = 0.02
+  half_life_days = { dist = "uniform", min = 30, max = 300 }
+
+[[lrt]]
+name = "lrt-x"
+protocol = "proto"
+positions = [{ operator = "op-alpha", stake_eth = 16_000 }, { operator = "op-beta", stake_eth = 8_000 }]
+
+[[native]]
+name = "natives"
+protocol = "proto"
+positions = [{ operator = "op-beta", stake_eth = 4_000 }]
+
+[[lst]]
+name = "lst"
+positions = [{ operator = "op-alpha", stake_eth = 8_000 }]
+)";
+
+// Sweeps read against kWorld, as if it were world.toml next to the sweep file.
+Sweep sweep_of(const std::string& body) {
+  const std::string text = "[sweep]\nscenario = \"world.toml\"\n" + body;
+  return parse_sweep(text, "dir/s.toml", [](const std::string& path) {
+    CHECK(path == "dir/world.toml");
+    return kWorld;
+  });
+}
+
+// The error a sweep raises (fails the test if it raises none).
+SweepError sweep_error(const std::string& body) {
+  try {
+    sweep_of(body);
+  } catch (const SweepError& e) {
+    return e;
+  }
+  FAIL("expected a SweepError");
+  return SweepError("", 0, 0, "", "");
+}
+
+// `needle` appears in `hay` (with both shown on failure).
+void contains(const std::string& hay, const std::string& needle) {
+  INFO("message: " << hay);
+  INFO("expected to contain: " << needle);
+  CHECK(hay.find(needle) != std::string::npos);
+}
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / fmt::format("restake-sweep-{}-{}", ::getpid(), std::rand());
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+int cli(const std::string& args, const TempDir& dir, std::string* err = nullptr) {
+  const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
+  const int status = std::system(fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e).c_str());
+  if (err) *err = slurp(e);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("a list, a linspace and a logspace give exactly the values asked for") {
+  const Sweep a = sweep_of("[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0, 0.1, 0.25]\n");
+  CHECK(a.mode == SweepMode::Grid);
+  REQUIRE(a.points.size() == 3);
+  CHECK(a.points[2][0] == 0.25);
+  CHECK(a.parameters[0].scenario_key == "avs[0].slashing[0].annual_probability");
+
+  const Sweep b = sweep_of("[[sweep.parameter]]\npath = \"operator.op-alpha.annual_fault_probability\"\nlinspace = [0.0, 0.09, 10]\n");
+  REQUIRE(b.points.size() == 10);
+  CHECK(b.points[0][0] == 0.0);
+  CHECK(b.points[1][0] == 0.01);
+  CHECK(b.points[9][0] == 0.09);
+
+  const Sweep c = sweep_of("[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nlogspace = [0.0001, 0.1, 4]\n");
+  REQUIRE(c.points.size() == 4);
+  CHECK(c.points[0][0] == 0.0001);
+  CHECK(c.points[1][0] == doctest::Approx(0.001).epsilon(1e-12));
+  CHECK(c.points[2][0] == doctest::Approx(0.01).epsilon(1e-12));
+  CHECK(c.points[3][0] == 0.1);
+}
+
+TEST_CASE("a point's scenario is the original text with only the swept numbers replaced") {
+  const Sweep s = sweep_of(
+      "[[sweep.parameter]]\npath = \"avs.oracle.rewards.half_life_days.max\"\nvalues = [400.0]\n"
+      "[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [2000]\n"
+      "[[sweep.parameter]]\npath = \"lrt.lrt-x.positions[1].stake_eth\"\nvalues = [1.5e3]\n");
+  std::string expected = kWorld;
+  for (auto [from, to] : {std::pair{"max = 300 }", "max = 400 }"}, std::pair{"validators = 1000", "validators = 2000"},
+                          std::pair{"stake_eth = 8_000 }]\n\n[[native]]", "stake_eth = 1500 }]\n\n[[native]]"}}) {
+    REQUIRE(expected.find(from) != std::string::npos);
+    expected.replace(expected.find(from), std::string(from).size(), to);
+  }
+  CHECK(s.point_scenario(0) == expected);
+  const Model m = s.point_model(0);
+  CHECK(m.operators[0].validators == 2000);
+  CHECK(m.holders[0].value() == 17'500.0);
+  CHECK(s.describe_point(0) ==
+        "avs.oracle.rewards.half_life_days.max = 400, operator.op-alpha.validators = 2000, lrt.lrt-x.positions[1].stake_eth = 1500");
+}
+
+TEST_CASE("a grid has the product of the sizes with the last parameter fastest, a zip pairs values in order") {
+  const std::string faulty = "[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, 0.2]\n"
+                                "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nvalues = [0.0, 0.01]\n";
+  const Sweep g = sweep_of(faulty);
+  REQUIRE(g.points.size() == 4);
+  CHECK(g.points == std::vector<std::vector<double>>{{0.1, 0.0}, {0.1, 0.01}, {0.2, 0.0}, {0.2, 0.01}});
+  const Sweep z = sweep_of("mode = \"zip\"\n" + faulty);
+  CHECK(z.points == std::vector<std::vector<double>>{{0.1, 0.0}, {0.2, 0.01}});
+}
+
+TEST_CASE("a Latin-hypercube sample puts each parameter's N values one in each of N equal strata") {
+  const Sweep s = sweep_of(
+      "mode = \"lhs\"\npoints = 50\nlhs_seed = 9\n"
+      "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nrange = [0.0, 0.1]\n"
+      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nrange = [0.001, 0.1]\nscale = \"log\"\n");
+  REQUIRE(s.points.size() == 50);
+  std::set<long> lin, log;
+  for (const auto& p : s.points) {
+    lin.insert(static_cast<long>(std::floor(p[0] / 0.1 * 50)));
+    log.insert(static_cast<long>(std::floor(std::log(p[1] / 0.001) / std::log(100.0) * 50)));
+  }
+  CHECK(lin.size() == 50);
+  CHECK(*lin.begin() == 0);
+  CHECK(*lin.rbegin() == 49);
+  CHECK(log.size() == 50);
+  CHECK(*log.rbegin() == 49);
+  // Reproducible, and the seed matters.
+  CHECK(latin_hypercube(20, 3, 9) == latin_hypercube(20, 3, 9));
+  CHECK(latin_hypercube(20, 3, 9) != latin_hypercube(20, 3, 10));
+}
+
+TEST_CASE("an unknown path, entity name or key is an error at the path with the names that exist") {
+  auto e = sweep_error("\n[[sweep.parameter]]\npath = \"avs.oracel.faulty_annual_probability\"\nvalues = [0.1]\n");
+  CHECK(e.file == "dir/s.toml");
+  CHECK(e.line == 5);
+  CHECK(e.column == 8);
+  CHECK(e.key == "sweep.parameter[0].path");
+  contains(e.what(), "no element of 'avs' is named 'oracel' (names: oracle)");
+
+  e = sweep_error("[[sweep.parameter]]\npath = \"operator.op-alpha.annual_fault_probabilty\"\nvalues = [0.1]\n");
+  contains(e.what(), "'operator.op-alpha' has no key 'annual_fault_probabilty'");
+  contains(e.what(), "annual_fault_probability");
+
+  e = sweep_error("[[sweep.parameter]]\npath = \"ethereum.base_apr\"\nvalues = [0.04]\n");  // a default, not in the file
+  contains(e.what(), "only values written in the scenario file can be swept");
+
+  e = sweep_error("[[sweep.parameter]]\npath = \"lrt.lrt-x.positions.op-alpha.stake_eth\"\nvalues = [-1]\n");
+  CHECK(e.key == "sweep.parameter[0].values[0]");  // positions go by their operator: the path is fine...
+  contains(e.what(), "rejected by the scenario");   // ...the value is not
+  e = sweep_error("[[sweep.parameter]]\npath = \"lrt.lrt-x.positions[7].stake_eth\"\nvalues = [1]\n");
+  contains(e.what(), "index [7] is out of range");
+  e = sweep_error("[[sweep.parameter]]\npath = \"avs..x\"\nvalues = [1]\n");
+  contains(e.what(), "malformed path");
+}
+
+TEST_CASE("a path to a non-number, a non-number value or a fraction for an integer key is a type error") {
+  auto e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.fraction\"\nvalues = [0.1]\n");
+  contains(e.what(), "is a table (a distribution?)");
+  contains(e.what(), "fraction.max");
+  e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.protocol\"\nvalues = [0.1]\n");
+  contains(e.what(), "is a string: only numbers can be swept");
+  e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, \"0.2\"]\n");
+  CHECK(e.line == 5);
+  CHECK(e.column == 16);
+  CHECK(e.key == "sweep.parameter[0].values[1]");
+  contains(e.what(), "expected a number, got a string");
+  e = sweep_error("[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [1000, 1500.5]\n");
+  CHECK(e.key == "sweep.parameter[0].values[1]");
+  contains(e.what(), "point 1 of 2 (operator.op-alpha.validators = 1500.5) is rejected by the scenario");
+  e = sweep_error("[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [1000]\nlinspce = [1, 2, 3]\n");
+  CHECK(e.key == "sweep.parameter[0].linspce");
+  contains(e.what(), "unknown key");
+  e = sweep_error("mode = \"lattice\"\n[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [1000]\n");
+  CHECK(e.key == "sweep.mode");
+}
+
+TEST_CASE("a point out of the scenario's range is an error at that value naming the point and the scenario's rule") {
+  auto e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.1, 0.5, 1.0]\n");
+  CHECK(e.file == "dir/s.toml");
+  CHECK(e.line == 5);
+  CHECK(e.column == 21);
+  CHECK(e.key == "sweep.parameter[0].values[2]");
+  contains(e.what(), "point 2 of 3 (avs.oracle.slashing.wrong-price.annual_probability = 1.0) is rejected by the scenario");
+  contains(e.what(), "dir/world.toml:34:24: avs[0].slashing[0].annual_probability:");  // the scenario's own location
+  // A world check (too much stake on op-beta) points at the position that tips the operator over:
+  // here the swept value itself.
+  e = sweep_error("[[sweep.parameter]]\npath = \"native.natives.positions[0].stake_eth\"\nlinspace = [4000, 12000, 3]\n");
+  CHECK(e.key == "sweep.parameter[0].linspace");  // the scenario points at the swept value itself
+  contains(e.what(), "point 2 of 3");
+}
+
+TEST_CASE("zip needs equal lengths and lhs needs points and ranges") {
+  auto e = sweep_error("mode = \"zip\"\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, 0.2]\n"
+                       "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nlinspace = [0, 0.1, 3]\n");
+  CHECK(e.line == 9);
+  CHECK(e.column == 12);
+  CHECK(e.key == "sweep.parameter[1].linspace");
+  contains(e.what(), "sweep.parameter[0] has 2, this one 3");
+  e = sweep_error("mode = \"lhs\"\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nrange = [0.1, 0.2]\n");
+  contains(e.what(), "needs points = N");
+  e = sweep_error("mode = \"lhs\"\npoints = 4\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1]\n");
+  CHECK(e.key == "sweep.parameter[0].values");
+  e = sweep_error("points = 4\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1]\n");
+  CHECK(e.key == "sweep.points");
+  e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1]\n"
+                  "[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.2]\n");
+  contains(e.what(), "the same scenario value as sweep.parameter[0]");
+}
+
+TEST_CASE("common random numbers: a higher slashing rate never lowers any trial's loss of the holders it slashes") {
+  const Sweep s = sweep_of("[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\n"
+                           "values = [0.0, 0.02, 0.1, 0.3, 0.6]\n");
+  std::vector<test::Records> runs;
+  for (std::size_t p = 0; p < s.points.size(); ++p) runs.push_back(test::run_in_memory(s.point_model(p), 4000, 2, 1000, 17));
+  for (std::size_t h : {0u, 2u}) {  // lrt-x, natives (holders are ordered lrt, lst, native)
+    double previous_mean = -1.0;
+    for (std::size_t p = 1; p < runs.size(); ++p) {
+      std::size_t lower = 0;
+      for (std::size_t t = 0; t < 4000; ++t) lower += runs[p].loss(t, h) < runs[p - 1].loss(t, h) - 1e-12;
+      CHECK(lower == 0);
+      const auto col = runs[p].loss_column(h);
+      const double mean = std::accumulate(col.begin(), col.end(), 0.0) / 4000.0;
+      CHECK(mean > previous_mean);
+      previous_mean = mean;
+    }
+  }
+  CHECK(runs.front().loss_column(1) == runs.back().loss_column(1));  // the LST is not restaked: not a single trial moves
+}
+
+TEST_CASE("run_point gives exact quantiles from its columns and sketched ones within their accuracy") {
+  const Sweep s = sweep_of("[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nvalues = [0.2]\n");
+  const Model m = s.point_model(0);
+  PointRun o;
+  o.run.trials = 3000;
+  o.run.seed = 3;
+  o.run.threads = 2;
+  o.exact_quantiles = true;
+  const RunSummary exact = run_point(m, {}, o);
+  o.exact_quantiles = false;
+  const RunSummary sketched = run_point(m, {}, o);
+  const test::Records r = test::run_in_memory(m, 3000, 1, 500, 3);
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    const LossSummary direct = summarize_loss(r.loss_column(h));
+    CHECK(exact.holders[h].loss.var99 == direct.var99);
+    CHECK(exact.holders[h].loss.es99 == direct.es99);
+    CHECK(exact.holders[h].loss.moments.mean == sketched.holders[h].loss.moments.mean);
+    CHECK(sketched.holders[h].loss.var99 == doctest::Approx(direct.var99).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("restake-sim sweep writes one self-describing file with a leading point axis") {
+  TempDir dir;
+  std::ofstream(dir / "sweep.toml") << fmt::format(
+      "[sweep]\nscenario = \"{}\"\ntrials = 3000\nseed = 4\n"
+      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.0, 0.05, 0.2]\n"
+      "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
+      kDefault);
+  std::string err;
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", dir / "sweep.toml", dir / "out.h5"), dir, &err) == 0);
+  contains(err, "point 6/6");
+  for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(entry.path().string().find(".partial") == std::string::npos);
+
+  const h5::File f = h5::File::open_read_only(dir / "out.h5");
+  CHECK(f.attr_string("file_type") == kSweepFileType);
+  CHECK(f.attr_int("format_version") == kSweepFormatVersion);
+  CHECK(f.attr_int("complete") == 1);
+  CHECK(f.attr_uint("seed") == 4);
+  CHECK(f.attr_uint("trials") == 3000);
+  CHECK(f.attr_uint("points") == 6);
+  CHECK(f.attr_string("mode") == "grid");
+  CHECK(f.attr_string("scenario_text") == slurp(kDefault));
+  CHECK(f.attr_string("sweep_text") == slurp(dir / "sweep.toml"));
+  const h5::Group pts = f.open_group("points");
+  CHECK(pts.read_strings("parameters") ==
+        std::vector<std::string>{"avs.oracle.slashing.wrong-price.annual_probability", "pool.lrt-coverage.balance_eth"});
+  std::vector<hsize_t> dims;
+  CHECK(pts.read_doubles("values", &dims) == std::vector<double>{0, 0, 0, 5000, 0.05, 0, 0.05, 5000, 0.2, 0, 0.2, 5000});
+  CHECK(dims == std::vector<hsize_t>{6, 2});
+  CHECK(f.open_group("pools").read_doubles("balance") == std::vector<double>{0, 5000, 0, 5000, 0, 5000});
+  const h5::Group loss = f.open_group("summary").open_group("loss");
+  CHECK(loss.dims("mean") == std::vector<hsize_t>{6, 3});
+  CHECK(loss.dims("quantiles") == std::vector<hsize_t>{6, 3, 5});
+  CHECK(f.open_group("summary").dims("loss_by_cause_mean") == std::vector<hsize_t>{6, 3, kLossCauseCount});
+  CHECK(f.open_group("trials").dims("loss_fraction") == std::vector<hsize_t>{6, 3000, 3});
+
+  // Each point's summary is that of `run` on the point's scenario with the same seed.
+  const auto mean = loss.read_doubles("mean"), var99 = loss.read_doubles("var99");
+  const auto records = f.open_group("trials").read_doubles("loss_fraction");
+  const Sweep sw = parse_sweep(slurp(dir / "sweep.toml"), dir / "sweep.toml", [](const std::string& p) { return slurp(p); });
+  for (std::size_t p : {1u, 4u}) {
+    const test::Records r = test::run_in_memory(sw.point_model(p), 3000, 1, 700, 4);
+    CHECK(std::equal(r.loss_fraction.begin(), r.loss_fraction.end(), records.begin() + static_cast<long>(p * 3000 * 3)));
+    for (std::size_t h = 0; h < 3; ++h) {
+      const LossSummary direct = summarize_loss(r.loss_column(h));
+      CHECK(mean[p * 3 + h] == doctest::Approx(direct.moments.mean).epsilon(1e-12));
+      CHECK(var99[p * 3 + h] == direct.var99);
+    }
+  }
+  // The rsETH-like mean loss rises with the slashing rate at either pool size.
+  for (std::size_t pool = 0; pool < 2; ++pool) {
+    CHECK(mean[(0 * 2 + pool) * 3] < mean[(1 * 2 + pool) * 3]);
+    CHECK(mean[(1 * 2 + pool) * 3] < mean[(2 * 2 + pool) * 3]);
+  }
+}
+
+TEST_CASE("restake-sim sweep rejects a bad sweep with the sweep file location and writes nothing") {
+  TempDir dir;
+  std::ofstream(dir / "bad.toml") << fmt::format(
+      "[sweep]\nscenario = \"{}\"\n[[sweep.parameter]]\npath = \"operator.op-zeta.annual_fault_probability\"\nvalues = [0.1]\n",
+      kDefault);
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {}", dir / "bad.toml", dir / "out.h5"), dir, &err) == 2);
+  contains(err, "bad.toml:4:8: sweep.parameter[0].path:");
+  contains(err, "no element of 'operator' is named 'op-zeta'");
+  CHECK(!fs::exists(dir / "out.h5"));
+}
