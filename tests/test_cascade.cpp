@@ -474,7 +474,7 @@ TEST_CASE("restake-sim cascade prints security, slack, the sufficient condition 
   CHECK(json_value(json, "shock_share") == doctest::Approx(0.001));
   CHECK(json_value(json, "slack") == doctest::Approx(10999.0 / 9999.09 - 1.0));
   CHECK(json_value(json, "theorem1_bound") == doctest::Approx(theorem1_bound(0.001, 10999.0 / 9999.09 - 1.0)));
-  CHECK(json_value(json, "total_stake_eth") == 1'000'000.0);
+  CHECK(json_value(json, "total_stake") == 1'000'000.0);
 }
 
 TEST_CASE("restake-sim cascade refuses the exact search above --max-exact but still reports the sufficient condition") {

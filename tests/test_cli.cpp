@@ -182,6 +182,11 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
   std::string md;
   REQUIRE(cli(fmt::format("compare {} {} --markdown", dir / "steth.h5", dir / "default.h5"), dir, &md) == 0);
   CHECK(md.find("| file | holder |") != std::string::npos);
+  // A BTC holder's yield is not a premium over stETH's.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q", RESTAKE_SOURCE_DIR "/scenarios/babylon.toml",
+                          dir / "babylon.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "babylon.h5"), dir, &out) == 0);
+  CHECK(out.find("n/a (other asset)") != std::string::npos);
   std::string err;
   CHECK(cli(fmt::format("compare {} --baseline nobody", dir / "default.h5"), dir, nullptr, &err) == 1);
   CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
@@ -199,4 +204,9 @@ TEST_CASE("reproduce passes on the published cases and fails when a figure leave
       "metric = \"loss_eth\"\npublished = 18.9375\ntolerance = 0\n", published);
   CHECK(cli(fmt::format("reproduce {}", dir / "manifest.toml"), dir, &out) == 1);
   CHECK(out.find("FAIL") != std::string::npos);
+  // An upper bound fails as soon as ours exceeds it, whatever the tolerance.
+  std::ofstream(dir / "bound.toml") << fmt::format(
+      "[[case]]\nname = \"bound\"\nscenario = \"{}../cascade/theorem1-tight.toml\"\nsource = \"test\"\n"
+      "metric = \"cascade_loss_share\"\npsi = 0.001\npublished = 0.0109\nbound = \"upper\"\ntolerance = 0.5\n", published);
+  CHECK(cli(fmt::format("reproduce {}", dir / "bound.toml"), dir, &out) == 1);
 }

@@ -107,3 +107,14 @@ TEST_CASE("fork presets set the constants of domain.md's table") {
   CHECK(fork_from_string("deneb") == Fork::Deneb);
   CHECK(!fork_from_string("dencun"));
 }
+
+TEST_CASE("without duty penalties the effective balance still drops after the initial penalty before the correlation penalty") {
+  ConsensusParams p = bellatrix(3072);
+  p.missed_duties = false;
+  // 1 ETH initial leaves 31 ETH: EB drops to 31 after the first epoch, so the correlation penalty
+  // at epoch + 4096 is floor(31 * 960 / 3072) = 9 ETH, not floor(32 * 960 / 3072) = 10 ETH.
+  const SlashingPenalty s = slashing_penalty(p, 32 * kEth, 320 * kEth);
+  CHECK(s.initial == kEth);
+  CHECK(s.correlation == 9 * kEth);
+  CHECK(s.total() == 10 * kEth);
+}

@@ -520,3 +520,23 @@ covers = ["beacon_slashing"]
   CHECK(o.cause(0, LossCause::Contract) == doctest::Approx(0.5));
   CHECK(o.loss_fraction[0] == doctest::Approx(0.5));
 }
+
+TEST_CASE("a pool pays back a beacon loss beside the validators: later penalties of those validators are not inflated") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 2
+[[lst]]
+name = "covered"
+positions = [{ operator = "op", stake_eth = 64 }]
+[[pool]]
+name = "cover"
+balance_eth = 1000
+covers = ["beacon_slashing"]
+)";
+  // Two incidents each slash one 32 ETH validator alone (S = 32 each, 40+ days apart): 16 ETH each.
+  const Outcome o = propagate_events(model_from(toml), {{1, EventKind::OperatorFault, 0, 0, 0.5}, {100, EventKind::OperatorFault, 0, 0, 1.0}});
+  CHECK(o.cause(0, LossCause::BeaconSlashing) * 64 == doctest::Approx(32.0));
+  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(32.0));
+  CHECK(o.loss_fraction[0] == 0.0);
+}

@@ -149,3 +149,37 @@ TEST_CASE("Babylon: BTC losses stay in BTC units, with no beacon-chain penalties
   const Records quiet = run_in_memory(m, 10, 1);
   CHECK(quiet.net_return[native] < 0.05);
 }
+
+TEST_CASE("BTC operators cannot be forced to fault on a beacon chain, and a bond pays in its operators' asset") {
+  const std::string world = R"(
+[simulation]
+name = "btc"
+[ethereum]
+total_active_stake_eth = 1_000_000
+[[operator]]
+name = "fp"
+asset = "BTC"
+stake_btc = 100
+[[protocol]]
+name = "babylon"
+slashing_mode = "shared"
+[[native]]
+name = "stakers"
+protocol = "babylon"
+positions = [{ operator = "fp", stake_btc = 100 }]
+)";
+  auto error_of = [](const std::string& text) {
+    try {
+      model_from(text);
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(error_of(world + "[[stress.operator_fault]]\noperator = \"fp\"\nday = 1\n").find("no beacon-chain validators to fault") !=
+        std::string::npos);
+  CHECK(error_of(world + "[[pool]]\nname = \"bond\"\nbalance_eth = 10\ncovers = [\"avs_slashing\"]\noperators = [\"fp\"]\n")
+            .find("operator \"fp\" stakes BTC, the pool pays in ETH") != std::string::npos);
+  CHECK(error_of(world + "[[pool]]\nname = \"bond\"\nbalance_btc = 10\ncovers = [\"avs_slashing\"]\noperators = [\"fp\"]\n") ==
+        "no error");
+}

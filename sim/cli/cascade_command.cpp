@@ -158,7 +158,7 @@ std::string format_table(const CascadeArgs& a, const CascadeReport& r) {
 }
 
 std::string json_coalition(const RestakingGraph& g, const Coalition& c) {
-  return fmt::format("{{\"validators\": {}, \"services\": {}, \"stake_eth\": {}, \"profit_eth\": {}}}",
+  return fmt::format("{{\"validators\": {}, \"services\": {}, \"stake\": {}, \"profit\": {}}}",
                      json_names(names_of(g.validators, c.validators)), json_names(names_of(g.services, c.services)),
                      json_number(c.stake), json_number(c.profit));
 }
@@ -166,10 +166,11 @@ std::string json_coalition(const RestakingGraph& g, const Coalition& c) {
 std::string format_json(const CascadeArgs& a, const CascadeReport& r) {
   const RestakingGraph& g = r.graph;
   std::string out = "{\n";
-  out += fmt::format("  \"scenario\": {},\n  \"file\": {},\n  \"psi\": {},\n  \"gamma\": {},\n", json_string(r.scenario_name),
-                     json_string(a.scenario), json_number(a.psi), a.gamma ? json_number(*a.gamma) : "null");
+  out += fmt::format("  \"scenario\": {},\n  \"file\": {},\n  \"asset\": {},\n  \"psi\": {},\n  \"gamma\": {},\n",
+                     json_string(r.scenario_name), json_string(a.scenario), json_string(r.asset), json_number(a.psi),
+                     a.gamma ? json_number(*a.gamma) : "null");
   out += fmt::format(
-      "  \"graph\": {{\"validators\": {}, \"services\": {}, \"edges\": {}, \"total_stake_eth\": {}}},\n",
+      "  \"graph\": {{\"validators\": {}, \"services\": {}, \"edges\": {}, \"total_stake\": {}}},\n",
       g.validators.size(), g.services.size(), g.edge_count(), json_number(g.total_stake()));
   out += fmt::format("  \"exact_max_validators\": {},\n  \"exact_refusal\": {},\n", a.max_exact,
                      r.refusal ? json_string(*r.refusal) : "null");

@@ -84,8 +84,12 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
     // The premium earned: rewards above the baseline's, before losses. Losing more than it means
     // the restaking did worse than the baseline would have in that trial's terms.
     const double earned = gross(h) - base_gross;
+    // A yield in BTC is not a premium over a yield in ETH: no premium for another asset.
+    const bool comparable = h.asset == base->holder.asset;
     std::string above = "-";
-    if (!is_base) {
+    if (!is_base && !comparable) {
+      above = "n/a (other asset)";
+    } else if (!is_base) {
       if (earned <= 0.0) {
         above = "no premium";
       } else {
@@ -100,8 +104,8 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
         total > 0.0 ? fmt::format("{} ({:.0f}% of loss)", to_string(static_cast<LossCause>(top - h.loss_by_cause_mean.begin())),
                                   100.0 * *top / total)
                     : "none";
-    const std::string net_premium = is_base ? "baseline" : pct(h.net_return.moments.mean - base_net);
-    const std::string earned_text = is_base ? "baseline" : pct(earned);
+    const std::string net_premium = is_base ? "baseline" : comparable ? pct(h.net_return.moments.mean - base_net) : "n/a";
+    const std::string earned_text = is_base ? "baseline" : comparable ? pct(earned) : "n/a";
     if (markdown) {
       fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.file, h.name, h.kind, h.asset,
                  pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99),

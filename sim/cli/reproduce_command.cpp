@@ -22,7 +22,7 @@ int run_reproduce_command(const std::string& manifest, bool markdown) {
     fmt::print("| case | source | published | ours | tolerance | status | command |\n|---|---|---:|---:|---:|---|---|\n");
   }
   for (const auto& c : cases) {
-    const std::string path = (dir / c.scenario).string();
+    const std::string path = (dir / c.scenario).lexically_normal().string();
     const Model m = parse_scenario(read_text_file(path, "scenario file"), path);
     const double ours = measure_reproduction(m, c);
     const bool ok = within_tolerance(c, ours);
@@ -31,8 +31,10 @@ int run_reproduce_command(const std::string& manifest, bool markdown) {
                              : c.metric == "value_left_eth" ? "ETH left"
                                                             : fmt::format("of all stake lost, psi = {}", c.psi);
     if (markdown) {
-      fmt::print("| {} | {} | {} {} | {:.9f} | {}% | {} | `restake-sim run {}` |\n", c.name, c.source, c.published, unit, ours,
-                 100.0 * c.tolerance, ok ? "pass" : "**FAIL**", path);
+      const std::string command = c.metric == "cascade_loss_share" ? fmt::format("restake-sim cascade {} --psi {}", path, c.psi)
+                                                                   : fmt::format("restake-sim run {}", path);
+      fmt::print("| {} | {} | {}{} {} | {:.9f} | {}% | {} | `{}` |\n", c.name, c.source, c.upper_bound ? "< " : "", c.published, unit,
+                 ours, 100.0 * c.tolerance, ok ? "pass" : "**FAIL**", command);
     } else {
       fmt::print("{:<4} {:<72} published {:>12} ours {:>16.9f} ({}, tolerance {}%)\n", ok ? "ok" : "FAIL", c.name, c.published,
                  ours, unit, 100.0 * c.tolerance);

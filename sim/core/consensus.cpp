@@ -113,11 +113,12 @@ SlashingPenalty slashing_penalty(const ConsensusParams& p, Gwei eb, Gwei slashed
     const std::uint64_t stop = k <= correlation_epoch ? correlation_epoch : n - 1;  // last epoch of the stretch
     const std::uint64_t length = stop - k + 1;
     // Epochs of this stretch after which the effective balance would drop, if before its end.
+    // Already below the hysteresis threshold (after the initial penalty, say): the update after
+    // the very next epoch lowers it, whether or not that epoch charges anything.
+    const std::int64_t headroom = static_cast<std::int64_t>(balance) + kDownward - static_cast<std::int64_t>(eb);
     std::uint64_t drop_after = length + 1;
-    if (per_epoch > 0) {
-      const std::int64_t headroom = static_cast<std::int64_t>(balance) + kDownward - static_cast<std::int64_t>(eb);
-      drop_after = headroom < 0 ? 1 : static_cast<std::uint64_t>(headroom) / per_epoch + 1;
-    }
+    if (headroom < 0) drop_after = 1;
+    else if (per_epoch > 0) drop_after = static_cast<std::uint64_t>(headroom) / per_epoch + 1;
     const std::uint64_t epochs = std::min(drop_after, length);
     const Gwei charged = static_cast<Gwei>(std::min<u128>(static_cast<u128>(per_epoch) * epochs, balance));
     out.missed_duties += charged;

@@ -122,6 +122,7 @@ class TrialState {
     for (const auto& slot : plan.slots)
       std::copy(slot.allocation.begin(), slot.allocation.end(), s_.allocation.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
     s_.contract_factor.assign(plan.positions.size(), 1.0);
+    s_.beacon_restored.assign(plan.positions.size(), 0.0);
     s_.rewards_eth.assign(plan.positions.size(), 0.0);
     s_.accrued_until.assign(plan.positions.size(), 0.0);
     s_.subsidy_to_horizon.resize(m.avs.size());
@@ -161,12 +162,16 @@ class TrialState {
  private:
   double value(std::size_t i) const {
     const auto& p = plan_.positions[i];
-    const Operator& op = m_.operators[p.op];
-    const double beacon = op.asset != Asset::Eth ? 1.0
-                                                 : static_cast<double>(s_.op_balance_gwei[p.op]) /
-                                                       (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
     const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
-    return p.stake * beacon * magnitude * s_.contract_factor[i];
+    return p.stake * (beacon_factor(p.op) + s_.beacon_restored[i]) * magnitude * s_.contract_factor[i];
+  }
+
+  // The operator's validator balance as a share of its initial balance (1 for BTC operators).
+  double beacon_factor(std::size_t op_index) const {
+    const Operator& op = m_.operators[op_index];
+    if (op.asset != Asset::Eth) return 1.0;
+    return static_cast<double>(s_.op_balance_gwei[op_index]) /
+           (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
   }
 
   // Validators hit and Gwei lost by every operator fault, before any loss is applied: the
@@ -214,12 +219,17 @@ class TrialState {
     if (loss == 0) return;
     const Gwei before = s_.op_balance_gwei[op];
     loss = std::min(loss, before);
-    const double share = static_cast<double>(loss) / static_cast<double>(before);
+    // Each position owns its stake's share of the validators' balance: it loses that share of the
+    // Gwei slashed (not of its value, which may include coverage paid back beside the validators).
+    const Operator& o = m_.operators[op];
+    const double drop = static_cast<double>(loss) / (static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei));
     auto& lost = s_.position_loss;
     lost.clear();
     for (std::size_t i : plan_.positions_of_op[op]) {
       accrue(i);
-      lost.push_back(value(i) * share);
+      const auto& p = plan_.positions[i];
+      const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
+      lost.push_back(p.stake * drop * magnitude * s_.contract_factor[i]);
     }
     s_.op_balance_gwei[op] = before - loss;
     std::size_t k = 0;
@@ -290,9 +300,18 @@ class TrialState {
     if (amount > 0.0) s_.uncovered[h] += amount;
     const double paid = before_pay - std::max(amount, 0.0);
     if (paid > 0.0) {
-      const double v = value(i);
-      // A position wiped out entirely cannot be scaled back up; its payout stays outside it.
-      if (v > 0.0) s_.contract_factor[i] *= (v + paid) / v;
+      const auto& p = plan_.positions[i];
+      const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
+      const double per_beacon_unit = p.stake * magnitude * s_.contract_factor[i];
+      if (cause == LossCause::BeaconSlashing) {
+        // Paid back beside the slashed validators: exposed to later AVS and contract losses, but
+        // not to later penalties of those validators (it is not in them).
+        if (per_beacon_unit > 0.0) s_.beacon_restored[i] += paid / per_beacon_unit;
+      } else {
+        const double v = value(i);
+        // A position wiped out entirely cannot be scaled back up; its payout stays outside it.
+        if (v > 0.0) s_.contract_factor[i] *= (v + paid) / v;
+      }
     }
   }
 

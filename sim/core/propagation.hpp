@@ -74,6 +74,7 @@ struct TrialScratch {
   std::vector<double> allocation;      // flat, per slot member
   std::vector<double> contract_factor; // per position: contract losses and coverage payouts
   std::vector<double> position_loss;   // per position of the event being applied
+  std::vector<double> beacon_restored; // per position: coverage of beacon losses, in units of the beacon factor
   std::vector<double> rewards_eth;     // per position
   std::vector<std::int64_t> beacon_epoch;   // per slashing event, in time order
   std::vector<Gwei> beacon_prefix_gwei;     // prefix sums of slashed effective balance

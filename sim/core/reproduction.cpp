@@ -40,7 +40,7 @@ std::vector<ReproductionCase> parse_reproductions(std::string_view text, const s
     const toml::table* t = cases->get(i)->as_table();
     if (!t) fail(file, cases->get(i)->source(), path, "expected a table");
     for (const auto& [k, v] : *t) {
-      static const char* const known[] = {"name", "scenario", "source", "holder", "metric", "published", "tolerance", "psi"};
+      static const char* const known[] = {"name", "scenario", "source", "holder", "metric", "published", "tolerance", "psi", "bound"};
       if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return k.str() == x; }) == std::end(known))
         fail(file, k.source(), fmt::format("{}.{}", path, k.str()), "unknown key");
     }
@@ -60,6 +60,10 @@ std::vector<ReproductionCase> parse_reproductions(std::string_view text, const s
                        num("published"), num("tolerance"), cascade ? num("psi") : 0.0};
     if (std::find(std::begin(kMetrics), std::end(kMetrics), c.metric) == std::end(kMetrics))
       fail(file, t->get("metric")->source(), path + ".metric", "expected \"loss_eth\", \"value_left_eth\" or \"cascade_loss_share\"");
+    if (const auto* b = t->get("bound")) {
+      if (b->value<std::string>() != "upper") fail(file, b->source(), path + ".bound", "expected \"upper\" (the published figure is an upper bound)");
+      c.upper_bound = true;
+    }
     if (c.tolerance < 0) fail(file, t->get("tolerance")->source(), path + ".tolerance", "expected a relative tolerance >= 0");
     out.push_back(std::move(c));
   }
@@ -84,6 +88,7 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
 }
 
 bool within_tolerance(const ReproductionCase& c, double ours) {
+  if (c.upper_bound && ours > c.published) return false;
   return std::abs(ours - c.published) <= c.tolerance * std::abs(c.published) + 1e-9;
 }
 

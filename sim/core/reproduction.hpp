@@ -18,6 +18,7 @@ struct ReproductionCase {
   double published = 0.0;
   double tolerance = 0.0;  // relative
   double psi = 0.0;        // cascade_loss_share: the shock, as a share of all stake
+  bool upper_bound = false;  // the published figure is a bound: ours must not exceed it (and be within tolerance below)
 };
 
 // Throws ScenarioError (file, line, column, key) on a malformed manifest.
@@ -27,7 +28,7 @@ std::vector<ReproductionCase> parse_reproductions(std::string_view toml_text, co
 // worst-case Durvasula-Roughgarden cascade loss R_psi of the scenario's restaking graph.
 double measure_reproduction(const Model& m, const ReproductionCase& c);
 
-// |ours - published| <= tolerance * |published| + 1 Gwei.
+// |ours - published| <= tolerance * |published| + 1 Gwei; for an upper bound also ours <= published.
 bool within_tolerance(const ReproductionCase& c, double ours);
 
 }  // namespace restake

@@ -748,7 +748,11 @@ class Parser {
           if (m_.holders[h].asset == p.asset) p.holders.push_back(h);
       }
       f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
-        p.operators.push_back(resolve_element(operators_, f, n, path, "operator"));
+        const std::size_t op = resolve_element(operators_, f, n, path, "operator");
+        if (m_.operators[op].asset != p.asset)
+          f.fail_at(n.source(), path, fmt::format("operator \"{}\" stakes {}, the pool pays in {}", m_.operators[op].name,
+                                                  to_string(m_.operators[op].asset), to_string(p.asset)));
+        p.operators.push_back(op);
       });
       if (f.has("operators") && p.operators.empty()) f.fail("operators", "expected at least one operator (or leave the key out)");
       if (!p.operators.empty() && (p.covers[static_cast<std::size_t>(LossCause::Contract)] || p.covers[static_cast<std::size_t>(LossCause::Bridge)]))
@@ -790,6 +794,8 @@ class Parser {
       ForcedOperatorFault x;
       const std::string name = e.required_string("operator");
       x.op = resolve_key(operators_, e, "operator", name, "operator");
+      if (m_.operators[x.op].asset != Asset::Eth)
+        e.fail("operator", "a BTC operator has no beacon-chain validators to fault: force its services' slashing instead");
       x.day = day(e);
       x.fraction = e.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       st.operator_faults.push_back(x);

@@ -108,7 +108,8 @@ std::string format_summary_table(const RunSummary& s) {
   if (!s.pools.empty()) {
     out += fmt::format("\n{:<20} {:>18} {:>18} {:>14}\n", "pool", "balance", "mean drawdown", "P(exhausted)");
     for (const auto& p : s.pools)
-      out += fmt::format("{:<20} {:>14.1f} {:<3} {:>18.3f} {:>14}\n", p.name, p.balance, p.asset, p.drawdown_mean, pct(p.p_exhausted));
+      out += fmt::format("{:<20} {:>14.1f} {:<3} {:>14.3f} {:<3} {:>14}\n", p.name, p.balance, p.asset, p.drawdown_mean, p.asset,
+                         pct(p.p_exhausted));
   }
   return out;
 }
