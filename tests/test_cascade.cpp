@@ -1,5 +1,6 @@
 // Durvasula & Roughgarden cascades (sim/core/cascade): the theorems and examples restated in
 // domain.md section 4, an independent brute force over attack sequences, and `restake-sim cascade`.
+#include "cli_support.hpp"
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "support.hpp"
 
 namespace fs = std::filesystem;
+using namespace restake::test;
 using namespace restake;
 
 namespace {
@@ -170,25 +172,8 @@ void set_profits_by_sufficient_condition(std::mt19937_64& rng, RestakingGraph& g
 }
 
 // The CLI, as tests/test_cli.cpp runs it.
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / fmt::format("restake-cascade-{}-{}", ::getpid(), std::rand());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
-int cli(const std::string& args, const TempDir& dir, std::string* out = nullptr, std::string* err = nullptr) {
-  const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
-  const int status = std::system(fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e).c_str());
-  if (out) *out = slurp(o);
-  if (err) *err = slurp(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // The number after "key": in the command's JSON (keys used here are unique in it).
 double json_value(const std::string& json, const std::string& key) {

@@ -1,4 +1,5 @@
 // End to end: the restake-sim binary on scenario files, reading the HDF5 it writes back.
+#include "cli_support.hpp"
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -17,32 +18,15 @@
 #include "statistics.hpp"
 
 namespace fs = std::filesystem;
+using namespace restake::test;
 using namespace restake;
 
 namespace {
 
 const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / fmt::format("restake-cli-{}-{}", ::getpid(), std::rand());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
-// Runs the CLI with stdout and stderr captured; returns the exit code.
-int cli(const std::string& args, const TempDir& dir, std::string* out = nullptr, std::string* err = nullptr) {
-  const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
-  const int status = std::system(fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e).c_str());
-  if (out) *out = slurp(o);
-  if (err) *err = slurp(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Parameter sweeps: the sweep file's forms and errors, common random numbers across points, and
 // `restake-sim sweep` end to end.
+#include "cli_support.hpp"
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -21,16 +22,13 @@
 #include "sweep_writer.hpp"
 
 namespace fs = std::filesystem;
+using namespace restake::test;
 using namespace restake;
 
 namespace {
 
 const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A world where one AVS condition slashes an LRT and a native restaker, and an LST stays out of it.
 // No pool, so a holder's loss is exactly what its slashes take.
@@ -115,19 +113,7 @@ void contains(const std::string& hay, const std::string& needle) {
   CHECK(hay.find(needle) != std::string::npos);
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / fmt::format("restake-sweep-{}-{}", ::getpid(), std::rand());
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
-int cli(const std::string& args, const TempDir& dir, std::string* err = nullptr) {
-  const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
-  const int status = std::system(fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e).c_str());
-  if (err) *err = slurp(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 }  // namespace
 
@@ -329,7 +315,7 @@ TEST_CASE("restake-sim sweep writes one self-describing file with a leading poin
       "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
       kDefault);
   std::string err;
-  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", dir / "sweep.toml", dir / "out.h5"), dir, &err) == 0);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", dir / "sweep.toml", dir / "out.h5"), dir, nullptr, &err) == 0);
   contains(err, "point 6/6");
   for (const auto& entry : fs::directory_iterator(dir.path)) CHECK(entry.path().string().find(".partial") == std::string::npos);
 
@@ -382,7 +368,7 @@ TEST_CASE("restake-sim sweep rejects a bad sweep with the sweep file location an
       "[sweep]\nscenario = \"{}\"\n[[sweep.parameter]]\npath = \"operator.op-zeta.annual_fault_probability\"\nvalues = [0.1]\n",
       kDefault);
   std::string err;
-  CHECK(cli(fmt::format("sweep {} -o {}", dir / "bad.toml", dir / "out.h5"), dir, &err) == 2);
+  CHECK(cli(fmt::format("sweep {} -o {}", dir / "bad.toml", dir / "out.h5"), dir, nullptr, &err) == 2);
   contains(err, "bad.toml:4:8: sweep.parameter[0].path:");
   contains(err, "no element of 'operator' is named 'op-zeta'");
   CHECK(!fs::exists(dir / "out.h5"));

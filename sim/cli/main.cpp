@@ -171,9 +171,11 @@ int main(int argc, char** argv) {
 
   SweepArgs sweep;
   CLI::App* sweep_cmd = add_sweep_command(app, sweep);
+  MergeArgs merge;
+  CLI::App* merge_cmd = add_merge_command(app, merge);
 
   // -v / -q may come before or after the subcommand.
-  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, sweep_cmd})
+  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, sweep_cmd, merge_cmd})
     sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
     if (*sweep_cmd) return run_sweep_command(sweep);
+    if (*merge_cmd) return run_merge_command(merge);
   } catch (const ScenarioError& e) {
     spdlog::error("{}", e.what());
     return 2;

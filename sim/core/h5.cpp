@@ -382,6 +382,29 @@ std::vector<double> Group::read_column(const std::string& name, hsize_t flat_ind
   return out;
 }
 
+std::vector<double> Group::read_rows(const std::string& name, hsize_t first_row, hsize_t rows) const {
+  Handle ds = open_dataset(id(), name);
+  Handle fspace = own(H5Dget_space(ds.id()), H5Sclose, "cannot get shape of", id(), name);
+  std::vector<hsize_t> count = space_dims(fspace.id(), id(), name);
+  if (count.empty() || first_row + rows > count[0])
+    throw Error(fmt::format("rows {}..{} are out of range for {}", first_row, first_row + rows, where(id(), name)));
+  count[0] = rows;
+  std::vector<hsize_t> start(count.size(), 0);
+  start[0] = first_row;
+  std::vector<double> out(product(count));
+  if (out.empty()) return out;
+  check(H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "cannot select rows of", id(), name);
+  Handle mspace = make_space(count, nullptr, id(), name);
+  check(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, mspace.id(), fspace.id(), H5P_DEFAULT, out.data()),
+        "cannot read rows of", id(), name);
+  return out;
+}
+
+void Group::copy(const std::string& name, const Group& dest, const std::string& dest_name) const {
+  check(H5Ocopy(id(), name.c_str(), dest.id(), dest_name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "cannot copy", id(), name);
+}
+
 // ---- File ----
 
 File File::create(const std::string& path) {

@@ -99,6 +99,11 @@ class Group {
   // index into rest. Reads at most rows_per_read rows per H5Dread to bound temporary memory.
   std::vector<double> read_column(const std::string& name, hsize_t flat_index,
                                   hsize_t rows_per_read = hsize_t{1} << 16) const;
+  // Rows [first_row, first_row + rows) of a dataset shaped [rows, ...rest], row-major.
+  std::vector<double> read_rows(const std::string& name, hsize_t first_row, hsize_t rows) const;
+  // Copies the object `name` (a group with everything in it, or a dataset, layout and filters
+  // included) to `dest_name` in `dest`, which may be in another file.
+  void copy(const std::string& name, const Group& dest, const std::string& dest_name) const;
 
  private:
   Handle h_;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -109,7 +110,7 @@ std::vector<double> collect(const std::vector<T>& items, F&& field) {
 
 struct SweepWriter::Impl {
   std::string final_path, temp_path;
-  std::size_t P = 0;
+  std::size_t P = 0, H = 0;
   SweepWriterOptions options;
   std::optional<h5::File> file;
   std::optional<PointTrialArray> loss, ret, covered, causes, avs_lost, pool_drawdown;
@@ -119,7 +120,7 @@ struct SweepWriter::Impl {
   bool finished = false;
 
   Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
-      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), P(sw.points.size()), options(o) {
+      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), P(sw.points.size()), H(m.holders.size()), options(o) {
     summaries.resize(P);
     holder_value.resize(P);
     pool_balance.resize(P);
@@ -305,17 +306,29 @@ void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   d.pool_drawdown->write(p, first, b.pool_drawdown_eth, n);
 }
 
+PointResult point_result(const Model& m, RunSummary summary) {
+  PointResult r;
+  r.summary = std::move(summary);
+  r.holder_value = collect(m.holders, [](const Holder& h) { return h.value(); });
+  r.pool_balance = collect(m.pools, [](const Pool& p) { return p.balance; });
+  for (std::size_t a = 0; a < kAssetCount; ++a) r.usd_price.push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
+  r.horizon_days = m.simulation.horizon_days;
+  return r;
+}
+
 void SweepWriter::add_point(std::size_t point, const Model& m, const RunSummary& summary) {
+  add_point(point, point_result(m, summary));
+}
+
+void SweepWriter::add_point(std::size_t point, PointResult r) {
   Impl& d = *impl_;
   if (point >= d.P) throw std::logic_error("SweepWriter::add_point: no such point");
-  if (d.summaries[0] && summary.holders.size() != d.summaries[0]->holders.size())
-    throw std::logic_error("SweepWriter::add_point: the points' holders differ");
-  d.summaries[point] = summary;
-  d.holder_value[point] = collect(m.holders, [](const Holder& h) { return h.value(); });
-  d.pool_balance[point] = collect(m.pools, [](const Pool& p) { return p.balance; });
-  d.usd_price[point].clear();
-  for (std::size_t a = 0; a < kAssetCount; ++a) d.usd_price[point].push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
-  d.horizon_days[point] = m.simulation.horizon_days;
+  if (r.summary.holders.size() != d.H) throw std::logic_error("SweepWriter::add_point: the points' holders differ");
+  d.summaries[point] = std::move(r.summary);
+  d.holder_value[point] = std::move(r.holder_value);
+  d.pool_balance[point] = std::move(r.pool_balance);
+  d.usd_price[point] = std::move(r.usd_price);
+  d.horizon_days[point] = r.horizon_days;
 }
 
 void SweepWriter::finish() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model.hpp"
 #include "summary.hpp"
@@ -23,6 +24,17 @@ struct SweepMeta {
   std::uint64_t seed = 0;     // the one seed of every point
   std::uint64_t trials = 0;   // per point
 };
+
+// What the sweep file keeps of one point: its summary and the numbers of its model that a sweep
+// may change. Built from a fresh run or read back from a shard or progress file (sweep_points.hpp).
+struct PointResult {
+  RunSummary summary;
+  std::vector<double> holder_value;  // [H], initial value of each holder
+  std::vector<double> pool_balance;  // [Q]
+  std::vector<double> usd_price;     // [S], NaN where the scenario gives none
+  double horizon_days = 0.0;
+};
+PointResult point_result(const Model& m, RunSummary summary);
 
 struct SweepWriterOptions {
   bool records = false;  // per-trial records of every point, [P, N, ...]
@@ -44,6 +56,7 @@ class SweepWriter {
   void append(std::size_t point, const TrialBlock& block);
   // The summary and model of point `point`; every point must be added once before finish().
   void add_point(std::size_t point, const Model& m, const RunSummary& summary);
+  void add_point(std::size_t point, PointResult result);
   // Writes /summary, marks the file complete and moves it into place.
   void finish();
 

@@ -1,0 +1,444 @@
+#include "sweep_points.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <regex>
+#include <utility>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "h5.hpp"
+
+namespace fs = std::filesystem;
+
+namespace restake {
+
+namespace {
+
+constexpr hsize_t kRecordRows = 16384;  // rows per chunk and per read of stored records
+constexpr const char* kFraction = "fraction of initial value";
+constexpr const char* kOwnAsset = "units of the entity's asset";
+
+// Every number of a holder's summary, in one fixed order: used to store and to reload, so the two
+// cannot drift apart.
+template <class H, class F>
+void holder_numbers(H& h, F&& f) {
+  f(h.value);
+  f(h.usd_price);
+  f(h.loss.moments.mean);
+  f(h.loss.moments.sd);
+  f(h.loss.moments.stderr_mean);
+  f(h.loss.p_loss);
+  for (auto& q : h.loss.quantiles) f(q);
+  f(h.loss.var95);
+  f(h.loss.var99);
+  f(h.loss.es95);
+  f(h.loss.es99);
+  f(h.net_return.moments.mean);
+  f(h.net_return.moments.sd);
+  f(h.net_return.moments.stderr_mean);
+  f(h.net_return.p_negative);
+  for (auto& q : h.net_return.quantiles) f(q);
+  f(h.covered_mean);
+  for (auto& c : h.loss_by_cause_mean) f(c);
+}
+
+hsize_t holder_number_count() {
+  HolderSummary h;
+  hsize_t n = 0;
+  holder_numbers(h, [&](double&) { ++n; });
+  return n;
+}
+
+void write_identity(const h5::Group& g, const SweepIdentity& id) {
+  g.set_attr("program_version", id.program_version);
+  g.set_attr("git_commit", id.git_commit);
+  g.set_attr("sweep_path", id.sweep_path);
+  g.set_attr("sweep_text", id.sweep_text);
+  g.set_attr("scenario_text", id.scenario_text);
+  g.set_attr("seed", id.seed);
+  g.set_attr("trials", id.trials);
+  g.set_attr("records", std::int64_t{id.records ? 1 : 0});
+  g.set_attr("deflate_level", std::int64_t{id.deflate_level});
+}
+
+SweepIdentity read_identity(const h5::Group& g) {
+  SweepIdentity id;
+  id.program_version = g.attr_string("program_version");
+  id.git_commit = g.attr_string("git_commit");
+  id.sweep_path = g.attr_string("sweep_path");
+  id.sweep_text = g.attr_string("sweep_text");
+  id.scenario_text = g.attr_string("scenario_text");
+  id.seed = g.attr_uint("seed");
+  id.trials = g.attr_uint("trials");
+  id.records = g.attr_int("records") != 0;
+  id.deflate_level = static_cast<int>(g.attr_int("deflate_level"));
+  return id;
+}
+
+// One point's result in group `g` (datasets only; the records go to g/trials).
+void write_result(const h5::Group& g, const PointResult& r) {
+  const RunSummary& s = r.summary;
+  const hsize_t F = holder_number_count();
+  std::vector<double> holders;
+  for (const auto& h : s.holders) holder_numbers(h, [&](const double& x) { holders.push_back(x); });
+  g.write_doubles("holders", holders, {s.holders.size(), F}, "HolderSummary numbers (sweep_points.cpp, holder_numbers)");
+  std::vector<double> avs, pools;
+  for (const auto& a : s.avs) avs.insert(avs.end(), {a.stake_lost_mean, a.p_slashed});
+  for (const auto& p : s.pools) pools.insert(pools.end(), {p.balance, p.drawdown_mean, p.p_exhausted});
+  g.write_doubles("avs", avs, {s.avs.size(), 2}, "stake_lost_mean, p_slashed");
+  g.write_doubles("pools", pools, {s.pools.size(), 3}, "balance, drawdown_mean, p_exhausted");
+  g.write_doubles("holder_value", r.holder_value, {r.holder_value.size()}, kOwnAsset);
+  g.write_doubles("pool_balance", r.pool_balance, {r.pool_balance.size()}, kOwnAsset);
+  g.write_doubles("usd_price", r.usd_price, {r.usd_price.size()}, "USD per unit (NaN: not given)");
+  const double horizon[] = {r.horizon_days};
+  g.write_doubles("horizon_days", horizon, {}, "days");
+}
+
+// Names of the per-trial datasets, in TrialBlock's order.
+constexpr const char* kRecordNames[] = {"loss_fraction", "net_return", "covered_fraction",
+                                        "loss_by_cause", "avs_stake_lost", "pool_drawdown"};
+
+constexpr std::vector<double> TrialBlock::*kRecordFields[] = {
+    &TrialBlock::loss_fraction, &TrialBlock::net_return,         &TrialBlock::covered_fraction,
+    &TrialBlock::loss_by_cause, &TrialBlock::avs_stake_lost_eth, &TrialBlock::pool_drawdown_eth};
+
+// Removes `path` when it goes out of scope unless kept.
+struct TempFile {
+  std::string path;
+  bool keep = false;
+  ~TempFile() {
+    if (keep) return;
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+};
+
+std::string list_points(const std::vector<std::size_t>& points) {
+  constexpr std::size_t kShown = 20;
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < points.size() && i < kShown; ++i) shown.push_back(std::to_string(points[i]));
+  std::string out = fmt::format("{}", fmt::join(shown, ", "));
+  if (points.size() > kShown) out += fmt::format(" and {} more", points.size() - kShown);
+  return out;
+}
+
+}  // namespace
+
+// ---- SweepIdentity ----
+
+std::string SweepIdentity::difference(const SweepIdentity& o) const {
+  std::vector<std::string> d;
+  if (sweep_text != o.sweep_text) d.emplace_back("the sweep text");
+  if (scenario_text != o.scenario_text) d.emplace_back("the scenario text");
+  if (seed != o.seed) d.push_back(fmt::format("the seed ({} vs {})", seed, o.seed));
+  if (trials != o.trials) d.push_back(fmt::format("the trials ({} vs {})", trials, o.trials));
+  if (records != o.records) d.push_back(fmt::format("--records ({} vs {})", records ? "on" : "off", o.records ? "on" : "off"));
+  if (program_version != o.program_version)
+    d.push_back(fmt::format("the program version ({} vs {})", program_version, o.program_version));
+  if (git_commit != o.git_commit) d.push_back(fmt::format("the git commit ({} vs {})", git_commit, o.git_commit));
+  return fmt::format("{}", fmt::join(d, ", "));
+}
+
+SweepMeta SweepIdentity::meta() const { return {program_version, git_commit, sweep_path, seed, trials}; }
+
+SweepWriterOptions SweepIdentity::writer_options() const {
+  SweepWriterOptions o;
+  o.records = records;
+  o.deflate_level = deflate_level;
+  o.quantile_relative_error = records ? 0.0 : 1e-4;  // --records keeps the columns: exact order statistics
+  return o;
+}
+
+// ---- shards ----
+
+ShardSpec parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  auto number = [&](std::string_view s, std::size_t& out) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  ShardSpec s;
+  if (slash == std::string_view::npos || !number(text.substr(0, slash), s.index) || !number(text.substr(slash + 1), s.count))
+    throw std::invalid_argument(fmt::format("'{}': expected i/N, e.g. 0/4 (shard i of N, 0 <= i < N)", text));
+  if (s.count < 1) throw std::invalid_argument(fmt::format("'{}': N must be at least 1", text));
+  if (s.index >= s.count)
+    throw std::invalid_argument(
+        fmt::format("'{}': i must be below N (shards are numbered 0 to {})", text, s.count - 1));
+  return s;
+}
+
+std::vector<std::size_t> shard_points(std::size_t points, const ShardSpec& shard) {
+  std::vector<std::size_t> out;
+  for (std::size_t p = shard.index; p < points; p += shard.count) out.push_back(p);
+  return out;
+}
+
+std::string progress_folder(const std::string& output) { return output + ".partial-points"; }
+
+// ---- PointFileWriter ----
+
+struct PointFileWriter::Impl {
+  TempFile temp;
+  std::string final_path;
+  std::optional<h5::File> file;
+  std::optional<h5::Group> group;
+  std::vector<h5::RowAppender> records;
+};
+
+PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, const SweepIdentity& id, const Model& m)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& d = *impl_;
+  d.final_path = (fs::path(folder) / fmt::format("point-{}.h5", point)).string();
+  d.temp.path = fmt::format("{}.partial-{}", d.final_path, ::getpid());
+  d.file.emplace(h5::File::create(d.temp.path));
+  d.file->set_attr("file_type", kSweepPointFileType);
+  d.file->set_attr("format_version", kSweepShardFormatVersion);
+  write_identity(*d.file, id);
+  d.file->set_attr("point", static_cast<std::uint64_t>(point));
+  d.group.emplace(d.file->create_group("point"));
+  if (!id.records) return;
+  const h5::Group t = d.group->create_group("trials");
+  const hsize_t H = m.holders.size(), chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
+  const std::vector<hsize_t> trailing[] = {{H}, {H}, {H}, {H, kLossCauseCount}, {m.avs.size()}, {m.pools.size()}};
+  for (std::size_t k = 0; k < std::size(kRecordNames); ++k)
+    d.records.emplace_back(t, kRecordNames[k], trailing[k], chunk, id.deflate_level, k < 4 ? kFraction : kOwnAsset);
+}
+
+PointFileWriter::~PointFileWriter() {
+  impl_->records.clear();
+  impl_->group.reset();
+  impl_->file.reset();  // closed before TempFile removes it
+}
+
+void PointFileWriter::append(const TrialBlock& b) {
+  if (impl_->records.empty()) return;
+  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*kRecordFields[k], b.count);
+}
+
+void PointFileWriter::commit(const PointResult& r) {
+  Impl& d = *impl_;
+  write_result(*d.group, r);
+  d.records.clear();
+  d.group.reset();
+  d.file.reset();  // everything on disk before the rename
+  fs::rename(d.temp.path, d.final_path);
+  d.temp.keep = true;
+}
+
+// ---- SweepPartReader ----
+
+struct SweepPartReader::Impl {
+  std::string path;
+  h5::File file;
+  SweepIdentity id;
+  bool shard = false;
+  ShardSpec spec;
+  std::vector<std::size_t> points;
+  std::map<std::size_t, std::string> groups;  // point -> its group
+};
+
+SweepPartReader::SweepPartReader(const std::string& path) {
+  h5::File f = h5::File::open_read_only(path);
+  std::string type;
+  try {
+    type = f.attr_string("file_type");
+  } catch (const h5::Error&) {
+  }
+  if (type != kSweepPointFileType && type != kSweepShardFileType)
+    throw SweepPartError(fmt::format("{}: not a sweep shard or progress file (file_type '{}')", path, type));
+  impl_ = std::make_unique<Impl>(Impl{path, std::move(f), {}, type == kSweepShardFileType, {}, {}, {}});
+  Impl& d = *impl_;
+  if (d.file.attr_int("format_version") != kSweepShardFormatVersion)
+    throw SweepPartError(fmt::format("{}: format_version {} is not {}", path, d.file.attr_int("format_version"),
+                                     kSweepShardFormatVersion));
+  d.id = read_identity(d.file);
+  if (!d.shard) {
+    const std::size_t p = d.file.attr_uint("point");
+    d.points = {p};
+    d.groups[p] = "point";
+    return;
+  }
+  d.spec = {d.file.attr_uint("shard_index"), d.file.attr_uint("shard_count")};
+  for (const std::uint64_t p : d.file.open_group("shard").read_uint64s("points")) {
+    d.points.push_back(p);
+    d.groups[p] = fmt::format("point/{}", p);
+  }
+}
+
+SweepPartReader::~SweepPartReader() = default;
+SweepPartReader::SweepPartReader(SweepPartReader&&) noexcept = default;
+SweepPartReader& SweepPartReader::operator=(SweepPartReader&&) noexcept = default;
+
+const std::string& SweepPartReader::path() const { return impl_->path; }
+const SweepIdentity& SweepPartReader::identity() const { return impl_->id; }
+bool SweepPartReader::is_shard() const { return impl_->shard; }
+ShardSpec SweepPartReader::shard() const { return impl_->spec; }
+const std::vector<std::size_t>& SweepPartReader::points() const { return impl_->points; }
+
+PointResult SweepPartReader::result(std::size_t point, const Model& first) const {
+  const Impl& d = *impl_;
+  const h5::Group g = d.file.open_group(d.groups.at(point));
+  PointResult r;
+  r.holder_value = g.read_doubles("holder_value");
+  r.pool_balance = g.read_doubles("pool_balance");
+  r.usd_price = g.read_doubles("usd_price");
+  r.horizon_days = g.read_doubles("horizon_days").at(0);
+  RunSummary& s = r.summary;
+  s.info = {first.simulation.name, d.id.program_version, d.id.git_commit, d.id.seed, d.id.trials, r.horizon_days};
+  std::vector<hsize_t> dims;
+  const std::vector<double> holders = g.read_doubles("holders", &dims);
+  if (dims != std::vector<hsize_t>{first.holders.size(), holder_number_count()})
+    throw SweepPartError(fmt::format("{}: point {} has a holder table of another shape", d.path, point));
+  std::size_t i = 0;
+  for (const auto& h : first.holders) {
+    HolderSummary hs;
+    hs.name = h.name;
+    hs.kind = to_string(h.kind);
+    hs.asset = to_string(h.asset);
+    holder_numbers(hs, [&](double& x) { x = holders[i++]; });
+    s.holders.push_back(std::move(hs));
+  }
+  const std::vector<double> avs = g.read_doubles("avs"), pools = g.read_doubles("pools");
+  if (avs.size() != 2 * first.avs.size() || pools.size() != 3 * first.pools.size())
+    throw SweepPartError(fmt::format("{}: point {} has AVS or pool tables of another shape", d.path, point));
+  for (std::size_t a = 0; a < first.avs.size(); ++a)
+    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1]});
+  for (std::size_t k = 0; k < first.pools.size(); ++k)
+    s.pools.push_back({first.pools[k].name, to_string(first.pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
+  return r;
+}
+
+void SweepPartReader::copy_records(std::size_t point, SweepWriter& writer) const {
+  const Impl& d = *impl_;
+  if (!d.id.records) return;
+  const h5::Group t = d.file.open_group(d.groups.at(point) + "/trials");
+  const std::vector<hsize_t> lf = t.dims("loss_fraction"), av = t.dims("avs_stake_lost"), pd = t.dims("pool_drawdown");
+  if (lf.at(0) != d.id.trials)
+    throw SweepPartError(fmt::format("{}: point {} holds {} trials, not {}", d.path, point, lf.at(0), d.id.trials));
+  const RecordShape shape{lf.at(1), av.at(1), pd.at(1)};
+  TrialBlock b;
+  for (hsize_t first = 0; first < d.id.trials; first += kRecordRows) {
+    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - first);
+    b.reset(shape, first, n);
+    for (std::size_t k = 0; k < std::size(kRecordNames); ++k) b.*kRecordFields[k] = t.read_rows(kRecordNames[k], first, n);
+    writer.append(point, b);
+  }
+}
+
+// ---- progress folders, shard files, merge ----
+
+std::vector<std::string> progress_files(const std::string& folder, const SweepIdentity& id) {
+  std::vector<std::pair<std::size_t, std::string>> found;
+  if (!fs::is_directory(folder)) return {};
+  static const std::regex name(R"(point-(\d+)\.h5)");
+  for (const auto& e : fs::directory_iterator(folder)) {
+    std::smatch m;
+    const std::string file = e.path().filename().string();
+    if (!std::regex_match(file, m, name)) continue;  // a point being written when the run stopped
+    const SweepPartReader part(e.path().string());
+    if (const std::string diff = id.difference(part.identity()); !diff.empty())
+      throw SweepPartError(fmt::format("{}: progress of another sweep ({} differ, this run vs the file); run without --resume to start over",
+                                       e.path().string(), diff));
+    found.emplace_back(std::stoull(m[1].str()), e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+void write_shard(const std::string& path, const Sweep& sw, const SweepIdentity& id, const ShardSpec& shard,
+                 const std::vector<SweepPartReader>& point_files) {
+  TempFile temp{fmt::format("{}.partial-{}", path, ::getpid())};
+  {
+    const h5::File f = h5::File::create(temp.path);
+    f.set_attr("file_type", kSweepShardFileType);
+    f.set_attr("format_version", kSweepShardFormatVersion);
+    write_identity(f, id);
+    f.set_attr("shard", fmt::format("{}/{}", shard.index, shard.count));
+    f.set_attr("shard_index", static_cast<std::uint64_t>(shard.index));
+    f.set_attr("shard_count", static_cast<std::uint64_t>(shard.count));
+    f.set_attr("points", static_cast<std::uint64_t>(sw.points.size()));
+    const h5::Group pts = f.create_group("points");
+    std::vector<std::string> names;
+    std::vector<double> values;
+    for (const auto& p : sw.parameters) names.push_back(p.path);
+    for (const auto& row : sw.points) values.insert(values.end(), row.begin(), row.end());
+    pts.write_strings("parameters", names);
+    pts.write_doubles("values", values, {sw.points.size(), sw.parameters.size()}, "each parameter's own unit");
+    std::vector<std::uint64_t> held;
+    const h5::Group into = f.create_group("point");
+    for (const SweepPartReader& part : point_files)
+      for (const std::size_t p : part.points()) {
+        held.push_back(p);
+        part.impl_->file.copy(part.impl_->groups.at(p), into, std::to_string(p));
+      }
+    f.create_group("shard").write_uint64s("points", held, {held.size()});
+  }
+  fs::rename(temp.path, path);
+  temp.keep = true;
+}
+
+Sweep sweep_of_part(const SweepIdentity& id) {
+  return parse_sweep(id.sweep_text, id.sweep_path, [&](const std::string&) { return id.scenario_text; });
+}
+
+std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std::string& output) {
+  if (shard_paths.empty()) throw SweepPartError("merge: no shard files given");
+  std::vector<SweepPartReader> parts;
+  for (const auto& path : shard_paths) {
+    parts.emplace_back(path);
+    if (!parts.back().is_shard())
+      throw SweepPartError(fmt::format("{}: a progress file, not a shard (merge takes the files of sweep --shard)", path));
+    if (const std::string diff = parts.front().identity().difference(parts.back().identity()); !diff.empty())
+      throw SweepPartError(fmt::format("{} is not a shard of the same sweep as {}: {} differ", path, parts.front().path(), diff));
+  }
+  const SweepIdentity& id = parts.front().identity();
+  const Sweep sw = sweep_of_part(id);
+  const std::size_t P = sw.points.size();
+
+  std::vector<std::optional<std::size_t>> owner(P);
+  std::vector<std::string> duplicates;
+  for (std::size_t k = 0; k < parts.size(); ++k)
+    for (const std::size_t p : parts[k].points()) {
+      if (p >= P) throw SweepPartError(fmt::format("{}: point {} is not in the sweep ({} points)", parts[k].path(), p, P));
+      if (owner[p]) duplicates.push_back(fmt::format("point {} is in both {} and {}", p, parts[*owner[p]].path(), parts[k].path()));
+      else owner[p] = k;
+    }
+  if (!duplicates.empty())
+    throw SweepPartError(fmt::format("merge: duplicate points: {}{}", fmt::join(duplicates.begin(),
+                                     duplicates.begin() + static_cast<long>(std::min<std::size_t>(duplicates.size(), 20)), "; "),
+                                     duplicates.size() > 20 ? fmt::format(" and {} more", duplicates.size() - 20) : ""));
+  std::vector<std::size_t> missing;
+  for (std::size_t p = 0; p < P; ++p)
+    if (!owner[p]) missing.push_back(p);
+  if (!missing.empty()) {
+    std::string hint;
+    const std::size_t N = parts.front().shard().count;
+    if (std::all_of(parts.begin(), parts.end(), [&](const SweepPartReader& s) { return s.shard().count == N; })) {
+      std::vector<std::size_t> shards;
+      for (const std::size_t p : missing)
+        if (std::find(shards.begin(), shards.end(), p % N) == shards.end()) shards.push_back(p % N);
+      std::sort(shards.begin(), shards.end());
+      hint = fmt::format(" (they belong to shard{} {} of {})", shards.size() > 1 ? "s" : "", list_points(shards), N);
+    }
+    throw SweepPartError(fmt::format("merge: {} of {} points are in no shard: {}{}", missing.size(), P, list_points(missing), hint));
+  }
+
+  const Model first = sw.point_model(0);
+  SweepWriter writer(output, sw, first, id.meta(), id.writer_options());
+  for (std::size_t p = 0; p < P; ++p) {
+    const SweepPartReader& part = parts[*owner[p]];
+    part.copy_records(p, writer);
+    writer.add_point(p, part.result(p, first));
+  }
+  writer.finish();
+  return P;
+}
+
+}  // namespace restake

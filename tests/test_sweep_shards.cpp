@@ -1,0 +1,316 @@
+// Sweeps on a cluster without MPI: `sweep --shard i/N`, `merge`, and `sweep --resume`, each ending
+// with the same bytes of data as a single uninterrupted run.
+#include "cli_support.hpp"
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "h5.hpp"
+#include "sweep.hpp"
+#include "sweep_points.hpp"
+#include "sweep_writer.hpp"
+
+namespace fs = std::filesystem;
+using namespace restake::test;
+using namespace restake;
+
+namespace {
+
+const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+
+
+
+void contains(const std::string& hay, const std::string& needle) {
+  INFO("message: " << hay);
+  INFO("expected to contain: " << needle);
+  CHECK(hay.find(needle) != std::string::npos);
+}
+
+// A 3 x 2 grid (6 points: uneven shards for N = 4) on the default scenario, few trials.
+std::string write_sweep(const TempDir& dir, std::uint64_t seed = 4) {
+  const std::string path = dir / fmt::format("sweep-{}.toml", seed);
+  std::ofstream(path) << fmt::format(
+      "[sweep]\nscenario = \"{}\"\ntrials = 700\nseed = {}\n"
+      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.0, 0.05, 0.2]\n"
+      "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
+      kDefault, seed);
+  return path;
+}
+
+// ---- a bit-for-bit dump of an HDF5 file: every attribute and dataset, by path ----
+
+using Dump = std::map<std::string, std::string>;
+
+std::string raw_bytes(hid_t obj, bool attribute) {
+  const h5::Handle type(attribute ? H5Aget_type(obj) : H5Dget_type(obj), H5Tclose);
+  const h5::Handle space(attribute ? H5Aget_space(obj) : H5Dget_space(obj), H5Sclose);
+  const h5::Handle native(H5Tget_native_type(type.id(), H5T_DIR_ASCEND), H5Tclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.id());
+  std::string bytes(static_cast<std::size_t>(n) * H5Tget_size(native.id()), '\0');
+  const herr_t r = bytes.empty() ? 0
+                   : attribute   ? H5Aread(obj, native.id(), bytes.data())
+                                 : H5Dread(obj, native.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data());
+  if (r < 0) throw std::runtime_error("cannot read");
+  return fmt::format("class {} size {}: ", static_cast<int>(H5Tget_class(type.id())), H5Tget_size(type.id())) + bytes;
+}
+
+bool is_string(hid_t type) { return H5Tget_class(type) == H5T_STRING; }
+
+void dump_attributes(const h5::Group& g, const std::string& path, Dump& out) {
+  struct Ctx {
+    const h5::Group* g;
+    std::string path;
+    Dump* out;
+  } ctx{&g, path, &out};
+  H5Aiterate2(
+      g.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr,
+      [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
+        auto& c = *static_cast<Ctx*>(data);
+        const h5::Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
+        const h5::Handle type(H5Aget_type(attr.id()), H5Tclose);
+        (*c.out)[c.path + "@" + name] = is_string(type.id()) ? c.g->attr_string(name) : raw_bytes(attr.id(), true);
+        return 0;
+      },
+      &ctx);
+}
+
+void dump_group(const h5::Group& g, const std::string& path, Dump& out) {
+  dump_attributes(g, path, out);
+  H5G_info_t info;
+  REQUIRE(H5Gget_info(g.id(), &info) >= 0);
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char name[256];
+    REQUIRE(H5Lget_name_by_idx(g.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT) > 0);
+    const std::string child = path + "/" + name;
+    h5::Handle obj(H5Oopen(g.id(), name, H5P_DEFAULT), H5Oclose);
+    if (H5Iget_type(obj.id()) == H5I_GROUP) {
+      dump_group(h5::Group(std::move(obj)), child, out);
+      continue;
+    }
+    const h5::Handle type(H5Dget_type(obj.id()), H5Tclose);
+    std::string value = fmt::format("dims [{}] ", fmt::join(g.dims(name), ", "));
+    if (is_string(type.id())) {
+      for (const auto& s : g.read_strings(name)) value += s + '\0';
+    } else {
+      value += raw_bytes(obj.id(), false);
+    }
+    // The storage too: layout, chunk shape and filters.
+    const h5::Handle dcpl(H5Dget_create_plist(obj.id()), H5Pclose);
+    hsize_t chunk[8] = {};
+    const int rank = H5Pget_layout(dcpl.id()) == H5D_CHUNKED ? H5Pget_chunk(dcpl.id(), 8, chunk) : 0;
+    value += fmt::format(" layout {} chunk [{}] filters {}", static_cast<int>(H5Pget_layout(dcpl.id())),
+                         fmt::join(chunk, chunk + std::max(rank, 0), ", "), H5Pget_nfilters(dcpl.id()));
+    out[child] = value;
+    dump_attributes(h5::Group(std::move(obj)), child, out);
+  }
+}
+
+Dump dump_file(const std::string& path) {
+  const h5::File f = h5::File::open_read_only(path);
+  Dump out;
+  dump_group(f, "", out);
+  return out;
+}
+
+// Every dataset and attribute equal bit for bit, except created_utc (the time of writing).
+void same_file(const std::string& a, const std::string& b) {
+  Dump da = dump_file(a), db = dump_file(b);
+  CHECK(da.size() > 40);
+  da.erase("@created_utc");
+  db.erase("@created_utc");
+  std::set<std::string> keys;
+  for (const auto& [k, v] : da) keys.insert(k);
+  for (const auto& [k, v] : db) keys.insert(k);
+  for (const auto& k : keys) {
+    INFO("object: " << k);
+    CHECK(da.count(k) == 1);
+    CHECK(db.count(k) == 1);
+    CHECK(da[k] == db[k]);
+  }
+}
+
+std::size_t count_files(const std::string& folder) {
+  if (!fs::exists(folder)) return 0;
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
+}
+
+}  // namespace
+
+TEST_CASE("a shard i of N holds the points p with p mod N equal to i and a bad i/N is refused") {
+  CHECK(shard_points(7, parse_shard("1/3")) == std::vector<std::size_t>{1, 4});
+  CHECK(shard_points(7, parse_shard("0/1")) == std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6});
+  CHECK(shard_points(2, parse_shard("4/5")).empty());
+  for (const char* bad : {"3/3", "0/0", "-1/3", "1", "a/b", "1/3x", "/3"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_shard(bad), std::invalid_argument);
+  }
+  try {
+    parse_shard("3/3");
+  } catch (const std::invalid_argument& e) {
+    contains(e.what(), "i must be below N (shards are numbered 0 to 2)");
+  }
+
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} --shard 3/3 -o {}", sweep, dir / "x.h5"), dir, nullptr, &err) != 0);
+  contains(err, "i must be below N");
+  CHECK(!fs::exists(dir / "x.h5"));
+
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/4 -o {} --threads 2", sweep, dir / "part.h5"), dir, nullptr, &err) == 0);
+  const h5::File f = h5::File::open_read_only(dir / "part.h5");
+  CHECK(f.attr_string("file_type") == kSweepShardFileType);
+  CHECK(f.attr_string("shard") == "1/4");
+  CHECK(f.attr_uint("points") == 6);
+  CHECK(f.attr_string("sweep_text") == slurp(sweep));
+  CHECK(f.attr_string("scenario_text") == slurp(kDefault));
+  CHECK(f.open_group("shard").read_uint64s("points") == std::vector<std::uint64_t>{1, 5});
+  CHECK(f.open_group("points").dims("values") == std::vector<hsize_t>{6, 2});
+  CHECK(!fs::exists(progress_folder(dir / "part.h5")));
+}
+
+TEST_CASE("a point's summary stored in a progress file reads back exactly as it was computed") {
+  TempDir dir;
+  const Sweep sw = parse_sweep(slurp(write_sweep(dir)), dir / "s.toml", [](const std::string& p) { return slurp(p); });
+  const Model m = sw.point_model(3);
+  PointRun o;
+  o.run.trials = 500;
+  o.run.seed = 4;
+  o.run.threads = 2;
+  const RunSummary s = run_point(m, {m.simulation.name, "v", "c", 4, 500, m.simulation.horizon_days}, o);
+  const SweepIdentity id{"v", "c", sw.text, sw.scenario_text, 4, 500, false, "s.toml", 1};
+  {
+    PointFileWriter w(dir.path.string(), 3, id, m);
+    w.commit(point_result(m, s));
+  }
+  const SweepPartReader r(dir / "point-3.h5");
+  CHECK(r.points() == std::vector<std::size_t>{3});
+  CHECK(r.identity().difference(id).empty());
+  const RunSummary back = r.result(3, sw.point_model(0)).summary;
+  CHECK(format_summary_json(back) == format_summary_json(s));
+  REQUIRE(back.holders.size() == s.holders.size());
+  for (std::size_t h = 0; h < s.holders.size(); ++h) {
+    CHECK(std::memcmp(&back.holders[h].loss, &s.holders[h].loss, sizeof(LossSummary)) == 0);
+    CHECK(std::memcmp(&back.holders[h].net_return, &s.holders[h].net_return, sizeof(ReturnSummary)) == 0);
+    CHECK(back.holders[h].loss_by_cause_mean == s.holders[h].loss_by_cause_mean);
+  }
+}
+
+TEST_CASE("merging 2 or 3 shards gives the single run's file bit for bit") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, dir / "single.h5"), dir) == 0);
+  for (const int N : {2, 3}) {
+    INFO("shards: " << N);
+    std::string parts;
+    for (int i = N - 1; i >= 0; --i) {  // any order
+      const std::string part = dir / fmt::format("part-{}-of-{}.h5", i, N);
+      REQUIRE(cli(fmt::format("sweep {} --shard {}/{} -o {} --records --threads 2 --block 300", sweep, i, N, part), dir) == 0);
+      parts += " " + part;
+    }
+    const std::string merged = dir / fmt::format("merged-{}.h5", N);
+    std::string err;
+    REQUIRE(cli(fmt::format("merge{} -o {}", parts, merged), dir, nullptr, &err) == 0);
+    contains(err, "merged");
+    same_file(dir / "single.h5", merged);
+  }
+  // Without --records too (sketched quantiles).
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", sweep, dir / "single-nr.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 1", sweep, dir / "nr0.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, dir / "nr1.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("merge {} {} -o {}", dir / "nr0.h5", dir / "nr1.h5", dir / "merged-nr.h5"), dir) == 0);
+  same_file(dir / "single-nr.h5", dir / "merged-nr.h5");
+}
+
+TEST_CASE("merge refuses a missing point, a duplicate point and a shard of another sweep") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), other = write_sweep(dir, 5);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(cli(fmt::format("sweep {} --shard {}/3 -o {} --threads 2", sweep, i, dir / fmt::format("p{}.h5", i)), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 2/3 -o {} --threads 2", other, dir / "q2.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 2/3 -o {} --threads 2 --records", sweep, dir / "r2.h5"), dir) == 0);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", p2 = dir / "p2.h5", out = dir / "out.h5";
+  std::string err;
+
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, "2 of 6 points are in no shard: 2, 5 (they belong to shard 2 of 3)");
+
+  CHECK(cli(fmt::format("merge {} {} {} {} -o {}", p0, p1, p2, p1, out), dir, nullptr, &err) == 1);
+  contains(err, fmt::format("point 1 is in both {} and {}", p1, p1));
+  contains(err, "point 4 is in both");
+
+  CHECK(cli(fmt::format("merge {} {} {} -o {}", p0, p1, dir / "q2.h5", out), dir, nullptr, &err) == 1);
+  contains(err, "is not a shard of the same sweep as " + p0);
+  contains(err, "the sweep text, the seed (4 vs 5)");
+
+  CHECK(cli(fmt::format("merge {} {} {} -o {}", p0, p1, dir / "r2.h5", out), dir, nullptr, &err) == 1);
+  contains(err, "--records (off vs on)");
+
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, sweep, out), dir, nullptr, &err) == 1);
+  CHECK(!fs::exists(out));
+  for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find("out.h5") == std::string::npos);
+
+  CHECK(cli(fmt::format("merge {} {} {} -o {}", p2, p0, p1, out), dir, nullptr, &err) == 0);
+}
+
+TEST_CASE("an interrupted sweep resumed with --resume ends with the same bytes as an uninterrupted run") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, dir / "single.h5"), dir) == 0);
+
+  const std::string out = dir / "out.h5", folder = progress_folder(out);
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 2", sweep, out), dir, nullptr, &err) == 130);
+  contains(err, "2 of 6 points finished are kept in " + folder);
+  CHECK(!fs::exists(out));
+  CHECK(count_files(folder) == 2);
+  CHECK(fs::exists(folder + "/point-0.h5"));
+  CHECK(fs::exists(folder + "/point-1.h5"));
+  // A progress file never passes for a results file.
+  CHECK(h5::File::open_read_only(folder + "/point-1.h5").attr_string("file_type") == kSweepPointFileType);
+
+  // A second interruption keeps the earlier points too.
+  CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 1 --resume", sweep, out), dir, nullptr, &err) == 130);
+  CHECK(count_files(folder) == 3);
+  // Other options are another sweep: refused, the progress kept.
+  CHECK(cli(fmt::format("sweep {} -o {} --threads 2 --resume", sweep, out), dir, nullptr, &err) == 1);
+  contains(err, "progress of another sweep (--records (off vs on) differ, this run vs the file)");
+  CHECK(count_files(folder) == 3);
+
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 --resume", sweep, out), dir, nullptr, &err) == 0);
+  contains(err, "3 of 6 points already finished");
+  contains(err, "(3 simulated now)");
+  CHECK(!fs::exists(folder));
+  same_file(dir / "single.h5", out);
+
+  // A sharded run resumes the same way.
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --records --threads 2", sweep, dir / "a0.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --records --stop-after 1", sweep, dir / "a1.h5"), dir) == 130);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --records --resume", sweep, dir / "a1.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("merge {} {} -o {}", dir / "a0.h5", dir / "a1.h5", dir / "a.h5"), dir) == 0);
+  same_file(dir / "single.h5", dir / "a.h5");
+}
+
+TEST_CASE("without --resume a leftover progress folder is removed with a log line") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), out = dir / "out.h5";
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {} --threads 2 --stop-after 3", sweep, out), dir, nullptr, &err) == 130);
+  CHECK(count_files(progress_folder(out)) == 3);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", sweep, out), dir, nullptr, &err) == 0);
+  contains(err, "removing the progress of an earlier run in " + progress_folder(out));
+  contains(err, "(6 simulated now)");
+  CHECK(!fs::exists(progress_folder(out)));
+}
