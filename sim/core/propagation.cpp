@@ -162,8 +162,13 @@ class TrialState {
  private:
   double value(std::size_t i) const {
     const auto& p = plan_.positions[i];
-    const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
-    return p.stake * (beacon_factor(p.op) + s_.beacon_restored[i]) * magnitude * s_.contract_factor[i];
+    return p.stake * (beacon_factor(p.op) + s_.beacon_restored[i]) * magnitude(i) * s_.contract_factor[i];
+  }
+
+  // Restaking: the operator's remaining maxMagnitude (1 for a position that is not restaked).
+  double magnitude(std::size_t i) const {
+    const std::size_t slot = plan_.positions[i].slot;
+    return slot == kNone ? 1.0 : s_.max_magnitude[slot];
   }
 
   // The operator's validator balance as a share of its initial balance (1 for BTC operators).
@@ -227,9 +232,7 @@ class TrialState {
     lost.clear();
     for (std::size_t i : plan_.positions_of_op[op]) {
       accrue(i);
-      const auto& p = plan_.positions[i];
-      const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
-      lost.push_back(p.stake * drop * magnitude * s_.contract_factor[i]);
+      lost.push_back(plan_.positions[i].stake * drop * magnitude(i) * s_.contract_factor[i]);
     }
     s_.op_balance_gwei[op] = before - loss;
     std::size_t k = 0;
@@ -300,9 +303,7 @@ class TrialState {
     if (amount > 0.0) s_.uncovered[h] += amount;
     const double paid = before_pay - std::max(amount, 0.0);
     if (paid > 0.0) {
-      const auto& p = plan_.positions[i];
-      const double magnitude = p.slot == kNone ? 1.0 : s_.max_magnitude[p.slot];
-      const double per_beacon_unit = p.stake * magnitude * s_.contract_factor[i];
+      const double per_beacon_unit = plan_.positions[i].stake * magnitude(i) * s_.contract_factor[i];
       if (cause == LossCause::BeaconSlashing) {
         // Paid back beside the slashed validators: exposed to later AVS and contract losses, but
         // not to later penalties of those validators (it is not in them).
