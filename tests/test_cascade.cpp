@@ -511,3 +511,70 @@ TEST_CASE("the cascade example scenarios validate, and Theorem 2 and the single-
   REQUIRE(cli(fmt::format("cascade {}/single-service.toml --psi 0.05 --json", kCascadeScenarios), dir, &json) == 0);
   CHECK(json_value(json, "r_psi") == 0.0);
 }
+
+namespace {
+std::string theorem2_in_trials(const std::string& stress) {
+  return R"(
+[simulation]
+name = "t2"
+trials = 50
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "small"
+validators = 1
+[[operator]]
+name = "big"
+validators = 99
+[[protocol]]
+name = "p"
+slashing_mode = "shared"
+[[avs]]
+name = "service"
+protocol = "p"
+operators = ["small", "big"]
+corruption_profit = 3200
+attack_threshold = 1.0
+[[avs]]
+name = "slasher"
+protocol = "p"
+operators = ["small"]
+[[native]]
+name = "on-big"
+protocol = "p"
+positions = [{ operator = "big", stake_eth = 3168 }]
+[[native]]
+name = "on-small"
+protocol = "p"
+positions = [{ operator = "small", stake_eth = 32 }]
+[cascade]
+in_trials = true
+[stress]
+random_events = false
+)" + stress;
+}
+}  // namespace
+
+TEST_CASE("in trials, a slashing that leaves a coalition able to corrupt a service profitably is followed by the attack") {
+  // Theorem 2's network: secure as it stands, but once the small operator is slashed to nothing the
+  // big one alone holds all the stake securing the service and 3200 > 3168: it attacks and loses all.
+  const Model shocked = parse_scenario(theorem2_in_trials("[[stress.avs_failures]]\navs = [\"slasher\"]\nday = 1\nfraction = 1.0\n"), "t2.toml");
+  const restake::test::Records r = restake::test::run_in_memory(shocked, 50, 1);
+  const std::size_t attack = static_cast<std::size_t>(LossCause::CascadeAttack);
+  for (std::size_t t = 0; t < r.trials; ++t) {
+    CHECK(r.loss(t, 0) == doctest::Approx(1.0));
+    CHECK(r.loss_by_cause[(t * 2 + 0) * kLossCauseCount + attack] == doctest::Approx(1.0));
+    CHECK(r.loss_by_cause[(t * 2 + 1) * kLossCauseCount + attack] == 0.0);  // the slashed one lost it to the AVS
+  }
+  // Without the shock the network is secure: nobody attacks.
+  const Model calm = parse_scenario(theorem2_in_trials(""), "t2.toml");
+  const restake::test::Records c = restake::test::run_in_memory(calm, 50, 1);
+  for (std::size_t t = 0; t < c.trials; ++t) CHECK(c.loss(t, 0) == 0.0);
+}
+
+TEST_CASE("attacks in trials are refused for worlds the coalition search cannot cover") {
+  std::string toml = theorem2_in_trials("");
+  toml.replace(toml.find("corruption_profit = 3200"), 24, "corruption_profit = 0");
+  CHECK_THROWS_WITH_AS(parse_scenario(toml, "t2.toml"), doctest::Contains("no AVS has a corruption_profit > 0"), ScenarioError);
+}

@@ -403,4 +403,56 @@ CascadeLoss worst_cascade_loss(const RestakingGraph& g, double psi, const ExactL
   return WorstCascadeSearch(d, psi, limits.max_steps).run();
 }
 
+Coalition largest_attack(const RestakingGraph& g) {
+  // Only validators that secure a service can attack (B must lie in N(A)).
+  std::vector<std::size_t> candidates;
+  {
+    std::vector<bool> secures(g.validators.size(), false);
+    for (const auto& s : g.services)
+      for (std::size_t v : s.validators) secures[v] = true;
+    for (std::size_t v = 0; v < g.validators.size(); ++v)
+      if (secures[v]) candidates.push_back(v);
+  }
+  if (candidates.size() > 16) throw GraphTooBig(fmt::format("{} validators secure services, more than 16", candidates.size()));
+  std::vector<double> securing(g.services.size(), 0.0);
+  for (std::size_t s = 0; s < g.services.size(); ++s)
+    for (std::size_t v : g.services[s].validators) securing[s] += g.validators[v].stake;
+  std::vector<std::size_t> local(g.validators.size(), 0);  // validator -> bit
+  for (std::size_t k = 0; k < candidates.size(); ++k) local[candidates[k]] = k;
+
+  Coalition best;
+  const Mask all = (Mask{1} << candidates.size()) - 1;
+  for (Mask b = 1; b <= all; ++b) {
+    double stake = 0.0;
+    for (std::size_t k = 0; k < candidates.size(); ++k)
+      if (b >> k & 1) stake += g.validators[candidates[k]].stake;
+    double profit = 0.0;
+    Mask covered = 0;  // attackers that secure an attacked service
+    std::vector<std::size_t> attacked;
+    for (std::size_t s = 0; s < g.services.size(); ++s) {
+      if (securing[s] <= 0.0) continue;
+      double held = 0.0;
+      Mask in_service = 0;
+      for (std::size_t v : g.services[s].validators) {
+        const Mask bit = Mask{1} << local[v];
+        in_service |= bit;
+        if (b & bit) held += g.validators[v].stake;
+      }
+      if (held >= g.services[s].threshold * securing[s] - kRelTol * securing[s]) {
+        profit += g.services[s].profit;
+        covered |= in_service;
+        attacked.push_back(s);
+      }
+    }
+    if ((b & ~covered) != 0 || !profitable(profit, stake) || stake <= best.stake) continue;
+    best.stake = stake;
+    best.profit = profit;
+    best.services = attacked;
+    best.validators.clear();
+    for (std::size_t k = 0; k < candidates.size(); ++k)
+      if (b >> k & 1) best.validators.push_back(candidates[k]);
+  }
+  return best;
+}
+
 }  // namespace restake

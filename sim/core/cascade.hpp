@@ -112,6 +112,12 @@ struct CascadeLoss {
 };
 CascadeLoss worst_cascade_loss(const RestakingGraph& g, double psi, const ExactLimits& limits = {});
 
+// The valid attack with the most stake on this graph as it stands (no further shock): the
+// coalition B of validators securing some service, with every service it can attack A, B within
+// N(A) and pi(A) > sigma(B). Empty when the graph is secure. Used inside Monte Carlo trials, where
+// slashings have already shrunk the stakes; at most 16 validators securing services (2^16 sets).
+Coalition largest_attack(const RestakingGraph& g);
+
 // Theorem 1: secure with gamma-slack (gamma > 0) => R_psi < (1 + 1/gamma) psi. +infinity for gamma <= 0.
 double theorem1_bound(double psi, double gamma);
 

@@ -11,6 +11,7 @@ const char* to_string(LossCause c) {
     case LossCause::AvsFaultySlashing: return "avs_faulty_slashing";
     case LossCause::Contract: return "contract";
     case LossCause::Bridge: return "bridge";
+    case LossCause::CascadeAttack: return "cascade_attack";
   }
   return "?";
 }

@@ -14,8 +14,8 @@ namespace restake {
 
 inline constexpr double kDaysPerYear = 365.0;
 
-enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge };
-inline constexpr std::size_t kLossCauseCount = 5;
+enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge, CascadeAttack };
+inline constexpr std::size_t kLossCauseCount = 6;
 const char* to_string(LossCause c);  // "beacon_slashing", "avs_slashing", ...
 
 // The asset a balance is held in. ETH stake sits in beacon-chain validators; BTC stake (Babylon)
@@ -185,6 +185,9 @@ struct Model {
   std::vector<Pool> pools;  // pay in this order
   Stress stress;
   std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
+  // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,
+  // a coalition of operators that can now corrupt services for more than its remaining stake does.
+  bool cascade_in_trials = false;
 };
 
 // Annual probability of at least one event -> Poisson rate per year.

@@ -89,6 +89,13 @@ PropagationPlan make_propagation_plan(const Model& m) {
     }
   }
 
+  p.slots_of_op.resize(m.operators.size());
+  for (std::size_t s = 0; s < p.slots.size(); ++s) p.slots_of_op[p.slots[s].op].push_back(s);
+  if (m.cascade_in_trials) {
+    p.cascade_graph = make_restaking_graph(m);
+    p.unshocked_attack = largest_attack(*p.cascade_graph);
+  }
+
   p.pools_of_holder.resize(m.holders.size());
   for (std::size_t k = 0; k < m.pools.size(); ++k)
     for (std::size_t h : m.pools[k].holders) p.pools_of_holder[h].push_back(k);
@@ -156,6 +163,7 @@ class TrialState {
     }
     now_ = m_.simulation.horizon_days;
     for (std::size_t i = 0; i < plan_.positions.size(); ++i) accrue(i);
+    if (plan_.cascade_graph) attack_after_shock();
     write_record();
   }
 
@@ -220,8 +228,41 @@ class TrialState {
     }
   }
 
+  // Durvasula-Roughgarden inside a trial: the trial's slashings are the shock; on what they left,
+  // the coalition of operators with the most stake that can now corrupt services for more than
+  // that stake does, and loses all of it (cause cascade_attack). Applied at the horizon: the
+  // model has no attack timing. Without slashing the answer is the unshocked one, computed once.
+  void attack_after_shock() {
+    const Coalition* attack = &plan_.unshocked_attack;
+    Coalition shocked;
+    if (slashed_) {
+      RestakingGraph& g = s_.cascade_graph;
+      g = *plan_.cascade_graph;
+      for (std::size_t v = 0; v < g.validators.size(); ++v) {
+        double magnitude = 1.0;  // the most-slashed of its restaking slots
+        for (std::size_t slot : plan_.slots_of_op[v]) magnitude = std::min(magnitude, s_.max_magnitude[slot]);
+        g.validators[v].stake *= beacon_factor(v) * magnitude;
+      }
+      shocked = largest_attack(g);
+      attack = &shocked;
+    }
+    if (attack->validators.empty()) return;
+    auto attacker = [&](std::size_t op) {
+      return std::find(attack->validators.begin(), attack->validators.end(), op) != attack->validators.end();
+    };
+    for (std::size_t i = 0; i < plan_.positions.size(); ++i) {
+      const auto& p = plan_.positions[i];
+      const bool delegated_to_attacker = p.slot != kNone && attacker(plan_.slots[p.slot].op);
+      if (!attacker(p.op) && !delegated_to_attacker) continue;
+      const double amount = value(i);
+      s_.contract_factor[i] = 0.0;
+      book(i, LossCause::CascadeAttack, amount, p.slot != kNone ? plan_.slots[p.slot].op : p.op);
+    }
+  }
+
   void apply_beacon(std::size_t op, Gwei loss) {
     if (loss == 0) return;
+    slashed_ = true;
     const Gwei before = s_.op_balance_gwei[op];
     loss = std::min(loss, before);
     // Each position owns its stake's share of the validators' balance: it loses that share of the
@@ -245,6 +286,7 @@ class TrialState {
     const std::size_t s = plan_.slot_of_avs_member[avs][member];
     double& max_mag = s_.max_magnitude[s];
     if (max_mag <= 0.0 || f <= 0.0) return;
+    slashed_ = true;
     for (std::size_t i : plan_.positions_of_slot[s]) accrue(i);  // value and reward weights change
     double removed = 0.0;
     if (plan_.slots[s].mode == SlashingMode::Unique) {
@@ -371,7 +413,8 @@ class TrialState {
   const TrialDraws& draws_;
   TrialScratch& s_;
   const TrialRecord& out_;
-  double now_ = 0.0;  // day of the event being applied
+  double now_ = 0.0;      // day of the event being applied
+  bool slashed_ = false;  // any beacon or AVS slashing in this trial (the cascade's shock)
 };
 
 }  // namespace

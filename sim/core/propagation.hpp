@@ -3,9 +3,11 @@
 // operators' validators, AVS slashing through shared or unique (allocated) stake, contract and
 // bridge failures through the dependency DAG, coverage pools, and rewards accrued between events.
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "cascade.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
 
@@ -46,6 +48,10 @@ struct PropagationPlan {
   std::vector<std::vector<std::size_t>> index_in_slot;       // [avs][allocation index] -> member in slot
   std::vector<std::vector<Reach>> reach_of_contract;
   std::vector<std::vector<std::size_t>> pools_of_holder;     // in paying order
+  std::vector<std::vector<std::size_t>> slots_of_op;         // restaked slots of each operator
+  // [cascade] in_trials: the restaking graph, and the attack it admits before any slashing.
+  std::optional<RestakingGraph> cascade_graph;
+  Coalition unshocked_attack;
   std::vector<double> holder_value;  // initial, units of its asset
 };
 PropagationPlan make_propagation_plan(const Model& m);
@@ -75,6 +81,7 @@ struct TrialScratch {
   std::vector<double> contract_factor; // per position: contract losses and coverage payouts
   std::vector<double> position_loss;   // per position of the event being applied
   std::vector<double> beacon_restored; // per position: coverage of beacon losses, in units of the beacon factor
+  RestakingGraph cascade_graph;        // the plan's graph with this trial's remaining stakes
   std::vector<double> rewards_eth;     // per position
   std::vector<std::int64_t> beacon_epoch;   // per slashing event, in time order
   std::vector<Gwei> beacon_prefix_gwei;     // prefix sums of slashed effective balance

@@ -311,7 +311,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "stress", "prices_usd"});
+                 "stress", "prices_usd", "cascade"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -325,6 +325,7 @@ class Parser {
     read_pools();
     read_stress();
     read_prices();
+    read_cascade();
     root_.finish();
     check_world();
     return std::move(m_);
@@ -759,6 +760,35 @@ class Parser {
         f.fail("covers", "a pool limited to some operators (a bond) covers only their slashing, not contract or bridge losses");
       m_.pools.push_back(std::move(p));
     });
+  }
+
+  // The attack search enumerates coalitions of operators: 2^16 at most per trial.
+  static constexpr std::size_t kMaxCascadeOperators = 16;
+
+  void read_cascade() {
+    const toml::table* t = root_.table("cascade");
+    if (!t) return;
+    Fields f(*t, "cascade", file_);
+    f.allow({"in_trials"});
+    m_.cascade_in_trials = f.boolean("in_trials").value_or(false);
+    if (m_.cascade_in_trials) {
+      std::vector<bool> secures(m_.operators.size(), false);
+      bool profit = false;
+      for (const auto& a : m_.avs) {
+        profit = profit || a.corruption_profit > 0.0;
+        for (const auto& al : a.allocations) secures[al.op] = true;
+      }
+      if (!profit) f.fail("in_trials", "no AVS has a corruption_profit > 0: there is nothing to attack");
+      const auto n = static_cast<std::size_t>(std::count(secures.begin(), secures.end(), true));
+      if (n > kMaxCascadeOperators)
+        f.fail("in_trials", fmt::format("attacks in trials search every coalition of the operators securing AVSs: at most {}, "
+                                        "this world has {} (use restake-sim cascade for the sufficient condition)",
+                                        kMaxCascadeOperators, n));
+      for (const auto& o : m_.operators)
+        if (o.asset != m_.operators.front().asset)
+          f.fail("in_trials", "attacks compare stakes and profits in one unit: the operators must all stake one asset");
+    }
+    f.finish();
   }
 
   void read_prices() {
