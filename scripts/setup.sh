@@ -13,6 +13,7 @@ packages=(
   libtomlplusplus-dev   # scenario files
   libcli11-dev          # command line
   doctest-dev           # unit tests
+  libopenmpi-dev openmpi-bin  # optional MPI sweeps (cmake -DRESTAKE_MPI=ON, docs/cluster.md)
   python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest  # analysis/ (/usr/bin/python3)
 )
 

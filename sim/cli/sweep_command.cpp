@@ -13,6 +13,9 @@
 #include <tbb/info.h>
 
 #include "interrupt.hpp"
+#ifdef RESTAKE_MPI
+#include "mpi_sweep.hpp"
+#endif
 #include "sweep.hpp"
 #include "sweep_points.hpp"
 #include "sweep_writer.hpp"
@@ -50,6 +53,14 @@ CLI::App* add_sweep_command(CLI::App& app, SweepArgs& a) {
 }
 
 int run_sweep_command(const SweepArgs& a) {
+#ifdef RESTAKE_MPI
+  // Under mpirun/srun the ranks share the sweep (docs/cluster.md, MPI); a single rank runs it as usual.
+  std::optional<MpiSession> mpi;
+  if (MpiSession::launched()) {
+    mpi.emplace();
+    if (mpi->size() > 1) return run_sweep_mpi(a, *mpi);
+  }
+#endif
   const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
   const Sweep sw = parse_sweep(read_text_file(a.sweep, "sweep file"), a.sweep,
                                [](const std::string& path) { return read_text_file(path, "scenario file"); });
