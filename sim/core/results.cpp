@@ -11,23 +11,18 @@
 #include <unistd.h>
 
 #include "h5.hpp"
+#include "output_helpers.hpp"
 
 namespace restake {
 
 namespace {
 
-constexpr hsize_t kChunkTrials = 16384;
-// Amounts are in the entity's own asset, named in the sibling `assets` datasets.
-constexpr const char* kOwnAsset = "units of the entity's asset (see the assets datasets)";
+using detail::collect;
+using detail::kOwnAsset;
+using detail::utc_now;
 
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+constexpr hsize_t kChunkTrials = 16384;
+
 
 std::vector<std::string> cause_names() {
   std::vector<std::string> out;
@@ -35,13 +30,6 @@ std::vector<std::string> cause_names() {
   return out;
 }
 
-template <class T, class F>
-std::vector<double> collect(const std::vector<T>& items, F&& field) {
-  std::vector<double> out;
-  out.reserve(items.size());
-  for (const auto& x : items) out.push_back(field(x));
-  return out;
-}
 
 }  // namespace
 

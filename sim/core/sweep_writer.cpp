@@ -14,24 +14,20 @@
 #include <unistd.h>
 
 #include "h5.hpp"
+#include "output_helpers.hpp"
 
 namespace restake {
 
 namespace {
 
+using detail::collect;
+using detail::kOwnAsset;
+using detail::utc_now;
+
 constexpr hsize_t kChunkTrials = 16384;
-constexpr const char* kOwnAsset = "units of the entity's asset (see the assets datasets)";
 constexpr const char* kFraction = "fraction of initial value";
 constexpr const char* kProbability = "probability";
 
-std::string utc_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void check(herr_t r, const std::string& what) {
   if (r < 0) throw h5::Error(what);
@@ -98,13 +94,6 @@ std::vector<double> stack(std::size_t points, F&& per_point) {
   return out;
 }
 
-template <class T, class F>
-std::vector<double> collect(const std::vector<T>& items, F&& field) {
-  std::vector<double> out;
-  out.reserve(items.size());
-  for (const auto& x : items) out.push_back(field(x));
-  return out;
-}
 
 }  // namespace
 
