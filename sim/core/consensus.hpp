@@ -26,6 +26,12 @@ enum class DutyPenalties {
   Altair,  // source and target cost base_reward * 14/64 and * 26/64 (flag weights); head nothing
 };
 
+// How many leave the validator set per epoch (the exit queue that an ejection waits in).
+enum class ExitChurn {
+  Validators,  // phase0 .. Deneb: max(4, active validators // 65536) validators per epoch
+  Balance,     // Electra: min(256 ETH, max(128 ETH, T // 65536)) of effective balance per epoch
+};
+
 struct ConsensusParams {
   Gwei total_active_balance_gwei = 34'000'000 * kGweiPerEth;
   std::uint64_t min_slashing_penalty_quotient = 4096;
@@ -35,6 +41,11 @@ struct ConsensusParams {
   CorrelationRounding rounding = CorrelationRounding::PerIncrement;
   DutyPenalties duties = DutyPenalties::Altair;
   bool missed_duties = true;  // penalties for missed duties until withdrawable
+  // Offline validators (inactivity.hpp). The duty penalties' formula (phase0 or Altair) also
+  // selects the inactivity penalty's.
+  bool inactivity_leak = false;  // model the leak when an outage stops finality
+  std::uint64_t inactivity_penalty_quotient = std::uint64_t{1} << 24;
+  ExitChurn exit_churn = ExitChurn::Balance;
 };
 
 // The constants and formulas of a fork (domain.md section 2); Electra by default.
@@ -49,6 +60,24 @@ struct SlashingPenalty {
 };
 
 Gwei integer_sqrt(std::uint64_t n);  // spec integer_squareroot
+
+// get_base_reward of the fork's duty-penalty formula (phase0 or Altair+).
+Gwei base_reward(const ConsensusParams& p, Gwei effective_balance_gwei);
+
+// One epoch's attestation penalties of a validator that does not participate (source and target,
+// and head before Altair), on effective balance `effective_balance_gwei`.
+Gwei missed_attestation_penalty(const ConsensusParams& p, Gwei effective_balance_gwei);
+
+// process_effective_balance_updates for a validator whose balance only falls: the effective
+// balance drops to the balance floored to whole ETH once the balance is more than 0.25 ETH below
+// it (HYSTERESIS_QUOTIENT 4, DOWNWARD_MULTIPLIER 1).
+void update_effective_balance(Gwei balance, Gwei& effective_balance);
+
+// Charges a constant `per_epoch` penalty for at most `epochs` epochs at effective balance
+// `effective_balance`, stopping after the first epoch whose effective-balance update would lower
+// it (so that stretches of unchanged effective balance cost one step, not one per epoch). Returns
+// the epochs charged; `taken` is what was taken from `balance`, which never goes below zero.
+std::uint64_t charge_epochs(Gwei& balance, Gwei effective_balance, Gwei per_epoch, std::uint64_t epochs, Gwei& taken);
 
 // One validator of effective balance `effective_balance_gwei` (and the same balance) slashed; S =
 // `slashed_in_window_gwei`, the effective balance slashed in the slashings vector around it (itself
