@@ -1279,3 +1279,83 @@ TEST_CASE("rates are capped at a million events a year") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 2e6"),
                {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6]", "failure_rate_per_year = ^2e6"});
 }
+
+// --- outages and the inactivity leak --------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kOutage = R"toml(
+[[outage]]
+name = "client-bug"
+annual_probability = 0.02
+duration_days = { dist = "lognormal", mu = 0.0, sigma = 1.0, max = 30 }
+network_offline_share = { dist = "uniform", min = 0.2, max = 0.6 }
+operators = ["op-b", "op-a"]
+fraction = 0.8
+)toml";
+}  // namespace
+
+TEST_CASE("an outage and the inactivity leak switch parse into the model") {
+  const Model m = parse(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\ninactivity_leak = true").append(kOutage).text());
+  REQUIRE(m.outages.size() == 1);
+  CHECK(m.ethereum.consensus.inactivity_leak);
+  CHECK(m.outages[0].rate_per_year == doctest::Approx(-std::log(0.98)));
+  CHECK(m.outages[0].operators == std::vector<std::size_t>{1, 0});
+  CHECK(m.outages[0].fraction.is_fixed());
+  CHECK_FALSE(parse(Scenario().text()).ethereum.consensus.inactivity_leak);  // off by default
+}
+
+TEST_CASE("inactivity_leak must be a boolean") {
+  expect_error(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\ninactivity_leak = 1"),
+               {"ethereum.inactivity_leak", "expected true or false", "inactivity_leak = ^1"});
+}
+
+TEST_CASE("exit_churn and inactivity_penalty_quotient are checked") {
+  expect_error(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\npenalties = { exit_churn = \"fast\" }"),
+               {"ethereum.penalties.exit_churn", "expected \"validators\" (before Electra) or \"balance\"", ""});
+  expect_error(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\npenalties = { inactivity_penalty_quotient = 0 }"),
+               {"ethereum.penalties.inactivity_penalty_quotient", "expected an integer >= 1", ""});
+}
+
+TEST_CASE("an outage with a typo in a key is rejected") {
+  expect_error(Scenario().append(kOutage).replace("fraction = 0.8", "fractoin = 0.8"),
+               {"outage[0].fractoin", kUnknownKey, "^fractoin = 0.8"});
+}
+
+TEST_CASE("an outage needs a duration, a network share and at least one operator") {
+  expect_error(Scenario().append(kOutage).remove("duration_days = { dist = \"lognormal\", mu = 0.0, sigma = 1.0, max = 30 }\n"),
+               {"outage[0]", "missing required key 'duration_days'", ""});
+  expect_error(Scenario().append(kOutage).remove("network_offline_share = { dist = \"uniform\", min = 0.2, max = 0.6 }\n"),
+               {"outage[0]", "missing required key 'network_offline_share'", ""});
+  expect_error(Scenario().append(kOutage).replace("operators = [\"op-b\", \"op-a\"]", "operators = []"),
+               {"outage[0].operators", "expected at least one operator", ""});
+}
+
+TEST_CASE("an outage's shares and duration are range-checked over the whole distribution") {
+  expect_error(Scenario().append(kOutage).replace("min = 0.2, max = 0.6", "min = 0.2, max = 1.6"),
+               {"outage[0].network_offline_share", "a share of all active stake in [0, 1]", ""});
+  expect_error(Scenario().append(kOutage).replace("sigma = 1.0, max = 30", "sigma = 1.0, max = 4000"),
+               {"outage[0].duration_days", "a duration in days", ""});
+  expect_error(Scenario().append(kOutage).replace("fraction = 0.8", "fraction = 1.5"),
+               {"outage[0].fraction", "a share of validators in [0, 1]", "fraction = ^1.5"});
+}
+
+TEST_CASE("an outage's operators must exist, be listed once, and run beacon-chain validators") {
+  expect_error(Scenario().append(kOutage).replace("[\"op-b\", \"op-a\"]", "[\"op-b\", \"op-z\"]"),
+               {"outage[0].operators[1]", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
+  expect_error(Scenario().append(kOutage).replace("[\"op-b\", \"op-a\"]", "[\"op-a\", \"op-a\"]"),
+               {"outage[0].operators[1]", "operator \"op-a\" listed twice", ""});
+  expect_error(Scenario()
+                   .append(kOutage)
+                   .append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\n")
+                   .replace("[\"op-b\", \"op-a\"]", "[\"op-a\", \"fp\"]"),
+               {"outage[0].operators[1]", "BTC operator: it has no beacon-chain validators", ""});
+}
+
+TEST_CASE("a forced outage names a defined outage and a day within the horizon") {
+  expect_error(Scenario().append(kOutage).append("[[stress.outage]]\noutage = \"cloud\"\nday = 10\n"),
+               {"stress.outage[0].outage", "unknown outage \"cloud\" (defined: client-bug)", ""});
+  expect_error(Scenario().append(kOutage).append("[[stress.outage]]\noutage = \"client-bug\"\nday = 400\n"),
+               {"stress.outage[0].day", "a day within the horizon", ""});
+  expect_error(Scenario().append(kOutage).append("[[stress.outage]]\noutage = \"client-bug\"\nday = 1\nfraction = 1\n"),
+               {"stress.outage[0].fraction", kUnknownKey, ""});
+}

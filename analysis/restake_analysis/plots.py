@@ -25,10 +25,12 @@ from .results import Results  # noqa: E402
 HOLDER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
                  "#17becf", "#bcbd22", "#7f7f7f")
 CAUSE_COLORS = {"beacon_slashing": "#4c72b0", "avs_slashing": "#dd8452", "avs_faulty_slashing": "#c44e52",
-                "contract": "#8172b3", "bridge": "#937860", "cascade_attack": "#55a868"}
+                "contract": "#8172b3", "bridge": "#937860", "cascade_attack": "#55a868",
+                "inactivity": "#8c8c8c"}
 CAUSE_LABELS = {"beacon_slashing": "beacon-chain slashing", "avs_slashing": "AVS slashing",
                 "avs_faulty_slashing": "faulty AVS slashing", "contract": "contract failure",
-                "bridge": "bridge failure", "cascade_attack": "cascade attack"}
+                "bridge": "bridge failure", "cascade_attack": "cascade attack",
+                "inactivity": "offline (inactivity)"}
 LINESTYLES = ("-", "--", ":", "-.")
 MIN_LOSS_SHOWN = 1e-5  # fraction of value: left edge of the loss axes (smaller losses are immaterial)
 

@@ -12,6 +12,7 @@ const char* to_string(LossCause c) {
     case LossCause::Contract: return "contract";
     case LossCause::Bridge: return "bridge";
     case LossCause::CascadeAttack: return "cascade_attack";
+    case LossCause::Inactivity: return "inactivity";
   }
   return "?";
 }

@@ -14,8 +14,8 @@ namespace restake {
 
 inline constexpr double kDaysPerYear = 365.0;
 
-enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge, CascadeAttack };
-inline constexpr std::size_t kLossCauseCount = 6;
+enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge, CascadeAttack, Inactivity };
+inline constexpr std::size_t kLossCauseCount = 7;
 const char* to_string(LossCause c);  // "beacon_slashing", "avs_slashing", ...
 
 // The asset a balance is held in. ETH stake sits in beacon-chain validators; BTC stake (Babylon)
@@ -65,6 +65,18 @@ struct CorrelationGroup {
   double rate_per_year = 0.0;
   Distribution fraction;  // drawn for each member separately
   std::vector<std::size_t> members;
+};
+
+// A liveness failure (client bug, cloud or network outage): for its duration the member operators'
+// validators do not attest, with a share of the whole network offline beside them. Penalised by
+// inactivity.hpp: attestation penalties, and the inactivity leak when finality stops.
+struct Outage {
+  std::string name;
+  double rate_per_year = 0.0;
+  Distribution duration_days = Distribution::fixed(1.0);  // drawn per outage
+  Distribution network_share = Distribution::fixed(0.0);  // share of all active stake offline, the members' included
+  Distribution fraction = Distribution::fixed(1.0);       // share of each member's validators offline, drawn per member
+  std::vector<std::size_t> operators;                     // the members
 };
 
 struct Protocol {
@@ -166,11 +178,16 @@ struct ForcedContractFailure {
   Distribution day = Distribution::fixed(0.0);
   Distribution loss = Distribution::fixed(1.0);  // loss given failure
 };
+struct ForcedOutage {
+  std::size_t outage = 0;  // its duration, shares and members as the [[outage]] defines them
+  Distribution day = Distribution::fixed(0.0);
+};
 struct Stress {
   bool random_events = true;  // false: only the forced events happen
   std::vector<ForcedOperatorFault> operator_faults;
   std::vector<ForcedAvsFailures> avs_failures;
   std::vector<ForcedContractFailure> contract_failures;
+  std::vector<ForcedOutage> outages;
 };
 
 struct Model {
@@ -178,6 +195,7 @@ struct Model {
   Ethereum ethereum;
   std::vector<Operator> operators;
   std::vector<CorrelationGroup> groups;
+  std::vector<Outage> outages;
   std::vector<Protocol> protocols;
   std::vector<Avs> avs;
   std::vector<Holder> holders;

@@ -152,7 +152,8 @@ class TrialState {
       const Event& ev = s_.events[e];
       now_ = ev.day;
       switch (ev.kind) {
-        case EventKind::OperatorFault: apply_beacon(ev.entity, s_.beacon_loss_gwei[e]); break;
+        case EventKind::OperatorFault: apply_beacon(ev.entity, s_.beacon_loss_gwei[e], LossCause::BeaconSlashing); break;
+        case EventKind::Outage: apply_beacon(ev.entity, s_.beacon_loss_gwei[e], LossCause::Inactivity); break;
         case EventKind::AvsSlashing: apply_avs(ev.entity, ev.member, ev.fraction, LossCause::AvsSlashing); break;
         case EventKind::AvsFaultySlashing:
           for (std::size_t k = 0; k < m_.avs[ev.entity].allocations.size(); ++k)
@@ -194,13 +195,18 @@ class TrialState {
     s_.slashed_validators.assign(ev.size(), 0);
     s_.beacon_loss_gwei.assign(ev.size(), 0);
     for (std::size_t e = 0; e < ev.size(); ++e) {
-      if (ev[e].kind != EventKind::OperatorFault) continue;
+      if (ev[e].kind != EventKind::OperatorFault && ev[e].kind != EventKind::Outage) continue;
       std::uint64_t& left = s_.remaining_validators[ev[e].entity];
       if (left == 0 || ev[e].fraction <= 0.0) continue;
-      // An incident slashes at least one validator, and never one twice.
+      // An incident hits at least one of the validators not slashed yet, and never slashes one twice.
       const auto hit = static_cast<std::uint64_t>(std::llround(ev[e].fraction * static_cast<double>(left)));
-      s_.slashed_validators[e] = std::clamp<std::uint64_t>(hit, 1, left);
-      left -= s_.slashed_validators[e];
+      const std::uint64_t validators = std::clamp<std::uint64_t>(hit, 1, left);
+      if (ev[e].kind == EventKind::Outage) {
+        s_.beacon_loss_gwei[e] = static_cast<Gwei>(std::llround(static_cast<double>(validators) * offline_gwei(ev[e])));
+        continue;
+      }
+      s_.slashed_validators[e] = validators;
+      left -= validators;
     }
     // Events are in time order, so the window around each slashing is a contiguous run of them:
     // prefix sums of slashed balance and a binary search on epochs find it in O(log n).
@@ -226,6 +232,25 @@ class TrialState {
       const Gwei eb = m_.operators[ev[e].entity].effective_balance_gwei;
       s_.beacon_loss_gwei[e] = s_.slashed_validators[e] * slashing_penalty(cp, eb, window).total();
     }
+  }
+
+  // Gwei an outage costs one validator of the event's operator that is offline through it.
+  double offline_gwei(const Event& ev) {
+    OutagePriceCache& c = s_.outage_price;
+    const auto epochs = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(ev.duration_days * kEpochsPerDay)));
+    const ConsensusParams& cp = m_.ethereum.consensus;
+    if (c.network_share != ev.network_share || c.epochs != epochs) {
+      c.network_share = ev.network_share;
+      c.epochs = epochs;
+      c.course = leak_course(cp, ev.network_share, epochs);
+      c.effective_balance = 0;
+    }
+    const Gwei eb = m_.operators[ev.entity].effective_balance_gwei;
+    if (c.effective_balance != eb) {
+      c.effective_balance = eb;
+      c.per_validator_gwei = offline_penalty(cp, c.course, eb).total();
+    }
+    return c.per_validator_gwei;
   }
 
   // Durvasula-Roughgarden inside a trial: the trial's slashings are the shock; on what they left,
@@ -260,7 +285,8 @@ class TrialState {
     }
   }
 
-  void apply_beacon(std::size_t op, Gwei loss) {
+  // Beacon-chain penalties of `op`'s validators: slashings, or an outage's inactivity penalties.
+  void apply_beacon(std::size_t op, Gwei loss, LossCause cause) {
     if (loss == 0) return;
     slashed_ = true;
     const Gwei before = s_.op_balance_gwei[op];
@@ -277,7 +303,7 @@ class TrialState {
     }
     s_.op_balance_gwei[op] = before - loss;
     std::size_t k = 0;
-    for (std::size_t i : plan_.positions_of_op[op]) book(i, LossCause::BeaconSlashing, lost[k++], op);
+    for (std::size_t i : plan_.positions_of_op[op]) book(i, cause, lost[k++], op);
   }
 
   // ELIP-002: a slash of f by an AVS removes f of the stake it can slash - its allocation in
@@ -414,7 +440,7 @@ class TrialState {
   TrialScratch& s_;
   const TrialRecord& out_;
   double now_ = 0.0;      // day of the event being applied
-  bool slashed_ = false;  // any beacon or AVS slashing in this trial (the cascade's shock)
+  bool slashed_ = false;  // any stake lost to the beacon chain or AVSs in this trial (the cascade's shock)
 };
 
 }  // namespace

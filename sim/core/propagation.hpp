@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cascade.hpp"
+#include "inactivity.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
 
@@ -69,11 +70,23 @@ struct TrialRecord {
   std::span<double> pool_drawdown_eth;   // [pool] units of its asset
 };
 
+// The last outage priced: the members of one outage share its course, and fixed durations and
+// shares (stress tests) repeat it in every trial. A pure function of its key, so reuse across
+// trials cannot make results depend on the thread.
+struct OutagePriceCache {
+  double network_share = -1.0;
+  std::uint64_t epochs = 0;
+  LeakCourse course;
+  Gwei effective_balance = 0;  // of the last validator priced on `course` (0: none)
+  double per_validator_gwei = 0.0;
+};
+
 // Per-thread working memory, reused across trials.
 struct TrialScratch {
   std::vector<Event> events;
   std::vector<std::uint64_t> slashed_validators;  // per event (beacon)
-  std::vector<Gwei> beacon_loss_gwei;             // per event (beacon)
+  std::vector<Gwei> beacon_loss_gwei;             // per event (beacon slashings and outages)
+  OutagePriceCache outage_price;
   std::vector<std::uint64_t> remaining_validators;
   std::vector<Gwei> op_balance_gwei;
   std::vector<double> max_magnitude;   // per slot

@@ -1,5 +1,6 @@
 #include "sampler.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/random/poisson_distribution.hpp>
@@ -28,6 +29,7 @@ SamplerPlan make_sampler_plan(const Model& m) {
   }
   for (std::size_t c = 0; c < m.contracts.size(); ++c)
     p.sources.push_back({K::ContractFailure, c, 0, 0, m.contracts[c].failure_rate_per_year});
+  for (std::size_t o = 0; o < m.outages.size(); ++o) p.sources.push_back({K::Outage, o, 0, 0, m.outages[o].rate_per_year});
   for (auto& s : p.sources) {
     s.mean_events = s.rate_per_year * p.horizon_days / kDaysPerYear;
     s.p_none = std::exp(-s.mean_events);
@@ -54,6 +56,23 @@ std::uint32_t poisson_inverse(double mean, double u) {
 
 namespace {
 
+// One event per member operator of an outage, all with the outage's duration and network share.
+// The network share counts the members' offline validators: it is at least their stake over T.
+void push_outage(const Model& m, std::size_t outage, double day, TrialRng& rng, TrialDraws& out) {
+  const Outage& o = m.outages[outage];
+  const double duration = draw(o.duration_days, rng);
+  const double network = draw(o.network_share, rng);
+  const std::size_t first = out.events.size();
+  double members_eth = 0.0;
+  for (std::size_t op : o.operators) {
+    const double fraction = draw(o.fraction, rng);
+    members_eth += fraction * m.operators[op].stake();
+    out.events.push_back({day, EventKind::Outage, op, 0, fraction, duration, 0.0});
+  }
+  const double total_eth = static_cast<double>(m.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
+  for (std::size_t e = first; e < out.events.size(); ++e) out.events[e].network_share = std::max(network, std::min(1.0, members_eth / total_eth));
+}
+
 // Stress events, each entry from its own substream (so adding one leaves the others' draws alone).
 void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
   const Stress& st = m.stress;
@@ -78,6 +97,10 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
     TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
     const double day = draw(f.day, rng);
     out.events.push_back({day, EventKind::ContractFailure, f.contract, 0, draw(f.loss, rng)});
+  }
+  for (const auto& f : st.outages) {
+    TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
+    push_outage(m, f.outage, draw(f.day, rng), rng, out);
   }
 }
 
@@ -139,6 +162,7 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
         case EventSource::Kind::ContractFailure:
           out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, draw(m.contracts[src.entity].loss_given_failure, rng)});
           break;
+        case EventSource::Kind::Outage: push_outage(m, src.entity, day, rng, out); break;
       }
     }
   }

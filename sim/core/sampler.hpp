@@ -10,12 +10,12 @@
 
 namespace restake {
 
-enum class EventKind { OperatorFault, AvsSlashing, AvsFaultySlashing, ContractFailure };
+enum class EventKind { OperatorFault, AvsSlashing, AvsFaultySlashing, ContractFailure, Outage };
 
 // Something that fires as a Poisson process over the horizon.
 struct EventSource {
-  enum class Kind { OperatorFault, GroupShock, AvsCondition, AvsFaulty, ContractFailure } kind;
-  std::size_t entity = 0;     // operator, group, AVS or contract
+  enum class Kind { OperatorFault, GroupShock, AvsCondition, AvsFaulty, ContractFailure, Outage } kind;
+  std::size_t entity = 0;     // operator, group, AVS, contract or outage
   std::size_t condition = 0;  // AvsCondition: index into Avs::conditions
   std::size_t member = 0;     // AvsCondition: index into Avs::allocations (the operator slashed)
   double rate_per_year = 0.0;
@@ -33,9 +33,11 @@ SamplerPlan make_sampler_plan(const Model& m);
 struct Event {
   double day = 0.0;
   EventKind kind = EventKind::OperatorFault;
-  std::size_t entity = 0;   // operator, AVS or contract
+  std::size_t entity = 0;   // operator (faults and outages), AVS or contract
   std::size_t member = 0;   // AvsSlashing: allocation index
-  double fraction = 0.0;    // share of validators hit / share slashed / loss given failure
+  double fraction = 0.0;    // share of validators hit or offline / share slashed / loss given failure
+  double duration_days = 0.0;  // Outage
+  double network_share = 0.0;  // Outage: share of all active stake offline
 };
 
 struct TrialDraws {

@@ -310,13 +310,14 @@ class Parser {
   Parser(const toml::table& root, const std::string& file) : root_(root, "", file), file_(file) {}
 
   Model parse() {
-    root_.allow({"simulation", "ethereum", "group", "operator", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
+    root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
                  "stress", "prices_usd", "cascade"});
     read_simulation();
     read_ethereum();
     read_contracts();
     read_groups();
     read_operators();
+    read_outages();
     read_protocols();
     read_avs();
     read_holders("lrt", HolderKind::Lrt);
@@ -369,7 +370,7 @@ class Parser {
     const toml::table* t = root_.table("ethereum");
     if (!t) root_.fail_table("missing required table [ethereum]");
     Fields f(*t, "ethereum", file_);
-    f.allow({"total_active_stake_eth", "fork", "base_apr", "penalties"});
+    f.allow({"total_active_stake_eth", "fork", "base_apr", "inactivity_leak", "penalties"});
     auto& c = m_.ethereum.consensus;
     const double total = f.required_number("total_active_stake_eth", 1.0, 1e10, "a total active stake in ETH in [1, 1e10]");
     if (total != std::floor(total)) f.fail("total_active_stake_eth", "expected a whole number of ETH");
@@ -381,10 +382,12 @@ class Parser {
     }
     c = consensus_params(fork, static_cast<Gwei>(total) * kGweiPerEth);
     if (auto d = f.distribution("base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
+    c.inactivity_leak = f.boolean("inactivity_leak").value_or(false);
     if (const toml::table* pt = f.table("penalties")) {
       Fields p(*pt, "ethereum.penalties", file_);
       p.allow({"min_slashing_penalty_quotient", "proportional_slashing_multiplier", "epochs_per_slashings_vector",
-               "base_reward_factor", "missed_duties", "correlation_rounding", "duty_penalties"});
+               "base_reward_factor", "missed_duties", "correlation_rounding", "duty_penalties",
+               "inactivity_penalty_quotient", "exit_churn"});
       c.min_slashing_penalty_quotient = p.integer("min_slashing_penalty_quotient", 1, "an integer >= 1").value_or(c.min_slashing_penalty_quotient);
       c.proportional_slashing_multiplier = p.integer("proportional_slashing_multiplier", 0, "an integer >= 0").value_or(c.proportional_slashing_multiplier);
       c.epochs_per_slashings_vector = p.integer("epochs_per_slashings_vector", 2, "an integer in [2, 2^20]").value_or(c.epochs_per_slashings_vector);
@@ -396,6 +399,12 @@ class Parser {
         if (*d == "phase0") c.duties = DutyPenalties::Phase0;
         else if (*d == "altair") c.duties = DutyPenalties::Altair;
         else p.fail("duty_penalties", fmt::format("expected \"phase0\" or \"altair\", got \"{}\"", *d));
+      }
+      c.inactivity_penalty_quotient = p.integer("inactivity_penalty_quotient", 1, "an integer >= 1").value_or(c.inactivity_penalty_quotient);
+      if (auto x = p.string("exit_churn")) {
+        if (*x == "validators") c.exit_churn = ExitChurn::Validators;
+        else if (*x == "balance") c.exit_churn = ExitChurn::Balance;
+        else p.fail("exit_churn", fmt::format("expected \"validators\" (before Electra) or \"balance\" (Electra), got \"{}\"", *x));
       }
       if (auto r = p.string("correlation_rounding")) {
         if (*r == "per_increment") c.rounding = CorrelationRounding::PerIncrement;
@@ -525,6 +534,33 @@ class Parser {
         members.push_back(i);
       });
       m_.operators.push_back(std::move(o));
+    });
+  }
+
+  void read_outages() {
+    each_table(root_, "outage", [&](Fields& f, std::size_t i) {
+      f.allow({"name", "annual_probability", "rate_per_year", "duration_days", "network_offline_share", "operators", "fraction"});
+      Outage o;
+      o.name = unique_name(f, outages_, i, "outage");
+      o.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
+      auto duration = f.distribution("duration_days", 1.0 / kEpochsPerDay, 3650.0, "a duration in days in [1/225 (one epoch), 3650]");
+      if (!duration) f.fail_table("missing required key 'duration_days' (how long the validators stay offline)");
+      o.duration_days = *duration;
+      auto share = f.distribution("network_offline_share", 0.0, 1.0, "a share of all active stake in [0, 1]");
+      if (!share) f.fail_table("missing required key 'network_offline_share' (share of all active stake offline; > 1/3 stops finality)");
+      o.network_share = *share;
+      o.fraction = f.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
+      if (!f.has("operators")) f.fail_table("missing required key 'operators' (whose validators go offline)");
+      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+        const std::size_t op = resolve_element(operators_, f, n, path, "operator");
+        if (m_.operators[op].asset != Asset::Eth)
+          f.fail_at(n.source(), path, fmt::format("operator \"{}\" is a BTC operator: it has no beacon-chain validators to go offline", m_.operators[op].name));
+        if (std::find(o.operators.begin(), o.operators.end(), op) != o.operators.end())
+          f.fail_at(n.source(), path, fmt::format("operator \"{}\" listed twice", m_.operators[op].name));
+        o.operators.push_back(op);
+      });
+      if (o.operators.empty()) f.fail("operators", "expected at least one operator");
+      m_.outages.push_back(std::move(o));
     });
   }
 
@@ -809,7 +845,7 @@ class Parser {
     const toml::table* t = root_.table("stress");
     if (!t) return;
     Fields f(*t, "stress", file_);
-    f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure"});
+    f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure", "outage"});
     Stress& st = m_.stress;
     st.random_events = f.boolean("random_events").value_or(true);
     const double horizon = m_.simulation.horizon_days;
@@ -857,6 +893,14 @@ class Parser {
       x.loss = e.distribution("loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.contract_failures.push_back(x);
     });
+    each_table(f, "outage", [&](Fields& e, std::size_t) {
+      e.allow({"outage", "day"});
+      ForcedOutage x;
+      const std::string name = e.required_string("outage");
+      x.outage = resolve_key(outages_, e, "outage", name, "outage");
+      x.day = day(e);
+      st.outages.push_back(x);
+    });
     f.finish();
   }
 
@@ -878,7 +922,7 @@ class Parser {
   const std::string& file_;
   Model m_;
   std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
-  NameIndex contracts_, groups_, operators_, protocols_, avs_, holders_, pools_;
+  NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_;
 };
 
 }  // namespace
