@@ -109,34 +109,11 @@ struct Plan {
 struct PointState {
   std::size_t point = 0;
   Model model;
-  Tally tally;
-  std::vector<std::vector<double>> loss, ret;  // exact quantiles (--records) only
+  PointTally tally;  // refers to `model`: PointState is built in place and never moved
   PointState(std::size_t p, Model m, bool exact, std::uint64_t trials)
-      : point(p), model(std::move(m)), tally(model, exact ? 0.0 : 1e-4) {
-    const std::size_t H = exact ? model.holders.size() : 0;
-    loss.resize(H);
-    ret.resize(H);
-    for (std::size_t h = 0; h < H; ++h) {
-      loss[h].reserve(trials);
-      ret[h].reserve(trials);
-    }
-  }
-  void add(const TrialBlock& b) {  // as run_point does (sweep.cpp)
-    tally.add(b);
-    const std::size_t H = model.holders.size();
-    for (std::size_t h = 0; h < loss.size(); ++h)
-      for (std::size_t i = 0; i < b.count; ++i) {
-        loss[h].push_back(b.loss_fraction[i * H + h]);
-        ret[h].push_back(b.net_return[i * H + h]);
-      }
-  }
-  RunSummary summary(const RunInfo& info) {
-    if (loss.empty()) return summarize_run(model, info, tally);
-    QuantileSource cols;
-    cols.loss_fraction = [&](std::size_t h) { return std::move(loss[h]); };
-    cols.net_return = [&](std::size_t h) { return std::move(ret[h]); };
-    return summarize_run(model, info, tally, cols);
-  }
+      : point(p), model(std::move(m)), tally(model, exact, 1e-4, trials) {}
+  PointState(const PointState&) = delete;
+  PointState& operator=(const PointState&) = delete;
 };
 
 Model point_model(const Sweep& sw, std::size_t p, const Plan& plan) {
@@ -166,11 +143,11 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   const auto feed = [&](const TrialBlock& b) {
     if (!state) state.emplace(done_point, point_model(sw, done_point, plan), a.records, plan.trials);
     writer.append(done_point, b);
-    state->add(b);
+    state->tally.add(b);
     if (++done_block < blocks) return;
     const Model& m = state->model;
     const RunInfo info{m.simulation.name, kVersion, kGitCommit, plan.seed, plan.trials, m.simulation.horizon_days};
-    writer.add_point(done_point, point_result(m, state->summary(info)));
+    writer.add_point(done_point, point_result(m, state->tally.summarize(info)));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("point {}/{}: {} ({:.1f} s elapsed)", done_point + 1, P, sw.describe_point(done_point), seconds);
     state.reset();

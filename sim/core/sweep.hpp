@@ -16,6 +16,7 @@
 #include "model.hpp"
 #include "scenario.hpp"
 #include "summary.hpp"
+#include "tally.hpp"
 
 namespace restake {
 
@@ -88,5 +89,20 @@ struct PointRun {
 };
 RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options,
                      const std::function<void(const TrialBlock&)>& on_block = {});
+
+// What run_point accumulates, for callers that feed the blocks themselves (the MPI sweep's rank 0):
+// a Tally, and with exact quantiles the loss and net-return columns. Blocks come in trial order;
+// `m` must outlive it.
+class PointTally {
+ public:
+  PointTally(const Model& m, bool exact_quantiles, double sketch_accuracy, std::uint64_t trials);
+  void add(const TrialBlock& b);
+  RunSummary summarize(const RunInfo& info);  // once: hands its columns over
+
+ private:
+  const Model& model_;
+  Tally tally_;
+  std::vector<std::vector<double>> loss_, ret_;  // [holder], exact quantiles only
+};
 
 }  // namespace restake
