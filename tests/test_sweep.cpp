@@ -373,3 +373,12 @@ TEST_CASE("restake-sim sweep rejects a bad sweep with the sweep file location an
   contains(err, "no element of 'operator' is named 'op-zeta'");
   CHECK(!fs::exists(dir / "out.h5"));
 }
+
+TEST_CASE("every sweep file shipped in sweeps/ runs") {
+  TempDir dir;
+  for (const auto& entry : fs::directory_iterator(RESTAKE_SOURCE_DIR "/sweeps")) {
+    if (entry.path().extension() != ".toml") continue;
+    CAPTURE(entry.path().string());
+    CHECK(cli(fmt::format("sweep {} -o {} --trials 500 --threads 2", entry.path().string(), dir / "s.h5"), dir) == 0);
+  }
+}
