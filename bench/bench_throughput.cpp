@@ -1,6 +1,7 @@
 // Throughput of the engine (not a test): trials per second on the default scenario with 1 thread
-// and all threads, with and without writing the HDF5 file, and per-trial cost as the world grows
-// 10x and 100x in operators. Run: build/bin/bench_throughput [trials]
+// and all threads, with and without writing the HDF5 file, per-trial cost as the world grows 10x and
+// 100x in operators, and the cost of outages (the inactivity leak is followed epoch by epoch).
+// Run: build/bin/bench_throughput [trials]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -41,6 +42,11 @@ Model scaled(const Model& base, std::size_t factor) {
     const auto members = g.members;
     for (std::size_t k = 1; k < factor; ++k)
       for (std::size_t o : members) g.members.push_back(o + k * n);
+  }
+  for (auto& o : m.outages) {
+    const auto members = o.operators;
+    for (std::size_t k = 1; k < factor; ++k)
+      for (std::size_t op : members) o.operators.push_back(op + k * n);
   }
   for (auto& a : m.avs) {
     const auto allocations = a.allocations;
@@ -117,6 +123,20 @@ int main(int argc, char** argv) {
     if (factor == 1) base_cost = us;
     fmt::print("{:<10} {:>10} {:>14.0f} {:>16.2f} {:>10.1f}\n", big.operators.size(), make_sampler_plan(big).sources.size(),
                rate, us, us / base_cost);
+  }
+
+  // The default world's outage at higher rates; its network share is uniform on [0.2, 0.5], so
+  // about 55% of outages stop finality and are followed through their leak epoch by epoch.
+  fmt::print("\noutages (default world, 1 thread, engine only)\n");
+  fmt::print("{:<22} {:>14} {:>16} {:>10}\n", "outages per year", "trials/s", "us per trial", "cost x");
+  double quiet_cost = 0.0;
+  for (double rate : {0.0, 0.01, 1.0, 10.0}) {
+    Model o = m;
+    for (auto& outage : o.outages) outage.rate_per_year = rate;
+    const std::uint64_t n = std::max<std::uint64_t>(trials / (rate >= 1.0 ? 20 : 1), 10'000);
+    const double us = 1e6 / trials_per_second(o, n, 1);
+    if (rate == 0.0) quiet_cost = us;
+    fmt::print("{:<22} {:>14.0f} {:>16.2f} {:>10.1f}\n", rate, 1e6 / us, us, us / quiet_cost);
   }
   return 0;
 }
