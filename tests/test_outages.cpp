@@ -97,8 +97,9 @@ TEST_CASE("without the leak switch the same outage costs only the missed attesta
 }
 
 TEST_CASE("the network share counts the members: their own stake alone can stop finality") {
-  // 100 validators of 2048 ETH are 204,800 ETH, 0.6% of T: a share of 0 is raised to that, so no leak.
-  const std::string quiet = R"(
+  // On a 400,000 ETH chain the 100 validators of 2048 ETH are 51% of all stake: an outage that
+  // says 0% of the network is offline still stops finality, and leaks.
+  std::string world = outage_world(R"(
 rate_per_year = 0
 duration_days = 20
 network_offline_share = 0
@@ -106,11 +107,13 @@ operators = ["big"]
 [stress]
 random_events = false
 outage = [{ outage = "client-bug", day = 40 }]
-)";
-  const Model m = model_from(outage_world(quiet));
+)");
+  world.replace(world.find("total_active_stake_eth = 34_000_000"), 35, "total_active_stake_eth = 400_000");
+  const Model m = model_from(world);
   const Records r = run_in_memory(m, 5, 1);
-  CHECK(r.loss(0, 1) == doctest::Approx(per_validator_share(m, 204'800.0 / 34e6, 4500, 2048 * kGweiPerEth)).epsilon(1e-12));
-  CHECK(r.loss(0, 1) < 0.001);  // attestations only
+  const double share = 204'800.0 / 400'000.0;
+  CHECK(r.loss(0, 1) == doctest::Approx(per_validator_share(m, share, 4500, 2048 * kGweiPerEth)).epsilon(1e-12));
+  CHECK(r.loss(0, 1) > 0.2);  // the leak, not only the attestations (which would be ~0.3%)
 }
 
 TEST_CASE("a pool that covers inactivity pays an outage's losses, one that covers slashing does not") {

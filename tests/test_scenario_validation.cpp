@@ -1332,7 +1332,10 @@ TEST_CASE("an outage needs a duration, a network share and at least one operator
 
 TEST_CASE("an outage's shares and duration are range-checked over the whole distribution") {
   expect_error(Scenario().append(kOutage).replace("min = 0.2, max = 0.6", "min = 0.2, max = 1.6"),
-               {"outage[0].network_offline_share", "a share of all active stake in [0, 1]", ""});
+               {"outage[0].network_offline_share", "a share of all active stake in [0, 0.99]", ""});
+  expect_error(Scenario().append(kOutage).replace("network_offline_share = { dist = \"uniform\", min = 0.2, max = 0.6 }",
+                                                  "network_offline_share = 1.0"),
+               {"outage[0].network_offline_share", "with everyone offline the chain halts", "network_offline_share = ^1.0"});
   expect_error(Scenario().append(kOutage).replace("sigma = 1.0, max = 30", "sigma = 1.0, max = 4000"),
                {"outage[0].duration_days", "a duration in days", ""});
   expect_error(Scenario().append(kOutage).replace("fraction = 0.8", "fraction = 1.5"),
@@ -1358,4 +1361,14 @@ TEST_CASE("a forced outage names a defined outage and a day within the horizon")
                {"stress.outage[0].day", "a day within the horizon", ""});
   expect_error(Scenario().append(kOutage).append("[[stress.outage]]\noutage = \"client-bug\"\nday = 1\nfraction = 1\n"),
                {"stress.outage[0].fraction", kUnknownKey, ""});
+}
+
+TEST_CASE("an outage that can stop finality with the leak switched off is valid but warned about") {
+  const Model off = parse(Scenario().append(kOutage).text());
+  REQUIRE(restake::scenario_warnings(off).size() == 1);
+  CHECK(contains(restake::scenario_warnings(off)[0], "outage \"client-bug\" can take more than a third"));
+  const Model on = parse(Scenario().replace("base_apr = 0.03", "base_apr = 0.03\ninactivity_leak = true").append(kOutage).text());
+  CHECK(restake::scenario_warnings(on).empty());
+  const Model small = parse(Scenario().append(kOutage).replace("min = 0.2, max = 0.6", "min = 0.1, max = 0.3").text());
+  CHECK(restake::scenario_warnings(small).empty());
 }

@@ -54,6 +54,7 @@ struct RunArgs {
 
 int cmd_validate(const std::string& path) {
   const Model m = parse_scenario(read_text_file(path, "scenario file"), path);
+  for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", path, w);
   std::size_t restaked = 0;
   for (const auto& h : m.holders)
     for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
@@ -69,6 +70,7 @@ int cmd_run(RunArgs a) {
   if (a.scenario.empty()) a.scenario = default_scenario();
   const std::string text = read_text_file(a.scenario, "scenario file");
   Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
+  for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
   if (a.trials > 0) m.simulation.trials = a.trials;
   if (a.seed) m.simulation.seed = *a.seed;
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";

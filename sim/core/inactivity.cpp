@@ -77,8 +77,9 @@ double exit_churn(const ConsensusParams& p) {
 
 std::uint64_t LeakCourse::leak_epochs() const {
   if (!leak_enabled) return 0;
+  const std::uint64_t first = kMinEpochsToInactivityPenalty - 1;  // finality delay first above 4
   const std::uint64_t end = std::min(epochs, finalized_from);
-  return end > kMinEpochsToInactivityPenalty + 1 ? end - (kMinEpochsToInactivityPenalty + 1) : 0;
+  return end > first ? end - first : 0;
 }
 
 double LeakCourse::exited_share(std::uint64_t k) const {
@@ -87,6 +88,7 @@ double LeakCourse::exited_share(std::uint64_t k) const {
 }
 
 LeakCourse leak_course(const ConsensusParams& p, double q, std::uint64_t epochs) {
+  q = std::clamp(q, 0.0, kMaxOfflineShare);
   LeakCourse c;
   c.epochs = epochs;
   c.leak_enabled = p.inactivity_leak;
@@ -95,22 +97,23 @@ LeakCourse leak_course(const ConsensusParams& p, double q, std::uint64_t epochs)
   const double offline_validators = q * total / static_cast<double>(kMinActivationBalance);
   OfflineValidator v{kMinActivationBalance, kMinActivationBalance};
   for (std::uint64_t k = 0; k < epochs; ++k) {
-    // process_justification_and_finalization: an epoch is justified when attesters hold 2/3 of
-    // the active balance; the first justified epoch finalises at the next one.
+    // process_justification_and_finalization: epochs are justified when attesters hold 2/3 of the
+    // active balance (both epochs k and k + 1 at once, with the same balances), and the next
+    // transition finalises k + 1: missed epoch k is still charged in the leak, k + 1 no longer.
     const double offline = offline_validators * static_cast<double>(v.effective_balance) * (1.0 - c.exited_share(k));
     if (c.finalized_from == kNever && 3.0 * online >= 2.0 * (online + offline)) c.finalized_from = k + 1;
     offline_epoch(p, c, k, v);
     // process_registry_updates: ejected at 16 ETH, leaving once the queue ahead has gone.
     if (c.ejected_at == kNever && v.effective_balance <= kEjectionBalance) {
       c.ejected_at = k;
-      c.exit_from = static_cast<double>(k + 1 + kMaxSeedLookahead);
+      c.exit_from = static_cast<double>(k + kExitAfterEjection);
       const double per_validator = p.exit_churn == ExitChurn::Balance ? static_cast<double>(v.effective_balance) : 1.0;
       c.exit_epochs = offline_validators * per_validator / exit_churn(p);
     }
     update_effective_balance(v.balance, v.effective_balance);
     // Nothing left to happen: finalising again, no score left to leak with, and ejected already
     // or too far above 16 ETH for the attestation penalties of the epochs left to get there.
-    if (k >= c.finalized_from && v.score == 0) {
+    if ((!c.leak_enabled || k >= c.finalized_from) && v.score == 0) {
       v.price(p);
       const double left = static_cast<double>(epochs - k - 1) * static_cast<double>(v.duties);
       if (c.ejected_at != kNever || static_cast<double>(v.balance) - left >= static_cast<double>(kEjectionBalance + kGweiPerEth)) break;
@@ -143,7 +146,7 @@ OfflinePenalty offline_penalty(const ConsensusParams& p, const LeakCourse& c, Gw
     out.inactivity += active * static_cast<double>(e.inactivity);
     if (out.ejected_at == kNever && v.effective_balance <= kEjectionBalance) {
       out.ejected_at = k;
-      const double own = static_cast<double>(k + 1 + kMaxSeedLookahead);
+      const double own = static_cast<double>(k + kExitAfterEjection);
       if (k == c.ejected_at) with_network = true;
       else if (c.ejected_at == kNever || k < c.ejected_at) exit_at = own;  // the queue is empty
       else exit_at = std::max(own, c.exit_from + c.exit_epochs);          // behind the network's

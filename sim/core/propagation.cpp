@@ -202,7 +202,8 @@ class TrialState {
       const auto hit = static_cast<std::uint64_t>(std::llround(ev[e].fraction * static_cast<double>(left)));
       const std::uint64_t validators = std::clamp<std::uint64_t>(hit, 1, left);
       if (ev[e].kind == EventKind::Outage) {
-        s_.beacon_loss_gwei[e] = static_cast<Gwei>(std::llround(static_cast<double>(validators) * offline_gwei(ev[e])));
+        // At most the operator's balance (< 1.9e19 Gwei), which apply_beacon caps it to anyway.
+        s_.beacon_loss_gwei[e] = static_cast<Gwei>(std::round(static_cast<double>(validators) * offline_gwei(ev[e])));
         continue;
       }
       s_.slashed_validators[e] = validators;

@@ -7,6 +7,7 @@
 #include <boost/random/uniform_01.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 
+#include "inactivity.hpp"
 #include "rng.hpp"
 
 namespace restake {
@@ -57,7 +58,8 @@ std::uint32_t poisson_inverse(double mean, double u) {
 namespace {
 
 // One event per member operator of an outage, all with the outage's duration and network share.
-// The network share counts the members' offline validators: it is at least their stake over T.
+// The network share counts the members' offline validators: it is at least their stake over T
+// (at most kMaxOfflineShare).
 void push_outage(const Model& m, std::size_t outage, double day, TrialRng& rng, TrialDraws& out) {
   const Outage& o = m.outages[outage];
   const double duration = draw(o.duration_days, rng);
@@ -70,7 +72,8 @@ void push_outage(const Model& m, std::size_t outage, double day, TrialRng& rng, 
     out.events.push_back({day, EventKind::Outage, op, 0, fraction, duration, 0.0});
   }
   const double total_eth = static_cast<double>(m.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
-  for (std::size_t e = first; e < out.events.size(); ++e) out.events[e].network_share = std::max(network, std::min(1.0, members_eth / total_eth));
+  const double share = std::max(network, std::min(kMaxOfflineShare, members_eth / total_eth));
+  for (std::size_t e = first; e < out.events.size(); ++e) out.events[e].network_share = share;
 }
 
 // Stress events, each entry from its own substream (so adding one leaves the others' draws alone).

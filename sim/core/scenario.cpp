@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "inactivity.hpp"
+
 namespace restake {
 
 ScenarioError::ScenarioError(std::string file_, int line_, int column_, std::string key_,
@@ -546,7 +548,8 @@ class Parser {
       auto duration = f.distribution("duration_days", 1.0 / kEpochsPerDay, 3650.0, "a duration in days in [1/225 (one epoch), 3650]");
       if (!duration) f.fail_table("missing required key 'duration_days' (how long the validators stay offline)");
       o.duration_days = *duration;
-      auto share = f.distribution("network_offline_share", 0.0, 1.0, "a share of all active stake in [0, 1]");
+      auto share = f.distribution("network_offline_share", 0.0, kMaxOfflineShare,
+                                  "a share of all active stake in [0, 0.99] (with everyone offline the chain halts, it does not leak)");
       if (!share) f.fail_table("missing required key 'network_offline_share' (share of all active stake offline; > 1/3 stops finality)");
       o.network_share = *share;
       o.fraction = f.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
@@ -926,6 +929,17 @@ class Parser {
 };
 
 }  // namespace
+
+std::vector<std::string> scenario_warnings(const Model& m) {
+  std::vector<std::string> out;
+  if (!m.ethereum.consensus.inactivity_leak)
+    for (const Outage& o : m.outages)
+      if (o.network_share.support_max() > 1.0 / 3.0)
+        out.push_back(fmt::format("outage \"{}\" can take more than a third of all stake offline, but [ethereum] "
+                                  "inactivity_leak is false: its validators pay only their missed attestations",
+                                  o.name));
+  return out;
+}
 
 Model parse_scenario(std::string_view text, const std::string& file_name) {
   toml::table root;

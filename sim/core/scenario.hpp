@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model.hpp"
 
@@ -19,5 +20,9 @@ struct ScenarioError : std::runtime_error {
 
 // `file_name` only labels errors; the text is parsed from memory.
 Model parse_scenario(std::string_view toml_text, const std::string& file_name);
+
+// Valid but probably not what was meant (e.g. outages that can stop finality with the inactivity
+// leak switched off), one sentence each; the command line logs them as warnings.
+std::vector<std::string> scenario_warnings(const Model& m);
 
 }  // namespace restake
