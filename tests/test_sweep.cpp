@@ -212,12 +212,12 @@ TEST_CASE("an unknown path, entity name or key is an error at the path with the 
   contains(e.what(), "malformed path");
 }
 
-TEST_CASE("a path to a non-number, a non-number value or a fraction for an integer key is a type error") {
+TEST_CASE("a path to a table, a value of another type or a fraction for an integer key is a type error") {
   auto e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.fraction\"\nvalues = [0.1]\n");
   contains(e.what(), "is a table (a distribution?)");
   contains(e.what(), "fraction.max");
   e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.protocol\"\nvalues = [0.1]\n");
-  contains(e.what(), "is a string: only numbers can be swept");
+  contains(e.what(), "expected a string (the scenario writes a string here), got a float");
   e = sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, \"0.2\"]\n");
   CHECK(e.line == 5);
   CHECK(e.column == 16);
@@ -381,4 +381,79 @@ TEST_CASE("every sweep file shipped in sweeps/ runs") {
     CAPTURE(entry.path().string());
     CHECK(cli(fmt::format("sweep {} -o {} --trials 500 --threads 2", entry.path().string(), dir / "s.h5"), dir) == 0);
   }
+}
+
+// --- strings and booleans -------------------------------------------------------------------------
+
+TEST_CASE("a string is swept by label, and a label the world cannot take is rejected before anything runs") {
+  const Sweep s = sweep_of(R"(
+[[sweep.parameter]]
+path = "ethereum.total_active_stake_eth"
+values = [30_000_000, 34_000_000]
+[[sweep.parameter]]
+path = "protocol.proto.slashing_mode"
+values = ["shared"]
+)");
+  REQUIRE(s.parameters[1].categorical());
+  CHECK(s.parameters[1].labels == std::vector<std::string>{"\"shared\""});
+  CHECK(s.points == std::vector<std::vector<double>>{{3e7, 0}, {3.4e7, 0}});
+  CHECK(s.describe_point(1) == "ethereum.total_active_stake_eth = 34000000, protocol.proto.slashing_mode = \"shared\"");
+  CHECK(s.point_scenario(1).find("slashing_mode = \"shared\"\n") != std::string::npos);
+  // kWorld's AVS names its operators without allocations: unique mode is a world error, blamed on the sweep
+  const SweepError e = sweep_error("[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nvalues = [\"shared\", \"unique\"]\n");
+  contains(e.what(), "point 1 of 2 (protocol.proto.slashing_mode = \"unique\") is rejected by the scenario");
+  contains(e.what(), "unique slashing mode needs an allocation");
+}
+
+TEST_CASE("sweeping the fork and the inactivity-leak switch changes the model at each point") {
+  std::string world = kWorld;
+  world.replace(world.find("total_active_stake_eth = 34_000_000"), 35,
+                "total_active_stake_eth = 34_000_000\nfork = 'bellatrix'\ninactivity_leak = false");
+  const std::string text = R"([sweep]
+scenario = "world.toml"
+[[sweep.parameter]]
+path = "ethereum.fork"
+values = ["phase0", "electra"]
+[[sweep.parameter]]
+path = "ethereum.inactivity_leak"
+values = [true, false]
+)";
+  const Sweep s = parse_sweep(text, "s.toml", [&](const std::string&) { return world; });
+  REQUIRE(s.points.size() == 4);
+  CHECK(s.parameters[1].labels == std::vector<std::string>{"true", "false"});
+  const Model a = s.point_model(0), b = s.point_model(3);
+  CHECK(a.ethereum.consensus.min_slashing_penalty_quotient == 128);  // phase0
+  CHECK(a.ethereum.consensus.inactivity_leak);
+  CHECK(b.ethereum.consensus.min_slashing_penalty_quotient == 4096);  // electra
+  CHECK_FALSE(b.ethereum.consensus.inactivity_leak);
+  // a literal string ('bellatrix') is replaced whole, quotes included
+  CHECK(s.point_scenario(0).find("fork = \"phase0\"\ninactivity_leak = true\n") != std::string::npos);
+}
+
+TEST_CASE("categorical sweep values are checked against what the scenario writes") {
+  contains(sweep_error("[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nvalues = [\"shared\", 1]\n").what(),
+           "sweep.parameter[0].values[1]: expected a string (the scenario writes a string here), got an integer");
+  contains(sweep_error("[[sweep.parameter]]\npath = \"ethereum.total_active_stake_eth\"\nvalues = [\"many\"]\n").what(),
+           "sweep.parameter[0].values[0]: expected a number, got a string");
+  contains(sweep_error("[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nlinspace = [0, 1, 2]\n").what(),
+           "the scenario writes a string here: list them with values = [..]");
+  contains(sweep_error("[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nvalues = [\"shared\", \"shared\"]\n").what(),
+           "\"shared\" is listed twice");
+  contains(sweep_error("mode = \"lhs\"\npoints = 4\n[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nrange = [0, 1]\n").what(),
+           "mode = \"lhs\" samples numbers");
+  // a value the scenario rejects is reported at that value, before anything runs
+  contains(sweep_error("[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nvalues = [\"shared\", \"sharded\"]\n").what(),
+           "sweep.parameter[0].values[1]: point 1 of 2 (protocol.proto.slashing_mode = \"sharded\") is rejected by the scenario");
+}
+
+TEST_CASE("a categorical sweep file stores each point's labels and the parameters' kinds") {
+  TempDir dir;
+  std::ofstream(dir / "world.toml") << kWorld;
+  std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"world.toml\"\ntrials = 200\n"
+                                       "[[sweep.parameter]]\npath = \"protocol.proto.slashing_mode\"\nvalues = [\"shared\"]\n"
+                                       "[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, 0.2]\n";
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", dir / "sweep.toml", dir / "out.h5"), dir) == 0);
+  const h5::File f = h5::File::open_read_only(dir / "out.h5");
+  CHECK(f.read_strings("points/labels") == std::vector<std::string>{"\"shared\"", "0.1", "\"shared\"", "0.2"});
+  CHECK(f.read_strings("points/kinds") == std::vector<std::string>{"string", "number"});
 }

@@ -30,6 +30,12 @@ def _attr_str(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _unquote(label: str) -> str:
+    if len(label) >= 2 and label[0] == label[-1] and label[0] in "\"'":
+        return label[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return label
+
+
 class Sweep:
     """A sweep file: points x parameters, and every /summary dataset with a leading point axis."""
 
@@ -52,7 +58,14 @@ class Sweep:
             raise ResultsError(f"{self.path}: incomplete sweep")
         f = self._f
         self.parameters: list[str] = [str(s) for s in f["points/parameters"].asstr()[()]]
-        self.values: np.ndarray = f["points/values"][()]  # [P, K]
+        self.values: np.ndarray = f["points/values"][()]  # [P, K]; strings, booleans: label index
+        if "labels" in f["points"]:
+            # each value as written into the scenario (TOML: "0.01", "\"electra\"", "true"), [P, K]
+            self.labels: np.ndarray = f["points/labels"].asstr()[()]
+            self.kinds: list[str] = [str(s) for s in f["points/kinds"].asstr()[()]]
+        else:  # written before strings and booleans could be swept
+            self.labels = np.array([[f"{v:g}" for v in row] for row in self.values], dtype=object)
+            self.kinds = ["number"] * len(self.parameters)
         self.holder_names: list[str] = [str(s) for s in f["holders/names"].asstr()[()]]
         self.mode = _attr_str(a["mode"])
         self.seed = int(a["seed"])
@@ -70,6 +83,14 @@ class Sweep:
     @property
     def points(self) -> int:
         return self.values.shape[0]
+
+    def is_categorical(self, parameter: str) -> bool:
+        """A string or boolean parameter (a fork, a slashing mode, a switch): its values are label indices."""
+        return self.kinds[self._param(parameter)] != "number"
+
+    def parameter_labels(self, parameter: str) -> list[str]:
+        """The value of one parameter at every point as text, [P]: strings without their TOML quotes."""
+        return [_unquote(str(v)) for v in self.labels[:, self._param(parameter)]]
 
     def parameter_values(self, parameter: str) -> np.ndarray:
         """The values of one parameter at every point, [P]."""
@@ -131,7 +152,10 @@ def plot_sweep_metric(s: Sweep, parameter: str, metric: str = "loss/mean",
     for h in holders or s.holder_names:
         y = s.metric(metric, h)
         ax.plot(x[order], y[order], "o-" if single else "o", label=h, markersize=4)
-    if log_x:
+    if s.is_categorical(parameter):  # one tick per label, in the order the sweep file lists them
+        ticks = dict(zip(x, s.parameter_labels(parameter)))
+        ax.set_xticks(sorted(ticks), [ticks[t] for t in sorted(ticks)])
+    elif log_x:
         ax.set_xscale("log")
     ax.set_xlabel(parameter)
     ax.set_ylabel(metric)
@@ -147,8 +171,13 @@ def plot_sweep_heatmap(s: Sweep, x: str, y: str, metric: str = "loss/mean", hold
     fig = Figure(figsize=(7.5, 5.5), layout="constrained")
     ax = fig.subplots()
     im = ax.imshow(m, origin="lower", aspect="auto", cmap="YlOrRd")
-    ax.set_xticks(range(xs.size), [f"{v:.4g}" for v in xs], rotation=45)
-    ax.set_yticks(range(ys.size), [f"{v:.4g}" for v in ys])
+    def tick_labels(parameter, values):
+        if not s.is_categorical(parameter):
+            return [f"{v:.4g}" for v in values]
+        names = dict(zip(s.parameter_values(parameter), s.parameter_labels(parameter)))
+        return [names[v] for v in values]
+    ax.set_xticks(range(xs.size), tick_labels(x, xs), rotation=45)
+    ax.set_yticks(range(ys.size), tick_labels(y, ys))
     for i in range(ys.size):
         for j in range(xs.size):
             ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=7)

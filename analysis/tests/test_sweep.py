@@ -8,6 +8,7 @@ from restake_analysis.results import ResultsError
 
 RATE = "avs.oracle.slashing.wrong-price.annual_probability"
 POOL = "pool.lrt-coverage.balance_eth"
+LEAK = "ethereum.inactivity_leak"
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +21,13 @@ def sweeps(tmp_path_factory):
     two.write_text(f'[sweep]\nscenario = "{SCENARIO}"\ntrials = 2000\n'
                    f'[[sweep.parameter]]\npath = "{RATE}"\nvalues = [0.0, 0.2]\n'
                    f'[[sweep.parameter]]\npath = "{POOL}"\nvalues = [0, 1000, 20000]\n')
+    three = d / "three.toml"
+    three.write_text(f'[sweep]\nscenario = "{SCENARIO}"\ntrials = 20000\n'
+                     f'[[sweep.parameter]]\npath = "{LEAK}"\nvalues = [true, false]\n'
+                     f'[[sweep.parameter]]\npath = "{RATE}"\nvalues = [0.0, 0.2]\n')
     run_cli("sweep", one, "-o", d / "one.h5", "-q")
     run_cli("sweep", two, "-o", d / "two.h5", "-q")
+    run_cli("sweep", three, "-o", d / "three.h5", "-q")
     return d
 
 
@@ -69,3 +75,22 @@ def test_the_heatmap_puts_each_point_in_its_grid_cell(sweeps, tmp_path):
 def test_a_results_file_is_not_a_sweep(files):
     with pytest.raises(ResultsError):
         Sweep(files["minimal"])
+
+
+def test_a_boolean_parameter_reads_as_labels_and_plots_with_named_ticks(sweeps, tmp_path):
+    with Sweep(sweeps / "three.h5") as s:
+        assert s.kinds == ["boolean", "number"]
+        assert s.is_categorical(LEAK) and not s.is_categorical(RATE)
+        np.testing.assert_array_equal(s.parameter_values(LEAK), [0, 0, 1, 1])  # label indices, in listed order
+        assert s.parameter_labels(LEAK) == ["true", "true", "false", "false"]
+        assert s.parameter_labels(RATE) == ["0.0", "0.2", "0.0", "0.2"]
+        # the same trials with and without the leak: the LST (on an operator in the outage) loses more with it
+        mean = s.metric("loss/mean", "stETH-like")
+        assert mean[0] > mean[2] and mean[1] > mean[3]
+        fig = plot_sweep_metric(s, LEAK, "loss/mean")
+        fig.savefig(tmp_path / "leak.png")
+        assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["true", "false"]
+        fig = plot_sweep_heatmap(s, RATE, LEAK, "loss/mean", "stETH-like")
+        fig.savefig(tmp_path / "leak_heatmap.png")
+        assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["true", "false"]
+        assert fig.axes[0].get_images()[0].get_array()[0, 0] == mean[0]

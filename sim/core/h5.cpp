@@ -276,12 +276,13 @@ std::uint64_t Group::attr_uint(const std::string& name) const {
   return static_cast<std::uint64_t>(v);
 }
 
-void Group::write_strings(const std::string& name, const std::vector<std::string>& values) const {
+void Group::write_strings(const std::string& name, const std::vector<std::string>& values, std::vector<hsize_t> dims) const {
   std::vector<const char*> ptrs;
   ptrs.reserve(values.size());
   for (const std::string& v : values) ptrs.push_back(v.c_str());
   Handle type = string_type(H5T_CSET_UTF8, id(), name);
-  write_array(id(), name, ptrs.data(), ptrs.size(), {values.size()}, type.id(), type.id(), "");
+  if (dims.empty()) dims = {values.size()};
+  write_array(id(), name, ptrs.data(), ptrs.size(), dims, type.id(), type.id(), "");
 }
 
 std::vector<std::string> Group::read_strings(const std::string& name) const {

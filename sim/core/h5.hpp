@@ -82,7 +82,8 @@ class Group {
 
   // Small whole datasets (contiguous, uncompressed). dims are row-major; empty dims = scalar;
   // zero-size dims are allowed. data.size() must equal the product of dims.
-  void write_strings(const std::string& name, const std::vector<std::string>& values) const;
+  // `dims` (default: one axis) must multiply to values.size(); values are in row-major order.
+  void write_strings(const std::string& name, const std::vector<std::string>& values, std::vector<hsize_t> dims = {}) const;
   std::vector<std::string> read_strings(const std::string& name) const;
   void write_doubles(const std::string& name, std::span<const double> data,
                      const std::vector<hsize_t>& dims, const std::string& unit = "") const;

@@ -160,11 +160,11 @@ Resolved resolve(const toml::table& root, const std::vector<Segment>& segs) {
       skey += fmt::format("[{}]", hits[0]);
     }
   }
-  if (!cur->is_integer() && !cur->is_floating_point()) {
+  if (!cur->is_integer() && !cur->is_floating_point() && !cur->is_string() && !cur->is_boolean()) {
     if (cur->is_table())
       throw PathError(fmt::format("'{}' is a table (a distribution?): name one of its numbers, e.g. '{}.mean' or '{}.max'",
                                   where, where, where));
-    throw PathError(fmt::format("'{}' is {}: only numbers can be swept", where, a_type(*cur)));
+    throw PathError(fmt::format("'{}' is {}: only numbers, strings and booleans can be swept", where, a_type(*cur)));
   }
   return {cur, skey};
 }
@@ -180,8 +180,35 @@ std::size_t byte_offset(std::string_view text, std::size_t line, std::size_t col
   return pos;
 }
 
-// A TOML number is one token of these characters (1_000, -0.5, 1e-3, 0x10, inf).
+// A TOML number or boolean is one token of these characters (1_000, -0.5, 1e-3, 0x10, inf, true).
 bool number_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '+' || c == '.'; }
+
+// Length of the TOML value token at `at`: a number, a boolean, or a one-line string ("..." with
+// escapes, or '...'); 0 for a multi-line string, which is not swept.
+std::size_t token_length(std::string_view text, std::size_t at) {
+  if (at < text.size() && (text[at] == '"' || text[at] == '\'')) {
+    const char quote = text[at];
+    if (text.substr(at, 3) == std::string(3, quote)) return 0;
+    for (std::size_t i = at + 1; i < text.size() && text[i] != '\n'; ++i) {
+      if (quote == '"' && text[i] == '\\') ++i;
+      else if (text[i] == quote) return i - at + 1;
+    }
+    return 0;
+  }
+  std::size_t n = 0;
+  while (at + n < text.size() && number_char(text[at + n])) ++n;
+  return n;
+}
+
+// A string as a TOML basic string.
+std::string toml_string(const std::string& v) {
+  std::string out = "\"";
+  for (const char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
 
 bool whole(double v) { return std::trunc(v) == v && std::abs(v) < 9.0e15; }
 
@@ -259,6 +286,27 @@ void read_values(const SweepReader& r, const toml::table& t, SweepParameter& p, 
   p.key = base + "." + form;
   p.line = static_cast<int>(given->source().begin.line);
   p.column = static_cast<int>(given->source().begin.column);
+  if (p.categorical()) {
+    const char* what = p.kind == SweepParameter::Kind::String ? "a string" : "a boolean";
+    if (form != "values")
+      r.fail(given->source(), p.key, fmt::format("the scenario writes {} here: list them with values = [..]", what));
+    const auto& a = r.array(*given, p.key, "an array");
+    if (a.empty()) r.fail(given->source(), p.key, "expected at least one value");
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const toml::node& n = *a.get(i);
+      const std::string k = fmt::format("{}[{}]", p.key, i);
+      std::string label;
+      if (p.kind == SweepParameter::Kind::String && n.is_string()) label = toml_string(n.as_string()->get());
+      else if (p.kind == SweepParameter::Kind::Boolean && n.is_boolean()) label = n.as_boolean()->get() ? "true" : "false";
+      else r.fail(n.source(), k, fmt::format("expected {} (the scenario writes {} here), got {}", what, what, a_type(n)));
+      if (std::find(p.labels.begin(), p.labels.end(), label) != p.labels.end())
+        r.fail(n.source(), k, fmt::format("{} is listed twice", label));
+      p.values.push_back(static_cast<double>(p.labels.size()));
+      p.labels.push_back(std::move(label));
+      p.value_positions.emplace_back(static_cast<int>(n.source().begin.line), static_cast<int>(n.source().begin.column));
+    }
+    return;
+  }
   if (form == "values") {
     const auto& a = r.array(*given, p.key, "an array of numbers");
     if (a.empty()) r.fail(given->source(), p.key, "expected at least one value");
@@ -395,12 +443,19 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     targets.push_back(target.node);
     p.scenario_key = target.scenario_key;
     p.integer = target.node->is_integer();
+    if (target.node->is_string()) p.kind = SweepParameter::Kind::String;
+    if (target.node->is_boolean()) p.kind = SweepParameter::Kind::Boolean;
     const auto& src = target.node->source().begin;
     p.scenario_line = static_cast<int>(src.line);
     p.scenario_column = static_cast<int>(src.column);
     p.value_offset = byte_offset(s.scenario_text, src.line, src.column);
-    while (p.value_offset + p.value_length < s.scenario_text.size() && number_char(s.scenario_text[p.value_offset + p.value_length]))
-      ++p.value_length;
+    p.value_length = token_length(s.scenario_text, p.value_offset);
+    if (p.value_length == 0)
+      r.fail(path->source(), base + ".path", fmt::format("{}: '{}' is a multi-line string: it cannot be swept", s.scenario_path, p.path));
+    if (lhs && p.categorical())
+      r.fail(path->source(), base + ".path",
+             fmt::format("{}: '{}' is {}: mode = \"lhs\" samples numbers; sweep it with mode = \"grid\" or \"zip\"",
+                         s.scenario_path, p.path, p.kind == SweepParameter::Kind::String ? "a string" : "a boolean"));
 
     if (!lhs) {
       read_values(r, *t, p, base);
@@ -472,6 +527,10 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
   return s;
 }
 
+std::string SweepParameter::text(double value) const {
+  return categorical() ? labels.at(static_cast<std::size_t>(value)) : toml_number(value, integer);
+}
+
 std::string Sweep::point_scenario(std::size_t p) const {
   std::vector<std::size_t> order(parameters.size());
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
@@ -481,7 +540,7 @@ std::string Sweep::point_scenario(std::size_t p) const {
   for (const std::size_t k : order) {
     const SweepParameter& q = parameters[k];
     out.append(scenario_text, at, q.value_offset - at);
-    out += toml_number(points[p][k], q.integer);
+    out += q.text(points[p][k]);
     at = q.value_offset + q.value_length;
   }
   out.append(scenario_text, at, std::string::npos);
@@ -491,7 +550,7 @@ std::string Sweep::point_scenario(std::size_t p) const {
 std::string Sweep::describe_point(std::size_t p) const {
   std::string out;
   for (std::size_t k = 0; k < parameters.size(); ++k)
-    out += fmt::format("{}{} = {}", k ? ", " : "", parameters[k].path, toml_number(points[p][k], parameters[k].integer));
+    out += fmt::format("{}{} = {}", k ? ", " : "", parameters[k].path, parameters[k].text(points[p][k]));
   return out;
 }
 

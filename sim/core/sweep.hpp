@@ -1,6 +1,6 @@
 #pragma once
-// Parameter sweeps (docs/sweeps.md): a sweep file (TOML) names numbers of a scenario by key path
-// and gives their values; each point is the scenario with those numbers replaced, validated by the
+// Parameter sweeps (docs/sweeps.md): a sweep file (TOML) names values of a scenario (numbers,
+// strings, booleans) by key path and gives their values; each point is the scenario with those numbers replaced, validated by the
 // scenario parser itself, and simulated with the same seed as every other point (common random
 // numbers: the differences between points are not Monte Carlo noise).
 #include <cstddef>
@@ -32,8 +32,12 @@ const char* to_string(SweepMode m);
 struct SweepParameter {
   std::string path;          // as written in the sweep file, e.g. "avs.oracle.faulty_annual_probability"
   std::string scenario_key;  // the same value in the scenario's own key paths, e.g. "avs[0].faulty_annual_probability"
+  // What the scenario writes there. Strings and booleans (a fork, a slashing mode, a switch) are
+  // categorical: their values are indices 0, 1, .. into `labels`, the TOML text of each.
+  enum class Kind { Number, String, Boolean } kind = Kind::Number;
   bool integer = false;      // the scenario writes an integer there: whole values are written as integers
   std::vector<double> values;  // grid, zip: the values given; lhs: one per point, in point order
+  std::vector<std::string> labels;  // categorical: "\"electra\"", "true", ...
   // Where the value sits in the scenario text (replaced for each point).
   int scenario_line = 0, scenario_column = 0;
   std::size_t value_offset = 0, value_length = 0;
@@ -41,6 +45,10 @@ struct SweepParameter {
   int line = 0, column = 0;
   std::string key;  // "sweep.parameter[k].values" (or linspace, logspace, range)
   std::vector<std::pair<int, int>> value_positions;  // line, column of each element of `values = [..]`
+
+  bool categorical() const { return kind != Kind::Number; }
+  // A value as TOML text, as it is written into the scenario: "0.01", "2000", "\"electra\"", "true".
+  std::string text(double value) const;
 };
 
 struct Sweep {

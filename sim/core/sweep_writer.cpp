@@ -146,7 +146,16 @@ struct SweepWriter::Impl {
     points.write_strings("scenario_keys", keys);
     const hsize_t K = sw.parameters.size();
     points.write_doubles("values", stack(P, [&](std::size_t p) { return sw.points[p]; }), {P, K},
-                         "each parameter's own unit (docs/scenario-format.md)");
+                         "each parameter's own unit (docs/scenario-format.md); strings and booleans: index of the label");
+    std::vector<std::string> labels;  // [P, K]: each value as written into the scenario
+    for (std::size_t p = 0; p < P; ++p)
+      for (std::size_t k = 0; k < K; ++k) labels.push_back(sw.parameters[k].text(sw.points[p][k]));
+    points.write_strings("labels", labels, {P, K});
+    std::vector<std::string> parameter_kinds;
+    for (const auto& p : sw.parameters)
+      parameter_kinds.emplace_back(p.kind == SweepParameter::Kind::String ? "string"
+                                   : p.kind == SweepParameter::Kind::Boolean ? "boolean" : "number");
+    points.write_strings("kinds", parameter_kinds);
 
     std::vector<std::string> kinds, assets;
     names.clear();
