@@ -521,6 +521,27 @@ covers = ["beacon_slashing"]
   CHECK(o.loss_fraction[0] == doctest::Approx(0.5));
 }
 
+TEST_CASE("a pool pays back an outage's penalties beside the validators too: a later slashing is not inflated") {
+  const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 2
+[[lst]]
+name = "covered"
+positions = [{ operator = "op", stake_eth = 64 }]
+[[pool]]
+name = "cover"
+balance_eth = 1000
+covers = ["inactivity"]
+)";
+  // A day offline (attestation penalties only), paid back; then one validator slashed alone: 16 ETH.
+  Event outage{1, EventKind::Outage, 0, 0, 1.0, 1.0, 0.1};
+  const Outcome o = propagate_events(model_from(toml), {outage, {100, EventKind::OperatorFault, 0, 0, 0.5}});
+  CHECK(o.cause(0, LossCause::Inactivity) > 0.0);
+  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(o.cause(0, LossCause::Inactivity) * 64).epsilon(1e-12));
+  CHECK(o.cause(0, LossCause::BeaconSlashing) * 64 == doctest::Approx(16.0).epsilon(1e-12));
+}
+
 TEST_CASE("a pool pays back a beacon loss beside the validators: later penalties of those validators are not inflated") {
   const std::string toml = std::string(kHalfPenaltyEthereum) + R"(
 [[operator]]

@@ -373,8 +373,8 @@ class TrialState {
     const double paid = before_pay - std::max(amount, 0.0);
     if (paid > 0.0) {
       const double per_beacon_unit = plan_.positions[i].stake * magnitude(i) * s_.contract_factor[i];
-      if (cause == LossCause::BeaconSlashing) {
-        // Paid back beside the slashed validators: exposed to later AVS and contract losses, but
+      if (cause == LossCause::BeaconSlashing || cause == LossCause::Inactivity) {
+        // Paid back beside the penalised validators: exposed to later AVS and contract losses, but
         // not to later penalties of those validators (it is not in them).
         if (per_beacon_unit > 0.0) s_.beacon_restored[i] += paid / per_beacon_unit;
       } else {
