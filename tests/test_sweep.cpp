@@ -456,4 +456,23 @@ TEST_CASE("a categorical sweep file stores each point's labels and the parameter
   const h5::File f = h5::File::open_read_only(dir / "out.h5");
   CHECK(f.read_strings("points/labels") == std::vector<std::string>{"\"shared\"", "0.1", "\"shared\"", "0.2"});
   CHECK(f.read_strings("points/kinds") == std::vector<std::string>{"string", "number"});
+  CHECK(f.attr_int("format_version") == kSweepFormatVersionCategorical);  // values are label indices
+}
+
+TEST_CASE("a swept string is written with TOML escapes and reads back as given") {
+  std::string world = kWorld;
+  world.replace(world.find("name = \"sweep-world\"\n"), 21, "name = \"sweep-world\"\ndescription = 'C:\\dir'\n");
+  const std::string text = "[sweep]\nscenario = \"world.toml\"\n[[sweep.parameter]]\npath = \"simulation.description\"\n"
+                           "values = [\"plain\", \"q\\\"uote b\\\\ack\\nline\\ttab\\u0001ctl \u00e9\"]\n";
+  const Sweep s = parse_sweep(text, "s.toml", [&](const std::string&) { return world; });
+  CHECK(s.parameters[0].labels[1] == "\"q\\\"uote b\\\\ack\\nline\\ttab\\u0001ctl \u00e9\"");
+  CHECK(s.point_model(0).simulation.description == "plain");
+  CHECK(s.point_model(1).simulation.description == "q\"uote b\\ack\nline\ttab\x01" "ctl \u00e9");
+  CHECK(s.point_scenario(0).find("description = \"plain\"\n") != std::string::npos);  // the literal string replaced whole
+}
+
+TEST_CASE("names cannot be swept") {
+  contains(sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.name\"\nvalues = [\"oracle\", \"feed\"]\n").what(),
+           "'avs.oracle.name' is a name: names cannot be swept");
+  contains(sweep_error("[[sweep.parameter]]\npath = \"simulation.name\"\nvalues = [\"a\"]\n").what(), "is a name");
 }

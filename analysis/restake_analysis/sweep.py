@@ -1,4 +1,5 @@
-"""Reader and plots of restake-sim sweep files (docs/sweeps.md, format_version 1).
+"""Reader and plots of restake-sim sweep files (docs/sweeps.md, format_version 1, or 2 with string or
+boolean parameters).
 
     from restake_analysis import Sweep, plot_sweep_metric, plot_sweep_heatmap
     with Sweep("results/oracle-slash-rate.h5") as s:
@@ -12,6 +13,7 @@ a curve over one parameter is smooth even at modest trial counts.
 from __future__ import annotations
 
 import os
+import tomllib
 
 import h5py
 import matplotlib
@@ -23,7 +25,7 @@ import numpy as np  # noqa: E402
 from .results import FormatVersionError, ResultsError  # noqa: E402
 
 SWEEP_FILE_TYPE = "restake-sim sweep"
-SWEEP_FORMAT_VERSION = 1
+SWEEP_FORMAT_VERSIONS = (1, 2)  # 2: some /points/values are label indices (string, boolean parameters)
 
 
 def _attr_str(value) -> str:
@@ -31,9 +33,15 @@ def _attr_str(value) -> str:
 
 
 def _unquote(label: str) -> str:
-    if len(label) >= 2 and label[0] == label[-1] and label[0] in "\"'":
-        return label[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    """A label as text: a TOML string decoded (escapes and all), anything else as written."""
+    if label[:1] in ("\"", "'"):
+        return tomllib.loads(f"v = {label}")["v"]
     return label
+
+
+def _number_label(v: float) -> str:
+    """A number as the C++ writes it into a scenario: whole values as integers, else shortest repr."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 9.0e15 else repr(float(v))
 
 
 class Sweep:
@@ -49,10 +57,10 @@ class Sweep:
         if _attr_str(a.get("file_type", "")) != SWEEP_FILE_TYPE:
             self.close()
             raise ResultsError(f"{self.path}: not a restake-sim sweep file")
-        if int(a["format_version"]) != SWEEP_FORMAT_VERSION:
+        if int(a["format_version"]) not in SWEEP_FORMAT_VERSIONS:
             self.close()
             raise FormatVersionError(f"{self.path}: sweep format version {int(a['format_version'])} "
-                                     f"is not supported (this reader knows {SWEEP_FORMAT_VERSION})")
+                                     f"is not supported (this reader knows {SWEEP_FORMAT_VERSIONS})")
         if int(a["complete"]) != 1:
             self.close()
             raise ResultsError(f"{self.path}: incomplete sweep")
@@ -63,8 +71,8 @@ class Sweep:
             # each value as written into the scenario (TOML: "0.01", "\"electra\"", "true"), [P, K]
             self.labels: np.ndarray = f["points/labels"].asstr()[()]
             self.kinds: list[str] = [str(s) for s in f["points/kinds"].asstr()[()]]
-        else:  # written before strings and booleans could be swept
-            self.labels = np.array([[f"{v:g}" for v in row] for row in self.values], dtype=object)
+        else:  # written before strings and booleans could be swept: every parameter a number
+            self.labels = np.array([[_number_label(v) for v in row] for row in self.values], dtype=object)
             self.kinds = ["number"] * len(self.parameters)
         self.holder_names: list[str] = [str(s) for s in f["holders/names"].asstr()[()]]
         self.mode = _attr_str(a["mode"])

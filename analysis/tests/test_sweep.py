@@ -94,3 +94,23 @@ def test_a_boolean_parameter_reads_as_labels_and_plots_with_named_ticks(sweeps, 
         fig.savefig(tmp_path / "leak_heatmap.png")
         assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["true", "false"]
         assert fig.axes[0].get_images()[0].get_array()[0, 0] == mean[0]
+
+
+def test_labels_decode_toml_strings_and_old_files_read_as_numbers(sweeps, tmp_path):
+    import shutil
+    import h5py
+    from restake_analysis.sweep import _unquote
+    assert _unquote('"q\\"uote b\\\\ack\\nline\\u0001 \u00e9"') == 'q"uote b\\ack\nline\x01 \u00e9'
+    assert _unquote("'C:\\dir'") == "C:\\dir" and _unquote("true") == "true" and _unquote("0.01") == "0.01"
+    # a file from before string and boolean parameters: no labels, no kinds, format_version 1
+    old = tmp_path / "old.h5"
+    shutil.copy(sweeps / "two.h5", old)
+    with h5py.File(old, "r+") as f:
+        assert int(f.attrs["format_version"]) == 1  # numbers only: still version 1
+        del f["points/labels"], f["points/kinds"]
+    with Sweep(old) as s:
+        assert s.kinds == ["number", "number"]
+        assert s.parameter_labels(POOL) == ["0", "1000", "20000"] * 2
+        assert s.parameter_labels(RATE)[:4] == ["0", "0", "0", "0.2"]  # whole values as integers
+    with Sweep(sweeps / "three.h5") as s, h5py.File(sweeps / "three.h5", "r") as f:
+        assert int(f.attrs["format_version"]) == 2  # label indices in /points/values

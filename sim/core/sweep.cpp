@@ -200,12 +200,23 @@ std::size_t token_length(std::string_view text, std::size_t at) {
   return n;
 }
 
-// A string as a TOML basic string.
+// A string as a TOML basic string: quotes, backslashes and control characters escaped.
 std::string toml_string(const std::string& v) {
   std::string out = "\"";
   for (const char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) out += fmt::format("\\u{:04X}", u);
+        else out += c;
+    }
   }
   return out + "\"";
 }
@@ -442,6 +453,10 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
         r.fail(path->source(), base + ".path", fmt::format("the same scenario value as sweep.parameter[{}] ('{}')", j, s.parameters[j].path));
     targets.push_back(target.node);
     p.scenario_key = target.scenario_key;
+    if (p.scenario_key == "name" || p.scenario_key.ends_with(".name"))
+      r.fail(path->source(), base + ".path",
+             fmt::format("{}: '{}' is a name: names cannot be swept (the output labels holders, AVSs and pools once, "
+                         "and other entities refer to them by name)", s.scenario_path, p.path));
     p.integer = target.node->is_integer();
     if (target.node->is_string()) p.kind = SweepParameter::Kind::String;
     if (target.node->is_boolean()) p.kind = SweepParameter::Kind::Boolean;

@@ -77,8 +77,8 @@ struct Sweep {
 using ScenarioLoader = std::function<std::string(const std::string& path)>;
 
 // Sweep text -> points. Checks the sweep file strictly (keys, types, ranges), that every path names
-// a number written in the scenario, and that the scenario accepts every point (all before anything
-// is simulated).
+// a number, string or boolean written in the scenario (not a name), and that the scenario accepts
+// every point (all before anything is simulated).
 Sweep parse_sweep(std::string_view text, const std::string& file_name, const ScenarioLoader& load_scenario);
 
 // Latin-hypercube sample on [0, 1)^dims: for each dimension the n values fall one in each of the n

@@ -118,7 +118,8 @@ struct SweepWriter::Impl {
     file.emplace(h5::File::create(temp_path));
     const h5::File& f = *file;
     f.set_attr("file_type", kSweepFileType);
-    f.set_attr("format_version", kSweepFormatVersion);
+    const bool categorical = std::any_of(sw.parameters.begin(), sw.parameters.end(), [](const auto& q) { return q.categorical(); });
+    f.set_attr("format_version", categorical ? kSweepFormatVersionCategorical : kSweepFormatVersion);
     f.set_attr("program_version", meta.program_version);
     f.set_attr("git_commit", meta.git_commit);
     f.set_attr("sweep_path", meta.sweep_path);

@@ -15,7 +15,10 @@
 namespace restake {
 
 inline constexpr const char* kSweepFileType = "restake-sim sweep";
+// 2: a string or boolean parameter, whose /points/values are label indices (older readers would
+// take them for values); files with numbers only stay 1.
 inline constexpr std::int64_t kSweepFormatVersion = 1;
+inline constexpr std::int64_t kSweepFormatVersionCategorical = 2;
 
 struct SweepMeta {
   std::string program_version;
