@@ -147,7 +147,7 @@ class TrialState {
   void run() {
     s_.events.assign(draws_.events.begin(), draws_.events.end());
     std::stable_sort(s_.events.begin(), s_.events.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
-    price_beacon_slashings();
+    price_beacon_penalties();
     for (std::size_t e = 0; e < s_.events.size(); ++e) {
       const Event& ev = s_.events[e];
       now_ = ev.day;
@@ -188,9 +188,9 @@ class TrialState {
            (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
   }
 
-  // Validators hit and Gwei lost by every operator fault, before any loss is applied: the
+  // Validators hit and Gwei lost by every operator fault and outage, before any loss is applied: the
   // correlation penalty of one slashing depends on all slashings in its window, later ones too.
-  void price_beacon_slashings() {
+  void price_beacon_penalties() {
     const auto& ev = s_.events;
     s_.slashed_validators.assign(ev.size(), 0);
     s_.beacon_loss_gwei.assign(ev.size(), 0);
@@ -261,7 +261,7 @@ class TrialState {
   void attack_after_shock() {
     const Coalition* attack = &plan_.unshocked_attack;
     Coalition shocked;
-    if (slashed_) {
+    if (shocked_) {
       RestakingGraph& g = s_.cascade_graph;
       g = *plan_.cascade_graph;
       for (std::size_t v = 0; v < g.validators.size(); ++v) {
@@ -289,7 +289,7 @@ class TrialState {
   // Beacon-chain penalties of `op`'s validators: slashings, or an outage's inactivity penalties.
   void apply_beacon(std::size_t op, Gwei loss, LossCause cause) {
     if (loss == 0) return;
-    slashed_ = true;
+    shocked_ = true;
     const Gwei before = s_.op_balance_gwei[op];
     loss = std::min(loss, before);
     // Each position owns its stake's share of the validators' balance: it loses that share of the
@@ -313,7 +313,7 @@ class TrialState {
     const std::size_t s = plan_.slot_of_avs_member[avs][member];
     double& max_mag = s_.max_magnitude[s];
     if (max_mag <= 0.0 || f <= 0.0) return;
-    slashed_ = true;
+    shocked_ = true;
     for (std::size_t i : plan_.positions_of_slot[s]) accrue(i);  // value and reward weights change
     double removed = 0.0;
     if (plan_.slots[s].mode == SlashingMode::Unique) {
@@ -441,7 +441,7 @@ class TrialState {
   TrialScratch& s_;
   const TrialRecord& out_;
   double now_ = 0.0;      // day of the event being applied
-  bool slashed_ = false;  // any stake lost to the beacon chain or AVSs in this trial (the cascade's shock)
+  bool shocked_ = false;  // any stake lost to the beacon chain or AVSs in this trial (the cascade's shock)
 };
 
 }  // namespace
