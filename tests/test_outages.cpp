@@ -176,3 +176,17 @@ operators = ["op"]
   CHECK(a.loss_column(2) == b.loss_column(2));  // "untouched" is faulted by its own source only
   CHECK(a.loss_column(0) != b.loss_column(0));
 }
+
+TEST_CASE("offline validators earn no base rewards while they are offline") {
+  std::string world = outage_world(forced("0.5"), "", false);
+  world.replace(world.find("base_apr = 0.0"), 14, "base_apr = 0.05");
+  const Model m = model_from(world);
+  const Records r = run_in_memory(m, 3, 1);
+  // 3,200 ETH on "op"; half its validators offline for days 40 .. 60; the penalties L come off at day 40.
+  const double S = 3200.0, L = r.loss(0, 0) * S, apr = 0.05;
+  REQUIRE(L > 0.0);
+  const double rewards = apr / 365.0 * (S * 40 + (S - L) * (365 - 40) - (S - L) * 20 * 0.5);
+  CHECK(r.net_return[0] == doctest::Approx((rewards - L) / S).epsilon(1e-12));
+  // the holder on an operator that stayed online earns the full year
+  CHECK(r.net_return[2] == doctest::Approx(apr).epsilon(1e-12));
+}

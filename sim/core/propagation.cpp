@@ -194,6 +194,7 @@ class TrialState {
     const auto& ev = s_.events;
     s_.slashed_validators.assign(ev.size(), 0);
     s_.beacon_loss_gwei.assign(ev.size(), 0);
+    s_.offline.clear();
     for (std::size_t e = 0; e < ev.size(); ++e) {
       if (ev[e].kind != EventKind::OperatorFault && ev[e].kind != EventKind::Outage) continue;
       std::uint64_t& left = s_.remaining_validators[ev[e].entity];
@@ -204,6 +205,8 @@ class TrialState {
       if (ev[e].kind == EventKind::Outage) {
         // At most the operator's balance (< 1.9e19 Gwei), which apply_beacon caps it to anyway.
         s_.beacon_loss_gwei[e] = static_cast<Gwei>(std::round(static_cast<double>(validators) * offline_gwei(ev[e])));
+        const double share = static_cast<double>(validators) / static_cast<double>(m_.operators[ev[e].entity].validators);
+        s_.offline.push_back({ev[e].entity, ev[e].day, ev[e].day + ev[e].duration_days, share});
         continue;
       }
       s_.slashed_validators[e] = validators;
@@ -385,6 +388,15 @@ class TrialState {
     }
   }
 
+  // Validator-days of `op` offline within [t0, t1], per validator: each outage's overlap times the
+  // share of its validators it took offline (at most the whole interval when outages overlap).
+  double offline_days(std::size_t op, double t0, double t1) const {
+    double days = 0.0;
+    for (const OfflineWindow& w : s_.offline)
+      if (w.op == op) days += std::max(0.0, std::min(t1, w.to) - std::max(t0, w.from)) * w.share;
+    return std::min(days, t1 - t0);
+  }
+
   // Subsidised-share integral of AVS a over [0, t] days; the full horizon is the common case
   // (a position untouched all trial) and is computed once per trial.
   double subsidy(std::size_t a, double t) const {
@@ -401,7 +413,8 @@ class TrialState {
     s_.accrued_until[i] = t1;
     const auto& p = plan_.positions[i];
     // Base staking yield is Ethereum's; BTC time-locked on Bitcoin earns only what its services pay.
-    double rate_days = m_.operators[p.op].asset == Asset::Eth ? draws_.base_apr * (t1 - t0) : 0.0;
+    // Validators offline in an outage earn nothing (neither attestations nor proposals).
+    double rate_days = m_.operators[p.op].asset == Asset::Eth ? draws_.base_apr * (t1 - t0 - offline_days(p.op, t0, t1)) : 0.0;
     if (p.slot != kNone) {
       const auto& slot = plan_.slots[p.slot];
       const double max_mag = s_.max_magnitude[p.slot];

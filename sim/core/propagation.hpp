@@ -81,12 +81,20 @@ struct OutagePriceCache {
   double per_validator_gwei = 0.0;
 };
 
+// Days during which a share of an operator's validators is offline (an outage): they earn nothing.
+struct OfflineWindow {
+  std::size_t op = 0;
+  double from = 0.0, to = 0.0;  // days
+  double share = 0.0;           // of the operator's validators
+};
+
 // Per-thread working memory, reused across trials.
 struct TrialScratch {
   std::vector<Event> events;
   std::vector<std::uint64_t> slashed_validators;  // per event (beacon)
   std::vector<Gwei> beacon_loss_gwei;             // per event (beacon slashings and outages)
   OutagePriceCache outage_price;
+  std::vector<OfflineWindow> offline;             // this trial's outages
   std::vector<std::uint64_t> remaining_validators;
   std::vector<Gwei> op_balance_gwei;
   std::vector<double> max_magnitude;   // per slot
