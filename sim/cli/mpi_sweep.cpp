@@ -23,6 +23,7 @@
 #include <tbb/info.h>
 
 #include "engine.hpp"
+#include "interrupt.hpp"
 #include "scenario.hpp"
 #include "summary.hpp"
 #include "sweep.hpp"
@@ -105,13 +106,14 @@ struct Plan {
   int threads = 0;
 };
 
-// One point being assembled on rank 0, fed its blocks in trial order.
+// One point being assembled on rank 0, fed its blocks in trial order, and its progress file.
 struct PointState {
   std::size_t point = 0;
   Model model;
   PointTally tally;  // refers to `model`: PointState is built in place and never moved
-  PointState(std::size_t p, Model m, bool exact, std::uint64_t trials)
-      : point(p), model(std::move(m)), tally(model, exact, 1e-4, trials) {}
+  PointFileWriter progress;
+  PointState(std::size_t p, Model m, bool exact, std::uint64_t trials, const std::string& folder, const SweepIdentity& id)
+      : point(p), model(std::move(m)), tally(model, exact, 1e-4, trials), progress(folder, p, id, model) {}
   PointState(const PointState&) = delete;
   PointState& operator=(const PointState&) = delete;
 };
@@ -128,6 +130,21 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   const RecordShape shape = RecordShape::of(first);
   const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, plan.seed, plan.trials, a.records, a.sweep,
                          a.deflate};
+  // Finished points of an earlier, interrupted run (this one or a run without MPI: the same files).
+  const std::string folder = progress_folder(out);
+  std::map<std::size_t, SweepPartReader> done;
+  if (a.resume) {
+    for (const std::string& file : progress_files(folder, id)) {
+      SweepPartReader part(file);
+      const std::size_t p = part.points().front();
+      done.emplace(p, std::move(part));
+    }
+    spdlog::info("--resume: {} of {} points already finished in {}", done.size(), sw.points.size(), folder);
+  } else if (fs::exists(folder)) {
+    spdlog::warn("removing the progress of an earlier run in {} (--resume would continue it)", folder);
+    fs::remove_all(folder);
+  }
+  fs::create_directories(folder);
   SweepWriter writer(out, sw, first, id.meta(), id.writer_options());
 
   const std::size_t P = sw.points.size();
@@ -138,63 +155,96 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   std::uint64_t done_block = 0;
   std::map<std::pair<std::size_t, std::uint64_t>, TrialBlock> waiting;  // arrived ahead of their turn
   std::optional<PointState> state;
+  std::size_t simulated = 0;
   const auto start = std::chrono::steady_clock::now();
 
+  // Points finished earlier are handed to no one and written from their progress files in turn.
+  const auto skip_done = [&](std::size_t& p) {
+    while (p < P && done.count(p)) ++p;
+  };
+  const auto write_done = [&] {
+    for (; done_point < P && done.count(done_point); ++done_point) {
+      done.at(done_point).copy_records(done_point, writer);
+      writer.add_point(done_point, done.at(done_point).result(done_point, first));
+    }
+  };
+  skip_done(next_point);
+  write_done();
+
   const auto feed = [&](const TrialBlock& b) {
-    if (!state) state.emplace(done_point, point_model(sw, done_point, plan), a.records, plan.trials);
+    if (!state) state.emplace(done_point, point_model(sw, done_point, plan), a.records, plan.trials, folder, id);
     writer.append(done_point, b);
+    state->progress.append(b);
     state->tally.add(b);
     if (++done_block < blocks) return;
     const Model& m = state->model;
     const RunInfo info{m.simulation.name, kVersion, kGitCommit, plan.seed, plan.trials, m.simulation.horizon_days};
-    writer.add_point(done_point, point_result(m, state->tally.summarize(info)));
+    PointResult result = point_result(m, state->tally.summarize(info));
+    state->progress.commit(result);
+    writer.add_point(done_point, std::move(result));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     spdlog::info("point {}/{}: {} ({:.1f} s elapsed)", done_point + 1, P, sw.describe_point(done_point), seconds);
     state.reset();
     ++done_point;
     done_block = 0;
+    if (++simulated == a.stop_after) {
+      spdlog::warn("--stop-after {}: stopping as if interrupted", a.stop_after);
+      throw Interrupted();
+    }
+    write_done();
   };
 
   int stopped = 0;
   std::vector<char> bytes;
-  while (stopped < ranks - 1 || done_point < P) {
-    // MPI_Probe would spin on a core the workers need (OpenMPI busy-polls): poll and sleep instead,
-    // which costs at most a fraction of a millisecond per block of tens of milliseconds.
-    MPI_Status status;
-    for (int arrived = 0;;) {
-      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
-      if (arrived) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    int count = 0;
-    MPI_Get_count(&status, MPI_BYTE, &count);
-    bytes.resize(static_cast<std::size_t>(count));
-    MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    if (status.MPI_TAG == kReady) {
-      if (next_point < P) {
-        const std::uint64_t unit[2] = {next_point, next_block};
-        MPI_Send(unit, 2, MPI_UINT64_T, status.MPI_SOURCE, kWork, MPI_COMM_WORLD);
-        if (++next_block == blocks) {
-          ++next_point;
-          next_block = 0;
-        }
-      } else {
-        MPI_Send(nullptr, 0, MPI_UINT64_T, status.MPI_SOURCE, kStop, MPI_COMM_WORLD);
-        ++stopped;
+  catch_interrupts();  // SIGINT/SIGTERM (mpirun forwards one, Slurm sends one at the time limit)
+  try {
+    while (stopped < ranks - 1 || done_point < P) {
+      // MPI_Probe would spin on a core the workers need (OpenMPI busy-polls): poll and sleep instead,
+      // which costs at most a fraction of a millisecond per block of tens of milliseconds.
+      MPI_Status status;
+      for (int arrived = 0;;) {
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
+        if (arrived) break;
+        throw_if_interrupted();
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
-      continue;
+      int count = 0;
+      MPI_Get_count(&status, MPI_BYTE, &count);
+      bytes.resize(static_cast<std::size_t>(count));
+      MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      if (status.MPI_TAG == kReady) {
+        if (next_point < P) {
+          const std::uint64_t unit[2] = {next_point, next_block};
+          MPI_Send(unit, 2, MPI_UINT64_T, status.MPI_SOURCE, kWork, MPI_COMM_WORLD);
+          if (++next_block == blocks) {
+            ++next_point;
+            skip_done(next_point);
+            next_block = 0;
+          }
+        } else {
+          MPI_Send(nullptr, 0, MPI_UINT64_T, status.MPI_SOURCE, kStop, MPI_COMM_WORLD);
+          ++stopped;
+        }
+        continue;
+      }
+      if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
+      Decoded d = decode(bytes, shape, plan.block);
+      waiting.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
+      for (auto it = waiting.find({done_point, done_block}); it != waiting.end();
+           it = waiting.find({done_point, done_block})) {
+        feed(it->second);
+        waiting.erase(it);
+      }
     }
-    if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
-    Decoded d = decode(bytes, shape, plan.block);
-    waiting.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
-    for (auto it = waiting.find({done_point, done_block}); it != waiting.end();
-         it = waiting.find({done_point, done_block})) {
-      feed(it->second);
-      waiting.erase(it);
-    }
+  } catch (const Interrupted&) {
+    spdlog::warn("{} of {} points finished are kept in {}: run the same command with --resume to continue",
+                 simulated + done.size(), P, folder);
+    throw;
   }
   if (done_point != P) throw std::runtime_error(fmt::format("MPI sweep: only {} of {} points arrived", done_point, P));
   writer.finish();
+  done.clear();  // closes the progress files before their folder goes
+  fs::remove_all(folder);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{} points x {} trials in {:.2f} s on {} ranks ({} computing); wrote {}", P, plan.trials, seconds, ranks,
                ranks - 1, out);
@@ -255,10 +305,9 @@ MpiSession::~MpiSession() { MPI_Finalize(); }
 int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
   const int rank = mpi.rank();
   if (rank != 0) spdlog::set_level(spdlog::level::warn);
-  // Options that need per-point files are for single-process runs; every rank sees the same options.
-  if (!a.shard.empty() || a.resume || a.stop_after > 0) {
-    if (rank == 0)
-      spdlog::error("--shard, --resume and --stop-after are for runs without MPI (this run has {} ranks)", mpi.size());
+  // A shard is a share of the points for a job without MPI; every rank sees the same options.
+  if (!a.shard.empty()) {
+    if (rank == 0) spdlog::error("--shard is for runs without MPI (this run has {} ranks): ranks share the points", mpi.size());
     return 2;
   }
   // Rank 0 reads and checks the sweep; the others parse the same texts (no shared file system needed).
@@ -310,6 +359,10 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
       const Sweep mine = parse_sweep(sweep_text, a.sweep, [&](const std::string&) { return scenario_text; });
       work(mine, plan);
     }
+  } catch (const Interrupted&) {
+    // --stop-after (or a signal that reached rank 0): finished points are in the progress folder;
+    // the workers are still computing, so end the whole job.
+    MPI_Abort(MPI_COMM_WORLD, 130);
   } catch (const std::exception& e) {
     // A rank that fails leaves the others waiting for it: end the whole job (rank 0's temporary
     // output file is removed by the writer's destructor before this point).
