@@ -132,19 +132,8 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
                          a.deflate};
   // Finished points of an earlier, interrupted run (this one or a run without MPI: the same files).
   const std::string folder = progress_folder(out);
-  std::map<std::size_t, SweepPartReader> done;
-  if (a.resume) {
-    for (const std::string& file : progress_files(folder, id)) {
-      SweepPartReader part(file);
-      const std::size_t p = part.points().front();
-      done.emplace(p, std::move(part));
-    }
-    spdlog::info("--resume: {} of {} points already finished in {}", done.size(), sw.points.size(), folder);
-  } else if (fs::exists(folder)) {
-    spdlog::warn("removing the progress of an earlier run in {} (--resume would continue it)", folder);
-    fs::remove_all(folder);
-  }
-  fs::create_directories(folder);
+  const std::vector<std::size_t> all = shard_points(sw.points.size(), ShardSpec{});
+  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, all);
   SweepWriter writer(out, sw, first, id.meta(), id.writer_options());
 
   const std::size_t P = sw.points.size();

@@ -83,19 +83,7 @@ int run_sweep_command(const SweepArgs& a) {
   const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, seed, trials, a.records, a.sweep, a.deflate};
   // Finished points of an earlier, interrupted run of this command (docs/sweeps.md, resume).
   const std::string folder = progress_folder(out);
-  std::map<std::size_t, SweepPartReader> done;
-  if (a.resume) {
-    for (const std::string& file : progress_files(folder, id)) {
-      SweepPartReader part(file);
-      const std::size_t p = part.points().front();
-      if (std::binary_search(points.begin(), points.end(), p)) done.emplace(p, std::move(part));
-    }
-    spdlog::info("--resume: {} of {} points already finished in {}", done.size(), points.size(), folder);
-  } else if (fs::exists(folder)) {
-    spdlog::warn("removing the progress of an earlier run in {} (--resume would continue it)", folder);
-    fs::remove_all(folder);
-  }
-  fs::create_directories(folder);
+  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
 
   std::optional<SweepWriter> writer;  // a shard is assembled from the progress files at the end
   if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options());

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "h5.hpp"
@@ -439,6 +440,24 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
   }
   writer.finish();
   return P;
+}
+
+std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, const SweepIdentity& id, bool resume,
+                                                     const std::vector<std::size_t>& points) {
+  std::map<std::size_t, SweepPartReader> done;
+  if (resume) {
+    for (const std::string& file : progress_files(folder, id)) {
+      SweepPartReader part(file);
+      const std::size_t p = part.points().front();
+      if (std::binary_search(points.begin(), points.end(), p)) done.emplace(p, std::move(part));
+    }
+    spdlog::info("--resume: {} of {} points already finished in {}", done.size(), points.size(), folder);
+  } else if (fs::exists(folder)) {
+    spdlog::warn("removing the progress of an earlier run in {} (--resume would continue it)", folder);
+    fs::remove_all(folder);
+  }
+  fs::create_directories(folder);
+  return done;
 }
 
 }  // namespace restake

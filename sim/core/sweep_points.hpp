@@ -6,6 +6,7 @@
 // bit the point a fresh run computes; the summary's numbers are stored as doubles, unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -113,5 +114,11 @@ Sweep sweep_of_part(const SweepIdentity& id);
 // Shards -> the file a single run of the sweep writes. Refuses shards of different sweeps, and
 // missing or duplicate points, naming them. Returns the number of points.
 std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std::string& output);
+
+// A run's progress folder: with `resume`, the finished points of an earlier run (those among the
+// ascending `points` this run makes), opened; otherwise any earlier progress is removed. Either
+// way the folder exists afterwards. The same for runs with and without MPI.
+std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, const SweepIdentity& id, bool resume,
+                                                     const std::vector<std::size_t>& points);
 
 }  // namespace restake
