@@ -58,9 +58,9 @@ int cmd_validate(const std::string& path) {
   std::size_t restaked = 0;
   for (const auto& h : m.holders)
     for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
-  fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} protocols, {} AVSs, {} holders ({} restaked positions), "
-             "{} contracts, {} pools; {} trials, seed {}, horizon {} days\n",
-             path, m.simulation.name, m.operators.size(), m.groups.size(), m.protocols.size(), m.avs.size(),
+  fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} outages, {} protocols, {} AVSs, {} holders ({} restaked "
+             "positions), {} contracts, {} pools; {} trials, seed {}, horizon {} days\n",
+             path, m.simulation.name, m.operators.size(), m.groups.size(), m.outages.size(), m.protocols.size(), m.avs.size(),
              m.holders.size(), restaked, m.contracts.size(), m.pools.size(), m.simulation.trials, m.simulation.seed,
              m.simulation.horizon_days);
   return 0;
