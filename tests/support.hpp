@@ -49,6 +49,7 @@ inline Records run_in_memory(const Model& m, std::uint64_t trials, int threads, 
 // One trial with hand-placed events instead of random ones.
 struct Outcome {
   std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  std::vector<double> avs_holder_loss;  // [avs * holder] share of the holder's value lost to the AVS
   double cause(std::size_t holder, LossCause c) const { return loss_by_cause[holder * kLossCauseCount + static_cast<std::size_t>(c)]; }
 };
 
@@ -63,7 +64,9 @@ inline Outcome propagate_events(const Model& m, std::vector<Event> events, doubl
   b.reset(RecordShape::of(m), 0, 1);
   TrialScratch s;
   propagate(m, plan, d, s, b.row(0));
-  return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost_eth, b.pool_drawdown_eth};
+  std::vector<double> avs_holder;
+  for (const FixedSum x : b.avs_holder_loss) avs_holder.push_back(from_fixed(x));
+  return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost_eth, b.pool_drawdown_eth, avs_holder};
 }
 
 }  // namespace restake::test

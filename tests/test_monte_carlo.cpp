@@ -8,8 +8,10 @@
 
 #include <tbb/global_control.h>
 
+#include "cli_support.hpp"
 #include "rng.hpp"
 #include "statistics.hpp"
+#include "summary.hpp"
 #include "support.hpp"
 
 using namespace restake;
@@ -258,4 +260,33 @@ positions = [{ operator = "b", stake_eth = 100 }]
     a_losses += active.loss(t, 0) > 0;
   }
   CHECK(a_losses > 1000);
+}
+
+TEST_CASE("the exact AVS x holder means are the same for any threads and blocks, and add up to the ledger") {
+  const Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/default.toml"));
+  auto summary = [&](int threads, std::size_t block) {
+    RunOptions o;
+    o.trials = 30'000;
+    o.seed = 9;
+    o.threads = threads;
+    o.block_trials = block;
+    Tally t(m, 1e-4);
+    run_trials(m, o, [&](const TrialBlock& b) { t.add(b); });
+    return summarize_run(m, RunInfo{}, t);
+  };
+  const RunSummary one = summary(1, 1 << 15), two = summary(2, 777);
+  const std::vector<double> a = avs_holder_loss_means(one), b = avs_holder_loss_means(two);
+  REQUIRE(a.size() == m.avs.size() * m.holders.size());
+  CHECK(a == b);  // bit for bit: integer sums do not depend on the order
+  const std::size_t H = m.holders.size();
+  bool some = false;
+  for (std::size_t h = 0; h < H; ++h) {
+    double by_avs = 0.0;
+    for (std::size_t k = 0; k < m.avs.size(); ++k) by_avs += a[k * H + h];
+    const auto& c = one.holders[h].loss_by_cause_mean;
+    const double ledger = c[static_cast<std::size_t>(LossCause::AvsSlashing)] + c[static_cast<std::size_t>(LossCause::AvsFaultySlashing)];
+    CHECK(by_avs == doctest::Approx(ledger).epsilon(1e-9));
+    some = some || by_avs > 0.0;
+  }
+  CHECK(some);
 }

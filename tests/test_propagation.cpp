@@ -80,6 +80,25 @@ TEST_CASE("two AVSs slashing 50% each: unique stake loses 0.5*0.3 + 0.5*0.5, sha
   CHECK(shared.cause(0, LossCause::AvsSlashing) == doctest::Approx(0.75));
 }
 
+TEST_CASE("the AVS x holder ledger splits each holder's AVS losses by the AVS that slashed") {
+  // Two holders on one operator (100 and 50 ETH); in shared mode a1 takes 50% of everything, then
+  // a2 50% of what is left: each holder loses 0.5 of its value to a1 and 0.25 to a2.
+  const std::string world = two_avs_world("shared") + R"(
+[[native]]
+name = "other"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 50 }]
+)";
+  const Outcome o = propagate_events(model_from(world), {avs_slash(10, 0, 0.5), avs_slash(20, 1, 0.5)});
+  REQUIRE(o.avs_holder_loss.size() == 4);  // [avs][holder]
+  CHECK(o.avs_holder_loss[0 * 2 + 0] == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[0 * 2 + 1] == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[1 * 2 + 0] == doctest::Approx(0.25).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[1 * 2 + 1] == doctest::Approx(0.25).epsilon(1e-15));
+  // columns add up to each holder's AVS-slashing ledger
+  CHECK(o.avs_holder_loss[0] + o.avs_holder_loss[2] == doctest::Approx(o.cause(0, LossCause::AvsSlashing)).epsilon(1e-15));
+}
+
 TEST_CASE("a unique-mode AVS slashing twice compounds on its own remaining allocation") {
   const Outcome o = propagate_events(model_from(two_avs_world("unique")), {avs_slash(1, 0, 0.5), avs_slash(2, 0, 0.5)});
   CHECK(o.loss_fraction[0] == doctest::Approx(0.3 * 0.75));  // 0.15 then 0.075

@@ -223,8 +223,13 @@ class AvsHolderLoss:
     exact_share_by_asset: dict = field(default_factory=dict)
 
 
-def avs_holder_loss(r: Results, world: World, iterations: int = 200) -> AvsHolderLoss:
-    """Expected AVS-slashing loss of each holder, split by AVS. The file has each AVS's slashed
+def avs_holder_loss(r: Results, world: World, iterations: int = 200, exact: bool = True) -> AvsHolderLoss:
+    """Expected AVS-slashing loss of each holder, split by AVS.
+
+    * exact: files from restake-sim that keeps it have the [A, H] means themselves
+      (/summary/avs_holder_loss_mean, summed exactly over the trials); used unless exact=False.
+
+    Older files have each AVS's slashed
     stake per trial ([N, A]) and each holder's AVS-slashing loss per trial ([N, H], causes
     avs_slashing + avs_faulty_slashing) but not the [A, H] split. It is an attribution, made
     separately for each asset (an AVS slashes only stake of its own asset, so the AVSs and holders
@@ -240,6 +245,13 @@ def avs_holder_loss(r: Results, world: World, iterations: int = 200) -> AvsHolde
     exposure = holder_avs_exposure(world)
     value = r.holder_value
     A, H = exposure.shape
+    exact_mean = r.summary.avs_holder_loss_mean
+    if exact and exact_mean is not None and A > 0:
+        amount = exact_mean * value[None, :]
+        assets = sorted(set(r.avs_assets))
+        return AvsHolderLoss(r.avs_names, r.holder_names, amount, exact_mean.copy(), exposure, "exact", 1.0,
+                             holder_assets=r.holder_assets, avs_assets=list(r.avs_assets),
+                             exact_share_by_asset={a: 1.0 for a in assets})
     assets = dict(holder_assets=r.holder_assets, avs_assets=list(r.avs_assets))
     if A == 0:
         z = np.zeros((0, H))

@@ -384,7 +384,8 @@ def _heatmap(ax, m: np.ndarray, rows, cols, fmt, cmap="YlOrRd", norm=None, cbar_
 
 
 def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
-    """Expected loss of each holder from each AVS's slashing (an attribution, see contagion.py)."""
+    """Expected loss of each holder from each AVS's slashing: exact from the file, or an attribution
+    for older files (see contagion.py)."""
     A, H = att.loss_fraction.shape
     fig = _figure(3.2 + 1.7 * H + 1.2, 2.4 + 0.6 * A)
     ax = fig.add_subplot()
@@ -397,7 +398,8 @@ def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
              norm=norm, fig=fig, cbar_label="expected loss, % of holder value (log colour)", cbar_format=PERCENT)
     ax.set_xlabel("holder")
     ax.set_ylabel("AVS whose slashing causes the loss")
-    ax.set_title("Expected loss by AVS and holder (attribution)")
+    exact_file = att.method == "exact"
+    ax.set_title("Expected loss by AVS and holder" + ("" if exact_file else " (attribution)"))
     if len(att.exact_share_by_asset) > 1:
         exact = ", ".join(f"{100 * v:.1f}% of the {a}" for a, v in att.exact_share_by_asset.items())
     else:
@@ -408,7 +410,9 @@ def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
            "of each AVS's mean slashed stake, pro rata to slashable stake (no per-trial records)")
     unit = (f"in {assets[0]}" if len(set(assets)) == 1 else
             f"in the holder's asset ({', '.join(dict.fromkeys(assets))})")
-    _caption(fig, f"Attribution {how}. Each cell: mean loss over the horizon as % of the holder's initial "
+    source = ("Exact: every AVS's slashing of every holder, summed over the trials by restake-sim"
+              if exact_file else f"Attribution {how}")
+    _caption(fig, f"{source}. Each cell: mean loss over the horizon as % of the holder's initial "
                   f"value, and {unit}. Grey '—': the AVS cannot slash that holder's stake.")
     return fig
 

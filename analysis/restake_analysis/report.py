@@ -235,7 +235,8 @@ def _findings(rr: RunReport) -> str:
     if att is not None and att.loss.size and att.loss.max() > 0:
         a, h = np.unravel_index(int(np.argmax(att.loss_fraction)), att.loss_fraction.shape)
         items.append(f"Heaviest AVS exposure: <b>{_e(att.avs[a])}</b>'s slashing costs {_e(att.holders[h])} "
-                     f"{_num(att.loss_fraction[a, h])} of its value on average (attribution).")
+                     f"{_num(att.loss_fraction[a, h])} of its value on average"
+                     f"{'' if att.method == 'exact' else ' (attribution)'}.")
     rs = rr.restaking
     if rs is not None and rs.holder_ratio.size and rs.holder_ratio.max() > 0:
         h = int(np.argmax(rs.holder_ratio))
@@ -347,9 +348,9 @@ FIGURE_TEXT = {
                       "over each holder's worst 1% of years, which is usually a different story: rare contract and "
                       "correlated slashing events dominate the tail."),
     "avs_holder": ("Which AVS's slashing hits whom",
-                   "Expected loss of each holder caused by each AVS's slashing (conditions and faulty slashings). "
-                   "The results file stores each AVS's slashed stake and each holder's AVS loss per trial but not "
-                   "the pairs, so this is an attribution (method under the figure)."),
+                   "Expected loss of each holder caused by each AVS's slashing (conditions and faulty slashings), "
+                   "as restake-sim summed it over the trials (files from older versions: an attribution from each "
+                   "AVS's and each holder's per-trial losses; method under the figure)."),
     "convergence": ("Convergence",
                     "Estimates from the first n trials against n. When the last part of each curve is flat and "
                     "inside a narrow band, more trials would not change the conclusion; a wide VaR band at the end "

@@ -70,6 +70,9 @@ class Summary:
     avs_p_slashed: np.ndarray         # [A]
     pool_drawdown_mean: np.ndarray    # [P] units of each pool's asset (Results.pool_assets)
     pool_p_exhausted: np.ndarray      # [P]
+    # [A, H] share of each holder's initial value lost to each AVS's slashings (gross), exact; None
+    # in files written before restake-sim kept it (contagion.avs_holder_loss then attributes)
+    avs_holder_loss_mean: np.ndarray | None = None
 
 
 def _strings(ds) -> list[str]:
@@ -164,7 +167,8 @@ class Results:
             net_return=ret, return_levels=s["net_return/quantile_levels"][()],
             covered_mean=s["covered_mean"][()], loss_by_cause_mean=s["loss_by_cause_mean"][()],
             avs_stake_lost_mean=s["avs_stake_lost_mean"][()], avs_p_slashed=s["avs_p_slashed"][()],
-            pool_drawdown_mean=s["pool_drawdown_mean"][()], pool_p_exhausted=s["pool_p_exhausted"][()])
+            pool_drawdown_mean=s["pool_drawdown_mean"][()], pool_p_exhausted=s["pool_p_exhausted"][()],
+            avs_holder_loss_mean=s["avs_holder_loss_mean"][()] if "avs_holder_loss_mean" in s else None)
 
     def close(self):
         self._file.close()

@@ -51,11 +51,13 @@ auto block_vectors(Block& b) {
                     &b.pool_drawdown_eth};
 }
 
-// {point, block index, trials in the block} then the block's doubles, vector by vector.
+// {point, block index, trials in the block} then the block's doubles, vector by vector, then its
+// AVS x holder sums (16-byte integers).
 std::vector<char> encode(std::uint64_t point, std::uint64_t index, const TrialBlock& b) {
   std::size_t doubles = 0;
   for (const auto* v : block_vectors(b)) doubles += v->size();
-  std::vector<char> bytes(3 * sizeof(std::uint64_t) + doubles * sizeof(double));
+  const std::size_t sums = b.avs_holder_loss.size() * sizeof(FixedSum);
+  std::vector<char> bytes(3 * sizeof(std::uint64_t) + doubles * sizeof(double) + sums);
   const std::uint64_t header[3] = {point, index, b.count};
   std::memcpy(bytes.data(), header, sizeof header);
   char* at = bytes.data() + sizeof header;
@@ -64,6 +66,7 @@ std::vector<char> encode(std::uint64_t point, std::uint64_t index, const TrialBl
     std::memcpy(at, v->data(), v->size() * sizeof(double));
     at += v->size() * sizeof(double);
   }
+  if (sums > 0) std::memcpy(at, b.avs_holder_loss.data(), sums);
   return bytes;
 }
 
@@ -83,13 +86,15 @@ Decoded decode(const std::vector<char>& bytes, const RecordShape& shape, std::ui
   const char* at = bytes.data() + sizeof header;
   std::size_t doubles = 0;
   for (const auto* v : block_vectors(d.block)) doubles += v->size();
-  if (bytes.size() != sizeof header + doubles * sizeof(double))
+  const std::size_t sums = d.block.avs_holder_loss.size() * sizeof(FixedSum);
+  if (bytes.size() != sizeof header + doubles * sizeof(double) + sums)
     throw std::runtime_error("MPI sweep: a result message has the wrong size");
   for (auto* v : block_vectors(d.block)) {
     if (v->empty()) continue;
     std::memcpy(v->data(), at, v->size() * sizeof(double));
     at += v->size() * sizeof(double);
   }
+  if (sums > 0) std::memcpy(d.block.avs_holder_loss.data(), at, sums);
   return d;
 }
 

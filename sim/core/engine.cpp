@@ -21,6 +21,7 @@ namespace {
 struct Workspace {
   TrialDraws draws;
   TrialScratch scratch;
+  std::vector<FixedSum> avs_holder_loss;  // this thread's share of the block's sum
 };
 }  // namespace
 
@@ -37,10 +38,20 @@ void run_trials(const Model& m, const RunOptions& o, const std::function<void(co
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256), [&](const tbb::blocked_range<std::size_t>& r) {
         Workspace& w = workspaces.local();
-        for (std::size_t i = r.begin(); i != r.end(); ++i)
-          simulate_trial(m, plans, o.seed, first + i, w.draws, w.scratch, block.row(i));
+        w.avs_holder_loss.resize(block.avs_holder_loss.size(), 0);
+        for (std::size_t i = r.begin(); i != r.end(); ++i) {
+          TrialRecord row = block.row(i);
+          row.avs_holder_loss = w.avs_holder_loss;
+          simulate_trial(m, plans, o.seed, first + i, w.draws, w.scratch, row);
+        }
       });
     });
+    // Exact integer sums: the same total whichever thread computed which trials.
+    for (Workspace& w : workspaces)
+      for (std::size_t k = 0; k < w.avs_holder_loss.size(); ++k) {
+        block.avs_holder_loss[k] += w.avs_holder_loss[k];
+        w.avs_holder_loss[k] = 0;
+      }
   };
 
   // Double buffering: the next block is computed while the consumer (typically compressing and

@@ -336,7 +336,11 @@ class TrialState {
     }
     max_mag = std::max(0.0, max_mag - removed);
     std::size_t k = 0;
-    for (std::size_t i : plan_.positions_of_slot[s]) book(i, cause, lost[k++], plan_.slots[s].op);
+    for (std::size_t i : plan_.positions_of_slot[s]) {
+      const std::size_t h = plan_.positions[i].holder;
+      out_.avs_holder_loss[avs * m_.holders.size() + h] += to_fixed(lost[k] / plan_.holder_value[h]);
+      book(i, cause, lost[k++], plan_.slots[s].op);
+    }
   }
 
   void apply_contract(std::size_t c, double loss_given_failure) {

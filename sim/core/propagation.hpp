@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cascade.hpp"
+#include "fixed_sum.hpp"
 #include "inactivity.hpp"
 #include "model.hpp"
 #include "sampler.hpp"
@@ -68,6 +69,9 @@ struct TrialRecord {
   std::span<double> loss_by_cause;       // [holder * kLossCauseCount] gross, share of initial value
   std::span<double> avs_stake_lost_eth;  // [avs] holders' stake slashed by each AVS, units of its asset
   std::span<double> pool_drawdown_eth;   // [pool] units of its asset
+  // [avs * holders] share of each holder's initial value lost to each AVS's slashings (gross),
+  // ADDED to: an accumulator over many trials (one per thread), not a row of this trial.
+  std::span<FixedSum> avs_holder_loss;
 };
 
 // The last outage priced: the members of one outage share its course, and fixed durations and

@@ -159,6 +159,7 @@ struct ResultsWriter::Impl {
                     {s.avs.size()}, kOwnAsset);
     g.write_doubles("avs_p_slashed", collect(s.avs, [](const auto& a) { return a.p_slashed; }), {s.avs.size()},
                     "probability");
+    g.write_doubles("avs_holder_loss_mean", avs_holder_loss_means(s), {s.avs.size(), H}, frac);
     g.write_doubles("pool_drawdown_mean", collect(s.pools, [](const auto& p) { return p.drawdown_mean; }),
                     {s.pools.size()}, kOwnAsset);
     g.write_doubles("pool_p_exhausted", collect(s.pools, [](const auto& p) { return p.p_exhausted; }),
@@ -294,7 +295,14 @@ RunSummary read_summary(const std::string& path) {
   const h5::Group ag = f.open_group("avs");
   const auto avs_names = ag.read_strings("names"), avs_assets = ag.read_strings("assets");
   const auto avs_lost = g.read_doubles("avs_stake_lost_mean"), avs_p = g.read_doubles("avs_p_slashed");
-  for (std::size_t a = 0; a < avs_names.size(); ++a) s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a]});
+  // Files written before the exact AVS x holder losses have none: their rows stay empty.
+  const std::size_t H = s.holders.size();
+  const auto by_holder = g.exists("avs_holder_loss_mean") ? g.read_doubles("avs_holder_loss_mean") : std::vector<double>{};
+  for (std::size_t a = 0; a < avs_names.size(); ++a) {
+    std::vector<double> row;
+    if (by_holder.size() == avs_names.size() * H) row.assign(by_holder.begin() + static_cast<std::ptrdiff_t>(a * H), by_holder.begin() + static_cast<std::ptrdiff_t>((a + 1) * H));
+    s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a], std::move(row)});
+  }
   const h5::Group pg = f.open_group("pools");
   const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
   const auto balances = pg.read_doubles("balance");

@@ -34,8 +34,13 @@ RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const 
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
   }
-  for (std::size_t a = 0; a < m.avs.size(); ++a)
-    s.avs.push_back({m.avs[a].name, to_string(m.avs[a].asset), t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n});
+  const std::size_t H = m.holders.size();
+  for (std::size_t a = 0; a < m.avs.size(); ++a) {
+    std::vector<double> holder_loss(H);
+    for (std::size_t h = 0; h < H; ++h) holder_loss[h] = from_fixed(t.avs_holder_loss[a * H + h]) / n;
+    s.avs.push_back({m.avs[a].name, to_string(m.avs[a].asset), t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n,
+                     std::move(holder_loss)});
+  }
   for (std::size_t k = 0; k < m.pools.size(); ++k)
     s.pools.push_back({m.pools[k].name, to_string(m.pools[k].asset), m.pools[k].balance, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
@@ -43,6 +48,12 @@ RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const 
 }
 
 }  // namespace
+
+std::vector<double> avs_holder_loss_means(const RunSummary& s) {
+  std::vector<double> out;
+  for (const AvsSummary& a : s.avs) out.insert(out.end(), a.holder_loss_mean.begin(), a.holder_loss_mean.end());
+  return out;
+}
 
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
   return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
@@ -143,10 +154,15 @@ std::string format_summary_json(const RunSummary& s) {
         causes, i + 1 < s.holders.size() ? "," : "");
   }
   out += "  ],\n  \"avs\": [";
-  for (std::size_t i = 0; i < s.avs.size(); ++i)
-    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"stake_lost_mean\": {}, \"p_slashed\": {}}}", i ? ", " : "",
-                       json_string(s.avs[i].name), json_string(s.avs[i].asset), json_number(s.avs[i].stake_lost_mean),
-                       json_number(s.avs[i].p_slashed));
+  for (std::size_t i = 0; i < s.avs.size(); ++i) {
+    // by holder name: the share of its initial value this AVS's slashings took (empty for old files)
+    std::string by_holder;
+    for (std::size_t h = 0; h < s.avs[i].holder_loss_mean.size() && h < s.holders.size(); ++h)
+      by_holder += fmt::format("{}{}: {}", h ? ", " : "", json_string(s.holders[h].name), json_number(s.avs[i].holder_loss_mean[h]));
+    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"stake_lost_mean\": {}, \"p_slashed\": {}, \"holder_loss_mean\": {{{}}}}}",
+                       i ? ", " : "", json_string(s.avs[i].name), json_string(s.avs[i].asset),
+                       json_number(s.avs[i].stake_lost_mean), json_number(s.avs[i].p_slashed), by_holder);
+  }
   out += "],\n  \"pools\": [";
   for (std::size_t i = 0; i < s.pools.size(); ++i)
     out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"balance\": {}, \"drawdown_mean\": {}, \"p_exhausted\": {}}}",

@@ -46,6 +46,7 @@ struct AvsSummary {
   std::string asset;
   double stake_lost_mean = 0.0;
   double p_slashed = 0.0;
+  std::vector<double> holder_loss_mean;  // [holder] share of its initial value lost to this AVS's slashings (gross)
 };
 
 struct RunSummary {
@@ -65,6 +66,9 @@ struct QuantileSource {
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally, const QuantileSource& columns);
 // Order statistics from the tally's sketches (within their relative accuracy).
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally);
+
+// [avs * holder]: each AVS's holder_loss_mean, row after row.
+std::vector<double> avs_holder_loss_means(const RunSummary& s);
 
 std::string format_summary_table(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);

@@ -92,6 +92,7 @@ void write_result(const h5::Group& g, const PointResult& r) {
   for (const auto& a : s.avs) avs.insert(avs.end(), {a.stake_lost_mean, a.p_slashed});
   for (const auto& p : s.pools) pools.insert(pools.end(), {p.balance, p.drawdown_mean, p.p_exhausted});
   g.write_doubles("avs", avs, {s.avs.size(), 2}, "stake_lost_mean, p_slashed");
+  g.write_doubles("avs_holder_loss_mean", avs_holder_loss_means(s), {s.avs.size(), s.holders.size()}, kFraction);
   g.write_doubles("pools", pools, {s.pools.size(), 3}, "balance, drawdown_mean, p_exhausted");
   g.write_doubles("holder_value", r.holder_value, {r.holder_value.size()}, kOwnAsset);
   g.write_doubles("pool_balance", r.pool_balance, {r.pool_balance.size()}, kOwnAsset);
@@ -307,8 +308,14 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   const std::vector<double> avs = g.read_doubles("avs"), pools = g.read_doubles("pools");
   if (avs.size() != 2 * first.avs.size() || pools.size() != 3 * first.pools.size())
     throw SweepPartError(fmt::format("{}: point {} has AVS or pool tables of another shape", d.path, point));
-  for (std::size_t a = 0; a < first.avs.size(); ++a)
-    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1]});
+  const std::vector<double> by_holder = g.read_doubles("avs_holder_loss_mean");
+  const std::size_t H = first.holders.size();
+  if (by_holder.size() != first.avs.size() * H)
+    throw SweepPartError(fmt::format("{}: point {} has an AVS x holder table of another shape", d.path, point));
+  for (std::size_t a = 0; a < first.avs.size(); ++a) {
+    const auto row = by_holder.begin() + static_cast<std::ptrdiff_t>(a * H);
+    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1], {row, row + static_cast<std::ptrdiff_t>(H)}});
+  }
   for (std::size_t k = 0; k < first.pools.size(); ++k)
     s.pools.push_back({first.pools[k].name, to_string(first.pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
   return r;

@@ -22,7 +22,8 @@ namespace restake {
 
 inline constexpr const char* kSweepPointFileType = "restake-sim sweep point";
 inline constexpr const char* kSweepShardFileType = "restake-sim sweep shard";
-inline constexpr std::int64_t kSweepShardFormatVersion = 1;
+// 2: each point also holds avs_holder_loss_mean [A, H]
+inline constexpr std::int64_t kSweepShardFormatVersion = 2;
 
 // A stored point is unusable here (another sweep, missing or duplicate points, a damaged file).
 struct SweepPartError : std::runtime_error {

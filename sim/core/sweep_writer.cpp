@@ -264,6 +264,8 @@ struct SweepWriter::Impl {
     g.write_doubles("avs_p_slashed",
                     stack(P, [&](std::size_t p) { return collect(s[p]->avs, [](const AvsSummary& a) { return a.p_slashed; }); }),
                     {P, A}, kProbability);
+    g.write_doubles("avs_holder_loss_mean", stack(P, [&](std::size_t p) { return avs_holder_loss_means(*s[p]); }), {P, A, H},
+                    kFraction);
     g.write_doubles("pool_drawdown_mean",
                     stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const PoolSummary& x) { return x.drawdown_mean; }); }),
                     {P, Q}, kOwnAsset);

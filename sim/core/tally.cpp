@@ -11,6 +11,7 @@ Tally::Tally(const Model& m, double sketch_accuracy)
       cause_sum(m.holders.size() * kLossCauseCount, 0.0),
       avs_lost_sum(m.avs.size(), 0.0),
       avs_slashed(m.avs.size(), 0),
+      avs_holder_loss(m.avs.size() * m.holders.size(), 0),
       pool_drawdown_sum(m.pools.size(), 0.0),
       pool_exhausted(m.pools.size(), 0) {
   for (const auto& p : m.pools) pool_balance.push_back(p.balance);
@@ -47,6 +48,7 @@ void Tally::add(const TrialBlock& b) {
       pool_exhausted[p] += pool_balance[p] > 0.0 && d >= pool_balance[p] * (1.0 - 1e-12);
     }
   }
+  for (std::size_t k = 0; k < avs_holder_loss.size(); ++k) avs_holder_loss[k] += b.avs_holder_loss[k];
   trials += b.count;
 }
 

@@ -25,6 +25,7 @@ struct Tally {
   std::vector<double> cause_sum;                              // [holder * cause]
   std::vector<double> avs_lost_sum;                           // [avs]
   std::vector<std::uint64_t> avs_slashed;                     // [avs] trials with a slash
+  std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<double> pool_drawdown_sum;                      // [pool]
   std::vector<std::uint64_t> pool_exhausted;                  // [pool] trials that emptied it
   std::vector<double> pool_balance;                           // [pool]

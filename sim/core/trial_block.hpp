@@ -21,6 +21,9 @@ struct TrialBlock {
   std::uint64_t first_trial = 0;
   std::size_t count = 0;
   std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  // [avs * holders] summed over the block's trials (fixed_sum.hpp), not per trial: an [A, H] row
+  // per trial would cost A x H doubles per trial.
+  std::vector<FixedSum> avs_holder_loss;
 
   void reset(const RecordShape& s, std::uint64_t first, std::size_t n) {
     shape = s;
@@ -32,9 +35,11 @@ struct TrialBlock {
     loss_by_cause.assign(n * s.holders * kLossCauseCount, 0.0);
     avs_stake_lost_eth.assign(n * s.avs, 0.0);
     pool_drawdown_eth.assign(n * s.pools, 0.0);
+    avs_holder_loss.assign(s.avs * s.holders, 0);
   }
 
-  // The record of the i-th trial of the block.
+  // The record of the i-th trial of the block. Its AVS x holder losses go straight into the block's
+  // sum: fine on one thread; the engine gives each thread its own accumulator instead.
   TrialRecord row(std::size_t i) {
     const std::size_t h = shape.holders;
     return {{loss_fraction.data() + i * h, h},
@@ -42,7 +47,8 @@ struct TrialBlock {
             {covered_fraction.data() + i * h, h},
             {loss_by_cause.data() + i * h * kLossCauseCount, h * kLossCauseCount},
             {avs_stake_lost_eth.data() + i * shape.avs, shape.avs},
-            {pool_drawdown_eth.data() + i * shape.pools, shape.pools}};
+            {pool_drawdown_eth.data() + i * shape.pools, shape.pools},
+            {avs_holder_loss.data(), avs_holder_loss.size()}};
   }
 };
 
