@@ -274,7 +274,9 @@ TEST_CASE("the exact AVS x holder means are the same for any threads and blocks,
     run_trials(m, o, [&](const TrialBlock& b) { t.add(b); });
     return summarize_run(m, RunInfo{}, t);
   };
-  const RunSummary one = summary(1, 1 << 15), two = summary(2, 777);
+  // Many threads on small blocks: a shared accumulator would lose additions here.
+  const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  const RunSummary one = summary(1, 4096), two = summary(8, 256);
   const std::vector<double> a = avs_holder_loss_means(one), b = avs_holder_loss_means(two);
   REQUIRE(a.size() == m.avs.size() * m.holders.size());
   CHECK(a == b);  // bit for bit: integer sums do not depend on the order
@@ -289,4 +291,23 @@ TEST_CASE("the exact AVS x holder means are the same for any threads and blocks,
     some = some || by_avs > 0.0;
   }
   CHECK(some);
+}
+
+TEST_CASE("AVS x holder sums survive many threads adding at once") {
+  // 50 slashes per trial on one AVS and holder: threads would collide on a shared accumulator.
+  const Model m = model_from(shared_avs_world(50.0, 0.01));
+  const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+  auto sums = [&](int threads, std::size_t block) {
+    RunOptions o;
+    o.trials = 40'000;
+    o.seed = 3;
+    o.threads = threads;
+    o.block_trials = block;
+    FixedSum total = 0;
+    run_trials(m, o, [&](const TrialBlock& b) { total += b.avs_holder_loss.at(0); });
+    return total;
+  };
+  const FixedSum one = sums(1, 40'000);
+  CHECK(one > 0);
+  CHECK(sums(8, 1'000) == one);
 }

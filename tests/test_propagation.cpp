@@ -99,6 +99,44 @@ positions = [{ operator = "op", stake_eth = 50 }]
   CHECK(o.avs_holder_loss[0] + o.avs_holder_loss[2] == doctest::Approx(o.cause(0, LossCause::AvsSlashing)).epsilon(1e-15));
 }
 
+TEST_CASE("the AVS x holder ledger in unique mode with a faulty slashing reaching one holder only through one AVS") {
+  // a1 (0.3) and a2 (0.5) on "op", where "staker" is; a2 also on "op2" (0.4), where "other" is.
+  const std::string world = std::string(kEthereum) + R"(
+[[operator]]
+name = "op"
+validators = 10
+[[operator]]
+name = "op2"
+validators = 10
+[[protocol]]
+name = "p"
+slashing_mode = "unique"
+[[avs]]
+name = "a1"
+protocol = "p"
+operators = [{ operator = "op", allocation = 0.3 }]
+[[avs]]
+name = "a2"
+protocol = "p"
+operators = [{ operator = "op", allocation = 0.5 }, { operator = "op2", allocation = 0.4 }]
+[[native]]
+name = "staker"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 100 }]
+[[native]]
+name = "other"
+protocol = "p"
+positions = [{ operator = "op2", stake_eth = 50 }]
+)";
+  // a1 slashes "op" by 50%: 0.15 of the staker; then a2's faulty slashing takes 50% from both operators.
+  const Outcome o = propagate_events(model_from(world), {avs_slash(10, 0, 0.5), {20, EventKind::AvsFaultySlashing, 1, 0, 0.5}});
+  CHECK(o.avs_holder_loss[0 * 2 + 0] == doctest::Approx(0.15).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[0 * 2 + 1] == 0.0);
+  CHECK(o.avs_holder_loss[1 * 2 + 0] == doctest::Approx(0.25).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[1 * 2 + 1] == doctest::Approx(0.20).epsilon(1e-15));
+  CHECK(o.avs_holder_loss[2] == doctest::Approx(o.cause(0, LossCause::AvsFaultySlashing)).epsilon(1e-15));
+}
+
 TEST_CASE("a unique-mode AVS slashing twice compounds on its own remaining allocation") {
   const Outcome o = propagate_events(model_from(two_avs_world("unique")), {avs_slash(1, 0, 0.5), avs_slash(2, 0, 0.5)});
   CHECK(o.loss_fraction[0] == doctest::Approx(0.3 * 0.75));  // 0.15 then 0.075

@@ -201,7 +201,7 @@ def world_of(r: Results) -> World | None:
     return w
 
 
-# --- AVS x holder expected loss (attribution) -----------------------------------------------------
+# --- AVS x holder expected loss (exact from the file, or an attribution for older files) ----------
 
 
 @dataclass
@@ -213,7 +213,7 @@ class AvsHolderLoss:
     loss: np.ndarray            # [A, H] expected loss attributed to (AVS, holder) over the horizon, units of the asset
     loss_fraction: np.ndarray   # [A, H] the same over the holder's initial value
     exposure: np.ndarray        # [A, H] slashable stake (0: the AVS cannot reach the holder)
-    method: str                 # "per-trial", "pro-rata" or "none" (no AVS)
+    method: str                 # "exact" (from the file), "per-trial" or "pro-rata" (attributions), "none" (no AVS)
     exact_share: float          # share of the attributed amount that needed no apportioning (see below)
     holder_assets: list[str] = field(default_factory=list)
     avs_assets: list[str] = field(default_factory=list)

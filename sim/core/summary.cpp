@@ -159,9 +159,10 @@ std::string format_summary_json(const RunSummary& s) {
     std::string by_holder;
     for (std::size_t h = 0; h < s.avs[i].holder_loss_mean.size() && h < s.holders.size(); ++h)
       by_holder += fmt::format("{}{}: {}", h ? ", " : "", json_string(s.holders[h].name), json_number(s.avs[i].holder_loss_mean[h]));
-    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"stake_lost_mean\": {}, \"p_slashed\": {}, \"holder_loss_mean\": {{{}}}}}",
+    out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"stake_lost_mean\": {}, \"p_slashed\": {}, \"holder_loss_mean\": {}}}",
                        i ? ", " : "", json_string(s.avs[i].name), json_string(s.avs[i].asset),
-                       json_number(s.avs[i].stake_lost_mean), json_number(s.avs[i].p_slashed), by_holder);
+                       json_number(s.avs[i].stake_lost_mean), json_number(s.avs[i].p_slashed),
+                       s.avs[i].holder_loss_mean.empty() ? std::string("null") : "{" + by_holder + "}");
   }
   out += "],\n  \"pools\": [";
   for (std::size_t i = 0; i < s.pools.size(); ++i)
