@@ -113,7 +113,7 @@ LeakCourse leak_course(const ConsensusParams& p, double q, std::uint64_t epochs)
     update_effective_balance(v.balance, v.effective_balance);
     // Nothing left to happen: finalising again, no score left to leak with, and ejected already
     // or too far above 16 ETH for the attestation penalties of the epochs left to get there.
-    if ((!c.leak_enabled || k >= c.finalized_from) && v.score == 0) {
+    if (c.leak_over(k) && v.score == 0) {
       v.price(p);
       const double left = static_cast<double>(epochs - k - 1) * static_cast<double>(v.duties);
       if (c.ejected_at != kNever || static_cast<double>(v.balance) - left >= static_cast<double>(kEjectionBalance + kGweiPerEth)) break;
@@ -130,7 +130,7 @@ OfflinePenalty offline_penalty(const ConsensusParams& p, const LeakCourse& c, Gw
   for (std::uint64_t k = 0; k < c.epochs; ++k) {
     // Quiet from here on (no leak ahead, no score, not ejected nor about to be): the same
     // attestation penalty every epoch until the effective balance drops, charged at once.
-    if ((!c.leak_enabled || k >= c.finalized_from) && v.score == 0 && exit_at == HUGE_VAL && !with_network &&
+    if (c.leak_over(k) && v.score == 0 && exit_at == HUGE_VAL && !with_network &&
         v.effective_balance > kEjectionBalance) {
       v.price(p);
       Gwei taken = 0;

@@ -53,6 +53,8 @@ struct LeakCourse {
 
   std::uint64_t finality_delay(std::uint64_t k) const { return k < finalized_from ? k + 2 : 0; }
   bool in_leak(std::uint64_t k) const { return leak_enabled && finality_delay(k) > kMinEpochsToInactivityPenalty; }
+  // No epoch from k on is in the leak (finality is back, or the leak is not modelled).
+  bool leak_over(std::uint64_t k) const { return !leak_enabled || k >= finalized_from; }
   // Epochs of the outage in the leak.
   std::uint64_t leak_epochs() const;
   // Share of the network's ejected validators that have left the validator set by epoch k.

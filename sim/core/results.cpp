@@ -298,11 +298,8 @@ RunSummary read_summary(const std::string& path) {
   // Files written before the exact AVS x holder losses have none: their rows stay empty.
   const std::size_t H = s.holders.size();
   const auto by_holder = g.exists("avs_holder_loss_mean") ? g.read_doubles("avs_holder_loss_mean") : std::vector<double>{};
-  for (std::size_t a = 0; a < avs_names.size(); ++a) {
-    std::vector<double> row;
-    if (by_holder.size() == avs_names.size() * H) row.assign(by_holder.begin() + static_cast<std::ptrdiff_t>(a * H), by_holder.begin() + static_cast<std::ptrdiff_t>((a + 1) * H));
-    s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a], std::move(row)});
-  }
+  for (std::size_t a = 0; a < avs_names.size(); ++a)
+    s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a], avs_holder_row(by_holder, avs_names.size(), H, a)});
   const h5::Group pg = f.open_group("pools");
   const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
   const auto balances = pg.read_doubles("balance");

@@ -55,6 +55,12 @@ std::vector<double> avs_holder_loss_means(const RunSummary& s) {
   return out;
 }
 
+std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t avs_count, std::size_t holders, std::size_t a) {
+  if (table.size() != avs_count * holders) return {};
+  const auto row = table.begin() + static_cast<std::ptrdiff_t>(a * holders);
+  return {row, row + static_cast<std::ptrdiff_t>(holders)};
+}
+
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
   return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
     set_loss_tail(hs.loss, col.loss_fraction(h));

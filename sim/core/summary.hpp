@@ -67,8 +67,10 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
 // Order statistics from the tally's sketches (within their relative accuracy).
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally);
 
-// [avs * holder]: each AVS's holder_loss_mean, row after row.
+// [avs * holder]: each AVS's holder_loss_mean, row after row; and AVS a's row of such a table
+// of `holders` columns (empty when the table is not A x holders, as in files written before it).
 std::vector<double> avs_holder_loss_means(const RunSummary& s);
+std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t avs_count, std::size_t holders, std::size_t a);
 
 std::string format_summary_table(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);

@@ -298,7 +298,7 @@ void read_values(const SweepReader& r, const toml::table& t, SweepParameter& p, 
   p.line = static_cast<int>(given->source().begin.line);
   p.column = static_cast<int>(given->source().begin.column);
   if (p.categorical()) {
-    const char* what = p.kind == SweepParameter::Kind::String ? "a string" : "a boolean";
+    const std::string what = fmt::format("a {}", p.kind_name());
     if (form != "values")
       r.fail(given->source(), p.key, fmt::format("the scenario writes {} here: list them with values = [..]", what));
     const auto& a = r.array(*given, p.key, "an array");
@@ -469,8 +469,8 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
       r.fail(path->source(), base + ".path", fmt::format("{}: '{}' is a multi-line string: it cannot be swept", s.scenario_path, p.path));
     if (lhs && p.categorical())
       r.fail(path->source(), base + ".path",
-             fmt::format("{}: '{}' is {}: mode = \"lhs\" samples numbers; sweep it with mode = \"grid\" or \"zip\"",
-                         s.scenario_path, p.path, p.kind == SweepParameter::Kind::String ? "a string" : "a boolean"));
+             fmt::format("{}: '{}' is a {}: mode = \"lhs\" samples numbers; sweep it with mode = \"grid\" or \"zip\"",
+                         s.scenario_path, p.path, p.kind_name()));
 
     if (!lhs) {
       read_values(r, *t, p, base);
@@ -540,6 +540,15 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
 
   for (std::size_t pt = 0; pt < s.points.size(); ++pt) s.point_model(pt);  // every point, before any is run
   return s;
+}
+
+const char* SweepParameter::kind_name() const {
+  switch (kind) {
+    case Kind::String: return "string";
+    case Kind::Boolean: return "boolean";
+    case Kind::Number: break;
+  }
+  return "number";
 }
 
 std::string SweepParameter::text(double value) const {

@@ -47,6 +47,7 @@ struct SweepParameter {
   std::vector<std::pair<int, int>> value_positions;  // line, column of each element of `values = [..]`
 
   bool categorical() const { return kind != Kind::Number; }
+  const char* kind_name() const;  // "number", "string", "boolean" (as /points/kinds stores it)
   // A value as TOML text, as it is written into the scenario: "0.01", "2000", "\"electra\"", "true".
   std::string text(double value) const;
 };

@@ -312,10 +312,9 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   const std::size_t H = first.holders.size();
   if (by_holder.size() != first.avs.size() * H)
     throw SweepPartError(fmt::format("{}: point {} has an AVS x holder table of another shape", d.path, point));
-  for (std::size_t a = 0; a < first.avs.size(); ++a) {
-    const auto row = by_holder.begin() + static_cast<std::ptrdiff_t>(a * H);
-    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1], {row, row + static_cast<std::ptrdiff_t>(H)}});
-  }
+  for (std::size_t a = 0; a < first.avs.size(); ++a)
+    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1],
+                     avs_holder_row(by_holder, first.avs.size(), H, a)});
   for (std::size_t k = 0; k < first.pools.size(); ++k)
     s.pools.push_back({first.pools[k].name, to_string(first.pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
   return r;

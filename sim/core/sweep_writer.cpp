@@ -153,9 +153,7 @@ struct SweepWriter::Impl {
       for (std::size_t k = 0; k < K; ++k) labels.push_back(sw.parameters[k].text(sw.points[p][k]));
     points.write_strings("labels", labels, {P, K});
     std::vector<std::string> parameter_kinds;
-    for (const auto& p : sw.parameters)
-      parameter_kinds.emplace_back(p.kind == SweepParameter::Kind::String ? "string"
-                                   : p.kind == SweepParameter::Kind::Boolean ? "boolean" : "number");
+    for (const auto& p : sw.parameters) parameter_kinds.emplace_back(p.kind_name());
     points.write_strings("kinds", parameter_kinds);
 
     std::vector<std::string> kinds, assets;
