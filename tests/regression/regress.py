@@ -17,8 +17,7 @@ why in its message.
 import hashlib
 import json
 import math
-import os
-import struct
+import re
 import subprocess
 import sys
 import tempfile
@@ -129,13 +128,18 @@ def digest_h5(path):
     return {"datasets": datasets, "attributes": attributes}
 
 
+def mask_volatile(text):
+    """The printed summary names the build too: keep the key, drop the value."""
+    return re.sub(r'"(%s)": "[^"]*"' % "|".join(sorted(VOLATILE_ATTRIBUTES)), r'"\1": "*"', text)
+
+
 def run_case(cli, argv, files):
     with tempfile.TemporaryDirectory(prefix="restake-regress-") as tmp:
         args = [a.replace("{out}", tmp) for a in argv]
         proc = subprocess.run([cli, "-q", *args], cwd=ROOT, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
-        digest = {"argv": argv, "stdout": proc.stdout.replace(tmp, "{out}")}
+        digest = {"argv": argv, "stdout": mask_volatile(proc.stdout.replace(tmp, "{out}"))}
         for name in files:
             digest[name] = digest_h5(Path(tmp) / name)
         return digest
