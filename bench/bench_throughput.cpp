@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 #include <tbb/info.h>
 
-#include "engine.hpp"
-#include "results.hpp"
-#include "scenario.hpp"
+#include "trial/engine.hpp"
+#include "io/results.hpp"
+#include "io/scenario.hpp"
 
 using namespace restake;
 using Clock = std::chrono::steady_clock;

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "h5.hpp"
+#include "io/h5.hpp"
 
 namespace restake::test {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "engine.hpp"
-#include "scenario.hpp"
+#include "trial/engine.hpp"
+#include "io/scenario.hpp"
 
 namespace restake::test {
 

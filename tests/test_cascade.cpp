@@ -1,4 +1,4 @@
-// Durvasula & Roughgarden cascades (sim/core/cascade): the theorems and examples restated in
+// Durvasula & Roughgarden cascades (sim/security/cascade): the theorems and examples restated in
 // domain.md section 4, an independent brute force over attack sequences, and `restake-sim cascade`.
 #include "cli_support.hpp"
 #include <doctest/doctest.h>
@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "cascade.hpp"
+#include "security/cascade.hpp"
 #include "support.hpp"
 
 namespace fs = std::filesystem;
@@ -40,7 +40,7 @@ CascadeService service(double profit, double threshold, std::vector<std::size_t>
   return {"", profit, threshold, std::move(validators)};
 }
 
-// Straight from the definitions (domain.md section 4), sharing no code with sim/core/cascade.cpp:
+// Straight from the definitions (domain.md section 4), sharing no code with sim/security/cascade.cpp:
 // every shock, then every sequence of valid attacks, each on the graph left by the shock and the
 // attacks before it (attackers and attacked services removed). Exponential: tiny graphs only.
 class BruteForce {

@@ -12,10 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "h5.hpp"
-#include "results.hpp"
-#include "scenario.hpp"
-#include "statistics.hpp"
+#include "io/h5.hpp"
+#include "io/results.hpp"
+#include "io/scenario.hpp"
+#include "stats/statistics.hpp"
 
 namespace fs = std::filesystem;
 using namespace restake::test;

@@ -2,7 +2,7 @@
 // in domain.md section 2 (T = 32M ETH, 32 ETH validators).
 #include <doctest/doctest.h>
 
-#include "consensus.hpp"
+#include "chain/consensus.hpp"
 
 using namespace restake;
 

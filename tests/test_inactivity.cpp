@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "inactivity.hpp"
+#include "chain/inactivity.hpp"
 
 using namespace restake;
 

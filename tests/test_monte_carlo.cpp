@@ -9,9 +9,9 @@
 #include <tbb/global_control.h>
 
 #include "cli_support.hpp"
-#include "rng.hpp"
-#include "statistics.hpp"
-#include "summary.hpp"
+#include "trial/rng.hpp"
+#include "stats/statistics.hpp"
+#include "stats/summary.hpp"
 #include "support.hpp"
 
 using namespace restake;

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "inactivity.hpp"
-#include "statistics.hpp"
+#include "chain/inactivity.hpp"
+#include "stats/statistics.hpp"
 #include "support.hpp"
 
 using namespace restake;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <random>
 
-#include "quantile_sketch.hpp"
-#include "statistics.hpp"
+#include "stats/quantile_sketch.hpp"
+#include "stats/statistics.hpp"
 
 using namespace restake;
 

@@ -1,7 +1,7 @@
 // Scenario validation: every error parse_scenario() reports names the file, the line and column it
 // points at, the key path, and says what is wrong. Each test takes a small valid scenario, changes
 // one thing in it, and checks the error that results.
-#include "scenario.hpp"
+#include "io/scenario.hpp"
 
 #include <cmath>
 #include <fstream>

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "statistics.hpp"
+#include "stats/statistics.hpp"
 
 using namespace restake;
 

@@ -16,10 +16,10 @@
 
 #include <fmt/format.h>
 
-#include "h5.hpp"
+#include "io/h5.hpp"
 #include "support.hpp"
-#include "sweep.hpp"
-#include "sweep_writer.hpp"
+#include "sweep/sweep.hpp"
+#include "sweep/sweep_writer.hpp"
 
 namespace fs = std::filesystem;
 using namespace restake::test;

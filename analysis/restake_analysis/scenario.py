@@ -1,7 +1,7 @@
 """The parts of a scenario (docs/scenario-format.md) the analysis needs: who delegates how much to
 which operator, through which protocol, in which asset, and which AVSs each (operator, protocol)
 slot secures. Read from the scenario text stored in the results file, parsed with tomllib; the
-simulator's parser (sim/core/scenario.cpp) has already validated it, so this one only reads (it
+simulator's parser (sim/io/scenario.cpp) has already validated it, so this one only reads (it
 raises KeyError / TypeError / ValueError on what it cannot read, and ignores tables it does not
 need: [simulation], [ethereum], [[group]], [[contract]], [stress], ...).
 

@@ -1,4 +1,4 @@
-"""Quantile, VaR and expected shortfall exactly as `sim/core/statistics.cpp` defines them, and
+"""Quantile, VaR and expected shortfall exactly as `sim/stats/statistics.cpp` defines them, and
 confidence intervals for them. The definitions are written down in docs/statistics.md.
 
 Every function takes a 1-D sample (losses or returns, one value per trial). Functions whose name
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# The levels the C++ summary stores (sim/core/statistics.hpp).
+# The levels the C++ summary stores (sim/stats/statistics.hpp).
 LOSS_QUANTILE_LEVELS = (0.5, 0.9, 0.95, 0.99, 0.999)
 RETURN_QUANTILE_LEVELS = (0.01, 0.05, 0.5, 0.95, 0.99)
 

@@ -1,4 +1,4 @@
-#include "consensus.hpp"
+#include "chain/consensus.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "inactivity.hpp"
+#include "chain/inactivity.hpp"
 
 #include <algorithm>
 #include <cmath>

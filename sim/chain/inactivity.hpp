@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "consensus.hpp"
+#include "chain/consensus.hpp"
 
 namespace restake {
 

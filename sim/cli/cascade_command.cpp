@@ -1,4 +1,4 @@
-// `restake-sim cascade`: reads a scenario, builds its restaking graph and prints what sim/core/cascade
+// `restake-sim cascade`: reads a scenario, builds its restaking graph and prints what sim/security/cascade
 // computes, as a table or as JSON. See docs/cascade.md for how to read it.
 #include "cascade_command.hpp"
 
@@ -14,9 +14,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "cascade.hpp"
-#include "json.hpp"
-#include "scenario.hpp"
+#include "security/cascade.hpp"
+#include "io/json.hpp"
+#include "io/scenario.hpp"
 #include "text_file.hpp"
 
 namespace restake {

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "h5.hpp"
-#include "results.hpp"
+#include "io/h5.hpp"
+#include "io/results.hpp"
 
 namespace restake {
 

@@ -22,14 +22,14 @@
 #include <spdlog/spdlog.h>
 #include <tbb/info.h>
 
-#include "engine.hpp"
+#include "trial/engine.hpp"
 #include "interrupt.hpp"
-#include "scenario.hpp"
-#include "summary.hpp"
-#include "sweep.hpp"
-#include "sweep_points.hpp"
-#include "sweep_writer.hpp"
-#include "tally.hpp"
+#include "io/scenario.hpp"
+#include "stats/summary.hpp"
+#include "sweep/sweep.hpp"
+#include "sweep/sweep_points.hpp"
+#include "sweep/sweep_writer.hpp"
+#include "stats/tally.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
 

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "reproduction.hpp"
-#include "scenario.hpp"
+#include "reproduce/reproduction.hpp"
+#include "io/scenario.hpp"
 #include "text_file.hpp"
 
 namespace restake {

@@ -16,9 +16,9 @@
 #ifdef RESTAKE_MPI
 #include "mpi_sweep.hpp"
 #endif
-#include "sweep.hpp"
-#include "sweep_points.hpp"
-#include "sweep_writer.hpp"
+#include "sweep/sweep.hpp"
+#include "sweep/sweep_points.hpp"
+#include "sweep/sweep_writer.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
 

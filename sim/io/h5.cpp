@@ -1,4 +1,4 @@
-#include "h5.hpp"
+#include "io/h5.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "results.hpp"
+#include "io/results.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "h5.hpp"
-#include "output_helpers.hpp"
+#include "io/h5.hpp"
+#include "io/output_helpers.hpp"
 
 namespace restake {
 

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "model.hpp"
-#include "summary.hpp"
-#include "trial_block.hpp"
+#include "model/model.hpp"
+#include "stats/summary.hpp"
+#include "trial/trial_block.hpp"
 
 namespace restake {
 

@@ -1,4 +1,4 @@
-#include "scenario.hpp"
+#include "io/scenario.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "inactivity.hpp"
+#include "chain/inactivity.hpp"
 
 namespace restake {
 

@@ -1,4 +1,4 @@
-#include "distribution.hpp"
+#include "model/distribution.hpp"
 
 #include <algorithm>
 #include <cmath>

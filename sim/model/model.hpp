@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "consensus.hpp"
-#include "distribution.hpp"
+#include "chain/consensus.hpp"
+#include "model/distribution.hpp"
 
 namespace restake {
 

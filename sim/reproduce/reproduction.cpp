@@ -1,4 +1,4 @@
-#include "reproduction.hpp"
+#include "reproduce/reproduction.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "cascade.hpp"
-#include "engine.hpp"
-#include "scenario.hpp"
-#include "tally.hpp"
+#include "security/cascade.hpp"
+#include "trial/engine.hpp"
+#include "io/scenario.hpp"
+#include "stats/tally.hpp"
 
 namespace restake {
 

@@ -1,6 +1,6 @@
 // Durvasula & Roughgarden cascades (domain.md section 4): exact security, slack and worst-case loss
 // by enumerating validator subsets, and the per-validator sufficient condition.
-#include "cascade.hpp"
+#include "security/cascade.hpp"
 
 #include <algorithm>
 #include <bit>

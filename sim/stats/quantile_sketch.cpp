@@ -1,4 +1,4 @@
-#include "quantile_sketch.hpp"
+#include "stats/quantile_sketch.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "statistics.hpp"
+#include "stats/statistics.hpp"
 
 #include <algorithm>
 #include <cmath>

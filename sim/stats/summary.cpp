@@ -1,6 +1,6 @@
-#include "summary.hpp"
+#include "stats/summary.hpp"
 
-#include "json.hpp"
+#include "io/json.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "model.hpp"
-#include "statistics.hpp"
-#include "tally.hpp"
+#include "model/model.hpp"
+#include "stats/statistics.hpp"
+#include "stats/tally.hpp"
 
 namespace restake {
 

@@ -1,4 +1,4 @@
-#include "tally.hpp"
+#include "stats/tally.hpp"
 
 namespace restake {
 

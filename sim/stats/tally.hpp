@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "model.hpp"
-#include "quantile_sketch.hpp"
-#include "statistics.hpp"
-#include "trial_block.hpp"
+#include "model/model.hpp"
+#include "stats/quantile_sketch.hpp"
+#include "stats/statistics.hpp"
+#include "trial/trial_block.hpp"
 
 namespace restake {
 

@@ -1,4 +1,4 @@
-#include "sweep.hpp"
+#include "sweep/sweep.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "rng.hpp"
-#include "tally.hpp"
+#include "trial/rng.hpp"
+#include "stats/tally.hpp"
 
 namespace restake {
 

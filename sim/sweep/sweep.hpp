@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine.hpp"
-#include "model.hpp"
-#include "scenario.hpp"
-#include "summary.hpp"
-#include "tally.hpp"
+#include "trial/engine.hpp"
+#include "model/model.hpp"
+#include "io/scenario.hpp"
+#include "stats/summary.hpp"
+#include "stats/tally.hpp"
 
 namespace restake {
 

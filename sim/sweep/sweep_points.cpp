@@ -1,4 +1,4 @@
-#include "sweep_points.hpp"
+#include "sweep/sweep_points.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "h5.hpp"
+#include "io/h5.hpp"
 
 namespace fs = std::filesystem;
 

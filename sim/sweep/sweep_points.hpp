@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "model.hpp"
-#include "sweep.hpp"
-#include "sweep_writer.hpp"
-#include "trial_block.hpp"
+#include "model/model.hpp"
+#include "sweep/sweep.hpp"
+#include "sweep/sweep_writer.hpp"
+#include "trial/trial_block.hpp"
 
 namespace restake {
 

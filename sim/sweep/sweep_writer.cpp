@@ -1,4 +1,4 @@
-#include "sweep_writer.hpp"
+#include "sweep/sweep_writer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "h5.hpp"
-#include "output_helpers.hpp"
+#include "io/h5.hpp"
+#include "io/output_helpers.hpp"
 
 namespace restake {
 

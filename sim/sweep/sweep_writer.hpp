@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "model.hpp"
-#include "summary.hpp"
-#include "sweep.hpp"
-#include "trial_block.hpp"
+#include "model/model.hpp"
+#include "stats/summary.hpp"
+#include "sweep/sweep.hpp"
+#include "trial/trial_block.hpp"
 
 namespace restake {
 

@@ -1,4 +1,4 @@
-#include "engine.hpp"
+#include "trial/engine.hpp"
 
 #include <algorithm>
 #include <array>

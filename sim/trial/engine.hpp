@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <functional>
 
-#include "model.hpp"
-#include "propagation.hpp"
-#include "sampler.hpp"
-#include "trial_block.hpp"
+#include "model/model.hpp"
+#include "trial/propagation.hpp"
+#include "trial/sampler.hpp"
+#include "trial/trial_block.hpp"
 
 namespace restake {
 

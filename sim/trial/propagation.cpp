@@ -1,4 +1,4 @@
-#include "propagation.hpp"
+#include "trial/propagation.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,11 +7,11 @@
 #include <span>
 #include <vector>
 
-#include "cascade.hpp"
-#include "fixed_sum.hpp"
-#include "inactivity.hpp"
-#include "model.hpp"
-#include "sampler.hpp"
+#include "security/cascade.hpp"
+#include "stats/fixed_sum.hpp"
+#include "chain/inactivity.hpp"
+#include "model/model.hpp"
+#include "trial/sampler.hpp"
 
 namespace restake {
 

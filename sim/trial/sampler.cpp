@@ -1,4 +1,4 @@
-#include "sampler.hpp"
+#include "trial/sampler.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <boost/random/uniform_01.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 
-#include "inactivity.hpp"
-#include "rng.hpp"
+#include "chain/inactivity.hpp"
+#include "trial/rng.hpp"
 
 namespace restake {
 

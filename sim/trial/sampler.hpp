@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model.hpp"
+#include "model/model.hpp"
 
 namespace restake {
 

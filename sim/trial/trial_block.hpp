@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "propagation.hpp"
+#include "trial/propagation.hpp"
 
 namespace restake {
 
