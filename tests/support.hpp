@@ -14,7 +14,7 @@ inline Model model_from(const std::string& toml) { return parse_scenario(toml, "
 struct Records {
   RecordShape shape;
   std::size_t trials = 0;
-  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
 
   double loss(std::size_t trial, std::size_t holder) const { return loss_fraction[trial * shape.holders + holder]; }
   std::vector<double> loss_column(std::size_t holder) const {
@@ -40,15 +40,15 @@ inline Records run_in_memory(const Model& m, std::uint64_t trials, int threads, 
     add(r.net_return, b.net_return);
     add(r.covered_fraction, b.covered_fraction);
     add(r.loss_by_cause, b.loss_by_cause);
-    add(r.avs_stake_lost_eth, b.avs_stake_lost_eth);
-    add(r.pool_drawdown_eth, b.pool_drawdown_eth);
+    add(r.avs_stake_lost, b.avs_stake_lost);
+    add(r.pool_drawdown, b.pool_drawdown);
   });
   return r;
 }
 
 // One trial with hand-placed events instead of random ones.
 struct Outcome {
-  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
   std::vector<double> avs_holder_loss;  // [avs * holder] share of the holder's value lost to the AVS
   double cause(std::size_t holder, LossCause c) const { return loss_by_cause[holder * kLossCauseCount + static_cast<std::size_t>(c)]; }
 };
@@ -62,11 +62,11 @@ inline Outcome propagate_events(const Model& m, std::vector<Event> events, doubl
   d.events = std::move(events);
   TrialBlock b;
   b.reset(RecordShape::of(m), 0, 1);
-  TrialScratch s;
+  TrialWorkspace s;
   propagate(m, plan, d, s, b.row(0));
   std::vector<double> avs_holder;
   for (const FixedSum x : b.avs_holder_loss) avs_holder.push_back(from_fixed(x));
-  return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost_eth, b.pool_drawdown_eth, avs_holder};
+  return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost, b.pool_drawdown, avs_holder};
 }
 
 }  // namespace restake::test

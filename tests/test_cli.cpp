@@ -53,7 +53,7 @@ TEST_CASE("run writes a complete, self-describing results file and its summary m
   CHECK(t.dims("loss_fraction") == std::vector<hsize_t>{5000, m.holders.size()});
   CHECK(t.dims("loss_by_cause") == std::vector<hsize_t>{5000, m.holders.size(), kLossCauseCount});
   CHECK(t.dims("avs_stake_lost") == std::vector<hsize_t>{5000, m.avs.size()});
-  CHECK(t.dims("pool_drawdown") == std::vector<hsize_t>{5000, m.pools.size()});
+  CHECK(t.dims("pool_drawdown") == std::vector<hsize_t>{5000, m.coverage_pools.size()});
   CHECK(t.dataset_attr_string("avs_stake_lost", "units").find("asset") != std::string::npos);
   CHECK(f.open_group("avs").read_strings("assets") == std::vector<std::string>(m.avs.size(), "ETH"));
   CHECK(f.open_group("holders").read_strings("names") == std::vector<std::string>{"rsETH-like", "stETH-like", "native-restakers"});

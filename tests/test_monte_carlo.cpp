@@ -201,8 +201,8 @@ TEST_CASE("1, 2 and 8 threads give bit-identical per-trial results on the defaul
     CHECK(r->net_return == one.net_return);
     CHECK(r->loss_by_cause == one.loss_by_cause);
     CHECK(r->covered_fraction == one.covered_fraction);
-    CHECK(r->avs_stake_lost_eth == one.avs_stake_lost_eth);
-    CHECK(r->pool_drawdown_eth == one.pool_drawdown_eth);
+    CHECK(r->avs_stake_lost == one.avs_stake_lost);
+    CHECK(r->pool_drawdown == one.pool_drawdown);
   }
   // something happened, so the comparison means something
   CHECK(std::count_if(one.loss_fraction.begin(), one.loss_fraction.end(), [](double v) { return v > 0; }) > 100);

@@ -133,8 +133,8 @@ holders = ["on-op"]
   const double gross = per_validator_share(m, 0.5, 4500, 32 * kGweiPerEth);
   CHECK(r.covered_fraction[0] == doctest::Approx(100.0 / 3200.0).epsilon(1e-12));
   CHECK(r.loss(0, 0) == doctest::Approx(gross - 100.0 / 3200.0).epsilon(1e-9));
-  CHECK(r.pool_drawdown_eth[0] == 0.0);
-  CHECK(r.pool_drawdown_eth[1] == doctest::Approx(100.0));
+  CHECK(r.pool_drawdown[0] == 0.0);
+  CHECK(r.pool_drawdown[1] == doctest::Approx(100.0));
 }
 
 TEST_CASE("random outages: P(loss > 0) and the mean loss match the Poisson closed form within 4 standard errors") {

@@ -70,13 +70,13 @@ TEST_CASE("two AVSs slashing 50% each: unique stake loses 0.5*0.3 + 0.5*0.5, sha
   // Unique: magnitudes 0.3 / 0.5 / 0.2 unallocated. 50% of 0.3 then 50% of 0.5 leave 1 - 0.15 - 0.25.
   const Outcome unique = propagate_events(model_from(two_avs_world("unique")), events);
   CHECK(unique.loss_fraction[0] == doctest::Approx(0.40).epsilon(1e-12));
-  CHECK(unique.avs_stake_lost_eth[0] == doctest::Approx(15.0));
-  CHECK(unique.avs_stake_lost_eth[1] == doctest::Approx(25.0));
+  CHECK(unique.avs_stake_lost[0] == doctest::Approx(15.0));
+  CHECK(unique.avs_stake_lost[1] == doctest::Approx(25.0));
   // Shared: each AVS can slash everything left.
   const Outcome shared = propagate_events(model_from(two_avs_world("shared")), events);
   CHECK(shared.loss_fraction[0] == doctest::Approx(0.75).epsilon(1e-12));
-  CHECK(shared.avs_stake_lost_eth[0] == doctest::Approx(50.0));
-  CHECK(shared.avs_stake_lost_eth[1] == doctest::Approx(25.0));
+  CHECK(shared.avs_stake_lost[0] == doctest::Approx(50.0));
+  CHECK(shared.avs_stake_lost[1] == doctest::Approx(25.0));
   CHECK(shared.cause(0, LossCause::AvsSlashing) == doctest::Approx(0.75));
 }
 
@@ -169,7 +169,7 @@ positions = [{ operator = "op", stake_eth = 200 }]
 )";
   const Outcome o = propagate_events(model_from(toml), {avs_slash(5, 0, 0.5)});
   CHECK(200.0 * (1.0 - o.loss_fraction[0]) == doctest::Approx(180.0));
-  CHECK(o.avs_stake_lost_eth[0] == doctest::Approx(20.0));
+  CHECK(o.avs_stake_lost[0] == doctest::Approx(20.0));
 }
 
 TEST_CASE("EigenLayer dual slashing (ELIP-004): a 75% AVS slash then a beacon loss of half leaves 32 ETH at 4 ETH") {
@@ -384,24 +384,24 @@ holders = ["covered"]
 TEST_CASE("a coverage pool pays covered losses up to exactly its balance, then the next pool, then holders bear the rest") {
   // A 50% AVS slash: 'covered' loses 10 ETH gross; pool 'first' holds 4, 'second' 1.
   const Outcome o = propagate_events(model_from(pool_world(4.0, "\"avs_slashing\"")), {avs_slash(1, 0, 0.5)});
-  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(4.0));
-  CHECK(o.pool_drawdown_eth[1] == doctest::Approx(1.0));
+  CHECK(o.pool_drawdown[0] == doctest::Approx(4.0));
+  CHECK(o.pool_drawdown[1] == doctest::Approx(1.0));
   CHECK(o.covered_fraction[0] == doctest::Approx(5.0 / 20.0));
   CHECK(o.loss_fraction[0] == doctest::Approx(5.0 / 20.0));
   CHECK(o.cause(0, LossCause::AvsSlashing) == doctest::Approx(0.5));  // the ledger keeps the gross loss
   CHECK(o.loss_fraction[1] == doctest::Approx(0.5));                  // not covered
   // A pool larger than the loss pays all of it.
   const Outcome big = propagate_events(model_from(pool_world(100.0, "\"avs_slashing\"")), {avs_slash(1, 0, 0.5)});
-  CHECK(big.pool_drawdown_eth[0] == doctest::Approx(10.0));
+  CHECK(big.pool_drawdown[0] == doctest::Approx(10.0));
   CHECK(big.loss_fraction[0] == doctest::Approx(0.0));
 }
 
 TEST_CASE("a pool does not pay for causes it does not cover") {
   const Outcome o = propagate_events(model_from(pool_world(100.0, "\"beacon_slashing\"")), {avs_slash(1, 0, 0.5)});
-  CHECK(o.pool_drawdown_eth[0] == 0.0);
-  CHECK(o.pool_drawdown_eth[1] == doctest::Approx(1.0));
+  CHECK(o.pool_drawdown[0] == 0.0);
+  CHECK(o.pool_drawdown[1] == doctest::Approx(1.0));
   const Outcome b = propagate_events(model_from(pool_world(100.0, "\"beacon_slashing\"")), {{1, EventKind::OperatorFault, 0, 0, 1.0}});
-  CHECK(b.pool_drawdown_eth[0] == doctest::Approx(10.0));  // half of 20 ETH
+  CHECK(b.pool_drawdown[0] == doctest::Approx(10.0));  // half of 20 ETH
   CHECK(b.loss_fraction[0] == doctest::Approx(0.0));
 }
 
@@ -548,10 +548,10 @@ operators = ["bonded"]
 )";
   const Model m = model_from(toml);
   const Outcome own = propagate_events(m, {{1, EventKind::OperatorFault, 0, 0, 1.0}});
-  CHECK(own.pool_drawdown_eth[0] == doctest::Approx(16.0));
+  CHECK(own.pool_drawdown[0] == doctest::Approx(16.0));
   CHECK(own.loss_fraction[0] == 0.0);
   const Outcome other = propagate_events(m, {{1, EventKind::OperatorFault, 1, 0, 1.0}});
-  CHECK(other.pool_drawdown_eth[0] == 0.0);
+  CHECK(other.pool_drawdown[0] == 0.0);
   CHECK(other.loss_fraction[0] == doctest::Approx(16.0 / 64.0));
 }
 
@@ -573,7 +573,7 @@ covers = ["beacon_slashing"]
 )";
   // Beacon loss of half (16 ETH), fully paid; then the vault loses half of the restored 32 ETH.
   const Outcome o = propagate_events(model_from(toml), {{1, EventKind::OperatorFault, 0, 0, 1.0}, fail(0, 0.5, 2)});
-  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(16.0));
+  CHECK(o.pool_drawdown[0] == doctest::Approx(16.0));
   CHECK(o.cause(0, LossCause::Contract) == doctest::Approx(0.5));
   CHECK(o.loss_fraction[0] == doctest::Approx(0.5));
 }
@@ -595,7 +595,7 @@ covers = ["inactivity"]
   Event outage{1, EventKind::Outage, 0, 0, 1.0, 1.0, 0.1};
   const Outcome o = propagate_events(model_from(toml), {outage, {100, EventKind::OperatorFault, 0, 0, 0.5}});
   CHECK(o.cause(0, LossCause::Inactivity) > 0.0);
-  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(o.cause(0, LossCause::Inactivity) * 64).epsilon(1e-12));
+  CHECK(o.pool_drawdown[0] == doctest::Approx(o.cause(0, LossCause::Inactivity) * 64).epsilon(1e-12));
   CHECK(o.cause(0, LossCause::BeaconSlashing) * 64 == doctest::Approx(16.0).epsilon(1e-12));
 }
 
@@ -615,6 +615,6 @@ covers = ["beacon_slashing"]
   // Two incidents each slash one 32 ETH validator alone (S = 32 each, 40+ days apart): 16 ETH each.
   const Outcome o = propagate_events(model_from(toml), {{1, EventKind::OperatorFault, 0, 0, 0.5}, {100, EventKind::OperatorFault, 0, 0, 1.0}});
   CHECK(o.cause(0, LossCause::BeaconSlashing) * 64 == doctest::Approx(32.0));
-  CHECK(o.pool_drawdown_eth[0] == doctest::Approx(32.0));
+  CHECK(o.pool_drawdown[0] == doctest::Approx(32.0));
   CHECK(o.loss_fraction[0] == 0.0);
 }

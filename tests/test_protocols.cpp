@@ -95,10 +95,10 @@ covers = ["avs_slashing"]
   const Records r = run_in_memory(m, 100'000, 2);
   double exhausted = 0, paid_max = 0;
   for (std::size_t t = 0; t < r.trials; ++t) {
-    exhausted += r.pool_drawdown_eth[t] >= 30.0;
-    paid_max = std::max(paid_max, r.pool_drawdown_eth[t]);
+    exhausted += r.pool_drawdown[t] >= 30.0;
+    paid_max = std::max(paid_max, r.pool_drawdown[t]);
     // never more than its balance; holders bear exactly the rest
-    if (r.pool_drawdown_eth[t] > 0) CHECK(r.loss(t, 0) * 100 == doctest::Approx(r.loss_by_cause[t * kLossCauseCount + 1] * 100 - 30));
+    if (r.pool_drawdown[t] > 0) CHECK(r.loss(t, 0) * 100 == doctest::Approx(r.loss_by_cause[t * kLossCauseCount + 1] * 100 - 30));
   }
   CHECK(paid_max == 30.0);
   const double p = 1 - std::exp(-lambda);
@@ -138,7 +138,7 @@ TEST_CASE("Babylon: BTC losses stay in BTC units, with no beacon-chain penalties
                          m.holders[h].value();
       CHECK(r.loss_by_cause[(t * H + h) * kLossCauseCount + static_cast<std::size_t>(LossCause::BeaconSlashing)] == 0.0);
     }
-    for (std::size_t a = 0; a < A; ++a) slashed_by_avs += r.avs_stake_lost_eth[t * A + a];
+    for (std::size_t a = 0; a < A; ++a) slashed_by_avs += r.avs_stake_lost[t * A + a];
     CHECK(lost_by_holders == doctest::Approx(slashed_by_avs).epsilon(1e-9));
     slashed += slashed_by_avs > 0;
   }

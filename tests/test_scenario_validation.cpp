@@ -215,7 +215,7 @@ TEST_CASE("the minimal scenario used by these tests is valid") {
   CHECK(m.contracts.size() == 3);
   CHECK(m.avs.size() == 2);
   CHECK(m.holders.size() == 2);
-  CHECK(m.pools.size() == 1);
+  CHECK(m.coverage_pools.size() == 1);
 }
 
 TEST_CASE("an error message reads file:line:column: key: message") {
@@ -1129,7 +1129,7 @@ TEST_CASE("a scenario with no holders is an error") {
 
 TEST_CASE("a pool without holders covers every holder") {
   const Model m = parse(Scenario().remove("holders = [\"lrt-x\"]\n").text());
-  CHECK(m.pools[0].holders == std::vector<std::size_t>{0, 1});
+  CHECK(m.coverage_pools[0].holders == std::vector<std::size_t>{0, 1});
 }
 
 // --- the default scenario ---------------------------------------------------------------------------
@@ -1156,7 +1156,7 @@ TEST_CASE("the default scenario parses") {
   CHECK(m.protocols.size() == 2);
   REQUIRE(m.avs.size() == 3);
   REQUIRE(m.holders.size() == 3);
-  REQUIRE(m.pools.size() == 1);
+  REQUIRE(m.coverage_pools.size() == 1);
 
   SUBCASE("operators") {
     CHECK(m.operators[0].name == "op-alpha");
@@ -1201,9 +1201,9 @@ TEST_CASE("the default scenario parses") {
   }
   SUBCASE("contracts and the pool") {
     CHECK(m.contracts[2].depends_on == std::vector<std::size_t>{0});
-    CHECK(m.pools[0].holders == std::vector<std::size_t>{0});
-    CHECK(m.pools[0].covers[static_cast<std::size_t>(restake::LossCause::AvsSlashing)]);
-    CHECK_FALSE(m.pools[0].covers[static_cast<std::size_t>(restake::LossCause::Contract)]);
+    CHECK(m.coverage_pools[0].holders == std::vector<std::size_t>{0});
+    CHECK(m.coverage_pools[0].covers[static_cast<std::size_t>(restake::LossCause::AvsSlashing)]);
+    CHECK_FALSE(m.coverage_pools[0].covers[static_cast<std::size_t>(restake::LossCause::Contract)]);
   }
 }
 

@@ -98,7 +98,7 @@ fraction = 0.5
   for (std::size_t t = 0; t < n; ++t) {
     std::size_t k = 0;
     for (std::size_t a = 0; a < 4; ++a) {
-      const bool hit = r.avs_stake_lost_eth[t * 4 + a] > 0;
+      const bool hit = r.avs_stake_lost[t * 4 + a] > 0;
       k += hit;
       failed[a] += hit;
     }

@@ -61,7 +61,7 @@ int cmd_validate(const std::string& path) {
   fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} outages, {} protocols, {} AVSs, {} holders ({} restaked "
              "positions), {} contracts, {} pools; {} trials, seed {}, horizon {} days\n",
              path, m.simulation.name, m.operators.size(), m.groups.size(), m.outages.size(), m.protocols.size(), m.avs.size(),
-             m.holders.size(), restaked, m.contracts.size(), m.pools.size(), m.simulation.trials, m.simulation.seed,
+             m.holders.size(), restaked, m.contracts.size(), m.coverage_pools.size(), m.simulation.trials, m.simulation.seed,
              m.simulation.horizon_days);
   return 0;
 }

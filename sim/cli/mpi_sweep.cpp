@@ -47,8 +47,8 @@ enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
 // Vectors of a TrialBlock, in the order they travel.
 template <class Block>
 auto block_vectors(Block& b) {
-  return std::array{&b.loss_fraction, &b.net_return, &b.covered_fraction, &b.loss_by_cause, &b.avs_stake_lost_eth,
-                    &b.pool_drawdown_eth};
+  return std::array{&b.loss_fraction, &b.net_return, &b.covered_fraction, &b.loss_by_cause, &b.avs_stake_lost,
+                    &b.pool_drawdown};
 }
 
 // {point, block index, trials in the block} then the block's doubles, vector by vector, then its

@@ -90,13 +90,13 @@ struct ResultsWriter::Impl {
     avs.write_strings("assets", avs_assets);
     const h5::Group pools = f.create_group("pools");
     std::vector<std::string> pool_names, pool_assets;
-    for (const auto& p : m.pools) {
+    for (const auto& p : m.coverage_pools) {
       pool_names.push_back(p.name);
       pool_assets.emplace_back(to_string(p.asset));
     }
     pools.write_strings("names", pool_names);
     pools.write_strings("assets", pool_assets);
-    pools.write_doubles("balance", collect(m.pools, [](const Pool& p) { return p.balance; }), {m.pools.size()}, kOwnAsset);
+    pools.write_doubles("balance", collect(m.coverage_pools, [](const CoveragePool& p) { return p.balance; }), {m.coverage_pools.size()}, kOwnAsset);
     const h5::Group asset_group = f.create_group("assets");
     std::vector<std::string> asset_names;
     std::vector<double> prices;
@@ -118,7 +118,7 @@ struct ResultsWriter::Impl {
     causes.emplace(t, "loss_by_cause", std::vector<hsize_t>{H, kLossCauseCount}, kChunkTrials, deflate,
                    "fraction of initial value");
     avs_lost.emplace(t, "avs_stake_lost", std::vector<hsize_t>{m.avs.size()}, kChunkTrials, deflate, kOwnAsset);
-    pool_drawdown.emplace(t, "pool_drawdown", std::vector<hsize_t>{m.pools.size()}, kChunkTrials, deflate, kOwnAsset);
+    pool_drawdown.emplace(t, "pool_drawdown", std::vector<hsize_t>{m.coverage_pools.size()}, kChunkTrials, deflate, kOwnAsset);
   }
 
   void write_summary(const RunSummary& s) {
@@ -200,8 +200,8 @@ void ResultsWriter::append(const TrialBlock& b) {
   impl_->ret->append(b.net_return, n);
   impl_->covered->append(b.covered_fraction, n);
   impl_->causes->append(b.loss_by_cause, n);
-  impl_->avs_lost->append(b.avs_stake_lost_eth, n);
-  impl_->pool_drawdown->append(b.pool_drawdown_eth, n);
+  impl_->avs_lost->append(b.avs_stake_lost, n);
+  impl_->pool_drawdown->append(b.pool_drawdown, n);
 }
 
 RunSummary ResultsWriter::finish() {

@@ -756,7 +756,7 @@ class Parser {
   void read_pools() {
     each_table(root_, "pool", [&](Fields& f, std::size_t i) {
       f.allow({"name", "balance_eth", "balance_btc", "covers", "holders", "operators"});
-      Pool p;
+      CoveragePool p;
       p.name = unique_name(f, pools_, i, "pool");
       std::optional<Asset> asset;
       const auto balance = read_amount(f, "balance", asset, "a balance");
@@ -797,7 +797,7 @@ class Parser {
       if (f.has("operators") && p.operators.empty()) f.fail("operators", "expected at least one operator (or leave the key out)");
       if (!p.operators.empty() && (p.covers[static_cast<std::size_t>(LossCause::Contract)] || p.covers[static_cast<std::size_t>(LossCause::Bridge)]))
         f.fail("covers", "a pool limited to some operators (a bond) covers only their slashing, not contract or bridge losses");
-      m_.pools.push_back(std::move(p));
+      m_.coverage_pools.push_back(std::move(p));
     });
   }
 

@@ -152,7 +152,7 @@ struct Contract {
   std::vector<std::size_t> depends_on;
 };
 
-struct Pool {
+struct CoveragePool {
   std::string name;
   Asset asset = Asset::Eth;
   double balance = 0.0;  // in units of its asset
@@ -200,7 +200,7 @@ struct Model {
   std::vector<Avs> avs;
   std::vector<Holder> holders;
   std::vector<Contract> contracts;
-  std::vector<Pool> pools;  // pay in this order
+  std::vector<CoveragePool> coverage_pools;  // pay in this order
   Stress stress;
   std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
   // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,

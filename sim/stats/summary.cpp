@@ -41,8 +41,8 @@ RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const 
     s.avs.push_back({m.avs[a].name, to_string(m.avs[a].asset), t.avs_lost_sum[a] / n, static_cast<double>(t.avs_slashed[a]) / n,
                      std::move(holder_loss)});
   }
-  for (std::size_t k = 0; k < m.pools.size(); ++k)
-    s.pools.push_back({m.pools[k].name, to_string(m.pools[k].asset), m.pools[k].balance, t.pool_drawdown_sum[k] / n,
+  for (std::size_t k = 0; k < m.coverage_pools.size(); ++k)
+    s.pools.push_back({m.coverage_pools[k].name, to_string(m.coverage_pools[k].asset), m.coverage_pools[k].balance, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
   return s;
 }

@@ -33,7 +33,7 @@ struct HolderSummary {
   std::array<double, kLossCauseCount> loss_by_cause_mean{};
 };
 
-struct PoolSummary {
+struct CoveragePoolSummary {
   std::string name;
   std::string asset;
   double balance = 0.0;
@@ -53,7 +53,7 @@ struct RunSummary {
   RunInfo info;
   std::vector<HolderSummary> holders;
   std::vector<AvsSummary> avs;
-  std::vector<PoolSummary> pools;
+  std::vector<CoveragePoolSummary> pools;
 };
 
 // Per-holder samples of loss and net return, one column of trials at a time (read back from the

@@ -12,9 +12,9 @@ Tally::Tally(const Model& m, double sketch_accuracy)
       avs_lost_sum(m.avs.size(), 0.0),
       avs_slashed(m.avs.size(), 0),
       avs_holder_loss(m.avs.size() * m.holders.size(), 0),
-      pool_drawdown_sum(m.pools.size(), 0.0),
-      pool_exhausted(m.pools.size(), 0) {
-  for (const auto& p : m.pools) pool_balance.push_back(p.balance);
+      pool_drawdown_sum(m.coverage_pools.size(), 0.0),
+      pool_exhausted(m.coverage_pools.size(), 0) {
+  for (const auto& p : m.coverage_pools) pool_balance.push_back(p.balance);
   if (sketch_accuracy > 0.0) {
     loss_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
     return_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
@@ -38,11 +38,11 @@ void Tally::add(const TrialBlock& b) {
       for (std::size_t c = 0; c < C; ++c) cause_sum[h * C + c] += b.loss_by_cause[(t * H + h) * C + c];
     }
     for (std::size_t a = 0; a < A; ++a) {
-      avs_lost_sum[a] += b.avs_stake_lost_eth[t * A + a];
-      avs_slashed[a] += b.avs_stake_lost_eth[t * A + a] > 0.0;
+      avs_lost_sum[a] += b.avs_stake_lost[t * A + a];
+      avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0;
     }
     for (std::size_t p = 0; p < P; ++p) {
-      const double d = b.pool_drawdown_eth[t * P + p];
+      const double d = b.pool_drawdown[t * P + p];
       pool_drawdown_sum[p] += d;
       // Exhausted: paid its whole balance (to the rounding of the running subtraction).
       pool_exhausted[p] += pool_balance[p] > 0.0 && d >= pool_balance[p] * (1.0 - 1e-12);

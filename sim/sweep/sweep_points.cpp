@@ -107,7 +107,7 @@ constexpr const char* kRecordNames[] = {"loss_fraction", "net_return", "covered_
 
 constexpr std::vector<double> TrialBlock::*kRecordFields[] = {
     &TrialBlock::loss_fraction, &TrialBlock::net_return,         &TrialBlock::covered_fraction,
-    &TrialBlock::loss_by_cause, &TrialBlock::avs_stake_lost_eth, &TrialBlock::pool_drawdown_eth};
+    &TrialBlock::loss_by_cause, &TrialBlock::avs_stake_lost, &TrialBlock::pool_drawdown};
 
 // Removes `path` when it goes out of scope unless kept.
 struct TempFile {
@@ -206,7 +206,7 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   if (!id.records) return;
   const h5::Group t = d.group->create_group("trials");
   const hsize_t H = m.holders.size(), chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
-  const std::vector<hsize_t> trailing[] = {{H}, {H}, {H}, {H, kLossCauseCount}, {m.avs.size()}, {m.pools.size()}};
+  const std::vector<hsize_t> trailing[] = {{H}, {H}, {H}, {H, kLossCauseCount}, {m.avs.size()}, {m.coverage_pools.size()}};
   for (std::size_t k = 0; k < std::size(kRecordNames); ++k)
     d.records.emplace_back(t, kRecordNames[k], trailing[k], chunk, id.deflate_level, k < 4 ? kFraction : kOwnAsset);
 }
@@ -306,7 +306,7 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
     s.holders.push_back(std::move(hs));
   }
   const std::vector<double> avs = g.read_doubles("avs"), pools = g.read_doubles("pools");
-  if (avs.size() != 2 * first.avs.size() || pools.size() != 3 * first.pools.size())
+  if (avs.size() != 2 * first.avs.size() || pools.size() != 3 * first.coverage_pools.size())
     throw SweepPartError(fmt::format("{}: point {} has AVS or pool tables of another shape", d.path, point));
   const std::vector<double> by_holder = g.read_doubles("avs_holder_loss_mean");
   const std::size_t H = first.holders.size();
@@ -315,8 +315,8 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   for (std::size_t a = 0; a < first.avs.size(); ++a)
     s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1],
                      avs_holder_row(by_holder, first.avs.size(), H, a)});
-  for (std::size_t k = 0; k < first.pools.size(); ++k)
-    s.pools.push_back({first.pools[k].name, to_string(first.pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
+  for (std::size_t k = 0; k < first.coverage_pools.size(); ++k)
+    s.pools.push_back({first.coverage_pools[k].name, to_string(first.coverage_pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
   return r;
 }
 

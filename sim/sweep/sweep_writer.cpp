@@ -178,7 +178,7 @@ struct SweepWriter::Impl {
     avs.write_strings("assets", assets);
     names.clear();
     assets.clear();
-    for (const auto& p : m.pools) {
+    for (const auto& p : m.coverage_pools) {
       names.push_back(p.name);
       assets.emplace_back(to_string(p.asset));
     }
@@ -201,7 +201,7 @@ struct SweepWriter::Impl {
     covered.emplace(t, "covered_fraction", P, N, std::vector<hsize_t>{H}, z, kFraction);
     causes.emplace(t, "loss_by_cause", P, N, std::vector<hsize_t>{H, kLossCauseCount}, z, kFraction);
     avs_lost.emplace(t, "avs_stake_lost", P, N, std::vector<hsize_t>{m.avs.size()}, z, kOwnAsset);
-    pool_drawdown.emplace(t, "pool_drawdown", P, N, std::vector<hsize_t>{m.pools.size()}, z, kOwnAsset);
+    pool_drawdown.emplace(t, "pool_drawdown", P, N, std::vector<hsize_t>{m.coverage_pools.size()}, z, kOwnAsset);
   }
 
   void close_datasets() {
@@ -265,10 +265,10 @@ struct SweepWriter::Impl {
     g.write_doubles("avs_holder_loss_mean", stack(P, [&](std::size_t p) { return avs_holder_loss_means(*s[p]); }), {P, A, H},
                     kFraction);
     g.write_doubles("pool_drawdown_mean",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const PoolSummary& x) { return x.drawdown_mean; }); }),
+                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const CoveragePoolSummary& x) { return x.drawdown_mean; }); }),
                     {P, Q}, kOwnAsset);
     g.write_doubles("pool_p_exhausted",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const PoolSummary& x) { return x.p_exhausted; }); }),
+                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const CoveragePoolSummary& x) { return x.p_exhausted; }); }),
                     {P, Q}, kProbability);
   }
 };
@@ -301,15 +301,15 @@ void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   d.ret->write(p, first, b.net_return, n);
   d.covered->write(p, first, b.covered_fraction, n);
   d.causes->write(p, first, b.loss_by_cause, n);
-  d.avs_lost->write(p, first, b.avs_stake_lost_eth, n);
-  d.pool_drawdown->write(p, first, b.pool_drawdown_eth, n);
+  d.avs_lost->write(p, first, b.avs_stake_lost, n);
+  d.pool_drawdown->write(p, first, b.pool_drawdown, n);
 }
 
 PointResult point_result(const Model& m, RunSummary summary) {
   PointResult r;
   r.summary = std::move(summary);
   r.holder_value = collect(m.holders, [](const Holder& h) { return h.value(); });
-  r.pool_balance = collect(m.pools, [](const Pool& p) { return p.balance; });
+  r.pool_balance = collect(m.coverage_pools, [](const CoveragePool& p) { return p.balance; });
   for (std::size_t a = 0; a < kAssetCount; ++a) r.usd_price.push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
   r.horizon_days = m.simulation.horizon_days;
   return r;

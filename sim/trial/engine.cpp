@@ -12,7 +12,7 @@
 namespace restake {
 
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
-                    TrialScratch& scratch, const TrialRecord& out) {
+                    TrialWorkspace& scratch, const TrialRecord& out) {
   sample_trial(m, plans.sampler, seed, trial, draws);
   propagate(m, plans.propagation, draws, scratch, out);
 }
@@ -20,7 +20,7 @@ void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std:
 namespace {
 struct Workspace {
   TrialDraws draws;
-  TrialScratch scratch;
+  TrialWorkspace scratch;
   std::vector<FixedSum> avs_holder_loss;  // this thread's share of the block's sum
 };
 }  // namespace

@@ -21,7 +21,7 @@ struct Plans {
 
 // One trial, end to end: draws then propagation.
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
-                    TrialScratch& scratch, const TrialRecord& out);
+                    TrialWorkspace& scratch, const TrialRecord& out);
 
 struct RunOptions {
   std::uint64_t trials = 0;

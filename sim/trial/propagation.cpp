@@ -97,8 +97,8 @@ PropagationPlan make_propagation_plan(const Model& m) {
   }
 
   p.pools_of_holder.resize(m.holders.size());
-  for (std::size_t k = 0; k < m.pools.size(); ++k)
-    for (std::size_t h : m.pools[k].holders) p.pools_of_holder[h].push_back(k);
+  for (std::size_t k = 0; k < m.coverage_pools.size(); ++k)
+    for (std::size_t h : m.coverage_pools[k].holders) p.pools_of_holder[h].push_back(k);
   return p;
 }
 
@@ -116,7 +116,7 @@ double subsidy_integral(const RewardSchedule& r, double decay_days, double t) {
 
 class TrialState {
  public:
-  TrialState(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& s, const TrialRecord& out)
+  TrialState(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialWorkspace& s, const TrialRecord& out)
       : m_(m), plan_(plan), draws_(draws), s_(s), out_(out) {
     s_.remaining_validators.resize(m.operators.size());
     s_.op_balance_gwei.resize(m.operators.size());
@@ -130,7 +130,7 @@ class TrialState {
       std::copy(slot.allocation.begin(), slot.allocation.end(), s_.allocation.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
     s_.contract_factor.assign(plan.positions.size(), 1.0);
     s_.beacon_restored.assign(plan.positions.size(), 0.0);
-    s_.rewards_eth.assign(plan.positions.size(), 0.0);
+    s_.rewards.assign(plan.positions.size(), 0.0);
     s_.accrued_until.assign(plan.positions.size(), 0.0);
     s_.subsidy_to_horizon.resize(m.avs.size());
     for (std::size_t a = 0; a < m.avs.size(); ++a)
@@ -138,10 +138,10 @@ class TrialState {
     s_.gross.assign(m.holders.size() * kLossCauseCount, 0.0);
     s_.covered.assign(m.holders.size(), 0.0);
     s_.uncovered.assign(m.holders.size(), 0.0);
-    s_.pool_left.resize(m.pools.size());
-    for (std::size_t k = 0; k < m.pools.size(); ++k) s_.pool_left[k] = m.pools[k].balance;
-    std::fill(out_.avs_stake_lost_eth.begin(), out_.avs_stake_lost_eth.end(), 0.0);
-    std::fill(out_.pool_drawdown_eth.begin(), out_.pool_drawdown_eth.end(), 0.0);
+    s_.pool_left.resize(m.coverage_pools.size());
+    for (std::size_t k = 0; k < m.coverage_pools.size(); ++k) s_.pool_left[k] = m.coverage_pools[k].balance;
+    std::fill(out_.avs_stake_lost.begin(), out_.avs_stake_lost.end(), 0.0);
+    std::fill(out_.pool_drawdown.begin(), out_.pool_drawdown.end(), 0.0);
   }
 
   void run() {
@@ -332,7 +332,7 @@ class TrialState {
     lost.clear();
     for (std::size_t i : plan_.positions_of_slot[s]) {
       lost.push_back(value(i) * share);
-      out_.avs_stake_lost_eth[avs] += lost.back();
+      out_.avs_stake_lost[avs] += lost.back();
     }
     max_mag = std::max(0.0, max_mag - removed);
     std::size_t k = 0;
@@ -364,13 +364,13 @@ class TrialState {
     const double before_pay = amount;
     s_.gross[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
     for (std::size_t k : plan_.pools_of_holder[h]) {
-      const Pool& pool = m_.pools[k];
+      const CoveragePool& pool = m_.coverage_pools[k];
       if (!pool.covers[static_cast<std::size_t>(cause)] || s_.pool_left[k] <= 0.0) continue;
       if (!pool.operators.empty() && std::find(pool.operators.begin(), pool.operators.end(), origin_op) == pool.operators.end())
         continue;
       const double pay = std::min(amount, s_.pool_left[k]);
       s_.pool_left[k] -= pay;
-      out_.pool_drawdown_eth[k] += pay;
+      out_.pool_drawdown[k] += pay;
       s_.covered[h] += pay;
       amount -= pay;
       if (amount <= 0.0) break;
@@ -433,14 +433,14 @@ class TrialState {
         rate_days += w * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy(a, t1) - subsidy(a, t0)));
       }
     }
-    s_.rewards_eth[i] += value(i) * rate_days / kDaysPerYear;
+    s_.rewards[i] += value(i) * rate_days / kDaysPerYear;
   }
 
   void write_record() {
     const std::size_t holders = m_.holders.size();
     std::vector<double>& rewards = s_.holder_rewards;
     rewards.assign(holders, 0.0);
-    for (std::size_t i = 0; i < plan_.positions.size(); ++i) rewards[plan_.positions[i].holder] += s_.rewards_eth[i];
+    for (std::size_t i = 0; i < plan_.positions.size(); ++i) rewards[plan_.positions[i].holder] += s_.rewards[i];
     for (std::size_t h = 0; h < holders; ++h) {
       const double v0 = plan_.holder_value[h];
       for (std::size_t c = 0; c < kLossCauseCount; ++c)
@@ -455,7 +455,7 @@ class TrialState {
   const Model& m_;
   const PropagationPlan& plan_;
   const TrialDraws& draws_;
-  TrialScratch& s_;
+  TrialWorkspace& s_;
   const TrialRecord& out_;
   double now_ = 0.0;      // day of the event being applied
   bool shocked_ = false;  // any stake lost to the beacon chain or AVSs in this trial (the cascade's shock)
@@ -463,7 +463,7 @@ class TrialState {
 
 }  // namespace
 
-void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& scratch,
+void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialWorkspace& scratch,
                const TrialRecord& out) {
   TrialState(m, plan, draws, scratch, out).run();
 }

@@ -67,8 +67,8 @@ struct TrialRecord {
   std::span<double> net_return;          // [holder] over the horizon, share of initial value
   std::span<double> covered_fraction;    // [holder] paid by pools
   std::span<double> loss_by_cause;       // [holder * kLossCauseCount] gross, share of initial value
-  std::span<double> avs_stake_lost_eth;  // [avs] holders' stake slashed by each AVS, units of its asset
-  std::span<double> pool_drawdown_eth;   // [pool] units of its asset
+  std::span<double> avs_stake_lost;  // [avs] holders' stake slashed by each AVS, units of its asset
+  std::span<double> pool_drawdown;   // [pool] units of its asset
   // [avs * holders] share of each holder's initial value lost to each AVS's slashings (gross),
   // ADDED to: an accumulator over many trials (one per thread), not a row of this trial.
   std::span<FixedSum> avs_holder_loss;
@@ -93,7 +93,7 @@ struct OfflineWindow {
 };
 
 // Per-thread working memory, reused across trials.
-struct TrialScratch {
+struct TrialWorkspace {
   std::vector<Event> events;
   std::vector<std::uint64_t> slashed_validators;  // per event (beacon)
   std::vector<Gwei> beacon_loss_gwei;             // per event (beacon slashings and outages)
@@ -107,7 +107,7 @@ struct TrialScratch {
   std::vector<double> position_loss;   // per position of the event being applied
   std::vector<double> beacon_restored; // per position: coverage of beacon losses, in units of the beacon factor
   RestakingGraph cascade_graph;        // the plan's graph with this trial's remaining stakes
-  std::vector<double> rewards_eth;     // per position
+  std::vector<double> rewards;     // per position
   std::vector<std::int64_t> beacon_epoch;   // per slashing event, in time order
   std::vector<Gwei> beacon_prefix_gwei;     // prefix sums of slashed effective balance
   std::vector<double> accrued_until;        // per position: day its rewards are accrued to
@@ -119,7 +119,7 @@ struct TrialScratch {
   std::vector<double> pool_left;
 };
 
-void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialScratch& scratch,
+void propagate(const Model& m, const PropagationPlan& plan, const TrialDraws& draws, TrialWorkspace& scratch,
                const TrialRecord& out);
 
 }  // namespace restake

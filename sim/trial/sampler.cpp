@@ -65,14 +65,14 @@ void push_outage(const Model& m, std::size_t outage, double day, TrialRng& rng, 
   const double duration = draw(o.duration_days, rng);
   const double network = draw(o.network_share, rng);
   const std::size_t first = out.events.size();
-  double members_eth = 0.0;
+  double members_stake = 0.0;
   for (std::size_t op : o.operators) {
     const double fraction = draw(o.fraction, rng);
-    members_eth += fraction * m.operators[op].stake();
+    members_stake += fraction * m.operators[op].stake();
     out.events.push_back({day, EventKind::Outage, op, 0, fraction, duration, 0.0});
   }
-  const double total_eth = static_cast<double>(m.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
-  const double share = std::max(network, std::min(kMaxOfflineShare, members_eth / total_eth));
+  const double network_stake = static_cast<double>(m.ethereum.consensus.total_active_balance_gwei) / kGweiPerEth;
+  const double share = std::max(network, std::min(kMaxOfflineShare, members_stake / network_stake));
   for (std::size_t e = first; e < out.events.size(); ++e) out.events[e].network_share = share;
 }
 

@@ -13,14 +13,14 @@ struct RecordShape {
   std::size_t holders = 0;
   std::size_t avs = 0;
   std::size_t pools = 0;
-  static RecordShape of(const Model& m) { return {m.holders.size(), m.avs.size(), m.pools.size()}; }
+  static RecordShape of(const Model& m) { return {m.holders.size(), m.avs.size(), m.coverage_pools.size()}; }
 };
 
 struct TrialBlock {
   RecordShape shape;
   std::uint64_t first_trial = 0;
   std::size_t count = 0;
-  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost_eth, pool_drawdown_eth;
+  std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
   // [avs * holders] summed over the block's trials (fixed_sum.hpp), not per trial: an [A, H] row
   // per trial would cost A x H doubles per trial.
   std::vector<FixedSum> avs_holder_loss;
@@ -33,8 +33,8 @@ struct TrialBlock {
     net_return.assign(n * s.holders, 0.0);
     covered_fraction.assign(n * s.holders, 0.0);
     loss_by_cause.assign(n * s.holders * kLossCauseCount, 0.0);
-    avs_stake_lost_eth.assign(n * s.avs, 0.0);
-    pool_drawdown_eth.assign(n * s.pools, 0.0);
+    avs_stake_lost.assign(n * s.avs, 0.0);
+    pool_drawdown.assign(n * s.pools, 0.0);
     avs_holder_loss.assign(s.avs * s.holders, 0);
   }
 
@@ -46,8 +46,8 @@ struct TrialBlock {
             {net_return.data() + i * h, h},
             {covered_fraction.data() + i * h, h},
             {loss_by_cause.data() + i * h * kLossCauseCount, h * kLossCauseCount},
-            {avs_stake_lost_eth.data() + i * shape.avs, shape.avs},
-            {pool_drawdown_eth.data() + i * shape.pools, shape.pools},
+            {avs_stake_lost.data() + i * shape.avs, shape.avs},
+            {pool_drawdown.data() + i * shape.pools, shape.pools},
             {avs_holder_loss.data(), avs_holder_loss.size()}};
   }
 };
