@@ -55,15 +55,15 @@ struct Outcome {
 
 inline Outcome propagate_events(const Model& m, std::vector<Event> events, double base_apr = 0.0,
                                 std::vector<double> subsidy_days = {}) {
-  const PropagationPlan plan = make_propagation_plan(m);
+  const Plans plans = Plans::of(m);
+  Trial trial(m, plans.world, plans.mechanisms);
   TrialDraws d;
   d.base_apr = base_apr;
   d.subsidy_days = subsidy_days.empty() ? std::vector<double>(m.avs.size(), 0.0) : subsidy_days;
   d.events = std::move(events);
   TrialBlock b;
   b.reset(RecordShape::of(m), 0, 1);
-  TrialWorkspace s;
-  propagate(m, plan, d, s, b.row(0));
+  trial.run(d, b.row(0));
   std::vector<double> avs_holder;
   for (const FixedSum x : b.avs_holder_loss) avs_holder.push_back(from_fixed(x));
   return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost, b.pool_drawdown, avs_holder};

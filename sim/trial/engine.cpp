@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <future>
+#include <optional>
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -12,15 +13,15 @@
 namespace restake {
 
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
-                    TrialWorkspace& scratch, const TrialRecord& out) {
+                    Trial& runner, const TrialRecord& out) {
   sample_trial(m, plans.sampler, seed, trial, draws);
-  propagate(m, plans.propagation, draws, scratch, out);
+  runner.run(draws, out);
 }
 
 namespace {
 struct Workspace {
   TrialDraws draws;
-  TrialWorkspace scratch;
+  std::optional<Trial> trial;  // built on the run's plans by the thread that first uses it
   std::vector<FixedSum> avs_holder_loss;  // this thread's share of the block's sum
 };
 }  // namespace
@@ -38,11 +39,12 @@ void run_trials(const Model& m, const RunOptions& o, const std::function<void(co
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256), [&](const tbb::blocked_range<std::size_t>& r) {
         Workspace& w = workspaces.local();
+        if (!w.trial) w.trial.emplace(m, plans.world, plans.mechanisms);
         w.avs_holder_loss.resize(block.avs_holder_loss.size(), 0);
         for (std::size_t i = r.begin(); i != r.end(); ++i) {
           TrialRecord row = block.row(i);
           row.avs_holder_loss = w.avs_holder_loss;
-          simulate_trial(m, plans, o.seed, first + i, w.draws, w.scratch, row);
+          simulate_trial(m, plans, o.seed, first + i, w.draws, *w.trial, row);
         }
       });
     });

@@ -6,22 +6,31 @@
 #include <functional>
 
 #include "model/model.hpp"
-#include "trial/propagation.hpp"
+#include "trial/mechanisms.hpp"
 #include "trial/sampler.hpp"
+#include "trial/trial.hpp"
 #include "trial/trial_block.hpp"
+#include "trial/world.hpp"
 
 namespace restake {
 
-// Everything derived from the model that every trial reads.
+// Everything derived from the model that every trial reads. Trials refer into it: it must stay
+// where it is while they run.
 struct Plans {
   SamplerPlan sampler;
-  PropagationPlan propagation;
-  static Plans of(const Model& m) { return {make_sampler_plan(m), make_propagation_plan(m)}; }
+  World world;
+  MechanismTypes mechanisms;
+  static Plans of(const Model& m) {
+    Plans p{make_sampler_plan(m), make_world(m), {}};
+    p.mechanisms = make_mechanisms(m, p.world);
+    return p;
+  }
 };
 
-// One trial, end to end: draws then propagation.
+// One trial, end to end: the draws (path generation), then the event loop over them (the trial's
+// losses and rewards). `runner` is a thread's Trial built on `plans`.
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
-                    TrialWorkspace& scratch, const TrialRecord& out);
+                    Trial& runner, const TrialRecord& out);
 
 struct RunOptions {
   std::uint64_t trials = 0;

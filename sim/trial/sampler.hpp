@@ -1,16 +1,15 @@
 #pragma once
 // Draws one trial's random inputs: the base APR, each AVS's subsidy decay, and every event
 // (operator faults, group shocks, AVS slashings, contract failures) with its time and size.
-// Knows nothing of balances: propagation turns these draws into losses.
+// Knows nothing of balances: the trial's event loop (trial.hpp) turns these draws into losses.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "model/model.hpp"
+#include "trial/event.hpp"
 
 namespace restake {
-
-enum class EventKind { OperatorFault, AvsSlashing, AvsFaultySlashing, ContractFailure, Outage };
 
 // Something that fires as a Poisson process over the horizon.
 struct EventSource {
@@ -30,15 +29,6 @@ struct SamplerPlan {
 };
 SamplerPlan make_sampler_plan(const Model& m);
 
-struct Event {
-  double day = 0.0;
-  EventKind kind = EventKind::OperatorFault;
-  std::size_t entity = 0;   // operator (faults and outages), AVS or contract
-  std::size_t member = 0;   // AvsSlashing: allocation index
-  double fraction = 0.0;    // share of validators hit or offline / share slashed / loss given failure
-  double duration_days = 0.0;  // Outage
-  double network_share = 0.0;  // Outage: share of all active stake offline
-};
 
 struct TrialDraws {
   double base_apr = 0.0;

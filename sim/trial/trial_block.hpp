@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "trial/propagation.hpp"
+#include "trial/trial.hpp"
 
 namespace restake {
 

@@ -1,0 +1,30 @@
+#pragma once
+// The registry of a trial's mechanisms (mechanism.hpp), one file each in mechanisms/.
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "model/model.hpp"
+#include "trial/mechanism.hpp"
+#include "trial/world.hpp"
+
+namespace restake {
+
+// Every mechanism the model uses, in registration order: the order their begin, loss and end
+// hooks run (rewards accrue before the horizon's cascade attack, for instance).
+std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m, const World& w);
+
+// Each mechanism's factory (nullptr: not used by this model).
+using MechanismFactory = std::unique_ptr<const MechanismType> (*)(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_beacon_slashing(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_outages(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_avs_slashing(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_contract_failures(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_coverage_pools(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_rewards(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_cascade_attacks(const Model&, const World&);
+
+// Every contract that a failure of `c` reaches: itself and all that depend on it, directly or not.
+std::vector<bool> reached_by_failure(const Model& m, std::size_t c);
+
+}  // namespace restake

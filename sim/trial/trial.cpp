@@ -1,0 +1,163 @@
+#include "trial/trial.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace restake {
+
+Trial::Trial(const Model& m, const World& world, const MechanismTypes& types)
+    : m_(m), w_(world), handler_of_kind_(kEventKindCount, static_cast<std::uint32_t>(-1)) {
+  for (const auto& type : types) {
+    const auto index = static_cast<std::uint32_t>(mechanisms_.size());
+    mechanisms_.push_back(type->instance());
+    Mechanism* mech = mechanisms_.back().get();
+    for (EventKind k : type->handles()) {
+      std::uint32_t& owner = handler_of_kind_[static_cast<std::size_t>(k)];
+      if (owner != static_cast<std::uint32_t>(-1))
+        throw std::logic_error(fmt::format("two mechanisms handle event kind {}; the second is {}", static_cast<int>(k), type->name()));
+      owner = index;
+    }
+    const MechanismHooks hooks = type->hooks();
+    if (hooks.before_change) change_hooks_.push_back(mech);
+    if (hooks.on_loss) loss_hooks_.push_back(mech);
+    if (hooks.end) end_hooks_.push_back(mech);
+  }
+}
+
+void Trial::run(const TrialDraws& draws, const TrialRecord& out) {
+  begin(draws, out);
+  while (!queue_.empty()) {
+    const Event e = queue_.pop();
+    now_ = e.day;
+    const std::uint32_t mech = e.kind == EventKind::Scheduled ? e.handler : handler_of_kind_[static_cast<std::size_t>(e.kind)];
+    if (mech >= mechanisms_.size())
+      throw std::logic_error(fmt::format("no mechanism handles event kind {}", static_cast<int>(e.kind)));
+    mechanisms_[mech]->handle(e, *this);
+  }
+  now_ = m_.simulation.horizon_days;
+  for (Mechanism* mech : end_hooks_) mech->end(*this);
+  write_record();
+}
+
+void Trial::schedule(Event e, const Mechanism& by) {
+  if (e.day > m_.simulation.horizon_days) return;
+  e.kind = EventKind::Scheduled;
+  const auto it = std::find_if(mechanisms_.begin(), mechanisms_.end(), [&](const auto& p) { return p.get() == &by; });
+  if (it == mechanisms_.end()) throw std::logic_error("an event scheduled by a mechanism not in this trial");
+  e.handler = static_cast<std::uint32_t>(it - mechanisms_.begin());
+  queue_.push(e);
+}
+
+void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {
+  draws_ = &draws;
+  out_ = &out;
+  now_ = 0.0;
+  shocked_ = false;
+  queue_.reset(draws.events);
+  const std::size_t ops = m_.operators.size(), holders = m_.holders.size(), positions = w_.positions.size();
+  remaining_validators_.resize(ops);
+  op_balance_gwei_.resize(ops);
+  for (std::size_t o = 0; o < ops; ++o) {
+    remaining_validators_[o] = m_.operators[o].validators;
+    op_balance_gwei_[o] = m_.operators[o].validators * m_.operators[o].effective_balance_gwei;
+  }
+  max_magnitude_.assign(w_.slots.size(), 1.0);
+  allocation_.resize(w_.allocation_count);
+  for (const auto& slot : w_.slots)
+    std::copy(slot.allocation.begin(), slot.allocation.end(), allocation_.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
+  contract_factor_.assign(positions, 1.0);
+  beacon_restored_.assign(positions, 0.0);
+  offline_.clear();
+  gross_.assign(holders * kLossCauseCount, 0.0);
+  covered_.assign(holders, 0.0);
+  uncovered_.assign(holders, 0.0);
+  holder_rewards_.assign(holders, 0.0);
+  count_validators_hit();
+  for (auto& mech : mechanisms_) mech->begin(*this);
+}
+
+void Trial::count_validators_hit() {
+  const auto& ev = queue_.sampled();
+  validators_hit_.assign(ev.size(), 0);
+  for (std::size_t e = 0; e < ev.size(); ++e) {
+    if (ev[e].kind != EventKind::OperatorFault && ev[e].kind != EventKind::Outage) continue;
+    std::uint64_t& left = remaining_validators_[ev[e].entity];
+    if (left == 0 || ev[e].fraction <= 0.0) continue;
+    // An incident hits at least one of the validators not slashed yet, and never slashes one
+    // twice; an outage takes validators offline without removing them.
+    const auto hit = static_cast<std::uint64_t>(std::llround(ev[e].fraction * static_cast<double>(left)));
+    validators_hit_[e] = std::clamp<std::uint64_t>(hit, 1, left);
+    if (ev[e].kind == EventKind::OperatorFault) left -= validators_hit_[e];
+  }
+}
+
+double Trial::beacon_factor(std::size_t op_index) const {
+  const Operator& op = m_.operators[op_index];
+  if (op.asset != Asset::Eth) return 1.0;
+  return static_cast<double>(op_balance_gwei_[op_index]) /
+         (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
+}
+
+void Trial::touch(std::size_t i) {
+  for (Mechanism* mech : change_hooks_) mech->before_change(i, *this);
+}
+
+void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
+  if (loss == 0) return;
+  shocked_ = true;
+  const Gwei before = op_balance_gwei_[op];
+  loss = std::min(loss, before);
+  // Each position owns its stake's share of the validators' balance: it loses that share of the
+  // Gwei taken (not of its value, which may include coverage paid back beside the validators).
+  const Operator& o = m_.operators[op];
+  const double drop = static_cast<double>(loss) / (static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei));
+  auto& lost = position_loss_;
+  lost.clear();
+  for (std::size_t i : w_.positions_of_op[op]) {
+    touch(i);
+    lost.push_back(w_.positions[i].stake * drop * magnitude(i) * contract_factor_[i]);
+  }
+  op_balance_gwei_[op] = before - loss;
+  std::size_t k = 0;
+  for (std::size_t i : w_.positions_of_op[op]) book(i, cause, lost[k++], op);
+}
+
+void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t origin_op) {
+  if (amount <= 0.0) return;
+  const std::size_t h = w_.positions[i].holder;
+  gross_[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
+  Loss loss{i, h, cause, amount, origin_op, amount};
+  for (Mechanism* mech : loss_hooks_) mech->on_loss(loss, *this);
+  // What nothing paid, summed as it is booked: exactly 0 when everything was covered.
+  if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;
+  const double paid = amount - std::max(loss.uncovered, 0.0);
+  if (paid <= 0.0) return;
+  const double per_beacon_unit = w_.positions[i].stake * magnitude(i) * contract_factor_[i];
+  if (cause == LossCause::BeaconSlashing || cause == LossCause::Inactivity) {
+    // Paid back beside the penalised validators: exposed to later AVS and contract losses, but
+    // not to later penalties of those validators (it is not in them).
+    if (per_beacon_unit > 0.0) beacon_restored_[i] += paid / per_beacon_unit;
+  } else {
+    const double v = nav(i);
+    // A position wiped out entirely cannot be scaled back up; its payout stays outside it.
+    if (v > 0.0) contract_factor_[i] *= (v + paid) / v;
+  }
+}
+
+void Trial::write_record() {
+  const TrialRecord& out = *out_;
+  for (std::size_t h = 0; h < m_.holders.size(); ++h) {
+    const double v0 = w_.holder_value[h];
+    for (std::size_t c = 0; c < kLossCauseCount; ++c)
+      out.loss_by_cause[h * kLossCauseCount + c] = gross_[h * kLossCauseCount + c] / v0;
+    const double net_loss = uncovered_[h];
+    out.loss_fraction[h] = net_loss / v0;
+    out.covered_fraction[h] = covered_[h] / v0;
+    out.net_return[h] = ((1.0 - m_.holders[h].reward_fee) * holder_rewards_[h] - net_loss) / v0;
+  }
+}
+
+}  // namespace restake

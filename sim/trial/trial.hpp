@@ -1,0 +1,128 @@
+#pragma once
+// One trial as an event loop: the sampled events, in time order, go to the mechanism that owns
+// their kind; mechanisms may queue follow-ups. Every loss passes through book(), whose hooks let
+// later layers react as losses happen. The balances here are valued at net asset value (NAV);
+// a market layer would add a market price per token beside nav() rather than change it.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/model.hpp"
+#include "stats/fixed_sum.hpp"
+#include "trial/event.hpp"
+#include "trial/mechanism.hpp"
+#include "trial/sampler.hpp"
+#include "trial/world.hpp"
+
+namespace restake {
+
+// One trial's outputs, written into rows owned by the caller.
+struct TrialRecord {
+  std::span<double> loss_fraction;     // [holder] net of coverage, share of initial value
+  std::span<double> net_return;        // [holder] over the horizon, share of initial value
+  std::span<double> covered_fraction;  // [holder] paid by coverage pools
+  std::span<double> loss_by_cause;     // [holder * kLossCauseCount] gross, share of initial value
+  std::span<double> avs_stake_lost;    // [avs] holders' stake slashed by each AVS, units of its asset
+  std::span<double> pool_drawdown;     // [coverage pool] units of its asset
+  // [avs * holders] share of each holder's initial value lost to each AVS's slashings (gross),
+  // ADDED to: an accumulator over many trials (one per thread), not a row of this trial.
+  std::span<FixedSum> avs_holder_loss;
+};
+
+// Days during which a share of an operator's validators is offline (an outage): they earn nothing.
+struct OfflineWindow {
+  std::size_t op = 0;
+  double from = 0.0, to = 0.0;  // days
+  double share = 0.0;           // of the operator's validators
+};
+
+using MechanismTypes = std::vector<std::unique_ptr<const MechanismType>>;
+
+// A thread's trial runner: the balances and every mechanism's working state, reused trial after
+// trial. `m`, `world` and `types` must outlive it.
+class Trial {
+ public:
+  Trial(const Model& m, const World& world, const MechanismTypes& types);
+  void run(const TrialDraws& draws, const TrialRecord& out);
+
+  const Model& model() const { return m_; }
+  const World& world() const { return w_; }
+  const TrialDraws& draws() const { return *draws_; }
+  const TrialRecord& record() const { return *out_; }
+  double now() const { return now_; }
+  // The trial's sampled events in time order (Event::seq is the index), for mechanisms that price
+  // an event from the others (a slashing's correlation penalty depends on later slashings too).
+  const std::vector<Event>& sampled_events() const { return queue_.sampled(); }
+  // A follow-up for mechanism `by` (`this` of the caller), at a day not before now; handed back to
+  // it as an event of kind Scheduled. Events past the horizon never happen.
+  void schedule(Event e, const Mechanism& by);
+
+  // Value of position i now, at net asset value (units of its holder's asset).
+  double nav(std::size_t i) const {
+    const auto& p = w_.positions[i];
+    return p.stake * (beacon_factor(p.op) + beacon_restored_[i]) * magnitude(i) * contract_factor_[i];
+  }
+  // Restaking: the operator's remaining maxMagnitude (1 for a position that is not restaked).
+  double magnitude(std::size_t i) const {
+    const std::size_t slot = w_.positions[i].slot;
+    return slot == kNone ? 1.0 : max_magnitude_[slot];
+  }
+  // The operator's validator balance as a share of its initial balance (1 for BTC operators).
+  double beacon_factor(std::size_t op) const;
+
+  // Balances mechanisms change. Call touch(i) before changing what position i is worth or earns.
+  void touch(std::size_t i);
+  std::vector<double>& max_magnitude() { return max_magnitude_; }  // [slot]
+  std::vector<double>& allocation() { return allocation_; }        // [slot member], flat
+  std::vector<double>& contract_factor() { return contract_factor_; }  // [position]
+  // Validators: how many of its operator's validators each sampled beacon-chain event (fault or
+  // outage) reaches, in time order: at least one of those not slashed yet, never one twice.
+  std::uint64_t validators_hit(const Event& sampled) const { return validators_hit_[sampled.seq]; }
+  std::vector<OfflineWindow>& offline() { return offline_; }
+  // Beacon-chain penalties of `op`'s validators (slashings or an outage's inactivity penalties),
+  // shared by the positions on them.
+  void penalise_validators(std::size_t op, Gwei loss, LossCause cause);
+  // Any stake lost to the beacon chain or AVSs so far: the shock of a cascade.
+  void mark_shocked() { shocked_ = true; }
+  bool shocked() const { return shocked_; }
+
+  // Books a gross loss of position i, already taken from its value. The loss hooks (coverage
+  // pools) run in order and may pay part of it back into the position: the holder's balance is
+  // made whole and stays staked, so a covered loss has no knock-on effect on later ones.
+  void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op);
+  void add_covered(std::size_t holder, double paid) { covered_[holder] += paid; }
+  void add_rewards(std::size_t holder, double amount) { holder_rewards_[holder] += amount; }
+
+ private:
+  void begin(const TrialDraws& draws, const TrialRecord& out);
+  void count_validators_hit();
+  void write_record();
+
+  const Model& m_;
+  const World& w_;
+  std::vector<std::unique_ptr<Mechanism>> mechanisms_;    // registration order
+  std::vector<std::uint32_t> handler_of_kind_;            // [EventKind] -> mechanism
+  std::vector<Mechanism*> change_hooks_, loss_hooks_, end_hooks_;
+  const TrialDraws* draws_ = nullptr;
+  const TrialRecord* out_ = nullptr;
+  EventQueue queue_;
+  double now_ = 0.0;
+  bool shocked_ = false;
+
+  std::vector<std::uint64_t> validators_hit_;  // [sampled event]
+  std::vector<std::uint64_t> remaining_validators_;
+  std::vector<Gwei> op_balance_gwei_;
+  std::vector<double> max_magnitude_, allocation_;
+  std::vector<double> contract_factor_;  // per position: contract losses and coverage payouts
+  std::vector<double> beacon_restored_;  // per position: coverage of beacon losses, in units of the beacon factor
+  std::vector<double> position_loss_;    // per position of the penalty being applied
+  std::vector<OfflineWindow> offline_;
+  std::vector<double> gross_;            // [holder * cause]
+  std::vector<double> covered_;          // [holder] paid by pools
+  std::vector<double> uncovered_;        // [holder] borne by the holder
+  std::vector<double> holder_rewards_;   // [holder]
+};
+
+}  // namespace restake
