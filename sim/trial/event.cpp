@@ -15,10 +15,10 @@ bool later(const Event& a, const Event& b) { return a.day != b.day ? a.day > b.d
 void EventQueue::reset(std::span<const Event> sampled) {
   sampled_.assign(sampled.begin(), sampled.end());
   std::stable_sort(sampled_.begin(), sampled_.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
-  for (std::size_t i = 0; i < sampled_.size(); ++i) sampled_[i].seq = i;
+  for (std::size_t i = 0; i < sampled_.size(); ++i) sampled_[i].seq = static_cast<std::uint32_t>(i);
   next_ = 0;
   later_.clear();
-  seq_ = sampled_.size();
+  seq_ = static_cast<std::uint32_t>(sampled_.size());
   now_ = 0.0;
 }
 

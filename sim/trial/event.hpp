@@ -26,7 +26,7 @@ struct Event {
   double duration_days = 0.0;  // Outage
   double network_share = 0.0;  // Outage: share of all active stake offline
   // Set by the queue.
-  std::uint64_t seq = 0;       // sampled events: index in time order; follow-ups: after all of them
+  std::uint32_t seq = 0;       // sampled events: index in time order; follow-ups: after all of them
   std::uint32_t handler = 0;   // Scheduled: index of the mechanism that scheduled it
 };
 
@@ -48,7 +48,7 @@ class EventQueue {
   std::vector<Event> sampled_;
   std::size_t next_ = 0;
   std::vector<Event> later_;  // follow-ups: a min-heap by (day, seq)
-  std::uint64_t seq_ = 0;
+  std::uint32_t seq_ = 0;
   double now_ = 0.0;
 };
 

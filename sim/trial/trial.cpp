@@ -94,17 +94,6 @@ void Trial::count_validators_hit() {
   }
 }
 
-double Trial::beacon_factor(std::size_t op_index) const {
-  const Operator& op = m_.operators[op_index];
-  if (op.asset != Asset::Eth) return 1.0;
-  return static_cast<double>(op_balance_gwei_[op_index]) /
-         (static_cast<double>(op.validators) * static_cast<double>(op.effective_balance_gwei));
-}
-
-void Trial::touch(std::size_t i) {
-  for (Mechanism* mech : change_hooks_) mech->before_change(i, *this);
-}
-
 void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
   if (loss == 0) return;
   shocked_ = true;

@@ -70,10 +70,17 @@ class Trial {
     return slot == kNone ? 1.0 : max_magnitude_[slot];
   }
   // The operator's validator balance as a share of its initial balance (1 for BTC operators).
-  double beacon_factor(std::size_t op) const;
+  // Inline, as nav(): rewards value every position at every change.
+  double beacon_factor(std::size_t op) const {
+    const Operator& o = m_.operators[op];
+    if (o.asset != Asset::Eth) return 1.0;
+    return static_cast<double>(op_balance_gwei_[op]) / (static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei));
+  }
 
   // Balances mechanisms change. Call touch(i) before changing what position i is worth or earns.
-  void touch(std::size_t i);
+  void touch(std::size_t i) {
+    for (Mechanism* mech : change_hooks_) mech->before_change(i, *this);
+  }
   std::vector<double>& max_magnitude() { return max_magnitude_; }  // [slot]
   std::vector<double>& allocation() { return allocation_; }        // [slot member], flat
   std::vector<double>& contract_factor() { return contract_factor_; }  // [position]

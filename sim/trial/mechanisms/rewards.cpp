@@ -34,8 +34,10 @@ class Rewards final : public Mechanism {
   void before_change(std::size_t i, Trial& trial) override { accrue(i, trial); }
   void end(Trial& trial) override {
     const World& w = trial.world();
-    for (std::size_t i = 0; i < w.positions.size(); ++i) accrue(i, trial);
-    for (std::size_t i = 0; i < w.positions.size(); ++i) trial.add_rewards(w.positions[i].holder, rewards_[i]);
+    for (std::size_t i = 0; i < w.positions.size(); ++i) {
+      accrue(i, trial);
+      trial.add_rewards(w.positions[i].holder, rewards_[i]);
+    }
   }
 
  private:
