@@ -930,6 +930,10 @@ TEST_CASE("enumerated strings must be one of their values") {
     expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\ncorrelation_rounding = \"floor\"\n"),
                  {"ethereum.penalties.correlation_rounding", "expected \"per_increment\" (Electra) or \"whole_eth\"", "\"floor\""});
   }
+  SUBCASE("a value that is not a string still lists the accepted texts") {
+    expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = 1"),
+                 {"protocol[1].slashing_mode", "expected \"shared\" or \"unique\", got an integer", "slashing_mode = ^1"});
+  }
 }
 
 TEST_CASE("[simulation] and [ethereum] values are range-checked") {

@@ -231,6 +231,16 @@ TEST_CASE("a path to a table, a value of another type or a fraction for an integ
   contains(e.what(), "unknown key");
   e = sweep_error("mode = \"lattice\"\n[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [1000]\n");
   CHECK(e.key == "sweep.mode");
+  contains(e.what(), "expected \"grid\", \"zip\" or \"lhs\", got \"lattice\"");
+  e = sweep_error("mode = \"lhs\"\npoints = 4\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nrange = [0.1, 0.2]\n"
+                  "scale = \"logarithmic\"\n");
+  CHECK(e.key == "sweep.parameter[0].scale");
+  contains(e.what(), "expected \"linear\" or \"log\", got \"logarithmic\"");
+  // Of two unknown keys, the one written first is reported (as in a scenario), not the first alphabetically.
+  e = sweep_error("[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = [1000]\nvalue = [1]\nlinspce = [1, 2, 3]\n");
+  CHECK(e.key == "sweep.parameter[0].value");
+  CHECK(e.line == 6);
+  CHECK(e.column == 1);
 }
 
 TEST_CASE("a point out of the scenario's range is an error at that value naming the point and the scenario's rule") {

@@ -27,12 +27,13 @@ int run_reproduce_command(const std::string& manifest, bool markdown) {
     const double ours = measure_reproduction(m, c);
     const bool ok = within_tolerance(c, ours);
     failed += !ok;
-    const std::string unit = c.metric == "loss_eth"         ? "ETH lost"
-                             : c.metric == "value_left_eth" ? "ETH left"
-                                                            : fmt::format("of all stake lost, psi = {}", c.psi);
+    const std::string unit = c.metric == ReproductionMetric::LossEth       ? "ETH lost"
+                             : c.metric == ReproductionMetric::ValueLeftEth ? "ETH left"
+                                                                            : fmt::format("of all stake lost, psi = {}", c.psi);
     if (markdown) {
-      const std::string command = c.metric == "cascade_loss_share" ? fmt::format("restake-sim cascade {} --psi {}", path, c.psi)
-                                                                   : fmt::format("restake-sim run {}", path);
+      const std::string command = c.metric == ReproductionMetric::CascadeLossShare
+                                      ? fmt::format("restake-sim cascade {} --psi {}", path, c.psi)
+                                      : fmt::format("restake-sim run {}", path);
       fmt::print("| {} | {} | {}{} {} | {:.9f} | {}% | {} | `{}` |\n", c.name, c.source, c.upper_bound ? "< " : "", c.published, unit,
                  ours, 100.0 * c.tolerance, ok ? "pass" : "**FAIL**", command);
     } else {

@@ -6,7 +6,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <set>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -15,245 +14,80 @@
 
 namespace restake {
 
-ScenarioError::ScenarioError(std::string file_, int line_, int column_, std::string key_,
-                             const std::string& what)
-    : std::runtime_error(fmt::format("{}:{}:{}: {}: {}", file_, line_, column_, key_, what)),
-      file(std::move(file_)),
-      line(line_),
-      column(column_),
-      key(std::move(key_)) {}
-
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// One TOML table being read: remembers which keys were asked for, so that whatever is left
-// over at finish() is an unknown key (a typo) and an error.
-class Fields {
- public:
-  Fields(const toml::table& table, std::string path, const std::string& file)
-      : table_(table), path_(std::move(path)), file_(file) {}
-
-  const std::string& path() const { return path_; }
-  std::string key_path(std::string_view key) const {
-    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-  }
-
-  bool has(std::string_view key) const { return table_.contains(key); }
-
-  // Declares every key this table may hold and rejects any other at once, before other checks
-  // run: a misspelt required key is reported as the typo it is, not as a missing key.
-  Fields& allow(std::initializer_list<std::string_view> keys) {
-    const toml::key* first = nullptr;
-    for (const auto& [k, v] : table_) {
-      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
-      const auto& b = k.source().begin;
-      if (!first || std::pair(b.line, b.column) < std::pair(first->source().begin.line, first->source().begin.column)) first = &k;
-    }
-    if (first) {
-      std::string known;
-      for (auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
-      fail_at(first->source(), key_path(first->str()), fmt::format("unknown key (check the spelling; expected one of: {})", known));
-    }
-    return *this;
-  }
-
-  const toml::node* get(std::string_view key) {
-    used_.insert(std::string(key));
-    return table_.get(key);
-  }
-
-  [[noreturn]] void fail_at(const toml::source_region& where, const std::string& key,
-                            const std::string& what) const {
-    throw ScenarioError(file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-                        key, what);
-  }
-  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
-    const toml::node* n = table_.get(key);
-    fail_at(n ? n->source() : table_.source(), key_path(key), what);
-  }
-  [[noreturn]] void fail_table(const std::string& what) const {
-    fail_at(table_.source(), path_.empty() ? "(top level)" : path_, what);
-  }
-
-  std::optional<double> number(std::string_view key, double lo, double hi, const char* expected) {
-    const toml::node* n = get(key);
-    if (!n) return std::nullopt;
-    double v = 0.0;
-    if (const auto* i = n->as_integer()) {
-      v = static_cast<double>(i->get());
-    } else if (const auto* f = n->as_floating_point()) {
-      v = f->get();
-    } else {
-      fail(key, fmt::format("expected {}, got {}", expected, a_type(*n)));
-    }
-    if (!std::isfinite(v) || !(v >= lo && v <= hi)) fail(key, fmt::format("expected {}, got {}", expected, v));
-    return v;
-  }
-  double number_or(std::string_view key, double fallback, double lo, double hi, const char* expected) {
-    return number(key, lo, hi, expected).value_or(fallback);
-  }
-  double required_number(std::string_view key, double lo, double hi, const char* expected) {
-    auto v = number(key, lo, hi, expected);
-    if (!v) fail_table(fmt::format("missing required key '{}' ({})", key, expected));
-    return *v;
-  }
-
-  std::optional<std::uint64_t> integer(std::string_view key, std::int64_t lo, const char* expected) {
-    const toml::node* n = get(key);
-    if (!n) return std::nullopt;
-    const auto* i = n->as_integer();
-    if (!i) fail(key, fmt::format("expected {}, got {}", expected, a_type(*n)));
-    if (i->get() < lo) fail(key, fmt::format("expected {}, got {}", expected, i->get()));
-    return static_cast<std::uint64_t>(i->get());
-  }
-
-  std::optional<bool> boolean(std::string_view key) {
-    const toml::node* n = get(key);
-    if (!n) return std::nullopt;
-    const auto* b = n->as_boolean();
-    if (!b) fail(key, fmt::format("expected true or false, got {}", a_type(*n)));
-    return b->get();
-  }
-
-  std::optional<std::string> string(std::string_view key) {
-    const toml::node* n = get(key);
-    if (!n) return std::nullopt;
-    const auto* s = n->as_string();
-    if (!s) fail(key, fmt::format("expected a string, got {}", a_type(*n)));
-    return s->get();
-  }
-  std::string required_string(std::string_view key) {
-    auto s = string(key);
-    if (!s) fail_table(fmt::format("missing required key '{}' (a string)", key));
-    return *s;
-  }
-
-  // Either a number (fixed) or an inline table { dist = "...", ... }; its support must lie in [lo, hi].
-  std::optional<Distribution> distribution(std::string_view key, double lo, double hi, const char* expected);
-
-  // An array (possibly absent) whose elements are read by `each(node, index, key path)`.
-  template <class F>
-  void array(std::string_view key, F&& each) {
-    const toml::node* n = get(key);
-    if (!n) return;
-    const auto* arr = n->as_array();
-    if (!arr) fail(key, fmt::format("expected an array, got {}", a_type(*n)));
-    for (std::size_t i = 0; i < arr->size(); ++i) each(*arr->get(i), i, fmt::format("{}[{}]", key_path(key), i));
-  }
-
-  // A sub-table (absent -> nullptr).
-  const toml::table* table(std::string_view key) {
-    const toml::node* n = get(key);
-    if (!n) return nullptr;
-    const auto* t = n->as_table();
-    if (!t) fail(key, fmt::format("expected a table, got {}", a_type(*n)));
-    return t;
-  }
-
-  void finish() const {
-    for (const auto& [k, v] : table_) {
-      if (!used_.count(std::string(k.str()))) {
-        fail_at(k.source(), key_path(k.str()), "unknown key (check the spelling; see docs/scenario-format.md)");
-      }
-    }
-  }
-
-  static const char* type_name(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::table: return "table";
-      case toml::node_type::array: return "array";
-      case toml::node_type::string: return "string";
-      case toml::node_type::integer: return "integer";
-      case toml::node_type::floating_point: return "float";
-      case toml::node_type::boolean: return "boolean";
-      default: return "date or time";
-    }
-  }
-
-  static std::string a_type(const toml::node& n) {
-    const std::string t = type_name(n);
-    return (t[0] == 'a' || t[0] == 'i' ? "an " : "a ") + t;
-  }
-
-  const std::string& file() const { return file_; }
-
- private:
-  const toml::table& table_;
-  std::string path_;
-  const std::string& file_;
-  std::set<std::string> used_;
-};
-
-std::optional<Distribution> Fields::distribution(std::string_view key, double lo, double hi,
-                                                 const char* expected) {
-  const toml::node* n = table_.get(key);
-  if (!n) {
-    used_.insert(std::string(key));
-    return std::nullopt;
-  }
-  if (n->is_number()) return Distribution::fixed(*number(key, lo, hi, expected));
-  used_.insert(std::string(key));
+// Either a number (fixed) or an inline table { dist = "...", ... }; its support must lie in [lo, hi].
+std::optional<Distribution> read_distribution(TableReader& parent, std::string_view key, double lo, double hi,
+                                              const char* expected) {
+  const toml::node* n = parent.get(key);
+  if (!n) return std::nullopt;
+  if (n->is_number()) return Distribution::fixed(*parent.number(key, lo, hi, expected));
   const auto* t = n->as_table();
-  if (!t) fail(key, fmt::format("expected {} as a number or a table {{ dist = ... }}, got {}", expected, a_type(*n)));
-  Fields f(*t, key_path(key), file_);
+  if (!t) parent.fail(key, fmt::format("expected {} as a number or a table {{ dist = ... }}, got {}", expected, a_type(*n)));
+  TableReader f(*t, parent.key_path(key), parent.file());
   f.allow({"dist", "value", "min", "max", "mode", "alpha", "beta", "mean", "sd", "mu", "sigma"});
-  const std::string kind = f.required_string("dist");
+  const DistributionKind kind = f.required_one_of<DistributionKind>("dist", {{"fixed", DistributionKind::Fixed},
+                                                           {"uniform", DistributionKind::Uniform},
+                                                           {"beta", DistributionKind::Beta},
+                                                           {"triangular", DistributionKind::Triangular},
+                                                           {"normal", DistributionKind::Normal},
+                                                           {"lognormal", DistributionKind::LogNormal}});
   Distribution d;
   auto positive = [&](std::string_view k) {
     const double v = f.required_number(k, 0.0, kInf, "a positive number");
     if (v <= 0.0) f.fail(k, fmt::format("expected a positive number, got {}", v));
     return v;
   };
-  if (kind == "fixed") {
-    d = Distribution::fixed(f.required_number("value", -kInf, kInf, "a number"));
-  } else if (kind == "uniform") {
-    d.kind = DistributionKind::Uniform;
-    d.a = f.required_number("min", -kInf, kInf, "a number");
-    d.b = f.required_number("max", -kInf, kInf, "a number");
-    if (!(d.a < d.b)) f.fail("max", "expected max > min");
-  } else if (kind == "beta") {
-    d.kind = DistributionKind::Beta;
-    d.a = positive("alpha");
-    d.b = positive("beta");
-    for (const char* k : {"alpha", "beta"})
-      if (f.required_number(k, 0.0, kInf, "a positive number") < 0.05)
-        f.fail(k, "expected a shape >= 0.05 (smaller shapes underflow the sampler; such a beta is almost a coin flip "
-                  "between 0 and 1: write that as a discrete choice instead)");
-  } else if (kind == "triangular") {
-    d.kind = DistributionKind::Triangular;
-    d.a = f.required_number("min", -kInf, kInf, "a number");
-    d.b = f.required_number("mode", -kInf, kInf, "a number");
-    d.c = f.required_number("max", -kInf, kInf, "a number");
-    if (!(d.a <= d.b && d.b <= d.c && d.a < d.c)) f.fail("mode", "expected min <= mode <= max and min < max");
-  } else if (kind == "normal" || kind == "lognormal") {
-    d.kind = kind == "normal" ? DistributionKind::Normal : DistributionKind::LogNormal;
-    d.a = f.required_number(kind == "normal" ? "mean" : "mu", -kInf, kInf, "a number");
-    d.b = positive(kind == "normal" ? "sd" : "sigma");
-    // Truncation defaults to the allowed range of the parameter, so a draw is always valid.
-    d.lo = f.number_or("min", std::max(lo, kind == "normal" ? -kInf : 0.0), -kInf, kInf, "a number");
-    d.hi = f.number_or("max", hi, -kInf, kInf, "a number");
-    if (!(d.lo < d.hi)) f.fail("max", "expected max > min");
-  } else {
-    f.fail("dist", fmt::format("expected one of fixed, uniform, beta, triangular, normal, lognormal; got \"{}\"", kind));
+  switch (kind) {
+    case DistributionKind::Fixed:
+      d = Distribution::fixed(f.required_number("value", -kInf, kInf, "a number"));
+      break;
+    case DistributionKind::Uniform:
+      d.kind = kind;
+      d.a = f.required_number("min", -kInf, kInf, "a number");
+      d.b = f.required_number("max", -kInf, kInf, "a number");
+      if (!(d.a < d.b)) f.fail("max", "expected max > min");
+      break;
+    case DistributionKind::Beta:
+      d.kind = kind;
+      d.a = positive("alpha");
+      d.b = positive("beta");
+      for (const char* k : {"alpha", "beta"})
+        if (f.required_number(k, 0.0, kInf, "a positive number") < 0.05)
+          f.fail(k, "expected a shape >= 0.05 (smaller shapes underflow the sampler; such a beta is almost a coin flip "
+                    "between 0 and 1: write that as a discrete choice instead)");
+      break;
+    case DistributionKind::Triangular:
+      d.kind = kind;
+      d.a = f.required_number("min", -kInf, kInf, "a number");
+      d.b = f.required_number("mode", -kInf, kInf, "a number");
+      d.c = f.required_number("max", -kInf, kInf, "a number");
+      if (!(d.a <= d.b && d.b <= d.c && d.a < d.c)) f.fail("mode", "expected min <= mode <= max and min < max");
+      break;
+    case DistributionKind::Normal:
+    case DistributionKind::LogNormal: {
+      const bool normal = kind == DistributionKind::Normal;
+      d.kind = kind;
+      d.a = f.required_number(normal ? "mean" : "mu", -kInf, kInf, "a number");
+      d.b = positive(normal ? "sd" : "sigma");
+      // Truncation defaults to the allowed range of the parameter, so a draw is always valid.
+      d.lo = f.number_or("min", std::max(lo, normal ? -kInf : 0.0), -kInf, kInf, "a number");
+      d.hi = f.number_or("max", hi, -kInf, kInf, "a number");
+      if (!(d.lo < d.hi)) f.fail("max", "expected max > min");
+      break;
+    }
   }
   f.finish();
   if (d.support_min() < lo || d.support_max() > hi) {
-    fail(key, fmt::format("expected {}, but {} can take values outside [{}, {}]", expected, d.describe(), lo, hi));
+    parent.fail(key, fmt::format("expected {}, but {} can take values outside [{}, {}]", expected, d.describe(), lo, hi));
   }
   return d;
 }
 
-// "ETH" or "BTC" under `key` (absent: ETH).
-Asset read_asset(Fields& f, std::string_view key) {
-  const auto s = f.string(key);
-  if (!s || *s == "ETH") return Asset::Eth;
-  if (*s == "BTC") return Asset::Btc;
-  f.fail(key, fmt::format("expected \"ETH\" or \"BTC\", got \"{}\"", *s));
-}
-
 // An amount given as `<stem>_eth` or `<stem>_btc`: exactly one of them, in the asset expected.
-std::optional<double> read_amount(Fields& f, const std::string& stem, std::optional<Asset>& asset, const char* what) {
+std::optional<double> read_amount(TableReader& f, const std::string& stem, std::optional<Asset>& asset, const char* what) {
   const std::string eth = stem + "_eth", btc = stem + "_btc";
   const auto e = f.number(eth, 0.0, 1e10, fmt::format("{} in ETH >= 0", what).c_str());
   const auto b = f.number(btc, 0.0, 1e10, fmt::format("{} in BTC >= 0", what).c_str());
@@ -270,7 +104,7 @@ std::optional<double> read_amount(Fields& f, const std::string& stem, std::optio
 // Name -> index, with the location of each definition for duplicate errors.
 using NameIndex = std::map<std::string, std::size_t, std::less<>>;
 
-std::size_t resolve(const NameIndex& names, Fields& f, const std::string& name, const char* what,
+std::size_t resolve(const NameIndex& names, TableReader& f, const std::string& name, const char* what,
                     const toml::source_region& where, const std::string& path) {
   const auto it = names.find(name);
   if (it == names.end()) {
@@ -283,12 +117,12 @@ std::size_t resolve(const NameIndex& names, Fields& f, const std::string& name, 
 }
 
 // The entity named by the string value `name` that was read from `key` of this table.
-std::size_t resolve_key(const NameIndex& names, Fields& f, std::string_view key, const std::string& name, const char* what) {
+std::size_t resolve_key(const NameIndex& names, TableReader& f, std::string_view key, const std::string& name, const char* what) {
   return resolve(names, f, name, what, f.get(key)->source(), f.key_path(key));
 }
 
 // A string element of an array naming another entity.
-std::size_t resolve_element(const NameIndex& names, Fields& f, const toml::node& n, const std::string& path,
+std::size_t resolve_element(const NameIndex& names, TableReader& f, const toml::node& n, const std::string& path,
                             const char* what) {
   const auto* s = n.as_string();
   if (!s) f.fail_at(n.source(), path, fmt::format("expected the name of a {} (a string)", what));
@@ -296,7 +130,7 @@ std::size_t resolve_element(const NameIndex& names, Fields& f, const toml::node&
 }
 
 // Either `<prob_key>` (annual probability of at least one event) or `<rate_key>` (Poisson rate).
-double read_rate(Fields& f, std::string_view prob_key, std::string_view rate_key) {
+double read_rate(TableReader& f, std::string_view prob_key, std::string_view rate_key) {
   const auto p = f.number(prob_key, 0.0, 1.0, "an annual probability in [0, 1)");
   const auto r = f.number(rate_key, 0.0, 1e6, "a rate per year in [0, 1e6]");
   if (p && r) f.fail(rate_key, fmt::format("give either '{}' or '{}', not both", prob_key, rate_key));
@@ -309,7 +143,7 @@ double read_rate(Fields& f, std::string_view prob_key, std::string_view rate_key
 
 class Parser {
  public:
-  Parser(const toml::table& root, const std::string& file) : root_(root, "", file), file_(file) {}
+  Parser(const toml::table& root, const TomlFile& file) : root_(root, "", file), file_(file) {}
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
@@ -335,19 +169,7 @@ class Parser {
   }
 
  private:
-  // Each element of an array of tables [[key]], with its index and path.
-  template <class F>
-  void each_table(Fields& parent, std::string_view key, F&& body) {
-    parent.array(key, [&](const toml::node& n, std::size_t i, const std::string& path) {
-      const auto* t = n.as_table();
-      if (!t) parent.fail_at(n.source(), path, "expected a table");
-      Fields f(*t, path, file_);
-      body(f, i);
-      f.finish();
-    });
-  }
-
-  std::string unique_name(Fields& f, NameIndex& names, std::size_t index, const char* what) {
+  std::string unique_name(TableReader& f, NameIndex& names, std::size_t index, const char* what) {
     std::string name = f.required_string("name");
     if (name.empty()) f.fail("name", "expected a non-empty name");
     if (!names.emplace(name, index).second) f.fail("name", fmt::format("duplicate {} name \"{}\"", what, name));
@@ -357,7 +179,7 @@ class Parser {
   void read_simulation() {
     const toml::table* t = root_.table("simulation");
     if (!t) root_.fail_table("missing required table [simulation]");
-    Fields f(*t, "simulation", file_);
+    TableReader f(*t, "simulation", file_);
     f.allow({"name", "description", "trials", "seed", "horizon_days"});
     auto& s = m_.simulation;
     s.name = f.required_string("name");
@@ -371,22 +193,23 @@ class Parser {
   void read_ethereum() {
     const toml::table* t = root_.table("ethereum");
     if (!t) root_.fail_table("missing required table [ethereum]");
-    Fields f(*t, "ethereum", file_);
+    TableReader f(*t, "ethereum", file_);
     f.allow({"total_active_stake_eth", "fork", "base_apr", "inactivity_leak", "penalties"});
     auto& c = m_.ethereum.consensus;
     const double total = f.required_number("total_active_stake_eth", 1.0, 1e10, "a total active stake in ETH in [1, 1e10]");
     if (total != std::floor(total)) f.fail("total_active_stake_eth", "expected a whole number of ETH");
-    Fork fork = Fork::Electra;
-    if (auto name = f.string("fork")) {
-      const auto known = fork_from_string(*name);
-      if (!known) f.fail("fork", fmt::format("expected one of phase0, altair, bellatrix, capella, deneb, electra; got \"{}\"", *name));
-      fork = *known;
-    }
+    const Fork fork = f.one_of<Fork>("fork", {{"phase0", Fork::Phase0},
+                                              {"altair", Fork::Altair},
+                                              {"bellatrix", Fork::Bellatrix},
+                                              {"capella", Fork::Capella},
+                                              {"deneb", Fork::Deneb},
+                                              {"electra", Fork::Electra}})
+                          .value_or(Fork::Electra);
     c = consensus_params(fork, static_cast<Gwei>(total) * kGweiPerEth);
-    if (auto d = f.distribution("base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
+    if (auto d = read_distribution(f, "base_apr", -1.0, 1.0, "an APR in [-1, 1]")) m_.ethereum.base_apr = *d;
     c.inactivity_leak = f.boolean("inactivity_leak").value_or(false);
     if (const toml::table* pt = f.table("penalties")) {
-      Fields p(*pt, "ethereum.penalties", file_);
+      TableReader p(*pt, "ethereum.penalties", file_);
       p.allow({"min_slashing_penalty_quotient", "proportional_slashing_multiplier", "epochs_per_slashings_vector",
                "base_reward_factor", "missed_duties", "correlation_rounding", "duty_penalties",
                "inactivity_penalty_quotient", "exit_churn"});
@@ -397,22 +220,16 @@ class Parser {
       c.base_reward_factor = p.integer("base_reward_factor", 0, "an integer in [0, 2^20]").value_or(c.base_reward_factor);
       if (c.base_reward_factor > (1u << 20)) p.fail("base_reward_factor", "expected an integer in [0, 2^20]");
       c.missed_duties = p.boolean("missed_duties").value_or(c.missed_duties);
-      if (auto d = p.string("duty_penalties")) {
-        if (*d == "phase0") c.duties = DutyPenalties::Phase0;
-        else if (*d == "altair") c.duties = DutyPenalties::Altair;
-        else p.fail("duty_penalties", fmt::format("expected \"phase0\" or \"altair\", got \"{}\"", *d));
-      }
+      c.duties = p.one_of<DutyPenalties>("duty_penalties", {{"phase0", DutyPenalties::Phase0}, {"altair", DutyPenalties::Altair}})
+                     .value_or(c.duties);
       c.inactivity_penalty_quotient = p.integer("inactivity_penalty_quotient", 1, "an integer >= 1").value_or(c.inactivity_penalty_quotient);
-      if (auto x = p.string("exit_churn")) {
-        if (*x == "validators") c.exit_churn = ExitChurn::Validators;
-        else if (*x == "balance") c.exit_churn = ExitChurn::Balance;
-        else p.fail("exit_churn", fmt::format("expected \"validators\" (before Electra) or \"balance\" (Electra), got \"{}\"", *x));
-      }
-      if (auto r = p.string("correlation_rounding")) {
-        if (*r == "per_increment") c.rounding = CorrelationRounding::PerIncrement;
-        else if (*r == "whole_eth") c.rounding = CorrelationRounding::WholeEth;
-        else p.fail("correlation_rounding", fmt::format("expected \"per_increment\" (Electra) or \"whole_eth\" (before Electra), got \"{}\"", *r));
-      }
+      c.exit_churn = p.one_of<ExitChurn>("exit_churn", {{"validators", ExitChurn::Validators, "before Electra"},
+                                                        {"balance", ExitChurn::Balance, "Electra"}})
+                         .value_or(c.exit_churn);
+      c.rounding = p.one_of<CorrelationRounding>("correlation_rounding",
+                                                 {{"per_increment", CorrelationRounding::PerIncrement, "Electra"},
+                                                  {"whole_eth", CorrelationRounding::WholeEth, "before Electra"}})
+                       .value_or(c.rounding);
       p.finish();
     }
     f.finish();
@@ -420,17 +237,14 @@ class Parser {
 
   void read_contracts() {
     std::vector<std::pair<std::vector<const toml::node*>, std::string>> deps;  // resolved after all names are known
-    each_table(root_, "contract", [&](Fields& f, std::size_t i) {
+    root_.each_table("contract", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "kind", "annual_failure_probability", "failure_rate_per_year", "loss_given_failure", "depends_on"});
       Contract c;
       c.name = unique_name(f, contracts_, i, "contract");
-      if (auto k = f.string("kind")) {
-        if (*k == "contract") c.kind = ContractKind::Contract;
-        else if (*k == "bridge") c.kind = ContractKind::Bridge;
-        else f.fail("kind", fmt::format("expected \"contract\" or \"bridge\", got \"{}\"", *k));
-      }
+      c.kind = f.one_of<ContractKind>("kind", {{"contract", ContractKind::Contract}, {"bridge", ContractKind::Bridge}})
+                   .value_or(c.kind);
       c.failure_rate_per_year = read_rate(f, "annual_failure_probability", "failure_rate_per_year");
-      if (auto d = f.distribution("loss_given_failure", 0.0, 1.0, "a loss share in [0, 1]")) c.loss_given_failure = *d;
+      if (auto d = read_distribution(f, "loss_given_failure", 0.0, 1.0, "a loss share in [0, 1]")) c.loss_given_failure = *d;
       std::vector<const toml::node*> nodes;
       f.array("depends_on", [&](const toml::node& n, std::size_t, const std::string&) { nodes.push_back(&n); });
       deps.emplace_back(std::move(nodes), f.key_path("depends_on"));
@@ -475,12 +289,12 @@ class Parser {
   }
 
   void read_groups() {
-    each_table(root_, "group", [&](Fields& f, std::size_t i) {
+    root_.each_table("group", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "annual_probability", "rate_per_year", "fraction"});
       CorrelationGroup g;
       g.name = unique_name(f, groups_, i, "group");
       g.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
-      auto d = f.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]");
+      auto d = read_distribution(f, "fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d) f.fail_table("missing required key 'fraction' (share of each member's validators hit)");
       g.fraction = *d;
       m_.groups.push_back(std::move(g));
@@ -488,12 +302,12 @@ class Parser {
   }
 
   void read_operators() {
-    each_table(root_, "operator", [&](Fields& f, std::size_t i) {
+    root_.each_table("operator", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "asset", "validators", "stake_eth", "stake_btc", "effective_balance_eth", "annual_fault_probability",
                "fault_rate_per_year", "fault_fraction", "groups"});
       Operator o;
       o.name = unique_name(f, operators_, i, "operator");
-      o.asset = read_asset(f, "asset");
+      o.asset = f.one_of<Asset>("asset", {{"ETH", Asset::Eth}, {"BTC", Asset::Btc}}).value_or(Asset::Eth);
       if (o.asset == Asset::Btc) {
         // Babylon finality providers: BTC time-locked on Bitcoin, no beacon chain. A double-sign is
         // punished by the services they secure (extractable one-time signatures reveal the key).
@@ -525,7 +339,7 @@ class Parser {
         o.validators = static_cast<std::uint64_t>(std::llround(n));
       }
       o.fault_rate_per_year = read_rate(f, "annual_fault_probability", "fault_rate_per_year");
-      auto d = f.distribution("fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
+      auto d = read_distribution(f, "fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d && o.fault_rate_per_year > 0.0) f.fail_table("missing 'fault_fraction' (share of validators a fault hits)");
       o.fault_fraction = d.value_or(Distribution::fixed(0.0));
       f.array("groups", [&](const toml::node& n, std::size_t, const std::string& path) {
@@ -540,19 +354,19 @@ class Parser {
   }
 
   void read_outages() {
-    each_table(root_, "outage", [&](Fields& f, std::size_t i) {
+    root_.each_table("outage", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "annual_probability", "rate_per_year", "duration_days", "network_offline_share", "operators", "fraction"});
       Outage o;
       o.name = unique_name(f, outages_, i, "outage");
       o.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
-      auto duration = f.distribution("duration_days", 1.0 / kEpochsPerDay, 3650.0, "a duration in days in [1/225 (one epoch), 3650]");
+      auto duration = read_distribution(f, "duration_days", 1.0 / kEpochsPerDay, 3650.0, "a duration in days in [1/225 (one epoch), 3650]");
       if (!duration) f.fail_table("missing required key 'duration_days' (how long the validators stay offline)");
       o.duration_days = *duration;
-      auto share = f.distribution("network_offline_share", 0.0, kMaxOfflineShare,
+      auto share = read_distribution(f, "network_offline_share", 0.0, kMaxOfflineShare,
                                   "a share of all active stake in [0, 0.99] (with everyone offline the chain halts, it does not leak)");
       if (!share) f.fail_table("missing required key 'network_offline_share' (share of all active stake offline; > 1/3 stops finality)");
       o.network_share = *share;
-      o.fraction = f.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
+      o.fraction = read_distribution(f, "fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       if (!f.has("operators")) f.fail_table("missing required key 'operators' (whose validators go offline)");
       f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t op = resolve_element(operators_, f, n, path, "operator");
@@ -568,14 +382,12 @@ class Parser {
   }
 
   void read_protocols() {
-    each_table(root_, "protocol", [&](Fields& f, std::size_t i) {
+    root_.each_table("protocol", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "slashing_mode", "contracts"});
       Protocol p;
       p.name = unique_name(f, protocols_, i, "protocol");
-      const std::string mode = f.required_string("slashing_mode");
-      if (mode == "shared") p.mode = SlashingMode::Shared;
-      else if (mode == "unique") p.mode = SlashingMode::Unique;
-      else f.fail("slashing_mode", fmt::format("expected \"shared\" or \"unique\", got \"{}\"", mode));
+      p.mode = f.required_one_of<SlashingMode>("slashing_mode",
+                                               {{"shared", SlashingMode::Shared}, {"unique", SlashingMode::Unique}});
       f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         p.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
@@ -586,7 +398,7 @@ class Parser {
   void read_avs() {
     // allocation sums per (protocol, operator), to check unique-mode magnitudes <= 1
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
-    each_table(root_, "avs", [&](Fields& f, std::size_t i) {
+    root_.each_table("avs", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
                "faulty_fraction", "rewards", "corruption_profit", "attack_threshold"});
       Avs a;
@@ -601,7 +413,7 @@ class Parser {
           al.op = resolve_element(operators_, f, n, path, "operator");
           if (unique) f.fail_at(n.source(), path, "unique slashing mode needs an allocation: write { operator = \"...\", allocation = 0.x }");
         } else if (const auto* t = n.as_table()) {
-          Fields af(*t, path, file_);
+          TableReader af(*t, path, file_);
           af.allow({"operator", "allocation"});
           const std::string name = af.required_string("operator");
           al.op = resolve_key(operators_, af, "operator", name, "operator");
@@ -634,23 +446,23 @@ class Parser {
         a.allocations.push_back(al);
       });
       if (a.allocations.empty()) f.fail("operators", "expected at least one operator");
-      each_table(f, "slashing", [&](Fields& s, std::size_t) {
+      f.each_table("slashing", [&](TableReader& s, std::size_t) {
         s.allow({"name", "annual_probability", "rate_per_year", "fraction"});
         SlashingCondition c;
         c.name = s.required_string("name");
         for (const auto& other : a.conditions)
           if (other.name == c.name) s.fail("name", fmt::format("duplicate slashing condition name \"{}\" in this AVS", c.name));
         c.rate_per_year = read_rate(s, "annual_probability", "rate_per_year");
-        auto d = s.distribution("fraction", 0.0, 1.0, "a slashed share in [0, 1]");
+        auto d = read_distribution(s, "fraction", 0.0, 1.0, "a slashed share in [0, 1]");
         if (!d) s.fail_table("missing required key 'fraction' (share of the slashable stake removed)");
         c.fraction = *d;
         a.conditions.push_back(std::move(c));
       });
       a.faulty_rate_per_year = read_rate(f, "faulty_annual_probability", "faulty_rate_per_year");
-      auto fd = f.distribution("faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
+      auto fd = read_distribution(f, "faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
       a.faulty_fraction = fd.value_or(Distribution::fixed(0.0));
-      if (const toml::table* rt = f.table("rewards")) read_rewards(Fields(*rt, f.key_path("rewards"), file_), a.rewards);
+      if (const toml::table* rt = f.table("rewards")) read_rewards(TableReader(*rt, f.key_path("rewards"), file_), a.rewards);
       a.corruption_profit = f.number_or("corruption_profit", 0.0, 0.0, 1e12, "a profit >= 0, in the asset of the stake securing the service");
       a.attack_threshold = f.number_or("attack_threshold", 0.5, 0.0, 1.0, "a share of the securing stake in (0, 1]");
       if (a.attack_threshold <= 0.0) f.fail("attack_threshold", "expected a share of the securing stake in (0, 1], got 0");
@@ -658,12 +470,12 @@ class Parser {
     });
   }
 
-  void read_rewards(Fields f, RewardSchedule& r) {
+  void read_rewards(TableReader f, RewardSchedule& r) {
     f.allow({"initial_apr", "floor_apr", "half_life_days", "cliff_days"});
     r.initial_apr = f.number_or("initial_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
     r.floor_apr = f.number_or("floor_apr", 0.0, 0.0, 10.0, "an APR in [0, 10]");
-    const auto half = f.distribution("half_life_days", 1e-9, 1e6, "a half-life in days > 0");
-    const auto cliff = f.distribution("cliff_days", 0.0, 1e6, "a day >= 0");
+    const auto half = read_distribution(f, "half_life_days", 1e-9, 1e6, "a half-life in days > 0");
+    const auto cliff = read_distribution(f, "cliff_days", 0.0, 1e6, "a day >= 0");
     if (half && cliff) f.fail("cliff_days", "give either 'half_life_days' or 'cliff_days', not both");
     if (half) { r.decay = SubsidyDecay::HalfLife; r.decay_days = *half; }
     if (cliff) { r.decay = SubsidyDecay::Cliff; r.decay_days = *cliff; }
@@ -674,7 +486,7 @@ class Parser {
   }
 
   void read_holders(std::string_view table_key, HolderKind kind) {
-    each_table(root_, table_key, [&](Fields& f, std::size_t) {
+    root_.each_table(table_key, [&](TableReader& f, std::size_t) {
       f.allow({"name", "reward_fee", "protocol", "positions", "contracts", "bridged"});
       Holder h;
       h.kind = kind;
@@ -689,7 +501,7 @@ class Parser {
       f.array("positions", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
-        Fields pf(*t, path, file_);
+        TableReader pf(*t, path, file_);
         pf.allow({"operator", "stake_eth", "stake_btc", "protocol", "staked_with"});
         Position pos;
         const std::string op = pf.required_string("operator");
@@ -736,7 +548,7 @@ class Parser {
       f.array("bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { bridge = \"...\", share = ... }");
-        Fields bf(*t, path, file_);
+        TableReader bf(*t, path, file_);
         bf.allow({"bridge", "share"});
         BridgeExposure b;
         const std::string name = bf.required_string("bridge");
@@ -754,7 +566,7 @@ class Parser {
   }
 
   void read_pools() {
-    each_table(root_, "pool", [&](Fields& f, std::size_t i) {
+    root_.each_table("pool", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "balance_eth", "balance_btc", "covers", "holders", "operators"});
       CoveragePool p;
       p.name = unique_name(f, pools_, i, "pool");
@@ -807,7 +619,7 @@ class Parser {
   void read_cascade() {
     const toml::table* t = root_.table("cascade");
     if (!t) return;
-    Fields f(*t, "cascade", file_);
+    TableReader f(*t, "cascade", file_);
     f.allow({"in_trials"});
     m_.cascade_in_trials = f.boolean("in_trials").value_or(false);
     if (m_.cascade_in_trials) {
@@ -833,7 +645,7 @@ class Parser {
   void read_prices() {
     const toml::table* t = root_.table("prices_usd");
     if (!t) return;
-    Fields f(*t, "prices_usd", file_);
+    TableReader f(*t, "prices_usd", file_);
     f.allow({"ETH", "BTC"});
     for (std::size_t a = 0; a < kAssetCount; ++a) {
       const char* name = to_string(static_cast<Asset>(a));
@@ -847,18 +659,18 @@ class Parser {
   void read_stress() {
     const toml::table* t = root_.table("stress");
     if (!t) return;
-    Fields f(*t, "stress", file_);
+    TableReader f(*t, "stress", file_);
     f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure", "outage"});
     Stress& st = m_.stress;
     st.random_events = f.boolean("random_events").value_or(true);
     const double horizon = m_.simulation.horizon_days;
     const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
-    auto day = [&](Fields& e) {
-      auto d = e.distribution("day", 0.0, horizon, day_range.c_str());
+    auto day = [&](TableReader& e) {
+      auto d = read_distribution(e, "day", 0.0, horizon, day_range.c_str());
       if (!d) e.fail_table("missing required key 'day'");
       return *d;
     };
-    each_table(f, "operator_fault", [&](Fields& e, std::size_t) {
+    f.each_table("operator_fault", [&](TableReader& e, std::size_t) {
       e.allow({"operator", "day", "fraction"});
       ForcedOperatorFault x;
       const std::string name = e.required_string("operator");
@@ -866,10 +678,10 @@ class Parser {
       if (m_.operators[x.op].asset != Asset::Eth)
         e.fail("operator", "a BTC operator has no beacon-chain validators to fault: force its services' slashing instead");
       x.day = day(e);
-      x.fraction = e.distribution("fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
+      x.fraction = read_distribution(e, "fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       st.operator_faults.push_back(x);
     });
-    each_table(f, "avs_failures", [&](Fields& e, std::size_t) {
+    f.each_table("avs_failures", [&](TableReader& e, std::size_t) {
       e.allow({"avs", "count", "day", "fraction"});
       ForcedAvsFailures x;
       if (!e.has("avs")) e.fail_table("missing required key 'avs' (the set of AVSs that may fail)");
@@ -884,19 +696,19 @@ class Parser {
       if (x.count > x.avs.size())
         e.fail("count", fmt::format("expected at most {} (the size of the set), got {}", x.avs.size(), x.count));
       x.day = day(e);
-      x.fraction = e.distribution("fraction", 0.0, 1.0, "a slashed share in [0, 1]").value_or(Distribution::fixed(1.0));
+      x.fraction = read_distribution(e, "fraction", 0.0, 1.0, "a slashed share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.avs_failures.push_back(std::move(x));
     });
-    each_table(f, "contract_failure", [&](Fields& e, std::size_t) {
+    f.each_table("contract_failure", [&](TableReader& e, std::size_t) {
       e.allow({"contract", "day", "loss"});
       ForcedContractFailure x;
       const std::string name = e.required_string("contract");
       x.contract = resolve_key(contracts_, e, "contract", name, "contract");
       x.day = day(e);
-      x.loss = e.distribution("loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
+      x.loss = read_distribution(e, "loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.contract_failures.push_back(x);
     });
-    each_table(f, "outage", [&](Fields& e, std::size_t) {
+    f.each_table("outage", [&](TableReader& e, std::size_t) {
       e.allow({"outage", "day"});
       ForcedOutage x;
       const std::string name = e.required_string("outage");
@@ -921,8 +733,8 @@ class Parser {
                                    operators_eth, total));
   }
 
-  Fields root_;
-  const std::string& file_;
+  TableReader root_;
+  const TomlFile& file_;
   Model m_;
   std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
   NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_;
@@ -942,14 +754,9 @@ std::vector<std::string> scenario_warnings(const Model& m) {
 }
 
 Model parse_scenario(std::string_view text, const std::string& file_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(file_name));
-  } catch (const toml::parse_error& e) {
-    throw ScenarioError(file_name, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column),
-                        "(syntax)", std::string(e.description()));
-  }
-  return Parser(root, file_name).parse();
+  const TomlFile file{file_name, "docs/scenario-format.md"};
+  const toml::table root = parse_toml(text, file);
+  return Parser(root, file).parse();
 }
 
 }  // namespace restake

@@ -1,6 +1,7 @@
 #include "reproduce/reproduction.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -8,70 +9,46 @@
 
 #include "security/cascade.hpp"
 #include "trial/engine.hpp"
-#include "io/scenario.hpp"
+#include "io/toml_reader.hpp"
 #include "stats/tally.hpp"
 
 namespace restake {
 
-namespace {
-
-const char* const kMetrics[] = {"loss_eth", "value_left_eth", "cascade_loss_share"};
-
-[[noreturn]] void fail(const std::string& file, const toml::source_region& at, const std::string& key, const std::string& what) {
-  throw ScenarioError(file, static_cast<int>(at.begin.line), static_cast<int>(at.begin.column), key, what);
-}
-
-}  // namespace
-
-std::vector<ReproductionCase> parse_reproductions(std::string_view text, const std::string& file) {
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(file));
-  } catch (const toml::parse_error& e) {
-    fail(file, e.source(), "(syntax)", std::string(e.description()));
-  }
-  for (const auto& [k, v] : root)
-    if (k.str() != "case") fail(file, k.source(), std::string(k.str()), "unknown key (expected [[case]] tables)");
-  const toml::array* cases = root["case"].as_array();
-  if (!cases || cases->empty()) fail(file, root.source(), "case", "expected at least one [[case]]");
+std::vector<ReproductionCase> parse_reproductions(std::string_view text, const std::string& file_name) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const TomlFile file{file_name, "docs/reproductions.md"};
+  const toml::table root = parse_toml(text, file);
+  TableReader manifest(root, "", file);
+  manifest.allow({"case"});
   std::vector<ReproductionCase> out;
-  for (std::size_t i = 0; i < cases->size(); ++i) {
-    const std::string path = fmt::format("case[{}]", i);
-    const toml::table* t = cases->get(i)->as_table();
-    if (!t) fail(file, cases->get(i)->source(), path, "expected a table");
-    for (const auto& [k, v] : *t) {
-      static const char* const known[] = {"name", "scenario", "source", "holder", "metric", "published", "tolerance", "psi", "bound"};
-      if (std::find_if(std::begin(known), std::end(known), [&](const char* x) { return k.str() == x; }) == std::end(known))
-        fail(file, k.source(), fmt::format("{}.{}", path, k.str()), "unknown key");
+  manifest.each_table("case", [&](TableReader& t, std::size_t) {
+    t.allow({"name", "scenario", "source", "holder", "metric", "published", "tolerance", "psi", "bound"});
+    ReproductionCase c;
+    c.name = t.required_string("name");
+    c.scenario = t.required_string("scenario");
+    c.source = t.required_string("source");
+    c.metric = t.required_one_of<ReproductionMetric>("metric", {{"loss_eth", ReproductionMetric::LossEth},
+                                                                {"value_left_eth", ReproductionMetric::ValueLeftEth},
+                                                                {"cascade_loss_share", ReproductionMetric::CascadeLossShare}});
+    if (c.metric == ReproductionMetric::CascadeLossShare) {
+      if (t.has("holder")) t.fail("holder", "a cascade_loss_share case measures the whole restaking graph: it names no holder");
+      c.psi = t.required_number("psi", 0.0, 1.0, "a shock as a share of all stake in [0, 1]");
+    } else {
+      c.holder = t.required_string("holder");
+      if (t.has("psi")) t.fail("psi", "only for metric = \"cascade_loss_share\"");
     }
-    auto str = [&](const char* key) {
-      const auto* n = t->get(key);
-      if (!n || !n->is_string()) fail(file, n ? n->source() : t->source(), fmt::format("{}.{}", path, key), "expected a string");
-      return n->as_string()->get();
-    };
-    auto num = [&](const char* key) {
-      const auto* n = t->get(key);
-      const auto v = n ? n->value<double>() : std::nullopt;
-      if (!v || !std::isfinite(*v)) fail(file, n ? n->source() : t->source(), fmt::format("{}.{}", path, key), "expected a number");
-      return *v;
-    };
-    const bool cascade = t->get("metric") && t->get("metric")->value<std::string>() == "cascade_loss_share";
-    ReproductionCase c{str("name"), str("scenario"), str("source"), cascade ? "" : str("holder"), str("metric"),
-                       num("published"), num("tolerance"), cascade ? num("psi") : 0.0};
-    if (std::find(std::begin(kMetrics), std::end(kMetrics), c.metric) == std::end(kMetrics))
-      fail(file, t->get("metric")->source(), path + ".metric", "expected \"loss_eth\", \"value_left_eth\" or \"cascade_loss_share\"");
-    if (const auto* b = t->get("bound")) {
-      if (b->value<std::string>() != "upper") fail(file, b->source(), path + ".bound", "expected \"upper\" (the published figure is an upper bound)");
-      c.upper_bound = true;
-    }
-    if (c.tolerance < 0) fail(file, t->get("tolerance")->source(), path + ".tolerance", "expected a relative tolerance >= 0");
+    c.published = t.required_number("published", -kInf, kInf, "a number");
+    c.tolerance = t.required_number("tolerance", 0.0, kInf, "a relative tolerance >= 0");
+    c.upper_bound = t.one_of<bool>("bound", {{"upper", true, "the published figure is an upper bound"}}).value_or(false);
     out.push_back(std::move(c));
-  }
+  });
+  if (out.empty()) manifest.fail("case", "expected at least one [[case]]");
+  manifest.finish();
   return out;
 }
 
 double measure_reproduction(const Model& m, const ReproductionCase& c) {
-  if (c.metric == "cascade_loss_share") return worst_cascade_loss(make_restaking_graph(m), c.psi).loss_share;
+  if (c.metric == ReproductionMetric::CascadeLossShare) return worst_cascade_loss(make_restaking_graph(m), c.psi).loss_share;
   std::size_t h = m.holders.size();
   for (std::size_t i = 0; i < m.holders.size(); ++i)
     if (m.holders[i].name == c.holder) h = i;
@@ -84,7 +61,7 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
   run_trials(m, o, [&](const TrialBlock& b) { tally.add(b); });
   const double value = m.holders[h].value();
   const double loss = tally.loss[h].result().mean * value;
-  return c.metric == "loss_eth" ? loss : value - loss;
+  return c.metric == ReproductionMetric::LossEth ? loss : value - loss;
 }
 
 bool within_tolerance(const ReproductionCase& c, double ours) {

@@ -9,12 +9,16 @@
 
 namespace restake {
 
+// What a case compares: a holder's mean loss or value left (Monte Carlo), or the worst-case
+// cascade loss R_psi of the restaking graph.
+enum class ReproductionMetric { LossEth, ValueLeftEth, CascadeLossShare };
+
 struct ReproductionCase {
   std::string name;
   std::string scenario;  // path, relative to the manifest
   std::string source;
-  std::string holder;
-  std::string metric;  // "loss_eth", "value_left_eth" (Monte Carlo) or "cascade_loss_share" (R_psi)
+  std::string holder;  // none for CascadeLossShare
+  ReproductionMetric metric = ReproductionMetric::LossEth;  // "loss_eth", "value_left_eth" or "cascade_loss_share"
   double published = 0.0;
   double tolerance = 0.0;  // relative
   double psi = 0.0;        // cascade_loss_share: the shock, as a share of all stake

@@ -26,18 +26,7 @@ const char* to_string(SweepMode m) {
 namespace {
 
 constexpr std::size_t kMaxPoints = 1'000'000;
-
-const char* a_type(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    default: return "a date or time";
-  }
-}
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // A path error found while resolving; parse_sweep turns it into a SweepError at the `path` key.
 struct PathError : std::runtime_error {
@@ -234,84 +223,37 @@ std::string toml_number(double v, bool integer) {
   return s;
 }
 
-// Reads the [sweep] file with the same strictness as a scenario.
-class SweepReader {
- public:
-  SweepReader(std::string file) : file_(std::move(file)) {}
+// An error about a parameter's values as a whole (where they are given).
+[[noreturn]] void fail(const TomlFile& file, const SweepParameter& p, const std::string& what) {
+  file.fail(p.line, p.column, p.key, what);
+}
 
-  [[noreturn]] void fail(const toml::source_region& r, const std::string& key, const std::string& what) const {
-    throw SweepError(file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column), key, what);
-  }
-  [[noreturn]] void fail(const SweepParameter& p, const std::string& what) const {
-    throw SweepError(file_, p.line, p.column, p.key, what);
-  }
-
-  void allow(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> keys) const {
-    for (const auto& [k, v] : t) {
-      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
-      std::string known;
-      for (auto x : keys) known += (known.empty() ? "" : ", ") + std::string(x);
-      fail(k.source(), path.empty() ? std::string(k.str()) : path + "." + std::string(k.str()),
-           fmt::format("unknown key (check the spelling; expected one of: {})", known));
-    }
-  }
-
-  double number(const toml::node& n, const std::string& key, const char* expected) const {
-    double v = 0.0;
-    if (const auto* i = n.as_integer()) v = static_cast<double>(i->get());
-    else if (const auto* f = n.as_floating_point()) v = f->get();
-    else fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
-    if (!std::isfinite(v)) fail(n.source(), key, fmt::format("expected {}, got {}", expected, v));
-    return v;
-  }
-
-  std::int64_t integer(const toml::node& n, const std::string& key, std::int64_t lo, std::int64_t hi, const char* expected) const {
-    const auto* i = n.as_integer();
-    if (!i) fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
-    if (i->get() < lo || i->get() > hi) fail(n.source(), key, fmt::format("expected {}, got {}", expected, i->get()));
-    return i->get();
-  }
-
-  const toml::array& array(const toml::node& n, const std::string& key, const char* expected) const {
-    const auto* a = n.as_array();
-    if (!a) fail(n.source(), key, fmt::format("expected {}, got {}", expected, a_type(n)));
-    return *a;
-  }
-
- private:
-  std::string file_;
-};
-
-void read_values(const SweepReader& r, const toml::table& t, SweepParameter& p, const std::string& base) {
-  const char* forms[] = {"values", "linspace", "logspace"};
-  const toml::node* given = nullptr;
+void read_values(TableReader& t, SweepParameter& p) {
   std::string form;
-  for (const char* f : forms) {
-    if (const toml::node* n = t.get(f)) {
-      if (given) r.fail(n->source(), base + "." + f, fmt::format("give one of values, linspace, logspace, not both '{}' and '{}'", form, f));
-      given = n;
-      form = f;
-    }
+  for (const char* f : {"values", "linspace", "logspace"}) {
+    if (!t.has(f)) continue;
+    if (!form.empty()) t.fail(f, fmt::format("give one of values, linspace, logspace, not both '{}' and '{}'", form, f));
+    form = f;
   }
-  if (!given) r.fail(t.source(), base, "missing the parameter's values: give values = [..], linspace = [from, to, n] or logspace = [from, to, n]");
-  p.key = base + "." + form;
-  p.line = static_cast<int>(given->source().begin.line);
-  p.column = static_cast<int>(given->source().begin.column);
+  if (form.empty()) t.fail_table("missing the parameter's values: give values = [..], linspace = [from, to, n] or logspace = [from, to, n]");
+  const toml::node& given = *t.get(form);
+  p.key = t.key_path(form);
+  p.line = static_cast<int>(given.source().begin.line);
+  p.column = static_cast<int>(given.source().begin.column);
   if (p.categorical()) {
     const std::string what = fmt::format("a {}", p.kind_name());
-    if (form != "values")
-      r.fail(given->source(), p.key, fmt::format("the scenario writes {} here: list them with values = [..]", what));
-    const auto& a = r.array(*given, p.key, "an array");
-    if (a.empty()) r.fail(given->source(), p.key, "expected at least one value");
+    if (form != "values") t.fail(form, fmt::format("the scenario writes {} here: list them with values = [..]", what));
+    const toml::array& a = *t.find_array(form);
+    if (a.empty()) t.fail(form, "expected at least one value");
     for (std::size_t i = 0; i < a.size(); ++i) {
       const toml::node& n = *a.get(i);
       const std::string k = fmt::format("{}[{}]", p.key, i);
       std::string label;
       if (p.kind == SweepParameter::Kind::String && n.is_string()) label = toml_string(n.as_string()->get());
       else if (p.kind == SweepParameter::Kind::Boolean && n.is_boolean()) label = n.as_boolean()->get() ? "true" : "false";
-      else r.fail(n.source(), k, fmt::format("expected {} (the scenario writes {} here), got {}", what, what, a_type(n)));
+      else t.fail_at(n.source(), k, fmt::format("expected {} (the scenario writes {} here), got {}", what, what, a_type(n)));
       if (std::find(p.labels.begin(), p.labels.end(), label) != p.labels.end())
-        r.fail(n.source(), k, fmt::format("{} is listed twice", label));
+        t.fail_at(n.source(), k, fmt::format("{} is listed twice", label));
       p.values.push_back(static_cast<double>(p.labels.size()));
       p.labels.push_back(std::move(label));
       p.value_positions.emplace_back(static_cast<int>(n.source().begin.line), static_cast<int>(n.source().begin.column));
@@ -319,23 +261,22 @@ void read_values(const SweepReader& r, const toml::table& t, SweepParameter& p, 
     return;
   }
   if (form == "values") {
-    const auto& a = r.array(*given, p.key, "an array of numbers");
-    if (a.empty()) r.fail(given->source(), p.key, "expected at least one value");
+    const toml::array& a = *t.find_array(form, "an array of numbers");
+    if (a.empty()) t.fail(form, "expected at least one value");
     for (std::size_t i = 0; i < a.size(); ++i) {
-      const std::string k = fmt::format("{}[{}]", p.key, i);
-      p.values.push_back(r.number(*a.get(i), k, "a number"));
+      p.values.push_back(t.number(*a.get(i), fmt::format("{}[{}]", p.key, i), -kInf, kInf, "a number"));
       p.value_positions.emplace_back(static_cast<int>(a.get(i)->source().begin.line), static_cast<int>(a.get(i)->source().begin.column));
     }
     return;
   }
-  const auto& a = r.array(*given, p.key, "an array [from, to, n]");
-  if (a.size() != 3) r.fail(given->source(), p.key, fmt::format("expected [from, to, n], got {} elements", a.size()));
-  const double from = r.number(*a.get(0), p.key + "[0]", "a number");
-  const double to = r.number(*a.get(1), p.key + "[1]", "a number");
-  const auto n = static_cast<std::size_t>(r.integer(*a.get(2), p.key + "[2]", 1, static_cast<std::int64_t>(kMaxPoints), "a count n in [1, 1000000]"));
+  const toml::array& a = *t.find_array(form, "an array [from, to, n]");
+  if (a.size() != 3) t.fail(form, fmt::format("expected [from, to, n], got {} elements", a.size()));
+  const double from = t.number(*a.get(0), p.key + "[0]", -kInf, kInf, "a number");
+  const double to = t.number(*a.get(1), p.key + "[1]", -kInf, kInf, "a number");
+  const auto n = static_cast<std::size_t>(t.integer(*a.get(2), p.key + "[2]", 1, kMaxPoints, "a count n in [1, 1000000]"));
   const bool log = form == "logspace";
   if (log && !(from > 0.0 && to > 0.0))
-    r.fail(given->source(), p.key, fmt::format("logspace needs from > 0 and to > 0 (they are the values, not exponents), got [{}, {}]", from, to));
+    t.fail(form, fmt::format("logspace needs from > 0 and to > 0 (they are the values, not exponents), got [{}, {}]", from, to));
   for (std::size_t i = 0; i < n; ++i) {
     // (to - from) * i / (n - 1) rather than i * step: 0.09 * 1 / 9 is 0.01, 1 * (0.09 / 9) is not.
     const double di = static_cast<double>(i), dn = n == 1 ? 1.0 : static_cast<double>(n - 1);
@@ -368,95 +309,72 @@ std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims
 }
 
 Sweep parse_sweep(std::string_view text, const std::string& file, const ScenarioLoader& load) {
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(file));
-  } catch (const toml::parse_error& e) {
-    throw SweepError(file, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column), "(syntax)",
-                     std::string(e.description()));
-  }
-  const SweepReader r(file);
-  r.allow(root, "", {"sweep"});
-  const auto* sw = root.get_as<toml::table>("sweep");
-  if (!sw) r.fail(root.source(), "(top level)", "missing required table [sweep]");
-  r.allow(*sw, "sweep", {"scenario", "trials", "seed", "mode", "points", "lhs_seed", "parameter"});
+  const TomlFile source{file, "docs/sweeps.md", &throw_as<SweepError>};
+  const toml::table root = parse_toml(text, source);
+  TableReader top(root, "", source);
+  top.allow({"sweep"});
+  const toml::table* sweep_table = top.table("sweep");
+  if (!sweep_table) top.fail_table("missing required table [sweep]");
+  top.finish();
+  TableReader sw(*sweep_table, "sweep", source);
+  sw.allow({"scenario", "trials", "seed", "mode", "points", "lhs_seed", "parameter"});
 
   Sweep s;
   s.file = file;
   s.text = std::string(text);
-  s.line = static_cast<int>(sw->source().begin.line);
-  s.column = static_cast<int>(sw->source().begin.column);
+  s.line = static_cast<int>(sweep_table->source().begin.line);
+  s.column = static_cast<int>(sweep_table->source().begin.column);
 
-  const toml::node* scen = sw->get("scenario");
-  if (!scen) r.fail(sw->source(), "sweep", "missing required key 'scenario' (the scenario file, relative to the sweep file)");
-  if (!scen->is_string()) r.fail(scen->source(), "sweep.scenario", fmt::format("expected a string, got {}", a_type(*scen)));
-  const std::filesystem::path rel(scen->as_string()->get());
+  if (!sw.has("scenario")) sw.fail_table("missing required key 'scenario' (the scenario file, relative to the sweep file)");
+  const std::filesystem::path rel(*sw.string("scenario"));
   s.scenario_path = (rel.is_absolute() ? rel : (std::filesystem::path(file).parent_path() / rel).lexically_normal()).string();
   try {
     s.scenario_text = load(s.scenario_path);
   } catch (const std::exception& e) {
-    r.fail(scen->source(), "sweep.scenario", e.what());
+    sw.fail("scenario", e.what());
   }
   parse_scenario(s.scenario_text, s.scenario_path);  // the scenario's own errors, with its own locations
   const toml::table scenario_root = toml::parse(s.scenario_text, std::string_view(s.scenario_path));
 
-  if (const auto* n = sw->get("trials"))
-    s.trials = static_cast<std::uint64_t>(r.integer(*n, "sweep.trials", 1, std::numeric_limits<std::int64_t>::max(), "an integer >= 1"));
-  if (const auto* n = sw->get("seed"))
-    s.seed = static_cast<std::uint64_t>(r.integer(*n, "sweep.seed", 0, std::numeric_limits<std::int64_t>::max(), "an integer >= 0"));
-  if (const auto* n = sw->get("mode")) {
-    const auto* m = n->as_string();
-    const std::string v = m ? m->get() : "";
-    if (v == "grid") s.mode = SweepMode::Grid;
-    else if (v == "zip") s.mode = SweepMode::Zip;
-    else if (v == "lhs") s.mode = SweepMode::Lhs;
-    else r.fail(n->source(), "sweep.mode", fmt::format("expected \"grid\", \"zip\" or \"lhs\", got {}", m ? "\"" + v + "\"" : a_type(*n)));
-  }
+  s.trials = sw.integer("trials", 1, "an integer >= 1");
+  s.seed = sw.integer("seed", 0, "an integer >= 0");
+  s.mode = sw.one_of<SweepMode>("mode", {{"grid", SweepMode::Grid}, {"zip", SweepMode::Zip}, {"lhs", SweepMode::Lhs}})
+               .value_or(SweepMode::Grid);
   const bool lhs = s.mode == SweepMode::Lhs;
   std::size_t lhs_points = 0;
-  for (const char* k : {"points", "lhs_seed"}) {
-    const toml::node* n = sw->get(k);
-    if (n && !lhs) r.fail(n->source(), fmt::format("sweep.{}", k), "only for mode = \"lhs\"");
-  }
+  for (const char* k : {"points", "lhs_seed"})
+    if (sw.has(k) && !lhs) sw.fail(k, "only for mode = \"lhs\"");
   if (lhs) {
-    const toml::node* n = sw->get("points");
-    if (!n) r.fail(sw->source(), "sweep", "mode = \"lhs\" needs points = N (the number of points to sample)");
-    lhs_points = static_cast<std::size_t>(r.integer(*n, "sweep.points", 1, static_cast<std::int64_t>(kMaxPoints), "a count in [1, 1000000]"));
-    if (const auto* seed = sw->get("lhs_seed"))
-      s.lhs_seed = static_cast<std::uint64_t>(r.integer(*seed, "sweep.lhs_seed", 0, std::numeric_limits<std::int64_t>::max(), "an integer >= 0"));
+    if (!sw.has("points")) sw.fail_table("mode = \"lhs\" needs points = N (the number of points to sample)");
+    lhs_points = static_cast<std::size_t>(*sw.integer("points", 1, kMaxPoints, "a count in [1, 1000000]"));
+    s.lhs_seed = sw.integer("lhs_seed", 0, "an integer >= 0").value_or(s.lhs_seed);
   }
 
-  const toml::node* params = sw->get("parameter");
-  if (!params) r.fail(sw->source(), "sweep", "missing [[sweep.parameter]]: a sweep needs at least one parameter");
-  const auto& arr = r.array(*params, "sweep.parameter", "an array of tables [[sweep.parameter]]");
-  if (arr.empty()) r.fail(params->source(), "sweep.parameter", "expected at least one parameter");
+  if (!sw.has("parameter")) sw.fail_table("missing [[sweep.parameter]]: a sweep needs at least one parameter");
+  if (sw.find_array("parameter", "an array of tables [[sweep.parameter]]")->empty())
+    sw.fail("parameter", "expected at least one parameter");
   std::vector<const toml::node*> targets;
-  for (std::size_t k = 0; k < arr.size(); ++k) {
-    const std::string base = fmt::format("sweep.parameter[{}]", k);
-    const auto* t = arr.get(k)->as_table();
-    if (!t) r.fail(arr.get(k)->source(), base, fmt::format("expected a table, got {}", a_type(*arr.get(k))));
-    r.allow(*t, base, lhs ? std::initializer_list<std::string_view>{"path", "range", "scale"}
-                          : std::initializer_list<std::string_view>{"path", "values", "linspace", "logspace"});
+  sw.each_table("parameter", [&](TableReader& t, std::size_t) {
+    if (lhs) t.allow({"path", "range", "scale"});
+    else t.allow({"path", "values", "linspace", "logspace"});
     SweepParameter p;
-    const toml::node* path = t->get("path");
-    if (!path) r.fail(t->source(), base, "missing required key 'path' (the scenario value to sweep, e.g. \"ethereum.base_apr\")");
-    if (!path->is_string()) r.fail(path->source(), base + ".path", fmt::format("expected a string, got {}", a_type(*path)));
-    p.path = path->as_string()->get();
+    if (!t.has("path")) t.fail_table("missing required key 'path' (the scenario value to sweep, e.g. \"ethereum.base_apr\")");
+    p.path = *t.string("path");
+    const auto fail_path = [&](const std::string& what) { t.fail("path", what); };
     Resolved target;
     try {
       target = resolve(scenario_root, split_path(p.path));
     } catch (const PathError& e) {
-      r.fail(path->source(), base + ".path", fmt::format("{}: {}", s.scenario_path, e.what()));
+      fail_path(fmt::format("{}: {}", s.scenario_path, e.what()));
     }
     for (std::size_t j = 0; j < targets.size(); ++j)
       if (targets[j] == target.node)
-        r.fail(path->source(), base + ".path", fmt::format("the same scenario value as sweep.parameter[{}] ('{}')", j, s.parameters[j].path));
+        fail_path(fmt::format("the same scenario value as sweep.parameter[{}] ('{}')", j, s.parameters[j].path));
     targets.push_back(target.node);
     p.scenario_key = target.scenario_key;
     if (p.scenario_key == "name" || p.scenario_key.ends_with(".name"))
-      r.fail(path->source(), base + ".path",
-             fmt::format("{}: '{}' is a name: names cannot be swept (the output labels holders, AVSs and pools once, "
-                         "and other entities refer to them by name)", s.scenario_path, p.path));
+      fail_path(fmt::format("{}: '{}' is a name: names cannot be swept (the output labels holders, AVSs and pools once, "
+                            "and other entities refer to them by name)", s.scenario_path, p.path));
     p.integer = target.node->is_integer();
     if (target.node->is_string()) p.kind = SweepParameter::Kind::String;
     if (target.node->is_boolean()) p.kind = SweepParameter::Kind::Boolean;
@@ -466,36 +384,30 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     p.value_offset = byte_offset(s.scenario_text, src.line, src.column);
     p.value_length = token_length(s.scenario_text, p.value_offset);
     if (p.value_length == 0)
-      r.fail(path->source(), base + ".path", fmt::format("{}: '{}' is a multi-line string: it cannot be swept", s.scenario_path, p.path));
+      fail_path(fmt::format("{}: '{}' is a multi-line string: it cannot be swept", s.scenario_path, p.path));
     if (lhs && p.categorical())
-      r.fail(path->source(), base + ".path",
-             fmt::format("{}: '{}' is a {}: mode = \"lhs\" samples numbers; sweep it with mode = \"grid\" or \"zip\"",
-                         s.scenario_path, p.path, p.kind_name()));
+      fail_path(fmt::format("{}: '{}' is a {}: mode = \"lhs\" samples numbers; sweep it with mode = \"grid\" or \"zip\"",
+                            s.scenario_path, p.path, p.kind_name()));
 
     if (!lhs) {
-      read_values(r, *t, p, base);
+      read_values(t, p);
     } else {
-      const toml::node* range = t->get("range");
-      if (!range) r.fail(t->source(), base, "mode = \"lhs\" needs range = [from, to] for each parameter");
-      p.key = base + ".range";
-      p.line = static_cast<int>(range->source().begin.line);
-      p.column = static_cast<int>(range->source().begin.column);
-      const auto& a = r.array(*range, p.key, "an array [from, to]");
-      if (a.size() != 2) r.fail(range->source(), p.key, fmt::format("expected [from, to], got {} elements", a.size()));
-      const double lo = r.number(*a.get(0), p.key + "[0]", "a number"), hi = r.number(*a.get(1), p.key + "[1]", "a number");
-      if (!(lo < hi)) r.fail(range->source(), p.key, fmt::format("expected from < to, got [{}, {}]", lo, hi));
-      bool log = false;
-      if (const toml::node* sc = t->get("scale")) {
-        const auto* v = sc->as_string();
-        if (!v || (v->get() != "linear" && v->get() != "log"))
-          r.fail(sc->source(), base + ".scale", "expected \"linear\" or \"log\"");
-        log = v->get() == "log";
-      }
-      if (log && !(lo > 0.0)) r.fail(range->source(), p.key, fmt::format("scale = \"log\" needs from > 0, got {}", lo));
+      if (!t.has("range")) t.fail_table("mode = \"lhs\" needs range = [from, to] for each parameter");
+      const toml::array& a = *t.find_array("range", "an array [from, to]");
+      p.key = t.key_path("range");
+      p.line = static_cast<int>(a.source().begin.line);
+      p.column = static_cast<int>(a.source().begin.column);
+      if (a.size() != 2) t.fail("range", fmt::format("expected [from, to], got {} elements", a.size()));
+      const double lo = t.number(*a.get(0), p.key + "[0]", -kInf, kInf, "a number");
+      const double hi = t.number(*a.get(1), p.key + "[1]", -kInf, kInf, "a number");
+      if (!(lo < hi)) t.fail("range", fmt::format("expected from < to, got [{}, {}]", lo, hi));
+      const bool log = t.one_of<bool>("scale", {{"linear", false}, {"log", true}}).value_or(false);
+      if (log && !(lo > 0.0)) t.fail("range", fmt::format("scale = \"log\" needs from > 0, got {}", lo));
       p.values = {lo, hi, log ? 1.0 : 0.0};  // replaced by the sample below
     }
     s.parameters.push_back(std::move(p));
-  }
+  });
+  sw.finish();
 
   // Points: [P][K].
   auto& ps = s.parameters;
@@ -505,7 +417,7 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     for (std::size_t k = 0; k < K; ++k) {
       P *= ps[k].values.size();
       if (P > kMaxPoints)
-        r.fail(ps[k], fmt::format("the grid has more than {} points", kMaxPoints));
+        fail(source, ps[k], fmt::format("the grid has more than {} points", kMaxPoints));
     }
     s.points.assign(P, std::vector<double>(K));
     for (std::size_t pt = 0; pt < P; ++pt) {
@@ -518,7 +430,7 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
   } else if (s.mode == SweepMode::Zip) {
     for (std::size_t k = 1; k < K; ++k)
       if (ps[k].values.size() != ps[0].values.size())
-        r.fail(ps[k], fmt::format("mode = \"zip\" needs every parameter to have the same number of values: sweep.parameter[0] "
+        fail(source, ps[k], fmt::format("mode = \"zip\" needs every parameter to have the same number of values: sweep.parameter[0] "
                            "has {}, this one {}", ps[0].values.size(), ps[k].values.size()));
     s.points.assign(ps[0].values.size(), std::vector<double>(K));
     for (std::size_t pt = 0; pt < s.points.size(); ++pt)
