@@ -20,7 +20,6 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <tbb/info.h>
 
 #include "trial/engine.hpp"
 #include "interrupt.hpp"
@@ -105,12 +104,6 @@ void broadcast_string(std::string& s, int rank) {
   if (n > 0) MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD);
 }
 
-// What every rank needs to know about the run; rank 0 decides it.
-struct Plan {
-  std::uint64_t trials = 0, seed = 0, block = 0;
-  int threads = 0;
-};
-
 // One point being assembled on rank 0, fed its blocks in trial order, and its progress file.
 struct PointState {
   std::size_t point = 0;
@@ -123,17 +116,10 @@ struct PointState {
   PointState& operator=(const PointState&) = delete;
 };
 
-Model point_model(const Sweep& sw, std::size_t p, const Plan& plan) {
-  Model m = sw.point_model(p);
-  m.simulation.trials = plan.trials;
-  m.simulation.seed = plan.seed;
-  return m;
-}
-
-void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std::string& out, int ranks) {
-  const Model first = point_model(sw, 0, plan);
+void coordinate(const SweepArgs& a, const Sweep& sw, const RunSpec& spec, const std::string& out, int ranks) {
+  const Model first = sw.point_model(0);
   const RecordShape shape = RecordShape::of(first);
-  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, plan.seed, plan.trials, a.records, a.sweep,
+  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, spec.seed, spec.trials, a.records, a.sweep,
                          a.deflate};
   // Finished points of an earlier, interrupted run (this one or a run without MPI: the same files).
   const std::string folder = progress_folder(out);
@@ -142,7 +128,7 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   SweepWriter writer(out, sw, first, id.meta(), id.writer_options());
 
   const std::size_t P = sw.points.size();
-  const std::uint64_t blocks = (plan.trials + plan.block - 1) / plan.block;  // per point
+  const std::uint64_t blocks = spec.block_count();  // per point
   std::size_t next_point = 0;                                               // next unit to hand out
   std::uint64_t next_block = 0;
   std::size_t done_point = 0;  // next block to feed to the tally, in (point, block) order
@@ -166,13 +152,13 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   write_done();
 
   const auto feed = [&](const TrialBlock& b) {
-    if (!state) state.emplace(done_point, point_model(sw, done_point, plan), a.records, plan.trials, folder, id);
+    if (!state) state.emplace(done_point, sw.point_model(done_point), a.records, spec.trials, folder, id);
     writer.append(done_point, b);
     state->progress.append(b);
     state->tally.add(b);
     if (++done_block < blocks) return;
     const Model& m = state->model;
-    const RunInfo info{m.simulation.name, kVersion, kGitCommit, plan.seed, plan.trials, m.simulation.horizon_days};
+    const RunInfo info{m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days};
     PointResult result = point_result(m, state->tally.summarize(info));
     state->progress.commit(result);
     writer.add_point(done_point, std::move(result));
@@ -222,7 +208,7 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
         continue;
       }
       if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
-      Decoded d = decode(bytes, shape, plan.block);
+      Decoded d = decode(bytes, shape, spec.block_trials);
       waiting.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
       for (auto it = waiting.find({done_point, done_block}); it != waiting.end();
            it = waiting.find({done_point, done_block})) {
@@ -240,7 +226,7 @@ void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std
   done.clear();  // closes the progress files before their folder goes
   fs::remove_all(folder);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("{} points x {} trials in {:.2f} s on {} ranks ({} computing); wrote {}", P, plan.trials, seconds, ranks,
+  spdlog::info("{} points x {} trials in {:.2f} s on {} ranks ({} computing); wrote {}", P, spec.trials, seconds, ranks,
                ranks - 1, out);
 }
 
@@ -251,7 +237,7 @@ bool next_unit(std::uint64_t (&unit)[2]) {
   return status.MPI_TAG == kWork;
 }
 
-void work(const Sweep& sw, const Plan& plan) {
+void work(const Sweep& sw, const RunSpec& spec) {
   std::optional<std::pair<std::size_t, Model>> model;  // the model of the point last worked on
   std::vector<char> bytes, sending;                      // the block being computed, the one in flight
   MPI_Request in_flight = MPI_REQUEST_NULL;
@@ -261,16 +247,10 @@ void work(const Sweep& sw, const Plan& plan) {
   while (more) {
     MPI_Send(nullptr, 0, MPI_BYTE, 0, kReady, MPI_COMM_WORLD);  // the next unit, while this one runs
     const std::size_t p = static_cast<std::size_t>(unit[0]);
-    if (!model || model->first != p) model.emplace(p, point_model(sw, p, plan));
+    if (!model || model->first != p) model.emplace(p, sw.point_model(p));
     // One block through the engine itself: trial i draws from the streams of (seed, i) whatever the
     // block, so the block is the one a single process computes.
-    RunOptions o;
-    o.first_trial = unit[1] * plan.block;
-    o.trials = std::min(plan.block, plan.trials - o.first_trial);
-    o.block_trials = static_cast<std::size_t>(o.trials);
-    o.seed = plan.seed;
-    o.threads = plan.threads;
-    run_trials(model->second, o, [&](const TrialBlock& b) { bytes = encode(unit[0], unit[1], b); });
+    run_trials(model->second, spec.block(unit[1]), [&](const TrialBlock& b) { bytes = encode(unit[0], unit[1], b); });
     // The previous block has had a whole block's time to reach rank 0 (which pulls it).
     MPI_Wait(&in_flight, MPI_STATUS_IGNORE);
     sending.swap(bytes);
@@ -306,7 +286,7 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
   }
   // Rank 0 reads and checks the sweep; the others parse the same texts (no shared file system needed).
   std::string sweep_text, scenario_text, out, error;
-  Plan plan;
+  RunSpec spec;
   int code = 0;
   std::optional<Sweep> sw;
   if (rank == 0) {
@@ -314,18 +294,15 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
       sw.emplace(parse_sweep(read_text_file(a.sweep, "sweep file"), a.sweep,
                              [](const std::string& path) { return read_text_file(path, "scenario file"); }));
       const Model first = sw->point_model(0);
-      plan.trials = a.trials ? *a.trials : sw->trials ? *sw->trials : first.simulation.trials;
-      plan.seed = a.seed ? *a.seed : sw->seed ? *sw->seed : first.simulation.seed;
-      plan.block = a.block;
-      plan.threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
+      spec = resolve_run_spec(first.simulation, {.seed = sw->seed, .trials = sw->trials}, a.run);
       out = !a.output.empty() ? a.output : (fs::path("results") / fs::path(a.sweep).stem()).string() + ".h5";
       if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
       sweep_text = sw->text;
       scenario_text = sw->scenario_text;
       spdlog::info("sweep {} over \"{}\" ({}): {} {} points x {} trials, seed {} at every point, {} ranks ({} computing, "
                    "{} threads each) -> {}",
-                   a.sweep, first.simulation.name, sw->scenario_path, sw->points.size(), to_string(sw->mode), plan.trials,
-                   plan.seed, mpi.size(), mpi.size() - 1, a.threads > 0 ? fmt::format("{}", a.threads) : "all", out);
+                   a.sweep, first.simulation.name, sw->scenario_path, sw->points.size(), to_string(sw->mode), spec.trials,
+                   spec.seed, mpi.size(), mpi.size() - 1, a.run.threads ? fmt::format("{}", *a.run.threads) : "all", out);
     } catch (const ScenarioError& e) {
       spdlog::error("{}", e.what());
       code = 2;
@@ -338,20 +315,15 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
   if (code != 0) return code;
   broadcast_string(sweep_text, rank);
   broadcast_string(scenario_text, rank);
-  std::uint64_t numbers[3] = {plan.trials, plan.seed, plan.block};
-  MPI_Bcast(numbers, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-  plan.trials = numbers[0];
-  plan.seed = numbers[1];
-  plan.block = numbers[2];
-  // Threads are each rank's own: its cores (or --threads).
-  plan.threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
 
   try {
     if (rank == 0) {
-      coordinate(a, *sw, plan, out, mpi.size());
+      coordinate(a, *sw, spec, out, mpi.size());
     } else {
       const Sweep mine = parse_sweep(sweep_text, a.sweep, [&](const std::string&) { return scenario_text; });
-      work(mine, plan);
+      // The texts and options of rank 0 give the same run; threads are this rank's own (its cores
+      // or --threads).
+      work(mine, resolve_run_spec(mine.point_model(0).simulation, {.seed = mine.seed, .trials = mine.trials}, a.run));
     }
   } catch (const Interrupted&) {
     // --stop-after (or a signal that reached rank 0): finished points are in the progress folder;

@@ -10,7 +10,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <tbb/info.h>
 
 #include "interrupt.hpp"
 #ifdef RESTAKE_MPI
@@ -30,10 +29,10 @@ CLI::App* add_sweep_command(CLI::App& app, SweepArgs& a) {
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate every point of a parameter sweep into one HDF5 file");
   cmd->add_option("sweep", a.sweep, "Sweep file (TOML, docs/sweeps.md)")->required();
   cmd->add_option("-o,--output", a.output, "Sweep results file (default: results/<sweep>.h5)");
-  cmd->add_option("--trials", a.trials, "Trials per point (overrides [sweep] trials and the scenario)")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a.seed, "Seed of every point (overrides [sweep] seed and the scenario)");
-  cmd->add_option("--threads", a.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  cmd->add_option("--block", a.block, "Trials per block")->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--trials", a.run.trials, "Trials per point (overrides [sweep] trials and the scenario)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a.run.seed, "Seed of every point (overrides [sweep] seed and the scenario)");
+  cmd->add_option("--threads", a.run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  cmd->add_option("--block", a.run.block_trials, "Trials per block")->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("--records", a.records, "Also store every point's per-trial records (and compute exact quantiles)");
   cmd->add_option("--compression", a.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
   cmd->add_option("--shard", a.shard, "Run only the points p with p % N == i, into a shard file for `merge` (i/N, 0 <= i < N)")
@@ -65,22 +64,21 @@ int run_sweep_command(const SweepArgs& a) {
   const Sweep sw = parse_sweep(read_text_file(a.sweep, "sweep file"), a.sweep,
                                [](const std::string& path) { return read_text_file(path, "scenario file"); });
   const Model first = sw.point_model(0);
-  const std::uint64_t trials = a.trials ? *a.trials : sw.trials ? *sw.trials : first.simulation.trials;
-  const std::uint64_t seed = a.seed ? *a.seed : sw.seed ? *sw.seed : first.simulation.seed;
+  // The same seed everywhere: common random numbers across points.
+  const RunSpec spec = resolve_run_spec(first.simulation, {.seed = sw.seed, .trials = sw.trials}, a.run);
   const std::string stem = (fs::path("results") / fs::path(a.sweep).stem()).string();
   const std::string out = !a.output.empty() ? a.output
                           : shard           ? fmt::format("{}.shard-{}-of-{}.h5", stem, shard->index, shard->count)
                                             : stem + ".h5";
   if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
-  const int threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
   const std::size_t P = sw.points.size();
   const std::vector<std::size_t> points = shard_points(P, shard.value_or(ShardSpec{}));
   spdlog::info("sweep {} over \"{}\" ({}): {} {} points{} x {} trials, seed {} at every point, {} threads -> {}", a.sweep,
                first.simulation.name, sw.scenario_path, P, to_string(sw.mode),
-               shard ? fmt::format(" (shard {}/{}: {} of them)", shard->index, shard->count, points.size()) : "", trials,
-               seed, threads, out);
+               shard ? fmt::format(" (shard {}/{}: {} of them)", shard->index, shard->count, points.size()) : "",
+               spec.trials, spec.seed, spec.threads, out);
 
-  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, seed, trials, a.records, a.sweep, a.deflate};
+  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, spec.seed, spec.trials, a.records, a.sweep, a.deflate};
   // Finished points of an earlier, interrupted run of this command (docs/sweeps.md, resume).
   const std::string folder = progress_folder(out);
   std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
@@ -90,10 +88,7 @@ int run_sweep_command(const SweepArgs& a) {
 
   catch_interrupts();
   PointRun run;
-  run.run.trials = trials;
-  run.run.seed = seed;  // the same seed everywhere: common random numbers across points
-  run.run.block_trials = a.block;
-  run.run.threads = threads;
+  run.run = spec;
   run.exact_quantiles = a.records;
   run.sketch_accuracy = 1e-4;
   const auto start = std::chrono::steady_clock::now();
@@ -113,10 +108,8 @@ int run_sweep_command(const SweepArgs& a) {
         spdlog::warn("--stop-after {}: stopping as if interrupted", a.stop_after);
         throw Interrupted();
       }
-      Model m = sw.point_model(p);
-      m.simulation.trials = trials;
-      m.simulation.seed = seed;
-      const RunInfo info{m.simulation.name, kVersion, kGitCommit, seed, trials, m.simulation.horizon_days};
+      const Model m = sw.point_model(p);
+      const RunInfo info{m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days};
       PointFileWriter progress(folder, p, id, m);
       const RunSummary s = run_point(m, info, run, [&](const TrialBlock& b) {
         throw_if_interrupted();
@@ -146,7 +139,7 @@ int run_sweep_command(const SweepArgs& a) {
   done.clear();  // closes the progress files before their folder goes
   fs::remove_all(folder);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("{} points x {} trials in {:.2f} s ({} simulated now); wrote {}", points.size(), trials, seconds, simulated,
+  spdlog::info("{} points x {} trials in {:.2f} s ({} simulated now); wrote {}", points.size(), spec.trials, seconds, simulated,
                out);
   return 0;
 }

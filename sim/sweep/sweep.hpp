@@ -92,7 +92,7 @@ std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims
 // statistics; otherwise quantiles, VaR and ES come from sketches of relative accuracy
 // `sketch_accuracy`. `on_block`, if set, sees every block (in trial order) before it is tallied.
 struct PointRun {
-  RunOptions run;
+  RunSpec run;
   bool exact_quantiles = false;
   double sketch_accuracy = 1e-4;
 };
