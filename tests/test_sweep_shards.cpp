@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep/sweep_writer.hpp"

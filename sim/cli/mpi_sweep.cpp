@@ -25,6 +25,7 @@
 #include "interrupt.hpp"
 #include "io/scenario.hpp"
 #include "stats/summary.hpp"
+#include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep/sweep_writer.hpp"

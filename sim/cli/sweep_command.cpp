@@ -15,6 +15,7 @@
 #ifdef RESTAKE_MPI
 #include "mpi_sweep.hpp"
 #endif
+#include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep/sweep_writer.hpp"
