@@ -241,3 +241,11 @@ TEST_CASE("without --resume a leftover progress folder is removed with a log lin
   contains(err, "(6 simulated now)");
   CHECK(!fs::exists(progress_folder(out)));
 }
+
+TEST_CASE("--stop-after stops only before a point it would simulate: a run that finishes them all succeeds") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2 --stop-after 6", sweep, out), dir) == 0);
+  CHECK(fs::exists(out));
+  CHECK(!fs::exists(progress_folder(out)));
+}

@@ -8,7 +8,6 @@
 
 #include "model/model.hpp"
 #include "stats/summary.hpp"
-#include "stats/tally.hpp"
 #include "trial/run_spec.hpp"
 #include "trial/trial_block.hpp"
 
@@ -52,20 +51,5 @@ RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& option
                      std::size_t point, const BlockFn& on_block = {});
 // The same, computed here.
 RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options, const BlockFn& on_block = {});
-
-// What run_point accumulates, for callers that feed the blocks themselves (the MPI sweep's rank 0):
-// a Tally, and with exact quantiles the loss and net-return columns. Blocks come in trial order;
-// `m` must outlive it.
-class PointTally {
- public:
-  PointTally(const Model& m, bool exact_quantiles, double sketch_accuracy, std::uint64_t trials);
-  void add(const TrialBlock& b);
-  RunSummary summarize(const RunInfo& info);  // once: hands its columns over
-
- private:
-  const Model& model_;
-  Tally tally_;
-  std::vector<std::vector<double>> loss_, ret_;  // [holder], exact quantiles only
-};
 
 }  // namespace restake
