@@ -71,7 +71,7 @@ Model scaled(const Model& base, std::size_t factor) {
 
 double trials_per_second(const Model& m, std::uint64_t trials, int threads, const std::string& h5_path = "",
                          int deflate = 1) {
-  RunOptions o;
+  RunSpec o;
   o.trials = trials;
   o.seed = 1;
   o.threads = threads;

@@ -28,7 +28,7 @@ inline Records run_in_memory(const Model& m, std::uint64_t trials, int threads, 
                              std::uint64_t seed = 7) {
   Records r;
   r.shape = RecordShape::of(m);
-  RunOptions o;
+  RunSpec o;
   o.trials = trials;
   o.seed = seed;
   o.threads = threads;

@@ -265,7 +265,7 @@ positions = [{ operator = "b", stake_eth = 100 }]
 TEST_CASE("the exact AVS x holder means are the same for any threads and blocks, and add up to the ledger") {
   const Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/default.toml"));
   auto summary = [&](int threads, std::size_t block) {
-    RunOptions o;
+    RunSpec o;
     o.trials = 30'000;
     o.seed = 9;
     o.threads = threads;
@@ -298,7 +298,7 @@ TEST_CASE("AVS x holder sums survive many threads adding at once") {
   const Model m = model_from(shared_avs_world(50.0, 0.01));
   const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
   auto sums = [&](int threads, std::size_t block) {
-    RunOptions o;
+    RunSpec o;
     o.trials = 40'000;
     o.seed = 3;
     o.threads = threads;

@@ -18,6 +18,7 @@
 
 #include "io/h5.hpp"
 #include "support.hpp"
+#include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_writer.hpp"
 

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep/sweep_writer.hpp"
@@ -238,5 +239,13 @@ TEST_CASE("without --resume a leftover progress folder is removed with a log lin
   REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", sweep, out), dir, nullptr, &err) == 0);
   contains(err, "removing the progress of an earlier run in " + progress_folder(out));
   contains(err, "(6 simulated now)");
+  CHECK(!fs::exists(progress_folder(out)));
+}
+
+TEST_CASE("--stop-after stops only before a point it would simulate: a run that finishes them all succeeds") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2 --stop-after 6", sweep, out), dir) == 0);
+  CHECK(fs::exists(out));
   CHECK(!fs::exists(progress_folder(out)));
 }

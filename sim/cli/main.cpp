@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <tbb/info.h>
 
 #include "cascade_command.hpp"
 #include "compare_command.hpp"
@@ -42,10 +41,7 @@ std::string default_scenario() {
 struct RunArgs {
   std::string scenario;
   std::string output;
-  std::uint64_t trials = 0;
-  std::optional<std::uint64_t> seed;
-  int threads = 0;
-  std::size_t block = 1 << 15;
+  RunOverrides run;  // over the scenario's [simulation]
   int deflate = 1;
   bool progress = true;
   bool records = true;
@@ -69,19 +65,17 @@ int cmd_validate(const std::string& path) {
 int cmd_run(RunArgs a) {
   if (a.scenario.empty()) a.scenario = default_scenario();
   const std::string text = read_text_file(a.scenario, "scenario file");
-  Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
+  const Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
   for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
-  if (a.trials > 0) m.simulation.trials = a.trials;
-  if (a.seed) m.simulation.seed = *a.seed;
+  const RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
   if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
 
-  const int threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
   spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,
-               m.simulation.trials, m.simulation.seed, threads, a.output);
+               spec.trials, spec.seed, spec.threads, a.output);
 
   ResultsMeta meta;
-  meta.info = {m.simulation.name, kVersion, kGitCommit, m.simulation.seed, m.simulation.trials, m.simulation.horizon_days};
+  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days};
   meta.scenario_path = a.scenario;
   meta.scenario_text = text;
   WriterOptions wo;
@@ -90,15 +84,10 @@ int cmd_run(RunArgs a) {
   ResultsWriter writer(a.output, m, meta, wo);
 
   catch_interrupts();
-  ProgressBar bar(m.simulation.trials, a.progress, isatty(STDERR_FILENO) != 0);
+  ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
-  RunOptions opt;
-  opt.trials = m.simulation.trials;
-  opt.seed = m.simulation.seed;
-  opt.block_trials = a.block;
-  opt.threads = threads;
-  run_trials(m, opt, [&](const TrialBlock& b) {
+  run_trials(m, spec, [&](const TrialBlock& b) {
     throw_if_interrupted();
     writer.append(b);
     done += b.count;
@@ -134,10 +123,10 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "Simulate a scenario and write an HDF5 results file");
   run_cmd->add_option("scenario", run.scenario, "Scenario file (default: scenarios/default.toml)");
   run_cmd->add_option("-o,--output", run.output, "Results file (default: results/<scenario>.h5)");
-  run_cmd->add_option("--trials", run.trials, "Override [simulation] trials")->check(CLI::PositiveNumber);
-  run_cmd->add_option("--seed", run.seed, "Override [simulation] seed");
-  run_cmd->add_option("--threads", run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  run_cmd->add_option("--block", run.block, "Trials per block written at once")->check(CLI::Range(1, 1 << 24));
+  run_cmd->add_option("--trials", run.run.trials, "Override [simulation] trials")->check(CLI::PositiveNumber);
+  run_cmd->add_option("--seed", run.run.seed, "Override [simulation] seed");
+  run_cmd->add_option("--threads", run.run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  run_cmd->add_option("--block", run.run.block_trials, "Trials per block written at once")->check(CLI::Range(1, 1 << 24));
   run_cmd->add_option("--compression", run.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
   run_cmd->add_flag("!--no-progress", run.progress, "No progress bar");
   run_cmd->add_flag("!--no-records", run.records,

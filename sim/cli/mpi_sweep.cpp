@@ -2,14 +2,12 @@
 
 #include <mpi.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -20,20 +18,11 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <tbb/info.h>
 
-#include "trial/engine.hpp"
 #include "interrupt.hpp"
 #include "io/scenario.hpp"
-#include "stats/summary.hpp"
-#include "sweep/sweep.hpp"
-#include "sweep/sweep_points.hpp"
-#include "sweep/sweep_writer.hpp"
-#include "stats/tally.hpp"
-#include "text_file.hpp"
-#include "version.hpp"
-
-namespace fs = std::filesystem;
+#include "sweep_driver.hpp"
+#include "trial/engine.hpp"
 
 namespace restake {
 
@@ -105,143 +94,80 @@ void broadcast_string(std::string& s, int rank) {
   if (n > 0) MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD);
 }
 
-// What every rank needs to know about the run; rank 0 decides it.
-struct Plan {
-  std::uint64_t trials = 0, seed = 0, block = 0;
-  int threads = 0;
-};
+// Rank 0's BlockSource: hands the units (point, block) of the expected points to the workers on
+// request, and gives a point's blocks in trial order, keeping those that arrive early until their turn.
+class WorkerBlocks final : public BlockSource {
+ public:
+  WorkerBlocks(const RunSpec& run, const RecordShape& shape, int workers) : run_(run), shape_(shape), workers_(workers) {}
 
-// One point being assembled on rank 0, fed its blocks in trial order, and its progress file.
-struct PointState {
-  std::size_t point = 0;
-  Model model;
-  PointTally tally;  // refers to `model`: PointState is built in place and never moved
-  PointFileWriter progress;
-  PointState(std::size_t p, Model m, bool exact, std::uint64_t trials, const std::string& folder, const SweepIdentity& id)
-      : point(p), model(std::move(m)), tally(model, exact, 1e-4, trials), progress(folder, p, id, model) {}
-  PointState(const PointState&) = delete;
-  PointState& operator=(const PointState&) = delete;
-};
+  void expect(const std::vector<std::size_t>& points) override { points_ = points; }
 
-Model point_model(const Sweep& sw, std::size_t p, const Plan& plan) {
-  Model m = sw.point_model(p);
-  m.simulation.trials = plan.trials;
-  m.simulation.seed = plan.seed;
-  return m;
-}
-
-void coordinate(const SweepArgs& a, const Sweep& sw, const Plan& plan, const std::string& out, int ranks) {
-  const Model first = point_model(sw, 0, plan);
-  const RecordShape shape = RecordShape::of(first);
-  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, plan.seed, plan.trials, a.records, a.sweep,
-                         a.deflate};
-  // Finished points of an earlier, interrupted run (this one or a run without MPI: the same files).
-  const std::string folder = progress_folder(out);
-  const std::vector<std::size_t> all = shard_points(sw.points.size(), ShardSpec{});
-  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, all);
-  SweepWriter writer(out, sw, first, id.meta(), id.writer_options());
-
-  const std::size_t P = sw.points.size();
-  const std::uint64_t blocks = (plan.trials + plan.block - 1) / plan.block;  // per point
-  std::size_t next_point = 0;                                               // next unit to hand out
-  std::uint64_t next_block = 0;
-  std::size_t done_point = 0;  // next block to feed to the tally, in (point, block) order
-  std::uint64_t done_block = 0;
-  std::map<std::pair<std::size_t, std::uint64_t>, TrialBlock> waiting;  // arrived ahead of their turn
-  std::optional<PointState> state;
-  std::size_t simulated = 0;
-  const auto start = std::chrono::steady_clock::now();
-
-  // Points finished earlier are handed to no one and written from their progress files in turn.
-  const auto skip_done = [&](std::size_t& p) {
-    while (p < P && done.count(p)) ++p;
-  };
-  const auto write_done = [&] {
-    for (; done_point < P && done.count(done_point); ++done_point) {
-      done.at(done_point).copy_records(done_point, writer);
-      writer.add_point(done_point, done.at(done_point).result(done_point, first));
+  void for_each_block(std::size_t point, const Model&, const BlockFn& on_block) override {
+    for (std::uint64_t k = 0; k < run_.block_count(); ++k) {
+      auto it = waiting_.find({point, k});
+      for (; it == waiting_.end(); it = waiting_.find({point, k})) receive();
+      on_block(it->second);
+      waiting_.erase(it);
     }
-  };
-  skip_done(next_point);
-  write_done();
-
-  const auto feed = [&](const TrialBlock& b) {
-    if (!state) state.emplace(done_point, point_model(sw, done_point, plan), a.records, plan.trials, folder, id);
-    writer.append(done_point, b);
-    state->progress.append(b);
-    state->tally.add(b);
-    if (++done_block < blocks) return;
-    const Model& m = state->model;
-    const RunInfo info{m.simulation.name, kVersion, kGitCommit, plan.seed, plan.trials, m.simulation.horizon_days};
-    PointResult result = point_result(m, state->tally.summarize(info));
-    state->progress.commit(result);
-    writer.add_point(done_point, std::move(result));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    spdlog::info("point {}/{}: {} ({:.1f} s elapsed)", done_point + 1, P, sw.describe_point(done_point), seconds);
-    state.reset();
-    ++done_point;
-    done_block = 0;
-    if (++simulated == a.stop_after) {
-      spdlog::warn("--stop-after {}: stopping as if interrupted", a.stop_after);
-      throw Interrupted();
-    }
-    write_done();
-  };
-
-  int stopped = 0;
-  std::vector<char> bytes;
-  catch_interrupts();  // SIGINT/SIGTERM (mpirun forwards one, Slurm sends one at the time limit)
-  try {
-    while (stopped < ranks - 1 || done_point < P) {
-      // MPI_Probe would spin on a core the workers need (OpenMPI busy-polls): poll and sleep instead,
-      // which costs at most a fraction of a millisecond per block of tens of milliseconds.
-      MPI_Status status;
-      for (int arrived = 0;;) {
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
-        if (arrived) break;
-        throw_if_interrupted();
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-      }
-      int count = 0;
-      MPI_Get_count(&status, MPI_BYTE, &count);
-      bytes.resize(static_cast<std::size_t>(count));
-      MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      if (status.MPI_TAG == kReady) {
-        if (next_point < P) {
-          const std::uint64_t unit[2] = {next_point, next_block};
-          MPI_Send(unit, 2, MPI_UINT64_T, status.MPI_SOURCE, kWork, MPI_COMM_WORLD);
-          if (++next_block == blocks) {
-            ++next_point;
-            skip_done(next_point);
-            next_block = 0;
-          }
-        } else {
-          MPI_Send(nullptr, 0, MPI_UINT64_T, status.MPI_SOURCE, kStop, MPI_COMM_WORLD);
-          ++stopped;
-        }
-        continue;
-      }
-      if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
-      Decoded d = decode(bytes, shape, plan.block);
-      waiting.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
-      for (auto it = waiting.find({done_point, done_block}); it != waiting.end();
-           it = waiting.find({done_point, done_block})) {
-        feed(it->second);
-        waiting.erase(it);
-      }
-    }
-  } catch (const Interrupted&) {
-    spdlog::warn("{} of {} points finished are kept in {}: run the same command with --resume to continue",
-                 simulated + done.size(), P, folder);
-    throw;
   }
-  if (done_point != P) throw std::runtime_error(fmt::format("MPI sweep: only {} of {} points arrived", done_point, P));
-  writer.finish();
-  done.clear();  // closes the progress files before their folder goes
-  fs::remove_all(folder);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("{} points x {} trials in {:.2f} s on {} ranks ({} computing); wrote {}", P, plan.trials, seconds, ranks,
-               ranks - 1, out);
+
+  // After the last point: every worker's last request is answered with kStop.
+  void stop_workers() {
+    while (stopped_ < workers_) receive();
+  }
+
+ private:
+  // One message: a request for a unit (answered) or a computed block (kept).
+  void receive() {
+    // MPI_Probe would spin on a core the workers need (OpenMPI busy-polls): poll and sleep instead,
+    // which costs at most a fraction of a millisecond per block of tens of milliseconds.
+    MPI_Status status;
+    for (int arrived = 0;;) {
+      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &arrived, &status);
+      if (arrived) break;
+      throw_if_interrupted();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    bytes_.resize(static_cast<std::size_t>(count));
+    MPI_Recv(bytes_.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (status.MPI_TAG == kReady) {
+      if (next_point_ < points_.size()) {
+        const std::uint64_t unit[2] = {points_[next_point_], next_block_};
+        MPI_Send(unit, 2, MPI_UINT64_T, status.MPI_SOURCE, kWork, MPI_COMM_WORLD);
+        if (++next_block_ == run_.block_count()) {
+          ++next_point_;
+          next_block_ = 0;
+        }
+      } else {
+        MPI_Send(nullptr, 0, MPI_UINT64_T, status.MPI_SOURCE, kStop, MPI_COMM_WORLD);
+        ++stopped_;
+      }
+      return;
+    }
+    if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
+    Decoded d = decode(bytes_, shape_, run_.block_trials);
+    waiting_.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
+  }
+
+  const RunSpec run_;
+  const RecordShape shape_;  // every point's: a sweep never changes which entities exist
+  const int workers_;
+  int stopped_ = 0;
+  std::vector<std::size_t> points_;  // to hand out, ascending
+  std::size_t next_point_ = 0;       // the next unit to hand out: points_[next_point_], block next_block_
+  std::uint64_t next_block_ = 0;
+  std::map<std::pair<std::size_t, std::uint64_t>, TrialBlock> waiting_;  // arrived ahead of their turn
+  std::vector<char> bytes_;
+};
+
+void coordinate(const SweepArgs& a, const Sweep& sw, const RunSpec& run, const std::string& out, int ranks) {
+  WorkerBlocks workers(run, RecordShape::of(sw.point_model(0)), ranks - 1);
+  const SweepTotals t = run_sweep_points(a, sw, run, out, std::nullopt, workers);
+  workers.stop_workers();
+  spdlog::info("{} points x {} trials in {:.2f} s on {} ranks ({} computing); wrote {}", t.points, run.trials, t.seconds,
+               ranks, ranks - 1, out);
 }
 
 // Asks for a unit; false when none is left.
@@ -251,7 +177,7 @@ bool next_unit(std::uint64_t (&unit)[2]) {
   return status.MPI_TAG == kWork;
 }
 
-void work(const Sweep& sw, const Plan& plan) {
+void work(const Sweep& sw, const RunSpec& run) {
   std::optional<std::pair<std::size_t, Model>> model;  // the model of the point last worked on
   std::vector<char> bytes, sending;                      // the block being computed, the one in flight
   MPI_Request in_flight = MPI_REQUEST_NULL;
@@ -261,16 +187,10 @@ void work(const Sweep& sw, const Plan& plan) {
   while (more) {
     MPI_Send(nullptr, 0, MPI_BYTE, 0, kReady, MPI_COMM_WORLD);  // the next unit, while this one runs
     const std::size_t p = static_cast<std::size_t>(unit[0]);
-    if (!model || model->first != p) model.emplace(p, point_model(sw, p, plan));
+    if (!model || model->first != p) model.emplace(p, sw.point_model(p));
     // One block through the engine itself: trial i draws from the streams of (seed, i) whatever the
     // block, so the block is the one a single process computes.
-    RunOptions o;
-    o.first_trial = unit[1] * plan.block;
-    o.trials = std::min(plan.block, plan.trials - o.first_trial);
-    o.block_trials = static_cast<std::size_t>(o.trials);
-    o.seed = plan.seed;
-    o.threads = plan.threads;
-    run_trials(model->second, o, [&](const TrialBlock& b) { bytes = encode(unit[0], unit[1], b); });
+    run_trials(model->second, run.block(unit[1]), [&](const TrialBlock& b) { bytes = encode(unit[0], unit[1], b); });
     // The previous block has had a whole block's time to reach rank 0 (which pulls it).
     MPI_Wait(&in_flight, MPI_STATUS_IGNORE);
     sending.swap(bytes);
@@ -305,27 +225,21 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
     return 2;
   }
   // Rank 0 reads and checks the sweep; the others parse the same texts (no shared file system needed).
-  std::string sweep_text, scenario_text, out, error;
-  Plan plan;
+  std::string sweep_text, scenario_text, out;
+  RunSpec run;
   int code = 0;
   std::optional<Sweep> sw;
   if (rank == 0) {
     try {
-      sw.emplace(parse_sweep(read_text_file(a.sweep, "sweep file"), a.sweep,
-                             [](const std::string& path) { return read_text_file(path, "scenario file"); }));
-      const Model first = sw->point_model(0);
-      plan.trials = a.trials ? *a.trials : sw->trials ? *sw->trials : first.simulation.trials;
-      plan.seed = a.seed ? *a.seed : sw->seed ? *sw->seed : first.simulation.seed;
-      plan.block = a.block;
-      plan.threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
-      out = !a.output.empty() ? a.output : (fs::path("results") / fs::path(a.sweep).stem()).string() + ".h5";
-      if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
+      sw.emplace(read_sweep(a.sweep));
+      run = sweep_run_spec(a, *sw);
+      out = sweep_output(a, std::nullopt);
       sweep_text = sw->text;
       scenario_text = sw->scenario_text;
       spdlog::info("sweep {} over \"{}\" ({}): {} {} points x {} trials, seed {} at every point, {} ranks ({} computing, "
                    "{} threads each) -> {}",
-                   a.sweep, first.simulation.name, sw->scenario_path, sw->points.size(), to_string(sw->mode), plan.trials,
-                   plan.seed, mpi.size(), mpi.size() - 1, a.threads > 0 ? fmt::format("{}", a.threads) : "all", out);
+                   a.sweep, sw->point_model(0).simulation.name, sw->scenario_path, sw->points.size(), to_string(sw->mode),
+                   run.trials, run.seed, mpi.size(), mpi.size() - 1, a.run.threads ? fmt::format("{}", *a.run.threads) : "all", out);
     } catch (const ScenarioError& e) {
       spdlog::error("{}", e.what());
       code = 2;
@@ -338,20 +252,15 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
   if (code != 0) return code;
   broadcast_string(sweep_text, rank);
   broadcast_string(scenario_text, rank);
-  std::uint64_t numbers[3] = {plan.trials, plan.seed, plan.block};
-  MPI_Bcast(numbers, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-  plan.trials = numbers[0];
-  plan.seed = numbers[1];
-  plan.block = numbers[2];
-  // Threads are each rank's own: its cores (or --threads).
-  plan.threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
 
   try {
     if (rank == 0) {
-      coordinate(a, *sw, plan, out, mpi.size());
+      coordinate(a, *sw, run, out, mpi.size());
     } else {
       const Sweep mine = parse_sweep(sweep_text, a.sweep, [&](const std::string&) { return scenario_text; });
-      work(mine, plan);
+      // Rank 0's texts and options give rank 0's run; threads are this rank's own (its cores or
+      // --threads).
+      work(mine, sweep_run_spec(a, mine));
     }
   } catch (const Interrupted&) {
     // --stop-after (or a signal that reached rank 0): finished points are in the progress folder;

@@ -1,26 +1,19 @@
 #include "sweep_command.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <tbb/info.h>
 
-#include "interrupt.hpp"
 #ifdef RESTAKE_MPI
 #include "mpi_sweep.hpp"
 #endif
-#include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
-#include "sweep/sweep_writer.hpp"
-#include "text_file.hpp"
-#include "version.hpp"
+#include "sweep_driver.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,10 +23,10 @@ CLI::App* add_sweep_command(CLI::App& app, SweepArgs& a) {
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate every point of a parameter sweep into one HDF5 file");
   cmd->add_option("sweep", a.sweep, "Sweep file (TOML, docs/sweeps.md)")->required();
   cmd->add_option("-o,--output", a.output, "Sweep results file (default: results/<sweep>.h5)");
-  cmd->add_option("--trials", a.trials, "Trials per point (overrides [sweep] trials and the scenario)")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a.seed, "Seed of every point (overrides [sweep] seed and the scenario)");
-  cmd->add_option("--threads", a.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  cmd->add_option("--block", a.block, "Trials per block")->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--trials", a.run.trials, "Trials per point (overrides [sweep] trials and the scenario)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a.run.seed, "Seed of every point (overrides [sweep] seed and the scenario)");
+  cmd->add_option("--threads", a.run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
+  cmd->add_option("--block", a.run.block_trials, "Trials per block")->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("--records", a.records, "Also store every point's per-trial records (and compute exact quantiles)");
   cmd->add_option("--compression", a.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
   cmd->add_option("--shard", a.shard, "Run only the points p with p % N == i, into a shard file for `merge` (i/N, 0 <= i < N)")
@@ -62,92 +55,20 @@ int run_sweep_command(const SweepArgs& a) {
   }
 #endif
   const std::optional<ShardSpec> shard = a.shard.empty() ? std::nullopt : std::optional(parse_shard(a.shard));
-  const Sweep sw = parse_sweep(read_text_file(a.sweep, "sweep file"), a.sweep,
-                               [](const std::string& path) { return read_text_file(path, "scenario file"); });
-  const Model first = sw.point_model(0);
-  const std::uint64_t trials = a.trials ? *a.trials : sw.trials ? *sw.trials : first.simulation.trials;
-  const std::uint64_t seed = a.seed ? *a.seed : sw.seed ? *sw.seed : first.simulation.seed;
-  const std::string stem = (fs::path("results") / fs::path(a.sweep).stem()).string();
-  const std::string out = !a.output.empty() ? a.output
-                          : shard           ? fmt::format("{}.shard-{}-of-{}.h5", stem, shard->index, shard->count)
-                                            : stem + ".h5";
-  if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
-  const int threads = a.threads > 0 ? a.threads : tbb::info::default_concurrency();
+  const Sweep sw = read_sweep(a.sweep);
+  const RunSpec run = sweep_run_spec(a, sw);  // the same seed everywhere: common random numbers across points
+  const std::string out = sweep_output(a, shard);
   const std::size_t P = sw.points.size();
-  const std::vector<std::size_t> points = shard_points(P, shard.value_or(ShardSpec{}));
   spdlog::info("sweep {} over \"{}\" ({}): {} {} points{} x {} trials, seed {} at every point, {} threads -> {}", a.sweep,
-               first.simulation.name, sw.scenario_path, P, to_string(sw.mode),
-               shard ? fmt::format(" (shard {}/{}: {} of them)", shard->index, shard->count, points.size()) : "", trials,
-               seed, threads, out);
-
-  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, seed, trials, a.records, a.sweep, a.deflate};
-  // Finished points of an earlier, interrupted run of this command (docs/sweeps.md, resume).
-  const std::string folder = progress_folder(out);
-  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
-
-  std::optional<SweepWriter> writer;  // a shard is assembled from the progress files at the end
-  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options());
-
-  catch_interrupts();
-  PointRun run;
-  run.run.trials = trials;
-  run.run.seed = seed;  // the same seed everywhere: common random numbers across points
-  run.run.block_trials = a.block;
-  run.run.threads = threads;
-  run.exact_quantiles = a.records;
-  run.sketch_accuracy = 1e-4;
-  const auto start = std::chrono::steady_clock::now();
-  std::size_t simulated = 0, finished = done.size();
-  try {
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      const std::size_t p = points[i];
-      if (const auto it = done.find(p); it != done.end()) {
-        if (writer) {
-          it->second.copy_records(p, *writer);
-          writer->add_point(p, it->second.result(p, first));
-        }
-        spdlog::debug("point {}/{}: {} (finished earlier)", i + 1, points.size(), sw.describe_point(p));
-        continue;
-      }
-      if (a.stop_after > 0 && simulated == a.stop_after) {
-        spdlog::warn("--stop-after {}: stopping as if interrupted", a.stop_after);
-        throw Interrupted();
-      }
-      Model m = sw.point_model(p);
-      m.simulation.trials = trials;
-      m.simulation.seed = seed;
-      const RunInfo info{m.simulation.name, kVersion, kGitCommit, seed, trials, m.simulation.horizon_days};
-      PointFileWriter progress(folder, p, id, m);
-      const RunSummary s = run_point(m, info, run, [&](const TrialBlock& b) {
-        throw_if_interrupted();
-        if (writer) writer->append(p, b);
-        progress.append(b);
-      });
-      PointResult result = point_result(m, s);
-      progress.commit(result);
-      if (writer) writer->add_point(p, std::move(result));
-      ++simulated;
-      ++finished;
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      spdlog::info("point {}/{}: {} ({:.1f} s elapsed)", i + 1, points.size(), sw.describe_point(p), seconds);
-    }
-  } catch (const Interrupted&) {
-    spdlog::warn("{} of {} points finished are kept in {}: run the same command with --resume to continue", finished,
-                 points.size(), folder);
-    throw;
-  }
-  if (writer) {
-    writer->finish();
-  } else {
-    std::vector<SweepPartReader> parts;
-    for (const std::string& file : progress_files(folder, id)) parts.emplace_back(file);
-    write_shard(out, sw, id, *shard, parts);
-  }
-  done.clear();  // closes the progress files before their folder goes
-  fs::remove_all(folder);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("{} points x {} trials in {:.2f} s ({} simulated now); wrote {}", points.size(), trials, seconds, simulated,
-               out);
+               sw.point_model(0).simulation.name, sw.scenario_path, P, to_string(sw.mode),
+               shard ? fmt::format(" (shard {}/{}: {} of them)", shard->index, shard->count,
+                                   shard_points(P, *shard).size())
+                     : "",
+               run.trials, run.seed, run.threads, out);
+  LocalBlocks here(run);
+  const SweepTotals t = run_sweep_points(a, sw, run, out, shard, here);
+  spdlog::info("{} points x {} trials in {:.2f} s ({} simulated now); wrote {}", t.points, run.trials, t.seconds,
+               t.simulated, out);
   return 0;
 }
 

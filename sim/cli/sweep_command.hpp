@@ -4,9 +4,10 @@
 // shard file for `restake-sim merge`.
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "trial/run_spec.hpp"
 
 namespace CLI {
 class App;
@@ -17,9 +18,7 @@ namespace restake {
 struct SweepArgs {
   std::string sweep;
   std::string output;  // default: results/<sweep file stem>.h5
-  std::optional<std::uint64_t> trials, seed;  // override [sweep] (and then the scenario)
-  int threads = 0;
-  std::size_t block = 1 << 15;
+  RunOverrides run;  // over [sweep] (and then the scenario)
   bool records = false;
   int deflate = 1;
   std::string shard;               // "i/N": only the points p % N == i, into a shard file

@@ -54,11 +54,7 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
     if (m.holders[i].name == c.holder) h = i;
   if (h == m.holders.size()) throw std::runtime_error(fmt::format("{}: scenario has no holder \"{}\"", c.scenario, c.holder));
   Tally tally(m);
-  RunOptions o;
-  o.trials = m.simulation.trials;
-  o.seed = m.simulation.seed;
-  o.threads = 1;
-  run_trials(m, o, [&](const TrialBlock& b) { tally.add(b); });
+  run_trials(m, resolve_run_spec(m.simulation, {}, {.threads = 1}), [&](const TrialBlock& b) { tally.add(b); });
   const double value = m.holders[h].value();
   const double loss = tally.loss[h].result().mean * value;
   return c.metric == ReproductionMetric::LossEth ? loss : value - loss;

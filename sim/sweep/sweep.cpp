@@ -10,7 +10,6 @@
 #include <toml++/toml.h>
 
 #include "trial/rng.hpp"
-#include "stats/tally.hpp"
 
 namespace restake {
 
@@ -508,42 +507,6 @@ Model Sweep::point_model(std::size_t p) const {
     }
     throw SweepError(file, line, column, "sweep", what);
   }
-}
-
-PointTally::PointTally(const Model& m, bool exact, double sketch_accuracy, std::uint64_t trials)
-    : model_(m), tally_(m, exact ? 0.0 : sketch_accuracy), loss_(exact ? m.holders.size() : 0), ret_(loss_.size()) {
-  for (std::size_t h = 0; h < loss_.size(); ++h) {
-    loss_[h].reserve(trials);
-    ret_[h].reserve(trials);
-  }
-}
-
-void PointTally::add(const TrialBlock& b) {
-  tally_.add(b);
-  const std::size_t H = model_.holders.size();
-  for (std::size_t h = 0; h < loss_.size(); ++h)
-    for (std::size_t i = 0; i < b.count; ++i) {
-      loss_[h].push_back(b.loss_fraction[i * H + h]);
-      ret_[h].push_back(b.net_return[i * H + h]);
-    }
-}
-
-RunSummary PointTally::summarize(const RunInfo& info) {
-  if (loss_.empty()) return summarize_run(model_, info, tally_);
-  QuantileSource cols;
-  cols.loss_fraction = [&](std::size_t h) { return std::move(loss_[h]); };
-  cols.net_return = [&](std::size_t h) { return std::move(ret_[h]); };
-  return summarize_run(model_, info, tally_, cols);
-}
-
-RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& o,
-                     const std::function<void(const TrialBlock&)>& on_block) {
-  PointTally tally(m, o.exact_quantiles, o.sketch_accuracy, o.run.trials);
-  run_trials(m, o.run, [&](const TrialBlock& b) {
-    if (on_block) on_block(b);
-    tally.add(b);
-  });
-  return tally.summarize(info);
 }
 
 }  // namespace restake

@@ -12,11 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "trial/engine.hpp"
 #include "model/model.hpp"
 #include "io/scenario.hpp"
-#include "stats/summary.hpp"
-#include "stats/tally.hpp"
 
 namespace restake {
 
@@ -86,32 +83,5 @@ Sweep parse_sweep(std::string_view text, const std::string& file_name, const Sce
 // strata [i/n, (i+1)/n), in an order drawn from Philox streams keyed by `seed` (the same on every
 // platform). Result [point][dimension].
 std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims, std::uint64_t seed);
-
-// Simulates one point: the same engine and tallies as `restake-sim run`. With `exact_quantiles`
-// the loss and net-return columns are kept in memory (16 bytes per trial and holder) for exact order
-// statistics; otherwise quantiles, VaR and ES come from sketches of relative accuracy
-// `sketch_accuracy`. `on_block`, if set, sees every block (in trial order) before it is tallied.
-struct PointRun {
-  RunOptions run;
-  bool exact_quantiles = false;
-  double sketch_accuracy = 1e-4;
-};
-RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options,
-                     const std::function<void(const TrialBlock&)>& on_block = {});
-
-// What run_point accumulates, for callers that feed the blocks themselves (the MPI sweep's rank 0):
-// a Tally, and with exact quantiles the loss and net-return columns. Blocks come in trial order;
-// `m` must outlive it.
-class PointTally {
- public:
-  PointTally(const Model& m, bool exact_quantiles, double sketch_accuracy, std::uint64_t trials);
-  void add(const TrialBlock& b);
-  RunSummary summarize(const RunInfo& info);  // once: hands its columns over
-
- private:
-  const Model& model_;
-  Tally tally_;
-  std::vector<std::vector<double>> loss_, ret_;  // [holder], exact quantiles only
-};
 
 }  // namespace restake

@@ -26,7 +26,7 @@ struct Workspace {
 };
 }  // namespace
 
-void run_trials(const Model& m, const RunOptions& o, const std::function<void(const TrialBlock&)>& on_block) {
+void run_trials(const Model& m, const RunSpec& o, const std::function<void(const TrialBlock&)>& on_block) {
   const Plans plans = Plans::of(m);
   const RecordShape shape = RecordShape::of(m);
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);

@@ -7,6 +7,7 @@
 
 #include "model/model.hpp"
 #include "trial/mechanisms.hpp"
+#include "trial/run_spec.hpp"
 #include "trial/sampler.hpp"
 #include "trial/trial.hpp"
 #include "trial/trial_block.hpp"
@@ -32,15 +33,7 @@ struct Plans {
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
                     Trial& runner, const TrialRecord& out);
 
-struct RunOptions {
-  std::uint64_t trials = 0;
-  std::uint64_t seed = 0;
-  std::uint64_t first_trial = 0;
-  std::size_t block_trials = 1 << 15;
-  int threads = 0;  // 0: all cores
-};
-
-// Calls `on_block` for each block in trial order, from the calling thread.
-void run_trials(const Model& m, const RunOptions& options, const std::function<void(const TrialBlock&)>& on_block);
+// Calls `on_block` for each block of the run in trial order, from the calling thread.
+void run_trials(const Model& m, const RunSpec& run, const std::function<void(const TrialBlock&)>& on_block);
 
 }  // namespace restake

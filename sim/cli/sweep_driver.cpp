@@ -1,0 +1,108 @@
+#include "sweep_driver.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "interrupt.hpp"
+#include "sweep/sweep_writer.hpp"
+#include "text_file.hpp"
+#include "version.hpp"
+
+namespace fs = std::filesystem;
+
+namespace restake {
+
+Sweep read_sweep(const std::string& path) {
+  return parse_sweep(read_text_file(path, "sweep file"), path,
+                     [](const std::string& scenario) { return read_text_file(scenario, "scenario file"); });
+}
+
+RunSpec sweep_run_spec(const SweepArgs& a, const Sweep& sw) {
+  return resolve_run_spec(sw.point_model(0).simulation, {.seed = sw.seed, .trials = sw.trials}, a.run);
+}
+
+std::string sweep_output(const SweepArgs& a, const std::optional<ShardSpec>& shard) {
+  const std::string stem = (fs::path("results") / fs::path(a.sweep).stem()).string();
+  const std::string out = !a.output.empty() ? a.output
+                          : shard           ? fmt::format("{}.shard-{}-of-{}.h5", stem, shard->index, shard->count)
+                                            : stem + ".h5";
+  if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
+  return out;
+}
+
+SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec& run, const std::string& out,
+                             const std::optional<ShardSpec>& shard, BlockSource& source) {
+  const Model first = sw.point_model(0);
+  const std::vector<std::size_t> points = shard_points(sw.points.size(), shard.value_or(ShardSpec{}));
+  const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, run.seed, run.trials, a.records, a.sweep,
+                         a.deflate};
+  // Finished points of an earlier, interrupted run of this command, with or without MPI
+  // (docs/sweeps.md, resume).
+  const std::string folder = progress_folder(out);
+  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
+  std::vector<std::size_t> to_simulate;
+  for (const std::size_t p : points)
+    if (!done.count(p)) to_simulate.push_back(p);
+  source.expect(to_simulate);
+
+  std::optional<SweepWriter> writer;  // a shard is assembled from the progress files at the end
+  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options());
+
+  catch_interrupts();  // SIGINT/SIGTERM (mpirun forwards one, Slurm sends one at the time limit)
+  const PointRun point_run{run, a.records, 1e-4};
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  std::size_t simulated = 0;
+  try {
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const std::size_t p = points[i];
+      if (const auto it = done.find(p); it != done.end()) {
+        if (writer) {
+          it->second.copy_records(p, *writer);
+          writer->add_point(p, it->second.result(p, first));
+        }
+        spdlog::debug("point {}/{}: {} (finished earlier)", i + 1, points.size(), sw.describe_point(p));
+        continue;
+      }
+      if (a.stop_after > 0 && simulated == a.stop_after) {
+        spdlog::warn("--stop-after {}: stopping as if interrupted", a.stop_after);
+        throw Interrupted();
+      }
+      const Model m = sw.point_model(p);
+      const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days};
+      PointFileWriter progress(folder, p, id, m);
+      const RunSummary s = run_point(m, info, point_run, source, p, [&](const TrialBlock& b) {
+        throw_if_interrupted();
+        if (writer) writer->append(p, b);
+        progress.append(b);
+      });
+      PointResult result = point_result(m, s);
+      progress.commit(result);
+      if (writer) writer->add_point(p, std::move(result));
+      ++simulated;
+      spdlog::info("point {}/{}: {} ({:.1f} s elapsed)", i + 1, points.size(), sw.describe_point(p), elapsed());
+    }
+  } catch (const Interrupted&) {
+    spdlog::warn("{} of {} points finished are kept in {}: run the same command with --resume to continue",
+                 done.size() + simulated, points.size(), folder);
+    throw;
+  }
+  if (writer) {
+    writer->finish();
+  } else {
+    std::vector<SweepPartReader> parts;
+    for (const std::string& file : progress_files(folder, id)) parts.emplace_back(file);
+    write_shard(out, sw, id, *shard, parts);
+  }
+  done.clear();  // closes the progress files before their folder goes
+  fs::remove_all(folder);
+  return {points.size(), simulated, elapsed()};
+}
+
+}  // namespace restake

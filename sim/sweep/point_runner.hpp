@@ -1,0 +1,55 @@
+#pragma once
+// One sweep point simulated: its blocks, in trial order, go to the caller (the writers) and then
+// to the point's tallies; the result is the point's summary, as `restake-sim run` computes it.
+// Where the blocks are computed is behind BlockSource: here, or on other MPI ranks.
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "model/model.hpp"
+#include "stats/summary.hpp"
+#include "trial/run_spec.hpp"
+#include "trial/trial_block.hpp"
+
+namespace restake {
+
+using BlockFn = std::function<void(const TrialBlock&)>;
+
+// Where the blocks of a sweep's points come from.
+class BlockSource {
+ public:
+  virtual ~BlockSource() = default;
+  // The points that will be asked for, ascending, before the first of them: a source that
+  // computes ahead (MPI) starts on them.
+  virtual void expect(const std::vector<std::size_t>& points) { (void)points; }
+  // Calls on_block with every block of `point` (its model `m`), in trial order.
+  virtual void for_each_block(std::size_t point, const Model& m, const BlockFn& on_block) = 0;
+};
+
+// Computes every block here, with the engine.
+class LocalBlocks final : public BlockSource {
+ public:
+  explicit LocalBlocks(const RunSpec& run) : run_(run) {}
+  void for_each_block(std::size_t point, const Model& m, const BlockFn& on_block) override;
+
+ private:
+  RunSpec run_;
+};
+
+// With `exact_quantiles` the loss and net-return columns are kept in memory (16 bytes per trial
+// and holder) for exact order statistics; otherwise quantiles, VaR and ES come from sketches of
+// relative accuracy `sketch_accuracy`.
+struct PointRun {
+  RunSpec run;
+  bool exact_quantiles = false;
+  double sketch_accuracy = 1e-4;
+};
+
+// Point `point` (model `m`) with its blocks from `source`; `on_block`, if set, sees every block
+// before it is tallied.
+RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options, BlockSource& source,
+                     std::size_t point, const BlockFn& on_block = {});
+// The same, computed here.
+RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options, const BlockFn& on_block = {});
+
+}  // namespace restake
