@@ -424,6 +424,14 @@ File File::open_read_only(const std::string& path) {
 
 void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "cannot flush", id(), ""); }
 
+void File::close() {
+  const ssize_t open = H5Fget_obj_count(id(), H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR);
+  if (open != 0)
+    throw Error(open < 0 ? fmt::format("cannot count the open objects of HDF5 file {}", path_)
+                         : fmt::format("cannot close HDF5 file {}: {} of its objects are still open", path_, open));
+  if (handle().close() < 0) throw_error(fmt::format("cannot close HDF5 file {}", path_), hdf5_detail());
+}
+
 // ---- RowAppender ----
 
 RowAppender::RowAppender(const Group& parent, const std::string& name, std::vector<hsize_t> trailing_dims,

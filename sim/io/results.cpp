@@ -4,12 +4,11 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
 
@@ -34,24 +33,21 @@ std::vector<std::string> cause_names() {
 }  // namespace
 
 struct ResultsWriter::Impl {
-  std::string final_path;
-  std::string temp_path;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   const Model& model;
   ResultsMeta meta;
   std::optional<h5::File> file;
   std::optional<h5::RowAppender> loss, ret, covered, causes, avs_lost, pool_drawdown;
   WriterOptions options;
   Tally tally;
-  bool finished = false;
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
-      : final_path(path),
-        temp_path(fmt::format("{}.partial-{}", path, ::getpid())),
+      : out(path),
         model(m),
         meta(me),
         options(o),
         tally(m, o.records ? 0.0 : o.sketch_accuracy) {
-    file.emplace(h5::File::create(temp_path));
+    file.emplace(h5::File::create(out.path()));
     const h5::File& f = *file;
     f.set_attr("file_type", kResultsFileType);
     f.set_attr("format_version", kResultsFormatVersion);
@@ -167,30 +163,10 @@ struct ResultsWriter::Impl {
   }
 };
 
-ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o) {
-  try {
-    impl_ = std::make_unique<Impl>(path, m, meta, o);
-  } catch (...) {
-    // The destructor does not run for a half-built writer: remove what was created.
-    std::error_code ec;
-    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
-    throw;
-  }
-}
+ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o)
+    : impl_(std::make_unique<Impl>(path, m, meta, o)) {}
 
-ResultsWriter::~ResultsWriter() {
-  if (impl_ && !impl_->finished) {
-    impl_->loss.reset();
-    impl_->ret.reset();
-    impl_->covered.reset();
-    impl_->causes.reset();
-    impl_->avs_lost.reset();
-    impl_->pool_drawdown.reset();
-    impl_->file.reset();
-    std::error_code ec;
-    std::filesystem::remove(impl_->temp_path, ec);
-  }
-}
+ResultsWriter::~ResultsWriter() = default;
 
 void ResultsWriter::append(const TrialBlock& b) {
   impl_->tally.add(b);
@@ -208,7 +184,7 @@ RunSummary ResultsWriter::finish() {
   Impl& d = *impl_;
   const h5::File& f = *d.file;
   if (d.tally.trials != d.meta.info.trials)
-    throw std::runtime_error(fmt::format("{}: simulated {} trials, expected {}", d.final_path, d.tally.trials, d.meta.info.trials));
+    throw std::runtime_error(fmt::format("{}: simulated {} trials, expected {}", d.out.target(), d.tally.trials, d.meta.info.trials));
   const RunSummary s = [&] {
     if (!d.options.records) return summarize_run(d.model, d.meta.info, d.tally);
     const h5::Group t = f.open_group("trials");
@@ -225,9 +201,8 @@ RunSummary ResultsWriter::finish() {
   d.causes.reset();
   d.avs_lost.reset();
   d.pool_drawdown.reset();
-  d.file.reset();  // closes: everything is on disk before the rename
-  std::filesystem::rename(d.temp_path, d.final_path);
-  d.finished = true;
+  d.file->close();
+  d.out.commit();
   return s;
 }
 

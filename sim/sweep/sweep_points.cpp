@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 
 namespace fs = std::filesystem;
@@ -109,17 +109,6 @@ constexpr std::vector<double> TrialBlock::*kRecordFields[] = {
     &TrialBlock::loss_fraction, &TrialBlock::net_return,         &TrialBlock::covered_fraction,
     &TrialBlock::loss_by_cause, &TrialBlock::avs_stake_lost, &TrialBlock::pool_drawdown};
 
-// Removes `path` when it goes out of scope unless kept.
-struct TempFile {
-  std::string path;
-  bool keep = false;
-  ~TempFile() {
-    if (keep) return;
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-};
-
 std::string list_points(const std::vector<std::size_t>& points) {
   constexpr std::size_t kShown = 20;
   std::vector<std::string> shown;
@@ -185,19 +174,17 @@ std::string progress_folder(const std::string& output) { return output + ".parti
 // ---- PointFileWriter ----
 
 struct PointFileWriter::Impl {
-  TempFile temp;
-  std::string final_path;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   std::optional<h5::File> file;
   std::optional<h5::Group> group;
   std::vector<h5::RowAppender> records;
+  explicit Impl(const std::string& path) : out(path) {}
 };
 
 PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, const SweepIdentity& id, const Model& m)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>((fs::path(folder) / fmt::format("point-{}.h5", point)).string())) {
   Impl& d = *impl_;
-  d.final_path = (fs::path(folder) / fmt::format("point-{}.h5", point)).string();
-  d.temp.path = fmt::format("{}.partial-{}", d.final_path, ::getpid());
-  d.file.emplace(h5::File::create(d.temp.path));
+  d.file.emplace(h5::File::create(d.out.path()));
   d.file->set_attr("file_type", kSweepPointFileType);
   d.file->set_attr("format_version", kSweepShardFormatVersion);
   write_identity(*d.file, id);
@@ -211,11 +198,7 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
     d.records.emplace_back(t, kRecordNames[k], trailing[k], chunk, id.deflate_level, k < 4 ? kFraction : kOwnAsset);
 }
 
-PointFileWriter::~PointFileWriter() {
-  impl_->records.clear();
-  impl_->group.reset();
-  impl_->file.reset();  // closed before TempFile removes it
-}
+PointFileWriter::~PointFileWriter() = default;
 
 void PointFileWriter::append(const TrialBlock& b) {
   if (impl_->records.empty()) return;
@@ -227,9 +210,8 @@ void PointFileWriter::commit(const PointResult& r) {
   write_result(*d.group, r);
   d.records.clear();
   d.group.reset();
-  d.file.reset();  // everything on disk before the rename
-  fs::rename(d.temp.path, d.final_path);
-  d.temp.keep = true;
+  d.file->close();
+  d.out.commit();
 }
 
 // ---- SweepPartReader ----
@@ -361,34 +343,34 @@ std::vector<std::string> progress_files(const std::string& folder, const SweepId
 
 void write_shard(const std::string& path, const Sweep& sw, const SweepIdentity& id, const ShardSpec& shard,
                  const std::vector<SweepPartReader>& point_files) {
-  TempFile temp{fmt::format("{}.partial-{}", path, ::getpid())};
-  {
-    const h5::File f = h5::File::create(temp.path);
-    f.set_attr("file_type", kSweepShardFileType);
-    f.set_attr("format_version", kSweepShardFormatVersion);
-    write_identity(f, id);
-    f.set_attr("shard", fmt::format("{}/{}", shard.index, shard.count));
-    f.set_attr("shard_index", static_cast<std::uint64_t>(shard.index));
-    f.set_attr("shard_count", static_cast<std::uint64_t>(shard.count));
-    f.set_attr("points", static_cast<std::uint64_t>(sw.points.size()));
-    const h5::Group pts = f.create_group("points");
-    std::vector<std::string> names;
-    std::vector<double> values;
-    for (const auto& p : sw.parameters) names.push_back(p.path);
-    for (const auto& row : sw.points) values.insert(values.end(), row.begin(), row.end());
-    pts.write_strings("parameters", names);
-    pts.write_doubles("values", values, {sw.points.size(), sw.parameters.size()}, "each parameter's own unit");
-    std::vector<std::uint64_t> held;
-    const h5::Group into = f.create_group("point");
-    for (const SweepPartReader& part : point_files)
-      for (const std::size_t p : part.points()) {
-        held.push_back(p);
-        part.impl_->file.copy(part.impl_->groups.at(p), into, std::to_string(p));
-      }
-    f.create_group("shard").write_uint64s("points", held, {held.size()});
-  }
-  fs::rename(temp.path, path);
-  temp.keep = true;
+  AtomicFile out(path);
+  h5::File f = h5::File::create(out.path());
+  f.set_attr("file_type", kSweepShardFileType);
+  f.set_attr("format_version", kSweepShardFormatVersion);
+  write_identity(f, id);
+  f.set_attr("shard", fmt::format("{}/{}", shard.index, shard.count));
+  f.set_attr("shard_index", static_cast<std::uint64_t>(shard.index));
+  f.set_attr("shard_count", static_cast<std::uint64_t>(shard.count));
+  f.set_attr("points", static_cast<std::uint64_t>(sw.points.size()));
+  // Paths from the root, no open groups: the file must have nothing open when it is closed.
+  f.create_group("points");
+  std::vector<std::string> names;
+  std::vector<double> values;
+  for (const auto& p : sw.parameters) names.push_back(p.path);
+  for (const auto& row : sw.points) values.insert(values.end(), row.begin(), row.end());
+  f.write_strings("points/parameters", names);
+  f.write_doubles("points/values", values, {sw.points.size(), sw.parameters.size()}, "each parameter's own unit");
+  std::vector<std::uint64_t> held;
+  f.create_group("point");
+  for (const SweepPartReader& part : point_files)
+    for (const std::size_t p : part.points()) {
+      held.push_back(p);
+      part.impl_->file.copy(part.impl_->groups.at(p), f, fmt::format("point/{}", p));
+    }
+  f.create_group("shard");
+  f.write_uint64s("shard/points", held, {held.size()});
+  f.close();
+  out.commit();
 }
 
 Sweep sweep_of_part(const SweepIdentity& id) {

@@ -4,15 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <filesystem>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <utility>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
 
@@ -98,7 +97,7 @@ std::vector<double> stack(std::size_t points, F&& per_point) {
 }  // namespace
 
 struct SweepWriter::Impl {
-  std::string final_path, temp_path;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   std::size_t P = 0, H = 0;
   SweepWriterOptions options;
   std::optional<h5::File> file;
@@ -106,16 +105,15 @@ struct SweepWriter::Impl {
   std::vector<std::optional<RunSummary>> summaries;
   std::vector<std::vector<double>> holder_value, pool_balance, usd_price;  // [P][...]
   std::vector<double> horizon_days;                                       // [P]
-  bool finished = false;
 
   Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
-      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), P(sw.points.size()), H(m.holders.size()), options(o) {
+      : out(path), P(sw.points.size()), H(m.holders.size()), options(o) {
     summaries.resize(P);
     holder_value.resize(P);
     pool_balance.resize(P);
     usd_price.resize(P);
     horizon_days.assign(P, 0.0);
-    file.emplace(h5::File::create(temp_path));
+    file.emplace(h5::File::create(out.path()));
     const h5::File& f = *file;
     f.set_attr("file_type", kSweepFileType);
     const bool categorical = std::any_of(sw.parameters.begin(), sw.parameters.end(), [](const auto& q) { return q.categorical(); });
@@ -274,24 +272,10 @@ struct SweepWriter::Impl {
 };
 
 SweepWriter::SweepWriter(const std::string& path, const Sweep& sweep, const Model& first, const SweepMeta& meta,
-                         const SweepWriterOptions& o) {
-  try {
-    impl_ = std::make_unique<Impl>(path, sweep, first, meta, o);
-  } catch (...) {
-    std::error_code ec;  // the destructor does not run for a half-built writer
-    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
-    throw;
-  }
-}
+                         const SweepWriterOptions& o)
+    : impl_(std::make_unique<Impl>(path, sweep, first, meta, o)) {}
 
-SweepWriter::~SweepWriter() {
-  if (impl_ && !impl_->finished) {
-    impl_->close_datasets();
-    impl_->file.reset();
-    std::error_code ec;
-    std::filesystem::remove(impl_->temp_path, ec);
-  }
-}
+SweepWriter::~SweepWriter() = default;
 
 void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   Impl& d = *impl_;
@@ -333,13 +317,12 @@ void SweepWriter::add_point(std::size_t point, PointResult r) {
 void SweepWriter::finish() {
   Impl& d = *impl_;
   for (std::size_t p = 0; p < d.P; ++p)
-    if (!d.summaries[p]) throw std::runtime_error(fmt::format("{}: point {} was not simulated", d.final_path, p));
+    if (!d.summaries[p]) throw std::runtime_error(fmt::format("{}: point {} was not simulated", d.out.target(), p));
   d.write_summary();
   d.file->set_attr("complete", std::int64_t{1});
   d.close_datasets();
-  d.file.reset();  // everything on disk before the rename
-  std::filesystem::rename(d.temp_path, d.final_path);
-  d.finished = true;
+  d.file->close();
+  d.out.commit();
 }
 
 }  // namespace restake
