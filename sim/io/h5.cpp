@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <hdf5_hl.h>
 
 namespace restake::h5 {
 namespace {
@@ -404,6 +405,20 @@ std::vector<double> Group::read_rows(const std::string& name, hsize_t first_row,
 
 void Group::copy(const std::string& name, const Group& dest, const std::string& dest_name) const {
   check(H5Ocopy(id(), name.c_str(), dest.id(), dest_name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "cannot copy", id(), name);
+}
+
+void Group::attach_scale(const std::string& dataset, const std::string& scale, const std::string& scale_name,
+                         unsigned axis) const {
+  const Handle ds = open_dataset(id(), dataset);
+  const Handle sc = open_dataset(id(), scale);
+  if (check(H5DSis_scale(sc.id()), "cannot look up dimension scale", id(), scale) == 0)
+    check(H5DSset_scale(sc.id(), scale_name.c_str()), "cannot make a dimension scale of", id(), scale);
+  check(H5DSattach_scale(ds.id(), sc.id(), axis), "cannot attach a dimension scale to", id(), dataset);
+}
+
+void Group::label_axis(const std::string& dataset, unsigned axis, const std::string& label) const {
+  const Handle ds = open_dataset(id(), dataset);
+  check(H5DSset_label(ds.id(), axis, label.c_str()), "cannot label an axis of", id(), dataset);
 }
 
 // ---- File ----

@@ -109,6 +109,12 @@ class Group {
   // included) to `dest_name` in `dest`, which may be in another file.
   void copy(const std::string& name, const Group& dest, const std::string& dest_name) const;
 
+  // HDF5 dimension scales (H5DS): the 1-D dataset `scale` (e.g. holders/names) becomes a scale
+  // called `scale_name` if it is not one yet, and labels axis `axis` of `dataset`.
+  void attach_scale(const std::string& dataset, const std::string& scale, const std::string& scale_name,
+                    unsigned axis) const;
+  void label_axis(const std::string& dataset, unsigned axis, const std::string& label) const;
+
  protected:
   Handle& handle() { return h_; }
 
