@@ -84,8 +84,12 @@ double trials_per_second(const Model& m, std::uint64_t trials, int threads, cons
     WriterOptions wo;
     wo.deflate_level = deflate;
     ResultsWriter w(h5_path, m, meta, wo);
-    run_trials(m, o, [&](const TrialBlock& b) { w.append(b); });
-    w.finish();
+    Tally tally(m);
+    run_trials(m, o, [&](const TrialBlock& b) {
+      w.append(b);
+      tally.add(b);
+    });
+    w.finish(summarize_run(m, meta.info, tally, w.record_columns()));
   }
   const double s = std::chrono::duration<double>(Clock::now() - start).count();
   return static_cast<double>(trials) / s;

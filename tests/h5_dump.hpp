@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <hdf5_hl.h>
 
 #include "io/h5.hpp"
 
@@ -31,6 +32,38 @@ inline std::string raw_bytes(hid_t obj, bool attribute) {
 
 inline bool is_string(hid_t type) { return H5Tget_class(type) == H5T_STRING; }
 
+// The scales attached to each axis of a dataset, by path: DIMENSION_LIST itself holds object
+// references, whose bytes are addresses in memory.
+inline std::string attached_scales(hid_t dataset) {
+  const h5::Handle space(H5Dget_space(dataset), H5Sclose);
+  std::string out;
+  for (int axis = 0; axis < H5Sget_simple_extent_ndims(space.id()); ++axis) {
+    out += fmt::format("axis {}:", axis);
+    H5DSiterate_scales(
+        dataset, static_cast<unsigned>(axis), nullptr,
+        [](hid_t, unsigned, hid_t scale, void* data) -> herr_t {
+          char name[256] = {};
+          H5Iget_name(scale, name, sizeof name);
+          *static_cast<std::string*>(data) += std::string(" ") + name;
+          return 0;
+        },
+        &out);
+    out += ';';
+  }
+  return out;
+}
+
+inline std::string axis_labels(hid_t dataset) {
+  const h5::Handle space(H5Dget_space(dataset), H5Sclose);
+  std::string out;
+  for (int axis = 0; axis < H5Sget_simple_extent_ndims(space.id()); ++axis) {
+    char label[256] = {};
+    H5DSget_label(dataset, static_cast<unsigned>(axis), label, sizeof label);
+    out += std::string(label) + ';';
+  }
+  return out;
+}
+
 inline void dump_attributes(const h5::Group& g, const std::string& path, Dump& out) {
   struct Ctx {
     const h5::Group* g;
@@ -41,6 +74,18 @@ inline void dump_attributes(const h5::Group& g, const std::string& path, Dump& o
       g.id(), H5_INDEX_NAME, H5_ITER_INC, nullptr,
       [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
         auto& c = *static_cast<Ctx*>(data);
+        const std::string attr_name = name;
+        // The dimension scales' bookkeeping: dumped as the scales each axis has (REFERENCE_LIST is
+        // its mirror image on the scale).
+        if (attr_name == "REFERENCE_LIST") return 0;
+        if (attr_name == "DIMENSION_LIST") {
+          (*c.out)[c.path + "@" + name] = attached_scales(loc);
+          return 0;
+        }
+        if (attr_name == "DIMENSION_LABELS") {  // an array of strings, one per axis
+          (*c.out)[c.path + "@" + name] = axis_labels(loc);
+          return 0;
+        }
         const h5::Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
         const h5::Handle type(H5Aget_type(attr.id()), H5Tclose);
         (*c.out)[c.path + "@" + name] = is_string(type.id()) ? c.g->attr_string(name) : raw_bytes(attr.id(), true);

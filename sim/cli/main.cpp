@@ -21,6 +21,7 @@
 #include "progress.hpp"
 #include "reproduce_command.hpp"
 #include "io/results.hpp"
+#include "io/schema.hpp"
 #include "io/scenario.hpp"
 #include "sweep_command.hpp"
 #include "text_file.hpp"
@@ -82,6 +83,8 @@ int cmd_run(RunArgs a) {
   wo.deflate_level = a.deflate;
   wo.records = a.records;
   ResultsWriter writer(a.output, m, meta, wo);
+  // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
+  Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy);
 
   catch_interrupts();
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
@@ -90,12 +93,15 @@ int cmd_run(RunArgs a) {
   run_trials(m, spec, [&](const TrialBlock& b) {
     throw_if_interrupted();
     writer.append(b);
+    tally.add(b);
     done += b.count;
     bar.update(done);
   });
   bar.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const RunSummary s = writer.finish();
+  const RunSummary s = wo.records ? summarize_run(m, meta.info, tally, writer.record_columns())
+                                   : summarize_run(m, meta.info, tally);
+  writer.finish(s);
   spdlog::info("{} trials in {:.2f} s ({:.0f} trials/s); wrote {}", done, seconds, static_cast<double>(done) / seconds,
                a.output);
   std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
@@ -160,13 +166,17 @@ int main(int argc, char** argv) {
   reproduce_cmd->add_option("manifest", reproduce_manifest, "Reproductions manifest (default: scenarios/published/reproductions.toml)");
   reproduce_cmd->add_flag("--markdown", reproduce_markdown, "Print a Markdown table");
 
+  bool schema_json_out = false;
+  CLI::App* schema_cmd = app.add_subcommand("schema", "Print the declared outputs (datasets, named dimensions, units)");
+  schema_cmd->add_flag("--json", schema_json_out, "Machine-readable (analysis/restake_analysis/schema.json)");
+
   SweepArgs sweep;
   CLI::App* sweep_cmd = add_sweep_command(app, sweep);
   MergeArgs merge;
   CLI::App* merge_cmd = add_merge_command(app, merge);
 
   // -v / -q may come before or after the subcommand.
-  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, sweep_cmd, merge_cmd})
+  for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, schema_cmd, sweep_cmd, merge_cmd})
     sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
 
@@ -184,6 +194,10 @@ int main(int argc, char** argv) {
     if (*cascade_cmd) return run_cascade_command(cascade);
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
+    if (*schema_cmd) {
+      std::cout << (schema_json_out ? schema_json() : schema_markdown()) << std::flush;
+      return 0;
+    }
     if (*sweep_cmd) return run_sweep_command(sweep);
     if (*merge_cmd) return run_merge_command(merge);
   } catch (const ScenarioError& e) {

@@ -21,6 +21,7 @@
 
 #include "interrupt.hpp"
 #include "io/scenario.hpp"
+#include "io/schema.hpp"
 #include "sweep_driver.hpp"
 #include "trial/engine.hpp"
 
@@ -33,11 +34,12 @@ namespace {
 // or kStop (no unit left).
 enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
 
-// Vectors of a TrialBlock, in the order they travel.
+// Vectors of a TrialBlock, in the order they travel: the declared per-trial records (io/schema.hpp).
 template <class Block>
 auto block_vectors(Block& b) {
-  return std::array{&b.loss_fraction, &b.net_return, &b.covered_fraction, &b.loss_by_cause, &b.avs_stake_lost,
-                    &b.pool_drawdown};
+  std::vector<decltype(&b.loss_fraction)> out;
+  for (const TrialRecordSpec& r : trial_records()) out.push_back(&(b.*r.field));
+  return out;
 }
 
 // {point, block index, trials in the block} then the block's doubles, vector by vector, then its

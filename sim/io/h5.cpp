@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <hdf5_hl.h>
 
 namespace restake::h5 {
 namespace {
@@ -406,6 +407,20 @@ void Group::copy(const std::string& name, const Group& dest, const std::string& 
   check(H5Ocopy(id(), name.c_str(), dest.id(), dest_name.c_str(), H5P_DEFAULT, H5P_DEFAULT), "cannot copy", id(), name);
 }
 
+void Group::attach_scale(const std::string& dataset, const std::string& scale, const std::string& scale_name,
+                         unsigned axis) const {
+  const Handle ds = open_dataset(id(), dataset);
+  const Handle sc = open_dataset(id(), scale);
+  if (check(H5DSis_scale(sc.id()), "cannot look up dimension scale", id(), scale) == 0)
+    check(H5DSset_scale(sc.id(), scale_name.c_str()), "cannot make a dimension scale of", id(), scale);
+  check(H5DSattach_scale(ds.id(), sc.id(), axis), "cannot attach a dimension scale to", id(), dataset);
+}
+
+void Group::label_axis(const std::string& dataset, unsigned axis, const std::string& label) const {
+  const Handle ds = open_dataset(id(), dataset);
+  check(H5DSset_label(ds.id(), axis, label.c_str()), "cannot label an axis of", id(), dataset);
+}
+
 // ---- File ----
 
 File File::create(const std::string& path) {
@@ -423,6 +438,14 @@ File File::open_read_only(const std::string& path) {
 }
 
 void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "cannot flush", id(), ""); }
+
+void File::close() {
+  const ssize_t open = H5Fget_obj_count(id(), H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR);
+  if (open != 0)
+    throw Error(open < 0 ? fmt::format("cannot count the open objects of HDF5 file {}", path_)
+                         : fmt::format("cannot close HDF5 file {}: {} of its objects are still open", path_, open));
+  if (handle().close() < 0) throw_error(fmt::format("cannot close HDF5 file {}", path_), hdf5_detail());
+}
 
 // ---- RowAppender ----
 

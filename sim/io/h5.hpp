@@ -41,9 +41,12 @@ class Handle {
 
   hid_t id() const { return id_; }
   bool valid() const { return id_ >= 0; }
-  void reset() noexcept {
-    if (id_ >= 0 && close_ != nullptr) close_(id_);  // close errors cannot be reported from here
+  void reset() noexcept { (void)close(); }  // close errors cannot be reported from a destructor
+  // Closes now and returns the closer's result, for callers that must know it succeeded.
+  herr_t close() noexcept {
+    const herr_t r = id_ >= 0 && close_ != nullptr ? close_(id_) : 0;
     id_ = H5I_INVALID_HID;
+    return r;
   }
 
  private:
@@ -106,6 +109,15 @@ class Group {
   // included) to `dest_name` in `dest`, which may be in another file.
   void copy(const std::string& name, const Group& dest, const std::string& dest_name) const;
 
+  // HDF5 dimension scales (H5DS): the 1-D dataset `scale` (e.g. holders/names) becomes a scale
+  // called `scale_name` if it is not one yet, and labels axis `axis` of `dataset`.
+  void attach_scale(const std::string& dataset, const std::string& scale, const std::string& scale_name,
+                    unsigned axis) const;
+  void label_axis(const std::string& dataset, unsigned axis, const std::string& label) const;
+
+ protected:
+  Handle& handle() { return h_; }
+
  private:
   Handle h_;
 };
@@ -117,6 +129,10 @@ class File : public Group {
   static File open_read_only(const std::string& path);  // throws "cannot open HDF5 file <path>"
   Group root() const { return open_group("/"); }
   void flush() const;
+  // Closes the file, throwing h5::Error naming it if HDF5 reports a failure (the file may then be
+  // incomplete on disk) or if a dataset, group or attribute of it is still open (HDF5 would only
+  // mark the file for closing). The destructor closes too but cannot report.
+  void close();
   const std::string& path() const { return path_; }
 
  private:

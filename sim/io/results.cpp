@@ -4,14 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
+#include "io/outputs.hpp"
 
 namespace restake {
 
@@ -34,24 +34,16 @@ std::vector<std::string> cause_names() {
 }  // namespace
 
 struct ResultsWriter::Impl {
-  std::string final_path;
-  std::string temp_path;
-  const Model& model;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   ResultsMeta meta;
-  std::optional<h5::File> file;
-  std::optional<h5::RowAppender> loss, ret, covered, causes, avs_lost, pool_drawdown;
   WriterOptions options;
-  Tally tally;
-  bool finished = false;
+  std::optional<h5::File> file;
+  std::vector<h5::RowAppender> records;  // one per trial_records() entry, with options.records
+  std::uint64_t trials = 0;               // appended so far
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
-      : final_path(path),
-        temp_path(fmt::format("{}.partial-{}", path, ::getpid())),
-        model(m),
-        meta(me),
-        options(o),
-        tally(m, o.records ? 0.0 : o.sketch_accuracy) {
-    file.emplace(h5::File::create(temp_path));
+      : out(path), meta(me), options(o) {
+    file.emplace(h5::File::create(out.path()));
     const h5::File& f = *file;
     f.set_attr("file_type", kResultsFileType);
     f.set_attr("format_version", kResultsFormatVersion);
@@ -107,128 +99,54 @@ struct ResultsWriter::Impl {
     asset_group.write_strings("names", asset_names);
     asset_group.write_doubles("usd_price", prices, {kAssetCount}, "USD per unit (NaN: not given)");
     f.write_strings("loss_causes", cause_names());
+    label_axes(f, "holders/value", std::array{Dim::Holder});
+    label_axes(f, "pools/balance", std::array{Dim::Pool});
+    label_axes(f, "assets/usd_price", std::array{Dim::Asset});
 
     if (!o.records) return;
-    const int deflate = o.deflate_level;
-    const h5::Group t = f.create_group("trials");
-    const hsize_t H = m.holders.size();
-    loss.emplace(t, "loss_fraction", std::vector<hsize_t>{H}, kChunkTrials, deflate, "fraction of initial value");
-    ret.emplace(t, "net_return", std::vector<hsize_t>{H}, kChunkTrials, deflate, "fraction of initial value");
-    covered.emplace(t, "covered_fraction", std::vector<hsize_t>{H}, kChunkTrials, deflate, "fraction of initial value");
-    causes.emplace(t, "loss_by_cause", std::vector<hsize_t>{H, kLossCauseCount}, kChunkTrials, deflate,
-                   "fraction of initial value");
-    avs_lost.emplace(t, "avs_stake_lost", std::vector<hsize_t>{m.avs.size()}, kChunkTrials, deflate, kOwnAsset);
-    pool_drawdown.emplace(t, "pool_drawdown", std::vector<hsize_t>{m.coverage_pools.size()}, kChunkTrials, deflate, kOwnAsset);
-  }
-
-  void write_summary(const RunSummary& s) {
-    const h5::File& f = *file;
-    const h5::Group g = f.create_group("summary");
-    const hsize_t H = s.holders.size();
-    const auto& hs = s.holders;
-    const h5::Group loss_g = g.create_group("loss");
-    const char* frac = "fraction of initial value";
-    loss_g.write_doubles("mean", collect(hs, [](const auto& h) { return h.loss.moments.mean; }), {H}, frac);
-    loss_g.write_doubles("stderr", collect(hs, [](const auto& h) { return h.loss.moments.stderr_mean; }), {H}, frac);
-    loss_g.write_doubles("sd", collect(hs, [](const auto& h) { return h.loss.moments.sd; }), {H}, frac);
-    loss_g.write_doubles("p_loss", collect(hs, [](const auto& h) { return h.loss.p_loss; }), {H}, "probability");
-    loss_g.write_doubles("var95", collect(hs, [](const auto& h) { return h.loss.var95; }), {H}, frac);
-    loss_g.write_doubles("var99", collect(hs, [](const auto& h) { return h.loss.var99; }), {H}, frac);
-    loss_g.write_doubles("es95", collect(hs, [](const auto& h) { return h.loss.es95; }), {H}, frac);
-    loss_g.write_doubles("es99", collect(hs, [](const auto& h) { return h.loss.es99; }), {H}, frac);
-    std::vector<double> lq, rq, causes_mean;
-    for (const auto& h : hs) {
-      lq.insert(lq.end(), h.loss.quantiles.begin(), h.loss.quantiles.end());
-      rq.insert(rq.end(), h.net_return.quantiles.begin(), h.net_return.quantiles.end());
-      causes_mean.insert(causes_mean.end(), h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
+    f.create_group("trials");
+    const Extents e = Extents::of(RecordShape::of(m));
+    for (const TrialRecordSpec& r : trial_records()) {
+      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
+      records.emplace_back(f, r.out.path, trailing, kChunkTrials, o.deflate_level, r.out.unit);
+      label_axes(f, r.out.path, r.out.shape.dims());
     }
-    loss_g.write_doubles("quantiles", lq, {H, kLossQuantileLevels.size()}, frac);
-    loss_g.write_doubles("quantile_levels", kLossQuantileLevels, {kLossQuantileLevels.size()}, "probability");
-
-    const h5::Group ret_g = g.create_group("net_return");
-    ret_g.write_doubles("mean", collect(hs, [](const auto& h) { return h.net_return.moments.mean; }), {H}, frac);
-    ret_g.write_doubles("stderr", collect(hs, [](const auto& h) { return h.net_return.moments.stderr_mean; }), {H}, frac);
-    ret_g.write_doubles("sd", collect(hs, [](const auto& h) { return h.net_return.moments.sd; }), {H}, frac);
-    ret_g.write_doubles("p_negative", collect(hs, [](const auto& h) { return h.net_return.p_negative; }), {H}, "probability");
-    ret_g.write_doubles("quantiles", rq, {H, kReturnQuantileLevels.size()}, frac);
-    ret_g.write_doubles("quantile_levels", kReturnQuantileLevels, {kReturnQuantileLevels.size()}, "probability");
-
-    g.write_doubles("covered_mean", collect(hs, [](const auto& h) { return h.covered_mean; }), {H}, frac);
-    g.write_doubles("loss_by_cause_mean", causes_mean, {H, kLossCauseCount}, frac);
-    g.write_doubles("avs_stake_lost_mean", collect(s.avs, [](const auto& a) { return a.stake_lost_mean; }),
-                    {s.avs.size()}, kOwnAsset);
-    g.write_doubles("avs_p_slashed", collect(s.avs, [](const auto& a) { return a.p_slashed; }), {s.avs.size()},
-                    "probability");
-    g.write_doubles("avs_holder_loss_mean", avs_holder_loss_means(s), {s.avs.size(), H}, frac);
-    g.write_doubles("pool_drawdown_mean", collect(s.pools, [](const auto& p) { return p.drawdown_mean; }),
-                    {s.pools.size()}, kOwnAsset);
-    g.write_doubles("pool_p_exhausted", collect(s.pools, [](const auto& p) { return p.p_exhausted; }),
-                    {s.pools.size()}, "probability");
   }
 };
 
-ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o) {
-  try {
-    impl_ = std::make_unique<Impl>(path, m, meta, o);
-  } catch (...) {
-    // The destructor does not run for a half-built writer: remove what was created.
-    std::error_code ec;
-    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
-    throw;
-  }
-}
+ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o)
+    : impl_(std::make_unique<Impl>(path, m, meta, o)) {}
 
-ResultsWriter::~ResultsWriter() {
-  if (impl_ && !impl_->finished) {
-    impl_->loss.reset();
-    impl_->ret.reset();
-    impl_->covered.reset();
-    impl_->causes.reset();
-    impl_->avs_lost.reset();
-    impl_->pool_drawdown.reset();
-    impl_->file.reset();
-    std::error_code ec;
-    std::filesystem::remove(impl_->temp_path, ec);
-  }
-}
+ResultsWriter::~ResultsWriter() = default;
 
 void ResultsWriter::append(const TrialBlock& b) {
-  impl_->tally.add(b);
-  if (!impl_->options.records) return;
-  const hsize_t n = b.count;
-  impl_->loss->append(b.loss_fraction, n);
-  impl_->ret->append(b.net_return, n);
-  impl_->covered->append(b.covered_fraction, n);
-  impl_->causes->append(b.loss_by_cause, n);
-  impl_->avs_lost->append(b.avs_stake_lost, n);
-  impl_->pool_drawdown->append(b.pool_drawdown, n);
+  Impl& d = *impl_;
+  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].append(b.*trial_records()[k].field, b.count);
+  d.trials += b.count;
 }
 
-RunSummary ResultsWriter::finish() {
-  Impl& d = *impl_;
+QuantileSource ResultsWriter::record_columns() const {
+  const Impl& d = *impl_;
+  if (!d.options.records) throw std::logic_error(d.out.target() + ": written without per-trial records");
+  // Read through the open file: what was appended is visible to it before any flush.
   const h5::File& f = *d.file;
-  if (d.tally.trials != d.meta.info.trials)
-    throw std::runtime_error(fmt::format("{}: simulated {} trials, expected {}", d.final_path, d.tally.trials, d.meta.info.trials));
-  const RunSummary s = [&] {
-    if (!d.options.records) return summarize_run(d.model, d.meta.info, d.tally);
-    const h5::Group t = f.open_group("trials");
-    QuantileSource cols;
-    cols.loss_fraction = [&](std::size_t h) { return t.read_column("loss_fraction", h); };
-    cols.net_return = [&](std::size_t h) { return t.read_column("net_return", h); };
-    return summarize_run(d.model, d.meta.info, d.tally, cols);
-  }();
-  d.write_summary(s);
-  f.set_attr("complete", std::int64_t{1});
-  d.loss.reset();
-  d.ret.reset();
-  d.covered.reset();
-  d.causes.reset();
-  d.avs_lost.reset();
-  d.pool_drawdown.reset();
-  d.file.reset();  // closes: everything is on disk before the rename
-  std::filesystem::rename(d.temp_path, d.final_path);
-  d.finished = true;
-  return s;
+  QuantileSource cols;
+  cols.loss_fraction = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, h); };
+  cols.net_return = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::net_return).out.path, h); };
+  return cols;
+}
+
+void ResultsWriter::finish(const RunSummary& s) {
+  Impl& d = *impl_;
+  if (d.trials != d.meta.info.trials || s.info.trials != d.meta.info.trials)
+    throw std::runtime_error(fmt::format("{}: {} trials written and {} summarized, expected {}", d.out.target(), d.trials,
+                                         s.info.trials, d.meta.info.trials));
+  const std::array runs{&s};
+  write_summaries(*d.file, runs, false, true);
+  d.file->set_attr("complete", std::int64_t{1});
+  d.records.clear();
+  d.file->close();
+  d.out.commit();
 }
 
 RunSummary read_summary(const std::string& path) {
@@ -260,16 +178,7 @@ RunSummary read_summary(const std::string& path) {
       if (asset_names[a] == asset && prices[a] == prices[a]) return prices[a];
     return 0.0;
   };
-  const h5::Group g = f.open_group("summary");
-  const h5::Group lg = g.open_group("loss");
-  const h5::Group rg = g.open_group("net_return");
-  const auto l_mean = lg.read_doubles("mean"), l_se = lg.read_doubles("stderr"), l_sd = lg.read_doubles("sd"),
-             l_p = lg.read_doubles("p_loss"), v95 = lg.read_doubles("var95"), v99 = lg.read_doubles("var99"),
-             e95 = lg.read_doubles("es95"), e99 = lg.read_doubles("es99"), lq = lg.read_doubles("quantiles");
-  const auto r_mean = rg.read_doubles("mean"), r_se = rg.read_doubles("stderr"), r_sd = rg.read_doubles("sd"),
-             r_neg = rg.read_doubles("p_negative"), rq = rg.read_doubles("quantiles");
-  const auto covered = g.read_doubles("covered_mean");
-  const auto causes = g.read_doubles("loss_by_cause_mean");
+  // Entities first (names from the index datasets), then every declared summary into them.
   for (std::size_t h = 0; h < names.size(); ++h) {
     HolderSummary hs;
     hs.name = names[h];
@@ -277,35 +186,21 @@ RunSummary read_summary(const std::string& path) {
     hs.asset = holder_assets[h];
     hs.value = values[h];
     hs.usd_price = price_of(hs.asset);
-    hs.loss.moments = {l_mean[h], l_sd[h], l_se[h]};
-    hs.loss.p_loss = l_p[h];
-    hs.loss.var95 = v95[h];
-    hs.loss.var99 = v99[h];
-    hs.loss.es95 = e95[h];
-    hs.loss.es99 = e99[h];
-    for (std::size_t q = 0; q < kLossQuantileLevels.size(); ++q) hs.loss.quantiles[q] = lq[h * kLossQuantileLevels.size() + q];
-    hs.net_return.moments = {r_mean[h], r_sd[h], r_se[h]};
-    hs.net_return.p_negative = r_neg[h];
-    for (std::size_t q = 0; q < kReturnQuantileLevels.size(); ++q)
-      hs.net_return.quantiles[q] = rq[h * kReturnQuantileLevels.size() + q];
-    hs.covered_mean = covered[h];
-    for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = causes[h * kLossCauseCount + c];
     s.holders.push_back(std::move(hs));
   }
   const h5::Group ag = f.open_group("avs");
   const auto avs_names = ag.read_strings("names"), avs_assets = ag.read_strings("assets");
-  const auto avs_lost = g.read_doubles("avs_stake_lost_mean"), avs_p = g.read_doubles("avs_p_slashed");
-  // Files written before the exact AVS x holder losses have none: their rows stay empty.
-  const std::size_t H = s.holders.size();
-  const auto by_holder = g.exists("avs_holder_loss_mean") ? g.read_doubles("avs_holder_loss_mean") : std::vector<double>{};
   for (std::size_t a = 0; a < avs_names.size(); ++a)
-    s.avs.push_back({avs_names[a], avs_assets[a], avs_lost[a], avs_p[a], avs_holder_row(by_holder, avs_names.size(), H, a)});
+    s.avs.push_back({avs_names[a], avs_assets[a], 0.0, 0.0, std::vector<double>(names.size())});
   const h5::Group pg = f.open_group("pools");
   const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
   const auto balances = pg.read_doubles("balance");
-  const auto draw = g.read_doubles("pool_drawdown_mean"), exhausted = g.read_doubles("pool_p_exhausted");
-  for (std::size_t p = 0; p < pool_names.size(); ++p)
-    s.pools.push_back({pool_names[p], pool_assets[p], balances[p], draw[p], exhausted[p]});
+  for (std::size_t p = 0; p < pool_names.size(); ++p) s.pools.push_back({pool_names[p], pool_assets[p], balances[p], 0.0, 0.0});
+  for (const std::string& missing : read_summaries(f, s)) {
+    // Files written before the exact AVS x holder losses have none: their rows stay empty.
+    if (missing != "summary/avs_holder_loss_mean") throw std::runtime_error(fmt::format("{}: no /{}", path, missing));
+    for (AvsSummary& a : s.avs) a.holder_loss_mean.clear();
+  }
   return s;
 }
 

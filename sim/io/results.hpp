@@ -1,6 +1,8 @@
 #pragma once
-// The HDF5 results file (layout in docs/output-format.md). Written under a temporary name and
-// renamed only when complete, so an interrupted run never leaves a file that looks finished.
+// The HDF5 results file (layout in docs/output-format.md, datasets declared in io/schema.hpp).
+// Written under a temporary name and renamed only when complete (io/atomic_file.hpp), so an
+// interrupted run never leaves a file that looks finished. The writer only writes: the caller
+// tallies the blocks and computes the summary it hands to finish().
 #include <memory>
 #include <string>
 
@@ -35,8 +37,12 @@ class ResultsWriter {
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
   void append(const TrialBlock& block);
-  // Computes the summary from the written records, stores it, and moves the file into place.
-  RunSummary finish();
+  // The loss and net-return columns of the records written so far, read back from the file one
+  // holder at a time: the exact quantiles' source that keeps memory flat (only with records).
+  QuantileSource record_columns() const;
+  // Stores the run's summary (computed by the stats stage: summarize_run), marks the file complete
+  // and moves it into place.
+  void finish(const RunSummary& summary);
 
  private:
   struct Impl;

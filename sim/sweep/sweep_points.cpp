@@ -1,6 +1,8 @@
 #include "sweep/sweep_points.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <charconv>
 #include <filesystem>
 #include <map>
@@ -10,9 +12,10 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
+#include "io/outputs.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,39 +24,7 @@ namespace restake {
 namespace {
 
 constexpr hsize_t kRecordRows = 16384;  // rows per chunk and per read of stored records
-constexpr const char* kFraction = "fraction of initial value";
 constexpr const char* kOwnAsset = "units of the entity's asset";
-
-// Every number of a holder's summary, in one fixed order: used to store and to reload, so the two
-// cannot drift apart.
-template <class H, class F>
-void holder_numbers(H& h, F&& f) {
-  f(h.value);
-  f(h.usd_price);
-  f(h.loss.moments.mean);
-  f(h.loss.moments.sd);
-  f(h.loss.moments.stderr_mean);
-  f(h.loss.p_loss);
-  for (auto& q : h.loss.quantiles) f(q);
-  f(h.loss.var95);
-  f(h.loss.var99);
-  f(h.loss.es95);
-  f(h.loss.es99);
-  f(h.net_return.moments.mean);
-  f(h.net_return.moments.sd);
-  f(h.net_return.moments.stderr_mean);
-  f(h.net_return.p_negative);
-  for (auto& q : h.net_return.quantiles) f(q);
-  f(h.covered_mean);
-  for (auto& c : h.loss_by_cause_mean) f(c);
-}
-
-hsize_t holder_number_count() {
-  HolderSummary h;
-  hsize_t n = 0;
-  holder_numbers(h, [&](double&) { ++n; });
-  return n;
-}
 
 void write_identity(const h5::Group& g, const SweepIdentity& id) {
   g.set_attr("program_version", id.program_version);
@@ -81,44 +52,17 @@ SweepIdentity read_identity(const h5::Group& g) {
   return id;
 }
 
-// One point's result in group `g` (datasets only; the records go to g/trials).
+// One point's result in group `g`: its summaries as declared (io/schema.hpp), in the layout of a
+// results file, and the numbers of its model a sweep may change. The records go to g/trials.
 void write_result(const h5::Group& g, const PointResult& r) {
-  const RunSummary& s = r.summary;
-  const hsize_t F = holder_number_count();
-  std::vector<double> holders;
-  for (const auto& h : s.holders) holder_numbers(h, [&](const double& x) { holders.push_back(x); });
-  g.write_doubles("holders", holders, {s.holders.size(), F}, "HolderSummary numbers (sweep_points.cpp, holder_numbers)");
-  std::vector<double> avs, pools;
-  for (const auto& a : s.avs) avs.insert(avs.end(), {a.stake_lost_mean, a.p_slashed});
-  for (const auto& p : s.pools) pools.insert(pools.end(), {p.balance, p.drawdown_mean, p.p_exhausted});
-  g.write_doubles("avs", avs, {s.avs.size(), 2}, "stake_lost_mean, p_slashed");
-  g.write_doubles("avs_holder_loss_mean", avs_holder_loss_means(s), {s.avs.size(), s.holders.size()}, kFraction);
-  g.write_doubles("pools", pools, {s.pools.size(), 3}, "balance, drawdown_mean, p_exhausted");
+  const std::array runs{&r.summary};
+  write_summaries(g, runs, false, false);
   g.write_doubles("holder_value", r.holder_value, {r.holder_value.size()}, kOwnAsset);
   g.write_doubles("pool_balance", r.pool_balance, {r.pool_balance.size()}, kOwnAsset);
   g.write_doubles("usd_price", r.usd_price, {r.usd_price.size()}, "USD per unit (NaN: not given)");
   const double horizon[] = {r.horizon_days};
   g.write_doubles("horizon_days", horizon, {}, "days");
 }
-
-// Names of the per-trial datasets, in TrialBlock's order.
-constexpr const char* kRecordNames[] = {"loss_fraction", "net_return", "covered_fraction",
-                                        "loss_by_cause", "avs_stake_lost", "pool_drawdown"};
-
-constexpr std::vector<double> TrialBlock::*kRecordFields[] = {
-    &TrialBlock::loss_fraction, &TrialBlock::net_return,         &TrialBlock::covered_fraction,
-    &TrialBlock::loss_by_cause, &TrialBlock::avs_stake_lost, &TrialBlock::pool_drawdown};
-
-// Removes `path` when it goes out of scope unless kept.
-struct TempFile {
-  std::string path;
-  bool keep = false;
-  ~TempFile() {
-    if (keep) return;
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-};
 
 std::string list_points(const std::vector<std::size_t>& points) {
   constexpr std::size_t kShown = 20;
@@ -185,41 +129,35 @@ std::string progress_folder(const std::string& output) { return output + ".parti
 // ---- PointFileWriter ----
 
 struct PointFileWriter::Impl {
-  TempFile temp;
-  std::string final_path;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   std::optional<h5::File> file;
   std::optional<h5::Group> group;
   std::vector<h5::RowAppender> records;
+  explicit Impl(const std::string& path) : out(path) {}
 };
 
 PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, const SweepIdentity& id, const Model& m)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>((fs::path(folder) / fmt::format("point-{}.h5", point)).string())) {
   Impl& d = *impl_;
-  d.final_path = (fs::path(folder) / fmt::format("point-{}.h5", point)).string();
-  d.temp.path = fmt::format("{}.partial-{}", d.final_path, ::getpid());
-  d.file.emplace(h5::File::create(d.temp.path));
+  d.file.emplace(h5::File::create(d.out.path()));
   d.file->set_attr("file_type", kSweepPointFileType);
   d.file->set_attr("format_version", kSweepShardFormatVersion);
   write_identity(*d.file, id);
   d.file->set_attr("point", static_cast<std::uint64_t>(point));
   d.group.emplace(d.file->create_group("point"));
   if (!id.records) return;
-  const h5::Group t = d.group->create_group("trials");
-  const hsize_t H = m.holders.size(), chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
-  const std::vector<hsize_t> trailing[] = {{H}, {H}, {H}, {H, kLossCauseCount}, {m.avs.size()}, {m.coverage_pools.size()}};
-  for (std::size_t k = 0; k < std::size(kRecordNames); ++k)
-    d.records.emplace_back(t, kRecordNames[k], trailing[k], chunk, id.deflate_level, k < 4 ? kFraction : kOwnAsset);
+  d.group->create_group("trials");
+  const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
+  const Extents e = Extents::of(RecordShape::of(m));
+  for (const TrialRecordSpec& r : trial_records())
+    d.records.emplace_back(*d.group, r.out.path, h5_dims(r.out.shape.dims().subspan(1), e), chunk, id.deflate_level, r.out.unit);
 }
 
-PointFileWriter::~PointFileWriter() {
-  impl_->records.clear();
-  impl_->group.reset();
-  impl_->file.reset();  // closed before TempFile removes it
-}
+PointFileWriter::~PointFileWriter() = default;
 
 void PointFileWriter::append(const TrialBlock& b) {
   if (impl_->records.empty()) return;
-  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*kRecordFields[k], b.count);
+  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*trial_records()[k].field, b.count);
 }
 
 void PointFileWriter::commit(const PointResult& r) {
@@ -227,9 +165,8 @@ void PointFileWriter::commit(const PointResult& r) {
   write_result(*d.group, r);
   d.records.clear();
   d.group.reset();
-  d.file.reset();  // everything on disk before the rename
-  fs::rename(d.temp.path, d.final_path);
-  d.temp.keep = true;
+  d.file->close();
+  d.out.commit();
 }
 
 // ---- SweepPartReader ----
@@ -292,47 +229,54 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   r.horizon_days = g.read_doubles("horizon_days").at(0);
   RunSummary& s = r.summary;
   s.info = {first.simulation.name, d.id.program_version, d.id.git_commit, d.id.seed, d.id.trials, r.horizon_days};
-  std::vector<hsize_t> dims;
-  const std::vector<double> holders = g.read_doubles("holders", &dims);
-  if (dims != std::vector<hsize_t>{first.holders.size(), holder_number_count()})
-    throw SweepPartError(fmt::format("{}: point {} has a holder table of another shape", d.path, point));
-  std::size_t i = 0;
-  for (const auto& h : first.holders) {
+  const std::size_t H = first.holders.size();
+  if (r.holder_value.size() != H || r.pool_balance.size() != first.coverage_pools.size() || r.usd_price.size() != kAssetCount)
+    throw SweepPartError(fmt::format("{}: point {} has other entities than the sweep", d.path, point));
+  // The entities (names from the sweep's model, numbers from the point's), then every declared summary.
+  for (std::size_t h = 0; h < H; ++h) {
     HolderSummary hs;
-    hs.name = h.name;
-    hs.kind = to_string(h.kind);
-    hs.asset = to_string(h.asset);
-    holder_numbers(hs, [&](double& x) { x = holders[i++]; });
+    hs.name = first.holders[h].name;
+    hs.kind = to_string(first.holders[h].kind);
+    hs.asset = to_string(first.holders[h].asset);
+    hs.value = r.holder_value[h];
+    const double price = r.usd_price[static_cast<std::size_t>(first.holders[h].asset)];
+    hs.usd_price = std::isnan(price) ? 0.0 : price;  // point_result() stores a missing price (0) as NaN
     s.holders.push_back(std::move(hs));
   }
-  const std::vector<double> avs = g.read_doubles("avs"), pools = g.read_doubles("pools");
-  if (avs.size() != 2 * first.avs.size() || pools.size() != 3 * first.coverage_pools.size())
-    throw SweepPartError(fmt::format("{}: point {} has AVS or pool tables of another shape", d.path, point));
-  const std::vector<double> by_holder = g.read_doubles("avs_holder_loss_mean");
-  const std::size_t H = first.holders.size();
-  if (by_holder.size() != first.avs.size() * H)
-    throw SweepPartError(fmt::format("{}: point {} has an AVS x holder table of another shape", d.path, point));
-  for (std::size_t a = 0; a < first.avs.size(); ++a)
-    s.avs.push_back({first.avs[a].name, to_string(first.avs[a].asset), avs[2 * a], avs[2 * a + 1],
-                     avs_holder_row(by_holder, first.avs.size(), H, a)});
+  for (const auto& a : first.avs) s.avs.push_back({a.name, to_string(a.asset), 0.0, 0.0, std::vector<double>(H)});
   for (std::size_t k = 0; k < first.coverage_pools.size(); ++k)
-    s.pools.push_back({first.coverage_pools[k].name, to_string(first.coverage_pools[k].asset), pools[3 * k], pools[3 * k + 1], pools[3 * k + 2]});
+    s.pools.push_back({first.coverage_pools[k].name, to_string(first.coverage_pools[k].asset), r.pool_balance[k], 0.0, 0.0});
+  try {
+    if (const auto missing = read_summaries(g, s); !missing.empty())
+      throw SweepPartError(fmt::format("{}: point {} has no /{}", d.path, point, missing.front()));
+  } catch (const h5::Error& e) {
+    throw SweepPartError(fmt::format("{}: point {}: {}", d.path, point, e.what()));
+  }
   return r;
 }
 
 void SweepPartReader::copy_records(std::size_t point, SweepWriter& writer) const {
   const Impl& d = *impl_;
   if (!d.id.records) return;
-  const h5::Group t = d.file.open_group(d.groups.at(point) + "/trials");
-  const std::vector<hsize_t> lf = t.dims("loss_fraction"), av = t.dims("avs_stake_lost"), pd = t.dims("pool_drawdown");
-  if (lf.at(0) != d.id.trials)
-    throw SweepPartError(fmt::format("{}: point {} holds {} trials, not {}", d.path, point, lf.at(0), d.id.trials));
-  const RecordShape shape{lf.at(1), av.at(1), pd.at(1)};
+  const h5::Group g = d.file.open_group(d.groups.at(point));
+  // The entity counts from the records' own axes.
+  RecordShape shape;
+  for (const TrialRecordSpec& r : trial_records()) {
+    const std::vector<hsize_t> dims = g.dims(r.out.path);
+    const auto axes = r.out.shape.dims();
+    if (dims.size() != axes.size() || dims[0] != d.id.trials)
+      throw SweepPartError(fmt::format("{}: point {} holds /{} of another shape", d.path, point, r.out.path));
+    for (std::size_t k = 1; k < axes.size(); ++k) {
+      if (axes[k] == Dim::Holder) shape.holders = dims[k];
+      if (axes[k] == Dim::Avs) shape.avs = dims[k];
+      if (axes[k] == Dim::Pool) shape.pools = dims[k];
+    }
+  }
   TrialBlock b;
   for (hsize_t first = 0; first < d.id.trials; first += kRecordRows) {
     const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - first);
     b.reset(shape, first, n);
-    for (std::size_t k = 0; k < std::size(kRecordNames); ++k) b.*kRecordFields[k] = t.read_rows(kRecordNames[k], first, n);
+    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, first, n);
     writer.append(point, b);
   }
 }
@@ -361,34 +305,34 @@ std::vector<std::string> progress_files(const std::string& folder, const SweepId
 
 void write_shard(const std::string& path, const Sweep& sw, const SweepIdentity& id, const ShardSpec& shard,
                  const std::vector<SweepPartReader>& point_files) {
-  TempFile temp{fmt::format("{}.partial-{}", path, ::getpid())};
-  {
-    const h5::File f = h5::File::create(temp.path);
-    f.set_attr("file_type", kSweepShardFileType);
-    f.set_attr("format_version", kSweepShardFormatVersion);
-    write_identity(f, id);
-    f.set_attr("shard", fmt::format("{}/{}", shard.index, shard.count));
-    f.set_attr("shard_index", static_cast<std::uint64_t>(shard.index));
-    f.set_attr("shard_count", static_cast<std::uint64_t>(shard.count));
-    f.set_attr("points", static_cast<std::uint64_t>(sw.points.size()));
-    const h5::Group pts = f.create_group("points");
-    std::vector<std::string> names;
-    std::vector<double> values;
-    for (const auto& p : sw.parameters) names.push_back(p.path);
-    for (const auto& row : sw.points) values.insert(values.end(), row.begin(), row.end());
-    pts.write_strings("parameters", names);
-    pts.write_doubles("values", values, {sw.points.size(), sw.parameters.size()}, "each parameter's own unit");
-    std::vector<std::uint64_t> held;
-    const h5::Group into = f.create_group("point");
-    for (const SweepPartReader& part : point_files)
-      for (const std::size_t p : part.points()) {
-        held.push_back(p);
-        part.impl_->file.copy(part.impl_->groups.at(p), into, std::to_string(p));
-      }
-    f.create_group("shard").write_uint64s("points", held, {held.size()});
-  }
-  fs::rename(temp.path, path);
-  temp.keep = true;
+  AtomicFile out(path);
+  h5::File f = h5::File::create(out.path());
+  f.set_attr("file_type", kSweepShardFileType);
+  f.set_attr("format_version", kSweepShardFormatVersion);
+  write_identity(f, id);
+  f.set_attr("shard", fmt::format("{}/{}", shard.index, shard.count));
+  f.set_attr("shard_index", static_cast<std::uint64_t>(shard.index));
+  f.set_attr("shard_count", static_cast<std::uint64_t>(shard.count));
+  f.set_attr("points", static_cast<std::uint64_t>(sw.points.size()));
+  // Paths from the root, no open groups: the file must have nothing open when it is closed.
+  f.create_group("points");
+  std::vector<std::string> names;
+  std::vector<double> values;
+  for (const auto& p : sw.parameters) names.push_back(p.path);
+  for (const auto& row : sw.points) values.insert(values.end(), row.begin(), row.end());
+  f.write_strings("points/parameters", names);
+  f.write_doubles("points/values", values, {sw.points.size(), sw.parameters.size()}, "each parameter's own unit");
+  std::vector<std::uint64_t> held;
+  f.create_group("point");
+  for (const SweepPartReader& part : point_files)
+    for (const std::size_t p : part.points()) {
+      held.push_back(p);
+      part.impl_->file.copy(part.impl_->groups.at(p), f, fmt::format("point/{}", p));
+    }
+  f.create_group("shard");
+  f.write_uint64s("shard/points", held, {held.size()});
+  f.close();
+  out.commit();
 }
 
 Sweep sweep_of_part(const SweepIdentity& id) {

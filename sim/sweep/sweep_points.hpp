@@ -22,8 +22,9 @@ namespace restake {
 
 inline constexpr const char* kSweepPointFileType = "restake-sim sweep point";
 inline constexpr const char* kSweepShardFileType = "restake-sim sweep shard";
-// 2: each point also holds avs_holder_loss_mean [A, H]
-inline constexpr std::int64_t kSweepShardFormatVersion = 2;
+// 2: each point also holds avs_holder_loss_mean [A, H]; 3: each point's summary as the declared
+// datasets of a results file (io/schema.hpp) instead of packed tables
+inline constexpr std::int64_t kSweepShardFormatVersion = 3;
 
 // A stored point is unusable here (another sweep, missing or duplicate points, a damaged file).
 struct SweepPartError : std::runtime_error {

@@ -4,17 +4,17 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <filesystem>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <utility>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "io/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
+#include "io/outputs.hpp"
 
 namespace restake {
 
@@ -25,8 +25,6 @@ using detail::kOwnAsset;
 using detail::utc_now;
 
 constexpr hsize_t kChunkTrials = 16384;
-constexpr const char* kFraction = "fraction of initial value";
-constexpr const char* kProbability = "probability";
 
 
 void check(herr_t r, const std::string& what) {
@@ -40,21 +38,21 @@ class PointTrialArray {
  public:
   PointTrialArray(const h5::Group& where, const std::string& name, hsize_t points, hsize_t trials,
                   const std::vector<hsize_t>& trailing, int deflate_level, const std::string& unit)
-      : name_(name) {
+      : name_("/" + name) {
     dims_ = {points, trials};
     dims_.insert(dims_.end(), trailing.begin(), trailing.end());
     std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, kChunkTrials))};
     for (const hsize_t t : trailing) chunk.push_back(std::max<hsize_t>(1, t));
     const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot set chunks of /trials/" + name);
+    check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot set chunks of " + name_);
     if (deflate_level > 0) {
-      check(H5Pset_shuffle(dcpl.id()), "cannot set shuffle filter on /trials/" + name);
-      check(H5Pset_deflate(dcpl.id(), static_cast<unsigned>(deflate_level)), "cannot set deflate filter on /trials/" + name);
+      check(H5Pset_shuffle(dcpl.id()), "cannot set shuffle filter on " + name_);
+      check(H5Pset_deflate(dcpl.id(), static_cast<unsigned>(deflate_level)), "cannot set deflate filter on " + name_);
     }
     const h5::Handle space(H5Screate_simple(static_cast<int>(dims_.size()), dims_.data(), nullptr), H5Sclose);
     ds_ = h5::Handle(H5Dcreate2(where.id(), name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
                      H5Dclose);
-    if (!ds_.valid()) throw h5::Error("cannot create dataset /trials/" + name);
+    if (!ds_.valid()) throw h5::Error("cannot create dataset " + name_);
     where.set_dataset_attr(name, "units", unit);
   }
 
@@ -68,13 +66,13 @@ class PointTrialArray {
     hsize_t n = 1;
     for (const hsize_t c : count) n *= c;
     if (n == 0) return;
-    if (data.size() != n) throw std::logic_error("PointTrialArray::write: wrong data size for /trials/" + name_);
+    if (data.size() != n) throw std::logic_error("PointTrialArray::write: wrong data size for " + name_);
     const h5::Handle file_space(H5Dget_space(ds_.id()), H5Sclose);
     check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-          "cannot select rows of /trials/" + name_);
+          "cannot select rows of " + name_);
     const h5::Handle mem_space(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
     check(H5Dwrite(ds_.id(), H5T_NATIVE_DOUBLE, mem_space.id(), file_space.id(), H5P_DEFAULT, data.data()),
-          "cannot write /trials/" + name_);
+          "cannot write " + name_);
   }
 
  private:
@@ -82,6 +80,12 @@ class PointTrialArray {
   std::vector<hsize_t> dims_;
   h5::Handle ds_;
 };
+
+std::vector<Dim> with_point_axis(std::span<const Dim> dims) {
+  std::vector<Dim> out{Dim::Point};
+  out.insert(out.end(), dims.begin(), dims.end());
+  return out;
+}
 
 // [P, n] (or [P, n, m]) datasets from a per-point getter of n (or n*m) values.
 template <class F>
@@ -98,24 +102,23 @@ std::vector<double> stack(std::size_t points, F&& per_point) {
 }  // namespace
 
 struct SweepWriter::Impl {
-  std::string final_path, temp_path;
+  AtomicFile out;  // first: removes the temporary after everything below has closed it
   std::size_t P = 0, H = 0;
   SweepWriterOptions options;
   std::optional<h5::File> file;
-  std::optional<PointTrialArray> loss, ret, covered, causes, avs_lost, pool_drawdown;
+  std::vector<PointTrialArray> records;  // one per trial_records() entry, with options.records
   std::vector<std::optional<RunSummary>> summaries;
   std::vector<std::vector<double>> holder_value, pool_balance, usd_price;  // [P][...]
   std::vector<double> horizon_days;                                       // [P]
-  bool finished = false;
 
   Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
-      : final_path(path), temp_path(fmt::format("{}.partial-{}", path, ::getpid())), P(sw.points.size()), H(m.holders.size()), options(o) {
+      : out(path), P(sw.points.size()), H(m.holders.size()), options(o) {
     summaries.resize(P);
     holder_value.resize(P);
     pool_balance.resize(P);
     usd_price.resize(P);
     horizon_days.assign(P, 0.0);
-    file.emplace(h5::File::create(temp_path));
+    file.emplace(h5::File::create(out.path()));
     const h5::File& f = *file;
     f.set_attr("file_type", kSweepFileType);
     const bool categorical = std::any_of(sw.parameters.begin(), sw.parameters.end(), [](const auto& q) { return q.categorical(); });
@@ -155,6 +158,9 @@ struct SweepWriter::Impl {
     std::vector<std::string> parameter_kinds;
     for (const auto& p : sw.parameters) parameter_kinds.emplace_back(p.kind_name());
     points.write_strings("kinds", parameter_kinds);
+    std::vector<std::string> point_names;  // the scale of the point axis
+    for (std::size_t p = 0; p < P; ++p) point_names.push_back(sw.describe_point(p));
+    points.write_strings("names", point_names);
 
     std::vector<std::string> kinds, assets;
     names.clear();
@@ -193,116 +199,44 @@ struct SweepWriter::Impl {
     f.write_strings("loss_causes", names);
 
     if (!o.records) return;
-    const h5::Group t = f.create_group("trials");
-    const hsize_t N = meta.trials, H = m.holders.size();
-    const int z = o.deflate_level;
-    loss.emplace(t, "loss_fraction", P, N, std::vector<hsize_t>{H}, z, kFraction);
-    ret.emplace(t, "net_return", P, N, std::vector<hsize_t>{H}, z, kFraction);
-    covered.emplace(t, "covered_fraction", P, N, std::vector<hsize_t>{H}, z, kFraction);
-    causes.emplace(t, "loss_by_cause", P, N, std::vector<hsize_t>{H, kLossCauseCount}, z, kFraction);
-    avs_lost.emplace(t, "avs_stake_lost", P, N, std::vector<hsize_t>{m.avs.size()}, z, kOwnAsset);
-    pool_drawdown.emplace(t, "pool_drawdown", P, N, std::vector<hsize_t>{m.coverage_pools.size()}, z, kOwnAsset);
-  }
-
-  void close_datasets() {
-    loss.reset();
-    ret.reset();
-    covered.reset();
-    causes.reset();
-    avs_lost.reset();
-    pool_drawdown.reset();
+    f.create_group("trials");
+    const Extents e = Extents::of(RecordShape::of(m));
+    for (const TrialRecordSpec& r : trial_records()) {
+      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
+      records.emplace_back(f, r.out.path, P, meta.trials, trailing, o.deflate_level, r.out.unit);
+      label_axes(f, r.out.path, with_point_axis(r.out.shape.dims()));
+    }
   }
 
   void write_summary() {
     const h5::File& f = *file;
     std::vector<const RunSummary*> s;
     for (const auto& x : summaries) s.push_back(&*x);
-    const hsize_t H = s[0]->holders.size(), A = s[0]->avs.size(), Q = s[0]->pools.size(), S = kAssetCount;
+    const hsize_t H = s[0]->holders.size(), Q = s[0]->pools.size(), S = kAssetCount;
     f.open_group("points").write_doubles("horizon_days", horizon_days, {P}, "days");
     f.open_group("holders").write_doubles("value", stack(P, [&](std::size_t p) { return holder_value[p]; }), {P, H}, kOwnAsset);
     f.open_group("pools").write_doubles("balance", stack(P, [&](std::size_t p) { return pool_balance[p]; }), {P, Q}, kOwnAsset);
     f.open_group("assets").write_doubles("usd_price", stack(P, [&](std::size_t p) { return usd_price[p]; }), {P, S},
                                          "USD per unit (NaN: not given)");
 
-    // One [P, H] dataset per holder statistic.
-    auto per_holder = [&](auto&& field) {
-      return stack(P, [&](std::size_t p) { return collect(s[p]->holders, field); });
-    };
-    const h5::Group g = f.create_group("summary");
-    const h5::Group lg = g.create_group("loss");
-    lg.write_doubles("mean", per_holder([](const HolderSummary& h) { return h.loss.moments.mean; }), {P, H}, kFraction);
-    lg.write_doubles("stderr", per_holder([](const HolderSummary& h) { return h.loss.moments.stderr_mean; }), {P, H}, kFraction);
-    lg.write_doubles("sd", per_holder([](const HolderSummary& h) { return h.loss.moments.sd; }), {P, H}, kFraction);
-    lg.write_doubles("p_loss", per_holder([](const HolderSummary& h) { return h.loss.p_loss; }), {P, H}, kProbability);
-    lg.write_doubles("var95", per_holder([](const HolderSummary& h) { return h.loss.var95; }), {P, H}, kFraction);
-    lg.write_doubles("var99", per_holder([](const HolderSummary& h) { return h.loss.var99; }), {P, H}, kFraction);
-    lg.write_doubles("es95", per_holder([](const HolderSummary& h) { return h.loss.es95; }), {P, H}, kFraction);
-    lg.write_doubles("es99", per_holder([](const HolderSummary& h) { return h.loss.es99; }), {P, H}, kFraction);
-    std::vector<double> lq, rq, by_cause;
-    for (const RunSummary* x : s)
-      for (const auto& h : x->holders) {
-        lq.insert(lq.end(), h.loss.quantiles.begin(), h.loss.quantiles.end());
-        rq.insert(rq.end(), h.net_return.quantiles.begin(), h.net_return.quantiles.end());
-        by_cause.insert(by_cause.end(), h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
-      }
-    lg.write_doubles("quantiles", lq, {P, H, kLossQuantileLevels.size()}, kFraction);
-    lg.write_doubles("quantile_levels", kLossQuantileLevels, {kLossQuantileLevels.size()}, kProbability);
-    const h5::Group rg = g.create_group("net_return");
-    rg.write_doubles("mean", per_holder([](const HolderSummary& h) { return h.net_return.moments.mean; }), {P, H}, kFraction);
-    rg.write_doubles("stderr", per_holder([](const HolderSummary& h) { return h.net_return.moments.stderr_mean; }), {P, H}, kFraction);
-    rg.write_doubles("sd", per_holder([](const HolderSummary& h) { return h.net_return.moments.sd; }), {P, H}, kFraction);
-    rg.write_doubles("p_negative", per_holder([](const HolderSummary& h) { return h.net_return.p_negative; }), {P, H}, kProbability);
-    rg.write_doubles("quantiles", rq, {P, H, kReturnQuantileLevels.size()}, kFraction);
-    rg.write_doubles("quantile_levels", kReturnQuantileLevels, {kReturnQuantileLevels.size()}, kProbability);
-    g.write_doubles("covered_mean", per_holder([](const HolderSummary& h) { return h.covered_mean; }), {P, H}, kFraction);
-    g.write_doubles("loss_by_cause_mean", by_cause, {P, H, kLossCauseCount}, kFraction);
-    g.write_doubles("avs_stake_lost_mean",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->avs, [](const AvsSummary& a) { return a.stake_lost_mean; }); }),
-                    {P, A}, kOwnAsset);
-    g.write_doubles("avs_p_slashed",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->avs, [](const AvsSummary& a) { return a.p_slashed; }); }),
-                    {P, A}, kProbability);
-    g.write_doubles("avs_holder_loss_mean", stack(P, [&](std::size_t p) { return avs_holder_loss_means(*s[p]); }), {P, A, H},
-                    kFraction);
-    g.write_doubles("pool_drawdown_mean",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const CoveragePoolSummary& x) { return x.drawdown_mean; }); }),
-                    {P, Q}, kOwnAsset);
-    g.write_doubles("pool_p_exhausted",
-                    stack(P, [&](std::size_t p) { return collect(s[p]->pools, [](const CoveragePoolSummary& x) { return x.p_exhausted; }); }),
-                    {P, Q}, kProbability);
+    label_axes(f, "points/horizon_days", std::array{Dim::Point});
+    label_axes(f, "holders/value", std::array{Dim::Point, Dim::Holder});
+    label_axes(f, "pools/balance", std::array{Dim::Point, Dim::Pool});
+    label_axes(f, "assets/usd_price", std::array{Dim::Point, Dim::Asset});
+    write_summaries(f, s, true, true);
   }
 };
 
 SweepWriter::SweepWriter(const std::string& path, const Sweep& sweep, const Model& first, const SweepMeta& meta,
-                         const SweepWriterOptions& o) {
-  try {
-    impl_ = std::make_unique<Impl>(path, sweep, first, meta, o);
-  } catch (...) {
-    std::error_code ec;  // the destructor does not run for a half-built writer
-    std::filesystem::remove(fmt::format("{}.partial-{}", path, ::getpid()), ec);
-    throw;
-  }
-}
+                         const SweepWriterOptions& o)
+    : impl_(std::make_unique<Impl>(path, sweep, first, meta, o)) {}
 
-SweepWriter::~SweepWriter() {
-  if (impl_ && !impl_->finished) {
-    impl_->close_datasets();
-    impl_->file.reset();
-    std::error_code ec;
-    std::filesystem::remove(impl_->temp_path, ec);
-  }
-}
+SweepWriter::~SweepWriter() = default;
 
 void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   Impl& d = *impl_;
   if (!d.options.records) return;
-  const hsize_t p = point, first = b.first_trial, n = b.count;
-  d.loss->write(p, first, b.loss_fraction, n);
-  d.ret->write(p, first, b.net_return, n);
-  d.covered->write(p, first, b.covered_fraction, n);
-  d.causes->write(p, first, b.loss_by_cause, n);
-  d.avs_lost->write(p, first, b.avs_stake_lost, n);
-  d.pool_drawdown->write(p, first, b.pool_drawdown, n);
+  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*trial_records()[k].field, b.count);
 }
 
 PointResult point_result(const Model& m, RunSummary summary) {
@@ -333,13 +267,12 @@ void SweepWriter::add_point(std::size_t point, PointResult r) {
 void SweepWriter::finish() {
   Impl& d = *impl_;
   for (std::size_t p = 0; p < d.P; ++p)
-    if (!d.summaries[p]) throw std::runtime_error(fmt::format("{}: point {} was not simulated", d.final_path, p));
+    if (!d.summaries[p]) throw std::runtime_error(fmt::format("{}: point {} was not simulated", d.out.target(), p));
   d.write_summary();
   d.file->set_attr("complete", std::int64_t{1});
-  d.close_datasets();
-  d.file.reset();  // everything on disk before the rename
-  std::filesystem::rename(d.temp_path, d.final_path);
-  d.finished = true;
+  d.records.clear();
+  d.file->close();
+  d.out.commit();
 }
 
 }  // namespace restake

@@ -1,0 +1,81 @@
+#include "io/outputs.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace restake {
+
+namespace {
+
+// Creates the groups on the way to dataset `path`.
+void create_parents(const h5::Group& root, const std::string& path) {
+  for (std::size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string group = path.substr(0, slash);
+    if (!root.exists(group)) root.create_group(group);
+  }
+}
+
+void write_quantile_levels(const h5::Group& root) {
+  const auto write = [&](Dim d, std::span<const double> levels) {
+    const std::string path = dimension(d).scale;
+    create_parents(root, path);
+    root.write_doubles(path, levels, {levels.size()}, "probability");
+  };
+  write(Dim::LossQuantile, kLossQuantileLevels);
+  write(Dim::ReturnQuantile, kReturnQuantileLevels);
+}
+
+}  // namespace
+
+std::vector<hsize_t> h5_dims(std::span<const Dim> dims, const Extents& e) {
+  std::vector<hsize_t> out;
+  for (const std::size_t n : extents(dims, e)) out.push_back(n);
+  return out;
+}
+
+void label_axes(const h5::Group& root, const std::string& path, std::span<const Dim> dims) {
+  for (unsigned axis = 0; axis < dims.size(); ++axis) {
+    const DimSpec& d = dimension(dims[axis]);
+    root.label_axis(path, axis, d.name);
+    if (*d.scale != '\0' && root.exists(d.scale)) root.attach_scale(path, d.scale, d.name, axis);
+  }
+}
+
+void write_summaries(const h5::Group& root, std::span<const RunSummary* const> runs, bool point_axis, bool scales) {
+  if (runs.empty()) throw std::logic_error("write_summaries: no run");
+  if (scales) write_quantile_levels(root);
+  Extents e = Extents::of(*runs.front());
+  e.points = runs.size();
+  for (const SummarySpec& spec : summaries()) {
+    std::vector<Dim> dims(spec.out.shape.dims().begin(), spec.out.shape.dims().end());
+    if (point_axis) dims.insert(dims.begin(), Dim::Point);
+    std::vector<double> values;
+    for (const RunSummary* s : runs) {
+      const std::vector<double> v = summary_values(spec, *s);
+      values.insert(values.end(), v.begin(), v.end());
+    }
+    create_parents(root, spec.out.path);
+    root.write_doubles(spec.out.path, values, h5_dims(dims, e), spec.out.unit);
+    if (scales) label_axes(root, spec.out.path, dims);
+  }
+}
+
+std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
+  std::vector<std::string> missing;
+  const Extents e = Extents::of(s);
+  for (const SummarySpec& spec : summaries()) {
+    if (!root.exists(spec.out.path)) {
+      missing.emplace_back(spec.out.path);
+      continue;
+    }
+    std::vector<hsize_t> dims;
+    const std::vector<double> values = root.read_doubles(spec.out.path, &dims);
+    if (const std::vector<hsize_t> expected = h5_dims(spec.out.shape.dims(), e); dims != expected)
+      throw h5::Error(fmt::format("/{} has shape [{}], expected [{}]", spec.out.path, fmt::join(dims, ", "),
+                                  fmt::join(expected, ", ")));
+    set_summary_values(spec, values, s);
+  }
+  return missing;
+}
+
+}  // namespace restake

@@ -1,0 +1,30 @@
+#pragma once
+// The declared outputs (io/schema.hpp) in HDF5 files: their named axes, with dimension scales, and
+// the summaries written and read back by looping over the declaration.
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/h5.hpp"
+#include "io/schema.hpp"
+
+namespace restake {
+
+// Labels every axis of dataset `path` (from `root`) with its dimension's name, and attaches the
+// dimension's scale dataset where `root` has it (making it a scale on first use), so generic tools
+// (h5py's .dims, xarray, HDFView) show labelled axes.
+void label_axes(const h5::Group& root, const std::string& path, std::span<const Dim> dims);
+
+// Every declared summary of `runs` under `root`: one run as in a results file, or with
+// `point_axis` the runs of a sweep's points stacked along a leading point axis. With `scales`, also
+// the quantile levels, and every axis labelled.
+void write_summaries(const h5::Group& root, std::span<const RunSummary* const> runs, bool point_axis, bool scales);
+// Reads one run's summaries back into `s`, whose entity lists (and each AVS's holder_loss_mean)
+// are already sized; a dataset of another shape is an h5::Error naming it. Returns the paths of
+// declared summaries the file lacks (older files), which are left as they were.
+std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s);
+
+// h5 dims of a declared shape, optionally with a leading point axis.
+std::vector<hsize_t> h5_dims(std::span<const Dim> dims, const Extents& e);
+
+}  // namespace restake

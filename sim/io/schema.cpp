@@ -1,0 +1,210 @@
+#include "io/schema.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "io/json.hpp"
+#include "io/output_helpers.hpp"
+
+namespace restake {
+
+namespace {
+
+constexpr const char* kFraction = "fraction of initial value";
+constexpr const char* kProbability = "probability";
+constexpr const char* kOwnAsset = detail::kOwnAsset;
+
+using std::size_t;
+
+constexpr std::array kDims = {
+    DimSpec{Dim::Point, "point", "points/names", "a point of the sweep (sweep files only); /points/values holds its parameters"},
+    DimSpec{Dim::Trial, "trial", "", "a trial, in trial order from 0"},
+    DimSpec{Dim::Holder, "holder", "holders/names", "a holder (LRT, LST or native restakers)"},
+    DimSpec{Dim::Cause, "cause", "loss_causes", "a cause of loss"},
+    DimSpec{Dim::Avs, "avs", "avs/names", "an AVS"},
+    DimSpec{Dim::Pool, "pool", "pools/names", "a coverage pool"},
+    DimSpec{Dim::Asset, "asset", "assets/names", "an asset (ETH, BTC)"},
+    DimSpec{Dim::LossQuantile, "loss_quantile", "summary/loss/quantile_levels", "a level of the loss quantiles"},
+    DimSpec{Dim::ReturnQuantile, "return_quantile", "summary/net_return/quantile_levels", "a level of the net-return quantiles"},
+};
+
+constexpr std::array kTrialRecords = {
+    TrialRecordSpec{{"trials/loss_fraction", {Dim::Trial, Dim::Holder}, kFraction,
+                     "loss net of coverage: (gross loss - covered) / initial value, in [0, 1]"},
+                    &TrialBlock::loss_fraction},
+    TrialRecordSpec{{"trials/net_return", {Dim::Trial, Dim::Holder}, kFraction,
+                     "((1 - reward_fee) x rewards - net loss) / initial value; rewards are base staking plus AVS rewards, "
+                     "simple interest over the horizon"},
+                    &TrialBlock::net_return},
+    TrialRecordSpec{{"trials/covered_fraction", {Dim::Trial, Dim::Holder}, kFraction, "part of the gross loss paid by coverage pools"},
+                    &TrialBlock::covered_fraction},
+    TrialRecordSpec{{"trials/loss_by_cause", {Dim::Trial, Dim::Holder, Dim::Cause}, kFraction,
+                     "gross loss (before coverage) by cause; summed over causes it is loss_fraction + covered_fraction "
+                     "(up to rounding)"},
+                    &TrialBlock::loss_by_cause},
+    TrialRecordSpec{{"trials/avs_stake_lost", {Dim::Trial, Dim::Avs}, kOwnAsset,
+                     "holders' stake removed by each AVS's slashings (conditions and faulty events), gross, in the AVS's "
+                     "asset; stake of an operator no holder delegated is not counted"},
+                    &TrialBlock::avs_stake_lost},
+    TrialRecordSpec{{"trials/pool_drawdown", {Dim::Trial, Dim::Pool}, kOwnAsset,
+                     "amount each pool paid out, in the pool's asset; at most its balance"},
+                    &TrialBlock::pool_drawdown},
+};
+
+// The accessors: one generic lambda each, giving the element (i, j) of the output.
+constexpr std::array kSummaries = {
+    SummarySpec{{"summary/loss/mean", {Dim::Holder}, kFraction, "sample mean of loss_fraction"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.moments.mean; }},
+    SummarySpec{{"summary/loss/stderr", {Dim::Holder}, kFraction, "standard error of the mean, sd / sqrt(n)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.moments.stderr_mean; }},
+    SummarySpec{{"summary/loss/sd", {Dim::Holder}, kFraction, "sample standard deviation, divisor n - 1 (0 if n = 1)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.moments.sd; }},
+    SummarySpec{{"summary/loss/p_loss", {Dim::Holder}, kProbability, "share of trials with loss > 0"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.p_loss; }},
+    SummarySpec{{"summary/loss/var95", {Dim::Holder}, kFraction, "value at risk: the 0.95 quantile of the loss"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.var95; }},
+    SummarySpec{{"summary/loss/var99", {Dim::Holder}, kFraction, "value at risk: the 0.99 quantile of the loss"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.var99; }},
+    SummarySpec{{"summary/loss/es95", {Dim::Holder}, kFraction, "expected shortfall at 0.95: mean of the worst 5% of trials"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.es95; }},
+    SummarySpec{{"summary/loss/es99", {Dim::Holder}, kFraction, "expected shortfall at 0.99: mean of the worst 1% of trials"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.es99; }},
+    SummarySpec{{"summary/loss/quantiles", {Dim::Holder, Dim::LossQuantile}, kFraction, "loss quantiles at the loss_quantile levels"},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.quantiles[j]; }},
+    SummarySpec{{"summary/net_return/mean", {Dim::Holder}, kFraction, "sample mean of net_return"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.mean; }},
+    SummarySpec{{"summary/net_return/stderr", {Dim::Holder}, kFraction, "standard error of the mean, sd / sqrt(n)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.stderr_mean; }},
+    SummarySpec{{"summary/net_return/sd", {Dim::Holder}, kFraction, "sample standard deviation, divisor n - 1 (0 if n = 1)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.sd; }},
+    SummarySpec{{"summary/net_return/p_negative", {Dim::Holder}, kProbability, "share of trials with net return < 0"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.p_negative; }},
+    SummarySpec{{"summary/net_return/quantiles", {Dim::Holder, Dim::ReturnQuantile}, kFraction,
+                 "net-return quantiles at the return_quantile levels (low levels are the bad tail)"},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].net_return.quantiles[j]; }},
+    SummarySpec{{"summary/covered_mean", {Dim::Holder}, kFraction, "mean of covered_fraction"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].covered_mean; }},
+    SummarySpec{{"summary/loss_by_cause_mean", {Dim::Holder, Dim::Cause}, kFraction, "mean of loss_by_cause (gross)"},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss_by_cause_mean[j]; }},
+    SummarySpec{{"summary/avs_stake_lost_mean", {Dim::Avs}, kOwnAsset, "mean of avs_stake_lost (each AVS's asset)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.avs[i].stake_lost_mean; }},
+    SummarySpec{{"summary/avs_p_slashed", {Dim::Avs}, kProbability,
+                 "share of trials with avs_stake_lost > 0 (a slash that removed no holder stake does not count)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.avs[i].p_slashed; }},
+    SummarySpec{{"summary/avs_holder_loss_mean", {Dim::Avs, Dim::Holder}, kFraction,
+                 "mean share of each holder's initial value taken by each AVS's slashings (conditions and faulty), gross; "
+                 "summed in 128-bit fixed point, so the same for any threads, blocks or ranks"},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.avs[i].holder_loss_mean.at(j); }},
+    SummarySpec{{"summary/pool_drawdown_mean", {Dim::Pool}, kOwnAsset, "mean of pool_drawdown (each pool's asset)"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.pools[i].drawdown_mean; }},
+    SummarySpec{{"summary/pool_p_exhausted", {Dim::Pool}, kProbability,
+                 "share of trials in which the pool paid out its whole balance (drawdown >= balance x (1 - 1e-12))"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.pools[i].p_exhausted; }},
+};
+
+// Calls f(i, j) over the first two axes of `dims` in row-major order (j = 0 for one axis).
+template <class F>
+void for_each_element(std::span<const Dim> dims, const Extents& e, F&& f) {
+  if (dims.empty() || dims.size() > 2) throw std::logic_error("a summary has one or two axes");
+  const size_t n = extent(dims[0], e), m = dims.size() > 1 ? extent(dims[1], e) : 1;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < m; ++j) f(i, j);
+}
+
+std::string shape_text(std::span<const Dim> dims) {
+  std::vector<std::string> names;
+  for (const Dim d : dims) names.emplace_back(dimension(d).name);
+  return fmt::format("[{}]", fmt::join(names, ", "));
+}
+
+}  // namespace
+
+std::span<const DimSpec> dimensions() { return kDims; }
+
+const DimSpec& dimension(Dim d) {
+  for (const DimSpec& s : kDims)
+    if (s.dim == d) return s;
+  throw std::logic_error("dimension: undeclared Dim");
+}
+
+std::span<const TrialRecordSpec> trial_records() { return kTrialRecords; }
+std::span<const SummarySpec> summaries() { return kSummaries; }
+
+const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
+  for (const TrialRecordSpec& r : kTrialRecords)
+    if (r.field == field) return r;
+  throw std::logic_error("trial_record: undeclared TrialBlock field");
+}
+
+Extents Extents::of(const RunSummary& s) { return {0, s.info.trials, s.holders.size(), s.avs.size(), s.pools.size()}; }
+Extents Extents::of(const RecordShape& r, size_t trials) { return {0, trials, r.holders, r.avs, r.pools}; }
+
+size_t extent(Dim d, const Extents& e) {
+  switch (d) {
+    case Dim::Point: return e.points;
+    case Dim::Trial: return e.trials;
+    case Dim::Holder: return e.holders;
+    case Dim::Cause: return kLossCauseCount;
+    case Dim::Avs: return e.avs;
+    case Dim::Pool: return e.pools;
+    case Dim::Asset: return kAssetCount;
+    case Dim::LossQuantile: return kLossQuantileLevels.size();
+    case Dim::ReturnQuantile: return kReturnQuantileLevels.size();
+  }
+  throw std::logic_error("extent: undeclared Dim");
+}
+
+std::vector<size_t> extents(std::span<const Dim> dims, const Extents& e) {
+  std::vector<size_t> out;
+  for (const Dim d : dims) out.push_back(extent(d, e));
+  return out;
+}
+
+std::vector<double> summary_values(const SummarySpec& spec, const RunSummary& s) {
+  std::vector<double> out;
+  for_each_element(spec.out.shape.dims(), Extents::of(s), [&](size_t i, size_t j) { out.push_back(spec.field.get(s, i, j)); });
+  return out;
+}
+
+void set_summary_values(const SummarySpec& spec, std::span<const double> values, RunSummary& s) {
+  size_t k = 0;
+  for_each_element(spec.out.shape.dims(), Extents::of(s), [&](size_t i, size_t j) {
+    if (k == values.size()) throw std::logic_error(fmt::format("{}: too few values", spec.out.path));
+    spec.field.set(s, i, j) = values[k++];
+  });
+  if (k != values.size()) throw std::logic_error(fmt::format("{}: too many values", spec.out.path));
+}
+
+std::string schema_json() {
+  auto output = [](const OutputSpec& o) {
+    std::vector<std::string> dims;
+    for (const Dim d : o.shape.dims()) dims.push_back(json_string(dimension(d).name));
+    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}}}", json_string(o.path),
+                       fmt::join(dims, ", "), json_string(o.unit), json_string(o.description));
+  };
+  std::vector<std::string> dims, records, sums;
+  for (const DimSpec& d : kDims)
+    dims.push_back(fmt::format("    {{\"name\": {}, \"scale\": {}, \"description\": {}}}", json_string(d.name),
+                               json_string(d.scale), json_string(d.description)));
+  for (const TrialRecordSpec& r : kTrialRecords) records.push_back(output(r.out));
+  for (const SummarySpec& s : kSummaries) sums.push_back(output(s.out));
+  return fmt::format("{{\n  \"dimensions\": [\n{}\n  ],\n  \"trial_records\": [\n{}\n  ],\n  \"summaries\": [\n{}\n  ]\n}}\n",
+                     fmt::join(dims, ",\n"), fmt::join(records, ",\n"), fmt::join(sums, ",\n"));
+}
+
+std::string schema_markdown() {
+  std::string out = "| dimension | scale | meaning |\n|---|---|---|\n";
+  for (const DimSpec& d : kDims)
+    out += fmt::format("| `{}` | {} | {} |\n", d.name, *d.scale ? fmt::format("`/{}`", d.scale) : "—", d.description);
+  out += "\n| dataset | shape | units | meaning |\n|---|---|---|---|\n";
+  auto row = [&](const OutputSpec& o) {
+    out += fmt::format("| `/{}` | {} | {} | {} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description);
+  };
+  for (const TrialRecordSpec& r : kTrialRecords) row(r.out);
+  for (const SummarySpec& s : kSummaries) row(s.out);
+  return out;
+}
+
+}  // namespace restake

@@ -1,0 +1,86 @@
+#include "io/atomic_file.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "cli_support.hpp"
+#include "io/h5.hpp"
+
+namespace fs = std::filesystem;
+using restake::AtomicFile;
+using restake::test::slurp;
+using restake::test::TempDir;
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// Nothing in the folder but `keep`: no temporary was left behind.
+bool only(const TempDir& dir, const std::string& keep) {
+  for (const auto& e : fs::directory_iterator(dir.path))
+    if (e.path().filename() != keep) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("an atomic file replaces its target only on commit, with nothing left beside it") {
+  TempDir dir;
+  const std::string target = dir / "out.txt";
+  write_text(target, "old");
+  {
+    AtomicFile f(target);
+    CHECK(f.target() == target);
+    CHECK(fs::path(f.path()).parent_path() == fs::path(target).parent_path());
+    write_text(f.path(), "new");
+    CHECK(slurp(target) == "old");
+    f.commit();
+    CHECK_THROWS_AS(f.commit(), std::logic_error);
+  }
+  CHECK(slurp(target) == "new");
+  CHECK(only(dir, "out.txt"));
+}
+
+TEST_CASE("an atomic file never committed leaves the target untouched and no temporary, also after an exception") {
+  TempDir dir;
+  const std::string target = dir / "out.txt";
+  write_text(target, "old");
+  CHECK_THROWS_AS(
+      [&] {
+        AtomicFile f(target);
+        write_text(f.path(), "half");
+        throw std::runtime_error("the writer failed");
+      }(),
+      std::runtime_error);
+  CHECK(slurp(target) == "old");
+  CHECK(only(dir, "out.txt"));
+
+  // A commit that cannot rename (the target's folder is gone) says so and keeps nothing either.
+  const std::string lost = dir / "gone/out.txt";
+  fs::create_directories(dir / "gone");
+  {
+    AtomicFile f(lost);
+    write_text(f.path(), "data");
+    fs::rename(f.path(), dir / "moved");  // the temporary vanished under the writer
+    CHECK_THROWS_WITH_AS(f.commit(), doctest::Contains(f.path().c_str()), std::runtime_error);
+  }
+  CHECK(!fs::exists(lost));
+}
+
+TEST_CASE("an HDF5 file with an object still open refuses to close rather than close half way") {
+  TempDir dir;
+  restake::h5::File f = restake::h5::File::create(dir / "x.h5");
+  {
+    const restake::h5::Group g = f.create_group("g");
+    CHECK_THROWS_WITH_AS(f.close(), doctest::Contains("still open"), restake::h5::Error);
+  }
+  f.close();
+  CHECK(restake::h5::File::open_read_only(dir / "x.h5").exists("g"));
+}
