@@ -147,3 +147,14 @@ TEST_CASE("summary_values and set_summary_values are inverse for every declared 
   CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
   CHECK(all.size() == static_cast<std::size_t>(x - 1));
 }
+
+TEST_CASE("the Python reader's schema.json and the docs' tables are the declaration as the program prints it") {
+  TempDir dir;
+  std::string json, markdown;
+  REQUIRE(cli("schema --json", dir, &json) == 0);
+  CHECK(json == schema_json());
+  CHECK(json == slurp(RESTAKE_SOURCE_DIR "/analysis/restake_analysis/schema.json"));
+  REQUIRE(cli("schema", dir, &markdown) == 0);
+  INFO("regenerate with: restake-sim schema > (the table in docs/output-format.md)");
+  CHECK(slurp(RESTAKE_SOURCE_DIR "/docs/output-format.md").find(markdown) != std::string::npos);
+}

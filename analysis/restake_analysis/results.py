@@ -16,18 +16,24 @@ assets. usd_price(asset) converts where the scenario gave a price ([prices_usd])
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import h5py
 import numpy as np
 
 FILE_TYPE = "restake-sim results"
 FORMAT_VERSION = 2
-TRIAL_DATASETS = ("loss_fraction", "net_return", "covered_fraction", "loss_by_cause",
-                  "avs_stake_lost", "pool_drawdown")
+# The outputs as the simulator declares them (sim/io/schema.cpp; `restake-sim schema --json`
+# writes this file, and a test checks it is current): path, named dimensions, unit, description.
+SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
+TRIAL_DATASETS = tuple(o["path"].removeprefix("trials/") for o in SCHEMA["trial_records"])
+SUMMARY_DATASETS = tuple(o["path"].removeprefix("summary/") for o in SCHEMA["summaries"])
+DIMENSIONS = {d["name"]: d for d in SCHEMA["dimensions"]}
 
 
 class ResultsError(Exception):
@@ -158,17 +164,15 @@ class Results:
                 raise ResultsError(f"{self.path}: {what} asset {unknown[0]!r} is not in /assets/names "
                                    f"({', '.join(self.asset_names)})")
 
+        # Every declared summary: those of /summary/loss and /summary/net_return as dicts, the
+        # others as fields (avs_holder_loss_mean is absent from files of earlier versions).
         s = f["summary"]
-        loss = {k: s["loss"][k][()] for k in ("mean", "sd", "stderr", "p_loss", "var95", "var99",
-                                               "es95", "es99", "quantiles")}
-        ret = {k: s["net_return"][k][()] for k in ("mean", "sd", "stderr", "p_negative", "quantiles")}
-        self.summary = Summary(
-            loss=loss, loss_levels=s["loss/quantile_levels"][()],
-            net_return=ret, return_levels=s["net_return/quantile_levels"][()],
-            covered_mean=s["covered_mean"][()], loss_by_cause_mean=s["loss_by_cause_mean"][()],
-            avs_stake_lost_mean=s["avs_stake_lost_mean"][()], avs_p_slashed=s["avs_p_slashed"][()],
-            pool_drawdown_mean=s["pool_drawdown_mean"][()], pool_p_exhausted=s["pool_p_exhausted"][()],
-            avs_holder_loss_mean=s["avs_holder_loss_mean"][()] if "avs_holder_loss_mean" in s else None)
+        def group(name):
+            return {k.removeprefix(name + "/"): s[k][()] for k in SUMMARY_DATASETS if k.startswith(name + "/")}
+        others = {k: s[k][()] for k in SUMMARY_DATASETS if "/" not in k and k in s}
+        self.summary = Summary(loss=group("loss"), loss_levels=s["loss/quantile_levels"][()],
+                               net_return=group("net_return"), return_levels=s["net_return/quantile_levels"][()],
+                               **others)
 
     def close(self):
         self._file.close()
@@ -359,12 +363,12 @@ class Results:
         import pandas as pd
         x = self.trials(name)
         index = pd.RangeIndex(x.shape[0], name="trial")
-        if name == "loss_by_cause":
-            cols = pd.MultiIndex.from_product([self.holder_names, self.loss_causes], names=["holder", "cause"])
-            return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)
-        labels = {"avs_stake_lost": ("avs", self.avs_names),
-                  "pool_drawdown": ("pool", self.pool_names)}.get(name, ("holder", self.holder_names))
-        return pd.DataFrame(x, index=index, columns=pd.Index(labels[1], name=labels[0]))
+        dims = next(o["dims"] for o in SCHEMA["trial_records"] if o["path"] == "trials/" + name)[1:]
+        labels = {"holder": self.holder_names, "avs": self.avs_names, "pool": self.pool_names,
+                  "cause": self.loss_causes}
+        cols = pd.MultiIndex.from_product([labels[d] for d in dims], names=dims) if len(dims) > 1 \
+            else pd.Index(labels[dims[0]], name=dims[0])
+        return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)
 
     # --- statistics recomputed from the records -----------------------------------------------------
 

@@ -196,3 +196,26 @@ def test_without_prices_usd_columns_are_nan_and_the_cli_json_agrees(files):
             assert [p["balance"] for p in doc["pools"]] == r.pool_balance.tolist()
             assert [p["drawdown_mean"] for p in doc["pools"]] == pytest.approx(r.summary.pool_drawdown_mean.tolist(),
                                                                                 rel=1e-15)
+
+
+def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default):
+    from restake_analysis.results import SCHEMA, SUMMARY_DATASETS, TRIAL_DATASETS
+    # schema.json is the simulator's declaration as it prints it now.
+    assert json.loads(run_cli("schema", "--json").stdout) == SCHEMA
+    with h5py.File(default.path, "r") as f:
+        datasets = []
+        f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+        scales = {d["scale"] for d in SCHEMA["dimensions"]}
+        assert {n.removeprefix("trials/") for n in datasets if n.startswith("trials/")} == set(TRIAL_DATASETS)
+        assert {n.removeprefix("summary/") for n in datasets
+                if n.startswith("summary/") and n not in scales} == set(SUMMARY_DATASETS)
+        # Every axis carries its dimension's name, and the scale where the dimension has one.
+        for o in SCHEMA["trial_records"] + SCHEMA["summaries"]:
+            dims = f[o["path"]].dims
+            assert [d.label for d in dims] == o["dims"], o["path"]
+            for d, name in zip(dims, o["dims"]):
+                scale = next(x["scale"] for x in SCHEMA["dimensions"] if x["name"] == name)
+                assert [s.name for s in d.values()] == (["/" + scale] if scale else [])
+    top = [k for k in SUMMARY_DATASETS if "/" not in k]
+    assert all(hasattr(default.summary, k) for k in top)
+    assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS if k.startswith("loss/")}

@@ -8,6 +8,7 @@
 
 #include "io/h5.hpp"
 #include "io/results.hpp"
+#include "io/schema.hpp"
 
 namespace restake {
 
@@ -26,7 +27,7 @@ std::string pct(double x) { return fmt::format("{:.3f}%", 100.0 * x); }
 std::optional<double> p_loss_above(const std::string& file, std::size_t holder, double premium) {
   const h5::File f = h5::File::open_read_only(file);
   if (!f.exists("trials")) return std::nullopt;
-  const auto loss = f.open_group("trials").read_column("loss_fraction", holder);
+  const auto loss = f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, holder);
   if (loss.empty()) return std::nullopt;
   const auto n = std::count_if(loss.begin(), loss.end(), [&](double l) { return l > premium; });
   return static_cast<double>(n) / static_cast<double>(loss.size());

@@ -1,10 +1,9 @@
 #include "io/results.hpp"
 
-#include <chrono>
+#include <array>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <optional>
+#include <stdexcept>
 
 #include <fmt/format.h>
 

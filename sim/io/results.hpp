@@ -38,7 +38,8 @@ class ResultsWriter {
 
   void append(const TrialBlock& block);
   // The loss and net-return columns of the records written so far, read back from the file one
-  // holder at a time: the exact quantiles' source that keeps memory flat (only with records).
+  // holder at a time: the exact quantiles' source that keeps memory flat (only with records; valid
+  // until finish()).
   QuantileSource record_columns() const;
   // Stores the run's summary (computed by the stats stage: summarize_run), marks the file complete
   // and moves it into place.
