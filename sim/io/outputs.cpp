@@ -33,6 +33,29 @@ std::vector<hsize_t> h5_dims(std::span<const Dim> dims, const Extents& e) {
   return out;
 }
 
+void write_entity_labels(const h5::Group& root, const Model& m) {
+  auto strings = [](const auto& items, auto field) {
+    std::vector<std::string> out;
+    for (const auto& x : items) out.emplace_back(field(x));
+    return out;
+  };
+  const h5::Group holders = root.create_group("holders");
+  holders.write_strings("names", strings(m.holders, [](const Holder& h) { return h.name; }));
+  holders.write_strings("kinds", strings(m.holders, [](const Holder& h) { return to_string(h.kind); }));
+  holders.write_strings("assets", strings(m.holders, [](const Holder& h) { return to_string(h.asset); }));
+  const h5::Group avs = root.create_group("avs");
+  avs.write_strings("names", strings(m.avs, [](const Avs& a) { return a.name; }));
+  avs.write_strings("assets", strings(m.avs, [](const Avs& a) { return to_string(a.asset); }));
+  const h5::Group pools = root.create_group("pools");
+  pools.write_strings("names", strings(m.coverage_pools, [](const CoveragePool& p) { return p.name; }));
+  pools.write_strings("assets", strings(m.coverage_pools, [](const CoveragePool& p) { return to_string(p.asset); }));
+  std::vector<std::string> assets, causes;
+  for (std::size_t a = 0; a < kAssetCount; ++a) assets.emplace_back(to_string(static_cast<Asset>(a)));
+  for (std::size_t c = 0; c < kLossCauseCount; ++c) causes.emplace_back(to_string(static_cast<LossCause>(c)));
+  root.create_group("assets").write_strings("names", assets);
+  root.write_strings("loss_causes", causes);
+}
+
 void label_axes(const h5::Group& root, const std::string& path, std::span<const Dim> dims) {
   for (unsigned axis = 0; axis < dims.size(); ++axis) {
     const DimSpec& d = dimension(dims[axis]);

@@ -10,6 +10,10 @@
 
 namespace restake {
 
+// The names that label a file's entity axes, the same in results and sweep files: holders' names,
+// kinds and assets; AVSs' and coverage pools' names and assets; the assets; the loss causes.
+void write_entity_labels(const h5::Group& root, const Model& m);
+
 // Labels every axis of dataset `path` (from `root`) with its dimension's name, and attaches the
 // dimension's scale dataset where `root` has it (making it a scale on first use), so generic tools
 // (h5py's .dims, xarray, HDFView) show labelled axes.

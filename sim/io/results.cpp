@@ -23,13 +23,6 @@ using detail::utc_now;
 constexpr hsize_t kChunkTrials = 16384;
 
 
-std::vector<std::string> cause_names() {
-  std::vector<std::string> out;
-  for (std::size_t c = 0; c < kLossCauseCount; ++c) out.emplace_back(to_string(static_cast<LossCause>(c)));
-  return out;
-}
-
-
 }  // namespace
 
 struct ResultsWriter::Impl {
@@ -59,45 +52,14 @@ struct ResultsWriter::Impl {
     f.set_attr("records", std::int64_t{o.records ? 1 : 0});
     f.set_attr("quantile_relative_error", o.records ? 0.0 : o.sketch_accuracy);
 
-    const h5::Group holders = f.create_group("holders");
-    std::vector<std::string> names, kinds, assets;
-    for (const auto& h : m.holders) {
-      names.push_back(h.name);
-      kinds.emplace_back(to_string(h.kind));
-      assets.emplace_back(to_string(h.asset));
-    }
-    holders.write_strings("names", names);
-    holders.write_strings("kinds", kinds);
-    holders.write_strings("assets", assets);
-    holders.write_doubles("value", collect(m.holders, [](const Holder& h) { return h.value(); }), {m.holders.size()},
-                          kOwnAsset);
-    const h5::Group avs = f.create_group("avs");
-    std::vector<std::string> avs_names, avs_assets;
-    for (const auto& a : m.avs) {
-      avs_names.push_back(a.name);
-      avs_assets.emplace_back(to_string(a.asset));
-    }
-    avs.write_strings("names", avs_names);
-    avs.write_strings("assets", avs_assets);
-    const h5::Group pools = f.create_group("pools");
-    std::vector<std::string> pool_names, pool_assets;
-    for (const auto& p : m.coverage_pools) {
-      pool_names.push_back(p.name);
-      pool_assets.emplace_back(to_string(p.asset));
-    }
-    pools.write_strings("names", pool_names);
-    pools.write_strings("assets", pool_assets);
-    pools.write_doubles("balance", collect(m.coverage_pools, [](const CoveragePool& p) { return p.balance; }), {m.coverage_pools.size()}, kOwnAsset);
-    const h5::Group asset_group = f.create_group("assets");
-    std::vector<std::string> asset_names;
+    write_entity_labels(f, m);
+    f.open_group("holders").write_doubles("value", collect(m.holders, [](const Holder& h) { return h.value(); }),
+                                          {m.holders.size()}, kOwnAsset);
+    f.open_group("pools").write_doubles("balance", collect(m.coverage_pools, [](const CoveragePool& p) { return p.balance; }),
+                                        {m.coverage_pools.size()}, kOwnAsset);
     std::vector<double> prices;
-    for (std::size_t a = 0; a < kAssetCount; ++a) {
-      asset_names.emplace_back(to_string(static_cast<Asset>(a)));
-      prices.push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
-    }
-    asset_group.write_strings("names", asset_names);
-    asset_group.write_doubles("usd_price", prices, {kAssetCount}, "USD per unit (NaN: not given)");
-    f.write_strings("loss_causes", cause_names());
+    for (std::size_t a = 0; a < kAssetCount; ++a) prices.push_back(m.usd_price[a] > 0 ? m.usd_price[a] : std::nan(""));
+    f.open_group("assets").write_doubles("usd_price", prices, {kAssetCount}, "USD per unit (NaN: not given)");
     label_axes(f, "holders/value", std::array{Dim::Holder});
     label_axes(f, "pools/balance", std::array{Dim::Pool});
     label_axes(f, "assets/usd_price", std::array{Dim::Asset});

@@ -162,41 +162,7 @@ struct SweepWriter::Impl {
     for (std::size_t p = 0; p < P; ++p) point_names.push_back(sw.describe_point(p));
     points.write_strings("names", point_names);
 
-    std::vector<std::string> kinds, assets;
-    names.clear();
-    for (const auto& h : m.holders) {
-      names.push_back(h.name);
-      kinds.emplace_back(to_string(h.kind));
-      assets.emplace_back(to_string(h.asset));
-    }
-    const h5::Group holders = f.create_group("holders");
-    holders.write_strings("names", names);
-    holders.write_strings("kinds", kinds);
-    holders.write_strings("assets", assets);
-    names.clear();
-    assets.clear();
-    for (const auto& a : m.avs) {
-      names.push_back(a.name);
-      assets.emplace_back(to_string(a.asset));
-    }
-    const h5::Group avs = f.create_group("avs");
-    avs.write_strings("names", names);
-    avs.write_strings("assets", assets);
-    names.clear();
-    assets.clear();
-    for (const auto& p : m.coverage_pools) {
-      names.push_back(p.name);
-      assets.emplace_back(to_string(p.asset));
-    }
-    const h5::Group pools = f.create_group("pools");
-    pools.write_strings("names", names);
-    pools.write_strings("assets", assets);
-    names.clear();
-    for (std::size_t a = 0; a < kAssetCount; ++a) names.emplace_back(to_string(static_cast<Asset>(a)));
-    f.create_group("assets").write_strings("names", names);
-    names.clear();
-    for (std::size_t c = 0; c < kLossCauseCount; ++c) names.emplace_back(to_string(static_cast<LossCause>(c)));
-    f.write_strings("loss_causes", names);
+    write_entity_labels(f, m);
 
     if (!o.records) return;
     f.create_group("trials");
