@@ -64,8 +64,9 @@ inline Outcome propagate_events(const Model& m, std::vector<Event> events, doubl
   TrialBlock b;
   b.reset(RecordShape::of(m), 0, 1);
   trial.run(d, b.row(0));
-  std::vector<double> avs_holder;
-  for (const FixedSum x : b.avs_holder_loss) avs_holder.push_back(from_fixed(x));
+  b.end_row(0);
+  std::vector<double> avs_holder(m.avs.size() * m.holders.size(), 0.0);
+  for (const AvsHolderShare& s : b.avs_shares_of(0)) avs_holder[s.avs * m.holders.size() + s.holder] += s.share;
   return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost, b.pool_drawdown, avs_holder};
 }
 

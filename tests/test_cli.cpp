@@ -62,7 +62,9 @@ TEST_CASE("run writes a complete, self-describing results file and its summary m
   REQUIRE(s.holders.size() == m.holders.size());
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
     const LossSummary loss = summarize_loss(t.read_column("loss_fraction", h));
-    CHECK(s.holders[h].loss.moments.mean == loss.moments.mean);
+    // The tally merges chunks of 4096 trials (stats/tally.hpp): the last bits of a mean may differ
+    // from one running sum over all 5000.
+    CHECK(s.holders[h].loss.moments.mean == doctest::Approx(loss.moments.mean).epsilon(1e-12));
     CHECK(s.holders[h].loss.var99 == loss.var99);
     CHECK(s.holders[h].loss.es99 == loss.es99);
     CHECK(s.holders[h].loss.quantiles == loss.quantiles);

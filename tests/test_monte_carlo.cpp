@@ -303,9 +303,9 @@ TEST_CASE("AVS x holder sums survive many threads adding at once") {
     o.seed = 3;
     o.threads = threads;
     o.block_trials = block;
-    FixedSum total = 0;
-    run_trials(m, o, [&](const TrialBlock& b) { total += b.avs_holder_loss.at(0); });
-    return total;
+    Tally t(m);
+    run_trials(m, o, [&](const TrialBlock& b) { t.add(b); });
+    return t.totals().avs_holder_loss.at(0);
   };
   const FixedSum one = sums(1, 40'000);
   CHECK(one > 0);

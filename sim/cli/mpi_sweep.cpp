@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -42,14 +43,14 @@ auto block_vectors(Block& b) {
   return out;
 }
 
-// {point, block index, trials in the block} then the block's doubles, vector by vector, then its
-// AVS x holder sums (16-byte integers).
+// {point, block index, trials in the block, AVS x holder losses}, then the block's doubles vector
+// by vector, then each trial's end in the losses (8-byte integers), then the losses themselves.
 std::vector<char> encode(std::uint64_t point, std::uint64_t index, const TrialBlock& b) {
   std::size_t doubles = 0;
   for (const auto* v : block_vectors(b)) doubles += v->size();
-  const std::size_t sums = b.avs_holder_loss.size() * sizeof(FixedSum);
-  std::vector<char> bytes(3 * sizeof(std::uint64_t) + doubles * sizeof(double) + sums);
-  const std::uint64_t header[3] = {point, index, b.count};
+  const std::size_t ends = b.avs_shares_end.size() * sizeof(std::uint64_t), shares = b.avs_shares.size() * sizeof(AvsHolderShare);
+  const std::uint64_t header[4] = {point, index, b.count, b.avs_shares.size()};
+  std::vector<char> bytes(sizeof header + doubles * sizeof(double) + ends + shares);
   std::memcpy(bytes.data(), header, sizeof header);
   char* at = bytes.data() + sizeof header;
   for (const auto* v : block_vectors(b)) {
@@ -57,7 +58,8 @@ std::vector<char> encode(std::uint64_t point, std::uint64_t index, const TrialBl
     std::memcpy(at, v->data(), v->size() * sizeof(double));
     at += v->size() * sizeof(double);
   }
-  if (sums > 0) std::memcpy(at, b.avs_holder_loss.data(), sums);
+  if (ends > 0) std::memcpy(at, b.avs_shares_end.data(), ends);
+  if (shares > 0) std::memcpy(at + ends, b.avs_shares.data(), shares);
   return bytes;
 }
 
@@ -68,24 +70,30 @@ struct Decoded {
 
 Decoded decode(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials) {
   Decoded d;
-  std::uint64_t header[3];
+  std::uint64_t header[4];
   if (bytes.size() < sizeof header) throw std::runtime_error("MPI sweep: a result message is too short");
   std::memcpy(header, bytes.data(), sizeof header);
   d.point = header[0];
   d.index = header[1];
   d.block.reset(shape, header[1] * block_trials, static_cast<std::size_t>(header[2]));
+  d.block.avs_shares.resize(static_cast<std::size_t>(header[3]));
   const char* at = bytes.data() + sizeof header;
   std::size_t doubles = 0;
   for (const auto* v : block_vectors(d.block)) doubles += v->size();
-  const std::size_t sums = d.block.avs_holder_loss.size() * sizeof(FixedSum);
-  if (bytes.size() != sizeof header + doubles * sizeof(double) + sums)
+  const std::size_t ends = d.block.avs_shares_end.size() * sizeof(std::uint64_t);
+  const std::size_t shares = d.block.avs_shares.size() * sizeof(AvsHolderShare);
+  if (bytes.size() != sizeof header + doubles * sizeof(double) + ends + shares)
     throw std::runtime_error("MPI sweep: a result message has the wrong size");
   for (auto* v : block_vectors(d.block)) {
     if (v->empty()) continue;
     std::memcpy(v->data(), at, v->size() * sizeof(double));
     at += v->size() * sizeof(double);
   }
-  if (sums > 0) std::memcpy(d.block.avs_holder_loss.data(), at, sums);
+  if (ends > 0) std::memcpy(d.block.avs_shares_end.data(), at, ends);
+  if (shares > 0) std::memcpy(d.block.avs_shares.data(), at + ends, shares);
+  const auto& end = d.block.avs_shares_end;
+  if (!std::is_sorted(end.begin(), end.end()) || (!end.empty() && end.back() != d.block.avs_shares.size()))
+    throw std::runtime_error("MPI sweep: a result message's AVS x holder losses do not add up");
   return d;
 }
 

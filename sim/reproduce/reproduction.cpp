@@ -56,7 +56,7 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
   Tally tally(m);
   run_trials(m, resolve_run_spec(m.simulation, {}, {.threads = 1}), [&](const TrialBlock& b) { tally.add(b); });
   const double value = m.holders[h].value();
-  const double loss = tally.loss[h].result().mean * value;
+  const double loss = tally.totals().loss[h].result().mean * value;
   return c.metric == ReproductionMetric::LossEth ? loss : value - loss;
 }
 

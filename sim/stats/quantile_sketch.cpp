@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace restake {
 
@@ -17,7 +18,7 @@ double QuantileSketch::value_of(std::int64_t i) const {
   return 2.0 * std::exp(static_cast<double>(i) * log_gamma_) / (gamma_ + 1.0);
 }
 
-void QuantileSketch::bump(Side& s, std::int64_t i) {
+void QuantileSketch::bump(Side& s, std::int64_t i, std::uint64_t count) {
   if (s.counts.empty()) {
     s.counts.assign(1, 0);
     s.offset = i;
@@ -27,8 +28,22 @@ void QuantileSketch::bump(Side& s, std::int64_t i) {
   } else if (i >= s.offset + static_cast<std::int64_t>(s.counts.size())) {
     s.counts.resize(static_cast<std::size_t>(i - s.offset + 1), 0);
   }
-  ++s.counts[static_cast<std::size_t>(i - s.offset)];
-  ++s.total;
+  s.counts[static_cast<std::size_t>(i - s.offset)] += count;
+  s.total += count;
+}
+
+void QuantileSketch::merge(Side& into, const Side& from) {
+  for (std::size_t k = 0; k < from.counts.size(); ++k)
+    if (from.counts[k] > 0) bump(into, from.offset + static_cast<std::int64_t>(k), from.counts[k]);
+}
+
+void QuantileSketch::merge(const QuantileSketch& o) {
+  if (o.alpha_ != alpha_ || o.zero_below_ != zero_below_)
+    throw std::logic_error("QuantileSketch::merge: sketches of different accuracy");
+  merge(negative_, o.negative_);
+  merge(positive_, o.positive_);
+  zeros_ += o.zeros_;
+  n_ += o.n_;
 }
 
 void QuantileSketch::add(double x) {

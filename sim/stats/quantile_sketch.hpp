@@ -15,6 +15,8 @@ class QuantileSketch {
  public:
   explicit QuantileSketch(double relative_accuracy = 1e-4, double zero_below = 1e-12);
   void add(double x);
+  // Adds another sketch's counts (same accuracy and zero threshold): exact, in any order.
+  void merge(const QuantileSketch& other);
   std::uint64_t count() const { return n_; }
   double relative_accuracy() const { return alpha_; }
 
@@ -31,7 +33,8 @@ class QuantileSketch {
   };
   std::int64_t index_of(double magnitude) const;
   double value_of(std::int64_t index) const;  // the bucket's representative magnitude
-  static void bump(Side& s, std::int64_t index);
+  static void bump(Side& s, std::int64_t index, std::uint64_t count = 1);
+  static void merge(Side& into, const Side& from);
   // Walks the buckets in ascending order of value, calling f(value, count) until it returns false.
   template <class F>
   void ascending(F&& f) const;

@@ -15,6 +15,15 @@ Moments RunningMoments::result() const {
   return m;
 }
 
+void RunningMoments::merge(const RunningMoments& b) {
+  if (b.n_ == 0) return;
+  const double na = static_cast<double>(n_), nb = static_cast<double>(b.n_), n = na + nb;
+  const double d = b.mean_ - mean_;
+  n_ += b.n_;
+  mean_ += d * (nb / n);
+  m2_ += b.m2_ + d * d * (na * nb / n);
+}
+
 Moments moments(std::span<const double> x) {
   RunningMoments r;
   for (double v : x) r.add(v);

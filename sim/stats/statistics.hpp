@@ -31,6 +31,10 @@ class RunningMoments {
     mean_ += d / static_cast<double>(n_);
     m2_ += d * (x - mean_);
   }
+  // Adds the moments of values that come after this one's (Chan, Golub & LeVeque 1979). Exact when
+  // this one is empty; otherwise the last bits depend on where the sample was split, so callers
+  // that promise thread-independent results split it at fixed places (stats/tally.hpp).
+  void merge(const RunningMoments& later);
   std::size_t count() const { return n_; }
   Moments result() const;
 

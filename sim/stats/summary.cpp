@@ -14,7 +14,7 @@ namespace {
 
 using TailFiller = std::function<void(std::size_t holder, HolderSummary&)>;
 
-RunSummary summarize(const Model& m, const RunInfo& info, const Tally& t, const TailFiller& fill_tail) {
+RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, const TailFiller& fill_tail) {
   RunSummary s;
   s.info = info;
   const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
@@ -61,14 +61,15 @@ std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t
   return {row, row + static_cast<std::ptrdiff_t>(holders)};
 }
 
-RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t, const QuantileSource& col) {
-  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally, const QuantileSource& col) {
+  return summarize(m, info, tally.totals(), [&](std::size_t h, HolderSummary& hs) {
     set_loss_tail(hs.loss, col.loss_fraction(h));
     set_return_quantiles(hs.net_return, col.net_return(h));
   });
 }
 
-RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& t) {
+RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally) {
+  const TallyTotals t = tally.totals();
   if (t.loss_sketch.size() != m.holders.size()) throw std::logic_error("summarize_run: the tally kept no sketches");
   return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
     const QuantileSketch& l = t.loss_sketch[h];

@@ -1,55 +1,157 @@
 #include "stats/tally.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <tbb/parallel_for.h>
+
 namespace restake {
 
-Tally::Tally(const Model& m, double sketch_accuracy)
-    : loss(m.holders.size()),
-      net_return(m.holders.size()),
-      loss_positive(m.holders.size(), 0),
-      return_negative(m.holders.size(), 0),
-      covered_sum(m.holders.size(), 0.0),
-      cause_sum(m.holders.size() * kLossCauseCount, 0.0),
-      avs_lost_sum(m.avs.size(), 0.0),
-      avs_slashed(m.avs.size(), 0),
-      avs_holder_loss(m.avs.size() * m.holders.size(), 0),
-      pool_drawdown_sum(m.coverage_pools.size(), 0.0),
-      pool_exhausted(m.coverage_pools.size(), 0) {
-  for (const auto& p : m.coverage_pools) pool_balance.push_back(p.balance);
-  if (sketch_accuracy > 0.0) {
-    loss_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
-    return_sketch.assign(m.holders.size(), QuantileSketch(sketch_accuracy));
+Tally::Ordered::Ordered(const RecordShape& s)
+    : loss(s.holders),
+      net_return(s.holders),
+      loss_positive(s.holders, 0),
+      return_negative(s.holders, 0),
+      covered_sum(s.holders, 0.0),
+      cause_sum(s.holders * kLossCauseCount, 0.0),
+      avs_lost_sum(s.avs, 0.0),
+      pool_drawdown_sum(s.pools, 0.0),
+      avs_slashed(s.avs, 0),
+      pool_exhausted(s.pools, 0) {}
+
+void Tally::Ordered::merge(const Ordered& b) {
+  auto add = [](auto& into, const auto& from) {
+    for (std::size_t k = 0; k < into.size(); ++k) into[k] += from[k];
+  };
+  trials += b.trials;
+  for (std::size_t h = 0; h < loss.size(); ++h) {
+    loss[h].merge(b.loss[h]);
+    net_return[h].merge(b.net_return[h]);
   }
+  add(loss_positive, b.loss_positive);
+  add(return_negative, b.return_negative);
+  add(covered_sum, b.covered_sum);
+  add(cause_sum, b.cause_sum);
+  add(avs_lost_sum, b.avs_lost_sum);
+  add(pool_drawdown_sum, b.pool_drawdown_sum);
+  add(avs_slashed, b.avs_slashed);
+  add(pool_exhausted, b.pool_exhausted);
 }
 
-void Tally::add(const TrialBlock& b) {
-  const std::size_t H = b.shape.holders, A = b.shape.avs, P = b.shape.pools, C = kLossCauseCount;
-  for (std::size_t t = 0; t < b.count; ++t) {
+namespace {
+template <class Exact>
+Exact empty_exact(const RecordShape& s, double sketch_accuracy) {
+  Exact e;
+  e.avs_holder_loss.assign(s.avs * s.holders, 0);
+  if (sketch_accuracy > 0.0) {
+    e.loss_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
+    e.return_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
+  }
+  return e;
+}
+}  // namespace
+
+Tally::Tally(const Model& m, double sketch_accuracy)
+    : shape_(RecordShape::of(m)),
+      sketch_accuracy_(sketch_accuracy),
+      done_(shape_),
+      open_(shape_),
+      exact_(empty_exact<Exact>(shape_, sketch_accuracy)) {
+  for (const auto& p : m.coverage_pools) pool_balance_.push_back(p.balance);
+}
+
+void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& o, Exact& x) const {
+  const std::size_t H = shape_.holders, A = shape_.avs, P = shape_.pools, C = kLossCauseCount;
+  for (std::size_t t = from; t < to; ++t) {
     for (std::size_t h = 0; h < H; ++h) {
       const double l = b.loss_fraction[t * H + h], r = b.net_return[t * H + h];
-      loss[h].add(l);
-      net_return[h].add(r);
-      loss_positive[h] += l > 0.0;
-      return_negative[h] += r < 0.0;
-      if (!loss_sketch.empty()) {
-        loss_sketch[h].add(l);
-        return_sketch[h].add(r);
+      o.loss[h].add(l);
+      o.net_return[h].add(r);
+      o.loss_positive[h] += l > 0.0;
+      o.return_negative[h] += r < 0.0;
+      if (!x.loss_sketch.empty()) {
+        x.loss_sketch[h].add(l);
+        x.return_sketch[h].add(r);
       }
-      covered_sum[h] += b.covered_fraction[t * H + h];
-      for (std::size_t c = 0; c < C; ++c) cause_sum[h * C + c] += b.loss_by_cause[(t * H + h) * C + c];
+      o.covered_sum[h] += b.covered_fraction[t * H + h];
+      for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += b.loss_by_cause[(t * H + h) * C + c];
     }
     for (std::size_t a = 0; a < A; ++a) {
-      avs_lost_sum[a] += b.avs_stake_lost[t * A + a];
-      avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0;
+      o.avs_lost_sum[a] += b.avs_stake_lost[t * A + a];
+      o.avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0;
     }
     for (std::size_t p = 0; p < P; ++p) {
       const double d = b.pool_drawdown[t * P + p];
-      pool_drawdown_sum[p] += d;
+      o.pool_drawdown_sum[p] += d;
       // Exhausted: paid its whole balance (to the rounding of the running subtraction).
-      pool_exhausted[p] += pool_balance[p] > 0.0 && d >= pool_balance[p] * (1.0 - 1e-12);
+      o.pool_exhausted[p] += pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12);
+    }
+    for (const AvsHolderShare& s : b.avs_shares_of(t)) x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(s.share);
+  }
+  o.trials += to - from;
+}
+
+void Tally::add(const TrialBlock& b) {
+  if (b.count == 0) return;
+  const std::uint64_t next = done_.trials + open_.trials;
+  if (next > 0 && b.first_trial != next_trial_)
+    throw std::logic_error(fmt::format("Tally: block of trial {} after trial {}", b.first_trial, next_trial_ - 1));
+  next_trial_ = b.first_trial + b.count;
+  // The block cut into pieces at chunk boundaries; the first may continue the chunk under way.
+  struct Piece {
+    std::size_t from, to;
+    bool ends_chunk;
+  };
+  std::vector<Piece> pieces;
+  for (std::size_t i = 0; i < b.count;) {
+    const std::uint64_t chunk_end = ((b.first_trial + i) / kTallyChunk + 1) * kTallyChunk;
+    const std::size_t to = static_cast<std::size_t>(std::min<std::uint64_t>(b.count, chunk_end - b.first_trial));
+    pieces.push_back({i, to, b.first_trial + to == chunk_end});
+    i = to;
+  }
+  const bool continues = open_.trials > 0;
+  std::vector<Ordered> sums(pieces.size(), Ordered(shape_));
+  if (continues) std::swap(sums[0], open_);
+  tbb::parallel_for(std::size_t{0}, pieces.size(), [&](std::size_t k) {
+    add_trials(b, pieces[k].from, pieces[k].to, sums[k], exact_.local());
+  });
+  // In trial order: only the last piece can leave a chunk under way.
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    if (pieces[k].ends_chunk)
+      done_.merge(sums[k]);
+    else
+      open_ = std::move(sums[k]);
+  }
+}
+
+TallyTotals Tally::totals() const {
+  Ordered o = done_;
+  o.merge(open_);
+  TallyTotals t;
+  t.trials = o.trials;
+  t.loss = std::move(o.loss);
+  t.net_return = std::move(o.net_return);
+  t.loss_positive = std::move(o.loss_positive);
+  t.return_negative = std::move(o.return_negative);
+  t.covered_sum = std::move(o.covered_sum);
+  t.cause_sum = std::move(o.cause_sum);
+  t.avs_lost_sum = std::move(o.avs_lost_sum);
+  t.avs_slashed = std::move(o.avs_slashed);
+  t.pool_drawdown_sum = std::move(o.pool_drawdown_sum);
+  t.pool_exhausted = std::move(o.pool_exhausted);
+  Exact x = empty_exact<Exact>(shape_, sketch_accuracy_);
+  for (const Exact& e : exact_) {
+    for (std::size_t k = 0; k < x.avs_holder_loss.size(); ++k) x.avs_holder_loss[k] += e.avs_holder_loss[k];
+    for (std::size_t h = 0; h < x.loss_sketch.size(); ++h) {
+      x.loss_sketch[h].merge(e.loss_sketch[h]);
+      x.return_sketch[h].merge(e.return_sketch[h]);
     }
   }
-  for (std::size_t k = 0; k < avs_holder_loss.size(); ++k) avs_holder_loss[k] += b.avs_holder_loss[k];
-  trials += b.count;
+  t.avs_holder_loss = std::move(x.avs_holder_loss);
+  t.loss_sketch = std::move(x.loss_sketch);
+  t.return_sketch = std::move(x.return_sketch);
+  return t;
 }
 
 }  // namespace restake

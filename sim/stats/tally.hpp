@@ -1,35 +1,80 @@
 #pragma once
-// Running sums over the trials of a run, fed block by block in trial order (so the result does
-// not depend on threads): moments, probabilities and means of every per-trial quantity. Quantiles
-// need the whole sample and are computed from the stored records instead (summary.hpp).
+// The statistics stage: running sums over the trials of a run, fed the engine's blocks in trial
+// order (moments, probabilities, means of every per-trial quantity). Quantiles need the whole
+// sample and come from the stored records instead (summary.hpp), or from sketches kept here.
+//
+// Blocks are tallied in parallel, yet every number is the same for any thread count and any block
+// size: floating-point sums run over fixed chunks of the run's trials (kTallyChunk, in trial order
+// within each) and chunks are merged in trial order; integer counts, the sketches' bucket counts
+// and the fixed-point AVS x holder sums do not depend on the order at all.
 #include <cstdint>
 #include <vector>
 
+#include <tbb/enumerable_thread_specific.h>
+
 #include "model/model.hpp"
+#include "stats/fixed_sum.hpp"
 #include "stats/quantile_sketch.hpp"
 #include "stats/statistics.hpp"
 #include "trial/trial_block.hpp"
 
 namespace restake {
 
-struct Tally {
-  // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
-  // runs whose per-trial records are not stored.
-  explicit Tally(const Model& m, double sketch_accuracy = 0.0);
-  void add(const TrialBlock& b);
+// Trials whose sums are added in order before they are merged with others. A chunk is a range of
+// trial indices (not of a block): the merges fall at the same places whatever the blocks are.
+inline constexpr std::uint64_t kTallyChunk = 4096;
 
+// What the trials of a run add up to.
+struct TallyTotals {
   std::uint64_t trials = 0;
-  std::vector<RunningMoments> loss, net_return;  // [holder]
+  std::vector<RunningMoments> loss, net_return;               // [holder]
   std::vector<std::uint64_t> loss_positive, return_negative;  // [holder] trial counts
   std::vector<double> covered_sum;                            // [holder]
   std::vector<double> cause_sum;                              // [holder * cause]
   std::vector<double> avs_lost_sum;                           // [avs]
   std::vector<std::uint64_t> avs_slashed;                     // [avs] trials with a slash
-  std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<double> pool_drawdown_sum;                      // [pool]
   std::vector<std::uint64_t> pool_exhausted;                  // [pool] trials that emptied it
-  std::vector<double> pool_balance;                           // [pool]
+  std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
+};
+
+class Tally {
+ public:
+  // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
+  // runs whose per-trial records are not stored.
+  explicit Tally(const Model& m, double sketch_accuracy = 0.0);
+  // The next block of the run (blocks come in trial order, without gaps).
+  void add(const TrialBlock& b);
+  // Everything added so far.
+  TallyTotals totals() const;
+
+ private:
+  // Sums whose last bits depend on the order of the trials.
+  struct Ordered {
+    std::uint64_t trials = 0;
+    std::vector<RunningMoments> loss, net_return;
+    std::vector<std::uint64_t> loss_positive, return_negative;
+    std::vector<double> covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
+    std::vector<std::uint64_t> avs_slashed, pool_exhausted;
+    explicit Ordered(const RecordShape& s);
+    void merge(const Ordered& later);
+  };
+  // Sums that do not: kept per thread.
+  struct Exact {
+    std::vector<FixedSum> avs_holder_loss;
+    std::vector<QuantileSketch> loss_sketch, return_sketch;
+  };
+  // Trials [from, to) of block b.
+  void add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& into, Exact& exact) const;
+
+  RecordShape shape_;
+  double sketch_accuracy_;
+  std::vector<double> pool_balance_;
+  std::uint64_t next_trial_ = 0;  // after the last block's
+  Ordered done_;  // the chunks merged so far
+  Ordered open_;  // the chunk under way (its trials up to the last block's end)
+  tbb::enumerable_thread_specific<Exact> exact_;
 };
 
 }  // namespace restake

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <future>
+#include <numeric>
 #include <optional>
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -19,17 +21,44 @@ void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std:
 }
 
 namespace {
+
 struct Workspace {
   TrialDraws draws;
   std::optional<Trial> trial;  // built on the run's plans by the thread that first uses it
-  std::vector<FixedSum> avs_holder_loss;  // this thread's share of the block's sum
+  // AVS x holder losses of the trials this thread ran in the block, and where each trial's end.
+  std::vector<AvsHolderShare> shares;
+  std::vector<std::pair<std::size_t, std::size_t>> ends;  // {trial in the block, end in `shares`}
 };
+
+// Moves each thread's AVS x holder losses into the block, in trial order. A trial's losses are
+// together in the list of the thread that ran it.
+void gather_avs_shares(TrialBlock& block, tbb::enumerable_thread_specific<Workspace>& workspaces) {
+  std::vector<std::uint64_t>& end = block.avs_shares_end;  // the counts first, then their running sum
+  for (const Workspace& w : workspaces)
+    for (std::size_t k = 0, from = 0; k < w.ends.size(); from = w.ends[k++].second) end[w.ends[k].first] = w.ends[k].second - from;
+  std::partial_sum(end.begin(), end.end(), end.begin());
+  block.avs_shares.resize(end.empty() ? 0 : end.back());
+  for (Workspace& w : workspaces) {
+    for (std::size_t k = 0, from = 0; k < w.ends.size(); from = w.ends[k++].second) {
+      const auto [trial, to] = w.ends[k];
+      std::copy(w.shares.begin() + static_cast<std::ptrdiff_t>(from), w.shares.begin() + static_cast<std::ptrdiff_t>(to),
+                block.avs_shares.begin() + static_cast<std::ptrdiff_t>(end[trial] - (to - from)));
+    }
+    w.shares.clear();
+    w.ends.clear();
+  }
+}
+
 }  // namespace
 
 void run_trials(const Model& m, const RunSpec& o, const std::function<void(const TrialBlock&)>& on_block) {
   const Plans plans = Plans::of(m);
   const RecordShape shape = RecordShape::of(m);
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
+  // The consumer's stages (the tally) run in parallel from the calling thread: the run's thread
+  // count holds for them too.
+  std::optional<tbb::global_control> limit;
+  if (o.threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(o.threads));
   tbb::enumerable_thread_specific<Workspace> workspaces;
 
   auto compute = [&](TrialBlock& block, std::uint64_t done) {
@@ -40,20 +69,14 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256), [&](const tbb::blocked_range<std::size_t>& r) {
         Workspace& w = workspaces.local();
         if (!w.trial) w.trial.emplace(m, plans.world, plans.mechanisms);
-        w.avs_holder_loss.resize(block.avs_holder_loss.size(), 0);
         for (std::size_t i = r.begin(); i != r.end(); ++i) {
-          TrialRecord row = block.row(i);
-          row.avs_holder_loss = w.avs_holder_loss;
-          simulate_trial(m, plans, o.seed, first + i, w.draws, *w.trial, row);
+          const std::size_t before = w.shares.size();
+          simulate_trial(m, plans, o.seed, first + i, w.draws, *w.trial, block.row(i, w.shares));
+          if (w.shares.size() > before) w.ends.emplace_back(i, w.shares.size());
         }
       });
     });
-    // Exact integer sums: the same total whichever thread computed which trials.
-    for (Workspace& w : workspaces)
-      for (std::size_t k = 0; k < w.avs_holder_loss.size(); ++k) {
-        block.avs_holder_loss[k] += w.avs_holder_loss[k];
-        w.avs_holder_loss[k] = 0;
-      }
+    gather_avs_shares(block, workspaces);
   };
 
   // Double buffering: the next block is computed while the consumer (typically compressing and

@@ -10,13 +10,20 @@
 #include <vector>
 
 #include "model/model.hpp"
-#include "stats/fixed_sum.hpp"
 #include "trial/event.hpp"
 #include "trial/mechanism.hpp"
 #include "trial/sampler.hpp"
 #include "trial/world.hpp"
 
 namespace restake {
+
+// A loss an AVS's slashing caused a holder in a trial: the share of the holder's initial value it
+// took (gross of coverage), one entry per loss booked. Sparse: a trial lists only the pairs its
+// slashings reached, so its cost follows its events, not AVSs x holders.
+struct AvsHolderShare {
+  std::uint32_t avs = 0, holder = 0;
+  double share = 0.0;
+};
 
 // One trial's outputs, written into rows owned by the caller.
 struct TrialRecord {
@@ -26,9 +33,8 @@ struct TrialRecord {
   std::span<double> loss_by_cause;     // [holder * kLossCauseCount] gross, share of initial value
   std::span<double> avs_stake_lost;    // [avs] holders' stake slashed by each AVS, units of its asset
   std::span<double> pool_drawdown;     // [coverage pool] units of its asset
-  // [avs * holders] share of each holder's initial value lost to each AVS's slashings (gross),
-  // ADDED to: an accumulator over many trials (one per thread), not a row of this trial.
-  std::span<FixedSum> avs_holder_loss;
+  // This trial's AVS x holder losses, APPENDED to (the caller's list may hold earlier trials').
+  std::vector<AvsHolderShare>* avs_shares = nullptr;
 };
 
 // Days during which a share of an operator's validators is offline (an outage): they earn nothing.

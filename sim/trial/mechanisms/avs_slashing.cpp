@@ -50,11 +50,10 @@ class AvsSlashing final : public Mechanism {
       out.avs_stake_lost[avs] += lost_.back();
     }
     max_mag = std::max(0.0, max_mag - removed);
-    const std::size_t holders = trial.model().holders.size();
     std::size_t k = 0;
     for (std::size_t i : w.positions_of_slot[s]) {
       const std::size_t h = w.positions[i].holder;
-      out.avs_holder_loss[avs * holders + h] += to_fixed(lost_[k] / w.holder_value[h]);
+      out.avs_shares->push_back({static_cast<std::uint32_t>(avs), static_cast<std::uint32_t>(h), lost_[k] / w.holder_value[h]});
       trial.book(i, cause, lost_[k++], w.slots[s].op);
     }
   }

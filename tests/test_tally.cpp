@@ -1,0 +1,142 @@
+// The statistics stage: tallies merged from fixed chunks of trials give the same numbers for any
+// thread count and block size, and agree with one running sum over the whole sample.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include <tbb/global_control.h>
+
+#include "stats/summary.hpp"
+#include "stats/tally.hpp"
+#include "cli_support.hpp"
+#include "support.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+const char* kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+TallyTotals tally_run(const Model& m, std::uint64_t trials, int threads, std::size_t block, double sketch = 1e-4) {
+  RunSpec o;
+  o.trials = trials;
+  o.seed = 5;
+  o.threads = threads;
+  o.block_trials = block;
+  Tally t(m, sketch);
+  run_trials(m, o, [&](const TrialBlock& b) { t.add(b); });
+  return t.totals();
+}
+
+bool same_bits(const RunningMoments& a, const RunningMoments& b) {
+  const Moments x = a.result(), y = b.result();
+  return a.count() == b.count() && x.mean == y.mean && x.sd == y.sd;
+}
+
+}  // namespace
+
+TEST_CASE("merging the moments of two samples gives the moments of both (Chan et al.)") {
+  RunningMoments a, b, all;
+  for (double x : {2.0, 4.0, 4.0}) {
+    a.add(x);
+    all.add(x);
+  }
+  for (double x : {4.0, 5.0, 5.0, 7.0, 9.0}) {
+    b.add(x);
+    all.add(x);
+  }
+  a.merge(b);
+  CHECK(a.count() == 8);
+  CHECK(a.result().mean == doctest::Approx(5.0).epsilon(1e-15));
+  CHECK(a.result().sd == doctest::Approx(std::sqrt(32.0 / 7.0)).epsilon(1e-15));
+  RunningMoments empty;
+  empty.merge(all);  // into an empty one: a copy, bit for bit
+  CHECK(same_bits(empty, all));
+  all.merge(RunningMoments{});
+  CHECK(same_bits(empty, all));
+}
+
+TEST_CASE("merged sketches are the sketch of the whole sample, count for count") {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> x(0.0, 0.1);
+  QuantileSketch one(1e-3), left(1e-3), right(1e-3);
+  for (int i = 0; i < 20'000; ++i) {
+    const double v = i % 5 == 0 ? 0.0 : x(rng);
+    one.add(v);
+    (i % 3 == 0 ? left : right).add(v);
+  }
+  right.merge(left);
+  CHECK(right.count() == one.count());
+  for (double p : {0.001, 0.01, 0.2, 0.5, 0.9, 0.99, 0.999}) {
+    CAPTURE(p);
+    CHECK(right.quantile(p) == one.quantile(p));
+    CHECK(right.expected_shortfall(p) == one.expected_shortfall(p));
+  }
+  CHECK_THROWS_AS(right.merge(QuantileSketch(1e-2)), std::logic_error);
+}
+
+TEST_CASE("a tally is the same, bit for bit, for any thread count and block size") {
+  const Model m = model_from(slurp(kDefault));
+  const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 4);
+  const std::uint64_t trials = 3 * kTallyChunk + 1234;  // several chunks and a part of one
+  const TallyTotals ref = tally_run(m, trials, 1, trials);
+  REQUIRE(ref.trials == trials);
+  for (const auto& [threads, block] : {std::pair{2, std::size_t{1100}}, {4, std::size_t{kTallyChunk}}, {3, std::size_t{777}},
+                                       {2, std::size_t{5 * kTallyChunk}}}) {
+    CAPTURE(threads);
+    CAPTURE(block);
+    const TallyTotals t = tally_run(m, trials, threads, block);
+    CHECK(t.trials == ref.trials);
+    for (std::size_t h = 0; h < m.holders.size(); ++h) {
+      CHECK(same_bits(t.loss[h], ref.loss[h]));
+      CHECK(same_bits(t.net_return[h], ref.net_return[h]));
+      CHECK(t.loss_sketch[h].quantile(0.99) == ref.loss_sketch[h].quantile(0.99));
+    }
+    CHECK(t.loss_positive == ref.loss_positive);
+    CHECK(t.covered_sum == ref.covered_sum);
+    CHECK(t.cause_sum == ref.cause_sum);
+    CHECK(t.avs_lost_sum == ref.avs_lost_sum);
+    CHECK(t.avs_slashed == ref.avs_slashed);
+    CHECK(t.pool_drawdown_sum == ref.pool_drawdown_sum);
+    CHECK(t.pool_exhausted == ref.pool_exhausted);
+    CHECK(t.avs_holder_loss == ref.avs_holder_loss);
+  }
+}
+
+TEST_CASE("a tally agrees with one running sum over the whole sample, to the last bits") {
+  const Model m = model_from(slurp(kDefault));
+  const std::uint64_t trials = 5 * kTallyChunk + 17;
+  const Records r = run_in_memory(m, trials, 2, 3000, 5);
+  const TallyTotals t = tally_run(m, trials, 2, 3000, 0.0);
+  bool some_loss = false;
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    RunningMoments plain;
+    double covered = 0.0;
+    for (std::size_t i = 0; i < trials; ++i) {
+      plain.add(r.loss(i, h));
+      covered += r.covered_fraction[i * m.holders.size() + h];
+    }
+    // The chunks' merges round differently from one sum: 1e-12 relative is their budget.
+    CHECK(t.loss[h].result().mean == doctest::Approx(plain.result().mean).epsilon(1e-12));
+    CHECK(t.loss[h].result().sd == doctest::Approx(plain.result().sd).epsilon(1e-12));
+    CHECK(t.covered_sum[h] == doctest::Approx(covered).epsilon(1e-12));
+    some_loss = some_loss || plain.result().mean > 0.0;
+  }
+  CHECK(some_loss);
+}
+
+TEST_CASE("a tally takes blocks in trial order only") {
+  const Model m = model_from(slurp(kDefault));
+  Tally t(m);
+  TrialBlock b;
+  b.reset(RecordShape::of(m), 0, 10);
+  t.add(b);
+  b.reset(RecordShape::of(m), 20, 10);  // trials 10-19 are missing
+  CHECK_THROWS_AS(t.add(b), std::logic_error);
+  b.reset(RecordShape::of(m), 10, 10);
+  t.add(b);
+  CHECK(t.totals().trials == 20);
+}
