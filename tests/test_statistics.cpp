@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "stats/statistics.hpp"
@@ -57,4 +58,59 @@ TEST_CASE("return summary counts negative returns and gives lower-tail quantiles
   CHECK(r.p_negative == doctest::Approx(0.10));
   CHECK(r.quantiles[0] == doctest::Approx(-0.10));  // 1%: 1st of 100
   CHECK(r.quantiles[1] == doctest::Approx(-0.06));  // 5%: 5th
+}
+
+TEST_CASE("weighted moments: West's mean and spread, Welford's bit for bit when every weight is 1") {
+  // x = 1 with weight 1 and x = 3 with weight 3: W = 4, W2 = 10, mean 2.5,
+  // sum w (x - mean)^2 = 2.25 + 0.75 = 3, divisor W - W2/W = 1.5: sd = sqrt(2).
+  WeightedMoments a, b, both;
+  a.add(1.0, 1.0);
+  b.add(3.0, 3.0);
+  both.add(1.0, 1.0);
+  both.add(3.0, 3.0);
+  CHECK(both.sd() == doctest::Approx(std::sqrt(2.0)).epsilon(1e-15));
+  a.merge(b);
+  CHECK(a.sd() == doctest::Approx(std::sqrt(2.0)).epsilon(1e-15));
+
+  const std::vector<double> x = {0.3, 0.0, 0.0, 0.125, 1.0 / 3.0, 0.0, 0.7, 0.01};
+  RunningMoments plain;
+  WeightedMoments ones;
+  for (double v : x) {
+    plain.add(v);
+    ones.add(v, 1.0);
+  }
+  CHECK(ones.sd() == plain.result().sd);
+  WeightedMoments one;
+  one.add(0.5, 2.0);
+  CHECK(one.sd() == 0.0);  // one trial: no spread to estimate
+}
+
+TEST_CASE("weighted quantiles and ES read the tail's weight, as importance sampling estimates it") {
+  // Five trials; the two with losses were oversampled (small likelihood ratios).
+  const std::vector<double> x = {0.0, 0.0, 0.0, 0.1, 0.5}, w = {1.5, 1.5, 1.5, 0.3, 0.2};
+  // p = 0.95: the upper tail may weigh n (1-p) = 0.25; 0.5 alone weighs 0.2, with 0.1 it is 0.5.
+  CHECK(weighted_quantile_sorted(x, w, 0.95) == 0.1);
+  // ES: 0.2 of weight at 0.5 and the remaining 0.05 at 0.1, over 0.25.
+  CHECK(weighted_expected_shortfall_sorted(x, w, 0.95) == doctest::Approx((0.2 * 0.5 + 0.05 * 0.1) / 0.25).epsilon(1e-15));
+  CHECK(weighted_quantile_sorted(x, w, 0.99) == 0.5);  // 0.05 of weight: 0.5 alone holds it
+  CHECK(weighted_expected_shortfall_sorted(x, w, 0.99) == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(weighted_quantile_sorted(x, w, 0.5) == 0.0);
+  CHECK(weighted_quantile_sorted(x, w, 0.25) == 0.0);  // the lower tail: 1.5 >= 5 * 0.25
+  // Too little weight in the sample to fill the tail: the rest counts at the smallest value.
+  const std::vector<double> light = {0.2, 0.4}, tiny = {0.1, 0.1};
+  CHECK(weighted_expected_shortfall_sorted(light, tiny, 0.5) == doctest::Approx((0.1 * 0.4 + 0.1 * 0.2 + 0.8 * 0.2) / 1.0).epsilon(1e-15));
+}
+
+TEST_CASE("with every weight 1 the weighted quantiles and ES are the plain ones") {
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<double> e(20.0);
+  std::vector<double> x(997);
+  for (double& v : x) v = rng() % 3 == 0 ? e(rng) : 0.0;
+  std::sort(x.begin(), x.end());
+  const std::vector<double> ones(x.size(), 1.0);
+  for (double p : {0.01, 0.05, 0.3, 0.5, 0.9, 0.95, 0.99, 0.999}) {
+    CAPTURE(p);
+    CHECK(weighted_quantile_sorted(x, ones, p) == quantile_sorted(x, p));
+    CHECK(weighted_expected_shortfall_sorted(x, ones, p) == doctest::Approx(expected_shortfall_sorted(x, p)).epsilon(1e-13));
+  }
 }

@@ -140,3 +140,92 @@ TEST_CASE("a tally takes blocks in trial order only") {
   t.add(b);
   CHECK(t.totals().trials == 20);
 }
+
+namespace {
+// A block of three trials of the default world by hand: holder 0 loses 0, 0.2 and 0.5.
+TrialBlock three_trials(const Model& m, std::vector<double> weight) {
+  TrialBlock b;
+  b.reset(RecordShape::of(m), 0, 3);
+  const std::size_t H = m.holders.size();
+  b.loss_fraction[0 * H] = 0.0;
+  b.loss_fraction[1 * H] = 0.2;
+  b.loss_fraction[2 * H] = 0.5;
+  b.net_return[0 * H] = 0.03;
+  b.net_return[1 * H] = -0.17;
+  b.net_return[2 * H] = -0.47;
+  b.weight = std::move(weight);
+  return b;
+}
+}  // namespace
+
+TEST_CASE("a weighted tally estimates means and probabilities as sums of w x over the trials") {
+  const Model m = model_from(slurp(kDefault));
+  Tally t(m);
+  t.add(three_trials(m, {2.0, 0.5, 0.5}));
+  const TallyTotals s = t.totals();
+  CHECK(s.weighted);
+  // (2 * 0 + 0.5 * 0.2 + 0.5 * 0.5) / 3
+  CHECK(s.loss[0].result().mean == doctest::Approx(0.35 / 3.0).epsilon(1e-15));
+  CHECK(s.loss_positive[0] == 1.0);       // 0.5 + 0.5: P(loss > 0) = 1/3
+  CHECK(s.return_negative[0] == 1.0);
+  // The standard error is that of w x: values 0, 0.1, 0.25.
+  CHECK(s.loss[0].result().stderr_mean == doctest::Approx(moments(std::vector<double>{0.0, 0.1, 0.25}).stderr_mean).epsilon(1e-15));
+
+  QuantileSource cols;
+  cols.loss_fraction = [](std::size_t) { return std::vector<double>{0.0, 0.2, 0.5}; };
+  cols.net_return = [](std::size_t) { return std::vector<double>{0.03, -0.17, -0.47}; };
+  cols.weight = [] { return std::vector<double>{2.0, 0.5, 0.5}; };
+  const RunSummary r = summarize_run(m, RunInfo{}, t, cols);
+  const HolderSummary& h = r.holders[0];
+  CHECK(h.loss.p_loss == doctest::Approx(1.0 / 3.0).epsilon(1e-15));
+  // The upper tail may weigh 3 * 0.01 = 0.03 at p = 0.99: 0.5 (weight 0.5) holds it.
+  CHECK(h.loss.var99 == 0.5);
+  // At p = 0.5 it may weigh 1.5: 0.5 and 0.2 weigh 1, the trial at 0 crosses it.
+  CHECK(h.loss.quantiles[0] == 0.0);
+  // The sd is the loss's own, West's weighted spread: mean 0.35 / 3 by weight, W = 3, W2 = 4.5.
+  const double mean = (0.5 * 0.2 + 0.5 * 0.5) / 3.0;
+  const double m2 = 2.0 * mean * mean + 0.5 * (0.2 - mean) * (0.2 - mean) + 0.5 * (0.5 - mean) * (0.5 - mean);
+  CHECK(h.loss.moments.sd == doctest::Approx(std::sqrt(m2 / (3.0 - 4.5 / 3.0))).epsilon(1e-14));
+
+  cols.weight = {};
+  CHECK_THROWS_AS(summarize_run(m, RunInfo{}, t, cols), std::logic_error);  // records without their weights
+}
+
+TEST_CASE("weights of 1 give a plain tally's numbers, bit for bit") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o;
+  o.trials = kTallyChunk + 500;
+  o.seed = 2;
+  o.threads = 2;
+  o.block_trials = 3000;
+  Tally plain(m), ones(m);
+  run_trials(m, o, [&](const TrialBlock& b) {
+    plain.add(b);
+    TrialBlock w = b;
+    w.weight.assign(b.count, 1.0);
+    ones.add(w);
+  });
+  const TallyTotals a = plain.totals(), b = ones.totals();
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    CHECK(same_bits(a.loss[h], b.loss[h]));
+    CHECK(same_bits(a.net_return[h], b.net_return[h]));
+    CHECK(b.loss_spread[h].sd() == doctest::Approx(a.loss[h].result().sd).epsilon(1e-12));  // merged differently
+  }
+  CHECK(a.loss_positive == b.loss_positive);
+  CHECK(a.cause_sum == b.cause_sum);
+  CHECK(a.covered_sum == b.covered_sum);
+  CHECK(a.avs_lost_sum == b.avs_lost_sum);
+  CHECK(a.pool_exhausted == b.pool_exhausted);
+  CHECK(a.avs_holder_loss == b.avs_holder_loss);
+}
+
+TEST_CASE("a run is weighted or not throughout, and weighted quantiles need the records") {
+  const Model m = model_from(slurp(kDefault));
+  Tally t(m);
+  t.add(three_trials(m, {1.0, 1.0, 1.0}));
+  TrialBlock next = three_trials(m, {});
+  next.first_trial = 3;
+  CHECK_THROWS_AS(t.add(next), std::logic_error);
+  Tally sketched(m, 1e-4);
+  CHECK_THROWS_AS(sketched.add(three_trials(m, {1.0, 2.0, 3.0})), std::logic_error);
+}

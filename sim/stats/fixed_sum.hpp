@@ -10,11 +10,14 @@
 namespace restake {
 
 __extension__ typedef __int128 FixedSum;
-inline constexpr double kFixedScale = 0x1p60;  // shares up to 8 per addition fit in 64 bits
+inline constexpr double kFixedScale = 0x1p60;  // totals up to 2^67 fit in 128 bits
 
+// A share of a holder's value lost at once (in [0, 1]) times the trial's weight (1 unless the run
+// is importance-sampled). Rounded half away from zero, as std::llround, but into 128 bits: a
+// weight may take it past the 8 that 64 bits hold.
 inline FixedSum to_fixed(double share) {
-  assert(share >= 0.0 && share < 8.0);  // a share of a holder's value lost at once: in [0, 1]
-  return static_cast<FixedSum>(std::llround(share * kFixedScale));
+  assert(share >= 0.0 && share < 0x1p64);
+  return static_cast<FixedSum>(std::round(share * kFixedScale));
 }
 inline double from_fixed(FixedSum sum) { return static_cast<double>(sum) / kFixedScale; }
 

@@ -24,6 +24,20 @@ void RunningMoments::merge(const RunningMoments& b) {
   m2_ += b.m2_ + d * d * (na * nb / n);
 }
 
+void WeightedMoments::merge(const WeightedMoments& b) {
+  if (b.W_ == 0.0) return;
+  const double W = W_ + b.W_, d = b.mean_ - mean_;
+  mean_ += d * (b.W_ / W);
+  m2_ += b.m2_ + d * d * (W_ * b.W_ / W);
+  W_ = W;
+  W2_ += b.W2_;
+}
+
+double WeightedMoments::sd() const {
+  const double divisor = W_ - W2_ / W_;
+  return W_ > 0.0 && divisor > 0.0 ? std::sqrt(m2_ / divisor) : 0.0;
+}
+
 Moments moments(std::span<const double> x) {
   RunningMoments r;
   for (double v : x) r.add(v);
@@ -49,7 +63,62 @@ double expected_shortfall_sorted(std::span<const double> s, double p) {
   return tail > 0.0 ? sum / tail : s.back();
 }
 
-void set_loss_tail(LossSummary& out, std::vector<double> x) {
+double weighted_quantile_sorted(std::span<const double> x, std::span<const double> w, double p) {
+  if (x.empty()) return std::nan("");
+  const double n = static_cast<double>(x.size());
+  double mass = 0.0;
+  if (p < 0.5) {
+    const double target = p * n * (1.0 - 1e-12);  // the tolerance of quantile_sorted's rank
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if ((mass += w[i]) >= target) return x[i];
+    return x.back();
+  }
+  const double tail = n * (1.0 - p) * (1.0 + 1e-12);
+  for (std::size_t i = x.size(); i-- > 0;)
+    if ((mass += w[i]) > tail) return x[i];
+  return x.front();
+}
+
+double weighted_expected_shortfall_sorted(std::span<const double> x, std::span<const double> w, double p) {
+  if (x.empty()) return std::nan("");
+  const double tail = static_cast<double>(x.size()) * (1.0 - p);
+  if (tail <= 0.0) return x.back();
+  double left = tail, sum = 0.0;
+  for (std::size_t i = x.size(); i-- > 0 && left > 0.0;) {
+    const double take = std::min(left, w[i]);
+    sum += take * x[i];
+    left -= take;
+  }
+  if (left > 0.0) sum += left * x.front();
+  return sum / tail;
+}
+
+namespace {
+// Sorts x ascending and carries w along.
+void sort_weighted(std::vector<double>& x, std::vector<double>& w) {
+  std::vector<std::size_t> order(x.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::vector<double> xs(x.size()), ws(x.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    xs[i] = x[order[i]];
+    ws[i] = w[order[i]];
+  }
+  x = std::move(xs);
+  w = std::move(ws);
+}
+}  // namespace
+
+void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w) {
+  if (!w.empty()) {
+    sort_weighted(x, w);
+    for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = weighted_quantile_sorted(x, w, kLossQuantileLevels[i]);
+    out.var95 = weighted_quantile_sorted(x, w, 0.95);
+    out.var99 = weighted_quantile_sorted(x, w, 0.99);
+    out.es95 = weighted_expected_shortfall_sorted(x, w, 0.95);
+    out.es99 = weighted_expected_shortfall_sorted(x, w, 0.99);
+    return;
+  }
   std::sort(x.begin(), x.end());
   for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = quantile_sorted(x, kLossQuantileLevels[i]);
   out.var95 = quantile_sorted(x, 0.95);
@@ -58,7 +127,13 @@ void set_loss_tail(LossSummary& out, std::vector<double> x) {
   out.es99 = expected_shortfall_sorted(x, 0.99);
 }
 
-void set_return_quantiles(ReturnSummary& out, std::vector<double> x) {
+void set_return_quantiles(ReturnSummary& out, std::vector<double> x, std::vector<double> w) {
+  if (!w.empty()) {
+    sort_weighted(x, w);
+    for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
+      out.quantiles[i] = weighted_quantile_sorted(x, w, kReturnQuantileLevels[i]);
+    return;
+  }
   std::sort(x.begin(), x.end());
   for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
     out.quantiles[i] = quantile_sorted(x, kReturnQuantileLevels[i]);

@@ -44,6 +44,27 @@ class RunningMoments {
 };
 Moments moments(std::span<const double> x);
 
+// Trials of an importance-sampled run carry weights, their likelihood ratios w (1 in plain Monte
+// Carlo). A mean is then estimated by (1/n) sum w x - RunningMoments over w x gives it and its
+// standard error - and the spread of x itself by West's weighted running variance (West 1979),
+// with the unbiased divisor W - W2/W of reliability weights (W = sum w, W2 = sum w^2). With every
+// w = 1 it is Welford's algorithm above, bit for bit.
+class WeightedMoments {
+ public:
+  void add(double x, double w) {
+    W_ += w;
+    W2_ += w * w;
+    const double d = x - mean_;
+    mean_ += d * w / W_;
+    m2_ += w * d * (x - mean_);
+  }
+  void merge(const WeightedMoments& later);  // Chan et al. with weights: exact when this one is empty
+  double sd() const;  // 0 when no spread can be estimated (W - W2/W <= 0: one trial)
+
+ private:
+  double W_ = 0.0, W2_ = 0.0, mean_ = 0.0, m2_ = 0.0;
+};
+
 // `sorted` must be in ascending order.
 double quantile_sorted(std::span<const double> sorted, double p);
 double expected_shortfall_sorted(std::span<const double> sorted, double p);
@@ -60,11 +81,23 @@ struct ReturnSummary {
   std::array<double, kReturnQuantileLevels.size()> quantiles{};
 };
 
+// Weighted samples (x ascending, w its weights, n = x.size() trials): the tails are estimated as
+// importance sampling does (Glasserman 2004, section 9.2), from the side the tilt oversamples.
+// The upper tail P(X > x) = (1/n) sum of w over x_i > x gives quantiles for p >= 0.5 and ES: q_p is
+// the largest value whose upper tail, itself included, first weighs more than n (1-p). Quantiles
+// for p < 0.5 come from the lower tail: the smallest value whose lower tail, itself included,
+// weighs at least n p. ES_p is the mean of the upper tail's first n (1-p) of weight, the boundary
+// trial in part (Acerbi-Tasche with weights); weight missing below the smallest value counts at it.
+// With every w = 1 these are the ranks of quantile_sorted and expected_shortfall_sorted.
+double weighted_quantile_sorted(std::span<const double> x, std::span<const double> w, double p);
+double weighted_expected_shortfall_sorted(std::span<const double> x, std::span<const double> w, double p);
+
 // All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);
 ReturnSummary summarize_return(std::vector<double> x);
 // Only the order statistics (quantiles, VaR, ES), for moments accumulated elsewhere.
-void set_loss_tail(LossSummary& out, std::vector<double> x);
-void set_return_quantiles(ReturnSummary& out, std::vector<double> x);
+// `w`: the trials' weights, or empty when every trial weighs 1.
+void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w = {});
+void set_return_quantiles(ReturnSummary& out, std::vector<double> x, std::vector<double> w = {});
 
 }  // namespace restake

@@ -29,6 +29,10 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
     hs.loss.p_loss = static_cast<double>(t.loss_positive[h]) / n;
     hs.net_return.moments = t.net_return[h].result();
     hs.net_return.p_negative = static_cast<double>(t.return_negative[h]) / n;
+    if (t.weighted) {  // the spread of the loss itself, not of w x
+      hs.loss.moments.sd = t.loss_spread[h].sd();
+      hs.net_return.moments.sd = t.return_spread[h].sd();
+    }
     fill_tail(h, hs);
     hs.covered_mean = t.covered_sum[h] / n;
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
@@ -62,9 +66,12 @@ std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t
 }
 
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally, const QuantileSource& col) {
-  return summarize(m, info, tally.totals(), [&](std::size_t h, HolderSummary& hs) {
-    set_loss_tail(hs.loss, col.loss_fraction(h));
-    set_return_quantiles(hs.net_return, col.net_return(h));
+  const TallyTotals t = tally.totals();
+  const std::vector<double> weight = col.weight ? col.weight() : std::vector<double>{};
+  if (t.weighted != !weight.empty()) throw std::logic_error("summarize_run: the records' weights do not match the tally's");
+  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+    set_loss_tail(hs.loss, col.loss_fraction(h), weight);
+    set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
 }
 

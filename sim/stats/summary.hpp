@@ -60,6 +60,8 @@ struct RunSummary {
 // results file, or from memory in tests): exact quantiles need the whole sample.
 struct QuantileSource {
   std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return;
+  // The trials' weights in a weighted run (tally.hpp); unset: every trial weighs 1.
+  std::function<std::vector<double>()> weight{};
 };
 
 // Exact order statistics from the columns.

@@ -11,14 +11,16 @@ namespace restake {
 Tally::Ordered::Ordered(const RecordShape& s)
     : loss(s.holders),
       net_return(s.holders),
-      loss_positive(s.holders, 0),
-      return_negative(s.holders, 0),
+      loss_spread(s.holders),
+      return_spread(s.holders),
+      loss_positive(s.holders, 0.0),
+      return_negative(s.holders, 0.0),
       covered_sum(s.holders, 0.0),
       cause_sum(s.holders * kLossCauseCount, 0.0),
       avs_lost_sum(s.avs, 0.0),
       pool_drawdown_sum(s.pools, 0.0),
-      avs_slashed(s.avs, 0),
-      pool_exhausted(s.pools, 0) {}
+      avs_slashed(s.avs, 0.0),
+      pool_exhausted(s.pools, 0.0) {}
 
 void Tally::Ordered::merge(const Ordered& b) {
   auto add = [](auto& into, const auto& from) {
@@ -28,6 +30,8 @@ void Tally::Ordered::merge(const Ordered& b) {
   for (std::size_t h = 0; h < loss.size(); ++h) {
     loss[h].merge(b.loss[h]);
     net_return[h].merge(b.net_return[h]);
+    loss_spread[h].merge(b.loss_spread[h]);
+    return_spread[h].merge(b.return_spread[h]);
   }
   add(loss_positive, b.loss_positive);
   add(return_negative, b.return_negative);
@@ -63,31 +67,38 @@ Tally::Tally(const Model& m, double sketch_accuracy)
 
 void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& o, Exact& x) const {
   const std::size_t H = shape_.holders, A = shape_.avs, P = shape_.pools, C = kLossCauseCount;
+  const bool weighted = !b.weight.empty();
   for (std::size_t t = from; t < to; ++t) {
+    // A plain run's weight is 1.0, and w * x == x: the same bits as unweighted sums.
+    const double w = weighted ? b.weight[t] : 1.0;
     for (std::size_t h = 0; h < H; ++h) {
       const double l = b.loss_fraction[t * H + h], r = b.net_return[t * H + h];
-      o.loss[h].add(l);
-      o.net_return[h].add(r);
-      o.loss_positive[h] += l > 0.0;
-      o.return_negative[h] += r < 0.0;
+      o.loss[h].add(w * l);
+      o.net_return[h].add(w * r);
+      if (weighted) {
+        o.loss_spread[h].add(l, w);
+        o.return_spread[h].add(r, w);
+      }
+      o.loss_positive[h] += l > 0.0 ? w : 0.0;
+      o.return_negative[h] += r < 0.0 ? w : 0.0;
       if (!x.loss_sketch.empty()) {
         x.loss_sketch[h].add(l);
         x.return_sketch[h].add(r);
       }
-      o.covered_sum[h] += b.covered_fraction[t * H + h];
-      for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += b.loss_by_cause[(t * H + h) * C + c];
+      o.covered_sum[h] += w * b.covered_fraction[t * H + h];
+      for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += w * b.loss_by_cause[(t * H + h) * C + c];
     }
     for (std::size_t a = 0; a < A; ++a) {
-      o.avs_lost_sum[a] += b.avs_stake_lost[t * A + a];
-      o.avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0;
+      o.avs_lost_sum[a] += w * b.avs_stake_lost[t * A + a];
+      o.avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0 ? w : 0.0;
     }
     for (std::size_t p = 0; p < P; ++p) {
       const double d = b.pool_drawdown[t * P + p];
-      o.pool_drawdown_sum[p] += d;
+      o.pool_drawdown_sum[p] += w * d;
       // Exhausted: paid its whole balance (to the rounding of the running subtraction).
-      o.pool_exhausted[p] += pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12);
+      o.pool_exhausted[p] += pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12) ? w : 0.0;
     }
-    for (const AvsHolderShare& s : b.avs_shares_of(t)) x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(s.share);
+    for (const AvsHolderShare& s : b.avs_shares_of(t)) x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(w * s.share);
   }
   o.trials += to - from;
 }
@@ -98,6 +109,10 @@ void Tally::add(const TrialBlock& b) {
   if (next > 0 && b.first_trial != next_trial_)
     throw std::logic_error(fmt::format("Tally: block of trial {} after trial {}", b.first_trial, next_trial_ - 1));
   next_trial_ = b.first_trial + b.count;
+  if (!weighted_) weighted_ = !b.weight.empty();
+  if (*weighted_ != !b.weight.empty()) throw std::logic_error("Tally: weighted and unweighted blocks in one run");
+  // The sketches count trials; weighted bucket masses are not written yet (issue 14).
+  if (*weighted_ && sketch_accuracy_ > 0.0) throw std::logic_error("Tally: weighted trials need records for their quantiles");
   // The block cut into pieces at chunk boundaries; the first may continue the chunk under way.
   struct Piece {
     std::size_t from, to;
@@ -130,6 +145,9 @@ TallyTotals Tally::totals() const {
   o.merge(open_);
   TallyTotals t;
   t.trials = o.trials;
+  t.weighted = weighted_.value_or(false);
+  t.loss_spread = std::move(o.loss_spread);
+  t.return_spread = std::move(o.return_spread);
   t.loss = std::move(o.loss);
   t.net_return = std::move(o.net_return);
   t.loss_positive = std::move(o.loss_positive);

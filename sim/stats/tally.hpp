@@ -8,6 +8,7 @@
 // within each) and chunks are merged in trial order; integer counts, the sketches' bucket counts
 // and the fixed-point AVS x holder sums do not depend on the order at all.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -24,17 +25,21 @@ namespace restake {
 // trial indices (not of a block): the merges fall at the same places whatever the blocks are.
 inline constexpr std::uint64_t kTallyChunk = 4096;
 
-// What the trials of a run add up to.
+// What the trials of a run add up to. Every sum is weighted by the trials' weights (their
+// likelihood ratios in an importance-sampled run, 1 otherwise): an estimate is the sum over the
+// number of trials. Counts of trials are sums of weights too (exact integers when all are 1).
 struct TallyTotals {
   std::uint64_t trials = 0;
-  std::vector<RunningMoments> loss, net_return;               // [holder]
-  std::vector<std::uint64_t> loss_positive, return_negative;  // [holder] trial counts
+  bool weighted = false;
+  std::vector<RunningMoments> loss, net_return;               // [holder] of w x: mean and its stderr
+  std::vector<WeightedMoments> loss_spread, return_spread;    // [holder] of x with weight w: sd (weighted runs)
+  std::vector<double> loss_positive, return_negative;         // [holder] trials
   std::vector<double> covered_sum;                            // [holder]
   std::vector<double> cause_sum;                              // [holder * cause]
   std::vector<double> avs_lost_sum;                           // [avs]
-  std::vector<std::uint64_t> avs_slashed;                     // [avs] trials with a slash
+  std::vector<double> avs_slashed;                            // [avs] trials with a slash
   std::vector<double> pool_drawdown_sum;                      // [pool]
-  std::vector<std::uint64_t> pool_exhausted;                  // [pool] trials that emptied it
+  std::vector<double> pool_exhausted;                         // [pool] trials that emptied it
   std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
 };
@@ -54,9 +59,9 @@ class Tally {
   struct Ordered {
     std::uint64_t trials = 0;
     std::vector<RunningMoments> loss, net_return;
-    std::vector<std::uint64_t> loss_positive, return_negative;
-    std::vector<double> covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
-    std::vector<std::uint64_t> avs_slashed, pool_exhausted;
+    std::vector<WeightedMoments> loss_spread, return_spread;  // weighted runs only
+    std::vector<double> loss_positive, return_negative, covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
+    std::vector<double> avs_slashed, pool_exhausted;
     explicit Ordered(const RecordShape& s);
     void merge(const Ordered& later);
   };
@@ -70,6 +75,7 @@ class Tally {
 
   RecordShape shape_;
   double sketch_accuracy_;
+  std::optional<bool> weighted_;  // known from the first block
   std::vector<double> pool_balance_;
   std::uint64_t next_trial_ = 0;  // after the last block's
   Ordered done_;  // the chunks merged so far

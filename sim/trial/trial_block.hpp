@@ -22,6 +22,9 @@ struct TrialBlock {
   std::uint64_t first_trial = 0;
   std::size_t count = 0;
   std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
+  // [trial] each trial's weight, its likelihood ratio in an importance-sampled run; empty in plain
+  // Monte Carlo, where every trial weighs 1.
+  std::vector<double> weight;
   // The trials' AVS x holder losses, trial after trial (sparse: an [A, H] row per trial would cost
   // A x H doubles per trial); trial i's are avs_shares[avs_shares_end[i-1] .. avs_shares_end[i]).
   std::vector<AvsHolderShare> avs_shares;
@@ -42,6 +45,7 @@ struct TrialBlock {
     loss_by_cause.assign(n * s.holders * kLossCauseCount, 0.0);
     avs_stake_lost.assign(n * s.avs, 0.0);
     pool_drawdown.assign(n * s.pools, 0.0);
+    weight.clear();
     avs_shares.clear();
     avs_shares_end.assign(n, 0);
   }
