@@ -154,6 +154,9 @@ TrialBlock three_trials(const Model& m, std::vector<double> weight) {
   b.net_return[1 * H] = -0.17;
   b.net_return[2 * H] = -0.47;
   b.weight = std::move(weight);
+  // AVS 0 took 0.2 of holder 0 in trial 1, and 0.1 + 0.4 in trial 2.
+  b.avs_shares = {{0, 0, 0.2}, {0, 0, 0.1}, {0, 0, 0.4}};
+  b.avs_shares_end = {0, 1, 3};
   return b;
 }
 }  // namespace
@@ -168,6 +171,7 @@ TEST_CASE("a weighted tally estimates means and probabilities as sums of w x ove
   CHECK(s.loss[0].result().mean == doctest::Approx(0.35 / 3.0).epsilon(1e-15));
   CHECK(s.loss_positive[0] == 1.0);       // 0.5 + 0.5: P(loss > 0) = 1/3
   CHECK(s.return_negative[0] == 1.0);
+  CHECK(from_fixed(s.avs_holder_loss[0]) == doctest::Approx(0.5 * 0.2 + 0.5 * 0.5).epsilon(1e-15));
   // The standard error is that of w x: values 0, 0.1, 0.25.
   CHECK(s.loss[0].result().stderr_mean == doctest::Approx(moments(std::vector<double>{0.0, 0.1, 0.25}).stderr_mean).epsilon(1e-15));
 

@@ -65,40 +65,52 @@ Tally::Tally(const Model& m, double sketch_accuracy)
   for (const auto& p : m.coverage_pools) pool_balance_.push_back(p.balance);
 }
 
+template <bool Weighted>
 void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& o, Exact& x) const {
   const std::size_t H = shape_.holders, A = shape_.avs, P = shape_.pools, C = kLossCauseCount;
-  const bool weighted = !b.weight.empty();
+  // Compiled twice: a plain run's loop carries no weight at all. (With w = 1.0, w * x == x and the
+  // weighted loop would give the same bits, only slower.)
+  auto weigh = [](double w, double v) { return Weighted ? w * v : v; };
+  auto count = [](double w, bool yes) { return yes ? (Weighted ? w : 1.0) : 0.0; };
   for (std::size_t t = from; t < to; ++t) {
-    // A plain run's weight is 1.0, and w * x == x: the same bits as unweighted sums.
-    const double w = weighted ? b.weight[t] : 1.0;
+    const double w = Weighted ? b.weight[t] : 1.0;
     for (std::size_t h = 0; h < H; ++h) {
       const double l = b.loss_fraction[t * H + h], r = b.net_return[t * H + h];
-      o.loss[h].add(w * l);
-      o.net_return[h].add(w * r);
-      if (weighted) {
+      o.loss[h].add(weigh(w, l));
+      o.net_return[h].add(weigh(w, r));
+      if constexpr (Weighted) {
         o.loss_spread[h].add(l, w);
         o.return_spread[h].add(r, w);
       }
-      o.loss_positive[h] += l > 0.0 ? w : 0.0;
-      o.return_negative[h] += r < 0.0 ? w : 0.0;
+      o.loss_positive[h] += count(w, l > 0.0);
+      o.return_negative[h] += count(w, r < 0.0);
       if (!x.loss_sketch.empty()) {
         x.loss_sketch[h].add(l);
         x.return_sketch[h].add(r);
       }
-      o.covered_sum[h] += w * b.covered_fraction[t * H + h];
-      for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += w * b.loss_by_cause[(t * H + h) * C + c];
+      o.covered_sum[h] += weigh(w, b.covered_fraction[t * H + h]);
+      for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += weigh(w, b.loss_by_cause[(t * H + h) * C + c]);
     }
     for (std::size_t a = 0; a < A; ++a) {
-      o.avs_lost_sum[a] += w * b.avs_stake_lost[t * A + a];
-      o.avs_slashed[a] += b.avs_stake_lost[t * A + a] > 0.0 ? w : 0.0;
+      o.avs_lost_sum[a] += weigh(w, b.avs_stake_lost[t * A + a]);
+      o.avs_slashed[a] += count(w, b.avs_stake_lost[t * A + a] > 0.0);
     }
     for (std::size_t p = 0; p < P; ++p) {
       const double d = b.pool_drawdown[t * P + p];
-      o.pool_drawdown_sum[p] += w * d;
+      o.pool_drawdown_sum[p] += weigh(w, d);
       // Exhausted: paid its whole balance (to the rounding of the running subtraction).
-      o.pool_exhausted[p] += pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12) ? w : 0.0;
+      o.pool_exhausted[p] += count(w, pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12));
     }
-    for (const AvsHolderShare& s : b.avs_shares_of(t)) x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(w * s.share);
+  }
+  // The AVS x holder losses in one pass: a quiet block has none.
+  const std::span<const AvsHolderShare> shares(b.avs_shares.data() + (from == 0 ? 0 : b.avs_shares_end[from - 1]),
+                                               b.avs_shares.data() + (to == 0 ? 0 : b.avs_shares_end[to - 1]));
+  std::size_t t = from;
+  for (std::size_t k = 0; k < shares.size(); ++k) {
+    const std::size_t at = static_cast<std::size_t>(&shares[k] - b.avs_shares.data());
+    while (at >= b.avs_shares_end[t]) ++t;  // the trial the entry belongs to (for its weight)
+    const AvsHolderShare& s = shares[k];
+    x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(Weighted ? b.weight[t] * s.share : s.share);
   }
   o.trials += to - from;
 }
@@ -129,7 +141,10 @@ void Tally::add(const TrialBlock& b) {
   std::vector<Ordered> sums(pieces.size(), Ordered(shape_));
   if (continues) std::swap(sums[0], open_);
   tbb::parallel_for(std::size_t{0}, pieces.size(), [&](std::size_t k) {
-    add_trials(b, pieces[k].from, pieces[k].to, sums[k], exact_.local());
+    if (*weighted_)
+      add_trials<true>(b, pieces[k].from, pieces[k].to, sums[k], exact_.local());
+    else
+      add_trials<false>(b, pieces[k].from, pieces[k].to, sums[k], exact_.local());
   });
   // In trial order: only the last piece can leave a chunk under way.
   for (std::size_t k = 0; k < pieces.size(); ++k) {

@@ -71,6 +71,7 @@ class Tally {
     std::vector<QuantileSketch> loss_sketch, return_sketch;
   };
   // Trials [from, to) of block b.
+  template <bool Weighted>
   void add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& into, Exact& exact) const;
 
   RecordShape shape_;
