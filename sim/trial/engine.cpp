@@ -52,7 +52,7 @@ void gather_avs_shares(TrialBlock& block, tbb::enumerable_thread_specific<Worksp
 }  // namespace
 
 void run_trials(const Model& m, const RunSpec& o, const std::function<void(const TrialBlock&)>& on_block) {
-  const Plans plans = Plans::of(m);
+  const Plans plans = Plans::of(m, o.tilt);
   const RecordShape shape = RecordShape::of(m);
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
   // The consumer's stages (the tally) run in parallel from the calling thread: the run's thread
@@ -65,6 +65,7 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(o.block_trials, o.trials - done));
     const std::uint64_t first = o.first_trial + done;
     block.reset(shape, first, n);
+    if (plans.sampler.tilted) block.weight.assign(n, 0.0);
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256), [&](const tbb::blocked_range<std::size_t>& r) {
         Workspace& w = workspaces.local();
@@ -72,6 +73,7 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
         for (std::size_t i = r.begin(); i != r.end(); ++i) {
           const std::size_t before = w.shares.size();
           simulate_trial(m, plans, o.seed, first + i, w.draws, *w.trial, block.row(i, w.shares));
+          if (plans.sampler.tilted) block.weight[i] = w.draws.weight;
           if (w.shares.size() > before) w.ends.emplace_back(i, w.shares.size());
         }
       });

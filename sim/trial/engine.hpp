@@ -21,8 +21,8 @@ struct Plans {
   SamplerPlan sampler;
   World world;
   MechanismTypes mechanisms;
-  static Plans of(const Model& m) {
-    Plans p{make_sampler_plan(m), make_world(m), {}};
+  static Plans of(const Model& m, const Tilt& tilt = {}) {
+    Plans p{make_sampler_plan(m, tilt), make_world(m), {}};
     p.mechanisms = make_mechanisms(m, p.world);
     return p;
   }

@@ -20,6 +20,7 @@ enum class Substream : std::uint64_t {
   Subsidy = 2,      // index: AVS
   SourceEvents = 3, // index: event source; times and marks of its events
   Stress = 4,       // index: forced event entry
+  Mixture = 5,      // importance sampling: is the trial one of the defensive share?
 };
 
 inline TrialRng trial_rng(std::uint64_t seed, std::uint64_t trial, Substream purpose, std::uint64_t index) {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "model/model.hpp"
+#include "trial/sampler.hpp"
 
 namespace restake {
 
@@ -17,6 +18,7 @@ struct RunSpec {
   std::uint64_t first_trial = 0;  // trial indices first_trial .. first_trial + trials - 1
   std::size_t block_trials = 1 << 15;
   int threads = 0;  // 0: all cores
+  Tilt tilt;        // importance sampling (sampler.hpp); inactive: plain Monte Carlo
 
   std::uint64_t block_count() const;
   // Block k of this run as a run of its own (one block): the trials a single run computes there.

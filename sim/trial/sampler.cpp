@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include <boost/random/poisson_distribution.hpp>
 #include <boost/random/uniform_01.hpp>
@@ -12,7 +15,7 @@
 
 namespace restake {
 
-SamplerPlan make_sampler_plan(const Model& m) {
+SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
   // Every potential source is listed, silent ones (rate 0) too: a source's substreams are keyed
   // by its place in this list, which must depend on the world's structure only, so that changing
   // one rate (even to or from 0) leaves every other source's draws unchanged.
@@ -34,6 +37,25 @@ SamplerPlan make_sampler_plan(const Model& m) {
   for (auto& s : p.sources) {
     s.mean_events = s.rate_per_year * p.horizon_days / kDaysPerYear;
     s.p_none = std::exp(-s.mean_events);
+    s.tilted_mean = s.mean_events;
+    s.tilted_p_none = s.p_none;
+  }
+  if (!tilt.active()) return p;
+  if (tilt.rate_factor.size() != p.sources.size())
+    throw std::invalid_argument(fmt::format("tilt: {} rate factors for {} event sources", tilt.rate_factor.size(), p.sources.size()));
+  if (!(tilt.defensive >= 0.0 && tilt.defensive < 1.0))
+    throw std::invalid_argument(fmt::format("tilt: defensive share {} is not in [0, 1)", tilt.defensive));
+  p.tilted = true;
+  p.defensive = tilt.defensive;
+  for (std::size_t i = 0; i < p.sources.size(); ++i) {
+    const double factor = tilt.rate_factor[i];
+    if (!(std::isfinite(factor) && factor > 0.0))
+      throw std::invalid_argument(fmt::format("tilt: rate factor {} of event source {} is not finite and > 0", factor, i));
+    EventSource& s = p.sources[i];
+    s.tilted_mean = s.mean_events * factor;
+    s.tilted_p_none = std::exp(-s.tilted_mean);
+    s.log_ratio = -std::log(factor);
+    p.log_ratio_base += s.tilted_mean - s.mean_events;
   }
   return p;
 }
@@ -126,24 +148,29 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     }
   }
 
+  out.weight = 1.0;
   sample_forced_events(m, seed, trial, out);
   if (!m.stress.random_events) return;
+  // A tilted plan draws at the tilted means, or - the defensive share of trials, chosen by a
+  // stream of its own - at the model's.
+  const bool tilted = plan.tilted && !(plan.defensive > 0.0 && to_unit(philox_block(seed, trial, Substream::Mixture, 0)[0]) < plan.defensive);
+  double log_ratio = plan.log_ratio_base;  // log of (model's likelihood / tilted likelihood) of the counts
   Philox::ctr_type gate{};
   for (std::size_t s = 0; s < plan.sources.size(); ++s) {
     if (s % 4 == 0) gate = philox_block(seed, trial, Substream::SourceGate, s / 4);
     const EventSource& src = plan.sources[s];
     const double u = to_unit(gate[s % 4]);
+    const double mean = tilted ? src.tilted_mean : src.mean_events;
     // Almost every source stays silent in a trial: this comparison is then all it costs.
-    if (u < src.p_none) continue;
+    if (u < (tilted ? src.tilted_p_none : src.p_none)) continue;
     TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
     boost::random::uniform_01<double> unit;
     // Inversion is exact and cheap for the rare events modelled here; very frequent sources
     // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
     // is not monotone in the rate for a fixed stream.
     const std::uint32_t count =
-        src.mean_events < 500.0
-            ? poisson_inverse(src.mean_events, u)
-            : boost::random::poisson_distribution<std::uint32_t, double>(src.mean_events)(rng);
+        mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
+    log_ratio += count * src.log_ratio;
     for (std::uint32_t k = 0; k < count; ++k) {
       const double day = plan.horizon_days * unit(rng);
       switch (src.kind) {
@@ -168,6 +195,10 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
         case EventSource::Kind::Outage: push_outage(m, src.entity, day, rng, out); break;
       }
     }
+  }
+  if (plan.tilted) {
+    const double ratio = std::exp(log_ratio);
+    out.weight = plan.defensive > 0.0 ? 1.0 / (plan.defensive + (1.0 - plan.defensive) / ratio) : ratio;
   }
 }
 

@@ -1,0 +1,158 @@
+// Importance sampling: tilted Poisson sources and their exact likelihood ratios (sampler.hpp),
+// checked against the closed form of a world where the loss is a function of one Poisson count.
+#include <doctest/doctest.h>
+#include <algorithm>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "stats/statistics.hpp"
+#include "support.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+// One operator, one AVS slashing condition: N ~ Poisson(lambda) slashes of f leave (1 - f)^N, so
+// the loss exceeds 1 - (1 - f)^(k-1) exactly when N >= k.
+std::string poisson_world(double rate, double f) {
+  return R"(
+[simulation]
+name = "poisson"
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "op"
+validators = 100
+[[protocol]]
+name = "p"
+slashing_mode = "shared"
+[[avs]]
+name = "avs"
+protocol = "p"
+operators = ["op"]
+  [[avs.slashing]]
+  name = "fault"
+  rate_per_year = )" + std::to_string(rate) + R"(
+  fraction = )" + std::to_string(f) + R"(
+[[native]]
+name = "staker"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+}
+
+// The factor `theta` on the AVS condition's source, 1 on every other.
+Tilt tilt_condition(const Model& m, double theta, double defensive = 0.0) {
+  const SamplerPlan plain = make_sampler_plan(m);
+  Tilt t;
+  t.defensive = defensive;
+  for (const EventSource& s : plain.sources) t.rate_factor.push_back(s.kind == EventSource::Kind::AvsCondition ? theta : 1.0);
+  return t;
+}
+
+double poisson_tail(double mean, int k) {  // P(N >= k)
+  double p = std::exp(-mean), below = 0.0;
+  for (int j = 0; j < k; ++j) {
+    below += p;
+    p *= mean / (j + 1);
+  }
+  return 1.0 - below;
+}
+
+}  // namespace
+
+TEST_CASE("a tilted trial weighs exp(mu' - mu) (mu / mu')^N, and at most 1 / defensive in a mixture") {
+  const Model m = model_from(poisson_world(0.7, 0.2));
+  const double mu = 0.7, theta = 5.0;
+  for (const double defensive : {0.0, 0.25}) {
+    const SamplerPlan plan = make_sampler_plan(m, tilt_condition(m, theta, defensive));
+    REQUIRE(plan.tilted);
+    TrialDraws d;
+    int with_events = 0;
+    for (std::uint64_t trial = 0; trial < 400; ++trial) {
+      sample_trial(m, plan, 3, trial, d);
+      std::size_t n = 0;
+      for (const Event& e : d.events) n += e.kind == EventKind::AvsSlashing;
+      with_events += n > 0;
+      const double ratio = std::exp(mu * (theta - 1.0)) * std::pow(theta, -static_cast<double>(n));
+      const double expected = defensive > 0.0 ? 1.0 / (defensive + (1.0 - defensive) / ratio) : ratio;
+      CAPTURE(trial);
+      CHECK(d.weight == doctest::Approx(expected).epsilon(1e-13));
+      if (defensive > 0.0) CHECK(d.weight <= 1.0 / defensive);
+    }
+    CHECK(with_events > 300);  // mean 3.5 events per trial under the tilt
+  }
+}
+
+TEST_CASE("importance sampling estimates a 1e-4 tail of a Poisson world, and its VaR 99.99%, within the error it states") {
+  const double lambda = 0.7, f = 0.2;
+  const Model m = model_from(poisson_world(lambda, f));
+  RunSpec o;
+  o.trials = 20'000;
+  o.seed = 17;
+  o.threads = 2;
+  o.tilt = tilt_condition(m, 6.0 / lambda, 0.1);  // a mean of 6 events: the tail is the common case
+  std::vector<double> loss, weight;
+  run_trials(m, o, [&](const TrialBlock& b) {
+    REQUIRE(b.weight.size() == b.count);
+    loss.insert(loss.end(), b.loss_fraction.begin(), b.loss_fraction.end());
+    weight.insert(weight.end(), b.weight.begin(), b.weight.end());
+  });
+  // P(N >= 6) = 9.0e-5: loss > 1 - 0.8^5.
+  const double threshold = 1.0 - std::pow(1.0 - f, 5) + 1e-9, exact = poisson_tail(lambda, 6);
+  RunningMoments estimate, mass;
+  for (std::size_t i = 0; i < loss.size(); ++i) {
+    estimate.add(loss[i] > threshold ? weight[i] : 0.0);
+    mass.add(weight[i]);
+  }
+  const Moments e = estimate.result();
+  CHECK(std::abs(e.mean - exact) < 4.0 * e.stderr_mean);
+  CHECK(e.stderr_mean < 0.05 * exact);  // plain Monte Carlo would see about 2 such trials here
+  CHECK(std::abs(mass.result().mean - 1.0) < 4.0 * mass.result().stderr_mean);  // E[w] = 1
+
+  // VaR 99.99%: P(N <= 5) = 0.99991 >= 0.9999 > P(N <= 4), so it is the loss of 5 slashes.
+  std::vector<std::size_t> order(loss.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return loss[a] < loss[b]; });
+  std::vector<double> xs, ws;
+  for (std::size_t i : order) {
+    xs.push_back(loss[i]);
+    ws.push_back(weight[i]);
+  }
+  CHECK(weighted_quantile_sorted(xs, ws, 0.9999) == doctest::Approx(1.0 - std::pow(1.0 - f, 5)).epsilon(1e-12));
+}
+
+TEST_CASE("weights depend on the trial only, not on threads or blocks") {
+  const Model m = model_from(poisson_world(0.7, 0.2));
+  auto weights = [&](int threads, std::size_t block) {
+    RunSpec o;
+    o.trials = 5000;
+    o.seed = 4;
+    o.threads = threads;
+    o.block_trials = block;
+    o.tilt = tilt_condition(m, 3.0, 0.2);
+    std::vector<double> w;
+    run_trials(m, o, [&](const TrialBlock& b) { w.insert(w.end(), b.weight.begin(), b.weight.end()); });
+    return w;
+  };
+  const std::vector<double> one = weights(1, 5000);
+  REQUIRE(one.size() == 5000);
+  CHECK(one == weights(2, 777));
+}
+
+TEST_CASE("a tilt that does not fit the model is refused") {
+  const Model m = model_from(poisson_world(0.7, 0.2));
+  Tilt t = tilt_condition(m, 2.0);
+  t.rate_factor.pop_back();
+  CHECK_THROWS_WITH_AS(make_sampler_plan(m, t), doctest::Contains("rate factors for"), std::invalid_argument);
+  t = tilt_condition(m, 0.0);
+  CHECK_THROWS_WITH_AS(make_sampler_plan(m, t), doctest::Contains("is not finite and > 0"), std::invalid_argument);
+  t = tilt_condition(m, std::nan(""));
+  CHECK_THROWS_AS(make_sampler_plan(m, t), std::invalid_argument);
+  t = tilt_condition(m, 2.0, 1.0);
+  CHECK_THROWS_WITH_AS(make_sampler_plan(m, t), doctest::Contains("defensive share"), std::invalid_argument);
+}
