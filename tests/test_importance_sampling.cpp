@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "stats/statistics.hpp"
+#include "trial/cross_entropy.hpp"
 #include "support.hpp"
 
 using namespace restake;
@@ -155,4 +156,51 @@ TEST_CASE("a tilt that does not fit the model is refused") {
   CHECK_THROWS_AS(make_sampler_plan(m, t), std::invalid_argument);
   t = tilt_condition(m, 2.0, 1.0);
   CHECK_THROWS_WITH_AS(make_sampler_plan(m, t), doctest::Contains("defensive share"), std::invalid_argument);
+}
+
+TEST_CASE("cross-entropy pilot rounds tilt the source that causes the tail, and the tilt estimates it") {
+  const double lambda = 0.7, f = 0.2;
+  const Model m = model_from(poisson_world(lambda, f));
+  CrossEntropyOptions ce;
+  ce.seed = 17;
+  ce.pilot_trials = 5000;
+  const TailTarget target{0, 1.0 - std::pow(1.0 - f, 6) - 1e-9};  // N >= 6
+  const CrossEntropyResult r = find_tilt(m, target, ce);
+  CHECK(r.reached);
+  CHECK(r.levels.size() >= 2);  // it climbs: 1 slash, 2, ... up to the target
+  CHECK(std::is_sorted(r.levels.begin(), r.levels.end()));
+  const SamplerPlan plain = make_sampler_plan(m);
+  double condition_mean = 0.0;
+  for (std::size_t s = 0; s < plain.sources.size(); ++s) {
+    if (plain.sources[s].kind == EventSource::Kind::AvsCondition)
+      condition_mean = plain.sources[s].mean_events * r.tilt.rate_factor[s];
+    else
+      CHECK(r.tilt.rate_factor[s] == 1.0);  // silent sources stay as they are
+  }
+  // The optimal Poisson tilt is about E[N | N >= 6] = 6.1 events; smoothing may leave it short.
+  CHECK(condition_mean > 4.0);
+  CHECK(condition_mean < 8.0);
+
+  RunSpec o;
+  o.trials = 20'000;
+  o.seed = 17;
+  o.threads = 2;
+  o.tilt = r.tilt;
+  RunningMoments estimate;
+  run_trials(m, o, [&](const TrialBlock& b) {
+    for (std::size_t i = 0; i < b.count; ++i) estimate.add(b.loss_fraction[i] >= target.loss ? b.weight[i] : 0.0);
+  });
+  const Moments e = estimate.result();
+  const double exact = poisson_tail(lambda, 6);
+  CHECK(std::abs(e.mean - exact) < 4.0 * e.stderr_mean);
+  CHECK(e.stderr_mean < 0.05 * exact);
+}
+
+TEST_CASE("a tail search with nothing to find says so") {
+  const Model m = model_from(poisson_world(0.0, 0.2));  // no event ever
+  CrossEntropyOptions ce;
+  ce.pilot_trials = 200;
+  CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("no pilot trial of 200 has a loss"), std::runtime_error);
+  CHECK_THROWS_AS(find_tilt(m, {1, 0.1}, ce), std::invalid_argument);
+  CHECK_THROWS_AS(find_tilt(m, {0, 0.0}, ce), std::invalid_argument);
 }

@@ -149,6 +149,7 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
   }
 
   out.weight = 1.0;
+  out.fired.clear();
   sample_forced_events(m, seed, trial, out);
   if (!m.stress.random_events) return;
   // A tilted plan draws at the tilted means, or - the defensive share of trials, chosen by a
@@ -171,6 +172,7 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     const std::uint32_t count =
         mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
     log_ratio += count * src.log_ratio;
+    if (count > 0) out.fired.push_back({static_cast<std::uint32_t>(s), count});
     for (std::uint32_t k = 0; k < count; ++k) {
       const double day = plan.horizon_days * unit(rng);
       switch (src.kind) {

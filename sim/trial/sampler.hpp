@@ -57,6 +57,10 @@ struct TrialDraws {
   std::vector<double> subsidy_days;  // per AVS: drawn half-life or cliff day
   std::vector<Event> events;         // in no particular order
   double weight = 1.0;               // likelihood ratio (1 unless the plan is tilted)
+  struct Fired {
+    std::uint32_t source, events;  // index in SamplerPlan::sources, events it drew
+  };
+  std::vector<Fired> fired;  // the random sources that fired, in source order
 };
 
 // Pure function of (model, seed, trial); `out` is reused to avoid allocations.

@@ -1,0 +1,75 @@
+#include "trial/cross_entropy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "stats/statistics.hpp"
+#include "trial/engine.hpp"
+
+namespace restake {
+
+namespace {
+constexpr std::uint64_t kFirstPilotTrial = std::uint64_t{1} << 62;
+constexpr std::uint64_t kPilotRoundStride = std::uint64_t{1} << 40;
+}  // namespace
+
+CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const CrossEntropyOptions& o) {
+  if (target.holder >= m.holders.size()) throw std::invalid_argument(fmt::format("tail target: no holder {}", target.holder));
+  if (!(target.loss > 0.0 && target.loss <= 1.0))
+    throw std::invalid_argument(fmt::format("tail target: a loss of {} is not in (0, 1]", target.loss));
+  const std::size_t sources = make_sampler_plan(m).sources.size();
+  CrossEntropyResult out;
+  out.tilt.rate_factor.assign(sources, 1.0);
+
+  const Plans plain = Plans::of(m);
+  Trial trial(m, plain.world, plain.mechanisms);
+  TrialDraws draws;
+  TrialBlock row;
+  row.reset(RecordShape::of(m), 0, 1);
+  std::vector<double> loss(o.pilot_trials), weight(o.pilot_trials);
+  std::vector<std::vector<TrialDraws::Fired>> fired(o.pilot_trials);
+  for (int round = 0; round < o.max_rounds && !out.reached; ++round) {
+    const SamplerPlan plan = make_sampler_plan(m, out.tilt);
+    const std::uint64_t first = kFirstPilotTrial + static_cast<std::uint64_t>(round) * kPilotRoundStride;
+    for (std::uint64_t i = 0; i < o.pilot_trials; ++i) {
+      sample_trial(m, plan, o.seed, first + i, draws);
+      row.avs_shares.clear();
+      trial.run(draws, row.row(0));
+      loss[i] = row.loss_fraction[target.holder];
+      weight[i] = draws.weight;
+      fired[i] = draws.fired;
+    }
+    std::vector<double> sorted = loss;
+    std::sort(sorted.begin(), sorted.end());
+    double level = std::min(target.loss, quantile_sorted(sorted, 1.0 - o.elite_share));
+    // Most trials lose nothing: start from those that lose anything at all.
+    if (level <= 0.0) level = std::nextafter(0.0, 1.0);
+    if (sorted.back() < level)
+      throw std::runtime_error(fmt::format("tail search: no pilot trial of {} has a loss for holder \"{}\"; raise the pilot "
+                                           "trials or the event rates", o.pilot_trials, m.holders[target.holder].name));
+    out.levels.push_back(level);
+    out.reached = level >= target.loss;
+    // The update: each source's weighted mean count over the elite trials, over its model mean.
+    double elite_weight = 0.0;
+    std::vector<double> counts(sources, 0.0);
+    for (std::uint64_t i = 0; i < o.pilot_trials; ++i) {
+      if (loss[i] < level) continue;
+      elite_weight += weight[i];
+      for (const TrialDraws::Fired& f : fired[i]) counts[f.source] += weight[i] * f.events;
+    }
+    for (std::size_t s = 0; s < sources; ++s) {
+      const double mean = plain.sampler.sources[s].mean_events;
+      if (mean <= 0.0) continue;
+      const double update = std::max(1.0, counts[s] / elite_weight / mean);
+      double& factor = out.tilt.rate_factor[s];
+      factor = o.smoothing * update + (1.0 - o.smoothing) * factor;
+    }
+  }
+  out.tilt.defensive = o.defensive;
+  return out;
+}
+
+}  // namespace restake
