@@ -78,15 +78,19 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally) {
   const TallyTotals t = tally.totals();
   if (t.loss_sketch.size() != m.holders.size()) throw std::logic_error("summarize_run: the tally kept no sketches");
+  auto tail = [](const auto& loss, const auto& ret, HolderSummary& hs) {
+    for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) hs.loss.quantiles[i] = loss.quantile(kLossQuantileLevels[i]);
+    hs.loss.var95 = loss.quantile(0.95);
+    hs.loss.var99 = loss.quantile(0.99);
+    hs.loss.es95 = loss.expected_shortfall(0.95);
+    hs.loss.es99 = loss.expected_shortfall(0.99);
+    for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i) hs.net_return.quantiles[i] = ret.quantile(kReturnQuantileLevels[i]);
+  };
   return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
-    const QuantileSketch& l = t.loss_sketch[h];
-    for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) hs.loss.quantiles[i] = l.quantile(kLossQuantileLevels[i]);
-    hs.loss.var95 = l.quantile(0.95);
-    hs.loss.var99 = l.quantile(0.99);
-    hs.loss.es95 = l.expected_shortfall(0.95);
-    hs.loss.es99 = l.expected_shortfall(0.99);
-    for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
-      hs.net_return.quantiles[i] = t.return_sketch[h].quantile(kReturnQuantileLevels[i]);
+    if (t.weighted)
+      tail(t.weighted_loss_sketch[h], t.weighted_return_sketch[h], hs);
+    else
+      tail(t.loss_sketch[h], t.return_sketch[h], hs);
   });
 }
 

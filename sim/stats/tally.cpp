@@ -48,9 +48,11 @@ template <class Exact>
 Exact empty_exact(const RecordShape& s, double sketch_accuracy) {
   Exact e;
   e.avs_holder_loss.assign(s.avs * s.holders, 0);
-  if (sketch_accuracy > 0.0) {
+  if (sketch_accuracy > 0.0) {  // both kinds: empty sketches cost nothing, and blocks say which is used
     e.loss_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
     e.return_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
+    e.weighted_loss_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
+    e.weighted_return_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
   }
   return e;
 }
@@ -85,8 +87,13 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
       o.loss_positive[h] += count(w, l > 0.0);
       o.return_negative[h] += count(w, r < 0.0);
       if (!x.loss_sketch.empty()) {
-        x.loss_sketch[h].add(l);
-        x.return_sketch[h].add(r);
+        if constexpr (Weighted) {
+          x.weighted_loss_sketch[h].add(l, w);
+          x.weighted_return_sketch[h].add(r, w);
+        } else {
+          x.loss_sketch[h].add(l);
+          x.return_sketch[h].add(r);
+        }
       }
       o.covered_sum[h] += weigh(w, b.covered_fraction[t * H + h]);
       for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += weigh(w, b.loss_by_cause[(t * H + h) * C + c]);
@@ -123,8 +130,6 @@ void Tally::add(const TrialBlock& b) {
   next_trial_ = b.first_trial + b.count;
   if (!weighted_) weighted_ = !b.weight.empty();
   if (*weighted_ != !b.weight.empty()) throw std::logic_error("Tally: weighted and unweighted blocks in one run");
-  // The sketches count trials; weighted bucket masses are not written yet (issue 14).
-  if (*weighted_ && sketch_accuracy_ > 0.0) throw std::logic_error("Tally: weighted trials need records for their quantiles");
   // The block cut into pieces at chunk boundaries; the first may continue the chunk under way.
   struct Piece {
     std::size_t from, to;
@@ -179,11 +184,15 @@ TallyTotals Tally::totals() const {
     for (std::size_t h = 0; h < x.loss_sketch.size(); ++h) {
       x.loss_sketch[h].merge(e.loss_sketch[h]);
       x.return_sketch[h].merge(e.return_sketch[h]);
+      x.weighted_loss_sketch[h].merge(e.weighted_loss_sketch[h]);
+      x.weighted_return_sketch[h].merge(e.weighted_return_sketch[h]);
     }
   }
   t.avs_holder_loss = std::move(x.avs_holder_loss);
   t.loss_sketch = std::move(x.loss_sketch);
   t.return_sketch = std::move(x.return_sketch);
+  t.weighted_loss_sketch = std::move(x.weighted_loss_sketch);
+  t.weighted_return_sketch = std::move(x.weighted_return_sketch);
   return t;
 }
 

@@ -42,6 +42,7 @@ struct TallyTotals {
   std::vector<double> pool_exhausted;                         // [pool] trials that emptied it
   std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
+  std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;  // the same, weighted runs
 };
 
 class Tally {
@@ -69,6 +70,7 @@ class Tally {
   struct Exact {
     std::vector<FixedSum> avs_holder_loss;
     std::vector<QuantileSketch> loss_sketch, return_sketch;
+    std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;
   };
   // Trials [from, to) of block b.
   template <bool Weighted>
