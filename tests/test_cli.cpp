@@ -196,3 +196,59 @@ TEST_CASE("reproduce passes on the published cases and fails when a figure leave
       "metric = \"cascade_loss_share\"\npsi = 0.001\npublished = 0.0109\nbound = \"upper\"\ntolerance = 0.5\n", published);
   CHECK(cli(fmt::format("reproduce {}", dir / "bound.toml"), dir, &out) == 1);
 }
+
+TEST_CASE("a command-line number out of its range is refused with the range, not clamped, and nothing is written") {
+  TempDir dir;
+  const std::string sweep = RESTAKE_SOURCE_DIR "/sweeps/oracle-slash-rate.toml";
+  const std::string cascade = RESTAKE_SOURCE_DIR "/scenarios/cascade/theorem2.toml";
+  struct Case {
+    std::string command, option, value, expected;
+  };
+  const std::string run = fmt::format("run {} -o {} --no-progress", kDefault, dir / "out.h5");
+  const std::string sw = fmt::format("sweep {} -o {}", sweep, dir / "out.h5");
+  const std::string integer64 = "[0, 9223372036854775807]";
+  const std::string count64 = "[1, 9223372036854775807]";
+  const Case cases[] = {
+      {run, "--seed", "-1", integer64},  // CLI11 alone made it 18446744073709551615
+      {run, "--seed", "99999999999999999999999", integer64},
+      {run, "--seed", "9223372036854775808", integer64},  // beyond what a scenario's seed can hold
+      {run, "--seed", "1e3", integer64},
+      {run, "--trials", "18446744073709551616", count64},  // CLI11 alone made it 2^64-1 trials
+      {run, "--trials", "0", count64},
+      {run, "--trials", "-5", count64},
+      {run, "--trials", "1.5", count64},
+      {run, "--trials", "0x10", count64},
+      {run, "--threads", "0", "[1, 4096]"},
+      {run, "--threads", "4097", "[1, 4096]"},
+      {run, "--threads", "99999999999", "[1, 4096]"},
+      {run, "--block", "0", "[1, 16777216]"},
+      {run, "--compression", "10", "[0, 9]"},
+      {sw, "--seed", "-1", integer64},
+      {sw, "--trials", "18446744073709551616", count64},
+      {sw, "--threads", "0", "[1, 4096]"},
+      {sw, "--block", "-1", "[1, 16777216]"},
+      {sw, "--compression", "-1", "[0, 9]"},
+      {sw, "--stop-after", "0", "[1, 1000000]"},
+      {sw, "--stop-after", "18446744073709551616", "[1, 1000000]"},
+      {"cascade " + cascade, "--psi", "nan", "[0, 1]"},
+      {"cascade " + cascade, "--psi", "1.5", "[0, 1]"},
+      {"cascade " + cascade, "--psi", "1e-400", "[0, 1]"},  // would be read as 0
+      {"cascade " + cascade, "--gamma", "nan", "[0, 1000000000000]"},
+      {"cascade " + cascade, "--gamma", "inf", "[0, 1000000000000]"},
+      {"cascade " + cascade, "--max-exact", "0", "[1, 26]"},
+      {"cascade " + cascade, "--max-exact", "18446744073709551617", "[1, 26]"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.command);
+    CAPTURE(c.option);
+    CAPTURE(c.value);
+    std::string err;
+    CHECK(cli(fmt::format("{} {} {}", c.command, c.option, c.value), dir, nullptr, &err) != 0);
+    CHECK(err.find(fmt::format("{}: expected ", c.option)) != std::string::npos);
+    CHECK(err.find(c.expected + ", got " + c.value) != std::string::npos);
+    CHECK(!fs::exists(dir / "out.h5"));
+  }
+  // The ends of the ranges are accepted as given.
+  REQUIRE(cli(fmt::format("{} --trials 1 --seed 9223372036854775807 -q", run), dir) == 0);
+  CHECK(h5::File::open_read_only(dir / "out.h5").attr_uint("seed") == 9223372036854775807ull);
+}
