@@ -2,6 +2,7 @@
 #include "cli_support.hpp"
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -251,4 +252,46 @@ TEST_CASE("a command-line number out of its range is refused with the range, not
   // The ends of the ranges are accepted as given.
   REQUIRE(cli(fmt::format("{} --trials 1 --seed 9223372036854775807 -q", run), dir) == 0);
   CHECK(h5::File::open_read_only(dir / "out.h5").attr_uint("seed") == 9223372036854775807ull);
+}
+
+TEST_CASE("inputs that are not regular files, or are too large, are refused before anything is read or written") {
+  TempDir dir;
+  const std::string fifo = dir / "fifo.toml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string huge = dir / "huge.toml";
+  std::ofstream(huge).close();
+  fs::resize_file(huge, std::uintmax_t{17} << 20);  // sparse: 17 MiB of nothing
+  struct Case {
+    std::string path, expected;
+  };
+  const Case cases[] = {
+      {"/dev/zero", "/dev/zero: a character device, not a scenario file"},  // read until memory ran out
+      {dir.path.string(), dir.path.string() + ": a directory, not a scenario file"},  // said "missing [simulation]"
+      {fifo, fifo + ": a pipe, not a scenario file"},  // waited for a writer
+      {huge, huge + ": larger than the 16 MiB a scenario file may have"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.path);
+    std::string err;
+    CHECK(cli(fmt::format("validate {}", c.path), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+    CHECK(cli(fmt::format("run {} -o {} --no-progress", c.path, dir / "out.h5"), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+    CHECK(!fs::exists(dir / "out.h5"));
+    CHECK(cli(fmt::format("cascade {}", c.path), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+  }
+  // The sweep file itself, the scenario it names, and the reproductions manifest go the same way.
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {}", dir.path.string(), dir / "out.h5"), dir, nullptr, &err) == 1);
+  CHECK(err.find("a directory, not a sweep file") != std::string::npos);
+  std::ofstream(dir / "s.toml") << "[sweep]\nscenario = \"/dev/zero\"\n";
+  CHECK(cli(fmt::format("sweep {} -o {}", dir / "s.toml", dir / "out.h5"), dir, nullptr, &err) == 2);
+  CHECK(err.find("s.toml:2:12: sweep.scenario: /dev/zero: a character device, not a scenario file") != std::string::npos);
+  CHECK(cli("reproduce /dev/zero", dir, nullptr, &err) == 1);
+  CHECK(err.find("/dev/zero: a character device, not a manifest") != std::string::npos);
+  CHECK(!fs::exists(dir / "out.h5"));
+  // A symbolic link to a scenario is a scenario.
+  fs::create_symlink(kDefault, dir / "link.toml");
+  CHECK(cli(fmt::format("validate {}", dir / "link.toml"), dir) == 0);
 }
