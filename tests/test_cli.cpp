@@ -2,6 +2,7 @@
 #include "cli_support.hpp"
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -195,4 +196,102 @@ TEST_CASE("reproduce passes on the published cases and fails when a figure leave
       "[[case]]\nname = \"bound\"\nscenario = \"{}../cascade/theorem1-tight.toml\"\nsource = \"test\"\n"
       "metric = \"cascade_loss_share\"\npsi = 0.001\npublished = 0.0109\nbound = \"upper\"\ntolerance = 0.5\n", published);
   CHECK(cli(fmt::format("reproduce {}", dir / "bound.toml"), dir, &out) == 1);
+}
+
+TEST_CASE("a command-line number out of its range is refused with the range, not clamped, and nothing is written") {
+  TempDir dir;
+  const std::string sweep = RESTAKE_SOURCE_DIR "/sweeps/oracle-slash-rate.toml";
+  const std::string cascade = RESTAKE_SOURCE_DIR "/scenarios/cascade/theorem2.toml";
+  struct Case {
+    std::string command, option, value, expected;
+  };
+  const std::string run = fmt::format("run {} -o {} --no-progress", kDefault, dir / "out.h5");
+  const std::string sw = fmt::format("sweep {} -o {}", sweep, dir / "out.h5");
+  const std::string integer64 = "[0, 9223372036854775807]";
+  const std::string count64 = "[1, 9223372036854775807]";
+  const Case cases[] = {
+      {run, "--seed", "-1", integer64},  // CLI11 alone made it 18446744073709551615
+      {run, "--seed", "99999999999999999999999", integer64},
+      {run, "--seed", "9223372036854775808", integer64},  // beyond what a scenario's seed can hold
+      {run, "--seed", "1e3", integer64},
+      {run, "--trials", "18446744073709551616", count64},  // CLI11 alone made it 2^64-1 trials
+      {run, "--trials", "0", count64},
+      {run, "--trials", "-5", count64},
+      {run, "--trials", "1.5", count64},
+      {run, "--trials", "0x10", count64},
+      {run, "--threads", "0", "[1, 4096]"},
+      {run, "--threads", "4097", "[1, 4096]"},
+      {run, "--threads", "99999999999", "[1, 4096]"},
+      {run, "--block", "0", "[1, 16777216]"},
+      {run, "--compression", "10", "[0, 9]"},
+      {sw, "--seed", "-1", integer64},
+      {sw, "--trials", "18446744073709551616", count64},
+      {sw, "--threads", "0", "[1, 4096]"},
+      {sw, "--block", "-1", "[1, 16777216]"},
+      {sw, "--compression", "-1", "[0, 9]"},
+      {sw, "--stop-after", "0", "[1, 1000000]"},
+      {sw, "--stop-after", "18446744073709551616", "[1, 1000000]"},
+      {"cascade " + cascade, "--psi", "nan", "[0, 1]"},
+      {"cascade " + cascade, "--psi", "1.5", "[0, 1]"},
+      {"cascade " + cascade, "--psi", "1e-400", "[0, 1]"},  // would be read as 0
+      {"cascade " + cascade, "--gamma", "nan", "[0, 1000000000000]"},
+      {"cascade " + cascade, "--gamma", "inf", "[0, 1000000000000]"},
+      {"cascade " + cascade, "--max-exact", "0", "[1, 26]"},
+      {"cascade " + cascade, "--max-exact", "18446744073709551617", "[1, 26]"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.command);
+    CAPTURE(c.option);
+    CAPTURE(c.value);
+    std::string err;
+    CHECK(cli(fmt::format("{} {} {}", c.command, c.option, c.value), dir, nullptr, &err) != 0);
+    CHECK(err.find(fmt::format("{}: expected ", c.option)) != std::string::npos);
+    CHECK(err.find(c.expected + ", got " + c.value) != std::string::npos);
+    CHECK(!fs::exists(dir / "out.h5"));
+  }
+  // The ends of the ranges are accepted as given.
+  REQUIRE(cli(fmt::format("{} --trials 1 --seed 9223372036854775807 -q", run), dir) == 0);
+  CHECK(h5::File::open_read_only(dir / "out.h5").attr_uint("seed") == 9223372036854775807ull);
+}
+
+TEST_CASE("inputs that are not regular files, or are too large, are refused before anything is read or written") {
+  TempDir dir;
+  const std::string fifo = dir / "fifo.toml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string huge = dir / "huge.toml";
+  std::ofstream(huge).close();
+  fs::resize_file(huge, std::uintmax_t{17} << 20);  // sparse: 17 MiB of nothing
+  struct Case {
+    std::string path, expected;
+  };
+  const Case cases[] = {
+      {"/dev/zero", "/dev/zero: a character device, not a scenario file"},  // read until memory ran out
+      {dir.path.string(), dir.path.string() + ": a directory, not a scenario file"},  // said "missing [simulation]"
+      {fifo, fifo + ": a pipe, not a scenario file"},  // waited for a writer
+      {huge, huge + ": larger than the 16 MiB a scenario file may have"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.path);
+    std::string err;
+    CHECK(cli(fmt::format("validate {}", c.path), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+    CHECK(cli(fmt::format("run {} -o {} --no-progress", c.path, dir / "out.h5"), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+    CHECK(!fs::exists(dir / "out.h5"));
+    CHECK(cli(fmt::format("cascade {}", c.path), dir, nullptr, &err) == 1);
+    CHECK(err.find(c.expected) != std::string::npos);
+  }
+  // The sweep file itself, the scenario it names, and the reproductions manifest go the same way.
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {}", dir.path.string(), dir / "out.h5"), dir, nullptr, &err) == 1);
+  CHECK(err.find("a directory, not a sweep file") != std::string::npos);
+  std::ofstream(dir / "s.toml") << "[sweep]\nscenario = \"/dev/zero\"\n";
+  CHECK(cli(fmt::format("sweep {} -o {}", dir / "s.toml", dir / "out.h5"), dir, nullptr, &err) == 2);
+  CHECK(err.find("s.toml:2:12: sweep.scenario: /dev/zero: a character device, not a scenario file") != std::string::npos);
+  CHECK(cli("reproduce /dev/zero", dir, nullptr, &err) == 1);
+  CHECK(err.find("/dev/zero: a character device, not a manifest") != std::string::npos);
+  CHECK(!fs::exists(dir / "out.h5"));
+  // A symbolic link to a scenario is a scenario.
+  fs::create_symlink(kDefault, dir / "link.toml");
+  CHECK(cli(fmt::format("validate {}", dir / "link.toml"), dir) == 0);
 }

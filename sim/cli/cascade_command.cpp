@@ -17,6 +17,7 @@
 #include "security/cascade.hpp"
 #include "io/json.hpp"
 #include "io/scenario.hpp"
+#include "number_options.hpp"
 #include "text_file.hpp"
 
 namespace restake {
@@ -209,12 +210,10 @@ CLI::App* add_cascade_command(CLI::App& app, CascadeArgs& args) {
   CLI::App* cmd = app.add_subcommand(
       "cascade", "Durvasula-Roughgarden cascade analysis: security, slack, sufficient condition, worst-case loss R_psi");
   cmd->add_option("scenario", args.scenario, "Scenario file")->required();
-  cmd->add_option("--psi", args.psi, "Shock: share of all stake lost at first (default 0.001)")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--gamma", args.gamma, "Also check security and the per-validator condition with this slack")
-      ->check(CLI::Range(0.0, 1e12));
-  cmd->add_option("--max-exact", args.max_exact,
-                  fmt::format("Largest validator count for the exact searches (default 20, at most {})", kExactValidatorsCap))
-      ->check(CLI::Range(std::size_t{1}, kExactValidatorsCap));
+  add_number_option(*cmd, "--psi", args.psi, 0.0, 1.0, "Shock: share of all stake lost at first (default 0.001)");
+  add_number_option(*cmd, "--gamma", args.gamma, 0.0, 1e12, "Also check security and the per-validator condition with this slack");
+  add_integer_option(*cmd, "--max-exact", args.max_exact, 1, static_cast<std::int64_t>(kExactValidatorsCap),
+                     fmt::format("Largest validator count for the exact searches (default 20, at most {})", kExactValidatorsCap));
   cmd->add_flag("--json", args.json, "Machine-readable output");
   cmd->fallthrough();  // -v / -q may come after the subcommand
   return cmd;

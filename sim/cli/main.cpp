@@ -18,6 +18,7 @@
 #include "compare_command.hpp"
 #include "trial/engine.hpp"
 #include "interrupt.hpp"
+#include "number_options.hpp"
 #include "progress.hpp"
 #include "reproduce_command.hpp"
 #include "io/results.hpp"
@@ -129,11 +130,12 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "Simulate a scenario and write an HDF5 results file");
   run_cmd->add_option("scenario", run.scenario, "Scenario file (default: scenarios/default.toml)");
   run_cmd->add_option("-o,--output", run.output, "Results file (default: results/<scenario>.h5)");
-  run_cmd->add_option("--trials", run.run.trials, "Override [simulation] trials")->check(CLI::PositiveNumber);
-  run_cmd->add_option("--seed", run.run.seed, "Override [simulation] seed");
-  run_cmd->add_option("--threads", run.run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  run_cmd->add_option("--block", run.run.block_trials, "Trials per block written at once")->check(CLI::Range(1, 1 << 24));
-  run_cmd->add_option("--compression", run.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
+  add_integer_option(*run_cmd, "--trials", run.run.trials, 1, kMaxTomlInteger, "Override [simulation] trials");
+  add_integer_option(*run_cmd, "--seed", run.run.seed, 0, kMaxTomlInteger, "Override [simulation] seed");
+  add_integer_option(*run_cmd, "--threads", run.run.threads, 1, kMaxThreads,
+                     fmt::format("Worker threads, at most {} (default: all cores)", kMaxThreads));
+  add_integer_option(*run_cmd, "--block", run.run.block_trials, 1, 1 << 24, "Trials per block written at once");
+  add_integer_option(*run_cmd, "--compression", run.deflate, 0, 9, "Deflate level of per-trial datasets, 0-9");
   run_cmd->add_flag("!--no-progress", run.progress, "No progress bar");
   run_cmd->add_flag("!--no-records", run.records,
                     "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");

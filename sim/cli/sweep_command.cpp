@@ -12,6 +12,7 @@
 #ifdef RESTAKE_MPI
 #include "mpi_sweep.hpp"
 #endif
+#include "number_options.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep_driver.hpp"
 
@@ -23,12 +24,13 @@ CLI::App* add_sweep_command(CLI::App& app, SweepArgs& a) {
   CLI::App* cmd = app.add_subcommand("sweep", "Simulate every point of a parameter sweep into one HDF5 file");
   cmd->add_option("sweep", a.sweep, "Sweep file (TOML, docs/sweeps.md)")->required();
   cmd->add_option("-o,--output", a.output, "Sweep results file (default: results/<sweep>.h5)");
-  cmd->add_option("--trials", a.run.trials, "Trials per point (overrides [sweep] trials and the scenario)")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a.run.seed, "Seed of every point (overrides [sweep] seed and the scenario)");
-  cmd->add_option("--threads", a.run.threads, "Worker threads (default: all cores)")->check(CLI::PositiveNumber);
-  cmd->add_option("--block", a.run.block_trials, "Trials per block")->check(CLI::Range(1, 1 << 24));
+  add_integer_option(*cmd, "--trials", a.run.trials, 1, kMaxTomlInteger, "Trials per point (overrides [sweep] trials and the scenario)");
+  add_integer_option(*cmd, "--seed", a.run.seed, 0, kMaxTomlInteger, "Seed of every point (overrides [sweep] seed and the scenario)");
+  add_integer_option(*cmd, "--threads", a.run.threads, 1, kMaxThreads,
+                     fmt::format("Worker threads, at most {} (default: all cores)", kMaxThreads));
+  add_integer_option(*cmd, "--block", a.run.block_trials, 1, 1 << 24, "Trials per block");
   cmd->add_flag("--records", a.records, "Also store every point's per-trial records (and compute exact quantiles)");
-  cmd->add_option("--compression", a.deflate, "Deflate level of per-trial datasets, 0-9")->check(CLI::Range(0, 9));
+  add_integer_option(*cmd, "--compression", a.deflate, 0, 9, "Deflate level of per-trial datasets, 0-9");
   cmd->add_option("--shard", a.shard, "Run only the points p with p % N == i, into a shard file for `merge` (i/N, 0 <= i < N)")
       ->check([](const std::string& text) {
         try {
@@ -39,9 +41,8 @@ CLI::App* add_sweep_command(CLI::App& app, SweepArgs& a) {
         }
       });
   cmd->add_flag("--resume", a.resume, "Reuse the points an interrupted run of this command finished");
-  cmd->add_option("--stop-after", a.stop_after,
-                  "Stop as if interrupted after simulating this many points (for tests and preemption drills)")
-      ->check(CLI::PositiveNumber);
+  add_integer_option(*cmd, "--stop-after", a.stop_after, 1, static_cast<std::int64_t>(kMaxSweepPoints),
+                     "Stop as if interrupted after simulating this many points (for tests and preemption drills)");
   return cmd;
 }
 

@@ -24,7 +24,6 @@ const char* to_string(SweepMode m) {
 
 namespace {
 
-constexpr std::size_t kMaxPoints = 1'000'000;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // A path error found while resolving; parse_sweep turns it into a SweepError at the `path` key.
@@ -272,7 +271,7 @@ void read_values(TableReader& t, SweepParameter& p) {
   if (a.size() != 3) t.fail(form, fmt::format("expected [from, to, n], got {} elements", a.size()));
   const double from = t.number(*a.get(0), p.key + "[0]", -kInf, kInf, "a number");
   const double to = t.number(*a.get(1), p.key + "[1]", -kInf, kInf, "a number");
-  const auto n = static_cast<std::size_t>(t.integer(*a.get(2), p.key + "[2]", 1, kMaxPoints, "a count n in [1, 1000000]"));
+  const auto n = static_cast<std::size_t>(t.integer(*a.get(2), p.key + "[2]", 1, kMaxSweepPoints, "a count n in [1, 1000000]"));
   const bool log = form == "logspace";
   if (log && !(from > 0.0 && to > 0.0))
     t.fail(form, fmt::format("logspace needs from > 0 and to > 0 (they are the values, not exponents), got [{}, {}]", from, to));
@@ -345,7 +344,7 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     if (sw.has(k) && !lhs) sw.fail(k, "only for mode = \"lhs\"");
   if (lhs) {
     if (!sw.has("points")) sw.fail_table("mode = \"lhs\" needs points = N (the number of points to sample)");
-    lhs_points = static_cast<std::size_t>(*sw.integer("points", 1, kMaxPoints, "a count in [1, 1000000]"));
+    lhs_points = static_cast<std::size_t>(*sw.integer("points", 1, kMaxSweepPoints, "a count in [1, 1000000]"));
     s.lhs_seed = sw.integer("lhs_seed", 0, "an integer >= 0").value_or(s.lhs_seed);
   }
 
@@ -415,8 +414,8 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     std::size_t P = 1;
     for (std::size_t k = 0; k < K; ++k) {
       P *= ps[k].values.size();
-      if (P > kMaxPoints)
-        fail(source, ps[k], fmt::format("the grid has more than {} points", kMaxPoints));
+      if (P > kMaxSweepPoints)
+        fail(source, ps[k], fmt::format("the grid has more than {} points", kMaxSweepPoints));
     }
     s.points.assign(P, std::vector<double>(K));
     for (std::size_t pt = 0; pt < P; ++pt) {

@@ -23,6 +23,9 @@ struct SweepError : ScenarioError {
   using ScenarioError::ScenarioError;
 };
 
+// The most points a sweep may have (grid, zip or lhs).
+inline constexpr std::size_t kMaxSweepPoints = 1'000'000;
+
 enum class SweepMode { Grid, Zip, Lhs };
 const char* to_string(SweepMode m);
 
