@@ -2,6 +2,7 @@
 #include "cli_support.hpp"
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -195,4 +196,39 @@ TEST_CASE("reproduce passes on the published cases and fails when a figure leave
       "[[case]]\nname = \"bound\"\nscenario = \"{}../cascade/theorem1-tight.toml\"\nsource = \"test\"\n"
       "metric = \"cascade_loss_share\"\npsi = 0.001\npublished = 0.0109\nbound = \"upper\"\ntolerance = 0.5\n", published);
   CHECK(cli(fmt::format("reproduce {}", dir / "bound.toml"), dir, &out) == 1);
+}
+
+TEST_CASE("-o refuses a directory, FIFO or symbolic link before any work, for run, sweep, shards and merge") {
+  TempDir dir;
+  fs::create_directories(dir / "folder");
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  std::ofstream(dir / "real.h5") << "kept";
+  fs::create_symlink(dir / "real.h5", dir / "link");
+  const std::string sweep = dir / "sweep.toml";
+  std::ofstream(sweep) << fmt::format(
+      "[sweep]\nscenario = \"{}\"\ntrials = 300\n[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
+      kDefault);
+  const std::string sweep_cmd = "sweep " + sweep + " --threads 1";
+  REQUIRE(cli(fmt::format("{} --shard 0/2 -o {}", sweep_cmd, dir / "s0.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("{} --shard 1/2 -o {}", sweep_cmd, dir / "s1.h5"), dir) == 0);
+  const std::string merge_cmd = fmt::format("merge {} {}", dir / "s0.h5", dir / "s1.h5");
+
+  const std::pair<std::string, std::string> targets[] = {
+      {"folder", "it is a directory"}, {"fifo", "it is a FIFO"}, {"link", "it is a symbolic link (to " + dir / "real.h5" + ")"}};
+  for (const std::string& command : {"run " + kDefault + " --trials 2000 --threads 1", sweep_cmd, sweep_cmd + " --shard 0/2", merge_cmd})
+    for (const auto& [name, what] : targets) {
+      const std::string target = dir / name;
+      INFO(command << " -o " << target);
+      std::string err;
+      CHECK(cli(fmt::format("{} -o {}", command, target), dir, nullptr, &err) == 1);
+      CHECK(err.find(fmt::format("cannot write {}: {}", target, what)) != std::string::npos);
+      CHECK(err.find("regular file") != std::string::npos);
+      CHECK(err.find(" -> ") == std::string::npos);  // refused before the run's (or sweep's) first log line
+    }
+  CHECK(fs::is_directory(dir / "folder"));
+  CHECK(fs::is_empty(dir / "folder"));
+  CHECK(fs::is_fifo(dir / "fifo"));
+  CHECK(fs::is_symlink(dir / "link"));
+  CHECK(slurp(dir / "real.h5") == "kept");
+  for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find(".partial") == std::string::npos);
 }

@@ -12,6 +12,7 @@
 #ifdef RESTAKE_MPI
 #include "mpi_sweep.hpp"
 #endif
+#include "io/atomic_file.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep_driver.hpp"
 
@@ -80,6 +81,7 @@ CLI::App* add_merge_command(CLI::App& app, MergeArgs& a) {
 }
 
 int run_merge_command(const MergeArgs& a) {
+  check_replaceable(a.output);
   if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
   const auto start = std::chrono::steady_clock::now();
   const std::size_t P = merge_shards(a.shards, a.output);

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "interrupt.hpp"
+#include "io/atomic_file.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
@@ -32,6 +33,7 @@ std::string sweep_output(const SweepArgs& a, const std::optional<ShardSpec>& sha
   const std::string out = !a.output.empty() ? a.output
                           : shard           ? fmt::format("{}.shard-{}-of-{}.h5", stem, shard->index, shard->count)
                                             : stem + ".h5";
+  check_replaceable(out);  // a shard file is written only at the end: check before the points run
   if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
   return out;
 }
