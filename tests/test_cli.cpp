@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -25,6 +26,21 @@ using namespace restake;
 namespace {
 
 const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+// A copy of `file` changed by `edit` (given the copy's root, opened for writing), as a damaged or
+// hostile file would be.
+std::string edited_copy(const std::string& file, const std::string& copy, const std::function<void(const h5::Group&)>& edit) {
+  fs::copy_file(file, copy, fs::copy_options::overwrite_existing);
+  const h5::Group root(h5::Handle(H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+  REQUIRE(root.id() >= 0);
+  edit(root);
+  return copy;
+}
+
+void replace_strings(const h5::Group& root, const std::string& name, const std::vector<std::string>& values) {
+  REQUIRE(H5Ldelete(root.id(), name.c_str(), H5P_DEFAULT) >= 0);
+  root.write_strings(name, values);
+}
 
 
 
@@ -231,4 +247,44 @@ TEST_CASE("-o refuses a directory, FIFO or symbolic link before any work, for ru
   CHECK(fs::is_symlink(dir / "link"));
   CHECK(slurp(dir / "real.h5") == "kept");
   for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find(".partial") == std::string::npos);
+}
+
+TEST_CASE("summary and compare refuse a results file whose datasets disagree in length, or that is marked incomplete") {
+  TempDir dir;
+  const std::string good = dir / "good.h5";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 300 --threads 1 --no-progress", kDefault, good), dir) == 0);
+  const std::size_t H = h5::File::open_read_only(good).dims("holders/names").at(0);
+  const std::size_t A = h5::File::open_read_only(good).dims("avs/names").at(0);
+  REQUIRE(H >= 2);
+
+  const std::pair<std::string, std::string> cases[] = {
+      {edited_copy(good, dir / "kinds.h5", [](const h5::Group& r) { replace_strings(r, "holders/kinds", {"lrt"}); }),
+       fmt::format("/holders/kinds has shape [1], expected [{}] (one per holder, as many as names)", H)},
+      {edited_copy(good, dir / "avs.h5",
+                   [](const h5::Group& r) {
+                     std::vector<std::string> names = r.read_strings("avs/names");
+                     names.push_back("one-too-many");
+                     replace_strings(r, "avs/names", names);
+                   }),
+       fmt::format("/avs/assets has shape [{}], expected [{}] (one per AVS, as many as names)", A, A + 1)},
+      {edited_copy(good, dir / "means.h5",
+                   [](const h5::Group& r) {
+                     REQUIRE(H5Ldelete(r.id(), "summary/loss/mean", H5P_DEFAULT) >= 0);
+                     r.write_doubles("summary/loss/mean", std::vector<double>{0.5}, {1});
+                   }),
+       fmt::format("/summary/loss/mean has shape [1], expected [{}] (holder)", H)},
+      {edited_copy(good, dir / "incomplete.h5", [](const h5::Group& r) { r.set_attr("complete", std::int64_t{0}); }),
+       "marked incomplete (complete = 0): the run writing it did not finish"},
+  };
+  for (const auto& [file, message] : cases) {
+    INFO(file);
+    std::string out, err;
+    CHECK(cli("summary " + file, dir, &out, &err) == 1);
+    CHECK(err.find(file + ": " + message) != std::string::npos);
+    CHECK(out.empty());
+    CHECK(cli(fmt::format("compare {} {}", good, file), dir, &out, &err) == 1);
+    CHECK(err.find(file + ": " + message) != std::string::npos);
+    CHECK(out.empty());
+  }
+  CHECK(cli("summary " + good, dir) == 0);
 }

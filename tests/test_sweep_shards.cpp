@@ -321,3 +321,26 @@ TEST_CASE("--resume simulates again a finished point whose file was changed, and
   contains(err, "(4 simulated now)");
   same_file(dir / "single.h5", out);
 }
+
+TEST_CASE("merge refuses a point whose records have another shape than the sweep's, even with a digest to match") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --records --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --records --threads 2", sweep, p1), dir) == 0);
+  {
+    // One holder fewer in one record, and the digest recomputed, as a hostile file would have it.
+    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+    REQUIRE(root.id() >= 0);
+    const h5::Group point = root.open_group("point/0");
+    const std::vector<hsize_t> dims = point.dims("trials/loss_fraction");
+    REQUIRE(dims.size() == 2);
+    REQUIRE(H5Ldelete(point.id(), "trials/loss_fraction", H5P_DEFAULT) >= 0);
+    point.write_doubles("trials/loss_fraction", std::vector<double>(dims[0] * (dims[1] - 1)), {dims[0], dims[1] - 1});
+    point.set_attr("data_digest", point_data_digest(point));
+  }
+  std::string err;
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, fmt::format("{}: point 0: /point/0/trials/loss_fraction has shape [700, 2], expected [700, 3]", p0));
+  CHECK(!fs::exists(out));
+}

@@ -66,7 +66,7 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
       const std::size_t p = points[i];
       if (const auto it = done.find(p); it != done.end()) {
         if (writer) {
-          it->second.copy_records(p, *writer);
+          it->second.copy_records(p, first, *writer);
           writer->add_point(p, it->second.result(p, first));
         }
         spdlog::debug("point {}/{}: {} (finished earlier)", i + 1, points.size(), sw.describe_point(p));

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "io/atomic_file.hpp"
@@ -65,10 +66,21 @@ void write_result(const h5::Group& g, const PointResult& r) {
   g.write_doubles("horizon_days", horizon, {}, "days");
 }
 
-// FNV-1a (64 bits) over every dataset of a point's group: names, shapes and values. It finds a part
-// changed after it was written (by hand or by a damaged disk); kept in the file itself, no digest
-// could stop someone who recomputes it, so a fast non-cryptographic one serves.
-std::string data_digest(const h5::Group& g) {
+std::string list_points(const std::vector<std::size_t>& points) {
+  constexpr std::size_t kShown = 20;
+  std::vector<std::string> shown;
+  for (std::size_t i = 0; i < points.size() && i < kShown; ++i) shown.push_back(std::to_string(points[i]));
+  std::string out = fmt::format("{}", fmt::join(shown, ", "));
+  if (points.size() > kShown) out += fmt::format(" and {} more", points.size() - kShown);
+  return out;
+}
+
+}  // namespace
+
+// FNV-1a (64 bits): it finds a part changed after it was written (by hand or by a damaged disk);
+// kept in the file itself, no digest could stop someone who recomputes it, so a fast
+// non-cryptographic one serves.
+std::string point_data_digest(const h5::Group& g) {
   std::uint64_t h = 14695981039346656037ull;
   const auto add = [&h](const void* data, std::size_t bytes) {
     for (const unsigned char* b = static_cast<const unsigned char*>(data); bytes-- > 0; ++b) {
@@ -96,17 +108,6 @@ std::string data_digest(const h5::Group& g) {
   }
   return fmt::format("fnv1a64:{:016x}", h);
 }
-
-std::string list_points(const std::vector<std::size_t>& points) {
-  constexpr std::size_t kShown = 20;
-  std::vector<std::string> shown;
-  for (std::size_t i = 0; i < points.size() && i < kShown; ++i) shown.push_back(std::to_string(points[i]));
-  std::string out = fmt::format("{}", fmt::join(shown, ", "));
-  if (points.size() > kShown) out += fmt::format(" and {} more", points.size() - kShown);
-  return out;
-}
-
-}  // namespace
 
 // ---- SweepIdentity ----
 
@@ -197,7 +198,7 @@ void PointFileWriter::commit(const PointResult& r) {
   Impl& d = *impl_;
   write_result(*d.group, r);
   d.records.clear();
-  d.group->set_attr("data_digest", data_digest(*d.group));  // copied with the group into a shard
+  d.group->set_attr("data_digest", point_data_digest(*d.group));  // copied with the group into a shard
   d.group.reset();
   d.file->close();
   d.out.commit();
@@ -262,7 +263,7 @@ void SweepPartReader::verify(std::size_t point) const {
   try {
     const h5::Group g = d.file.open_group(d.groups.at(point));
     const std::string stored = g.attr_string("data_digest");
-    if (const std::string actual = data_digest(g); actual != stored)
+    if (const std::string actual = point_data_digest(g); actual != stored)
       throw SweepPartError(fmt::format("{}: point {}: its data do not match the digest written with them ({}, now {}): "
                                        "the file was changed or damaged after it was written",
                                        d.path, point, stored, actual));
@@ -309,29 +310,25 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   return r;
 }
 
-void SweepPartReader::copy_records(std::size_t point, SweepWriter& writer) const {
+void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepWriter& writer) const {
   const Impl& d = *impl_;
   if (!d.id.records) return;
   verify(point);
   const h5::Group g = d.file.open_group(d.groups.at(point));
-  // The entity counts from the records' own axes.
-  RecordShape shape;
+  // Every record shaped for the sweep's entities before any row is read.
+  const RecordShape shape = RecordShape::of(first);
+  const Extents e = Extents::of(shape, d.id.trials);
   for (const TrialRecordSpec& r : trial_records()) {
-    const std::vector<hsize_t> dims = g.dims(r.out.path);
-    const auto axes = r.out.shape.dims();
-    if (dims.size() != axes.size() || dims[0] != d.id.trials)
-      throw SweepPartError(fmt::format("{}: point {} holds /{} of another shape", d.path, point, r.out.path));
-    for (std::size_t k = 1; k < axes.size(); ++k) {
-      if (axes[k] == Dim::Holder) shape.holders = dims[k];
-      if (axes[k] == Dim::Avs) shape.avs = dims[k];
-      if (axes[k] == Dim::Pool) shape.pools = dims[k];
-    }
+    const std::vector<hsize_t> dims = g.dims(r.out.path), expected = h5_dims(r.out.shape.dims(), e);
+    if (dims != expected)
+      throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point, d.groups.at(point),
+                                       r.out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
   }
   TrialBlock b;
-  for (hsize_t first = 0; first < d.id.trials; first += kRecordRows) {
-    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - first);
-    b.reset(shape, first, n);
-    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, first, n);
+  for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
+    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
+    b.reset(shape, row, n);
+    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, row, n);
     writer.append(point, b);
   }
 }
@@ -447,7 +444,7 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
   SweepWriter writer(output, sw, first, id.meta(), id.writer_options());
   for (std::size_t p = 0; p < P; ++p) {
     const SweepPartReader& part = parts[*owner[p]];
-    part.copy_records(p, writer);
+    part.copy_records(p, first, writer);
     writer.add_point(p, part.result(p, first));
   }
   writer.finish();

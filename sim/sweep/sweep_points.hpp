@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/h5.hpp"
 #include "model/model.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_writer.hpp"
@@ -27,6 +28,10 @@ inline constexpr const char* kSweepShardFileType = "restake-sim sweep shard";
 // data_digest, a digest of its datasets checked before the point is used (parts of version 3 are
 // refused: they cannot show that nobody changed them)
 inline constexpr std::int64_t kSweepShardFormatVersion = 4;
+
+// The digest of a point's group in a part (its attribute data_digest): of the names, shapes and
+// values of every dataset in it, "fnv1a64:<16 hex digits>".
+std::string point_data_digest(const h5::Group& point);
 
 // A stored point is unusable here (another sweep, missing or duplicate points, a damaged file).
 struct SweepPartError : std::runtime_error {
@@ -100,8 +105,9 @@ class SweepPartReader {
   // Throws SweepPartError unless the point's datasets still have the digest stored with them when
   // they were written (a file edited or damaged since). result() and copy_records() check first.
   void verify(std::size_t point) const;
-  // The point's per-trial records, block by block (only for parts written with records).
-  void copy_records(std::size_t point, SweepWriter& writer) const;
+  // The point's per-trial records, block by block (only for parts written with records), each
+  // dataset's shape checked against `first`'s entities first.
+  void copy_records(std::size_t point, const Model& first, SweepWriter& writer) const;
 
  private:
   struct Impl;
