@@ -6,6 +6,7 @@
 #include <string>
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include "cli_support.hpp"
 #include "io/h5.hpp"
@@ -83,4 +84,31 @@ TEST_CASE("an HDF5 file with an object still open refuses to close rather than c
   }
   f.close();
   CHECK(restake::h5::File::open_read_only(dir / "x.h5").exists("g"));
+}
+
+TEST_CASE("an atomic file replaces only a regular file: a directory, FIFO or symbolic link is refused, up front and at commit") {
+  TempDir dir;
+  fs::create_directories(dir / "folder");
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  write_text(dir / "real.txt", "kept");
+  fs::create_symlink(dir / "real.txt", dir / "link");
+  CHECK_THROWS_WITH_AS(AtomicFile(dir / "folder"), doctest::Contains("it is a directory"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(AtomicFile(dir / "fifo"), doctest::Contains("it is a FIFO"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(AtomicFile(dir / "link"), doctest::Contains(("it is a symbolic link (to " + dir / "real.txt" + ")").c_str()),
+                       std::runtime_error);
+  CHECK_NOTHROW(AtomicFile(dir / "real.txt"));
+  CHECK_NOTHROW(AtomicFile(dir / "new.txt"));
+
+  // Something that takes the target's name while the writer works is not replaced either.
+  {
+    AtomicFile f(dir / "late");
+    write_text(f.path(), "data");
+    REQUIRE(::mkfifo((dir / "late").c_str(), 0600) == 0);
+    CHECK_THROWS_WITH_AS(f.commit(), doctest::Contains(("cannot write " + dir / "late" + ": it is a FIFO").c_str()), std::runtime_error);
+  }
+  CHECK(fs::is_fifo(dir / "late"));
+  CHECK(fs::is_fifo(dir / "fifo"));
+  CHECK(fs::is_symlink(dir / "link"));
+  CHECK(slurp(dir / "real.txt") == "kept");
+  for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find(".partial-") == std::string::npos);
 }

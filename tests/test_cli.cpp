@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -25,6 +26,21 @@ using namespace restake;
 namespace {
 
 const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+// A copy of `file` changed by `edit` (given the copy's root, opened for writing), as a damaged or
+// hostile file would be.
+std::string edited_copy(const std::string& file, const std::string& copy, const std::function<void(const h5::Group&)>& edit) {
+  fs::copy_file(file, copy, fs::copy_options::overwrite_existing);
+  const h5::Group root(h5::Handle(H5Fopen(copy.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+  REQUIRE(root.id() >= 0);
+  edit(root);
+  return copy;
+}
+
+void replace_strings(const h5::Group& root, const std::string& name, const std::vector<std::string>& values) {
+  REQUIRE(H5Ldelete(root.id(), name.c_str(), H5P_DEFAULT) >= 0);
+  root.write_strings(name, values);
+}
 
 
 
@@ -294,4 +310,77 @@ TEST_CASE("inputs that are not regular files, or are too large, are refused befo
   // A symbolic link to a scenario is a scenario.
   fs::create_symlink(kDefault, dir / "link.toml");
   CHECK(cli(fmt::format("validate {}", dir / "link.toml"), dir) == 0);
+TEST_CASE("-o refuses a directory, FIFO or symbolic link before any work, for run, sweep, shards and merge") {
+  TempDir dir;
+  fs::create_directories(dir / "folder");
+  REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+  std::ofstream(dir / "real.h5") << "kept";
+  fs::create_symlink(dir / "real.h5", dir / "link");
+  const std::string sweep = dir / "sweep.toml";
+  std::ofstream(sweep) << fmt::format(
+      "[sweep]\nscenario = \"{}\"\ntrials = 300\n[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
+      kDefault);
+  const std::string sweep_cmd = "sweep " + sweep + " --threads 1";
+  REQUIRE(cli(fmt::format("{} --shard 0/2 -o {}", sweep_cmd, dir / "s0.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("{} --shard 1/2 -o {}", sweep_cmd, dir / "s1.h5"), dir) == 0);
+  const std::string merge_cmd = fmt::format("merge {} {}", dir / "s0.h5", dir / "s1.h5");
+
+  const std::pair<std::string, std::string> targets[] = {
+      {"folder", "it is a directory"}, {"fifo", "it is a FIFO"}, {"link", "it is a symbolic link (to " + dir / "real.h5" + ")"}};
+  for (const std::string& command : {"run " + kDefault + " --trials 2000 --threads 1", sweep_cmd, sweep_cmd + " --shard 0/2", merge_cmd})
+    for (const auto& [name, what] : targets) {
+      const std::string target = dir / name;
+      INFO(command << " -o " << target);
+      std::string err;
+      CHECK(cli(fmt::format("{} -o {}", command, target), dir, nullptr, &err) == 1);
+      CHECK(err.find(fmt::format("cannot write {}: {}", target, what)) != std::string::npos);
+      CHECK(err.find("regular file") != std::string::npos);
+      CHECK(err.find(" -> ") == std::string::npos);  // refused before the run's (or sweep's) first log line
+    }
+  CHECK(fs::is_directory(dir / "folder"));
+  CHECK(fs::is_empty(dir / "folder"));
+  CHECK(fs::is_fifo(dir / "fifo"));
+  CHECK(fs::is_symlink(dir / "link"));
+  CHECK(slurp(dir / "real.h5") == "kept");
+  for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find(".partial") == std::string::npos);
+}
+
+TEST_CASE("summary and compare refuse a results file whose datasets disagree in length, or that is marked incomplete") {
+  TempDir dir;
+  const std::string good = dir / "good.h5";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 300 --threads 1 --no-progress", kDefault, good), dir) == 0);
+  const std::size_t H = h5::File::open_read_only(good).dims("holders/names").at(0);
+  const std::size_t A = h5::File::open_read_only(good).dims("avs/names").at(0);
+  REQUIRE(H >= 2);
+
+  const std::pair<std::string, std::string> cases[] = {
+      {edited_copy(good, dir / "kinds.h5", [](const h5::Group& r) { replace_strings(r, "holders/kinds", {"lrt"}); }),
+       fmt::format("/holders/kinds has shape [1], expected [{}] (one per holder, as many as names)", H)},
+      {edited_copy(good, dir / "avs.h5",
+                   [](const h5::Group& r) {
+                     std::vector<std::string> names = r.read_strings("avs/names");
+                     names.push_back("one-too-many");
+                     replace_strings(r, "avs/names", names);
+                   }),
+       fmt::format("/avs/assets has shape [{}], expected [{}] (one per AVS, as many as names)", A, A + 1)},
+      {edited_copy(good, dir / "means.h5",
+                   [](const h5::Group& r) {
+                     REQUIRE(H5Ldelete(r.id(), "summary/loss/mean", H5P_DEFAULT) >= 0);
+                     r.write_doubles("summary/loss/mean", std::vector<double>{0.5}, {1});
+                   }),
+       fmt::format("/summary/loss/mean has shape [1], expected [{}] (holder)", H)},
+      {edited_copy(good, dir / "incomplete.h5", [](const h5::Group& r) { r.set_attr("complete", std::int64_t{0}); }),
+       "marked incomplete (complete = 0): the run writing it did not finish"},
+  };
+  for (const auto& [file, message] : cases) {
+    INFO(file);
+    std::string out, err;
+    CHECK(cli("summary " + file, dir, &out, &err) == 1);
+    CHECK(err.find(file + ": " + message) != std::string::npos);
+    CHECK(out.empty());
+    CHECK(cli(fmt::format("compare {} {}", good, file), dir, &out, &err) == 1);
+    CHECK(err.find(file + ": " + message) != std::string::npos);
+    CHECK(out.empty());
+  }
+  CHECK(cli("summary " + good, dir) == 0);
 }

@@ -73,6 +73,32 @@ std::size_t count_files(const std::string& folder) {
   return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
 }
 
+// Changes the first number of a dataset in place, as an editor would: the file keeps its layout.
+void edit_first_value(const std::string& file, const std::string& dataset, double value) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  const hid_t ds = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  REQUIRE(ds >= 0);
+  const hid_t space = H5Dget_space(ds);
+  std::vector<double> v(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
+  REQUIRE(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0);
+  REQUIRE(v[0] != value);
+  v[0] = value;
+  REQUIRE(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0);
+  H5Sclose(space);
+  H5Dclose(ds);
+  REQUIRE(H5Fclose(f) >= 0);
+}
+
+void set_format_version(const std::string& file, std::int64_t version) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+  REQUIRE(H5Awrite(a, H5T_NATIVE_INT64, &version) >= 0);
+  H5Aclose(a);
+  REQUIRE(H5Fclose(f) >= 0);
+}
+
 }  // namespace
 
 TEST_CASE("a shard i of N holds the points p with p mod N equal to i and a bad i/N is refused") {
@@ -248,4 +274,73 @@ TEST_CASE("--stop-after stops only before a point it would simulate: a run that 
   REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2 --stop-after 6", sweep, out), dir) == 0);
   CHECK(fs::exists(out));
   CHECK(!fs::exists(progress_folder(out)));
+}
+
+TEST_CASE("merge refuses a shard changed after it was written, a shard of an older format, and an output that is a shard") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, p1), dir) == 0);
+  std::string err;
+
+  // The output named by another path to the same file (./, a hard link) is still that shard.
+  fs::create_hard_link(p1, dir / "alias.h5");
+  const std::string p1_bytes = slurp(p1);
+  for (const std::string& same : {dir / "./p1.h5", dir / "alias.h5"}) {
+    CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, same), dir, nullptr, &err) == 1);
+    contains(err, fmt::format("merge: the output {} is the input shard {}: writing it would replace that shard", same, p1));
+  }
+  CHECK(slurp(p1) == p1_bytes);
+
+  edit_first_value(p0, "point/2/summary/loss/mean", 0.5);
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, p0 + ": point 2: its data do not match the digest written with them (fnv1a64:");
+  contains(err, "the file was changed or damaged after it was written");
+  CHECK(!fs::exists(out));
+
+  set_format_version(p1, 3);
+  CHECK(cli(fmt::format("merge {} {} -o {}", p1, p0, out), dir, nullptr, &err) == 1);
+  contains(err, p1 + ": format_version 3, but this restake-sim reads only 4 (older parts have no digest of their data to check)");
+  CHECK(!fs::exists(out));
+}
+
+TEST_CASE("--resume simulates again a finished point whose file was changed, and ends with the single run's bytes") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), out = dir / "out.h5", folder = progress_folder(out);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, dir / "single.h5"), dir) == 0);
+  CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 3", sweep, out), dir) == 130);
+  REQUIRE(count_files(folder) == 3);
+  edit_first_value(folder + "/point-1.h5", "point/trials/loss_fraction", 0.75);
+
+  std::string err;
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 --resume", sweep, out), dir, nullptr, &err) == 0);
+  contains(err, folder + "/point-1.h5: point 1: its data do not match the digest written with them");
+  contains(err, "simulating point 1 again");
+  contains(err, "2 of 6 points already finished");
+  contains(err, "(4 simulated now)");
+  same_file(dir / "single.h5", out);
+}
+
+TEST_CASE("merge refuses a point whose records have another shape than the sweep's, even with a digest to match") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --records --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --records --threads 2", sweep, p1), dir) == 0);
+  {
+    // One holder fewer in one record, and the digest recomputed, as a hostile file would have it.
+    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+    REQUIRE(root.id() >= 0);
+    const h5::Group point = root.open_group("point/0");
+    const std::vector<hsize_t> dims = point.dims("trials/loss_fraction");
+    REQUIRE(dims.size() == 2);
+    REQUIRE(H5Ldelete(point.id(), "trials/loss_fraction", H5P_DEFAULT) >= 0);
+    point.write_doubles("trials/loss_fraction", std::vector<double>(dims[0] * (dims[1] - 1)), {dims[0], dims[1] - 1});
+    point.set_attr("data_digest", point_data_digest(point));
+  }
+  std::string err;
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, fmt::format("{}: point 0: /point/0/trials/loss_fraction has shape [700, 2], expected [700, 3]", p0));
+  CHECK(!fs::exists(out));
 }

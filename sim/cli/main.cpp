@@ -19,6 +19,7 @@
 #include "trial/engine.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
+#include "io/atomic_file.hpp"
 #include "progress.hpp"
 #include "reproduce_command.hpp"
 #include "io/results.hpp"
@@ -71,6 +72,7 @@ int cmd_run(RunArgs a) {
   for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
   const RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
+  check_replaceable(a.output);  // before the run, not after it
   if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
 
   spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,

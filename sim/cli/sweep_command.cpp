@@ -13,6 +13,7 @@
 #include "mpi_sweep.hpp"
 #endif
 #include "number_options.hpp"
+#include "io/atomic_file.hpp"
 #include "sweep/sweep_points.hpp"
 #include "sweep_driver.hpp"
 
@@ -81,6 +82,7 @@ CLI::App* add_merge_command(CLI::App& app, MergeArgs& a) {
 }
 
 int run_merge_command(const MergeArgs& a) {
+  check_replaceable(a.output);
   if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
   const auto start = std::chrono::steady_clock::now();
   const std::size_t P = merge_shards(a.shards, a.output);

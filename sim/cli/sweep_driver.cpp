@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "interrupt.hpp"
+#include "io/atomic_file.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
@@ -32,6 +33,7 @@ std::string sweep_output(const SweepArgs& a, const std::optional<ShardSpec>& sha
   const std::string out = !a.output.empty() ? a.output
                           : shard           ? fmt::format("{}.shard-{}-of-{}.h5", stem, shard->index, shard->count)
                                             : stem + ".h5";
+  check_replaceable(out);  // a shard file is written only at the end: check before the points run
   if (const fs::path dir = fs::path(out).parent_path(); !dir.empty()) fs::create_directories(dir);
   return out;
 }
@@ -64,7 +66,7 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
       const std::size_t p = points[i];
       if (const auto it = done.find(p); it != done.end()) {
         if (writer) {
-          it->second.copy_records(p, *writer);
+          it->second.copy_records(p, first, *writer);
           writer->add_point(p, it->second.result(p, first));
         }
         spdlog::debug("point {}/{}: {} (finished earlier)", i + 1, points.size(), sw.describe_point(p));

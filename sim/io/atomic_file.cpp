@@ -31,8 +31,36 @@ void sync(const std::string& path, int flags, bool directory) {
 
 }  // namespace
 
+void check_replaceable(const std::string& target) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(target, ec);
+  if (ec && st.type() != fs::file_type::not_found)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", target, ec.message()));
+  const char* what = nullptr;
+  switch (st.type()) {
+    case fs::file_type::not_found:
+    case fs::file_type::regular: return;
+    case fs::file_type::directory: what = "a directory"; break;
+    case fs::file_type::symlink:
+      throw std::runtime_error(fmt::format(
+          "cannot write {}: it is a symbolic link (to {}); the output must be a regular file or a new name: give the "
+          "link's target instead",
+          target, fs::read_symlink(target, ec).string()));
+    case fs::file_type::character: what = "a character device"; break;
+    case fs::file_type::block: what = "a block device"; break;
+    case fs::file_type::fifo: what = "a FIFO"; break;
+    case fs::file_type::socket: what = "a socket"; break;
+    default: what = "not a regular file"; break;
+  }
+  throw std::runtime_error(fmt::format(
+      "cannot write {}: it is {}; the output must be a regular file (which is replaced) or a new name", target, what));
+}
+
 AtomicFile::AtomicFile(std::string target)
-    : target_(std::move(target)), temp_(fmt::format("{}.partial-{}", target_, ::getpid())) {}
+    : target_(std::move(target)), temp_(fmt::format("{}.partial-{}", target_, ::getpid())) {
+  check_replaceable(target_);
+}
 
 AtomicFile::~AtomicFile() {
   if (committed_) return;
@@ -43,6 +71,7 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::commit() {
   if (committed_) throw std::logic_error("AtomicFile::commit: " + target_ + " is already committed");
   sync(temp_, O_RDONLY, false);
+  check_replaceable(target_);  // again: the checks before the run cannot see what appeared during it
   std::error_code ec;
   std::filesystem::rename(temp_, target_, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", temp_, target_, ec.message()));

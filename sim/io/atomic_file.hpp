@@ -7,10 +7,16 @@
 
 namespace restake {
 
+// Throws std::runtime_error unless `target` is absent or a regular file. The rename in commit()
+// replaces whatever has the target's name, so without this `-o /dev/null` (as root) would turn the
+// device into a file, and a directory would be found out only after the whole run. A symbolic link
+// is refused too: the rename would replace the link, not write where it points.
+void check_replaceable(const std::string& target);
+
 class AtomicFile {
  public:
   // The temporary is <target>.partial-<pid>, in the target's directory so the rename stays on one
-  // file system (and is atomic there); nothing is created yet.
+  // file system (and is atomic there); nothing is created yet. Throws as check_replaceable().
   explicit AtomicFile(std::string target);
   ~AtomicFile();  // removes the temporary unless committed
   AtomicFile(const AtomicFile&) = delete;
@@ -22,7 +28,8 @@ class AtomicFile {
   // The writer has closed the temporary and checked that closing succeeded (a close that fails
   // may have lost data, and must not be renamed into place). Flushes the temporary to disk,
   // renames it over the target and flushes the directory, so the new name survives a crash too.
-  // Throws std::runtime_error naming the file if any step fails; the temporary is then removed.
+  // Throws std::runtime_error naming the file if any step fails, or if something other than a
+  // regular file has taken the target's name meanwhile; the temporary is then removed.
   void commit();
 
  private:

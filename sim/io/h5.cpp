@@ -342,6 +342,28 @@ std::vector<hsize_t> Group::dims(const std::string& dataset) const {
   return space_dims(space.id(), id(), dataset);
 }
 
+bool Group::holds_strings(const std::string& dataset) const {
+  Handle ds = open_dataset(id(), dataset);
+  Handle type = own(H5Dget_type(ds.id()), H5Tclose, "cannot get type of", id(), dataset);
+  return H5Tget_class(type.id()) == H5T_STRING;
+}
+
+std::vector<std::string> Group::datasets() const {
+  std::vector<std::string> out;
+  const H5L_iterate_t visit = [](hid_t g, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+    if (info->type != H5L_TYPE_HARD) return 0;  // soft and external links lead to objects listed elsewhere, or none
+    const hid_t object = H5Oopen(g, name, H5P_DEFAULT);
+    if (object < 0) return -1;
+    const bool dataset = H5Iget_type(object) == H5I_DATASET;
+    H5Oclose(object);
+    if (dataset) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  check(H5Lvisit(id(), H5_INDEX_NAME, H5_ITER_INC, visit, &out), "cannot list the datasets of", id(), ".");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void Group::set_dataset_attr(const std::string& dataset, const std::string& attr, const std::string& value) const {
   const Handle ds = open_dataset(id(), dataset);
   write_string_attr(ds.id(), attr, value);

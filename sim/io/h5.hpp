@@ -96,6 +96,9 @@ class Group {
   std::vector<std::uint64_t> read_uint64s(const std::string& name,
                                           std::vector<hsize_t>* dims_out = nullptr) const;
   std::vector<hsize_t> dims(const std::string& dataset) const;
+  bool holds_strings(const std::string& dataset) const;
+  // Every dataset below this group, at any depth, as paths relative to it, sorted.
+  std::vector<std::string> datasets() const;
   std::string dataset_attr_string(const std::string& dataset, const std::string& attr) const;
   void set_dataset_attr(const std::string& dataset, const std::string& attr, const std::string& value) const;
 

@@ -93,9 +93,12 @@ std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
     }
     std::vector<hsize_t> dims;
     const std::vector<double> values = root.read_doubles(spec.out.path, &dims);
-    if (const std::vector<hsize_t> expected = h5_dims(spec.out.shape.dims(), e); dims != expected)
-      throw h5::Error(fmt::format("/{} has shape [{}], expected [{}]", spec.out.path, fmt::join(dims, ", "),
-                                  fmt::join(expected, ", ")));
+    if (const std::vector<hsize_t> expected = h5_dims(spec.out.shape.dims(), e); dims != expected) {
+      std::vector<std::string> axes;
+      for (const Dim d : spec.out.shape.dims()) axes.emplace_back(dimension(d).name);
+      throw h5::Error(fmt::format("/{} has shape [{}], expected [{}] ({})", spec.out.path, fmt::join(dims, ", "),
+                                  fmt::join(expected, ", "), fmt::join(axes, ", ")));
+    }
     set_summary_values(spec, values, s);
   }
   return missing;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "io/atomic_file.hpp"
 #include "io/h5.hpp"
@@ -118,6 +119,9 @@ RunSummary read_summary(const std::string& path) {
   if (version != kResultsFormatVersion)
     throw std::runtime_error(fmt::format("{}: results format version {} is not supported (this program reads version {})",
                                          path, version, kResultsFormatVersion));
+  // The writer sets complete = 1 last: 0 is a run that never finished, whatever else the file holds.
+  if (const std::int64_t complete = f.attr_int("complete"); complete != 1)
+    throw std::runtime_error(fmt::format("{}: marked incomplete (complete = {}): the run writing it did not finish", path, complete));
   RunSummary s;
   s.info.scenario_name = f.attr_string("scenario_name");
   s.info.program_version = f.attr_string("program_version");
@@ -125,6 +129,31 @@ RunSummary read_summary(const std::string& path) {
   s.info.seed = f.attr_uint("seed");
   s.info.trials = f.attr_uint("trials");
   s.info.horizon_days = f.attr_double("horizon_days");
+
+  // Every entity dataset is checked against its axis before any element is used: a damaged or
+  // hostile file must not index past the end of an array.
+  const auto count = [&](const char* names) {
+    const std::vector<hsize_t> dims = f.dims(names);
+    if (dims.size() != 1)
+      throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected one axis", path, names, fmt::join(dims, ", ")));
+    return static_cast<std::size_t>(dims[0]);
+  };
+  const std::size_t H = count("holders/names"), A = count("avs/names"), P = count("pools/names");
+  const struct {
+    const char* dataset;
+    std::size_t length;
+    const char* axis;
+  } entity_datasets[] = {
+      {"holders/names", H, "holder"}, {"holders/kinds", H, "holder"},      {"holders/assets", H, "holder"},
+      {"holders/value", H, "holder"}, {"avs/names", A, "AVS"},             {"avs/assets", A, "AVS"},
+      {"pools/names", P, "pool"},     {"pools/assets", P, "pool"},         {"pools/balance", P, "pool"},
+      {"assets/names", kAssetCount, "asset"}, {"assets/usd_price", kAssetCount, "asset"},
+  };
+  for (const auto& d : entity_datasets)
+    if (const std::vector<hsize_t> dims = f.dims(d.dataset); dims != std::vector<hsize_t>{d.length})
+      throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected [{}] (one per {}{})", path, d.dataset,
+                                           fmt::join(dims, ", "), d.length, d.axis,
+                                           d.axis == std::string("asset") ? "" : ", as many as names"));
 
   const h5::Group holders = f.open_group("holders");
   const auto names = holders.read_strings("names");
@@ -157,7 +186,13 @@ RunSummary read_summary(const std::string& path) {
   const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
   const auto balances = pg.read_doubles("balance");
   for (std::size_t p = 0; p < pool_names.size(); ++p) s.pools.push_back({pool_names[p], pool_assets[p], balances[p], 0.0, 0.0});
-  for (const std::string& missing : read_summaries(f, s)) {
+  std::vector<std::string> missing_summaries;
+  try {
+    missing_summaries = read_summaries(f, s);
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+  }
+  for (const std::string& missing : missing_summaries) {
     // Files written before the exact AVS x holder losses have none: their rows stay empty.
     if (missing != "summary/avs_holder_loss_mean") throw std::runtime_error(fmt::format("{}: no /{}", path, missing));
     for (AvsSummary& a : s.avs) a.holder_loss_mean.clear();

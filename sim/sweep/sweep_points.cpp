@@ -8,9 +8,11 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "io/atomic_file.hpp"
@@ -74,6 +76,38 @@ std::string list_points(const std::vector<std::size_t>& points) {
 }
 
 }  // namespace
+
+// FNV-1a (64 bits): it finds a part changed after it was written (by hand or by a damaged disk);
+// kept in the file itself, no digest could stop someone who recomputes it, so a fast
+// non-cryptographic one serves.
+std::string point_data_digest(const h5::Group& g) {
+  std::uint64_t h = 14695981039346656037ull;
+  const auto add = [&h](const void* data, std::size_t bytes) {
+    for (const unsigned char* b = static_cast<const unsigned char*>(data); bytes-- > 0; ++b) {
+      h ^= *b;
+      h *= 1099511628211ull;
+    }
+  };
+  const auto add_number = [&add](std::uint64_t v) { add(&v, sizeof v); };
+  for (const std::string& name : g.datasets()) {
+    add(name.c_str(), name.size() + 1);
+    const std::vector<hsize_t> dims = g.dims(name);
+    add_number(dims.size());
+    for (const hsize_t d : dims) add_number(d);
+    if (g.holds_strings(name)) {
+      for (const std::string& v : g.read_strings(name)) add(v.c_str(), v.size() + 1);
+    } else if (dims.empty()) {
+      const std::vector<double> v = g.read_doubles(name);
+      add(v.data(), v.size() * sizeof(double));
+    } else {
+      for (hsize_t first = 0; first < dims[0]; first += kRecordRows) {  // records may be large: a chunk at a time
+        const std::vector<double> v = g.read_rows(name, first, std::min<hsize_t>(kRecordRows, dims[0] - first));
+        add(v.data(), v.size() * sizeof(double));
+      }
+    }
+  }
+  return fmt::format("fnv1a64:{:016x}", h);
+}
 
 // ---- SweepIdentity ----
 
@@ -164,6 +198,7 @@ void PointFileWriter::commit(const PointResult& r) {
   Impl& d = *impl_;
   write_result(*d.group, r);
   d.records.clear();
+  d.group->set_attr("data_digest", point_data_digest(*d.group));  // copied with the group into a shard
   d.group.reset();
   d.file->close();
   d.out.commit();
@@ -179,6 +214,7 @@ struct SweepPartReader::Impl {
   ShardSpec spec;
   std::vector<std::size_t> points;
   std::map<std::size_t, std::string> groups;  // point -> its group
+  std::set<std::size_t> verified;              // points whose digest matched
 };
 
 SweepPartReader::SweepPartReader(const std::string& path) {
@@ -190,11 +226,13 @@ SweepPartReader::SweepPartReader(const std::string& path) {
   }
   if (type != kSweepPointFileType && type != kSweepShardFileType)
     throw SweepPartError(fmt::format("{}: not a sweep shard or progress file (file_type '{}')", path, type));
-  impl_ = std::make_unique<Impl>(Impl{path, std::move(f), {}, type == kSweepShardFileType, {}, {}, {}});
+  impl_ = std::make_unique<Impl>(Impl{path, std::move(f), {}, type == kSweepShardFileType, {}, {}, {}, {}});
   Impl& d = *impl_;
-  if (d.file.attr_int("format_version") != kSweepShardFormatVersion)
-    throw SweepPartError(fmt::format("{}: format_version {} is not {}", path, d.file.attr_int("format_version"),
-                                     kSweepShardFormatVersion));
+  if (const std::int64_t version = d.file.attr_int("format_version"); version != kSweepShardFormatVersion)
+    throw SweepPartError(fmt::format(
+        "{}: format_version {}, but this restake-sim reads only {}{}: run the sweep (or shard) again with it", path,
+        version, kSweepShardFormatVersion,
+        version < kSweepShardFormatVersion ? " (older parts have no digest of their data to check)" : ""));
   d.id = read_identity(d.file);
   if (!d.shard) {
     const std::size_t p = d.file.attr_uint("point");
@@ -219,7 +257,24 @@ bool SweepPartReader::is_shard() const { return impl_->shard; }
 ShardSpec SweepPartReader::shard() const { return impl_->spec; }
 const std::vector<std::size_t>& SweepPartReader::points() const { return impl_->points; }
 
+void SweepPartReader::verify(std::size_t point) const {
+  Impl& d = *impl_;
+  if (d.verified.count(point)) return;
+  try {
+    const h5::Group g = d.file.open_group(d.groups.at(point));
+    const std::string stored = g.attr_string("data_digest");
+    if (const std::string actual = point_data_digest(g); actual != stored)
+      throw SweepPartError(fmt::format("{}: point {}: its data do not match the digest written with them ({}, now {}): "
+                                       "the file was changed or damaged after it was written",
+                                       d.path, point, stored, actual));
+  } catch (const h5::Error& e) {
+    throw SweepPartError(fmt::format("{}: point {}: cannot check its data: {}", d.path, point, e.what()));
+  }
+  d.verified.insert(point);
+}
+
 PointResult SweepPartReader::result(std::size_t point, const Model& first) const {
+  verify(point);
   const Impl& d = *impl_;
   const h5::Group g = d.file.open_group(d.groups.at(point));
   PointResult r;
@@ -255,28 +310,25 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   return r;
 }
 
-void SweepPartReader::copy_records(std::size_t point, SweepWriter& writer) const {
+void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepWriter& writer) const {
   const Impl& d = *impl_;
   if (!d.id.records) return;
+  verify(point);
   const h5::Group g = d.file.open_group(d.groups.at(point));
-  // The entity counts from the records' own axes.
-  RecordShape shape;
+  // Every record shaped for the sweep's entities before any row is read.
+  const RecordShape shape = RecordShape::of(first);
+  const Extents e = Extents::of(shape, d.id.trials);
   for (const TrialRecordSpec& r : trial_records()) {
-    const std::vector<hsize_t> dims = g.dims(r.out.path);
-    const auto axes = r.out.shape.dims();
-    if (dims.size() != axes.size() || dims[0] != d.id.trials)
-      throw SweepPartError(fmt::format("{}: point {} holds /{} of another shape", d.path, point, r.out.path));
-    for (std::size_t k = 1; k < axes.size(); ++k) {
-      if (axes[k] == Dim::Holder) shape.holders = dims[k];
-      if (axes[k] == Dim::Avs) shape.avs = dims[k];
-      if (axes[k] == Dim::Pool) shape.pools = dims[k];
-    }
+    const std::vector<hsize_t> dims = g.dims(r.out.path), expected = h5_dims(r.out.shape.dims(), e);
+    if (dims != expected)
+      throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point, d.groups.at(point),
+                                       r.out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
   }
   TrialBlock b;
-  for (hsize_t first = 0; first < d.id.trials; first += kRecordRows) {
-    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - first);
-    b.reset(shape, first, n);
-    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, first, n);
+  for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
+    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
+    b.reset(shape, row, n);
+    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, row, n);
     writer.append(point, b);
   }
 }
@@ -341,6 +393,13 @@ Sweep sweep_of_part(const SweepIdentity& id) {
 
 std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std::string& output) {
   if (shard_paths.empty()) throw SweepPartError("merge: no shard files given");
+  // The same file under another name (./a.h5, a hard link) is the same input: compare files, not names.
+  std::error_code ec;
+  for (const auto& path : shard_paths)
+    if (fs::equivalent(output, path, ec))
+      throw SweepPartError(fmt::format("merge: the output {} is the input shard {}: writing it would replace that shard; "
+                                       "give another -o",
+                                       output, path));
   std::vector<SweepPartReader> parts;
   for (const auto& path : shard_paths) {
     parts.emplace_back(path);
@@ -385,7 +444,7 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
   SweepWriter writer(output, sw, first, id.meta(), id.writer_options());
   for (std::size_t p = 0; p < P; ++p) {
     const SweepPartReader& part = parts[*owner[p]];
-    part.copy_records(p, writer);
+    part.copy_records(p, first, writer);
     writer.add_point(p, part.result(p, first));
   }
   writer.finish();
@@ -399,7 +458,15 @@ std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, 
     for (const std::string& file : progress_files(folder, id)) {
       SweepPartReader part(file);
       const std::size_t p = part.points().front();
-      if (std::binary_search(points.begin(), points.end(), p)) done.emplace(p, std::move(part));
+      if (!std::binary_search(points.begin(), points.end(), p)) continue;
+      try {
+        part.verify(p);
+      } catch (const SweepPartError& e) {
+        spdlog::warn("{}; simulating point {} again", e.what(), p);
+        fs::remove(file);
+        continue;
+      }
+      done.emplace(p, std::move(part));
     }
     spdlog::info("--resume: {} of {} points already finished in {}", done.size(), points.size(), folder);
   } else if (fs::exists(folder)) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/h5.hpp"
 #include "model/model.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_writer.hpp"
@@ -23,8 +24,14 @@ namespace restake {
 inline constexpr const char* kSweepPointFileType = "restake-sim sweep point";
 inline constexpr const char* kSweepShardFileType = "restake-sim sweep shard";
 // 2: each point also holds avs_holder_loss_mean [A, H]; 3: each point's summary as the declared
-// datasets of a results file (io/schema.hpp) instead of packed tables
-inline constexpr std::int64_t kSweepShardFormatVersion = 3;
+// datasets of a results file (io/schema.hpp) instead of packed tables; 4: each point's group holds
+// data_digest, a digest of its datasets checked before the point is used (parts of version 3 are
+// refused: they cannot show that nobody changed them)
+inline constexpr std::int64_t kSweepShardFormatVersion = 4;
+
+// The digest of a point's group in a part (its attribute data_digest): of the names, shapes and
+// values of every dataset in it, "fnv1a64:<16 hex digits>".
+std::string point_data_digest(const h5::Group& point);
 
 // A stored point is unusable here (another sweep, missing or duplicate points, a damaged file).
 struct SweepPartError : std::runtime_error {
@@ -95,8 +102,12 @@ class SweepPartReader {
   const std::vector<std::size_t>& points() const;  // ascending
   // `first` is the model of point 0 of the sweep: names, kinds and assets of the entities.
   PointResult result(std::size_t point, const Model& first) const;
-  // The point's per-trial records, block by block (only for parts written with records).
-  void copy_records(std::size_t point, SweepWriter& writer) const;
+  // Throws SweepPartError unless the point's datasets still have the digest stored with them when
+  // they were written (a file edited or damaged since). result() and copy_records() check first.
+  void verify(std::size_t point) const;
+  // The point's per-trial records, block by block (only for parts written with records), each
+  // dataset's shape checked against `first`'s entities first.
+  void copy_records(std::size_t point, const Model& first, SweepWriter& writer) const;
 
  private:
   struct Impl;
@@ -113,12 +124,14 @@ void write_shard(const std::string& path, const Sweep& sweep, const SweepIdentit
 // The sweep a part was made from, parsed again from the texts it stores (every point checked).
 Sweep sweep_of_part(const SweepIdentity& id);
 
-// Shards -> the file a single run of the sweep writes. Refuses shards of different sweeps, and
-// missing or duplicate points, naming them. Returns the number of points.
+// Shards -> the file a single run of the sweep writes. Refuses shards of different sweeps, missing
+// or duplicate points (naming them), changed points, and an output that is one of the shards.
+// Returns the number of points.
 std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std::string& output);
 
 // A run's progress folder: with `resume`, the finished points of an earlier run (those among the
-// ascending `points` this run makes), opened; otherwise any earlier progress is removed. Either
+// ascending `points` this run makes), opened; a point file changed since it was written is removed
+// with a warning, so the point runs again; otherwise any earlier progress is removed. Either
 // way the folder exists afterwards. The same for runs with and without MPI.
 std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, const SweepIdentity& id, bool resume,
                                                      const std::vector<std::size_t>& points);
