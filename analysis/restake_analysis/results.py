@@ -144,6 +144,7 @@ class Results:
         self.has_records = int(a["records"]) == 1
         self.quantile_relative_error = float(a["quantile_relative_error"])
 
+        self._check_shapes()
         self.loss_causes = _strings(f["loss_causes"])
         # /assets: every asset the program knows, with its USD price (NaN: the scenario gives none).
         self.asset_names = _strings(f["assets/names"])
@@ -173,6 +174,39 @@ class Results:
         self.summary = Summary(loss=group("loss"), loss_levels=s["loss/quantile_levels"][()],
                                net_return=group("net_return"), return_levels=s["net_return/quantile_levels"][()],
                                **others)
+
+    def _check_shapes(self):
+        # Every dataset against its declared axes before any is read: the axes' lengths come from
+        # the datasets that name their entries (holders/names, ...), so a damaged or hostile file
+        # whose datasets disagree is refused instead of read in part (zip stops at the shortest).
+        f = self._file
+        extent = {"trial": self.n_trials}
+        for d in DIMENSIONS.values():
+            if d["scale"] and d["name"] != "point":
+                extent[d["name"]] = self._shape(d["scale"], None)[0]
+        expected = {"holders/kinds": ["holder"], "holders/assets": ["holder"], "holders/value": ["holder"],
+                    "avs/assets": ["avs"], "pools/assets": ["pool"], "pools/balance": ["pool"],
+                    "assets/usd_price": ["asset"]}
+        for o in SCHEMA["summaries"]:
+            expected[o["path"]] = o["dims"]
+        if self.has_records:
+            for o in SCHEMA["trial_records"]:
+                expected[o["path"]] = o["dims"]
+        for path, dims in expected.items():
+            if path in f or path != "summary/avs_holder_loss_mean":  # absent from files of earlier versions
+                self._shape(path, tuple(extent[d] for d in dims), dims)
+
+    def _shape(self, path, expected, dims=None):
+        f = self._file
+        if path not in f or not isinstance(f[path], h5py.Dataset):
+            raise ResultsError(f"{self.path}: no dataset /{path}")
+        shape = f[path].shape
+        if expected is None and (shape is None or len(shape) != 1):
+            raise ResultsError(f"{self.path}: /{path} has shape {list(shape or ())}, expected one axis")
+        if expected is not None and shape != expected:
+            raise ResultsError(f"{self.path}: /{path} has shape {list(shape)}, expected {list(expected)} "
+                               f"({', '.join(dims)})")
+        return shape
 
     def close(self):
         self._file.close()

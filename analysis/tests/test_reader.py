@@ -143,6 +143,32 @@ def test_other_files_are_refused_too(files, tmp_path):
         Results(tmp_path / "missing.h5")
 
 
+
+def _replace(path, dataset, data):
+    with h5py.File(path, "r+") as f:
+        del f[dataset]
+        f[dataset] = data
+
+
+def test_datasets_that_disagree_with_their_axes_are_refused_naming_dataset_and_shapes(files, tmp_path):
+    kinds = _copy_with(tmp_path, files["n100"], "kinds.h5")
+    with h5py.File(kinds, "r") as f:
+        H, A = len(f["holders/names"]), len(f["avs/names"])
+    _replace(kinds, "holders/kinds", np.array(["lrt"], dtype=h5py.string_dtype()))
+    with pytest.raises(ResultsError, match=fr"kinds.h5: /holders/kinds has shape \[1\], expected \[{H}\] \(holder\)"):
+        Results(kinds)
+    names = _copy_with(tmp_path, files["n100"], "names.h5")
+    with h5py.File(names, "r") as f:
+        more = [*(n.decode() if isinstance(n, bytes) else n for n in f["avs/names"][()]), "one-too-many"]
+    _replace(names, "avs/names", np.array(more, dtype=h5py.string_dtype()))
+    with pytest.raises(ResultsError, match=fr"/avs/assets has shape \[{A}\], expected \[{A + 1}\] \(avs\)"):
+        Results(names)
+    means = _copy_with(tmp_path, files["n100"], "means.h5")
+    _replace(means, "summary/loss/mean", np.array([0.5]))
+    with pytest.raises(ResultsError, match=fr"/summary/loss/mean has shape \[1\], expected \[{H}\] \(holder\)"):
+        Results(means)
+
+
 # --- two assets -------------------------------------------------------------------------------------
 
 
