@@ -310,6 +310,8 @@ TEST_CASE("inputs that are not regular files, or are too large, are refused befo
   // A symbolic link to a scenario is a scenario.
   fs::create_symlink(kDefault, dir / "link.toml");
   CHECK(cli(fmt::format("validate {}", dir / "link.toml"), dir) == 0);
+}
+
 TEST_CASE("-o refuses a directory, FIFO or symbolic link before any work, for run, sweep, shards and merge") {
   TempDir dir;
   fs::create_directories(dir / "folder");
