@@ -205,34 +205,22 @@ TEST_CASE("a tail search with nothing to find says so") {
   CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("no pilot trial of 200 has a loss"), std::runtime_error);
   CHECK_THROWS_AS(find_tilt(m, {1, 0.1}, ce), std::invalid_argument);
   CHECK_THROWS_AS(find_tilt(m, {0, 0.0}, ce), std::invalid_argument);
+  ce.pilot_trials = 0;
+  CHECK_THROWS_AS(find_tilt(m, {0, 0.1}, ce), std::invalid_argument);
+  ce.pilot_trials = 200;
+  ce.elite_share = 1.0;
+  CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("elite share"), std::invalid_argument);
 }
 
-TEST_CASE("a weighted run without records gives the records' tail within the sketch's accuracy") {
+TEST_CASE("a trial whose weight would overflow the exact sums is refused, naming the trial") {
+  // By Markov's inequality a weight above 2^40 has probability below 2^-40 under the tilt: force
+  // one by hand, as a broken tilt would.
   const Model m = model_from(poisson_world(0.7, 0.2));
-  RunSpec o;
-  o.trials = 20'000;
-  o.seed = 8;
-  o.threads = 2;
-  o.block_trials = 7000;
-  o.tilt = tilt_condition(m, 4.0, 0.1);
-  Tally with_records(m), sketched(m, 1e-4);
-  std::vector<double> loss, ret, weight;
-  run_trials(m, o, [&](const TrialBlock& b) {
-    with_records.add(b);
-    sketched.add(b);
-    loss.insert(loss.end(), b.loss_fraction.begin(), b.loss_fraction.end());
-    ret.insert(ret.end(), b.net_return.begin(), b.net_return.end());
-    weight.insert(weight.end(), b.weight.begin(), b.weight.end());
-  });
-  QuantileSource cols;
-  cols.loss_fraction = [&](std::size_t) { return loss; };
-  cols.net_return = [&](std::size_t) { return ret; };
-  cols.weight = [&] { return weight; };
-  const HolderSummary exact = summarize_run(m, RunInfo{}, with_records, cols).holders[0];
-  const HolderSummary approx = summarize_run(m, RunInfo{}, sketched).holders[0];
-  CHECK(exact.loss.var99 > 0.0);
-  CHECK(approx.loss.var99 == doctest::Approx(exact.loss.var99).epsilon(1e-4));
-  CHECK(approx.loss.es99 == doctest::Approx(exact.loss.es99).epsilon(2e-4));
-  CHECK(approx.loss.moments.mean == exact.loss.moments.mean);  // the same tally
-  CHECK(approx.net_return.quantiles[0] == doctest::Approx(exact.net_return.quantiles[0]).epsilon(1e-4));
+  SamplerPlan plan = make_sampler_plan(m, tilt_condition(m, 2.0));
+  plan.log_ratio_base = 100.0;
+  TrialDraws d;
+  CHECK_THROWS_WITH_AS(sample_trial(m, plan, 1, 42, d), doctest::Contains("trial 42: its likelihood ratio"), std::runtime_error);
+  CHECK_THROWS_AS(to_fixed(std::nan("")), std::range_error);
+  CHECK_THROWS_AS(to_fixed(0x1p41), std::range_error);
+  CHECK(from_fixed(to_fixed(0.25)) == 0.25);
 }

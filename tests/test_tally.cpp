@@ -106,7 +106,7 @@ TEST_CASE("a tally is the same, bit for bit, for any thread count and block size
   }
 }
 
-TEST_CASE("a tally agrees with one running sum over the whole sample, to the last bits") {
+TEST_CASE("a tally agrees with one running sum over the whole sample within 1e-12") {
   const Model m = model_from(slurp(kDefault));
   const std::uint64_t trials = 5 * kTallyChunk + 17;
   const Records r = run_in_memory(m, trials, 2, 3000, 5);

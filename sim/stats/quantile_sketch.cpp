@@ -100,12 +100,10 @@ double BasicQuantileSketch<Count>::quantile(double p) const {
     // statistics.hpp's weighted quantile: the lower tail for p < 0.5, the upper one otherwise.
     if (p < 0.5) {
       const double target = p * n * (1.0 - 1e-12);
-      bool found = false;
       ascending([&](double v, double c) {
         seen += c;
         out = v;
-        found = seen >= target;
-        return !found;
+        return seen < target;
       });
       return out;
     }

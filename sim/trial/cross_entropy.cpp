@@ -20,6 +20,12 @@ CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const Cro
   if (target.holder >= m.holders.size()) throw std::invalid_argument(fmt::format("tail target: no holder {}", target.holder));
   if (!(target.loss > 0.0 && target.loss <= 1.0))
     throw std::invalid_argument(fmt::format("tail target: a loss of {} is not in (0, 1]", target.loss));
+  if (o.pilot_trials == 0 || o.max_rounds < 1)
+    throw std::invalid_argument("tail search: needs at least one pilot round of at least one trial");
+  if (!(o.elite_share > 0.0 && o.elite_share < 1.0))
+    throw std::invalid_argument(fmt::format("tail search: an elite share of {} is not in (0, 1)", o.elite_share));
+  if (!(o.smoothing > 0.0 && o.smoothing <= 1.0))
+    throw std::invalid_argument(fmt::format("tail search: a smoothing of {} is not in (0, 1]", o.smoothing));
   const std::size_t sources = make_sampler_plan(m).sources.size();
   CrossEntropyResult out;
   out.tilt.rate_factor.assign(sources, 1.0);
@@ -60,6 +66,10 @@ CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const Cro
       elite_weight += weight[i];
       for (const TrialDraws::Fired& f : fired[i]) counts[f.source] += weight[i] * f.events;
     }
+    if (!(elite_weight > 0.0 && std::isfinite(elite_weight)))
+      throw std::runtime_error(fmt::format("tail search: round {} (level {}): the elite trials' likelihood ratios sum to {}; "
+                                           "the tilt has gone too far (more pilot trials or more smoothing)", round + 1, level,
+                                           elite_weight));
     for (std::size_t s = 0; s < sources; ++s) {
       const double mean = plain.sampler.sources[s].mean_events;
       if (mean <= 0.0) continue;

@@ -34,8 +34,8 @@ struct CrossEntropyResult {
   bool reached = false;
 };
 
-// Pilot trials take indices from 2^62 up, never those of a run (0 .. trials - 1), so they share no
-// draw with the run that uses the tilt. Sources are never tilted below their model rate: every way
+// Pilot trials take indices from 2^62 up, those of no run shorter than 2^62 trials, so they share
+// no draw with the run that uses the tilt. Sources are never tilted below their model rate: every way
 // to the target stays sampled. Throws std::runtime_error when no pilot trial has any loss.
 CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const CrossEntropyOptions& options);
 

@@ -11,6 +11,7 @@
 #include <boost/random/uniform_int_distribution.hpp>
 
 #include "chain/inactivity.hpp"
+#include "stats/fixed_sum.hpp"
 #include "trial/rng.hpp"
 
 namespace restake {
@@ -201,6 +202,10 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
   if (plan.tilted) {
     const double ratio = std::exp(log_ratio);
     out.weight = plan.defensive > 0.0 ? 1.0 / (plan.defensive + (1.0 - plan.defensive) / ratio) : ratio;
+    // A weight this large means one trial outweighs 2^40 ordinary ones: the tilt is unusable.
+    if (!(out.weight < kMaxFixedShare))
+      throw std::runtime_error(fmt::format("trial {}: its likelihood ratio {} is too large for the tilt to estimate anything; "
+                                           "give a defensive share > 0 or tilt less", trial, out.weight));
   }
 }
 
