@@ -3,6 +3,7 @@
 // docs/architecture.md, "Adding a mechanism": a fixed fee charged at a scheduled date.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -106,6 +107,21 @@ TEST_CASE("the event queue gives sampled events in time order, same-day ones in 
   std::vector<std::size_t> order;
   while (!q.empty()) order.push_back(q.pop().entity);
   CHECK(order == std::vector<std::size_t>{3, 1, 4, 0, 2});
+}
+
+TEST_CASE("the event queue orders a few events and many alike: stably by day") {
+  for (const std::size_t n : {2, 20, 200}) {  // a few are insertion-sorted, many stable-sorted
+    std::vector<Event> sampled;
+    for (std::size_t k = 0; k < n; ++k) sampled.push_back(at(static_cast<double>((k * 7919) % 13), k));
+    std::vector<Event> expected = sampled;
+    std::stable_sort(expected.begin(), expected.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
+    EventQueue q;
+    q.reset(sampled);
+    CHECK(q.sampled_count(EventKind::ContractFailure) == n);
+    CHECK(q.sampled_count(EventKind::OperatorFault) == 0);
+    for (const Event& e : expected) CHECK(q.pop().entity == e.entity);
+    CHECK(q.empty());
+  }
 }
 
 TEST_CASE("follow-ups come after the sampled events of their day, in the order they were queued") {

@@ -80,6 +80,7 @@ void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {
 }
 
 void Trial::count_validators_hit() {
+  if (sampled_count(EventKind::OperatorFault) == 0 && sampled_count(EventKind::Outage) == 0) return;
   const auto& ev = queue_.sampled();
   validators_hit_.assign(ev.size(), 0);
   for (std::size_t e = 0; e < ev.size(); ++e) {

@@ -55,6 +55,7 @@ class Trial {
   // The trial's sampled events in time order (Event::seq is the index), for mechanisms that price
   // an event from the others (a slashing's correlation penalty depends on later slashings too).
   const std::vector<Event>& sampled_events() const { return queue_.sampled(); }
+  std::size_t sampled_count(EventKind k) const { return queue_.sampled_count(k); }  // of kind k
   // A follow-up for mechanism `by` (`this` of the caller), at a day not before now; handed back to
   // it as an event of kind Scheduled. Events past the horizon never happen.
   void schedule(Event e, const Mechanism& by);
