@@ -43,7 +43,7 @@ class Rewards final : public Mechanism {
  private:
   // Validator-days of `op` offline within [t0, t1], per validator: each outage's overlap times the
   // share of its validators it took offline (at most the whole interval when outages overlap).
-  static double offline_days(Trial& trial, std::size_t op, double t0, double t1) {
+  static double offline_days(const Trial& trial, std::size_t op, double t0, double t1) {
     double days = 0.0;
     for (const OfflineWindow& w : trial.offline())
       if (w.op == op) days += std::max(0.0, std::min(t1, w.to) - std::max(t0, w.from)) * w.share;
@@ -59,7 +59,7 @@ class Rewards final : public Mechanism {
   }
 
   // Rewards on position i's value since it last changed, up to now.
-  void accrue(std::size_t i, Trial& trial) {
+  void accrue(std::size_t i, const Trial& trial) {
     const double t0 = accrued_until_[i], t1 = trial.now();
     if (t1 <= t0) return;
     accrued_until_[i] = t1;
