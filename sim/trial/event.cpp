@@ -10,12 +10,30 @@ namespace restake {
 namespace {
 // std::push_heap builds a max-heap: "greater" puts the earliest event on top.
 bool later(const Event& a, const Event& b) { return a.day != b.day ? a.day > b.day : a.seq > b.seq; }
+
+// Trials have a few events: up to this many, an insertion sort (stable, as std::stable_sort, but
+// without its temporary buffer: an allocation per trial).
+constexpr std::size_t kInsertionSortMax = 32;
 }  // namespace
 
 void EventQueue::reset(std::span<const Event> sampled) {
   sampled_.assign(sampled.begin(), sampled.end());
-  std::stable_sort(sampled_.begin(), sampled_.end(), [](const Event& a, const Event& b) { return a.day < b.day; });
-  for (std::size_t i = 0; i < sampled_.size(); ++i) sampled_[i].seq = static_cast<std::uint32_t>(i);
+  auto earlier = [](const Event& a, const Event& b) { return a.day < b.day; };
+  if (sampled_.size() <= kInsertionSortMax) {
+    for (std::size_t i = 1; i < sampled_.size(); ++i) {
+      const Event e = sampled_[i];
+      std::size_t j = i;
+      for (; j > 0 && earlier(e, sampled_[j - 1]); --j) sampled_[j] = sampled_[j - 1];
+      sampled_[j] = e;
+    }
+  } else {
+    std::stable_sort(sampled_.begin(), sampled_.end(), earlier);
+  }
+  count_of_kind_.fill(0);
+  for (std::size_t i = 0; i < sampled_.size(); ++i) {
+    sampled_[i].seq = static_cast<std::uint32_t>(i);
+    ++count_of_kind_[static_cast<std::size_t>(sampled_[i].kind)];
+  }
   next_ = 0;
   later_.clear();
   seq_ = static_cast<std::uint32_t>(sampled_.size());

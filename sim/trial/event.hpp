@@ -1,5 +1,6 @@
 #pragma once
 // What happens in a trial, and the time-ordered queue that a trial's mechanisms consume and feed.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -39,6 +40,9 @@ class EventQueue {
   void reset(std::span<const Event> sampled);
   // The sampled events in time order; event.seq is its index here.
   const std::vector<Event>& sampled() const { return sampled_; }
+  // How many of them are of kind k: most trials have none of most kinds, and a mechanism can then
+  // skip its pass over them.
+  std::size_t sampled_count(EventKind k) const { return count_of_kind_[static_cast<std::size_t>(k)]; }
   // Throws std::logic_error for a time before the last event taken: nothing can happen in the past.
   void push(Event e);
   bool empty() const { return next_ == sampled_.size() && later_.empty(); }
@@ -46,6 +50,7 @@ class EventQueue {
 
  private:
   std::vector<Event> sampled_;
+  std::array<std::size_t, kEventKindCount> count_of_kind_{};
   std::size_t next_ = 0;
   std::vector<Event> later_;  // follow-ups: a min-heap by (day, seq)
   std::uint32_t seq_ = 0;

@@ -130,6 +130,45 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
   }
 }
 
+// The events of source s, which fires in this trial at a mean of `mean` events over the horizon
+// (the model's or the tilted one; u: its gate's uniform, at least exp(-mean)). Returns their count.
+std::uint32_t sample_source(const Model& m, const SamplerPlan& plan, std::size_t s, double mean, double u, std::uint64_t seed,
+                            std::uint64_t trial, TrialDraws& out) {
+  const EventSource& src = plan.sources[s];
+  TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
+  boost::random::uniform_01<double> unit;
+  // Inversion is exact and cheap for the rare events modelled here; very frequent sources
+  // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
+  // is not monotone in the rate for a fixed stream.
+  const std::uint32_t count =
+      mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
+  for (std::uint32_t k = 0; k < count; ++k) {
+    const double day = plan.horizon_days * unit(rng);
+    switch (src.kind) {
+      case EventSource::Kind::OperatorFault:
+        out.events.push_back({day, EventKind::OperatorFault, src.entity, 0, draw(m.operators[src.entity].fault_fraction, rng)});
+        break;
+      case EventSource::Kind::GroupShock: {
+        const CorrelationGroup& g = m.groups[src.entity];
+        for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, draw(g.fraction, rng)});
+        break;
+      }
+      case EventSource::Kind::AvsCondition:
+        out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member,
+                              draw(m.avs[src.entity].conditions[src.condition].fraction, rng)});
+        break;
+      case EventSource::Kind::AvsFaulty:
+        out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, draw(m.avs[src.entity].faulty_fraction, rng)});
+        break;
+      case EventSource::Kind::ContractFailure:
+        out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, draw(m.contracts[src.entity].loss_given_failure, rng)});
+        break;
+      case EventSource::Kind::Outage: push_outage(m, src.entity, day, rng, out); break;
+    }
+  }
+  return count;
+}
+
 }  // namespace
 
 void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
@@ -162,42 +201,11 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     if (s % 4 == 0) gate = philox_block(seed, trial, Substream::SourceGate, s / 4);
     const EventSource& src = plan.sources[s];
     const double u = to_unit(gate[s % 4]);
-    const double mean = tilted ? src.tilted_mean : src.mean_events;
     // Almost every source stays silent in a trial: this comparison is then all it costs.
     if (u < (tilted ? src.tilted_p_none : src.p_none)) continue;
-    TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
-    boost::random::uniform_01<double> unit;
-    // Inversion is exact and cheap for the rare events modelled here; very frequent sources
-    // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
-    // is not monotone in the rate for a fixed stream.
-    const std::uint32_t count =
-        mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
+    const std::uint32_t count = sample_source(m, plan, s, tilted ? src.tilted_mean : src.mean_events, u, seed, trial, out);
     log_ratio += count * src.log_ratio;
     if (count > 0) out.fired.push_back({static_cast<std::uint32_t>(s), count});
-    for (std::uint32_t k = 0; k < count; ++k) {
-      const double day = plan.horizon_days * unit(rng);
-      switch (src.kind) {
-        case EventSource::Kind::OperatorFault:
-          out.events.push_back({day, EventKind::OperatorFault, src.entity, 0, draw(m.operators[src.entity].fault_fraction, rng)});
-          break;
-        case EventSource::Kind::GroupShock: {
-          const CorrelationGroup& g = m.groups[src.entity];
-          for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, draw(g.fraction, rng)});
-          break;
-        }
-        case EventSource::Kind::AvsCondition:
-          out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member,
-                                draw(m.avs[src.entity].conditions[src.condition].fraction, rng)});
-          break;
-        case EventSource::Kind::AvsFaulty:
-          out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, draw(m.avs[src.entity].faulty_fraction, rng)});
-          break;
-        case EventSource::Kind::ContractFailure:
-          out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, draw(m.contracts[src.entity].loss_given_failure, rng)});
-          break;
-        case EventSource::Kind::Outage: push_outage(m, src.entity, day, rng, out); break;
-      }
-    }
   }
   if (plan.tilted) {
     const double ratio = std::exp(log_ratio);

@@ -57,6 +57,15 @@ void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {
   now_ = 0.0;
   shocked_ = false;
   queue_.reset(draws.events);
+  if (changed_) reset_balances();  // else the last trial left them as every trial starts
+  changed_ = false;
+  holder_rewards_.assign(m_.holders.size(), 0.0);
+  count_validators_hit();
+  for (auto& mech : mechanisms_) mech->begin(*this);
+}
+
+// The balances and the holders' losses as every trial starts.
+void Trial::reset_balances() {
   const std::size_t ops = m_.operators.size(), holders = m_.holders.size(), positions = w_.positions.size();
   remaining_validators_.resize(ops);
   op_balance_gwei_.resize(ops);
@@ -74,12 +83,11 @@ void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {
   gross_.assign(holders * kLossCauseCount, 0.0);
   covered_.assign(holders, 0.0);
   uncovered_.assign(holders, 0.0);
-  holder_rewards_.assign(holders, 0.0);
-  count_validators_hit();
-  for (auto& mech : mechanisms_) mech->begin(*this);
 }
 
 void Trial::count_validators_hit() {
+  if (sampled_count(EventKind::OperatorFault) == 0 && sampled_count(EventKind::Outage) == 0) return;
+  changed_ = true;  // remaining_validators_
   const auto& ev = queue_.sampled();
   validators_hit_.assign(ev.size(), 0);
   for (std::size_t e = 0; e < ev.size(); ++e) {
@@ -96,7 +104,7 @@ void Trial::count_validators_hit() {
 
 void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
   if (loss == 0) return;
-  shocked_ = true;
+  shocked_ = changed_ = true;
   const Gwei before = op_balance_gwei_[op];
   loss = std::min(loss, before);
   // Each position owns its stake's share of the validators' balance: it loses that share of the
@@ -116,6 +124,7 @@ void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
 
 void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t origin_op) {
   if (amount <= 0.0) return;
+  changed_ = true;
   const std::size_t h = w_.positions[i].holder;
   gross_[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
   Loss loss{i, h, cause, amount, origin_op, amount};

@@ -23,6 +23,7 @@ namespace restake {
 struct AvsHolderShare {
   std::uint32_t avs = 0, holder = 0;
   double share = 0.0;
+  bool operator==(const AvsHolderShare&) const = default;
 };
 
 // One trial's outputs, written into rows owned by the caller.
@@ -61,6 +62,7 @@ class Trial {
   // The trial's sampled events in time order (Event::seq is the index), for mechanisms that price
   // an event from the others (a slashing's correlation penalty depends on later slashings too).
   const std::vector<Event>& sampled_events() const { return queue_.sampled(); }
+  std::size_t sampled_count(EventKind k) const { return queue_.sampled_count(k); }  // of kind k
   // A follow-up for mechanism `by` (`this` of the caller), at a day not before now; handed back to
   // it as an event of kind Scheduled. Events past the horizon never happen.
   void schedule(Event e, const Mechanism& by);
@@ -84,16 +86,22 @@ class Trial {
   }
 
   // Balances mechanisms change. Call touch(i) before changing what position i is worth or earns.
+  // The writable views mark the trial as changed, so that the next one starts from restored
+  // balances; the const ones only read.
   void touch(std::size_t i) {
     for (Mechanism* mech : change_hooks_) mech->before_change(i, *this);
   }
-  std::vector<double>& max_magnitude() { return max_magnitude_; }  // [slot]
-  std::vector<double>& allocation() { return allocation_; }        // [slot member], flat
-  std::vector<double>& contract_factor() { return contract_factor_; }  // [position]
+  std::vector<double>& max_magnitude() { changed_ = true; return max_magnitude_; }  // [slot]
+  std::vector<double>& allocation() { changed_ = true; return allocation_; }        // [slot member], flat
+  std::vector<double>& contract_factor() { changed_ = true; return contract_factor_; }  // [position]
+  const std::vector<double>& max_magnitude() const { return max_magnitude_; }
+  const std::vector<double>& allocation() const { return allocation_; }
+  const std::vector<double>& contract_factor() const { return contract_factor_; }
   // Validators: how many of its operator's validators each sampled beacon-chain event (fault or
   // outage) reaches, in time order: at least one of those not slashed yet, never one twice.
   std::uint64_t validators_hit(const Event& sampled) const { return validators_hit_[sampled.seq]; }
-  std::vector<OfflineWindow>& offline() { return offline_; }
+  std::vector<OfflineWindow>& offline() { changed_ = true; return offline_; }
+  const std::vector<OfflineWindow>& offline() const { return offline_; }
   // Beacon-chain penalties of `op`'s validators (slashings or an outage's inactivity penalties),
   // shared by the positions on them.
   void penalise_validators(std::size_t op, Gwei loss, LossCause cause);
@@ -105,11 +113,12 @@ class Trial {
   // pools) run in order and may pay part of it back into the position: the holder's balance is
   // made whole and stays staked, so a covered loss has no knock-on effect on later ones.
   void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op);
-  void add_covered(std::size_t holder, double paid) { covered_[holder] += paid; }
+  void add_covered(std::size_t holder, double paid) { changed_ = true; covered_[holder] += paid; }
   void add_rewards(std::size_t holder, double amount) { holder_rewards_[holder] += amount; }
 
  private:
   void begin(const TrialDraws& draws, const TrialRecord& out);
+  void reset_balances();
   void count_validators_hit();
   void write_record();
 
@@ -123,6 +132,9 @@ class Trial {
   EventQueue queue_;
   double now_ = 0.0;
   bool shocked_ = false;
+  // Whether this trial may have changed a balance or a holder's losses (whatever writes one sets
+  // it). Most trials are quiet: the next one then starts from them as they are.
+  bool changed_ = true;
 
   std::vector<std::uint64_t> validators_hit_;  // [sampled event]
   std::vector<std::uint64_t> remaining_validators_;

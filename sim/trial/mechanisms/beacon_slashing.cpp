@@ -14,7 +14,9 @@ namespace {
 
 class BeaconSlashing final : public Mechanism {
  public:
-  void begin(Trial& trial) override { price(trial); }
+  void begin(Trial& trial) override {
+    if (trial.sampled_count(EventKind::OperatorFault) > 0) price(trial);  // most trials have none
+  }
   void handle(const Event& e, Trial& trial) override {
     trial.penalise_validators(e.entity, loss_gwei_[e.seq], LossCause::BeaconSlashing);
   }

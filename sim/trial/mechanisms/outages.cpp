@@ -26,6 +26,7 @@ struct OutagePriceCache {
 class Outages final : public Mechanism {
  public:
   void begin(Trial& trial) override {
+    if (trial.sampled_count(EventKind::Outage) == 0) return;  // most trials have none
     const Model& m = trial.model();
     const auto& ev = trial.sampled_events();
     loss_gwei_.assign(ev.size(), 0);

@@ -22,12 +22,9 @@ double subsidy_integral(const RewardSchedule& r, double decay_days, double t) {
 
 class Rewards final : public Mechanism {
  public:
+  Rewards(std::size_t positions, std::size_t avs) : rewards_(positions, 0.0), accrued_until_(positions, 0.0), subsidy_to_horizon_(avs) {}
   void begin(Trial& trial) override {
     const Model& m = trial.model();
-    const std::size_t positions = trial.world().positions.size();
-    rewards_.assign(positions, 0.0);
-    accrued_until_.assign(positions, 0.0);
-    subsidy_to_horizon_.resize(m.avs.size());
     for (std::size_t a = 0; a < m.avs.size(); ++a)
       subsidy_to_horizon_[a] = subsidy_integral(m.avs[a].rewards, trial.draws().subsidy_days[a], m.simulation.horizon_days);
   }
@@ -37,13 +34,16 @@ class Rewards final : public Mechanism {
     for (std::size_t i = 0; i < w.positions.size(); ++i) {
       accrue(i, trial);
       trial.add_rewards(w.positions[i].holder, rewards_[i]);
+      // Left at zero for the next trial: in this pass rather than one more in begin.
+      rewards_[i] = 0.0;
+      accrued_until_[i] = 0.0;
     }
   }
 
  private:
   // Validator-days of `op` offline within [t0, t1], per validator: each outage's overlap times the
   // share of its validators it took offline (at most the whole interval when outages overlap).
-  static double offline_days(Trial& trial, std::size_t op, double t0, double t1) {
+  static double offline_days(const Trial& trial, std::size_t op, double t0, double t1) {
     double days = 0.0;
     for (const OfflineWindow& w : trial.offline())
       if (w.op == op) days += std::max(0.0, std::min(t1, w.to) - std::max(t0, w.from)) * w.share;
@@ -59,7 +59,7 @@ class Rewards final : public Mechanism {
   }
 
   // Rewards on position i's value since it last changed, up to now.
-  void accrue(std::size_t i, Trial& trial) {
+  void accrue(std::size_t i, const Trial& trial) {
     const double t0 = accrued_until_[i], t1 = trial.now();
     if (t1 <= t0) return;
     accrued_until_[i] = t1;
@@ -94,13 +94,17 @@ class Rewards final : public Mechanism {
 
 class RewardsType final : public MechanismType {
  public:
+  RewardsType(const Model& m, const World& w) : positions_(w.positions.size()), avs_(m.avs.size()) {}
   std::string_view name() const override { return "rewards"; }
   MechanismHooks hooks() const override { return {.before_change = true, .end = true}; }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<Rewards>(); }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<Rewards>(positions_, avs_); }
+
+ private:
+  std::size_t positions_, avs_;
 };
 
 }  // namespace
 
-std::unique_ptr<const MechanismType> make_rewards(const Model&, const World&) { return std::make_unique<RewardsType>(); }
+std::unique_ptr<const MechanismType> make_rewards(const Model& m, const World& w) { return std::make_unique<RewardsType>(m, w); }
 
 }  // namespace restake
