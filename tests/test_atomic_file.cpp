@@ -112,3 +112,23 @@ TEST_CASE("an atomic file replaces only a regular file: a directory, FIFO or sym
   CHECK(slurp(dir / "real.txt") == "kept");
   for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().string().find(".partial-") == std::string::npos);
 }
+
+TEST_CASE("the temporaries of writers that no longer run are removed by the next writer, a live writer's are kept") {
+  TempDir dir;
+  const std::string target = dir / "out.h5";
+  // A process that has ended (its pid is free until reused, which a test run will not reach).
+  const pid_t dead = ::fork();
+  REQUIRE(dead >= 0);
+  if (dead == 0) ::_exit(0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  const std::string stale = target + ".partial-" + std::to_string(dead);
+  const std::string live = target + ".partial-1";  // init: always running
+  const std::string other = dir / "other.h5.partial-" + std::to_string(dead);  // another output's
+  for (const std::string& f : {stale, live, other}) std::ofstream(f) << "half a file";
+
+  { AtomicFile file(target); }
+  CHECK(!std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(other));
+  CHECK(restake::remove_stale_temporaries(target).empty());
+}

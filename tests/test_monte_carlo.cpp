@@ -1,6 +1,7 @@
 // The sampler and engine against closed forms, and reproducibility across thread counts.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -310,4 +311,37 @@ TEST_CASE("AVS x holder sums survive many threads adding at once") {
   const FixedSum one = sums(1, 40'000);
   CHECK(one > 0);
   CHECK(sums(8, 1'000) == one);
+}
+
+TEST_CASE("a run whose stop hook says stop ends within a few trials, hands over only whole blocks, and throws RunStopped") {
+  const Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/default.toml"));
+  RunSpec o;
+  o.seed = 5;
+  o.threads = 2;
+  // The stop hook is asked before each trial; it says stop from its n-th call on.
+  auto run = [&](std::uint64_t trials, std::size_t block, std::uint64_t n, std::vector<TrialBlock>& seen) {
+    o.trials = trials;
+    o.block_trials = block;
+    std::atomic<std::uint64_t> calls{0};
+    CHECK_THROWS_AS(run_trials(m, o, [&](const TrialBlock& b) { seen.push_back(b); }, [&] { return ++calls >= n; }),
+                    RunStopped);
+    return calls.load();
+  };
+  // One huge block: stopped within it, nothing handed over, far fewer than its trials simulated.
+  std::vector<TrialBlock> seen;
+  CHECK(run(1'000'000, 1'000'000, 1'000, seen) < 20'000);
+  CHECK(seen.empty());
+  // Small blocks: those handed over are whole and in order; the one cut short is not among them.
+  CHECK(run(1'000'000, 1'000, 5'500, seen) < 20'000);
+  REQUIRE(!seen.empty());
+  CHECK(seen.size() <= 5);
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    CHECK(seen[k].count == 1'000);
+    CHECK(seen[k].first_trial == k * 1'000);
+  }
+  // A hook that never says stop changes nothing.
+  o.trials = 3'000;
+  std::uint64_t trials = 0;
+  run_trials(m, o, [&](const TrialBlock& b) { trials += b.count; }, [] { return false; });
+  CHECK(trials == 3'000);
 }

@@ -344,3 +344,26 @@ TEST_CASE("merge refuses a point whose records have another shape than the sweep
   contains(err, fmt::format("{}: point 0: /point/0/trials/loss_fraction has shape [700, 2], expected [700, 3]", p0));
   CHECK(!fs::exists(out));
 }
+
+TEST_CASE("a second sweep to the same output is refused while the first runs, and leaves the first's files alone") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir), out = dir / "out.h5", folder = progress_folder(out);
+  // The first sweep: 2 points finished, then still running (this process holds its lock).
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2 --stop-after 2", sweep, out), dir) == 130);
+  REQUIRE(count_files(folder) == 2);
+  {
+    const OutputLock first(out);
+    for (const std::string flags : {"", " --resume", " --shard 0/2"}) {
+      std::string err;
+      CHECK(cli(fmt::format("sweep {} -o {} --threads 2{}", sweep, out, flags), dir, nullptr, &err) == 1);
+      contains(err, fmt::format("another sweep (pid {}) is writing {}; wait for it to end", ::getpid(), out));
+      CHECK(count_files(folder) == 2);
+      CHECK(!fs::exists(out));
+    }
+  }
+  // Once the first has ended, the same command runs, and leaves no lock file behind.
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2 --resume", sweep, out), dir) == 0);
+  CHECK(fs::exists(out));
+  CHECK(!fs::exists(folder));
+  CHECK(!fs::exists(folder + ".lock"));
+}

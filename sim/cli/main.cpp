@@ -93,13 +93,21 @@ int cmd_run(RunArgs a) {
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
-  run_trials(m, spec, [&](const TrialBlock& b) {
-    throw_if_interrupted();
-    writer.append(b);
-    tally.add(b);
-    done += b.count;
-    bar.update(done);
-  });
+  try {
+    run_trials(
+        m, spec,
+        [&](const TrialBlock& b) {
+          throw_if_interrupted();
+          writer.append(b);
+          tally.add(b);
+          done += b.count;
+          bar.update(done);
+        },
+        interrupted);
+  } catch (const RunStopped&) {
+    throw_if_interrupted();  // our stop hook said stop: a signal arrived
+    throw;
+  }
   bar.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const RunSummary s = wo.records ? summarize_run(m, meta.info, tally, writer.record_columns())
@@ -209,7 +217,7 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const Interrupted& e) {
     spdlog::error("{}", e.what());
-    return 130;  // the shell's code for SIGINT
+    return e.exit_code();  // 130 for SIGINT, 143 for SIGTERM
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

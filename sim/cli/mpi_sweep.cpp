@@ -272,10 +272,10 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
       // --threads).
       work(mine, sweep_run_spec(a, mine));
     }
-  } catch (const Interrupted&) {
+  } catch (const Interrupted& e) {
     // --stop-after (or a signal that reached rank 0): finished points are in the progress folder;
     // the workers are still computing, so end the whole job.
-    MPI_Abort(MPI_COMM_WORLD, 130);
+    MPI_Abort(MPI_COMM_WORLD, e.exit_code());
   } catch (const std::exception& e) {
     // A rank that fails leaves the others waiting for it: end the whole job (rank 0's temporary
     // output file is removed by the writer's destructor before this point).

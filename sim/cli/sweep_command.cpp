@@ -15,6 +15,7 @@
 #include "number_options.hpp"
 #include "io/atomic_file.hpp"
 #include "sweep/sweep_points.hpp"
+#include "interrupt.hpp"
 #include "sweep_driver.hpp"
 
 namespace fs = std::filesystem;
@@ -67,7 +68,7 @@ int run_sweep_command(const SweepArgs& a) {
                                    shard_points(P, *shard).size())
                      : "",
                run.trials, run.seed, run.threads, out);
-  LocalBlocks here(run);
+  LocalBlocks here(run, interrupted);
   const SweepTotals t = run_sweep_points(a, sw, run, out, shard, here);
   spdlog::info("{} points x {} trials in {:.2f} s ({} simulated now); wrote {}", t.points, run.trials, t.seconds,
                t.simulated, out);

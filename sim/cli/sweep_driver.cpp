@@ -11,6 +11,7 @@
 
 #include "interrupt.hpp"
 #include "io/atomic_file.hpp"
+#include "trial/engine.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
@@ -47,6 +48,7 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
   // Finished points of an earlier, interrupted run of this command, with or without MPI
   // (docs/sweeps.md, resume).
   const std::string folder = progress_folder(out);
+  const OutputLock lock(out);  // before the folder is read or removed: it may be another sweep's
   std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
   std::vector<std::size_t> to_simulate;
   for (const std::size_t p : points)
@@ -79,11 +81,17 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
       const Model m = sw.point_model(p);
       const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days};
       PointFileWriter progress(folder, p, id, m);
-      const RunSummary s = run_point(m, info, point_run, source, p, [&](const TrialBlock& b) {
-        throw_if_interrupted();
-        if (writer) writer->append(p, b);
-        progress.append(b);
-      });
+      RunSummary s;
+      try {
+        s = run_point(m, info, point_run, source, p, [&](const TrialBlock& b) {
+          throw_if_interrupted();
+          if (writer) writer->append(p, b);
+          progress.append(b);
+        });
+      } catch (const RunStopped&) {
+        throw_if_interrupted();  // our stop hook said stop: a signal arrived
+        throw;
+      }
       PointResult result = point_result(m, s);
       progress.commit(result);
       if (writer) writer->add_point(p, std::move(result));

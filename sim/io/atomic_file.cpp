@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
+#include <vector>
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -57,9 +61,34 @@ void check_replaceable(const std::string& target) {
       "cannot write {}: it is {}; the output must be a regular file (which is replaced) or a new name", target, what));
 }
 
+std::vector<std::string> remove_stale_temporaries(const std::string& target) {
+  namespace fs = std::filesystem;
+  const fs::path t(target);
+  const fs::path dir = t.parent_path().empty() ? fs::path(".") : t.parent_path();
+  const std::string prefix = t.filename().string() + ".partial-";
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    // Only a writer that no longer exists: a live one (or one we may not signal, EPERM) keeps its file.
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (fs::remove(e.path(), rm)) {
+      spdlog::warn("removed {}, left by process {} which no longer runs", e.path().string(), pid);
+      removed.push_back(e.path().string());
+    }
+  }
+  return removed;
+}
+
 AtomicFile::AtomicFile(std::string target)
     : target_(std::move(target)), temp_(fmt::format("{}.partial-{}", target_, ::getpid())) {
   check_replaceable(target_);
+  remove_stale_temporaries(target_);
 }
 
 AtomicFile::~AtomicFile() {

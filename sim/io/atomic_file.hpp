@@ -4,6 +4,7 @@
 // writer leaves the old target (or none), never half a file. Used by every HDF5 writer (results,
 // sweep, sweep progress and shard files).
 #include <string>
+#include <vector>
 
 namespace restake {
 
@@ -12,6 +13,12 @@ namespace restake {
 // device into a file, and a directory would be found out only after the whole run. A symbolic link
 // is refused too: the rename would replace the link, not write where it points.
 void check_replaceable(const std::string& target);
+
+// Removes the temporaries <target>.partial-<pid> of writers killed outright (SIGKILL, a crash, a
+// node that lost power) whose process no longer exists on this machine, logging each; returns
+// their paths. A live writer's file, or one of a process we may not signal, is kept. Called by
+// AtomicFile's constructor, so the next run to the same output cleans up after the dead one.
+std::vector<std::string> remove_stale_temporaries(const std::string& target);
 
 class AtomicFile {
  public:

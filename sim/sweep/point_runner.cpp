@@ -47,7 +47,7 @@ class PointTally {
 
 }  // namespace
 
-void LocalBlocks::for_each_block(std::size_t, const Model& m, const BlockFn& on_block) { run_trials(m, run_, on_block); }
+void LocalBlocks::for_each_block(std::size_t, const Model& m, const BlockFn& on_block) { run_trials(m, run_, on_block, stop_); }
 
 RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& o, BlockSource& source, std::size_t point,
                      const BlockFn& on_block) {

@@ -4,6 +4,7 @@
 // Where the blocks are computed is behind BlockSource: here, or on other MPI ranks.
 #include <cstddef>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "model/model.hpp"
@@ -29,11 +30,13 @@ class BlockSource {
 // Computes every block here, with the engine.
 class LocalBlocks final : public BlockSource {
  public:
-  explicit LocalBlocks(const RunSpec& run) : run_(run) {}
+  // `stop`: run_trials' hook, to end a point within a few trials (the command line: on a signal).
+  explicit LocalBlocks(const RunSpec& run, std::function<bool()> stop = {}) : run_(run), stop_(std::move(stop)) {}
   void for_each_block(std::size_t point, const Model& m, const BlockFn& on_block) override;
 
  private:
   RunSpec run_;
+  std::function<bool()> stop_;
 };
 
 // With `exact_quantiles` the loss and net-return columns are kept in memory (16 bytes per trial

@@ -11,6 +11,13 @@
 #include <set>
 #include <utility>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -159,6 +166,42 @@ std::vector<std::size_t> shard_points(std::size_t points, const ShardSpec& shard
 }
 
 std::string progress_folder(const std::string& output) { return output + ".partial-points"; }
+
+// ---- OutputLock ----
+
+OutputLock::OutputLock(const std::string& output) : path_(progress_folder(output) + ".lock") {
+  // The holder removes the file before releasing it, so a lock taken on a file that is no longer
+  // under the name protects nothing: take it again on the file now there.
+  for (;;) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error(fmt::format("cannot create the lock file {}: {}", path_, std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      std::string pid(32, '\0');
+      const ssize_t n = ::pread(fd_, pid.data(), pid.size(), 0);
+      pid.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      ::close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK) throw std::runtime_error(fmt::format("cannot lock {}: {}", path_, std::strerror(err)));
+      throw std::runtime_error(fmt::format(
+          "another sweep (pid {}) is writing {}; wait for it to end, or give this one another -o",
+          pid.empty() ? "unknown" : pid, output));
+    }
+    struct stat held {}, named {};
+    if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev)
+      break;
+    ::close(fd_);
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    spdlog::debug("could not write the pid into {}", path_);  // the lock itself holds
+}
+
+OutputLock::~OutputLock() {
+  ::unlink(path_.c_str());
+  ::close(fd_);
+}
 
 // ---- PointFileWriter ----
 

@@ -65,6 +65,24 @@ std::vector<std::size_t> shard_points(std::size_t points, const ShardSpec& shard
 // The progress folder of output OUT: OUT.partial-points/, one file per finished point.
 std::string progress_folder(const std::string& output);
 
+// One sweep at a time per output: an advisory lock (flock) on OUT.partial-points.lock, held from
+// before the progress folder is read until the object is destroyed. Without it a second sweep to
+// the same -o removed the first's progress folder and the first failed. The lock file holds the
+// holder's pid, for the message; the kernel drops the lock when the holder dies, however it dies.
+class OutputLock {
+ public:
+  // Throws std::runtime_error ("another sweep (pid N) is writing OUT; ...") if another process
+  // holds the lock, without touching anything of that process's.
+  explicit OutputLock(const std::string& output);
+  ~OutputLock();  // removes the lock file, then releases the lock
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 // One point's progress file, written under a temporary name while the point runs and renamed into
 // place by commit(): a file named point-<p>.h5 is always complete. The destructor removes an
 // uncommitted file.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <future>
 #include <numeric>
 #include <optional>
@@ -51,7 +52,8 @@ void gather_avs_shares(TrialBlock& block, tbb::enumerable_thread_specific<Worksp
 
 }  // namespace
 
-void run_trials(const Model& m, const RunSpec& o, const std::function<void(const TrialBlock&)>& on_block) {
+void run_trials(const Model& m, const RunSpec& o, const std::function<void(const TrialBlock&)>& on_block,
+                const std::function<bool()>& stop) {
   const Plans plans = Plans::of(m, o.tilt);
   const RecordShape shape = RecordShape::of(m);
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
@@ -60,6 +62,12 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
   std::optional<tbb::global_control> limit;
   if (o.threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(o.threads));
   tbb::enumerable_thread_specific<Workspace> workspaces;
+  std::atomic<bool> stopped{false};  // once set, the remaining trials of the block are skipped
+  const auto should_stop = [&] {
+    if (!stop) return false;
+    if (!stopped.load(std::memory_order_relaxed) && stop()) stopped = true;
+    return stopped.load(std::memory_order_relaxed);
+  };
 
   auto compute = [&](TrialBlock& block, std::uint64_t done) {
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(o.block_trials, o.trials - done));
@@ -71,6 +79,7 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
         Workspace& w = workspaces.local();
         if (!w.trial) w.trial.emplace(m, plans.world, plans.mechanisms);
         for (std::size_t i = r.begin(); i != r.end(); ++i) {
+          if (should_stop()) return;
           const std::size_t before = w.shares.size();
           simulate_trial(m, plans, o.seed, first + i, w.draws, *w.trial, block.row(i, w.shares));
           if (plans.sampler.tilted) block.weight[i] = w.draws.weight;
@@ -78,6 +87,7 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
         }
       });
     });
+    if (stopped) throw RunStopped();  // the block lacks trials: drop it (the shares go with the workspaces)
     gather_avs_shares(block, workspaces);
   };
 

@@ -4,6 +4,7 @@
 // handed to the consumer in trial order.
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 
 #include "model/model.hpp"
 #include "trial/mechanisms.hpp"
@@ -33,7 +34,17 @@ struct Plans {
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
                     Trial& runner, const TrialRecord& out);
 
+// Thrown by run_trials when its `stop` hook asked it to stop.
+struct RunStopped : std::runtime_error {
+  RunStopped() : std::runtime_error("the run was stopped before its last trial") {}
+};
+
 // Calls `on_block` for each block of the run in trial order, from the calling thread.
-void run_trials(const Model& m, const RunSpec& run, const std::function<void(const TrialBlock&)>& on_block);
+// `stop`, if given, is called by the worker threads before each trial (keep it cheap and
+// thread-safe); once it returns true the block in progress is dropped, never handed to
+// `on_block`, and run_trials throws RunStopped. A block can take minutes: the caller (the
+// command line, on a signal) need not wait for its end.
+void run_trials(const Model& m, const RunSpec& run, const std::function<void(const TrialBlock&)>& on_block,
+                const std::function<bool()>& stop = {});
 
 }  // namespace restake
