@@ -231,7 +231,8 @@ TEST_CASE("an error message reads file:line:column: key: message") {
 
 TEST_CASE("a TOML syntax error reports its line and column") {
   expect_error(Scenario().replace("trials = 10", "trials = = 10"),
-               {"(syntax)", "could not determine value type", "trials = ^= 10"});
+               {"(syntax)", "expected a value (a string, number, boolean, date, time, array or inline table), got '='",
+                "trials = ^= 10"});
 }
 
 TEST_CASE("an unterminated string is a syntax error on its line") {
