@@ -231,7 +231,8 @@ TEST_CASE("an error message reads file:line:column: key: message") {
 
 TEST_CASE("a TOML syntax error reports its line and column") {
   expect_error(Scenario().replace("trials = 10", "trials = = 10"),
-               {"(syntax)", "could not determine value type", "trials = ^= 10"});
+               {"(syntax)", "expected a value (a string, number, boolean, date, time, array or inline table), got '='",
+                "trials = ^= 10"});
 }
 
 TEST_CASE("an unterminated string is a syntax error on its line") {
@@ -1282,6 +1283,36 @@ TEST_CASE("the operators cannot hold more stake than the whole beacon chain") {
 TEST_CASE("rates are capped at a million events a year") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 2e6"),
                {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6]", "failure_rate_per_year = ^2e6"});
+}
+
+TEST_CASE("a scenario expecting more events per trial than the budget is refused at the largest source") {
+  // 1e6 a year over 100 years: 1e8 events, gigabytes in one trial, passed validation before.
+  expect_error(Scenario()
+                   .replace("horizon_days = 365", "horizon_days = 36500")
+                   .replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 1e6"),
+               {"contract[2].failure_rate_per_year",
+                "contract \"l2-bridge\" expects 1e+08 events per trial (1e+06 per year over 36500 days); with every source, "
+                "1e+08: more than the 100000 one trial may hold (docs/scenario-format.md, \"Events per trial\")",
+                "failure_rate_per_year = ^1e6"});
+  // A group's firing is one event per member, an AVS condition's one per operator.
+  expect_error(Scenario()
+                   .replace("annual_probability = 0.04", "rate_per_year = 60000")
+                   .replace("stake_eth = 6400", "stake_eth = 6400\ngroups = [\"cloud\"]"),
+               {"group[0].rate_per_year", "group \"cloud\" expects 120000 events per trial (60000 per year over 365 days, one "
+                "event for each of its 2 members); with every source, 120000", "rate_per_year = ^60000"});
+  expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\"]\n  [[avs.slashing]]\n"
+                                  "  name = \"often\"\n  rate_per_year = 60000\n  fraction = 0.1"),
+               {"avs[1].slashing[0].rate_per_year", "slashing condition \"often\" of AVS \"bridge-check\" expects 120000 events "
+                "per trial (60000 per year over 365 days, one event for each of its 2 operators)", "rate_per_year = ^60000"});
+  // The budget is on the sum: no source alone is above it here.
+  const std::string many = Scenario()
+                               .replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 60000")
+                               .replace("annual_fault_probability = 0.05", "fault_rate_per_year = 50000")
+                               .text();
+  expect_error(many, {"contract[2].failure_rate_per_year", "with every source, 110000", "failure_rate_per_year = ^60000"});
+  // Within the budget, or with no random events at all, it parses.
+  parse(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 99000").text());
+  parse(many + "\n[stress]\nrandom_events = false\n");
 }
 
 // --- outages and the inactivity leak --------------------------------------------------------------

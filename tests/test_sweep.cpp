@@ -259,6 +259,23 @@ TEST_CASE("a point out of the scenario's range is an error at that value naming 
   contains(e.what(), "point 2 of 3");
 }
 
+TEST_CASE("a point expecting more events per trial than the budget is refused before anything runs, at its value") {
+  std::string world = kWorld;
+  const std::string probability = "annual_fault_probability = 0.1\n";
+  world.replace(world.find(probability), probability.size(), "fault_rate_per_year = 1\n");
+  const std::string sweep =
+      "[sweep]\nscenario = \"world.toml\"\n[[sweep.parameter]]\npath = \"operator.op-alpha.fault_rate_per_year\"\n"
+      "values = [1, 9e4, 2e5]\n";
+  try {
+    parse_sweep(sweep, "dir/s.toml", [&](const std::string&) { return world; });
+    FAIL("expected a SweepError");
+  } catch (const SweepError& e) {
+    CHECK(e.key == "sweep.parameter[0].values[2]");
+    contains(e.what(), "point 2 of 3 (operator.op-alpha.fault_rate_per_year = 200000) is rejected by the scenario");
+    contains(e.what(), "operator \"op-alpha\" expects 200000 events per trial");
+  }
+}
+
 TEST_CASE("zip needs equal lengths and lhs needs points and ranges") {
   auto e = sweep_error("mode = \"zip\"\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, 0.2]\n"
                        "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nlinspace = [0, 0.1, 3]\n");

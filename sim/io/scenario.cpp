@@ -165,6 +165,7 @@ class Parser {
     read_cascade();
     root_.finish();
     check_world();
+    check_event_budget();
     return std::move(m_);
   }
 
@@ -174,6 +175,14 @@ class Parser {
     if (name.empty()) f.fail("name", "expected a non-empty name");
     if (!names.emplace(name, index).second) f.fail("name", fmt::format("duplicate {} name \"{}\"", what, name));
     return name;
+  }
+
+  // A Poisson source's rate, remembering where it was given (for the event budget's error).
+  double rate(TableReader& f, std::string_view prob_key, std::string_view rate_key) {
+    const double r = read_rate(f, prob_key, rate_key);
+    for (const std::string_view key : {prob_key, rate_key})
+      if (const toml::node* n = f.get(key)) rate_keys_[f.path()] = {f.key_path(key), n->source()};
+    return r;
   }
 
   void read_simulation() {
@@ -243,7 +252,7 @@ class Parser {
       c.name = unique_name(f, contracts_, i, "contract");
       c.kind = f.one_of<ContractKind>("kind", {{"contract", ContractKind::Contract}, {"bridge", ContractKind::Bridge}})
                    .value_or(c.kind);
-      c.failure_rate_per_year = read_rate(f, "annual_failure_probability", "failure_rate_per_year");
+      c.failure_rate_per_year = rate(f, "annual_failure_probability", "failure_rate_per_year");
       if (auto d = read_distribution(f, "loss_given_failure", 0.0, 1.0, "a loss share in [0, 1]")) c.loss_given_failure = *d;
       std::vector<const toml::node*> nodes;
       f.array("depends_on", [&](const toml::node& n, std::size_t, const std::string&) { nodes.push_back(&n); });
@@ -293,7 +302,7 @@ class Parser {
       f.allow({"name", "annual_probability", "rate_per_year", "fraction"});
       CorrelationGroup g;
       g.name = unique_name(f, groups_, i, "group");
-      g.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
+      g.rate_per_year = rate(f, "annual_probability", "rate_per_year");
       auto d = read_distribution(f, "fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d) f.fail_table("missing required key 'fraction' (share of each member's validators hit)");
       g.fraction = *d;
@@ -338,7 +347,7 @@ class Parser {
           f.fail("stake_eth", fmt::format("expected a whole number (>= 1) of {} ETH validators, got {} ETH", eb, *stake));
         o.validators = static_cast<std::uint64_t>(std::llround(n));
       }
-      o.fault_rate_per_year = read_rate(f, "annual_fault_probability", "fault_rate_per_year");
+      o.fault_rate_per_year = rate(f, "annual_fault_probability", "fault_rate_per_year");
       auto d = read_distribution(f, "fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d && o.fault_rate_per_year > 0.0) f.fail_table("missing 'fault_fraction' (share of validators a fault hits)");
       o.fault_fraction = d.value_or(Distribution::fixed(0.0));
@@ -358,7 +367,7 @@ class Parser {
       f.allow({"name", "annual_probability", "rate_per_year", "duration_days", "network_offline_share", "operators", "fraction"});
       Outage o;
       o.name = unique_name(f, outages_, i, "outage");
-      o.rate_per_year = read_rate(f, "annual_probability", "rate_per_year");
+      o.rate_per_year = rate(f, "annual_probability", "rate_per_year");
       auto duration = read_distribution(f, "duration_days", 1.0 / kEpochsPerDay, 3650.0, "a duration in days in [1/225 (one epoch), 3650]");
       if (!duration) f.fail_table("missing required key 'duration_days' (how long the validators stay offline)");
       o.duration_days = *duration;
@@ -452,13 +461,13 @@ class Parser {
         c.name = s.required_string("name");
         for (const auto& other : a.conditions)
           if (other.name == c.name) s.fail("name", fmt::format("duplicate slashing condition name \"{}\" in this AVS", c.name));
-        c.rate_per_year = read_rate(s, "annual_probability", "rate_per_year");
+        c.rate_per_year = rate(s, "annual_probability", "rate_per_year");
         auto d = read_distribution(s, "fraction", 0.0, 1.0, "a slashed share in [0, 1]");
         if (!d) s.fail_table("missing required key 'fraction' (share of the slashable stake removed)");
         c.fraction = *d;
         a.conditions.push_back(std::move(c));
       });
-      a.faulty_rate_per_year = read_rate(f, "faulty_annual_probability", "faulty_rate_per_year");
+      a.faulty_rate_per_year = rate(f, "faulty_annual_probability", "faulty_rate_per_year");
       auto fd = read_distribution(f, "faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
       a.faulty_fraction = fd.value_or(Distribution::fixed(0.0));
@@ -719,6 +728,57 @@ class Parser {
     f.finish();
   }
 
+  // The event budget (docs/scenario-format.md, "Events per trial"): a trial holds all its sampled
+  // events at once, so their expected number is bounded; the error names the largest source.
+  void check_event_budget() {
+    if (!m_.stress.random_events) return;
+    struct Source {
+      std::string table;  // where its rate is, e.g. "avs[1].slashing[0]"
+      std::string what;   // e.g. "slashing condition \"wrong-price\" of AVS \"oracle\""
+      double rate_per_year;
+      std::size_t events_per_firing;
+      const char* per;     // a firing makes one event per what, when more than one
+    };
+    std::vector<Source> sources;
+    for (std::size_t o = 0; o < m_.operators.size(); ++o)
+      sources.push_back({fmt::format("operator[{}]", o), fmt::format("operator \"{}\"", m_.operators[o].name),
+                         m_.operators[o].fault_rate_per_year, 1, ""});
+    for (std::size_t g = 0; g < m_.groups.size(); ++g)
+      sources.push_back({fmt::format("group[{}]", g), fmt::format("group \"{}\"", m_.groups[g].name),
+                         m_.groups[g].rate_per_year, m_.groups[g].members.size(), "member"});
+    for (std::size_t a = 0; a < m_.avs.size(); ++a) {
+      const Avs& avs = m_.avs[a];
+      for (std::size_t c = 0; c < avs.conditions.size(); ++c)
+        sources.push_back({fmt::format("avs[{}].slashing[{}]", a, c),
+                           fmt::format("slashing condition \"{}\" of AVS \"{}\"", avs.conditions[c].name, avs.name),
+                           avs.conditions[c].rate_per_year, avs.allocations.size(), "operator"});
+      sources.push_back({fmt::format("avs[{}]", a), fmt::format("AVS \"{}\" (faulty slashings)", avs.name),
+                         avs.faulty_rate_per_year, 1, ""});
+    }
+    for (std::size_t c = 0; c < m_.contracts.size(); ++c)
+      sources.push_back({fmt::format("contract[{}]", c), fmt::format("contract \"{}\"", m_.contracts[c].name),
+                         m_.contracts[c].failure_rate_per_year, 1, ""});
+    for (std::size_t o = 0; o < m_.outages.size(); ++o)
+      sources.push_back({fmt::format("outage[{}]", o), fmt::format("outage \"{}\"", m_.outages[o].name),
+                         m_.outages[o].rate_per_year, m_.outages[o].operators.size(), "operator"});
+
+    const double years = m_.simulation.horizon_days / kDaysPerYear;
+    const auto expected = [&](const Source& s) { return s.rate_per_year * years * static_cast<double>(s.events_per_firing); };
+    double total = 0.0;
+    for (const Source& s : sources) total += expected(s);
+    if (total <= kMaxExpectedEventsPerTrial) return;
+    const Source& top = *std::max_element(sources.begin(), sources.end(),
+                                          [&](const Source& a, const Source& b) { return expected(a) < expected(b); });
+    const std::string each =
+        top.events_per_firing > 1 ? fmt::format(", one event for each of its {} {}s", top.events_per_firing, top.per) : "";
+    const auto& [key, where] = rate_keys_.at(top.table);
+    root_.fail_at(where, key,
+                  fmt::format("{} expects {:.6g} events per trial ({:.6g} per year over {} days{}); with every source, {:.7g}: "
+                              "more than the {:.0f} one trial may hold (docs/scenario-format.md, \"Events per trial\")",
+                              top.what, expected(top), top.rate_per_year, m_.simulation.horizon_days, each, total,
+                              kMaxExpectedEventsPerTrial));
+  }
+
   // Checks that need the whole world.
   void check_world() {
     if (m_.holders.empty()) root_.fail_table("a scenario needs at least one holder ([[lrt]], [[lst]] or [[native]])");
@@ -738,6 +798,7 @@ class Parser {
   Model m_;
   std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
   NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_;
+  std::map<std::string, std::pair<std::string, toml::source_region>> rate_keys_;  // table path -> its rate's key path, place
 };
 
 }  // namespace

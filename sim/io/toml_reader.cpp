@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "io/toml_guard.hpp"
+
 namespace restake {
 
 ScenarioError::ScenarioError(std::string file_, int line_, int column_, std::string key_, const std::string& what)
@@ -25,6 +27,8 @@ void TomlFile::fail(const toml::source_region& where, const std::string& key, co
 }
 
 toml::table parse_toml(std::string_view text, const TomlFile& file) {
+  // Debian's toml++ 3.3.0 has undefined behaviour on some texts: they never reach it (io/toml_guard.hpp).
+  if (const auto hazard = find_toml_hazard(text)) file.fail(hazard->line, hazard->column, "(syntax)", hazard->what);
   try {
     return toml::parse(text, std::string_view(file.name));
   } catch (const toml::parse_error& e) {

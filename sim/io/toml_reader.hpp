@@ -57,7 +57,8 @@ struct TomlFile {
   [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& what) const;
 };
 
-// The TOML text of `file`; a syntax error is an error at key "(syntax)".
+// The TOML text of `file`; a syntax error is an error at key "(syntax)". Every TOML text goes
+// through here, past the guard against toml++ 3.3.0's defects (io/toml_guard.hpp).
 toml::table parse_toml(std::string_view text, const TomlFile& file);
 
 // "a float", "an array", ...: what a value is, for "expected X, got <a_type>".

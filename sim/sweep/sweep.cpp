@@ -332,7 +332,7 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     sw.fail("scenario", e.what());
   }
   parse_scenario(s.scenario_text, s.scenario_path);  // the scenario's own errors, with its own locations
-  const toml::table scenario_root = toml::parse(s.scenario_text, std::string_view(s.scenario_path));
+  const toml::table scenario_root = parse_toml(s.scenario_text, TomlFile{s.scenario_path, "docs/scenario-format.md"});
 
   s.trials = sw.integer("trials", 1, "an integer >= 1");
   s.seed = sw.integer("seed", 0, "an integer >= 0");
