@@ -439,3 +439,19 @@ TEST_CASE("SIGTERM and SIGINT stop a run within its block in about a second, exi
     CHECK(std::distance(std::filesystem::directory_iterator(dir.path), std::filesystem::directory_iterator{}) == 1);
   }
 }
+
+TEST_CASE("a one-trial run prints its standard error as n/a and sd and stderr as null in JSON, not 0") {
+  TempDir dir;
+  std::string table, json;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 1 --no-progress -q", kDefault, dir / "one.h5"), dir, &table) == 0);
+  CHECK(table.find("    n/a ") != std::string::npos);
+  REQUIRE(cli(fmt::format("summary {} --json", dir / "one.h5"), dir, &json) == 0);
+  CHECK(json.find("\"loss\": {\"mean\": 0, \"stderr\": null, \"sd\": null,") != std::string::npos);
+  CHECK(json.find("\"stderr\": 0") == std::string::npos);
+  CHECK(json.find("\"sd\": 0") == std::string::npos);
+  CHECK(json.find("\"net_return\": {\"mean\": ") != std::string::npos);
+  // Two trials have a spread, even if it is 0.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2 --no-progress -q --json", kDefault, dir / "two.h5"), dir, &json) == 0);
+  CHECK(json.find("null, \"sd\": null") == std::string::npos);
+  CHECK(json.find("\"stderr\": 0, \"sd\": 0,") != std::string::npos);
+}

@@ -276,6 +276,29 @@ TEST_CASE("a point expecting more events per trial than the budget is refused be
   }
 }
 
+TEST_CASE("every point is checked before anything runs, with progress, but a sweep re-read from a checked run is not checked again") {
+  const auto sweep = [](const std::string& values) {
+    return "[sweep]\nscenario = \"world.toml\"\n[[sweep.parameter]]\npath = \"operator.op-alpha.validators\"\nvalues = " +
+           values + "\n";
+  };
+  const auto world = [](const std::string&) { return kWorld; };
+  std::vector<std::pair<std::size_t, std::size_t>> calls;
+  const PointChecks checks{.progress = [&](std::size_t checked, std::size_t points) { calls.emplace_back(checked, points); }};
+  parse_sweep(sweep("[1000, 1500, 2000]"), "dir/s.toml", world, checks);
+  CHECK(calls == std::vector<std::pair<std::size_t, std::size_t>>{{1, 3}, {2, 3}, {3, 3}});
+
+  calls.clear();
+  CHECK_THROWS_AS(parse_sweep(sweep("[1000, 1500.5, 2000]"), "dir/s.toml", world, checks), SweepError);
+  CHECK(calls == std::vector<std::pair<std::size_t, std::size_t>>{{1, 3}});  // the bad point stops the check
+
+  // merge and MPI workers re-read the texts of a run that checked every point: a million points
+  // would take minutes again. A point is still checked when its model is built.
+  const Sweep unchecked = parse_sweep(sweep("[1000, 1500.5, 2000]"), "dir/s.toml", world, {.every_point = false});
+  CHECK(unchecked.points.size() == 3);
+  CHECK(unchecked.point_model(0).operators[0].validators == 1000);
+  CHECK_THROWS_AS(unchecked.point_model(1), SweepError);
+}
+
 TEST_CASE("zip needs equal lengths and lhs needs points and ranges") {
   auto e = sweep_error("mode = \"zip\"\n[[sweep.parameter]]\npath = \"avs.oracle.faulty_fraction\"\nvalues = [0.1, 0.2]\n"
                        "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nlinspace = [0, 0.1, 3]\n");

@@ -267,7 +267,9 @@ int run_sweep_mpi(const SweepArgs& a, const MpiSession& mpi) {
     if (rank == 0) {
       coordinate(a, *sw, run, out, mpi.size());
     } else {
-      const Sweep mine = parse_sweep(sweep_text, a.sweep, [&](const std::string&) { return scenario_text; });
+      // Rank 0 checked every point; a worker builds the models of its units only.
+      const Sweep mine = parse_sweep(sweep_text, a.sweep, [&](const std::string&) { return scenario_text; },
+                                     {.every_point = false});
       // Rank 0's texts and options give rank 0's run; threads are this rank's own (its cores or
       // --threads).
       work(mine, sweep_run_spec(a, mine));

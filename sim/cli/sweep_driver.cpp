@@ -21,8 +21,27 @@ namespace fs = std::filesystem;
 namespace restake {
 
 Sweep read_sweep(const std::string& path) {
+  // Checking a million points against the scenario takes minutes: after a few seconds, say how far it got.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point next_report = start + std::chrono::seconds(3);
+  bool reported = false;
+  const auto progress = [&](std::size_t checked, std::size_t points) {
+    const Clock::time_point now = Clock::now();
+    if (now < next_report && checked < points) return;
+    const double seconds = std::chrono::duration<double>(now - start).count();
+    if (checked < points) {
+      spdlog::info("{}: checked {} of {} points against the scenario ({:.0f}%, {:.0f} s)", path, checked, points,
+                   100.0 * static_cast<double>(checked) / static_cast<double>(points), seconds);
+      next_report = now + std::chrono::seconds(10);
+      reported = true;
+    } else if (reported) {
+      spdlog::info("{}: checked all {} points against the scenario in {:.0f} s", path, points, seconds);
+    }
+  };
   return parse_sweep(read_text_file(path, "sweep file"), path,
-                     [](const std::string& scenario) { return read_text_file(scenario, "scenario file"); });
+                     [](const std::string& scenario) { return read_text_file(scenario, "scenario file"); },
+                     {.progress = progress});
 }
 
 RunSpec sweep_run_spec(const SweepArgs& a, const Sweep& sw) {

@@ -102,6 +102,8 @@ std::string usd(double x) {
   if (x >= 1e3) return fmt::format("${:.1f}k", x / 1e3);
   return fmt::format("${:.0f}", x);
 }
+// One trial has no spread: its sd and standard error are not 0 but undefined ("n/a", JSON null).
+bool has_spread(const RunSummary& s) { return s.info.trials > 1; }
 }  // namespace
 
 std::string format_summary_table(const RunSummary& s) {
@@ -116,7 +118,8 @@ std::string format_summary_table(const RunSummary& s) {
     // Amounts stay in the holder's own asset; USD only where the scenario gives a price.
     const std::string var_usd = h.usd_price > 0 ? usd(h.loss.var99 * h.value * h.usd_price) : "-";
     out += fmt::format("{:<16} {:<6} {:>14.1f} {:<3} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", h.name, h.kind,
-                       h.value, h.asset, pct(h.loss.p_loss), pct(h.loss.moments.mean), pct(h.loss.moments.stderr_mean),
+                       h.value, h.asset, pct(h.loss.p_loss), pct(h.loss.moments.mean),
+                       has_spread(s) ? pct(h.loss.moments.stderr_mean) : "n/a",
                        pct(h.loss.var99), pct(h.loss.es99), pct(h.loss.quantiles[4]), pct(h.net_return.moments.mean),
                        pct(h.net_return.quantiles[0]), var_usd);
   }
@@ -144,6 +147,7 @@ std::string format_summary_table(const RunSummary& s) {
 }
 
 std::string format_summary_json(const RunSummary& s) {
+  const auto spread = [&](double x) { return has_spread(s) ? json_number(x) : std::string("null"); };
   std::string out = "{\n";
   out += fmt::format(
       "  \"scenario\": {}, \"trials\": {}, \"seed\": {}, \"horizon_days\": {}, \"program_version\": {}, \"git_commit\": {},\n",
@@ -165,10 +169,10 @@ std::string format_summary_json(const RunSummary& s) {
         "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
         "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}}}{}\n",
         json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), json_number(h.loss.moments.mean),
-        json_number(h.loss.moments.stderr_mean), json_number(h.loss.moments.sd), json_number(h.loss.p_loss),
+        spread(h.loss.moments.stderr_mean), spread(h.loss.moments.sd), json_number(h.loss.p_loss),
         json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq,
-        json_number(h.net_return.moments.mean), json_number(h.net_return.moments.stderr_mean),
-        json_number(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
+        json_number(h.net_return.moments.mean), spread(h.net_return.moments.stderr_mean),
+        spread(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
         causes, i + 1 < s.holders.size() ? "," : "");
   }
   out += "  ],\n  \"avs\": [";

@@ -306,7 +306,7 @@ std::vector<std::vector<double>> latin_hypercube(std::size_t n, std::size_t dims
   return out;
 }
 
-Sweep parse_sweep(std::string_view text, const std::string& file, const ScenarioLoader& load) {
+Sweep parse_sweep(std::string_view text, const std::string& file, const ScenarioLoader& load, const PointChecks& checks) {
   const TomlFile source{file, "docs/sweeps.md", &throw_as<SweepError>};
   const toml::table root = parse_toml(text, source);
   TableReader top(root, "", source);
@@ -448,7 +448,12 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
     }
   }
 
-  for (std::size_t pt = 0; pt < s.points.size(); ++pt) s.point_model(pt);  // every point, before any is run
+  if (checks.every_point) {  // before any is run
+    for (std::size_t pt = 0; pt < s.points.size(); ++pt) {
+      s.point_model(pt);
+      if (checks.progress) checks.progress(pt + 1, s.points.size());
+    }
+  }
   return s;
 }
 

@@ -77,10 +77,21 @@ struct Sweep {
 // Reads the scenario the sweep names; `path` is already resolved against the sweep file's folder.
 using ScenarioLoader = std::function<std::string(const std::string& path)>;
 
+// How parse_sweep checks that the scenario accepts each point.
+struct PointChecks {
+  // All of them (a sweep read from its file), or none: a sweep re-read from the texts of a run that
+  // checked them (a shard's identity for merge, rank 0's texts on an MPI worker). Unchecked points
+  // are still checked when point_model builds them.
+  bool every_point = true;
+  // Called after each point checked, with (points checked, all points): a million take minutes.
+  std::function<void(std::size_t, std::size_t)> progress{};  // {}: a designated initializer may leave it out
+};
+
 // Sweep text -> points. Checks the sweep file strictly (keys, types, ranges), that every path names
 // a number, string or boolean written in the scenario (not a name), and that the scenario accepts
 // every point (all before anything is simulated).
-Sweep parse_sweep(std::string_view text, const std::string& file_name, const ScenarioLoader& load_scenario);
+Sweep parse_sweep(std::string_view text, const std::string& file_name, const ScenarioLoader& load_scenario,
+                  const PointChecks& checks = {});
 
 // Latin-hypercube sample on [0, 1)^dims: for each dimension the n values fall one in each of the n
 // strata [i/n, (i+1)/n), in an order drawn from Philox streams keyed by `seed` (the same on every

@@ -431,7 +431,9 @@ void write_shard(const std::string& path, const Sweep& sw, const SweepIdentity& 
 }
 
 Sweep sweep_of_part(const SweepIdentity& id) {
-  return parse_sweep(id.sweep_text, id.sweep_path, [&](const std::string&) { return id.scenario_text; });
+  // The run that wrote the part checked every point; merge builds the first one only.
+  return parse_sweep(id.sweep_text, id.sweep_path, [&](const std::string&) { return id.scenario_text; },
+                     {.every_point = false});
 }
 
 std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std::string& output) {
