@@ -110,33 +110,20 @@ void sort_weighted(std::vector<double>& x, std::vector<double>& w) {
 }  // namespace
 
 void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w) {
-  if (!w.empty()) {
-    sort_weighted(x, w);
-    for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = weighted_quantile_sorted(x, w, kLossQuantileLevels[i]);
-    out.var95 = weighted_quantile_sorted(x, w, 0.95);
-    out.var99 = weighted_quantile_sorted(x, w, 0.99);
-    out.es95 = weighted_expected_shortfall_sorted(x, w, 0.95);
-    out.es99 = weighted_expected_shortfall_sorted(x, w, 0.99);
-    return;
-  }
-  std::sort(x.begin(), x.end());
-  for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = quantile_sorted(x, kLossQuantileLevels[i]);
-  out.var95 = quantile_sorted(x, 0.95);
-  out.var99 = quantile_sorted(x, 0.99);
-  out.es95 = expected_shortfall_sorted(x, 0.95);
-  out.es99 = expected_shortfall_sorted(x, 0.99);
+  if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);
+  auto q = [&](double p) { return w.empty() ? quantile_sorted(x, p) : weighted_quantile_sorted(x, w, p); };
+  auto es = [&](double p) { return w.empty() ? expected_shortfall_sorted(x, p) : weighted_expected_shortfall_sorted(x, w, p); };
+  for (std::size_t i = 0; i < kLossQuantileLevels.size(); ++i) out.quantiles[i] = q(kLossQuantileLevels[i]);
+  out.var95 = q(0.95);
+  out.var99 = q(0.99);
+  out.es95 = es(0.95);
+  out.es99 = es(0.99);
 }
 
 void set_return_quantiles(ReturnSummary& out, std::vector<double> x, std::vector<double> w) {
-  if (!w.empty()) {
-    sort_weighted(x, w);
-    for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
-      out.quantiles[i] = weighted_quantile_sorted(x, w, kReturnQuantileLevels[i]);
-    return;
-  }
-  std::sort(x.begin(), x.end());
+  if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);
   for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i)
-    out.quantiles[i] = quantile_sorted(x, kReturnQuantileLevels[i]);
+    out.quantiles[i] = w.empty() ? quantile_sorted(x, kReturnQuantileLevels[i]) : weighted_quantile_sorted(x, w, kReturnQuantileLevels[i]);
 }
 
 LossSummary summarize_loss(std::vector<double> x) {

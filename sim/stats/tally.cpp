@@ -109,16 +109,12 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
       o.pool_exhausted[p] += count(w, pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12));
     }
   }
-  // The AVS x holder losses in one pass: a quiet block has none.
-  const std::span<const AvsHolderShare> shares(b.avs_shares.data() + (from == 0 ? 0 : b.avs_shares_end[from - 1]),
-                                               b.avs_shares.data() + (to == 0 ? 0 : b.avs_shares_end[to - 1]));
-  std::size_t t = from;
-  for (std::size_t k = 0; k < shares.size(); ++k) {
-    const std::size_t at = static_cast<std::size_t>(&shares[k] - b.avs_shares.data());
-    while (at >= b.avs_shares_end[t]) ++t;  // the trial the entry belongs to (for its weight)
-    const AvsHolderShare& s = shares[k];
-    x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(Weighted ? b.weight[t] * s.share : s.share);
-  }
+  // The AVS x holder losses, trial by trial (for its weight): a quiet block has none.
+  for (std::size_t t = from, k = from == 0 ? 0 : b.avs_shares_end[from - 1]; t < to; ++t)
+    for (; k < b.avs_shares_end[t]; ++k) {
+      const AvsHolderShare& s = b.avs_shares[k];
+      x.avs_holder_loss[s.avs * H + s.holder] += to_fixed(Weighted ? b.weight[t] * s.share : s.share);
+    }
   o.trials += to - from;
 }
 
