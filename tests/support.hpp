@@ -10,6 +10,38 @@ namespace restake::test {
 
 inline Model model_from(const std::string& toml) { return parse_scenario(toml, "test.toml"); }
 
+// One operator, one AVS slashing condition, one native holder: N ~ Poisson(rate per year) slashes
+// of `f` each leave (1 - f)^N of the stake, so the loss exceeds 1 - (1 - f)^(k-1) exactly when N >= k.
+inline std::string shared_avs_world(double rate, double f) {
+  return R"(
+[simulation]
+name = "iid"
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 1_000_000
+base_apr = 0.0
+[[operator]]
+name = "op"
+validators = 100
+[[protocol]]
+name = "p"
+slashing_mode = "shared"
+[[avs]]
+name = "avs"
+protocol = "p"
+operators = ["op"]
+  [[avs.slashing]]
+  name = "fault"
+  rate_per_year = )" + std::to_string(rate) + R"(
+  fraction = )" + std::to_string(f) + R"(
+[[native]]
+name = "staker"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 100 }]
+)";
+}
+
+
 // All per-trial records of a run, concatenated in trial order.
 struct Records {
   RecordShape shape;

@@ -17,37 +17,6 @@ using namespace restake::test;
 
 namespace {
 
-// One operator, one AVS slashing condition: N ~ Poisson(lambda) slashes of f leave (1 - f)^N, so
-// the loss exceeds 1 - (1 - f)^(k-1) exactly when N >= k.
-std::string poisson_world(double rate, double f) {
-  return R"(
-[simulation]
-name = "poisson"
-horizon_days = 365
-[ethereum]
-total_active_stake_eth = 1_000_000
-base_apr = 0.0
-[[operator]]
-name = "op"
-validators = 100
-[[protocol]]
-name = "p"
-slashing_mode = "shared"
-[[avs]]
-name = "avs"
-protocol = "p"
-operators = ["op"]
-  [[avs.slashing]]
-  name = "fault"
-  rate_per_year = )" + std::to_string(rate) + R"(
-  fraction = )" + std::to_string(f) + R"(
-[[native]]
-name = "staker"
-protocol = "p"
-positions = [{ operator = "op", stake_eth = 100 }]
-)";
-}
-
 // The factor `theta` on the AVS condition's source, 1 on every other.
 Tilt tilt_condition(const Model& m, double theta, double defensive = 0.0) {
   const SamplerPlan plain = make_sampler_plan(m);
@@ -69,7 +38,7 @@ double poisson_tail(double mean, int k) {  // P(N >= k)
 }  // namespace
 
 TEST_CASE("a tilted trial weighs exp(mu' - mu) (mu / mu')^N, and at most 1 / defensive in a mixture") {
-  const Model m = model_from(poisson_world(0.7, 0.2));
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
   const double mu = 0.7, theta = 5.0;
   for (const double defensive : {0.0, 0.25}) {
     const SamplerPlan plan = make_sampler_plan(m, tilt_condition(m, theta, defensive));
@@ -93,7 +62,7 @@ TEST_CASE("a tilted trial weighs exp(mu' - mu) (mu / mu')^N, and at most 1 / def
 
 TEST_CASE("importance sampling estimates a 1e-4 tail of a Poisson world, and its VaR 99.99%, within the error it states") {
   const double lambda = 0.7, f = 0.2;
-  const Model m = model_from(poisson_world(lambda, f));
+  const Model m = model_from(shared_avs_world(lambda, f));
   RunSpec o;
   o.trials = 20'000;
   o.seed = 17;
@@ -130,7 +99,7 @@ TEST_CASE("importance sampling estimates a 1e-4 tail of a Poisson world, and its
 }
 
 TEST_CASE("weights depend on the trial only, not on threads or blocks") {
-  const Model m = model_from(poisson_world(0.7, 0.2));
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
   auto weights = [&](int threads, std::size_t block) {
     RunSpec o;
     o.trials = 5000;
@@ -148,7 +117,7 @@ TEST_CASE("weights depend on the trial only, not on threads or blocks") {
 }
 
 TEST_CASE("a tilt that does not fit the model is refused") {
-  const Model m = model_from(poisson_world(0.7, 0.2));
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
   Tilt t = tilt_condition(m, 2.0);
   t.rate_factor.pop_back();
   CHECK_THROWS_WITH_AS(make_sampler_plan(m, t), doctest::Contains("rate factors for"), std::invalid_argument);
@@ -162,7 +131,7 @@ TEST_CASE("a tilt that does not fit the model is refused") {
 
 TEST_CASE("cross-entropy pilot rounds tilt the source that causes the tail, and the tilt estimates it") {
   const double lambda = 0.7, f = 0.2;
-  const Model m = model_from(poisson_world(lambda, f));
+  const Model m = model_from(shared_avs_world(lambda, f));
   CrossEntropyOptions ce;
   ce.seed = 17;
   ce.pilot_trials = 5000;
@@ -199,7 +168,7 @@ TEST_CASE("cross-entropy pilot rounds tilt the source that causes the tail, and 
 }
 
 TEST_CASE("a tail search with nothing to find says so") {
-  const Model m = model_from(poisson_world(0.0, 0.2));  // no event ever
+  const Model m = model_from(shared_avs_world(0.0, 0.2));  // no event ever
   CrossEntropyOptions ce;
   ce.pilot_trials = 200;
   CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("no pilot trial of 200 has a loss"), std::runtime_error);
@@ -215,7 +184,7 @@ TEST_CASE("a tail search with nothing to find says so") {
 TEST_CASE("a trial whose weight would overflow the exact sums is refused, naming the trial") {
   // By Markov's inequality a weight above 2^40 has probability below 2^-40 under the tilt: force
   // one by hand, as a broken tilt would.
-  const Model m = model_from(poisson_world(0.7, 0.2));
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
   SamplerPlan plan = make_sampler_plan(m, tilt_condition(m, 2.0));
   plan.log_ratio_base = 100.0;
   TrialDraws d;

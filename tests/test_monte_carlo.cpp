@@ -27,34 +27,6 @@ double sample_variance_stderr(const std::vector<double>& x, double mean, double 
   return std::sqrt((m4 - var * var) / static_cast<double>(x.size()));
 }
 
-std::string shared_avs_world(double rate, double f) {
-  return R"(
-[simulation]
-name = "iid"
-horizon_days = 365
-[ethereum]
-total_active_stake_eth = 1_000_000
-base_apr = 0.0
-[[operator]]
-name = "op"
-validators = 100
-[[protocol]]
-name = "p"
-slashing_mode = "shared"
-[[avs]]
-name = "avs"
-protocol = "p"
-operators = ["op"]
-  [[avs.slashing]]
-  name = "fault"
-  rate_per_year = )" + std::to_string(rate) + R"(
-  fraction = )" + std::to_string(f) + R"(
-[[native]]
-name = "staker"
-protocol = "p"
-positions = [{ operator = "op", stake_eth = 100 }]
-)";
-}
 }  // namespace
 
 TEST_CASE("independent slashing events: mean and variance of the loss match the Poisson closed form within 4 standard errors") {
