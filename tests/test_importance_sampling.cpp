@@ -132,11 +132,12 @@ TEST_CASE("a tilt that does not fit the model is refused") {
 TEST_CASE("cross-entropy pilot rounds tilt the source that causes the tail, and the tilt estimates it") {
   const double lambda = 0.7, f = 0.2;
   const Model m = model_from(shared_avs_world(lambda, f));
-  CrossEntropyOptions ce;
-  ce.seed = 17;
+  TailSearch ce;
   ce.pilot_trials = 5000;
-  const TailTarget target{0, 1.0 - std::pow(1.0 - f, 6) - 1e-9};  // N >= 6
-  const CrossEntropyResult r = find_tilt(m, target, ce);
+  ce.defensive = 0.0;
+  ce.target = {0, 1.0 - std::pow(1.0 - f, 6) - 1e-9};  // N >= 6
+  const TailTarget& target = ce.target;
+  const CrossEntropyResult r = find_tilt(m, ce, 17);
   CHECK(r.reached);
   CHECK(r.levels.size() >= 2);  // it climbs: 1 slash, 2, ... up to the target
   CHECK(std::is_sorted(r.levels.begin(), r.levels.end()));
@@ -167,18 +168,66 @@ TEST_CASE("cross-entropy pilot rounds tilt the source that causes the tail, and 
   CHECK(e.stderr_mean < 0.05 * exact);
 }
 
+TEST_CASE("a tail search for a quantile level estimates the quantile as it tilts towards it") {
+  // N ~ Poisson(0.7) slashes of 20% each: the loss is 1 - 0.8^N, and its 99.99% quantile is the
+  // loss of the smallest n with P(N <= n) >= 0.9999, n = 5 (P(N <= 4) = 0.99940, P(N <= 5) = 0.99993).
+  const double lambda = 0.7, f = 0.2;
+  const Model m = model_from(shared_avs_world(lambda, f));
+  REQUIRE(1.0 - poisson_tail(lambda, 5) < 0.9999);
+  REQUIRE(1.0 - poisson_tail(lambda, 6) >= 0.9999);
+  TailSearch ce;
+  ce.pilot_trials = 5000;
+  ce.target.quantile = 0.9999;
+  const CrossEntropyResult r = find_tilt(m, ce, 5);
+  CHECK(r.reached);
+  CHECK(r.target_loss == doctest::Approx(1.0 - std::pow(1.0 - f, 5)).epsilon(1e-12));
+  CHECK(r.levels.back() >= r.target_loss);
+  CHECK(r.pilot_trials == 5000 * r.levels.size());
+  CHECK(r.tilt.defensive == 0.1);
+}
+
 TEST_CASE("a tail search with nothing to find says so") {
   const Model m = model_from(shared_avs_world(0.0, 0.2));  // no event ever
-  CrossEntropyOptions ce;
+  TailSearch ce;
   ce.pilot_trials = 200;
-  CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("no pilot trial of 200 has a loss"), std::runtime_error);
-  CHECK_THROWS_AS(find_tilt(m, {1, 0.1}, ce), std::invalid_argument);
-  CHECK_THROWS_AS(find_tilt(m, {0, 0.0}, ce), std::invalid_argument);
+  ce.target = {0, 0.1};
+  CHECK_THROWS_WITH_AS(find_tilt(m, ce, 1), doctest::Contains("no pilot trial of 200 has a loss"), std::runtime_error);
+  ce.target = {1, 0.1};
+  CHECK_THROWS_AS(find_tilt(m, ce, 1), std::invalid_argument);
+  ce.target = {0, 0.0};
+  CHECK_THROWS_AS(find_tilt(m, ce, 1), std::invalid_argument);
+  ce.target = {0, 0.1, 0.99};  // two targets
+  CHECK_THROWS_AS(find_tilt(m, ce, 1), std::invalid_argument);
+  ce.target = {0, 0.0, 1.0};
+  CHECK_THROWS_AS(find_tilt(m, ce, 1), std::invalid_argument);
+  ce.target = {0, 0.1};
   ce.pilot_trials = 0;
-  CHECK_THROWS_AS(find_tilt(m, {0, 0.1}, ce), std::invalid_argument);
+  CHECK_THROWS_AS(find_tilt(m, ce, 1), std::invalid_argument);
   ce.pilot_trials = 200;
   ce.elite_share = 1.0;
-  CHECK_THROWS_WITH_AS(find_tilt(m, {0, 0.1}, ce), doctest::Contains("elite share"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(find_tilt(m, ce, 1), doctest::Contains("elite share"), std::invalid_argument);
+  ce.elite_share = 0.1;
+  ce.defensive = 1.0;
+  CHECK_THROWS_WITH_AS(find_tilt(m, ce, 1), doctest::Contains("defensive share"), std::invalid_argument);
+}
+
+TEST_CASE("a tilt that would expect more events per trial than a scenario may hold is refused") {
+  // 2,000 slashing conditions at 50 a year expect 100,000 events a trial, the budget: any tilt up
+  // goes over it.
+  std::string text = shared_avs_world(50.0, 0.001);
+  const std::string condition = "  [[avs.slashing]]\n  name = \"fault\"\n  rate_per_year = 50.000000\n  fraction = 0.001000\n";
+  REQUIRE(text.find(condition) != std::string::npos);
+  std::string conditions;
+  for (int c = 0; c < 2000; ++c)
+    conditions += "  [[avs.slashing]]\n  name = \"fault" + std::to_string(c) + "\"\n  rate_per_year = 50\n  fraction = 0.001\n";
+  text.replace(text.find(condition), condition.size(), conditions);
+  const Model m = model_from(text);
+  CHECK(expected_events(m, make_sampler_plan(m)) == doctest::Approx(100'000));
+  TailSearch ce;
+  ce.pilot_trials = 100;
+  ce.max_rounds = 1;
+  ce.target = {0, 0.99};
+  CHECK_THROWS_WITH_AS(find_tilt(m, ce, 1), doctest::Contains("more than the 100000 one trial may hold"), std::runtime_error);
 }
 
 TEST_CASE("a trial whose weight would overflow the exact sums is refused, naming the trial") {

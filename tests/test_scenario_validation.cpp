@@ -1407,3 +1407,38 @@ TEST_CASE("an outage that can stop finality with the leak switched off is valid 
   const Model small = parse(Scenario().append(kOutage).replace("min = 0.2, max = 0.6", "min = 0.1, max = 0.3").text());
   CHECK(restake::scenario_warnings(small).empty());
 }
+
+// --- [tail] ---------------------------------------------------------------------------------------
+
+TEST_CASE("[tail] names a holder and exactly one target, and its search options within their ranges") {
+  const Model m = parse(Scenario().append("[tail]\nholder = \"lst-y\"\nquantile = 0.999\npilot_trials = 2000\n").text());
+  REQUIRE(m.tail.has_value());
+  CHECK(m.tail->target.holder == 1);
+  CHECK(m.tail->target.is_quantile());
+  CHECK(m.tail->target.quantile == 0.999);
+  CHECK(m.tail->pilot_trials == 2000);
+  CHECK(m.tail->defensive == 0.1);
+  CHECK_FALSE(parse(Scenario().text()).tail.has_value());  // no table: plain Monte Carlo
+
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-q\"\nloss = 0.2\n"),
+               {"tail.holder", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nquantile = 0.99\n"),
+               {"tail", "needs exactly one target: 'loss' (the event loss >= x) or 'quantile'", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\n"), {"tail", "needs exactly one target", ""});
+  expect_error(Scenario().append("[tail]\nloss = 0.2\n"), {"tail", "missing required key 'holder'", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0\n"), {"tail.loss", "in (0, 1], got 0", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 1.5\n"), {"tail.loss", "in (0, 1], got 1.5", "1.5"});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nquantile = 1.0\n"),
+               {"tail.quantile", "a quantile level in [0.5, 1), got 1", "1.0"});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nquantile = 0.375\n"),
+               {"tail.quantile", "a quantile level in [0.5, 1), got 0.375", "0.375\n"});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\npilot_trials = 99\n"),
+               {"tail.pilot_trials", "in [100, 1e8]", "99"});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nrounds = 0\n"), {"tail.rounds", "in [1, 100]", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nelite_share = 0.9\n"),
+               {"tail.elite_share", "an elite share in [0.01, 0.5], got 0.9", "0.9"});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nsmoothing = 0\n"), {"tail.smoothing", "[0.01, 1]", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\ndefensive = 1\n"),
+               {"tail.defensive", "a defensive share in [0, 0.999], got 1", ""});
+  expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nlevel = 0.2\n"), {"tail.level", kUnknownKey, "level"});
+}

@@ -1,7 +1,9 @@
 // restake-sim: the command line. Wires scenario -> engine -> results file; the library does the work.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,7 @@
 
 #include "cascade_command.hpp"
 #include "compare_command.hpp"
+#include "trial/cross_entropy.hpp"
 #include "trial/engine.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
@@ -41,10 +44,44 @@ std::string default_scenario() {
   return RESTAKE_SOURCE_DIR "/scenarios/default.toml";
 }
 
+// `--tail HOLDER:TARGET`: TARGET is `loss=X` (or just X), the event loss >= X, or `quantile=P`.
+struct TailOption {
+  std::string holder;
+  double loss = 0.0, quantile = 0.0;
+};
+
+CLI::Option* add_tail_option(CLI::App& cmd, std::optional<TailOption>& target) {
+  const auto take = [&target](const std::string& text) {
+    const auto refuse = [&](const std::string& why) {
+      throw CLI::ValidationError("--tail", fmt::format("expected HOLDER:LOSS, HOLDER:loss=LOSS or HOLDER:quantile=LEVEL "
+                                                       "(LOSS in (0, 1], LEVEL in [0.5, 1)), got \"{}\": {}", text, why));
+    };
+    const std::size_t colon = text.rfind(':');  // holder names may contain colons; targets do not
+    if (colon == std::string::npos || colon == 0) refuse("no holder before a colon");
+    TailOption t{text.substr(0, colon)};
+    std::string_view value = std::string_view(text).substr(colon + 1);
+    const bool quantile = value.starts_with("quantile=");
+    if (quantile) value.remove_prefix(9);
+    else if (value.starts_with("loss=")) value.remove_prefix(5);
+    const auto v = detail::parse_whole<double>(value);
+    if (!v || !std::isfinite(*v)) refuse("not a number");
+    if (quantile && !(*v >= 0.5 && *v < 1.0)) refuse("a quantile level must be in [0.5, 1)");
+    if (!quantile && !(*v > 0.0 && *v <= 1.0)) refuse("a loss must be in (0, 1]");
+    (quantile ? t.quantile : t.loss) = *v;
+    target = t;
+  };
+  return cmd.add_option_function<std::string>("--tail", take,
+                                              "Importance sampling towards a holder's tail: HOLDER:LOSS (P(loss >= LOSS)) or "
+                                              "HOLDER:quantile=LEVEL; overrides the scenario's [tail] target")
+      ->type_name("HOLDER:TARGET");
+}
+
 struct RunArgs {
   std::string scenario;
   std::string output;
   RunOverrides run;  // over the scenario's [simulation]
+  std::optional<TailOption> tail;
+  bool no_tail = false;
   int deflate = 1;
   bool progress = true;
   bool records = true;
@@ -65,18 +102,58 @@ int cmd_validate(const std::string& path) {
   return 0;
 }
 
+// The run's tail search: the scenario's [tail], its target replaced by --tail, or none (--no-tail).
+std::optional<TailSearch> tail_search(const Model& m, const RunArgs& a) {
+  if (a.no_tail) return std::nullopt;
+  std::optional<TailSearch> s = m.tail;
+  if (!a.tail) return s;
+  if (!s) s.emplace();
+  const auto h = std::find_if(m.holders.begin(), m.holders.end(), [&](const Holder& x) { return x.name == a.tail->holder; });
+  if (h == m.holders.end()) {
+    std::string known;
+    for (const Holder& x : m.holders) known += (known.empty() ? "\"" : ", \"") + x.name + "\"";
+    throw std::runtime_error(fmt::format("--tail: no holder \"{}\" in the scenario (holders: {})", a.tail->holder, known));
+  }
+  s->target = {static_cast<std::size_t>(h - m.holders.begin()), a.tail->loss, a.tail->quantile};
+  return s;
+}
+
+// Cross-entropy pilot rounds (trial/cross_entropy.hpp), logged round by round.
+Tilt find_run_tilt(const Model& m, const TailSearch& s, const RunSpec& spec) {
+  // The pilots draw trial indices from 2^62 up (cross_entropy.hpp), beyond any run's own.
+  if (spec.first_trial + spec.trials > (std::uint64_t{1} << 62))
+    throw std::runtime_error(fmt::format("--tail: at most 2^62 trials in an importance-sampled run, not {}", spec.trials));
+  const std::string& holder = m.holders[s.target.holder].name;
+  const std::string target = s.target.is_quantile() ? fmt::format("its {}% loss quantile", 100.0 * s.target.quantile)
+                                                    : fmt::format("P(loss >= {})", s.target.loss);
+  spdlog::info("importance sampling: cross-entropy pilot rounds ({} trials each) for holder \"{}\", {}", s.pilot_trials,
+               holder, target);
+  const CrossEntropyResult r = find_tilt(m, s, spec.seed);
+  for (std::size_t k = 0; k < r.levels.size(); ++k) spdlog::info("  round {}: elite level {:.6g}", k + 1, r.levels[k]);
+  if (r.reached)
+    spdlog::info("importance sampling: tilted towards loss >= {:.6g} after {} pilot trials, {:.0f}% of trials at the model's "
+                 "rates (defensive)", r.target_loss, r.pilot_trials, 100.0 * r.tilt.defensive);
+  else
+    spdlog::warn("importance sampling: the pilot rounds reached loss {:.6g}, short of {:.6g}, in {} rounds: the estimates stay "
+                 "unbiased but may be noisier (more [tail] rounds or pilot trials would help)", r.levels.back(), r.target_loss,
+                 r.levels.size());
+  return r.tilt;
+}
+
 int cmd_run(RunArgs a) {
   if (a.scenario.empty()) a.scenario = default_scenario();
   const std::string text = read_text_file(a.scenario, "scenario file");
   const Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
   for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
-  const RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
+  RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
+  const std::optional<TailSearch> tail = tail_search(m, a);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
   check_replaceable(a.output);  // before the run, not after it
   if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
 
   spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,
                spec.trials, spec.seed, spec.threads, a.output);
+  if (tail) spec.tilt = find_run_tilt(m, *tail, spec);
 
   ResultsMeta meta;
   meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days};
@@ -150,6 +227,8 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("!--no-records", run.records,
                     "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
+  add_tail_option(*run_cmd, run.tail);
+  run_cmd->add_flag("--no-tail", run.no_tail, "Plain Monte Carlo even when the scenario has a [tail] table")->excludes("--tail");
 
   std::string validate_path;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file and exit");

@@ -147,7 +147,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "stress", "prices_usd", "cascade"});
+                 "stress", "prices_usd", "cascade", "tail"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -163,6 +163,7 @@ class Parser {
     read_stress();
     read_prices();
     read_cascade();
+    read_tail();
     root_.finish();
     check_world();
     check_event_budget();
@@ -648,6 +649,31 @@ class Parser {
         if (o.asset != m_.operators.front().asset)
           f.fail("in_trials", "attacks compare stakes and profits in one unit: the operators must all stake one asset");
     }
+    f.finish();
+  }
+
+  void read_tail() {
+    const toml::table* t = root_.table("tail");
+    if (!t) return;
+    TableReader f(*t, "tail", file_);
+    f.allow({"holder", "loss", "quantile", "pilot_trials", "rounds", "elite_share", "smoothing", "defensive"});
+    TailSearch s;
+    s.target.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
+    const auto loss = f.number("loss", 0.0, 1.0, "a loss as a share of the holder's value, in (0, 1]");
+    const auto quantile = f.number("quantile", 0.5, 1.0, "a quantile level in [0.5, 1)");
+    if (loss.has_value() == quantile.has_value())
+      f.fail_table("needs exactly one target: 'loss' (the event loss >= x) or 'quantile' (the loss quantile at a level)");
+    if (loss && *loss <= 0.0) f.fail("loss", "expected a loss as a share of the holder's value, in (0, 1], got 0");
+    if (quantile && *quantile >= 1.0) f.fail("quantile", "expected a quantile level in [0.5, 1), got 1");
+    s.target.loss = loss.value_or(0.0);
+    s.target.quantile = quantile.value_or(0.0);
+    s.pilot_trials = f.integer("pilot_trials", 100, 100'000'000, "a number of pilot trials per round in [100, 1e8]")
+                         .value_or(s.pilot_trials);
+    s.max_rounds = static_cast<int>(f.integer("rounds", 1, 100, "a number of pilot rounds in [1, 100]").value_or(s.max_rounds));
+    s.elite_share = f.number_or("elite_share", s.elite_share, 0.01, 0.5, "an elite share in [0.01, 0.5]");
+    s.smoothing = f.number_or("smoothing", s.smoothing, 0.01, 1.0, "a smoothing in [0.01, 1]");
+    s.defensive = f.number_or("defensive", s.defensive, 0.0, 0.999, "a defensive share in [0, 0.999]");
+    m_.tail = s;
     f.finish();
   }
 

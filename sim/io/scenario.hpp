@@ -10,11 +10,6 @@
 
 namespace restake {
 
-// At most this many events are expected in one trial (the sum over the random sources of rate x
-// horizon x events per firing): a trial holds its events in memory, about 250 bytes each
-// (docs/scenario-format.md, "Events per trial"). Ours expect a few.
-inline constexpr double kMaxExpectedEventsPerTrial = 100'000;
-
 // `file_name` only labels errors; the text is parsed from memory.
 Model parse_scenario(std::string_view toml_text, const std::string& file_name);
 

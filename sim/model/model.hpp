@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -190,6 +191,32 @@ struct Stress {
   std::vector<ForcedOutage> outages;
 };
 
+// [tail]: importance sampling towards one holder's rare losses. The tilt is found by cross-entropy
+// pilot rounds (trial/cross_entropy.hpp); the run then weighs each trial by its likelihood ratio.
+struct TailTarget {
+  std::size_t holder = 0;
+  // One of the two is set: the event "loss >= `loss`" (a share of the holder's initial value, net
+  // of coverage, in (0, 1]), or the loss quantile at level `quantile` (in [0.5, 1)), whose value
+  // the pilot rounds estimate as they go.
+  double loss = 0.0;
+  double quantile = 0.0;
+  bool is_quantile() const { return quantile > 0.0; }
+};
+
+struct TailSearch {
+  TailTarget target;
+  std::uint64_t pilot_trials = 10'000;  // per round
+  int max_rounds = 8;
+  double elite_share = 0.1;  // rho: each round's level is the pilot's (1 - rho) quantile, at most the target
+  double smoothing = 0.7;    // factor = smoothing x update + (1 - smoothing) x previous factor
+  double defensive = 0.1;    // share of the run's trials drawn at the model's rates: every weight <= 1 / defensive
+};
+
+// At most this many events are expected in one trial (the sum over the random sources of rate x
+// horizon x events per firing), tilted rates included: a trial holds its events in memory, about
+// 250 bytes each (docs/scenario-format.md, "Events per trial"). Ours expect a few.
+inline constexpr double kMaxExpectedEventsPerTrial = 100'000;
+
 struct Model {
   Simulation simulation;
   Ethereum ethereum;
@@ -206,6 +233,7 @@ struct Model {
   // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,
   // a coalition of operators that can now corrupt services for more than its remaining stake does.
   bool cascade_in_trials = false;
+  std::optional<TailSearch> tail;  // [tail]; unset: plain Monte Carlo
 };
 
 // Annual probability of at least one event -> Poisson rate per year.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -16,19 +17,26 @@ constexpr std::uint64_t kFirstPilotTrial = std::uint64_t{1} << 62;
 constexpr std::uint64_t kPilotRoundStride = std::uint64_t{1} << 40;
 }  // namespace
 
-CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const CrossEntropyOptions& o) {
+CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t seed) {
+  const TailTarget& target = o.target;
   if (target.holder >= m.holders.size()) throw std::invalid_argument(fmt::format("tail target: no holder {}", target.holder));
-  if (!(target.loss > 0.0 && target.loss <= 1.0))
-    throw std::invalid_argument(fmt::format("tail target: a loss of {} is not in (0, 1]", target.loss));
+  if (target.is_quantile() ? !(target.quantile >= 0.5 && target.quantile < 1.0) || target.loss != 0.0
+                           : !(target.loss > 0.0 && target.loss <= 1.0))
+    throw std::invalid_argument(fmt::format("tail target: needs a loss in (0, 1] or a quantile level in [0.5, 1), got loss {} "
+                                            "and quantile {}", target.loss, target.quantile));
   if (o.pilot_trials == 0 || o.max_rounds < 1)
     throw std::invalid_argument("tail search: needs at least one pilot round of at least one trial");
   if (!(o.elite_share > 0.0 && o.elite_share < 1.0))
     throw std::invalid_argument(fmt::format("tail search: an elite share of {} is not in (0, 1)", o.elite_share));
   if (!(o.smoothing > 0.0 && o.smoothing <= 1.0))
     throw std::invalid_argument(fmt::format("tail search: a smoothing of {} is not in (0, 1]", o.smoothing));
+  if (!(o.defensive >= 0.0 && o.defensive < 1.0))
+    throw std::invalid_argument(fmt::format("tail search: a defensive share of {} is not in [0, 1)", o.defensive));
   const std::size_t sources = make_sampler_plan(m).sources.size();
+  const std::string& holder = m.holders[target.holder].name;
   CrossEntropyResult out;
   out.tilt.rate_factor.assign(sources, 1.0);
+  out.target_loss = target.loss;
 
   const Plans plain = Plans::of(m);
   Trial trial(m, plain.world, plain.mechanisms);
@@ -37,27 +45,34 @@ CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const Cro
   row.reset(RecordShape::of(m), 0, 1);
   std::vector<double> loss(o.pilot_trials), weight(o.pilot_trials);
   std::vector<std::vector<TrialDraws::Fired>> fired(o.pilot_trials);
+  std::vector<std::size_t> order(o.pilot_trials);
+  std::vector<double> sorted_loss(o.pilot_trials), sorted_weight(o.pilot_trials);
   for (int round = 0; round < o.max_rounds && !out.reached; ++round) {
     const SamplerPlan plan = make_sampler_plan(m, out.tilt);
     const std::uint64_t first = kFirstPilotTrial + static_cast<std::uint64_t>(round) * kPilotRoundStride;
     for (std::uint64_t i = 0; i < o.pilot_trials; ++i) {
-      sample_trial(m, plan, o.seed, first + i, draws);
+      sample_trial(m, plan, seed, first + i, draws);
       row.avs_shares.clear();
       trial.run(draws, row.row(0));
       loss[i] = row.loss_fraction[target.holder];
       weight[i] = draws.weight;
       fired[i] = draws.fired;
     }
-    std::vector<double> sorted = loss;
-    std::sort(sorted.begin(), sorted.end());
-    double level = std::min(target.loss, quantile_sorted(sorted, 1.0 - o.elite_share));
+    out.pilot_trials += o.pilot_trials;
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return loss[a] < loss[b]; });
+    for (std::size_t k = 0; k < order.size(); ++k) sorted_loss[k] = loss[order[k]], sorted_weight[k] = weight[order[k]];
+    // A quantile's value is not known in advance: each round estimates it from its own (weighted)
+    // pilot, and the search ends when the elite reach that estimate.
+    if (target.is_quantile()) out.target_loss = weighted_quantile_sorted(sorted_loss, sorted_weight, target.quantile);
+    double level = std::min(out.target_loss, quantile_sorted(sorted_loss, 1.0 - o.elite_share));
     // Most trials lose nothing: start from those that lose anything at all.
     if (level <= 0.0) level = std::nextafter(0.0, 1.0);
-    if (sorted.back() < level)
+    if (sorted_loss.back() < level)
       throw std::runtime_error(fmt::format("tail search: no pilot trial of {} has a loss for holder \"{}\"; raise the pilot "
-                                           "trials or the event rates", o.pilot_trials, m.holders[target.holder].name));
+                                           "trials or the event rates", o.pilot_trials, holder));
     out.levels.push_back(level);
-    out.reached = level >= target.loss;
+    out.reached = level >= out.target_loss;
     // The update: each source's weighted mean count over the elite trials, over its model mean.
     double elite_weight = 0.0;
     std::vector<double> counts(sources, 0.0);
@@ -77,6 +92,11 @@ CrossEntropyResult find_tilt(const Model& m, const TailTarget& target, const Cro
       double& factor = out.tilt.rate_factor[s];
       factor = o.smoothing * update + (1.0 - o.smoothing) * factor;
     }
+    // A trial holds its events in memory: the tilt may not ask for more than a scenario may.
+    if (const double events = expected_events(m, make_sampler_plan(m, out.tilt)); events > kMaxExpectedEventsPerTrial)
+      throw std::runtime_error(fmt::format("tail search: round {} tilts the rates to {:.6g} events per trial, more than the {:.0f} "
+                                           "one trial may hold; aim at a less extreme target for holder \"{}\"",
+                                           round + 1, events, kMaxExpectedEventsPerTrial, holder));
   }
   out.tilt.defensive = o.defensive;
   return out;

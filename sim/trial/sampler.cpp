@@ -61,6 +61,24 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
   return p;
 }
 
+std::size_t events_per_firing(const Model& m, const EventSource& s) {
+  switch (s.kind) {
+    case EventSource::Kind::GroupShock: return m.groups[s.entity].members.size();
+    case EventSource::Kind::Outage: return m.outages[s.entity].operators.size();
+    case EventSource::Kind::OperatorFault:
+    case EventSource::Kind::AvsCondition:
+    case EventSource::Kind::AvsFaulty:
+    case EventSource::Kind::ContractFailure: return 1;
+  }
+  return 1;
+}
+
+double expected_events(const Model& m, const SamplerPlan& p) {
+  double total = 0.0;
+  for (const EventSource& s : p.sources) total += s.tilted_mean * static_cast<double>(events_per_firing(m, s));
+  return total;
+}
+
 std::uint32_t poisson_inverse(double mean, double u) {
   // Hand-written rather than boost::random::poisson_distribution: Boost draws its own uniforms,
   // whereas here the no-event test is one comparison against a word shared with three other

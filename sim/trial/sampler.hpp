@@ -51,6 +51,11 @@ struct SamplerPlan {
 // each finite and > 0; defensive in [0, 1)).
 SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt = {});
 
+// Events a firing of source s makes (a group shock hits each member, an outage each operator).
+std::size_t events_per_firing(const Model& m, const EventSource& s);
+// Events a trial of this plan expects, at its tilted rates (the budget kMaxExpectedEventsPerTrial).
+double expected_events(const Model& m, const SamplerPlan& p);
+
 
 struct TrialDraws {
   double base_apr = 0.0;

@@ -1,0 +1,105 @@
+// Importance sampling from the command line: `run --tail` and the scenario's [tail] table switch it
+// on, `--no-tail` off; targets that cannot be met are refused before any file is written.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "cli_support.hpp"
+#include "io/results.hpp"
+
+using namespace restake;
+using namespace restake::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+
+// |a - b| within k combined standard errors of two independent estimates.
+bool agree(const Moments& a, const Moments& b, double k = 4.0) {
+  return std::abs(a.mean - b.mean) <= k * std::hypot(a.stderr_mean, b.stderr_mean);
+}
+
+}  // namespace
+
+TEST_CASE("run --tail finds a tilt by pilot rounds and its estimates agree with plain Monte Carlo") {
+  TempDir dir;
+  std::string err;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 40000 --seed 3 --no-progress --no-records", kDefault, dir / "plain.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 20000 --seed 3 --no-progress --no-records --tail rsETH-like:0.1", kDefault,
+                          dir / "tail.h5"),
+              dir, nullptr, &err) == 0);
+  CHECK(err.find("cross-entropy pilot rounds (10000 trials each) for holder \"rsETH-like\", P(loss >= 0.1)") != std::string::npos);
+  CHECK(err.find("round 1: elite level") != std::string::npos);
+  CHECK(err.find("tilted towards loss >= 0.1") != std::string::npos);
+  const RunSummary plain = read_summary(dir / "plain.h5"), tail = read_summary(dir / "tail.h5");
+  REQUIRE(tail.holders.size() == plain.holders.size());
+  for (std::size_t h = 0; h < plain.holders.size(); ++h) {
+    CAPTURE(h);
+    CHECK(agree(plain.holders[h].loss.moments, tail.holders[h].loss.moments));
+  }
+  // The target holder's mean loss is estimated more precisely per trial than by plain sampling.
+  CHECK(tail.holders[0].loss.moments.stderr_mean * std::sqrt(20000.0) <
+        plain.holders[0].loss.moments.stderr_mean * std::sqrt(40000.0));
+
+  // A quantile target: the log names it.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2000 --no-progress --no-records --tail rsETH-like:quantile=0.999", kDefault,
+                          dir / "q.h5"),
+              dir, nullptr, &err) == 0);
+  CHECK(err.find("its 99.9% loss quantile") != std::string::npos);
+}
+
+TEST_CASE("a scenario's [tail] table switches importance sampling on, and --no-tail off again, bit for bit") {
+  TempDir dir;
+  const std::string with_tail = dir / "tail.toml";
+  {
+    std::ofstream(with_tail) << slurp(kDefault) << "\n[tail]\nholder = \"native-restakers\"\nloss = 0.05\npilot_trials = 2000\n";
+  }
+  std::string plain_out, no_tail_out, err;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress", kDefault, dir / "a.h5"), dir, &plain_out) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --no-tail", with_tail, dir / "b.h5"), dir, &no_tail_out,
+              &err) == 0);
+  CHECK(err.find("importance sampling") == std::string::npos);
+  CHECK(no_tail_out == plain_out);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --no-records", with_tail, dir / "c.h5"), dir, nullptr, &err) == 0);
+  CHECK(err.find("for holder \"native-restakers\", P(loss >= 0.05)") != std::string::npos);
+  // --tail replaces the table's target and keeps its search options.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --no-records --tail rsETH-like:loss=0.2", with_tail, dir / "d.h5"), dir,
+              nullptr, &err) == 0);
+  CHECK(err.find("pilot rounds (2000 trials each) for holder \"rsETH-like\", P(loss >= 0.2)") != std::string::npos);
+  CHECK(cli(fmt::format("run {} -o {} --tail rsETH-like:0.2 --no-tail", with_tail, dir / "e.h5"), dir) != 0);
+  CHECK_FALSE(fs::exists(dir / "e.h5"));
+}
+
+TEST_CASE("a --tail that names no holder or no valid target is refused before anything is written") {
+  TempDir dir;
+  const std::string out = dir / "r.h5";
+  std::string err;
+  for (const char* bad : {"rsETH-like", ":0.1", "rsETH-like:", "rsETH-like:0", "rsETH-like:1.5", "rsETH-like:nan",
+                          "rsETH-like:quantile=1", "rsETH-like:quantile=0.3", "rsETH-like:level=0.9", "rsETH-like:0.1x"}) {
+    CAPTURE(bad);
+    CHECK(cli(fmt::format("run {} -o {} --trials 100 --tail '{}'", kDefault, out, bad), dir, nullptr, &err) == 105);
+    CHECK(err.find("--tail: expected HOLDER:LOSS, HOLDER:loss=LOSS or HOLDER:quantile=LEVEL") != std::string::npos);
+  }
+  CHECK(cli(fmt::format("run {} -o {} --trials 100 --tail lrt-a:0.1", kDefault, out), dir, nullptr, &err) == 1);
+  CHECK(err.find("--tail: no holder \"lrt-a\" in the scenario (holders: \"rsETH-like\", \"stETH-like\", \"native-restakers\")") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("a sweep over a scenario with a [tail] table is refused, naming the table") {
+  TempDir dir;
+  {
+    std::ofstream(dir / "tail.toml") << slurp(kDefault) << "\n[tail]\nholder = \"rsETH-like\"\nloss = 0.1\n";
+    std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"tail.toml\"\ntrials = 100\nseed = 1\n"
+                                         "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n";
+  }
+  std::string err;
+  CHECK(cli(fmt::format("sweep {} -o {}", dir / "sweep.toml", dir / "s.h5"), dir, nullptr, &err) == 2);
+  CHECK(err.find("has a [tail] table: sweeps run plain Monte Carlo only") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "s.h5"));
+}
