@@ -30,6 +30,11 @@ struct Distribution {
   std::string describe() const; // e.g. "beta(2, 30)", for logs and errors
 };
 
+// The value at cumulative probability u (truncated families: of the truncated law), with
+// q = 1 - u given separately so that upper quantiles keep their precision: inversion, for
+// importance sampling, where a draw's likelihood ratio must be known (trial/sampler.hpp).
+double inverse_cdf(const Distribution& d, double u, double q);
+
 // Draws one value. Truncated families use rejection, so the draw count per call
 // depends only on the stream - still a pure function of (seed, trial).
 template <class Urng>

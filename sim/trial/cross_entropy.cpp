@@ -15,6 +15,7 @@ namespace restake {
 namespace {
 constexpr std::uint64_t kFirstPilotTrial = std::uint64_t{1} << 62;
 constexpr std::uint64_t kPilotRoundStride = std::uint64_t{1} << 40;
+constexpr double kMinSizeExponent = 1e-6;
 }  // namespace
 
 CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t seed) {
@@ -36,6 +37,7 @@ CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t 
   const std::string& holder = m.holders[target.holder].name;
   CrossEntropyResult out;
   out.tilt.rate_factor.assign(sources, 1.0);
+  out.tilt.size_exponent.assign(sources, 1.0);  // sizes by inversion from the first round: their q are the update's data
   out.target_loss = target.loss;
 
   const Plans plain = Plans::of(m);
@@ -74,12 +76,17 @@ CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t 
     out.levels.push_back(level);
     out.reached = level >= out.target_loss;
     // The update: each source's weighted mean count over the elite trials, over its model mean.
+    // Sizes: the weighted maximum-likelihood Beta(b, 1) exponent of their elite q, b = n / -sum(log q).
     double elite_weight = 0.0;
-    std::vector<double> counts(sources, 0.0);
+    std::vector<double> counts(sources, 0.0), sizes(sources, 0.0), minus_log_q(sources, 0.0);
     for (std::uint64_t i = 0; i < o.pilot_trials; ++i) {
       if (loss[i] < level) continue;
       elite_weight += weight[i];
-      for (const TrialDraws::Fired& f : fired[i]) counts[f.source] += weight[i] * f.events;
+      for (const TrialDraws::Fired& f : fired[i]) {
+        counts[f.source] += weight[i] * f.events;
+        sizes[f.source] += weight[i] * f.sizes;
+        minus_log_q[f.source] -= weight[i] * f.log_q;
+      }
     }
     if (!(elite_weight > 0.0 && std::isfinite(elite_weight)))
       throw std::runtime_error(fmt::format("tail search: round {} (level {}): the elite trials' likelihood ratios sum to {}; "
@@ -91,6 +98,11 @@ CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t 
       const double update = std::max(1.0, counts[s] / elite_weight / mean);
       double& factor = out.tilt.rate_factor[s];
       factor = o.smoothing * update + (1.0 - o.smoothing) * factor;
+      // Never above 1 (small sizes stay at least as likely as large ones), at least
+      // kMinSizeExponent (the elite's sizes all at the very top would otherwise ask for 0).
+      const double b = sizes[s] > 0.0 ? std::clamp(sizes[s] / minus_log_q[s], kMinSizeExponent, 1.0) : 1.0;
+      double& exponent = out.tilt.size_exponent[s];
+      exponent = o.smoothing * b + (1.0 - o.smoothing) * exponent;
     }
     // A trial holds its events in memory: the tilt may not ask for more than a scenario may.
     if (const double events = expected_events(m, make_sampler_plan(m, out.tilt)); events > kMaxExpectedEventsPerTrial)

@@ -58,7 +58,35 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
     s.log_ratio = -std::log(factor);
     p.log_ratio_base += s.tilted_mean - s.mean_events;
   }
+  if (tilt.size_exponent.empty()) return p;
+  if (tilt.size_exponent.size() != p.sources.size())
+    throw std::invalid_argument(
+        fmt::format("tilt: {} size exponents for {} event sources", tilt.size_exponent.size(), p.sources.size()));
+  for (std::size_t i = 0; i < p.sources.size(); ++i) {
+    EventSource& s = p.sources[i];
+    const double b = tilt.size_exponent[i];
+    if (!takes_size_tilt(m, s)) {
+      if (b != 1.0) throw std::invalid_argument(fmt::format("tilt: event source {} has no random sizes to tilt", i));
+      continue;
+    }
+    if (!(std::isfinite(b) && b > 0.0))
+      throw std::invalid_argument(fmt::format("tilt: size exponent {} of event source {} is not finite and > 0", b, i));
+    s.inverted = true;
+    s.size_exponent = b;
+  }
   return p;
+}
+
+bool takes_size_tilt(const Model& m, const EventSource& s) {
+  switch (s.kind) {
+    case EventSource::Kind::OperatorFault: return !m.operators[s.entity].fault_fraction.is_fixed();
+    case EventSource::Kind::GroupShock: return !m.groups[s.entity].fraction.is_fixed();
+    case EventSource::Kind::AvsCondition: return !m.avs[s.entity].conditions[s.condition].fraction.is_fixed();
+    case EventSource::Kind::AvsFaulty: return !m.avs[s.entity].faulty_fraction.is_fixed();
+    case EventSource::Kind::ContractFailure: return !m.contracts[s.entity].loss_given_failure.is_fixed();
+    case EventSource::Kind::Outage: return false;
+  }
+  return false;
 }
 
 std::size_t events_per_firing(const Model& m, const EventSource& s) {
@@ -149,42 +177,54 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
 }
 
 // The events of source s, which fires in this trial at a mean of `mean` events over the horizon
-// (the model's or the tilted one; u: its gate's uniform, at least exp(-mean)). Returns their count.
-std::uint32_t sample_source(const Model& m, const SamplerPlan& plan, std::size_t s, double mean, double u, std::uint64_t seed,
-                            std::uint64_t trial, TrialDraws& out) {
+// (the model's or the tilted one; u: its gate's uniform, at least exp(-mean)), with their sizes
+// at size exponent `b` (1 in the defensive share of trials). Returns their count and adds the
+// sizes' log likelihood ratio to `log_ratio`.
+TrialDraws::Fired sample_source(const Model& m, const SamplerPlan& plan, std::size_t s, double mean, double b, double u,
+                                std::uint64_t seed, std::uint64_t trial, TrialDraws& out, double& log_ratio) {
   const EventSource& src = plan.sources[s];
   TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
   boost::random::uniform_01<double> unit;
+  TrialDraws::Fired fired{static_cast<std::uint32_t>(s), 0};
+  // A size by inversion at the upper-tail probability q = v^(1/b), v uniform on (0, 1): Beta(b, 1).
+  // The ratio is the tilted component's (exponent src.size_exponent) whichever component drew it.
+  const auto size = [&](const Distribution& d) {
+    if (!src.inverted) return draw(d, rng);
+    const double log_q = std::log((std::floor(unit(rng) * 0x1p53) + 0.5) * 0x1p-53) / b;
+    ++fired.sizes;
+    fired.log_q += log_q;
+    log_ratio -= std::log(src.size_exponent) + (src.size_exponent - 1.0) * log_q;
+    return inverse_cdf(d, -std::expm1(log_q), std::exp(log_q));
+  };
   // Inversion is exact and cheap for the rare events modelled here; very frequent sources
   // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
   // is not monotone in the rate for a fixed stream.
-  const std::uint32_t count =
-      mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
-  for (std::uint32_t k = 0; k < count; ++k) {
+  fired.events = mean < 500.0 ? poisson_inverse(mean, u) : boost::random::poisson_distribution<std::uint32_t, double>(mean)(rng);
+  for (std::uint32_t k = 0; k < fired.events; ++k) {
     const double day = plan.horizon_days * unit(rng);
     switch (src.kind) {
       case EventSource::Kind::OperatorFault:
-        out.events.push_back({day, EventKind::OperatorFault, src.entity, 0, draw(m.operators[src.entity].fault_fraction, rng)});
+        out.events.push_back({day, EventKind::OperatorFault, src.entity, 0, size(m.operators[src.entity].fault_fraction)});
         break;
       case EventSource::Kind::GroupShock: {
         const CorrelationGroup& g = m.groups[src.entity];
-        for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, draw(g.fraction, rng)});
+        for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, size(g.fraction)});
         break;
       }
       case EventSource::Kind::AvsCondition:
         out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member,
-                              draw(m.avs[src.entity].conditions[src.condition].fraction, rng)});
+                              size(m.avs[src.entity].conditions[src.condition].fraction)});
         break;
       case EventSource::Kind::AvsFaulty:
-        out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, draw(m.avs[src.entity].faulty_fraction, rng)});
+        out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, size(m.avs[src.entity].faulty_fraction)});
         break;
       case EventSource::Kind::ContractFailure:
-        out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, draw(m.contracts[src.entity].loss_given_failure, rng)});
+        out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, size(m.contracts[src.entity].loss_given_failure)});
         break;
       case EventSource::Kind::Outage: push_outage(m, src.entity, day, rng, out); break;
     }
   }
-  return count;
+  return fired;
 }
 
 }  // namespace
@@ -213,7 +253,7 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
   // A tilted plan draws at the tilted means, or - the defensive share of trials, chosen by a
   // stream of its own - at the model's.
   const bool tilted = plan.tilted && !(plan.defensive > 0.0 && to_unit(philox_block(seed, trial, Substream::Mixture, 0)[0]) < plan.defensive);
-  double log_ratio = plan.log_ratio_base;  // log of (model's likelihood / tilted likelihood) of the counts
+  double log_ratio = plan.log_ratio_base;  // log of (model's likelihood / tilted likelihood) of the counts and sizes
   Philox::ctr_type gate{};
   for (std::size_t s = 0; s < plan.sources.size(); ++s) {
     if (s % 4 == 0) gate = philox_block(seed, trial, Substream::SourceGate, s / 4);
@@ -221,9 +261,10 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     const double u = to_unit(gate[s % 4]);
     // Almost every source stays silent in a trial: this comparison is then all it costs.
     if (u < (tilted ? src.tilted_p_none : src.p_none)) continue;
-    const std::uint32_t count = sample_source(m, plan, s, tilted ? src.tilted_mean : src.mean_events, u, seed, trial, out);
-    log_ratio += count * src.log_ratio;
-    if (count > 0) out.fired.push_back({static_cast<std::uint32_t>(s), count});
+    const TrialDraws::Fired fired = sample_source(m, plan, s, tilted ? src.tilted_mean : src.mean_events,
+                                                  tilted ? src.size_exponent : 1.0, u, seed, trial, out, log_ratio);
+    log_ratio += fired.events * src.log_ratio;
+    if (fired.events > 0) out.fired.push_back(fired);
   }
   if (plan.tilted) {
     const double ratio = std::exp(log_ratio);

@@ -25,6 +25,13 @@ struct EventSource {
   double tilted_mean = 0.0;
   double tilted_p_none = 1.0;
   double log_ratio = 0.0;
+  // Its events' sizes (fractions, losses given failure) under a size tilt: each drawn by inversion
+  // at the upper-tail probability q = 1 - u, q of density b q^(b - 1) on (0, 1) (a Beta(b, 1));
+  // b < 1 makes large sizes more likely (b = 1: the model's own law), and the draw multiplies the
+  // ratio by 1 / (b q^(b - 1)). For sizes with an exponential tail in -log q this is the
+  // exponential tilt of compound sums, and one large size is as easy to reach as many moderate ones.
+  bool inverted = false;
+  double size_exponent = 1.0;  // b
 };
 
 // Importance sampling (Glasserman & Li 2005): draw each event source at its rate times a factor,
@@ -35,7 +42,12 @@ struct EventSource {
 // L its ratio above, at most 1 / defensive.
 struct Tilt {
   std::vector<double> rate_factor;  // [event source of SamplerPlan::sources]; empty: no tilt
-  double defensive = 0.0;           // in [0, 1)
+  // [event source]: the exponent b of each source's event sizes (EventSource::size_exponent; 1:
+  // their own law, drawn by inversion); empty: sizes drawn as in a plain run. Only sources whose
+  // sizes are random and set how much is lost take one: operator faults, group shocks, AVS
+  // slashings (conditions and faulty), contract and bridge failures; not outages.
+  std::vector<double> size_exponent;
+  double defensive = 0.0;  // in [0, 1)
   bool active() const { return !rate_factor.empty(); }
 };
 
@@ -48,8 +60,11 @@ struct SamplerPlan {
   double log_ratio_base = 0.0;  // sum over the sources of tilted_mean - mean_events
 };
 // Throws std::invalid_argument for a tilt that does not fit the model (one factor per source,
-// each finite and > 0; defensive in [0, 1)).
+// each finite and > 0; size exponents likewise, for sources that take one; defensive in [0, 1)).
 SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt = {});
+
+// Whether source s's event sizes can be tilted (Tilt::size_exponent): random, and not an outage's.
+bool takes_size_tilt(const Model& m, const EventSource& s);
 
 // Events a firing of source s makes (a group shock hits each member, an outage each operator).
 std::size_t events_per_firing(const Model& m, const EventSource& s);
@@ -64,6 +79,8 @@ struct TrialDraws {
   double weight = 1.0;               // likelihood ratio (1 unless the plan is tilted)
   struct Fired {
     std::uint32_t source, events;  // index in SamplerPlan::sources, events it drew
+    std::uint32_t sizes = 0;       // sizes drawn by inversion (EventSource::inverted)
+    double log_q = 0.0;            // the sum of the logs of their upper-tail probabilities
   };
   std::vector<Fired> fired;  // the random sources that fired, in source order
 };
