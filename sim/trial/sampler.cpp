@@ -178,23 +178,25 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
 
 // The events of source s, which fires in this trial at a mean of `mean` events over the horizon
 // (the model's or the tilted one; u: its gate's uniform, at least exp(-mean)), with their sizes
-// at size exponent `b` (1 in the defensive share of trials). Returns their count and adds the
-// sizes' log likelihood ratio to `log_ratio`.
-TrialDraws::Fired sample_source(const Model& m, const SamplerPlan& plan, std::size_t s, double mean, double b, double u,
-                                std::uint64_t seed, std::uint64_t trial, TrialDraws& out, double& log_ratio) {
+// at size exponent `b` (1 in the defensive share of trials; Inverted: src.inverted, compiled apart
+// so that a plain run's loop stays as tight as it was). Returns their count and sizes.
+template <bool Inverted>
+[[gnu::noinline]] TrialDraws::Fired sample_source(const Model& m, const SamplerPlan& plan, std::size_t s, double mean, double b, double u,
+                                std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
   const EventSource& src = plan.sources[s];
   TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
   boost::random::uniform_01<double> unit;
   TrialDraws::Fired fired{static_cast<std::uint32_t>(s), 0};
   // A size by inversion at the upper-tail probability q = v^(1/b), v uniform on (0, 1): Beta(b, 1).
-  // The ratio is the tilted component's (exponent src.size_exponent) whichever component drew it.
   const auto size = [&](const Distribution& d) {
-    if (!src.inverted) return draw(d, rng);
-    const double log_q = std::log((std::floor(unit(rng) * 0x1p53) + 0.5) * 0x1p-53) / b;
-    ++fired.sizes;
-    fired.log_q += log_q;
-    log_ratio -= std::log(src.size_exponent) + (src.size_exponent - 1.0) * log_q;
-    return inverse_cdf(d, -std::expm1(log_q), std::exp(log_q));
+    if constexpr (!Inverted) {
+      return draw(d, rng);
+    } else {
+      const double log_q = std::log((std::floor(unit(rng) * 0x1p53) + 0.5) * 0x1p-53) / b;
+      ++fired.sizes;
+      fired.log_q += log_q;
+      return inverse_cdf(d, -std::expm1(log_q), std::exp(log_q));
+    }
   };
   // Inversion is exact and cheap for the rare events modelled here; very frequent sources
   // (a mean above 500 per horizon would underflow exp(-mean)) use Boost's sampler, whose count
@@ -261,9 +263,13 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     const double u = to_unit(gate[s % 4]);
     // Almost every source stays silent in a trial: this comparison is then all it costs.
     if (u < (tilted ? src.tilted_p_none : src.p_none)) continue;
-    const TrialDraws::Fired fired = sample_source(m, plan, s, tilted ? src.tilted_mean : src.mean_events,
-                                                  tilted ? src.size_exponent : 1.0, u, seed, trial, out, log_ratio);
+    const double mean = tilted ? src.tilted_mean : src.mean_events;
+    const TrialDraws::Fired fired =
+        src.inverted ? sample_source<true>(m, plan, s, mean, tilted ? src.size_exponent : 1.0, u, seed, trial, out)
+                     : sample_source<false>(m, plan, s, mean, 1.0, u, seed, trial, out);
     log_ratio += fired.events * src.log_ratio;
+    // Each size's ratio is the tilted law's, 1 / (b q^(b-1)), whichever component drew it.
+    if (src.inverted) log_ratio -= fired.sizes * std::log(src.size_exponent) + (src.size_exponent - 1.0) * fired.log_q;
     if (fired.events > 0) out.fired.push_back(fired);
   }
   if (plan.tilted) {
