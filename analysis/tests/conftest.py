@@ -29,6 +29,19 @@ def simulate(out: Path, scenario=SCENARIO, *extra) -> Path:
     return out
 
 
+def simulate_weighted(out: Path, scenario, trials: int, factor: float, defensive: float, *extra) -> Path:
+    """A weighted (importance-sampled) results file: every event source's rate times `factor`,
+    `defensive` of the trials at the model's rates, written by tests/write_weighted_results (CTest
+    sets $RESTAKE_WEIGHTED_WRITER; else build/bin/write_weighted_results)."""
+    path = Path(os.environ.get("RESTAKE_WEIGHTED_WRITER", REPO / "build" / "bin" / "write_weighted_results"))
+    if not path.is_file():
+        pytest.fail(f"write_weighted_results not found at {path}: build it, or set RESTAKE_WEIGHTED_WRITER", pytrace=False)
+    proc = subprocess.run([str(path), str(scenario), str(out), str(trials), str(factor), str(defensive), *extra],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"write_weighted_results failed:\n{proc.stderr}"
+    return out
+
+
 # A second world: two LST baselines, one LRT restaking through a shared-mode protocol with one AVS,
 # no pools (so the AVS x holder attribution is exact in every trial).
 TWO_BASELINES = """
@@ -249,6 +262,10 @@ def files(tmp_path_factory):
         "mixed": simulate(d / "mixed.h5", d / "mixed.toml"),
         "mixed_no_prices": simulate(d / "mixed-no-prices.h5", d / "mixed-no-prices.toml"),
         "mixed_norecords": simulate(d / "mixed-norecords.h5", d / "mixed.toml", "--no-records"),
+        # Weighted runs: every rate tripled (quadrupled), a tenth of the trials at the model's rates.
+        "weighted": simulate_weighted(d / "weighted.h5", SCENARIO, 5000, 3.0, 0.1),
+        "weighted_two": simulate_weighted(d / "weighted-two.h5", d / "two.toml", 3001, 4.0, 0.2),
+        "weighted_norecords": simulate_weighted(d / "weighted-norecords.h5", SCENARIO, 5000, 3.0, 0.1, "--no-records"),
     }
 
 

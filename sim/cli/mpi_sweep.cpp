@@ -39,7 +39,7 @@ enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
 template <class Block>
 auto block_vectors(Block& b) {
   std::vector<decltype(&b.loss_fraction)> out;
-  for (const TrialRecordSpec& r : trial_records()) out.push_back(&(b.*r.field));
+  for (const TrialRecordSpec* r : trial_records(false)) out.push_back(&(b.*r->field));  // sweeps are plain Monte Carlo
   return out;
 }
 

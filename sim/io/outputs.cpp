@@ -1,5 +1,7 @@
 #include "io/outputs.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -64,12 +66,38 @@ void label_axes(const h5::Group& root, const std::string& path, std::span<const 
   }
 }
 
+bool check_weight_shape(const h5::Group& root, std::uint64_t trials, bool weighted) {
+  const char* path = trial_record(&TrialBlock::weight).out.path;
+  const bool present = root.exists(path);
+  if (present != weighted)
+    throw h5::Error(weighted ? fmt::format("no /{}: the file says its run was weighted (importance sampling)", path)
+                             : fmt::format("/{} in the file of a plain run (no root attribute weighted = 1)", path));
+  if (!present) return false;
+  if (const std::vector<hsize_t> dims = root.dims(path); dims != std::vector<hsize_t>{trials})
+    throw h5::Error(fmt::format("/{} has shape [{}], expected [{}] (one weight per trial)", path, fmt::join(dims, ", "), trials));
+  return true;
+}
+
+std::vector<double> read_weights(const h5::Group& root, std::uint64_t trials, bool weighted) {
+  if (!check_weight_shape(root, trials, weighted)) return {};
+  const char* path = trial_record(&TrialBlock::weight).out.path;
+  std::vector<double> w = root.read_column(path, 0);
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (!(std::isfinite(w[i]) && w[i] >= 0.0))
+      throw h5::Error(fmt::format("/{}: trial {} weighs {}, expected a finite weight >= 0", path, i, w[i]));
+  return w;
+}
+
 void write_summaries(const h5::Group& root, std::span<const RunSummary* const> runs, bool point_axis, bool scales) {
   if (runs.empty()) throw std::logic_error("write_summaries: no run");
+  const bool weighted = runs.front()->info.weighted();
+  for (const RunSummary* s : runs)
+    if (s->info.weighted() != weighted) throw std::logic_error("write_summaries: weighted and plain runs together");
   if (scales) write_quantile_levels(root);
   Extents e = Extents::of(*runs.front());
   e.points = runs.size();
-  for (const SummarySpec& spec : summaries()) {
+  for (const SummarySpec* p : summaries(weighted)) {
+    const SummarySpec& spec = *p;
     std::vector<Dim> dims(spec.out.shape.dims().begin(), spec.out.shape.dims().end());
     if (point_axis) dims.insert(dims.begin(), Dim::Point);
     std::vector<double> values;
@@ -86,7 +114,8 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
 std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
   std::vector<std::string> missing;
   const Extents e = Extents::of(s);
-  for (const SummarySpec& spec : summaries()) {
+  for (const SummarySpec* p : summaries(s.info.weighted())) {
+    const SummarySpec& spec = *p;
     if (!root.exists(spec.out.path)) {
       missing.emplace_back(spec.out.path);
       continue;

@@ -23,6 +23,39 @@ using detail::utc_now;
 
 constexpr hsize_t kChunkTrials = 16384;
 
+// An importance-sampled run says so: `weighted` = 1, and /tilt holds how its trials were drawn.
+void write_tilt(const h5::File& f, const TiltInfo& tilt) {
+  f.set_attr("weighted", std::int64_t{1});
+  const h5::Group g = f.create_group("tilt");
+  g.set_attr("defensive", tilt.defensive);
+  g.write_strings("sources", tilt.sources);
+  g.write_doubles("rate_factor", tilt.rate_factor, {tilt.rate_factor.size()}, "factor on the model's rate");
+}
+
+// The tilt of a weighted file, checked: one finite factor > 0 per labelled source, a defensive
+// share in [0, 1).
+TiltInfo read_tilt(const h5::File& f, const std::string& path) {
+  if (!f.exists("tilt")) throw std::runtime_error(fmt::format("{}: weighted = 1 but no /tilt", path));
+  const h5::Group g = f.open_group("tilt");
+  TiltInfo t;
+  for (const char* d : {"tilt/sources", "tilt/rate_factor"})
+    if (const std::vector<hsize_t> dims = f.dims(d); dims.size() != 1 || dims[0] == 0)
+      throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected one axis of event sources", path, d, fmt::join(dims, ", ")));
+  t.sources = g.read_strings("sources");
+  t.rate_factor = g.read_doubles("rate_factor");
+  t.defensive = g.attr_double("defensive");
+  if (t.sources.size() != t.rate_factor.size())
+    throw std::runtime_error(fmt::format("{}: /tilt/rate_factor has {} factors for {} sources in /tilt/sources", path,
+                                         t.rate_factor.size(), t.sources.size()));
+  for (std::size_t i = 0; i < t.rate_factor.size(); ++i)
+    if (!(std::isfinite(t.rate_factor[i]) && t.rate_factor[i] > 0.0))
+      throw std::runtime_error(fmt::format("{}: /tilt/rate_factor[{}] ({}) is {}, expected finite and > 0", path, i,
+                                           t.sources[i], t.rate_factor[i]));
+  if (!(t.defensive >= 0.0 && t.defensive < 1.0))
+    throw std::runtime_error(fmt::format("{}: /tilt attribute defensive is {}, expected in [0, 1)", path, t.defensive));
+  return t;
+}
+
 
 }  // namespace
 
@@ -31,8 +64,9 @@ struct ResultsWriter::Impl {
   ResultsMeta meta;
   WriterOptions options;
   std::optional<h5::File> file;
-  std::vector<h5::RowAppender> records;  // one per trial_records() entry, with options.records
-  std::uint64_t trials = 0;               // appended so far
+  // One per trial_records(weighted) entry, with options.records.
+  std::vector<std::pair<h5::RowAppender, std::vector<double> TrialBlock::*>> records;
+  std::uint64_t trials = 0;  // appended so far
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
       : out(path), meta(me), options(o) {
@@ -52,6 +86,7 @@ struct ResultsWriter::Impl {
     f.set_attr("complete", std::int64_t{0});
     f.set_attr("records", std::int64_t{o.records ? 1 : 0});
     f.set_attr("quantile_relative_error", o.records ? 0.0 : o.sketch_accuracy);
+    if (meta.info.weighted()) write_tilt(f, meta.info.tilt);  // a plain run's file stays as it was
 
     write_entity_labels(f, m);
     f.open_group("holders").write_doubles("value", collect(m.holders, [](const Holder& h) { return h.value(); }),
@@ -68,10 +103,10 @@ struct ResultsWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec& r : trial_records()) {
-      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
-      records.emplace_back(f, r.out.path, trailing, kChunkTrials, o.deflate_level, r.out.unit);
-      label_axes(f, r.out.path, r.out.shape.dims());
+    for (const TrialRecordSpec* r : trial_records(meta.info.weighted())) {
+      const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
+      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, kChunkTrials, o.deflate_level, r->out.unit), r->field);
+      label_axes(f, r->out.path, r->out.shape.dims());
     }
   }
 };
@@ -83,7 +118,10 @@ ResultsWriter::~ResultsWriter() = default;
 
 void ResultsWriter::append(const TrialBlock& b) {
   Impl& d = *impl_;
-  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].append(b.*trial_records()[k].field, b.count);
+  if (d.meta.info.weighted() != !b.weight.empty())
+    throw std::logic_error(fmt::format("{}: a {} block for the file of a {} run", d.out.target(), b.weight.empty() ? "plain" : "weighted",
+                                       d.meta.info.weighted() ? "weighted" : "plain"));
+  for (auto& [appender, field] : d.records) appender.append(b.*field, b.count);
   d.trials += b.count;
 }
 
@@ -95,6 +133,8 @@ QuantileSource ResultsWriter::record_columns() const {
   QuantileSource cols;
   cols.loss_fraction = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, h); };
   cols.net_return = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::net_return).out.path, h); };
+  if (d.meta.info.weighted())
+    cols.weight = [&f] { return f.read_column(trial_record(&TrialBlock::weight).out.path, 0); };
   return cols;
 }
 
@@ -129,6 +169,17 @@ RunSummary read_summary(const std::string& path) {
   s.info.seed = f.attr_uint("seed");
   s.info.trials = f.attr_uint("trials");
   s.info.horizon_days = f.attr_double("horizon_days");
+  // `weighted` is absent from a plain run's file (and from files written before weighted runs).
+  if (f.has_attr("weighted")) {
+    if (const std::int64_t w = f.attr_int("weighted"); w != 1)
+      throw std::runtime_error(fmt::format("{}: root attribute weighted = {}, expected 1 (or no attribute: a plain run)", path, w));
+    s.info.tilt = read_tilt(f, path);
+  }
+  if (f.exists("trials")) try {
+      (void)check_weight_shape(f, s.info.trials, s.info.weighted());
+    } catch (const h5::Error& e) {
+      throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+    }
 
   // Every entity dataset is checked against its axis before any element is used: a damaged or
   // hostile file must not index past the end of an array.

@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kFraction = "fraction of initial value";
 constexpr const char* kProbability = "probability";
 constexpr const char* kOwnAsset = detail::kOwnAsset;
+constexpr const char* kLikelihoodRatio = "likelihood ratio";
 
 using std::size_t;
 
@@ -51,6 +52,11 @@ constexpr std::array kTrialRecords = {
     TrialRecordSpec{{"trials/pool_drawdown", {Dim::Trial, Dim::Pool}, kOwnAsset,
                      "amount each pool paid out, in the pool's asset; at most its balance"},
                     &TrialBlock::pool_drawdown},
+    TrialRecordSpec{{"trials/weight", {Dim::Trial}, kLikelihoodRatio,
+                     "the trial's weight in every estimate: its likelihood ratio, the original distribution's density over "
+                     "the tilted one's (/tilt; docs/statistics.md)",
+                     true},
+                    &TrialBlock::weight},
 };
 
 // The accessors: one generic lambda each, giving the element (i, j) of the output.
@@ -132,6 +138,20 @@ const DimSpec& dimension(Dim d) {
 std::span<const TrialRecordSpec> trial_records() { return kTrialRecords; }
 std::span<const SummarySpec> summaries() { return kSummaries; }
 
+std::vector<const TrialRecordSpec*> trial_records(bool weighted) {
+  std::vector<const TrialRecordSpec*> out;
+  for (const TrialRecordSpec& r : kTrialRecords)
+    if (r.out.present(weighted)) out.push_back(&r);
+  return out;
+}
+
+std::vector<const SummarySpec*> summaries(bool weighted) {
+  std::vector<const SummarySpec*> out;
+  for (const SummarySpec& s : kSummaries)
+    if (s.out.present(weighted)) out.push_back(&s);
+  return out;
+}
+
 const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
   for (const TrialRecordSpec& r : kTrialRecords)
     if (r.field == field) return r;
@@ -181,8 +201,9 @@ std::string schema_json() {
   auto output = [](const OutputSpec& o) {
     std::vector<std::string> dims;
     for (const Dim d : o.shape.dims()) dims.push_back(json_string(dimension(d).name));
-    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}}}", json_string(o.path),
-                       fmt::join(dims, ", "), json_string(o.unit), json_string(o.description));
+    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}, \"weighted_only\": {}}}",
+                       json_string(o.path), fmt::join(dims, ", "), json_string(o.unit), json_string(o.description),
+                       o.weighted_only ? "true" : "false");
   };
   std::vector<std::string> dims, records, sums;
   for (const DimSpec& d : kDims)
@@ -200,7 +221,8 @@ std::string schema_markdown() {
     out += fmt::format("| `{}` | {} | {} |\n", d.name, *d.scale ? fmt::format("`/{}`", d.scale) : "—", d.description);
   out += "\n| dataset | shape | units | meaning |\n|---|---|---|---|\n";
   auto row = [&](const OutputSpec& o) {
-    out += fmt::format("| `/{}` | {} | {} | {} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description);
+    out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description,
+                       o.weighted_only ? " (weighted runs only)" : "");
   };
   for (const TrialRecordSpec& r : kTrialRecords) row(r.out);
   for (const SummarySpec& s : kSummaries) row(s.out);

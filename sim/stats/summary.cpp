@@ -53,6 +53,15 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
 
 }  // namespace
 
+TiltInfo TiltInfo::of(const Model& m, const Tilt& tilt) {
+  TiltInfo out;
+  if (!tilt.active()) return out;
+  for (const EventSource& s : make_sampler_plan(m, tilt).sources) out.sources.push_back(source_label(m, s));  // checks the tilt
+  out.rate_factor = tilt.rate_factor;
+  out.defensive = tilt.defensive;
+  return out;
+}
+
 std::vector<double> avs_holder_loss_means(const RunSummary& s) {
   std::vector<double> out;
   for (const AvsSummary& a : s.avs) out.insert(out.end(), a.holder_loss_mean.begin(), a.holder_loss_mean.end());

@@ -226,15 +226,16 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   d.group->create_group("trials");
   const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
   const Extents e = Extents::of(RecordShape::of(m));
-  for (const TrialRecordSpec& r : trial_records())
-    d.records.emplace_back(*d.group, r.out.path, h5_dims(r.out.shape.dims().subspan(1), e), chunk, id.deflate_level, r.out.unit);
+  for (const TrialRecordSpec* r : trial_records(false))  // sweeps are plain Monte Carlo
+    d.records.emplace_back(*d.group, r->out.path, h5_dims(r->out.shape.dims().subspan(1), e), chunk, id.deflate_level, r->out.unit);
 }
 
 PointFileWriter::~PointFileWriter() = default;
 
 void PointFileWriter::append(const TrialBlock& b) {
   if (impl_->records.empty()) return;
-  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*trial_records()[k].field, b.count);
+  const auto specs = trial_records(false);
+  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*specs[k]->field, b.count);
 }
 
 void PointFileWriter::commit(const PointResult& r) {
@@ -361,17 +362,17 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
   // Every record shaped for the sweep's entities before any row is read.
   const RecordShape shape = RecordShape::of(first);
   const Extents e = Extents::of(shape, d.id.trials);
-  for (const TrialRecordSpec& r : trial_records()) {
-    const std::vector<hsize_t> dims = g.dims(r.out.path), expected = h5_dims(r.out.shape.dims(), e);
+  for (const TrialRecordSpec* r : trial_records(false)) {
+    const std::vector<hsize_t> dims = g.dims(r->out.path), expected = h5_dims(r->out.shape.dims(), e);
     if (dims != expected)
       throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point, d.groups.at(point),
-                                       r.out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
+                                       r->out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
   }
   TrialBlock b;
   for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
     const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
     b.reset(shape, row, n);
-    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, row, n);
+    for (const TrialRecordSpec* r : trial_records(false)) b.*r->field = g.read_rows(r->out.path, row, n);
     writer.append(point, b);
   }
 }

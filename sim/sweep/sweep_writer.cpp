@@ -167,10 +167,10 @@ struct SweepWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec& r : trial_records()) {
-      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
-      records.emplace_back(f, r.out.path, P, meta.trials, trailing, o.deflate_level, r.out.unit);
-      label_axes(f, r.out.path, with_point_axis(r.out.shape.dims()));
+    for (const TrialRecordSpec* r : trial_records(false)) {  // sweeps are plain Monte Carlo
+      const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
+      records.emplace_back(f, r->out.path, P, meta.trials, trailing, o.deflate_level, r->out.unit);
+      label_axes(f, r->out.path, with_point_axis(r->out.shape.dims()));
     }
   }
 
@@ -202,7 +202,8 @@ SweepWriter::~SweepWriter() = default;
 void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   Impl& d = *impl_;
   if (!d.options.records) return;
-  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*trial_records()[k].field, b.count);
+  const auto specs = trial_records(false);
+  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*specs[k]->field, b.count);
 }
 
 PointResult point_result(const Model& m, RunSummary summary) {

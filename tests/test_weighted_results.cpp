@@ -1,0 +1,165 @@
+// Results files of weighted (importance-sampled) runs: the per-trial weights and the tilt are
+// stored, read back and checked; a plain run's file has none of it.
+#include <doctest/doctest.h>
+
+#include <hdf5.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "cli_support.hpp"
+#include "io/h5.hpp"
+#include "io/outputs.hpp"
+#include "io/schema.hpp"
+#include "support.hpp"
+#include "weighted_run.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+RunSpec tilted_spec(const Model& m, std::uint64_t trials = 2000) {
+  RunSpec o;
+  o.trials = trials;
+  o.seed = 11;
+  o.threads = 2;
+  o.block_trials = 700;
+  o.tilt = uniform_tilt(m, 4.0, 0.1);
+  return o;
+}
+
+std::vector<double> weights_in_memory(const Model& m, const RunSpec& spec) {
+  std::vector<double> w;
+  run_trials(m, spec, [&](const TrialBlock& b) { w.insert(w.end(), b.weight.begin(), b.weight.end()); });
+  return w;
+}
+
+// Replaces dataset `path` of a file by one of the given shape and values (a damaged or hostile file).
+void replace_dataset(const std::string& file, const std::string& path, const std::vector<hsize_t>& dims,
+                     const std::vector<double>& values) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  if (H5Lexists(f, path.c_str(), H5P_DEFAULT) > 0) REQUIRE(H5Ldelete(f, path.c_str(), H5P_DEFAULT) >= 0);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t ds = H5Dcreate2(f, path.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(ds >= 0);
+  if (!values.empty()) REQUIRE(H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) >= 0);
+  H5Dclose(ds);
+  H5Sclose(space);
+  H5Fclose(f);
+}
+
+void remove_link(const std::string& file, const std::string& path) {
+  const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  REQUIRE(H5Ldelete(f, path.c_str(), H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+}
+
+}  // namespace
+
+TEST_CASE("a weighted run's file holds each trial's weight, says it is weighted and how its trials were drawn") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  const RunSpec spec = tilted_spec(m);
+  const RunSummary written = write_results(dir / "w.h5", m, spec);
+
+  const h5::File f = h5::File::open_read_only(dir / "w.h5");
+  CHECK(f.attr_int("weighted") == 1);
+  CHECK(f.read_doubles("trials/weight") == weights_in_memory(m, spec));  // the engine's weights, as they are
+  CHECK(f.dataset_attr_string("trials/weight", "units") == "likelihood ratio");
+  CHECK(f.read_strings("tilt/sources") == std::vector<std::string>{"operator op: faults", "avs avs: condition fault on operator op",
+                                                                   "avs avs: faulty slashings"});
+  CHECK(f.read_doubles("tilt/rate_factor") == spec.tilt.rate_factor);
+  CHECK(f.open_group("tilt").attr_double("defensive") == 0.1);
+  CHECK(read_weights(f, spec.trials, true) == f.read_doubles("trials/weight"));
+
+  const RunSummary back = read_summary(dir / "w.h5");
+  CHECK(back.info.weighted());
+  CHECK(back.info.tilt.sources == written.info.tilt.sources);
+  CHECK(back.info.tilt.rate_factor == spec.tilt.rate_factor);
+  CHECK(back.info.tilt.defensive == 0.1);
+  for (const SummarySpec* s : summaries(true)) {
+    INFO(s->out.path);
+    CHECK(summary_values(*s, back) == summary_values(*s, written));
+  }
+}
+
+TEST_CASE("a plain run's file has no weight, no tilt and no weighted attribute") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  RunSpec spec = tilted_spec(m, 500);
+  spec.tilt = {};
+  write_results(dir / "p.h5", m, spec);
+  const h5::File f = h5::File::open_read_only(dir / "p.h5");
+  CHECK_FALSE(f.has_attr("weighted"));
+  CHECK_FALSE(f.exists("tilt"));
+  CHECK_FALSE(f.exists("trials/weight"));
+  CHECK(read_weights(f, spec.trials, false).empty());
+  CHECK_FALSE(read_summary(dir / "p.h5").info.weighted());
+}
+
+TEST_CASE("a weighted file whose weights or tilt are damaged is refused, naming the dataset") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  const RunSpec spec = tilted_spec(m, 300);
+  write_results(dir / "w.h5", m, spec);
+  const std::string file = dir / "w.h5";
+  const auto copy = [&](const std::string& name) {
+    std::filesystem::copy_file(file, dir / name);
+    return dir / name;
+  };
+
+  const std::string shape = copy("shape.h5");
+  replace_dataset(shape, "trials/weight", {300, 2}, std::vector<double>(600, 1.0));
+  CHECK_THROWS_WITH_AS(read_summary(shape), doctest::Contains("/trials/weight has shape [300, 2], expected [300]"), std::runtime_error);
+  replace_dataset(shape, "trials/weight", {299}, std::vector<double>(299, 1.0));
+  CHECK_THROWS_WITH_AS(read_summary(shape), doctest::Contains("/trials/weight has shape [299], expected [300]"), std::runtime_error);
+
+  for (const double bad : {-0.5, std::nan(""), double{INFINITY}}) {
+    const std::string values = copy(fmt::format("values{}.h5", std::rand()));
+    std::vector<double> w(300, 1.0);
+    w[123] = bad;
+    replace_dataset(values, "trials/weight", {300}, w);
+    const h5::File f = h5::File::open_read_only(values);
+    CHECK_THROWS_WITH_AS(read_weights(f, 300, true), doctest::Contains("/trials/weight: trial 123 weighs"), h5::Error);
+  }
+
+  const std::string missing = copy("missing.h5");
+  remove_link(missing, "trials/weight");
+  CHECK_THROWS_WITH_AS(read_summary(missing), doctest::Contains("no /trials/weight"), std::runtime_error);
+
+  const std::string no_tilt = copy("no_tilt.h5");
+  remove_link(no_tilt, "tilt");
+  CHECK_THROWS_WITH_AS(read_summary(no_tilt), doctest::Contains("weighted = 1 but no /tilt"), std::runtime_error);
+
+  const std::string factors = copy("factors.h5");
+  replace_dataset(factors, "tilt/rate_factor", {3}, {1.0, -2.0, 1.0});
+  CHECK_THROWS_WITH_AS(read_summary(factors), doctest::Contains("/tilt/rate_factor[1]"), std::runtime_error);
+  replace_dataset(factors, "tilt/rate_factor", {2}, {1.0, 2.0});
+  CHECK_THROWS_WITH_AS(read_summary(factors), doctest::Contains("2 factors for 3 sources"), std::runtime_error);
+
+  // A plain file with a weight dataset is not silently read as plain.
+  RunSpec plain = spec;
+  plain.tilt = {};
+  write_results(dir / "p.h5", m, plain);
+  replace_dataset(dir / "p.h5", "trials/weight", {300}, std::vector<double>(300, 1.0));
+  CHECK_THROWS_WITH_AS(read_summary(dir / "p.h5"), doctest::Contains("/trials/weight in the file of a plain run"), std::runtime_error);
+}
+
+TEST_CASE("a writer refuses blocks of the other kind: plain into a weighted file, weighted into a plain one") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  ResultsMeta meta;
+  meta.info.trials = 1;
+  ResultsWriter plain(dir / "p.h5", m, meta);
+  TrialBlock b;
+  b.reset(RecordShape::of(m), 0, 1);
+  b.weight = {2.0};
+  CHECK_THROWS_WITH_AS(plain.append(b), doctest::Contains("a weighted block for the file of a plain run"), std::logic_error);
+  meta.info.tilt = TiltInfo::of(m, uniform_tilt(m, 2.0));
+  ResultsWriter weighted(dir / "w.h5", m, meta);
+  b.weight.clear();
+  CHECK_THROWS_WITH_AS(weighted.append(b), doctest::Contains("a plain block for the file of a weighted run"), std::logic_error);
+}
