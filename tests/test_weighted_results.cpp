@@ -4,6 +4,8 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 
@@ -18,6 +20,13 @@ using namespace restake;
 using namespace restake::test;
 
 namespace {
+
+// Equal to the last bit, NaN included.
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](double x, double y) {
+           return std::bit_cast<std::uint64_t>(x) == std::bit_cast<std::uint64_t>(y);
+         });
+}
 
 RunSpec tilted_spec(const Model& m, std::uint64_t trials = 2000) {
   RunSpec o;
@@ -82,7 +91,7 @@ TEST_CASE("a weighted run's file holds each trial's weight, says it is weighted 
   CHECK(back.info.tilt.defensive == 0.1);
   for (const SummarySpec* s : summaries(true)) {
     INFO(s->out.path);
-    CHECK(summary_values(*s, back) == summary_values(*s, written));
+    CHECK(same_bits(summary_values(*s, back), summary_values(*s, written)));
   }
 }
 
@@ -162,4 +171,90 @@ TEST_CASE("a writer refuses blocks of the other kind: plain into a weighted file
   ResultsWriter weighted(dir / "w.h5", m, meta);
   b.weight.clear();
   CHECK_THROWS_WITH_AS(weighted.append(b), doctest::Contains("a plain block for the file of a weighted run"), std::logic_error);
+}
+
+TEST_CASE("the effective sample size of trials is (sum w)^2 / sum w^2, with the largest weight's share of their weight") {
+  const std::vector<double> x = {0.0, 0.1, 0.2, 0.5}, w = {1.0, 1.0, 2.0, 1.0};
+  const WeightSpread above = weight_spread_above(x, w, 0.1);  // 0.2 and 0.5: weights 2 and 1
+  CHECK(above.effective_sample_size == 9.0 / 5.0);
+  CHECK(above.max_weight_share == 2.0 / 3.0);
+  const WeightSpread all = weight_spread_above(x, w, -1.0);
+  CHECK(all.effective_sample_size == 25.0 / 7.0);
+  CHECK(all.max_weight_share == 2.0 / 5.0);
+  const std::vector<double> equal(4, 0.25);
+  CHECK(weight_spread_above(x, equal, -1.0).effective_sample_size == 4.0);  // equal weights: every trial counts
+  CHECK(weight_spread_above(x, equal, -1.0).max_weight_share == 0.25);
+  const WeightSpread none = weight_spread_above(x, w, 0.5);
+  CHECK(none.effective_sample_size == 0.0);
+  CHECK(std::isnan(none.max_weight_share));
+}
+
+TEST_CASE("a weighted run's summary holds its effective sample size and what each tail rests on, stored and read back") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  const RunSpec spec = tilted_spec(m, 5000);
+  const RunSummary s = write_results(dir / "w.h5", m, spec);
+  const std::vector<double> w = weights_in_memory(m, spec);
+  double sum = 0.0, squares = 0.0, largest = 0.0;
+  for (const double v : w) {
+    sum += v;
+    squares += v * v;
+    largest = std::max(largest, v);
+  }
+  CHECK(s.weights.effective_sample_size == doctest::Approx(sum * sum / squares).epsilon(1e-12));
+  CHECK(s.weights.max_weight_share == doctest::Approx(largest / sum).epsilon(1e-12));
+  CHECK(s.weights.effective_sample_size < 5000.0);
+  CHECK(s.weights.effective_sample_size > 500.0);
+
+  // The tails: the trials above each VaR, from the records.
+  const h5::File f = h5::File::open_read_only(dir / "w.h5");
+  const std::vector<double> loss = f.read_column("trials/loss_fraction", 0);
+  for (const auto& [var, spread] : {std::pair{s.holders[0].loss.var95, s.holders[0].loss.beyond_var95},
+                                    std::pair{s.holders[0].loss.var99, s.holders[0].loss.beyond_var99}}) {
+    double tail = 0.0, tail_squares = 0.0, tail_largest = 0.0;
+    for (std::size_t i = 0; i < loss.size(); ++i)
+      if (loss[i] > var) {
+        tail += w[i];
+        tail_squares += w[i] * w[i];
+        tail_largest = std::max(tail_largest, w[i]);
+      }
+    REQUIRE(tail > 0.0);
+    CHECK(spread.effective_sample_size == doctest::Approx(tail * tail / tail_squares).epsilon(1e-12));
+    CHECK(spread.max_weight_share == doctest::Approx(tail_largest / tail).epsilon(1e-12));
+  }
+
+  const RunSummary back = read_summary(dir / "w.h5");
+  for (const SummarySpec* spec_of : summaries(true)) {
+    INFO(spec_of->out.path);
+    CHECK(same_bits(summary_values(*spec_of, back), summary_values(*spec_of, s)));
+  }
+  const std::string table = format_summary_table(back), json = format_summary_json(back);
+  CHECK(table.find("estimator: importance sampling - 5000 trials weighted by their likelihood ratios, effective sample size") !=
+        std::string::npos);
+  CHECK(table.find("1 of 3 event sources tilted, defensive share 0.1") != std::string::npos);
+  CHECK(table.find("Trials beyond each VaR (importance sampling)") != std::string::npos);
+  CHECK(json.find("\"estimator\": \"importance sampling\"") != std::string::npos);
+  CHECK(json.find("\"tilted_sources\": {\"avs avs: condition fault on operator op\": 4}") != std::string::npos);
+  CHECK(json.find("\"beyond_var99\": {\"effective_sample_size\": ") != std::string::npos);
+
+  // A plain run's summary says nothing of weights: its output is as it always was.
+  RunSpec plain = spec;
+  plain.tilt = {};
+  const RunSummary p = write_results(dir / "p.h5", m, plain);
+  CHECK(format_summary_table(p).find("estimator") == std::string::npos);
+  CHECK(format_summary_json(p).find("estimator") == std::string::npos);
+  CHECK(format_summary_json(p).find("beyond_var") == std::string::npos);
+}
+
+TEST_CASE("without records a weighted run has the same effective sample size, and no tail figures (NaN, n/a)") {
+  TempDir dir;
+  const Model m = model_from(shared_avs_world(0.7, 0.2));
+  const RunSpec spec = tilted_spec(m, 3000);
+  const RunSummary with = write_results(dir / "r.h5", m, spec);
+  const RunSummary without = write_results(dir / "n.h5", m, spec, false);
+  CHECK(without.weights.effective_sample_size == with.weights.effective_sample_size);
+  CHECK(without.weights.max_weight_share == with.weights.max_weight_share);
+  CHECK(std::isnan(without.holders[0].loss.beyond_var99.effective_sample_size));
+  CHECK(std::isnan(read_summary(dir / "n.h5").holders[0].loss.beyond_var95.max_weight_share));
+  CHECK(format_summary_table(without).find("n/a") != std::string::npos);
 }

@@ -94,6 +94,9 @@ class Summary:
     # [A, H] share of each holder's initial value lost to each AVS's slashings (gross), exact; None
     # in files written before restake-sim kept it (contagion.avs_holder_loss then attributes)
     avs_holder_loss_mean: np.ndarray | None = None
+    # Weighted runs only: effective_sample_size and max_weight_share of all the trials (scalars);
+    # None in plain Monte Carlo. Per holder, loss also holds tail_ess95/99, tail_max_weight_share95/99.
+    weights: dict | None = None
 
 
 def _strings(ds) -> list[str]:
@@ -196,6 +199,7 @@ class Results:
                   and ("summary/" + k) not in WEIGHTED_ONLY}
         self.summary = Summary(loss=group("loss"), loss_levels=s["loss/quantile_levels"][()],
                                net_return=group("net_return"), return_levels=s["net_return/quantile_levels"][()],
+                               weights={k: float(v) for k, v in group("weights").items()} if self.weighted else None,
                                **others)
 
     def _check_shapes(self):

@@ -269,7 +269,11 @@ def test_a_weighted_file_carries_each_trials_weight_and_its_tilt_and_a_plain_one
         assert all(f == 3.0 for _, f in r.tilt.tilted())
         assert r.tilt.sources[0].startswith("operator ") and r.tilt.sources[0].endswith(": faults")
         assert r.trials_frame("weight")["weight"].tolist() == w.tolist()
+        assert 0 < r.summary.weights["effective_sample_size"] < r.n_trials
+        assert 0 < r.summary.weights["max_weight_share"] < 1
+        assert r.summary.loss["tail_ess99"].shape == (len(r.holders),)
     assert not default.weighted and default.weight is None and default.tilt is None
+    assert default.summary.weights is None and "tail_ess99" not in default.summary.loss
     assert default.estimator == "plain Monte Carlo"
     with pytest.raises(KeyError, match="plain run"):
         default.trials("weight")

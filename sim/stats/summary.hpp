@@ -64,6 +64,8 @@ struct AvsSummary {
 
 struct RunSummary {
   RunInfo info;
+  // Weighted runs: Kish's effective sample size of all the trials and the largest weight's share.
+  WeightSpread weights;
   std::vector<HolderSummary> holders;
   std::vector<AvsSummary> avs;
   std::vector<CoveragePoolSummary> pools;
