@@ -475,29 +475,37 @@ class Results:
     def recompute_summary(self) -> dict:
         """The order statistics, probabilities and moments of /summary recomputed in Python from
         /trials with restake_analysis.statistics (docs/statistics.md): {"loss": {...}, "net_return":
-        {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return."""
+        {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return. A
+        weighted run's trials are weighed by /trials/weight, and "weights" holds the run's effective
+        sample size and largest weight's share, as /summary/weights."""
         from . import statistics as st
         self._require_records("recomputing the summary")
+        w = self.weight
         out = {"loss": {}, "net_return": {}}
         for key, data, fn in (("loss", self.loss_fraction, st.summarize_loss),
                               ("net_return", self.net_return, st.summarize_return)):
-            per_holder = [fn(data[:, h]) for h in range(len(self.holders))]
+            per_holder = [fn(data[:, h], w) for h in range(len(self.holders))]
             for field in per_holder[0]:
                 out[key][field] = np.array([d[field] for d in per_holder])
+        if w is not None:
+            ess, share = st.weight_spread(w)
+            out["weights"] = {"effective_sample_size": ess, "max_weight_share": share}
         return out
 
     def summary_mismatch(self) -> dict:
         """Largest differences between the stored C++ summary and the Python recomputation: order
-        statistics and probabilities are compared exactly, moments relatively (they differ only in
-        summation order). Returns {field: max difference}."""
+        statistics, probabilities and weight diagnostics are compared exactly (NaN equals NaN),
+        moments relatively (they differ only in summation order). Returns {field: max difference}."""
         mine = self.recompute_summary()
         diff = {}
-        for key, stored in (("loss", self.summary.loss), ("net_return", self.summary.net_return)):
+        groups = [("loss", self.summary.loss), ("net_return", self.summary.net_return)]
+        if "weights" in mine:
+            groups.append(("weights", self.summary.weights))
+        for key, stored in groups:
             for field, value in mine[key].items():
-                a, b = np.asarray(stored[field]), np.asarray(value)
-                d = np.abs(a - b)
+                a, b = np.asarray(stored[field], dtype=np.float64), np.asarray(value, dtype=np.float64)
+                d = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
                 if field in ("mean", "sd", "stderr"):
                     d = d / np.maximum(np.abs(a), 1e-300)
-                diff[f"{key}.{field}"] = float(d.max()) if d.size else 0.0
+                diff[f"{key}.{field}"] = float(np.nanmax(np.where(np.isnan(d), np.inf, d))) if d.size else 0.0
         return diff
-
