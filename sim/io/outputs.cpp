@@ -66,6 +66,42 @@ void label_axes(const h5::Group& root, const std::string& path, std::span<const 
   }
 }
 
+void write_tilt(const h5::Group& root, const TiltInfo& tilt) {
+  root.set_attr("weighted", std::int64_t{1});
+  const h5::Group g = root.create_group("tilt");
+  g.set_attr("defensive", tilt.defensive);
+  g.write_strings("sources", tilt.sources);
+  g.write_doubles("rate_factor", tilt.rate_factor, {tilt.rate_factor.size()}, "factor on the model's rate");
+}
+
+TiltInfo read_tilt(const h5::Group& root) {
+  if (!root.exists("tilt")) throw h5::Error("weighted = 1 but no /tilt");
+  for (const char* d : {"tilt/sources", "tilt/rate_factor"})
+    if (const std::vector<hsize_t> dims = root.dims(d); dims.size() != 1 || dims[0] == 0)
+      throw h5::Error(fmt::format("/{} has shape [{}], expected one axis of event sources", d, fmt::join(dims, ", ")));
+  const h5::Group g = root.open_group("tilt");
+  TiltInfo t;
+  t.sources = g.read_strings("sources");
+  t.rate_factor = g.read_doubles("rate_factor");
+  t.defensive = g.attr_double("defensive");
+  if (t.sources.size() != t.rate_factor.size())
+    throw h5::Error(fmt::format("/tilt/rate_factor has {} factors for {} sources in /tilt/sources", t.rate_factor.size(),
+                                t.sources.size()));
+  for (std::size_t i = 0; i < t.rate_factor.size(); ++i)
+    if (!(std::isfinite(t.rate_factor[i]) && t.rate_factor[i] > 0.0))
+      throw h5::Error(fmt::format("/tilt/rate_factor[{}] ({}) is {}, expected finite and > 0", i, t.sources[i], t.rate_factor[i]));
+  if (!(t.defensive >= 0.0 && t.defensive < 1.0))
+    throw h5::Error(fmt::format("/tilt attribute defensive is {}, expected in [0, 1)", t.defensive));
+  return t;
+}
+
+TiltInfo read_tilt_if_weighted(const h5::Group& root) {
+  if (!root.has_attr("weighted")) return {};
+  if (const std::int64_t w = root.attr_int("weighted"); w != 1)
+    throw h5::Error(fmt::format("attribute weighted = {}, expected 1 (or no attribute: a plain run)", w));
+  return read_tilt(root);
+}
+
 bool check_weight_shape(const h5::Group& root, std::uint64_t trials, bool weighted) {
   const char* path = trial_record(&TrialBlock::weight).out.path;
   const bool present = root.exists(path);

@@ -23,40 +23,6 @@ using detail::utc_now;
 
 constexpr hsize_t kChunkTrials = 16384;
 
-// An importance-sampled run says so: `weighted` = 1, and /tilt holds how its trials were drawn.
-void write_tilt(const h5::File& f, const TiltInfo& tilt) {
-  f.set_attr("weighted", std::int64_t{1});
-  const h5::Group g = f.create_group("tilt");
-  g.set_attr("defensive", tilt.defensive);
-  g.write_strings("sources", tilt.sources);
-  g.write_doubles("rate_factor", tilt.rate_factor, {tilt.rate_factor.size()}, "factor on the model's rate");
-}
-
-// The tilt of a weighted file, checked: one finite factor > 0 per labelled source, a defensive
-// share in [0, 1).
-TiltInfo read_tilt(const h5::File& f, const std::string& path) {
-  if (!f.exists("tilt")) throw std::runtime_error(fmt::format("{}: weighted = 1 but no /tilt", path));
-  const h5::Group g = f.open_group("tilt");
-  TiltInfo t;
-  for (const char* d : {"tilt/sources", "tilt/rate_factor"})
-    if (const std::vector<hsize_t> dims = f.dims(d); dims.size() != 1 || dims[0] == 0)
-      throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected one axis of event sources", path, d, fmt::join(dims, ", ")));
-  t.sources = g.read_strings("sources");
-  t.rate_factor = g.read_doubles("rate_factor");
-  t.defensive = g.attr_double("defensive");
-  if (t.sources.size() != t.rate_factor.size())
-    throw std::runtime_error(fmt::format("{}: /tilt/rate_factor has {} factors for {} sources in /tilt/sources", path,
-                                         t.rate_factor.size(), t.sources.size()));
-  for (std::size_t i = 0; i < t.rate_factor.size(); ++i)
-    if (!(std::isfinite(t.rate_factor[i]) && t.rate_factor[i] > 0.0))
-      throw std::runtime_error(fmt::format("{}: /tilt/rate_factor[{}] ({}) is {}, expected finite and > 0", path, i,
-                                           t.sources[i], t.rate_factor[i]));
-  if (!(t.defensive >= 0.0 && t.defensive < 1.0))
-    throw std::runtime_error(fmt::format("{}: /tilt attribute defensive is {}, expected in [0, 1)", path, t.defensive));
-  return t;
-}
-
-
 }  // namespace
 
 struct ResultsWriter::Impl {
@@ -169,17 +135,12 @@ RunSummary read_summary(const std::string& path) {
   s.info.seed = f.attr_uint("seed");
   s.info.trials = f.attr_uint("trials");
   s.info.horizon_days = f.attr_double("horizon_days");
-  // `weighted` is absent from a plain run's file (and from files written before weighted runs).
-  if (f.has_attr("weighted")) {
-    if (const std::int64_t w = f.attr_int("weighted"); w != 1)
-      throw std::runtime_error(fmt::format("{}: root attribute weighted = {}, expected 1 (or no attribute: a plain run)", path, w));
-    s.info.tilt = read_tilt(f, path);
+  try {
+    s.info.tilt = read_tilt_if_weighted(f);  // absent from a plain run's file: every trial weighs 1
+    if (f.exists("trials")) (void)check_weight_shape(f, s.info.trials, s.info.weighted());
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
   }
-  if (f.exists("trials")) try {
-      (void)check_weight_shape(f, s.info.trials, s.info.weighted());
-    } catch (const h5::Error& e) {
-      throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
-    }
 
   // Every entity dataset is checked against its axis before any element is used: a damaged or
   // hostile file must not index past the end of an array.
