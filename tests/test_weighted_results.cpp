@@ -258,3 +258,42 @@ TEST_CASE("without records a weighted run has the same effective sample size, an
   CHECK(std::isnan(read_summary(dir / "n.h5").holders[0].loss.beyond_var95.max_weight_share));
   CHECK(format_summary_table(without).find("n/a") != std::string::npos);
 }
+
+TEST_CASE("compare weighs a weighted file's trials and says which figures are weighted estimates") {
+  TempDir dir;
+  const std::string default_path = RESTAKE_SOURCE_DIR "/scenarios/default.toml", steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress -q", steth, dir / "steth.h5"), dir) == 0);
+  const Model m = parse_scenario(slurp(default_path), default_path);
+  RunSpec spec;
+  spec.trials = 3000;
+  spec.seed = 9;
+  spec.threads = 2;
+  spec.tilt = uniform_tilt(m, 3.0, 0.1);
+  const RunSummary s = write_results(dir / "w.h5", m, spec);
+  std::string out;
+  REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "w.h5"), dir, &out) == 0);
+  CHECK(out.find(dir / "w.h5" + ": importance sampling - 3000 trials weighted by their likelihood ratios (effective sample size") !=
+        std::string::npos);
+  // P(loss > premium earned) of rsETH-like: the sum of the weights of the trials above it, over n.
+  const RunSummary base = read_summary(dir / "steth.h5");
+  const auto gross = [](const HolderSummary& h) { return h.net_return.moments.mean + h.loss.moments.mean; };
+  const double earned = gross(s.holders[0]) - gross(base.holders[0]);
+  REQUIRE(earned > 0.0);
+  const h5::File f = h5::File::open_read_only(dir / "w.h5");
+  const std::vector<double> loss = f.read_column("trials/loss_fraction", 0), w = f.read_doubles("trials/weight");
+  double above = 0.0;
+  for (std::size_t i = 0; i < loss.size(); ++i)
+    if (loss[i] > earned) above += w[i];
+  CHECK(out.find(fmt::format("{:.3f}%", 100.0 * above / 3000.0)) != std::string::npos);
+  // A plain comparison says nothing of estimators.
+  REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "steth.h5"), dir, &out) == 0);
+  CHECK(out.find("importance sampling") == std::string::npos);
+  // Bad weights are refused, naming the dataset.
+  std::filesystem::copy_file(dir / "w.h5", dir / "bad.h5");
+  std::vector<double> bad = w;
+  bad[5] = -1.0;
+  replace_dataset(dir / "bad.h5", "trials/weight", {3000}, bad);
+  std::string err;
+  CHECK(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "bad.h5"), dir, nullptr, &err) == 1);
+  CHECK(err.find("/trials/weight: trial 5 weighs -1") != std::string::npos);
+}
