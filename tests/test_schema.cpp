@@ -115,11 +115,7 @@ TEST_CASE("a results file holds every declared output with its shape, unit and l
 TEST_CASE("a weighted results file holds the declared outputs of weighted runs too, with and without records") {
   TempDir dir;
   const Model m = parse_scenario(slurp(kDefault), kDefault);
-  RunSpec spec;
-  spec.trials = 300;
-  spec.seed = 5;
-  spec.threads = 2;
-  spec.tilt = uniform_tilt(m, 3.0, 0.2);
+  const RunSpec spec = tilted_run(m, 300, 5, 3.0, 0.2);
   write_results(dir / "w.h5", m, spec);
   check_file(dir / "w.h5", 300, false, true, true);
   write_results(dir / "wn.h5", m, spec, false);

@@ -29,12 +29,8 @@ bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 RunSpec tilted_spec(const Model& m, std::uint64_t trials = 2000) {
-  RunSpec o;
-  o.trials = trials;
-  o.seed = 11;
-  o.threads = 2;
-  o.block_trials = 700;
-  o.tilt = uniform_tilt(m, 4.0, 0.1);
+  RunSpec o = tilted_run(m, trials, 11, 4.0, 0.1);
+  o.block_trials = 700;  // blocks cut across the tally's chunks
   return o;
 }
 
@@ -264,11 +260,7 @@ TEST_CASE("compare weighs a weighted file's trials and says which figures are we
   const std::string default_path = RESTAKE_SOURCE_DIR "/scenarios/default.toml", steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
   REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress -q", steth, dir / "steth.h5"), dir) == 0);
   const Model m = parse_scenario(slurp(default_path), default_path);
-  RunSpec spec;
-  spec.trials = 3000;
-  spec.seed = 9;
-  spec.threads = 2;
-  spec.tilt = uniform_tilt(m, 3.0, 0.1);
+  const RunSpec spec = tilted_run(m, 3000, 9, 3.0, 0.1);
   const RunSummary s = write_results(dir / "w.h5", m, spec);
   std::string out;
   REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "w.h5"), dir, &out) == 0);

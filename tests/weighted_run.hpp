@@ -19,6 +19,16 @@ inline Tilt uniform_tilt(const Model& m, double factor, double defensive = 0.0) 
   return t;
 }
 
+// A run of `trials` from `seed` on two threads, every source's rate times `factor`.
+inline RunSpec tilted_run(const Model& m, std::uint64_t trials, std::uint64_t seed, double factor, double defensive) {
+  RunSpec o;
+  o.trials = trials;
+  o.seed = seed;
+  o.threads = 2;
+  o.tilt = uniform_tilt(m, factor, defensive);
+  return o;
+}
+
 inline RunSummary write_results(const std::string& path, const Model& m, const RunSpec& spec, bool records = true,
                                 const std::string& scenario_text = "") {
   ResultsMeta meta;

@@ -35,22 +35,14 @@ def conditional_matrix(hit: np.ndarray, labels, threshold: float, what: str, w=N
     With the trials' weights `w` (a weighted run): sum w over (i and j) / sum w over i, and
     P(hit) = sum w over i / N; n_hit still counts trials."""
     h = hit.astype(np.float64)
-    if w is not None:
-        joint = (h * np.asarray(w, dtype=np.float64)[:, None]).T @ h   # [K, K] weight of the trials where both were hit
-        n_hit = h.sum(axis=0)
-        mass = np.diag(joint).copy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            m = joint / mass[:, None]
-        m[mass == 0, :] = np.nan
-        n = hit.shape[0]
-        return ConditionalMatrix(list(labels), m, mass / n if n else mass, n_hit.astype(np.int64), threshold, what)
-    joint = h.T @ h                       # [K, K] trials where both were hit
-    n_hit = np.diag(joint).copy()
+    hw = h if w is None else h * np.asarray(w, dtype=np.float64)[:, None]
+    joint = hw.T @ h                      # [K, K] trials (their weight) where both were hit
+    mass = np.diag(joint).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = joint / n_hit[:, None]
-    m[n_hit == 0, :] = np.nan
+        m = joint / mass[:, None]
+    m[mass == 0, :] = np.nan
     n = hit.shape[0]
-    return ConditionalMatrix(list(labels), m, n_hit / n if n else n_hit, n_hit.astype(np.int64), threshold, what)
+    return ConditionalMatrix(list(labels), m, mass / n if n else mass, h.sum(axis=0).astype(np.int64), threshold, what)
 
 
 def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = True) -> ConditionalMatrix:
