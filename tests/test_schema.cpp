@@ -15,7 +15,9 @@
 #include "io/h5.hpp"
 #include "io/outputs.hpp"
 #include "io/schema.hpp"
+#include "io/scenario.hpp"
 #include "sweep/sweep.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -64,7 +66,7 @@ void check_output(const h5::File& f, const OutputSpec& o, const Extents& e, bool
 
 // Every declared output in the file, and every per-trial or summary dataset in it declared (or the
 // scale of a declared dimension).
-void check_file(const std::string& path, std::size_t trials, bool point_axis, bool records) {
+void check_file(const std::string& path, std::size_t trials, bool point_axis, bool records, bool weighted = false) {
   const h5::File f = h5::File::open_read_only(path);
   Extents e;
   e.points = point_axis ? f.dims("points/values").at(0) : 0;
@@ -75,9 +77,17 @@ void check_file(const std::string& path, std::size_t trials, bool point_axis, bo
   CHECK(e.avs > 0);
   CHECK(e.pools > 0);
   for (const TrialRecordSpec& r : trial_records())
-    if (records) check_output(f, r.out, e, point_axis);
+    if (records && r.out.present(weighted)) check_output(f, r.out, e, point_axis);
   CHECK(f.exists("trials") == records);
-  for (const SummarySpec& s : summaries()) check_output(f, s.out, e, point_axis);
+  for (const SummarySpec& s : summaries())
+    if (s.out.present(weighted)) check_output(f, s.out, e, point_axis);
+  // What only a weighted run has is absent from a plain run's file, which stays as it was.
+  CHECK(f.has_attr("weighted") == weighted);
+  CHECK(f.exists("tilt") == weighted);
+  for (const TrialRecordSpec& r : trial_records())
+    if (!r.out.present(weighted)) CHECK_FALSE(f.exists(r.out.path));
+  for (const SummarySpec& s : summaries())
+    if (!s.out.present(weighted)) CHECK_FALSE(f.exists(s.out.path));
   for (const std::string& d : datasets_in(f)) {
     if (d.rfind("trials/", 0) != 0 && d.rfind("summary/", 0) != 0) continue;
     const auto declared = [&](const auto& specs) {
@@ -100,6 +110,16 @@ TEST_CASE("a results file holds every declared output with its shape, unit and l
   check_file(dir / "r.h5", 300, false, true);
   REQUIRE(cli(fmt::format("run {} -o {} --trials 300 --no-records --no-progress -q", kDefault, dir / "n.h5"), dir) == 0);
   check_file(dir / "n.h5", 300, false, false);
+}
+
+TEST_CASE("a weighted results file holds the declared outputs of weighted runs too, with and without records") {
+  TempDir dir;
+  const Model m = parse_scenario(slurp(kDefault), kDefault);
+  const RunSpec spec = tilted_run(m, 300, 5, 3.0, 0.2);
+  write_results(dir / "w.h5", m, spec);
+  check_file(dir / "w.h5", 300, false, true, true);
+  write_results(dir / "wn.h5", m, spec, false);
+  check_file(dir / "wn.h5", 300, false, false, true);
 }
 
 TEST_CASE("a sweep file holds every declared output with a leading point axis, labelled by the points' names") {

@@ -1,14 +1,17 @@
 // Importance sampling from the command line: `run --tail` and the scenario's [tail] table switch it
 // on, `--no-tail` off; targets that cannot be met are refused before any file is written.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
+#include "io/h5.hpp"
 #include "io/results.hpp"
 
 using namespace restake;
@@ -65,8 +68,19 @@ TEST_CASE("a scenario's [tail] table switches importance sampling on, and --no-t
               &err) == 0);
   CHECK(err.find("importance sampling") == std::string::npos);
   CHECK(no_tail_out == plain_out);
-  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --no-records", with_tail, dir / "c.h5"), dir, nullptr, &err) == 0);
+  std::string out;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress", with_tail, dir / "c.h5"), dir, &out, &err) == 0);
   CHECK(err.find("for holder \"native-restakers\", P(loss >= 0.05)") != std::string::npos);
+  CHECK(out.find("estimator: importance sampling - 3000 trials weighted by their likelihood ratios") != std::string::npos);
+  {  // the file says how it was drawn: weights, and the tilt of rates and sizes
+    const h5::File f = h5::File::open_read_only(dir / "c.h5");
+    CHECK(f.attr_int("weighted") == 1);
+    CHECK(f.open_group("trials").dims("weight") == std::vector<hsize_t>{3000});
+    const std::vector<double> b = f.read_doubles("tilt/size_exponent"), r = f.read_doubles("tilt/rate_factor");
+    CHECK(std::count_if(b.begin(), b.end(), [](double x) { return x < 1.0; }) > 0);
+    CHECK(std::count_if(r.begin(), r.end(), [](double x) { return x > 1.0; }) > 0);
+    CHECK(f.open_group("tilt").attr_double("defensive") == 0.1);
+  }
   // --tail replaces the table's target and keeps its search options.
   REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --no-records --tail rsETH-like:loss=0.2", with_tail, dir / "d.h5"), dir,
               nullptr, &err) == 0);

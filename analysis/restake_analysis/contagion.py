@@ -30,16 +30,19 @@ class ConditionalMatrix:
     what: str               # what "hit" means, for captions
 
 
-def conditional_matrix(hit: np.ndarray, labels, threshold: float, what: str) -> ConditionalMatrix:
-    """From a boolean [N, K] array of 'k was hit in trial t': P(j hit | i hit) = #(i and j) / #i."""
+def conditional_matrix(hit: np.ndarray, labels, threshold: float, what: str, w=None) -> ConditionalMatrix:
+    """From a boolean [N, K] array of 'k was hit in trial t': P(j hit | i hit) = #(i and j) / #i.
+    With the trials' weights `w` (a weighted run): sum w over (i and j) / sum w over i, and
+    P(hit) = sum w over i / N; n_hit still counts trials."""
     h = hit.astype(np.float64)
-    joint = h.T @ h                       # [K, K] trials where both were hit
-    n_hit = np.diag(joint).copy()
+    hw = h if w is None else h * np.asarray(w, dtype=np.float64)[:, None]
+    joint = hw.T @ h                      # [K, K] trials (their weight) where both were hit
+    mass = np.diag(joint).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = joint / n_hit[:, None]
-    m[n_hit == 0, :] = np.nan
+        m = joint / mass[:, None]
+    m[mass == 0, :] = np.nan
     n = hit.shape[0]
-    return ConditionalMatrix(list(labels), m, n_hit / n if n else n_hit, n_hit.astype(np.int64), threshold, what)
+    return ConditionalMatrix(list(labels), m, mass / n if n else mass, h.sum(axis=0).astype(np.int64), threshold, what)
 
 
 def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = True) -> ConditionalMatrix:
@@ -48,12 +51,12 @@ def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = Tr
     loss = r.gross_loss if gross else r.loss_fraction
     what = f"{'gross ' if gross else ''}loss > {threshold:g} of value" if threshold else \
            f"{'gross ' if gross else ''}loss > 0"
-    return conditional_matrix(loss > threshold, r.holder_names, threshold, what)
+    return conditional_matrix(loss > threshold, r.holder_names, threshold, what, r.weight)
 
 
 def avs_conditional_slashing(r: Results) -> ConditionalMatrix:
     """P(AVS b slashes holders' stake | AVS a does), from /trials/avs_stake_lost > 0."""
-    return conditional_matrix(r.avs_stake_lost > 0.0, r.avs_names, 0.0, "slashed holders' stake > 0")
+    return conditional_matrix(r.avs_stake_lost > 0.0, r.avs_names, 0.0, "slashed holders' stake > 0", r.weight)
 
 
 # --- cascade amplification ------------------------------------------------------------------------
@@ -104,7 +107,11 @@ def holder_aggregates(r: Results) -> tuple[list[tuple[str, str, list[int]]], str
 
 
 def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: float = 0.01) -> Amplification:
+    """A weighted run's trials are weighed by their likelihood ratios: sums are of w x, the mean and
+    P(compound) are weighted, and the tail is the worst loss trials carrying `tail_share` of the loss
+    trials' weight (at least one)."""
     amount = r.loss_by_cause * r.holder_value[None, :, None]     # [N, H, C] in each holder's asset
+    weight = r.weight
     groups, note = holder_aggregates(r)
     ledgers = [amount[:, h, :] for h in range(amount.shape[1])]
     for _label, unit, members in groups:
@@ -127,16 +134,27 @@ def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: 
             continue
         t, d, c = total[hit], direct[hit], first[hit]
         a = t / d
-        out.ratio_of_sums[k] = t.sum() / d.sum()
-        out.mean[k] = a.mean()
-        out.p_compound[k] = float(np.mean(a > compound_above))
-        worst = np.argsort(-t, kind="stable")[:max(1, int(np.ceil(tail_share * t.size)))]
-        out.tail[k] = t[worst].sum() / d[worst].sum()
+        if weight is not None:
+            w = weight[hit]
+            out.ratio_of_sums[k] = (w * t).sum() / (w * d).sum()
+            out.mean[k] = (w * a).sum() / w.sum()
+            out.p_compound[k] = float(w[a > compound_above].sum() / w.sum())
+            order = np.argsort(-t, kind="stable")
+            reach = int(np.searchsorted(np.cumsum(w[order]), tail_share * w.sum())) + 1
+            worst = order[:max(1, min(reach, t.size))]
+            out.tail[k] = (w[worst] * t[worst]).sum() / (w[worst] * d[worst]).sum()
+        else:
+            out.ratio_of_sums[k] = t.sum() / d.sum()
+            out.mean[k] = a.mean()
+            out.p_compound[k] = float(np.mean(a > compound_above))
+            worst = np.argsort(-t, kind="stable")[:max(1, int(np.ceil(tail_share * t.size)))]
+            out.tail[k] = t[worst].sum() / d[worst].sum()
         for cause in range(C):
             sel = c == cause
             out.trials_by_cause[cause, k] = int(sel.sum())
             if sel.any():
-                out.by_cause[cause, k] = t[sel].sum() / d[sel].sum()
+                out.by_cause[cause, k] = t[sel].sum() / d[sel].sum() if weight is None else \
+                    (w[sel] * t[sel]).sum() / (w[sel] * d[sel]).sum()
     return out
 
 
@@ -269,6 +287,7 @@ def avs_holder_loss(r: Results, world: World, iterations: int = 200, exact: bool
     y_all = r.loss_by_cause[:, :, causes].sum(axis=2) * value[None, :]  # [N, H] each holder's asset
     x_all = r.avs_stake_lost                                            # [N, A] each AVS's asset
     n = x_all.shape[0]
+    weight = r.weight  # a weighted run: each trial's attribution counts w times
     total = np.zeros((A, H))
     by_asset, usd_exact, usd_all = {}, 0.0, 0.0
     for asset, rows_a, cols_a in blocks:
@@ -280,7 +299,7 @@ def avs_holder_loss(r: Results, world: World, iterations: int = 200, exact: bool
         count = slashed.sum(axis=1)
         single = count == 1
         if single.any() and h_n:
-            np.add.at(block, slashed[single].argmax(axis=1), y[single])
+            np.add.at(block, slashed[single].argmax(axis=1), y[single] if weight is None else y[single] * weight[single, None])
         exact = block.sum()
         start = np.where(e0 > 0, e0, 0.0)
         for t in np.flatnonzero(count > 1):
@@ -290,7 +309,7 @@ def avs_holder_loss(r: Results, world: World, iterations: int = 200, exact: bool
                 m *= np.divide(x[t], rows, out=np.zeros(a_n), where=rows > 0)[:, None]
                 cols = m.sum(axis=0)
                 m *= np.divide(y[t], cols, out=np.zeros(h_n), where=cols > 0)[None, :]
-            block += m  # columns match the holders' ledger exactly (last step); rows to convergence
+            block += m if weight is None else weight[t] * m  # columns match the holders' ledger exactly (last step)
         total[np.ix_(rows_a, cols_a)] = block
         attributed = block.sum()
         by_asset[asset] = float(exact / attributed) if attributed > 0 else 1.0

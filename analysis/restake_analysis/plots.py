@@ -93,23 +93,36 @@ def _caption(fig: Figure, text: str):
 # --- loss exceedance ------------------------------------------------------------------------------
 
 
-def exceedance_curve(x: np.ndarray, max_points: int = 4000, level: float = 0.95):
+def exceedance_curve(x: np.ndarray, max_points: int = 4000, level: float = 0.95, w=None):
     """Empirical P(loss >= v) at the positive loss values v of the sample (or on a geometric grid
-    of max_points values when there are more), with Wilson intervals. Returns (v, p, low, high)."""
-    s = np.sort(np.asarray(x, dtype=np.float64))
+    of max_points values when there are more), with Wilson intervals. Returns (v, p, low, high).
+    With the trials' weights `w` (a weighted run): P = (1/n) sum of w over x >= v, with the normal
+    interval of that mean (the Wilson interval is for counts)."""
+    if w is None:
+        s = np.sort(np.asarray(x, dtype=np.float64))
+    else:
+        s, sw = st.sort_weighted(x, w)
     n = s.size
     pos = np.unique(s[s > 0.0])
     if pos.size > max_points:
         pos = np.unique(np.concatenate((np.geomspace(pos[0], pos[-1], max_points), pos[-1:])))
-    k = n - np.searchsorted(s, pos, side="left")
-    lo, hi = st.wilson_interval(k, n, level)
-    return pos, k / n, lo, hi
+    first = np.searchsorted(s, pos, side="left")
+    if w is None:
+        k = n - first
+        lo, hi = st.wilson_interval(k, n, level)
+        return pos, k / n, lo, hi
+    above = np.concatenate((np.cumsum(sw[::-1])[::-1], [0.0]))          # weight at or above each index
+    above2 = np.concatenate((np.cumsum((sw * sw)[::-1])[::-1], [0.0]))
+    p = above[first] / n
+    se = np.sqrt(np.maximum(above2[first] / n - p * p, 0.0) / n)
+    z = st._normal_quantile(0.5 + level / 2.0)
+    return pos, p, np.maximum(p - z * se, 0.0), np.minimum(p + z * se, 1.0)
 
 
-def _exceedance_axes(ax, n: int):
+def _exceedance_axes(ax, n: int, floor: float | None = None):
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(0.5 / n, 1.0)
+    ax.set_ylim(floor if floor is not None else 0.5 / n, 1.0)
     ax.set_xlim(MIN_LOSS_SHOWN, 1.0)
     ax.xaxis.set_major_formatter(PERCENT)
     ax.yaxis.set_major_formatter(PERCENT)
@@ -122,16 +135,19 @@ def plot_loss_exceedance(r: Results) -> Figure:
     n = loss.shape[0]
     fig = _figure(8.5, 5.6)
     ax = fig.add_subplot()
+    floor = 0.5 / n
     for h in r.holders:
         c = holder_color(h.index)
-        v, p, lo, hi = exceedance_curve(loss[:, h.index])
+        v, p, lo, hi = exceedance_curve(loss[:, h.index], w=r.weight)
+        if p.size and p.min() > 0:
+            floor = min(floor, 0.5 * float(p.min()))
         if v.size == 0:
             ax.plot([], [], color=c, label=f"{h.name} ({h.kind}): no loss in {n:,} trials")
             continue
-        ax.fill_between(v, np.maximum(lo, 0.1 / n), hi, step="pre", color=c, alpha=0.18, linewidth=0)
+        ax.fill_between(v, np.maximum(lo, 0.2 * floor), hi, step="pre", color=c, alpha=0.18, linewidth=0)
         ax.plot(v, p, drawstyle="steps-pre", color=c, linewidth=1.6,
                 label=f"{h.name} ({h.kind}): P(loss > 0) {pct(p[0])}, VaR 99% {pct(r.summary.loss['var99'][h.index])}")
-    _exceedance_axes(ax, n)
+    _exceedance_axes(ax, n, floor)
     for p_ref, text in ((0.01, "1 in 100 (VaR 99%)"), (0.001, "1 in 1,000")):
         if p_ref > 1.0 / n:
             ax.axhline(p_ref, color="#888888", linewidth=0.8, linestyle=":")
@@ -140,7 +156,10 @@ def plot_loss_exceedance(r: Results) -> Figure:
     ax.set_ylabel("probability that the loss is at least x (log scale)")
     ax.set_title(f"Loss exceedance per holder: {r.scenario_name}, {r.horizon_days:g}-day horizon")
     ax.legend(loc="lower left", fontsize=8)
-    _caption(fig, f"{n:,} trials. Shaded: 95% Wilson confidence band of each probability. Read across for the "
+    _caption(fig, f"{n:,} trials" + (f" of importance sampling (weighted; effective sample size "
+                  f"{r.summary.weights['effective_sample_size']:,.0f}): shaded, the normal 95% band of each weighted "
+                  f"probability." if r.weighted else ". Shaded: 95% Wilson confidence band of each probability.")
+             + " Read across for the "
                   "loss exceeded with a given probability, up for how likely a loss of at least x is. Curves end "
                   "at the largest simulated loss; losses below 0.001% of value are left of the frame.")
     return fig
@@ -166,7 +185,7 @@ def plot_exceedance_comparison(runs: list[Results], labels: list[str]) -> Figure
                 ax.plot(q[ok], (1.0 - r.summary.loss_levels)[ok], marker="o", linestyle="none", color=color,
                         label=f"{label} (stored quantiles)")
                 continue
-            v, p, lo, hi = exceedance_curve(r.loss_fraction[:, h])
+            v, p, lo, hi = exceedance_curve(r.loss_fraction[:, h], w=r.weight)
             ax.fill_between(v, np.maximum(lo, 0.1 / r.n_trials), hi, step="pre", color=color, alpha=0.15, linewidth=0)
             ax.plot(v, p, drawstyle="steps-pre", color=color, linestyle=LINESTYLES[k % 4], label=label)
         _exceedance_axes(ax, n_max)
@@ -202,20 +221,26 @@ def plot_net_yield(r: Results) -> Figure | None:
     base = list({b.index: b for _, b in pairs}.values())
     ret = r.net_return
     n = ret.shape[0]
+    w = r.weight  # a weighted run: densities, means and probabilities weigh each trial by it
+    one = np.ones(n) if w is None else w
+
+    def q(x, p):
+        return st.quantile(x, p) if w is None else st.weighted_quantile_sorted(*st.sort_weighted(x, w), p)
     fig = _figure(12.0, 9.0)
     axd = fig.subplot_mosaic([["body", "tail"], ["spread", "spread"]])
     ax_body, ax_tail, ax_spread = axd["body"], axd["tail"], axd["spread"]
     shown = restaked + base
     # Body: the typical year, linear density between the 5th percentile and the maximum.
-    lo = min(st.quantile(ret[:, h.index], 0.05) for h in shown)
+    lo = min(q(ret[:, h.index], 0.05) for h in shown)
     hi = max(float(ret[:, h.index].max()) for h in shown)
     bins = np.linspace(lo, hi, 80)
     for h in shown:
         x = ret[:, h.index]
         style = dict(linestyle="--") if h.kind == "lst" else {}
-        ax_body.hist(x, bins=bins, density=True, histtype="step", linewidth=1.6, color=holder_color(h.index),
-                     label=f"{h.name} ({h.kind}): mean {pct(x.mean())}", **style)
-        ax_body.axvline(x.mean(), color=holder_color(h.index), linewidth=0.8, alpha=0.7)
+        mean = float(np.mean(one * x))
+        ax_body.hist(x, bins=bins, weights=w, density=True, histtype="step", linewidth=1.6, color=holder_color(h.index),
+                     label=f"{h.name} ({h.kind}): mean {pct(mean)}", **style)
+        ax_body.axvline(mean, color=holder_color(h.index), linewidth=0.8, alpha=0.7)
     ax_body.set_xlim(lo, hi)
     ax_body.set_ylim(0, ax_body.get_ylim()[1] * 1.3)  # room for the legend above the peaks
     ax_body.xaxis.set_major_formatter(PERCENT)
@@ -224,15 +249,18 @@ def plot_net_yield(r: Results) -> Figure | None:
     ax_body.set_title("Typical outcomes (thin lines: means)")
     ax_body.legend(fontsize=8, loc="upper left")
     # Left tail: P(return <= x) on a log scale.
-    p = np.arange(1, n + 1) / n
-    keep = p <= 0.5
+    floor = 0.5 / n
     for h in shown:
-        s = np.sort(ret[:, h.index])
+        s, sw = st.sort_weighted(ret[:, h.index], one)
+        p = np.cumsum(sw) / n  # P(return <= x) at each sorted value
+        keep = p <= 0.5
+        if keep.any():
+            floor = min(floor, 0.5 * float(p[keep].min()))
         ax_tail.plot(s[keep], p[keep], drawstyle="steps-post", color=holder_color(h.index),
                      linestyle="--" if h.kind == "lst" else "-",
-                     label=f"{h.name}: 1% quantile {pct(st.quantile_sorted(s, 0.01))}")
+                     label=f"{h.name}: 1% quantile {pct(q(ret[:, h.index], 0.01))}")
     ax_tail.set_yscale("log")
-    ax_tail.set_ylim(0.5 / n, 0.6)
+    ax_tail.set_ylim(floor, 0.6)
     ax_tail.xaxis.set_major_formatter(PERCENT)
     ax_tail.yaxis.set_major_formatter(PERCENT)
     ax_tail.axvline(0.0, color="#888888", linewidth=0.8)
@@ -245,13 +273,15 @@ def plot_net_yield(r: Results) -> Figure | None:
     right = 0.02
     for b_i, b in enumerate(base):
         for h in [h for h, bb in pairs if bb.index == b.index]:
-            d = np.sort(ret[:, h.index] - ret[:, b.index])
-            right = max(right, 1.5 * st.quantile_sorted(d, 0.9))
-            ax_spread.plot(d, p, drawstyle="steps-post", color=holder_color(h.index), linestyle=LINESTYLES[b_i % 4],
-                           label=f"{h.name} − {b.name}: median {100 * st.quantile_sorted(d, 0.5):+.2f} pp, "
-                                 f"P(< 0) {100 * float(np.mean(d < 0.0)):.1f}%")
+            raw = ret[:, h.index] - ret[:, b.index]
+            d, dw = st.sort_weighted(raw, one)
+            right = max(right, 1.5 * q(raw, 0.9))
+            ax_spread.plot(d, np.cumsum(dw) / n, drawstyle="steps-post", color=holder_color(h.index),
+                           linestyle=LINESTYLES[b_i % 4],
+                           label=f"{h.name} − {b.name}: median {100 * q(raw, 0.5):+.2f} pp, "
+                                 f"P(< 0) {100 * float(np.sum(one[raw < 0.0]) / n):.1f}%")
     ax_spread.set_yscale("log")
-    ax_spread.set_ylim(0.5 / n, 1.0)
+    ax_spread.set_ylim(floor, 1.0)
     ax_spread.axvline(0.0, color="#888888", linewidth=0.8)
     ax_spread.set_xscale("symlog", linthresh=0.01, linscale=2.0)
     ax_spread.set_xlim(right=right)  # the rare years the baseline does far worse sit at P ~ 1
@@ -280,12 +310,18 @@ def tail_loss_by_cause(r: Results, share: float = 0.01) -> np.ndarray:
     lbc = r.loss_by_cause
     gross = lbc.sum(axis=2)
     out = np.full((lbc.shape[1], lbc.shape[2]), np.nan)
+    w = r.weight  # a weighted run: the worst trials carrying `share` of the n trials' weight, summed by weight
     k = max(1, math.ceil(share * gross.shape[0]))
     for h in range(lbc.shape[1]):
-        order = np.argsort(-gross[:, h], kind="stable")[:k]
+        order = np.argsort(-gross[:, h], kind="stable")
+        if w is not None:
+            reach = int(np.searchsorted(np.cumsum(w[order]), share * gross.shape[0])) + 1
+            order = order[:max(1, min(reach, order.size))]
+        else:
+            order = order[:k]
         order = order[gross[order, h] > 0.0]
         if order.size:
-            c = lbc[order, h, :].sum(axis=0)
+            c = (lbc[order, h, :] * (w[order, None] if w is not None else 1.0)).sum(axis=0)
             out[h] = c / c.sum()
     return out
 
@@ -502,10 +538,14 @@ def convergence_grid(n: int, points: int = 60) -> np.ndarray:
 
 
 def running_estimates(x: np.ndarray, grid: np.ndarray, p: float = 0.99, level: float = 0.95,
-                      support=(-math.inf, math.inf)) -> dict:
+                      support=(-math.inf, math.inf), w=None) -> dict:
     """Mean (with normal CI) and q_p (with order-statistic CI) of the first n trials, n in grid.
-    Where the sample is too small for a quantile bound, the bound is the support's edge."""
+    Where the sample is too small for a quantile bound, the bound is the support's edge. With the
+    trials' weights `w` (a weighted run): the mean of w x and the weighted q_p, whose interval is by
+    batch means (statistics.weighted_batch_ci)."""
     x = np.asarray(x, dtype=np.float64)
+    if w is not None:
+        return _running_weighted(x, np.asarray(w, dtype=np.float64), grid, p, level, support)
     c1 = np.cumsum(x)
     c2 = np.cumsum(x * x)
     nn = grid.astype(np.float64)
@@ -526,6 +566,23 @@ def running_estimates(x: np.ndarray, grid: np.ndarray, p: float = 0.99, level: f
             "mean_high": np.minimum(mean + half, support[1]), "q": q, "q_low": qlo, "q_high": qhi}
 
 
+def _running_weighted(x, w, grid, p, level, support) -> dict:
+    wx = w * x
+    c1, c2 = np.cumsum(wx), np.cumsum(wx * wx)
+    nn = grid.astype(np.float64)
+    mean = c1[grid - 1] / nn
+    var = np.maximum(c2[grid - 1] - nn * mean * mean, 0.0) / np.maximum(nn - 1.0, 1.0)
+    half = st._normal_quantile(0.5 + level / 2.0) * np.sqrt(var / nn)
+    q, qlo, qhi = (np.empty(grid.size) for _ in range(3))
+    for i, n in enumerate(grid):
+        ci = st.weighted_batch_ci(x[:n], w[:n], lambda s, sw: st.weighted_quantile_sorted(s, sw, p), level=level)
+        q[i] = ci.estimate
+        qlo[i] = max(ci.low, support[0])
+        qhi[i] = min(ci.high, support[1])
+    return {"n": grid, "mean": mean, "mean_low": np.maximum(mean - half, support[0]),
+            "mean_high": np.minimum(mean + half, support[1]), "q": q, "q_low": qlo, "q_high": qhi}
+
+
 def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
     """Mean loss and VaR 99% of the first n trials against n, with 95% confidence bands; the
     dashed line is the full-run value stored in /summary."""
@@ -535,7 +592,7 @@ def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
     fig = _figure(11.0, 1.4 + 2.4 * len(holders))
     axes = fig.subplots(len(holders), 2, squeeze=False, sharex=True)
     for row, h in enumerate(holders):
-        est = running_estimates(loss[:, h.index], grid, support=(0.0, 1.0))  # a loss is a share of value
+        est = running_estimates(loss[:, h.index], grid, support=(0.0, 1.0), w=r.weight)  # a loss is a share of value
         c = holder_color(h.index)
         for col, (key, stored, title) in enumerate((
                 ("mean", r.summary.loss["mean"][h.index], "mean loss"),
@@ -562,7 +619,9 @@ def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
                 ax.set_ylabel("% of initial value")
     fig.suptitle(f"Convergence of the key estimates: {r.scenario_name}")
     note = ("Bands: normal interval of the mean; distribution-free order-statistic interval of VaR 99% "
-            "(reaching 100% where the first n trials are too few to bound it).")
+            "(reaching 100% where the first n trials are too few to bound it).") if not r.weighted else (
+            "Importance sampling: the weighted estimates; bands: normal interval of the mean, batch-means interval "
+            "(20 batches) of VaR 99%.")
     if len(r.holders) > max_holders:
         note += f" First {max_holders} of {len(r.holders)} holders shown."
     _caption(fig, note)

@@ -105,12 +105,38 @@ def _intervals(r: Results) -> dict:
     if not r.has_records:
         return out
     loss = r.loss_fraction
+    w = r.weight
     for h in r.holders:
         x = loss[:, h.index]
+        if w is not None:
+            # Importance sampling: the mean's interval from w x; the tails' by batch means (the
+            # order-statistic interval counts trials, and weighted trials do not count alike).
+            out[h.index] = {"mean": st.mean_ci(w * x),
+                            "var99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99)),
+                            "var95": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.95)),
+                            "es99": st.weighted_batch_ci(
+                                x, w, lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, 0.99))}
+            continue
         s = np.sort(x)
         out[h.index] = {"mean": st.mean_ci(x), "var99": st.quantile_ci_sorted(s, 0.99),
                         "var95": st.quantile_ci_sorted(s, 0.95), "es99": st.expected_shortfall_ci_sorted(s, 0.99)}
     return out
+
+
+def estimator_text(r: Results) -> str:
+    """Which estimator produced the figures, and for importance sampling what they rest on."""
+    if not r.weighted:
+        return f"plain Monte Carlo: {r.n_trials:,} trials of equal weight"
+    wts = r.summary.weights
+    tilted = r.tilt.tilted()
+    return (f"importance sampling: {r.n_trials:,} trials weighted by their likelihood ratios; effective sample size "
+            f"{wts['effective_sample_size']:,.0f} ({100 * wts['effective_sample_size'] / r.n_trials:.1f}% of the "
+            f"trials), the largest single weight {100 * wts['max_weight_share']:.3g}% of the total; "
+            f"{len(tilted)} of {len(r.tilt.sources)} event sources tilted "
+            f"(rate factors {min(f for _, f, _ in tilted):g} to {max(f for _, f, _ in tilted):g}, "
+            f"size exponents {min(b for _, _, b in tilted):g} to {max(b for _, _, b in tilted):g}), "
+            f"defensive share {r.tilt.defensive:g}" if tilted else
+            f"importance sampling: {r.n_trials:,} weighted trials, no source tilted")
 
 
 def _make_figures(rr: RunReport, out: Path):
@@ -177,7 +203,8 @@ def _meta_table(r: Results) -> str:
     rows = [["file", _e(os.path.abspath(r.path))], ["scenario", f"{_e(r.scenario_name)} ({_e(r.scenario_path)})"]]
     if desc:
         rows.append(["description", _e(desc)])
-    rows += [["trials", f"{r.n_trials:,}"], ["seed", str(r.seed)], ["horizon", f"{r.horizon_days:g} days"],
+    rows += [["estimator", _e(estimator_text(r))],
+             ["trials", f"{r.n_trials:,}"], ["seed", str(r.seed)], ["horizon", f"{r.horizon_days:g} days"],
              ["restake-sim", f"{_e(r.program_version)}, commit {_e(r.git_commit)}"],
              ["created (UTC)", _e(r.created_utc)],
              ["assets held", _e(_assets_text(r))],
@@ -222,8 +249,11 @@ def _findings(rr: RunReport) -> str:
                      f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
         if r.has_records:
             d = r.net_return[:, h.index] - r.net_return[:, b.index]
-            items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * float(np.mean(d < 0)):.1f}%</b> "
-                         f"of years; median yield pickup {100 * st.quantile(d, 0.5):+.2f} percentage points.")
+            w = r.weight
+            p_less = float(np.mean(d < 0)) if w is None else st.weighted_probability(d < 0, w)
+            median = st.quantile(d, 0.5) if w is None else st.weighted_quantile_sorted(*st.sort_weighted(d, w), 0.5)
+            items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * p_less:.1f}%</b> "
+                         f"of years; median yield pickup {100 * median:+.2f} percentage points.")
     for h in r.holders:
         by = s.loss_by_cause_mean[h.index]
         if by.sum() > 0:
@@ -389,7 +419,8 @@ def _check_html(rr: RunReport) -> str:
     order = max(v for k, v in d.items() if not k.split(".")[1] in ("mean", "sd", "stderr"))
     moments = max(v for k, v in d.items() if k.split(".")[1] in ("mean", "sd", "stderr"))
     if order == 0.0 and moments < 1e-9:
-        return (f'<p class="ok">Statistics check: recomputed in Python from the {r.n_trials:,} per-trial records, '
+        return (f'<p class="ok">Statistics check: recomputed in Python from the {r.n_trials:,} per-trial records'
+                f'{" and their weights (importance sampling)" if r.weighted else ""}, '
                 f'every quantile, VaR, ES and probability equals the stored C++ summary exactly; means and standard '
                 f'deviations agree to {moments:.1e} (relative; summation order differs). '
                 f'Definitions: docs/statistics.md.</p>')
@@ -410,7 +441,11 @@ def _run_section(rr: RunReport, single: bool) -> str:
     parts.append(f'<section id="{rr.anchor}-risk"><h2>Loss and yield</h2>')
     for name in ("loss_exceedance", "net_yield"):
         parts.append(_figure_html(rr, name))
-    if r.has_records:
+    if r.has_records and r.weighted:
+        how = ("Importance sampling: every figure weighs each trial by its likelihood ratio. Brackets: 95% confidence "
+               "intervals (mean: normal, from the weighted trials; VaR and ES: batch means over 20 batches of "
+               "trials).")
+    elif r.has_records:
         how = ("Brackets: 95% confidence intervals (mean: normal; VaR: distribution-free order statistics; ES: "
                "asymptotic normal).")
     else:
@@ -525,7 +560,8 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
                    f'<a href="#{a}-convergence">{"Convergence" if runs[0].has_records else "Checks"}</a>',
                    f'<a href="#{a}-scenario">Scenario</a>']
         r0 = runs[0]
-        meta = (f"scenario {_e(r0.scenario_name)} · {r0.n_trials:,} trials · seed {r0.seed} · "
+        meta = (f"scenario {_e(r0.scenario_name)} · {r0.n_trials:,} trials"
+                f"{' of importance sampling' if r0.weighted else ''} · seed {r0.seed} · "
                 f"{r0.horizon_days:g}-day horizon · restake-sim {_e(r0.program_version)} ({_e(r0.git_commit[:12])})"
                 if single else f"{len(runs)} runs")
         body = ([_comparison_section(reports, out)] if not single else []) + \

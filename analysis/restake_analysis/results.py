@@ -33,6 +33,8 @@ FORMAT_VERSION = 2
 SCHEMA = json.loads((Path(__file__).parent / "schema.json").read_text())
 TRIAL_DATASETS = tuple(o["path"].removeprefix("trials/") for o in SCHEMA["trial_records"])
 SUMMARY_DATASETS = tuple(o["path"].removeprefix("summary/") for o in SCHEMA["summaries"])
+# Outputs only the files of weighted (importance-sampled) runs hold, e.g. "trials/weight".
+WEIGHTED_ONLY = frozenset(o["path"] for o in SCHEMA["trial_records"] + SCHEMA["summaries"] if o["weighted_only"])
 DIMENSIONS = {d["name"]: d for d in SCHEMA["dimensions"]}
 
 
@@ -63,6 +65,22 @@ class Holder:
         return self.value * self.usd_price
 
 
+@dataclass(frozen=True)
+class Tilt:
+    """How a weighted run drew its trials (/tilt): each event source's label, the factor on its
+    rate and the exponent of its sizes' tilt (1: the model's law), and the share of trials drawn at
+    the model's own rates and sizes."""
+    sources: list
+    rate_factor: np.ndarray
+    size_exponent: np.ndarray
+    defensive: float
+
+    def tilted(self) -> list[tuple[str, float, float]]:
+        """The sources drawn at another rate or size law than the model's, with factor and exponent."""
+        return [(s, float(f), float(b)) for s, f, b in zip(self.sources, self.rate_factor, self.size_exponent)
+                if f != 1.0 or b != 1.0]
+
+
 @dataclass
 class Summary:
     """/summary as numpy arrays; the holder axis is Results.holders, the AVS axis avs_names."""
@@ -79,6 +97,9 @@ class Summary:
     # [A, H] share of each holder's initial value lost to each AVS's slashings (gross), exact; None
     # in files written before restake-sim kept it (contagion.avs_holder_loss then attributes)
     avs_holder_loss_mean: np.ndarray | None = None
+    # Weighted runs only: effective_sample_size and max_weight_share of all the trials (scalars);
+    # None in plain Monte Carlo. Per holder, loss also holds tail_ess95/99, tail_max_weight_share95/99.
+    weights: dict | None = None
 
 
 def _strings(ds) -> list[str]:
@@ -143,6 +164,12 @@ class Results:
         self.horizon_days = float(a["horizon_days"])
         self.has_records = int(a["records"]) == 1
         self.quantile_relative_error = float(a["quantile_relative_error"])
+        # `weighted` is absent from a plain run's file: every trial weighs 1 there.
+        self.weighted = "weighted" in a
+        if self.weighted and int(a["weighted"]) != 1:
+            raise ResultsError(f"{self.path}: root attribute weighted = {a['weighted']}, expected 1 "
+                               f"(or no attribute: a plain run)")
+        self.tilt = self._read_tilt() if self.weighted else None
 
         self._check_shapes()
         self.loss_causes = _strings(f["loss_causes"])
@@ -169,10 +196,13 @@ class Results:
         # others as fields (avs_holder_loss_mean is absent from files of earlier versions).
         s = f["summary"]
         def group(name):
-            return {k.removeprefix(name + "/"): s[k][()] for k in SUMMARY_DATASETS if k.startswith(name + "/")}
-        others = {k: s[k][()] for k in SUMMARY_DATASETS if "/" not in k and k in s}
+            return {k.removeprefix(name + "/"): s[k][()] for k in SUMMARY_DATASETS if k.startswith(name + "/")
+                    and (self.weighted or "summary/" + k not in WEIGHTED_ONLY)}
+        others = {k: s[k][()] for k in SUMMARY_DATASETS if "/" not in k and k in s
+                  and ("summary/" + k) not in WEIGHTED_ONLY}
         self.summary = Summary(loss=group("loss"), loss_levels=s["loss/quantile_levels"][()],
                                net_return=group("net_return"), return_levels=s["net_return/quantile_levels"][()],
+                               weights={k: float(v) for k, v in group("weights").items()} if self.weighted else None,
                                **others)
 
     def _check_shapes(self):
@@ -187,11 +217,12 @@ class Results:
         expected = {"holders/kinds": ["holder"], "holders/assets": ["holder"], "holders/value": ["holder"],
                     "avs/assets": ["avs"], "pools/assets": ["pool"], "pools/balance": ["pool"],
                     "assets/usd_price": ["asset"]}
-        for o in SCHEMA["summaries"]:
-            expected[o["path"]] = o["dims"]
-        if self.has_records:
-            for o in SCHEMA["trial_records"]:
+        for o in SCHEMA["summaries"] + (SCHEMA["trial_records"] if self.has_records else []):
+            if o["path"] not in WEIGHTED_ONLY or self.weighted:
                 expected[o["path"]] = o["dims"]
+            elif o["path"] in f:
+                raise ResultsError(f"{self.path}: /{o['path']} in the file of a plain run "
+                                   f"(no root attribute weighted = 1)")
         for path, dims in expected.items():
             if path in f or path != "summary/avs_holder_loss_mean":  # absent from files of earlier versions
                 self._shape(path, tuple(extent[d] for d in dims), dims)
@@ -208,6 +239,24 @@ class Results:
                                f"({', '.join(dims)})")
         return shape
 
+    def _read_tilt(self) -> Tilt:
+        f = self._file
+        if "tilt" not in f:
+            raise ResultsError(f"{self.path}: weighted = 1 but no /tilt")
+        n = self._shape("tilt/sources", None)[0]
+        values = {}
+        for name in ("rate_factor", "size_exponent"):
+            self._shape(f"tilt/{name}", (n,), ["source"])
+            v = f[f"tilt/{name}"][()]
+            bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
+            if bad.size:
+                raise ResultsError(f"{self.path}: /tilt/{name}[{bad[0]}] is {v[bad[0]]}, expected finite and > 0")
+            values[name] = v
+        defensive = float(f["tilt"].attrs["defensive"])
+        if not 0.0 <= defensive < 1.0:
+            raise ResultsError(f"{self.path}: /tilt attribute defensive is {defensive}, expected in [0, 1)")
+        return Tilt(_strings(f["tilt/sources"]), values["rate_factor"], values["size_exponent"], defensive)
+
     def close(self):
         self._file.close()
 
@@ -219,7 +268,8 @@ class Results:
 
     def __repr__(self):
         return (f"<Results {self.path!r}: scenario {self.scenario_name!r}, {self.n_trials} trials, "
-                f"seed {self.seed}, {len(self.holders)} holders, records={self.has_records}>")
+                f"seed {self.seed}, {len(self.holders)} holders, records={self.has_records}"
+                f"{', weighted' if self.weighted else ''}>")
 
     # --- index ------------------------------------------------------------------------------------
 
@@ -294,9 +344,29 @@ class Results:
         if name not in TRIAL_DATASETS:
             raise KeyError(f"no per-trial dataset {name!r}; there are {', '.join(TRIAL_DATASETS)}")
         self._require_records(f"/trials/{name}")
+        if "trials/" + name in WEIGHTED_ONLY and not self.weighted:
+            raise KeyError(f"{self.path}: no /trials/{name}: a plain run (every trial weighs 1)")
         if name not in self._cache:
-            self._cache[name] = self._file["trials"][name][()]
+            x = self._file["trials"][name][()]
+            if name == "weight":
+                bad = np.flatnonzero(~(np.isfinite(x) & (x >= 0)))
+                if bad.size:
+                    raise ResultsError(f"{self.path}: /trials/weight: trial {bad[0]} weighs {x[bad[0]]}, "
+                                       f"expected a finite weight >= 0")
+            self._cache[name] = x
         return self._cache[name]
+
+    @property
+    def weight(self) -> np.ndarray | None:
+        """[N] each trial's weight, its likelihood ratio, in a weighted (importance-sampled) run;
+        None in plain Monte Carlo, where every trial weighs 1. Every statistic of a weighted file
+        must weigh the trials by it (restake_analysis.statistics takes it as `w`)."""
+        return self.trials("weight") if self.weighted else None
+
+    @property
+    def estimator(self) -> str:
+        """Which estimator produced the file's figures, as the reports say it."""
+        return "importance sampling" if self.weighted else "plain Monte Carlo"
 
     @property
     def loss_fraction(self) -> np.ndarray:
@@ -398,6 +468,8 @@ class Results:
         x = self.trials(name)
         index = pd.RangeIndex(x.shape[0], name="trial")
         dims = next(o["dims"] for o in SCHEMA["trial_records"] if o["path"] == "trials/" + name)[1:]
+        if not dims:  # [trial] (weight)
+            return pd.DataFrame({name: x}, index=index)
         labels = {"holder": self.holder_names, "avs": self.avs_names, "pool": self.pool_names,
                   "cause": self.loss_causes}
         cols = pd.MultiIndex.from_product([labels[d] for d in dims], names=dims) if len(dims) > 1 \
@@ -409,29 +481,37 @@ class Results:
     def recompute_summary(self) -> dict:
         """The order statistics, probabilities and moments of /summary recomputed in Python from
         /trials with restake_analysis.statistics (docs/statistics.md): {"loss": {...}, "net_return":
-        {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return."""
+        {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return. A
+        weighted run's trials are weighed by /trials/weight, and "weights" holds the run's effective
+        sample size and largest weight's share, as /summary/weights."""
         from . import statistics as st
         self._require_records("recomputing the summary")
+        w = self.weight
         out = {"loss": {}, "net_return": {}}
         for key, data, fn in (("loss", self.loss_fraction, st.summarize_loss),
                               ("net_return", self.net_return, st.summarize_return)):
-            per_holder = [fn(data[:, h]) for h in range(len(self.holders))]
+            per_holder = [fn(data[:, h], w) for h in range(len(self.holders))]
             for field in per_holder[0]:
                 out[key][field] = np.array([d[field] for d in per_holder])
+        if w is not None:
+            ess, share = st.weight_spread(w)
+            out["weights"] = {"effective_sample_size": ess, "max_weight_share": share}
         return out
 
     def summary_mismatch(self) -> dict:
         """Largest differences between the stored C++ summary and the Python recomputation: order
-        statistics and probabilities are compared exactly, moments relatively (they differ only in
-        summation order). Returns {field: max difference}."""
+        statistics, probabilities and weight diagnostics are compared exactly (NaN equals NaN),
+        moments relatively (they differ only in summation order). Returns {field: max difference}."""
         mine = self.recompute_summary()
         diff = {}
-        for key, stored in (("loss", self.summary.loss), ("net_return", self.summary.net_return)):
+        groups = [("loss", self.summary.loss), ("net_return", self.summary.net_return)]
+        if "weights" in mine:
+            groups.append(("weights", self.summary.weights))
+        for key, stored in groups:
             for field, value in mine[key].items():
-                a, b = np.asarray(stored[field]), np.asarray(value)
-                d = np.abs(a - b)
+                a, b = np.asarray(stored[field], dtype=np.float64), np.asarray(value, dtype=np.float64)
+                d = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
                 if field in ("mean", "sd", "stderr"):
                     d = d / np.maximum(np.abs(a), 1e-300)
-                diff[f"{key}.{field}"] = float(d.max()) if d.size else 0.0
+                diff[f"{key}.{field}"] = float(np.nanmax(np.where(np.isnan(d), np.inf, d))) if d.size else 0.0
         return diff
-

@@ -65,6 +65,150 @@ def expected_shortfall(x, p: float) -> float:
     return expected_shortfall_sorted(np.sort(np.asarray(x, dtype=np.float64)), p)
 
 
+# --- weighted trials (importance sampling) ---------------------------------------------------------
+# A weighted run's trial i carries its likelihood ratio w_i (Results.weight). The functions below are
+# those of sim/stats/statistics.cpp and sim/stats/tally.cpp operation for operation: ufunc.accumulate
+# is a sequential loop, so their sums are the same doubles as the C++ ones, not just close.
+
+# The tally's chunk of trials (sim/stats/tally.hpp kTallyChunk): its sums run in trial order within
+# chunks of 4096 trials, and the chunks' sums are added in order.
+TALLY_CHUNK = 4096
+
+
+def _sequential_sum(x: np.ndarray) -> float:
+    return float(np.add.accumulate(x)[-1]) if x.size else 0.0
+
+
+def tally_sum(x) -> float:
+    """sum of x as the C++ tally adds it (per chunk of TALLY_CHUNK trials, then the chunks in order)."""
+    x = np.asarray(x, dtype=np.float64)
+    return _sequential_sum(np.array([_sequential_sum(x[i:i + TALLY_CHUNK]) for i in range(0, x.size, TALLY_CHUNK)]))
+
+
+def sort_weighted(x, w) -> tuple[np.ndarray, np.ndarray]:
+    """x ascending with its weights carried along (ties keep trial order, as C++'s stable_sort)."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    order = np.argsort(x, kind="stable")
+    return x[order], w[order]
+
+
+def weighted_quantile_sorted(x: np.ndarray, w: np.ndarray, p: float) -> float:
+    """q_p of an ascending weighted sample (docs/statistics.md, "Weighted trials"): for p >= 0.5, walking
+    down from the largest value, the first whose upper-tail weight, itself included, exceeds
+    n (1 - p) (1 + 1e-12); for p < 0.5, walking up, the first whose weight from below reaches
+    n p (1 - 1e-12). With every w = 1 it is quantile_sorted."""
+    n = x.size
+    if n == 0:
+        return math.nan
+    if p < 0.5:
+        target = p * float(n) * (1.0 - _RANK_TOLERANCE)
+        above = np.flatnonzero(np.add.accumulate(w) >= target)
+        return float(x[above[0]]) if above.size else float(x[-1])
+    tail = float(n) * (1.0 - p) * (1.0 + _RANK_TOLERANCE)
+    above = np.flatnonzero(np.add.accumulate(w[::-1]) > tail)
+    return float(x[n - 1 - above[0]]) if above.size else float(x[0])
+
+
+def weighted_expected_shortfall_sorted(x: np.ndarray, w: np.ndarray, p: float) -> float:
+    """ES_p of an ascending weighted sample: the weighted mean of the upper tail's first n (1 - p) of
+    weight, the boundary trial in part; weight missing below the smallest value counts at it."""
+    n = x.size
+    if n == 0:
+        return math.nan
+    tail = float(n) * (1.0 - p)
+    if tail <= 0.0:
+        return float(x[-1])
+    xr, wr = x[::-1], w[::-1]
+    # left[k]: the weight still to take before trial k (from the top) while every take is a whole weight.
+    left = np.subtract.accumulate(np.concatenate(([tail], wr)))
+    last = np.flatnonzero(wr >= left[:-1])            # the first trial whose weight covers what is left
+    if last.size:
+        k = int(last[0])
+        terms = np.concatenate((wr[:k] * xr[:k], [left[k] * xr[k]]))
+        return _sequential_sum(terms) / tail
+    total = _sequential_sum(wr * xr)
+    if left[-1] > 0.0:
+        total += left[-1] * float(x[0])
+    return total / tail
+
+
+def weight_spread(w) -> tuple[float, float]:
+    """(Kish's effective sample size (sum w)^2 / sum w^2, the largest weight's share max w / sum w) of a
+    run's weights in trial order, as the C++ tally sums them (/summary/weights)."""
+    w = np.asarray(w, dtype=np.float64)
+    total = tally_sum(w)
+    if not total > 0.0:
+        return 0.0, math.nan
+    return total * total / tally_sum(w * w), float(w.max()) / total
+
+
+def weight_spread_above(x: np.ndarray, w: np.ndarray, level: float) -> tuple[float, float]:
+    """The same over the trials of an ascending weighted sample with a value above `level`, summed
+    from the largest down (/summary/loss/tail_ess95, ...): (0, NaN) when there is none."""
+    k = x.size - int(np.searchsorted(x, level, side="right"))
+    tail = w[x.size - k:][::-1]
+    total = _sequential_sum(tail)
+    if not total > 0.0:
+        return 0.0, math.nan
+    return total * total / _sequential_sum(tail * tail), float(tail.max()) / total
+
+
+def effective_sample_size(w) -> float:
+    """Kish's effective sample size (sum w)^2 / sum w^2 of a set of weights (any order)."""
+    w = np.asarray(w, dtype=np.float64)
+    return float(w.sum() ** 2 / np.sum(w * w)) if w.size and np.sum(w * w) > 0 else 0.0
+
+
+def weighted_mean(x, w) -> float:
+    """The importance-sampling estimate of E[x]: (1/n) sum w x."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    return float(np.mean(w * x))
+
+
+def weighted_probability(event, w) -> float:
+    """The importance-sampling estimate of P(event): (1/n) sum of w over the trials where it holds,
+    summed as the C++ tally sums it."""
+    event, w = np.asarray(event, dtype=bool), np.asarray(w, dtype=np.float64)
+    return tally_sum(np.where(event, w, 0.0)) / event.size
+
+
+def weighted_sd(x, w) -> float:
+    """West's weighted spread of x: sqrt(sum w (x - mean_w)^2 / (W - W2/W)); 0 without spread."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    W, W2 = float(w.sum()), float(np.sum(w * w))
+    divisor = W - W2 / W if W > 0 else 0.0
+    if not divisor > 0.0:
+        return 0.0
+    m = float(np.sum(w * x) / W)
+    return math.sqrt(float(np.sum(w * (x - m) ** 2)) / divisor)
+
+
+def weighted_batch_ci(x, w, statistic, batches: int = 20, level: float = 0.95) -> Interval:
+    """A confidence interval for a weighted statistic(x_sorted, w_sorted) by batch means: the trials
+    cut into `batches` consecutive batches (independent: trials are), the statistic computed in each,
+    and the whole sample's estimate +/- t_(B-1) * sd(batch estimates) / sqrt(B). For quantiles and ES
+    of importance-sampled runs, where the order-statistic interval does not apply."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    estimate = statistic(*sort_weighted(x, w))
+    if x.size < 2 * batches:
+        return Interval(estimate, -math.inf, math.inf, level)
+    values = np.array([statistic(*sort_weighted(bx, bw))
+                       for bx, bw in zip(np.array_split(x, batches), np.array_split(w, batches))])
+    half = _t_quantile(0.5 + level / 2.0, batches - 1) * float(values.std(ddof=1)) / math.sqrt(batches)
+    return Interval(estimate, estimate - half, estimate + half, level)
+
+
+def _t_quantile(q: float, dof: int) -> float:
+    """Student's t quantile (Hill 1970, Algorithm 396 expansion in the normal quantile; error below
+    1e-6 for dof >= 5, which is all batch means use)."""
+    z = _normal_quantile(q)
+    g1 = (z ** 3 + z) / 4
+    g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96
+    g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384
+    g4 = (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160
+    return z + g1 / dof + g2 / dof ** 2 + g3 / dof ** 3 + g4 / dof ** 4
+
+
 # --- confidence intervals -------------------------------------------------------------------------
 
 
@@ -195,29 +339,58 @@ def _normal_quantile(q: float) -> float:
 # --- the C++ summary, recomputed ------------------------------------------------------------------
 
 
-def summarize_loss(x) -> dict:
-    """The fields of /summary/loss for one holder's loss column (as summarize_loss in C++)."""
-    x = np.asarray(x, dtype=np.float64)
-    s = np.sort(x)
+def _weighted_moments(x: np.ndarray, w: np.ndarray) -> dict:
+    # The mean and its standard error are those of w x (the importance-sampling estimator), the sd
+    # West's spread of x itself (sim/stats/statistics.hpp WeightedMoments).
     n = x.size
-    sd = float(x.std(ddof=1)) if n > 1 else 0.0
-    return {
-        "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
-        "p_loss": float(np.count_nonzero(x > 0.0)) / n,
-        "var95": quantile_sorted(s, 0.95), "var99": quantile_sorted(s, 0.99),
-        "es95": expected_shortfall_sorted(s, 0.95), "es99": expected_shortfall_sorted(s, 0.99),
-        "quantiles": np.array([quantile_sorted(s, p) for p in LOSS_QUANTILE_LEVELS]),
-    }
+    wx = w * x
+    se = float(wx.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    return {"mean": float(wx.mean()), "sd": weighted_sd(x, w), "stderr": se}
 
 
-def summarize_return(x) -> dict:
-    """The fields of /summary/net_return for one holder's net-return column."""
+def summarize_loss(x, w=None) -> dict:
+    """The fields of /summary/loss for one holder's loss column (as summarize_loss in C++); with the
+    trials' weights `w` (a weighted run), the weighted estimators and the tail diagnostics."""
     x = np.asarray(x, dtype=np.float64)
-    s = np.sort(x)
     n = x.size
-    sd = float(x.std(ddof=1)) if n > 1 else 0.0
-    return {
-        "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
-        "p_negative": float(np.count_nonzero(x < 0.0)) / n,
-        "quantiles": np.array([quantile_sorted(s, p) for p in RETURN_QUANTILE_LEVELS]),
-    }
+    if w is None:
+        s = np.sort(x)
+        sd = float(x.std(ddof=1)) if n > 1 else 0.0
+        return {
+            "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
+            "p_loss": float(np.count_nonzero(x > 0.0)) / n,
+            "var95": quantile_sorted(s, 0.95), "var99": quantile_sorted(s, 0.99),
+            "es95": expected_shortfall_sorted(s, 0.95), "es99": expected_shortfall_sorted(s, 0.99),
+            "quantiles": np.array([quantile_sorted(s, p) for p in LOSS_QUANTILE_LEVELS]),
+        }
+    w = np.asarray(w, dtype=np.float64)
+    s, sw = sort_weighted(x, w)
+    out = _weighted_moments(x, w)
+    out["p_loss"] = weighted_probability(x > 0.0, w)
+    for p, name in ((0.95, "95"), (0.99, "99")):
+        out["var" + name] = weighted_quantile_sorted(s, sw, p)
+        out["es" + name] = weighted_expected_shortfall_sorted(s, sw, p)
+        ess, share = weight_spread_above(s, sw, out["var" + name])
+        out["tail_ess" + name], out["tail_max_weight_share" + name] = ess, share
+    out["quantiles"] = np.array([weighted_quantile_sorted(s, sw, p) for p in LOSS_QUANTILE_LEVELS])
+    return out
+
+
+def summarize_return(x, w=None) -> dict:
+    """The fields of /summary/net_return for one holder's net-return column (weighted with `w`)."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    if w is None:
+        s = np.sort(x)
+        sd = float(x.std(ddof=1)) if n > 1 else 0.0
+        return {
+            "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
+            "p_negative": float(np.count_nonzero(x < 0.0)) / n,
+            "quantiles": np.array([quantile_sorted(s, p) for p in RETURN_QUANTILE_LEVELS]),
+        }
+    w = np.asarray(w, dtype=np.float64)
+    s, sw = sort_weighted(x, w)
+    out = _weighted_moments(x, w)
+    out["p_negative"] = weighted_probability(x < 0.0, w)
+    out["quantiles"] = np.array([weighted_quantile_sorted(s, sw, p) for p in RETURN_QUANTILE_LEVELS])
+    return out

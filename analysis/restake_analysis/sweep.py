@@ -78,6 +78,10 @@ class Sweep:
         self.mode = _attr_str(a["mode"])
         self.seed = int(a["seed"])
         self.trials = int(a["trials"])
+        # A weighted (importance-sampled) sweep: every point drawn with the one tilt in /tilt; its
+        # summaries are weighted estimates, and summary/weights holds each point's effective sample size.
+        self.weighted = "weighted" in a
+        self.effective_sample_size = f["summary/weights/effective_sample_size"][()] if self.weighted else None
 
     def close(self):
         self._f.close()

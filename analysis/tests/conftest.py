@@ -29,6 +29,27 @@ def simulate(out: Path, scenario=SCENARIO, *extra) -> Path:
     return out
 
 
+def simulate_weighted(out: Path, scenario, trials: int, factor: float, defensive: float, *extra) -> Path:
+    """A weighted (importance-sampled) results file: every event source's rate times `factor`,
+    `defensive` of the trials at the model's rates, written by tests/write_weighted_results (CTest
+    sets $RESTAKE_WEIGHTED_WRITER; else build/bin/write_weighted_results)."""
+    return _weighted_writer(str(scenario), str(out), str(trials), str(factor), str(defensive), *extra)
+
+
+def sweep_weighted(out: Path, sweep, factor: float, defensive: float) -> Path:
+    """A weighted sweep file (with records): every point drawn with the same tilt."""
+    return _weighted_writer("--sweep", str(sweep), str(out), str(factor), str(defensive))
+
+
+def _weighted_writer(*args) -> Path:
+    path = Path(os.environ.get("RESTAKE_WEIGHTED_WRITER", REPO / "build" / "bin" / "write_weighted_results"))
+    if not path.is_file():
+        pytest.fail(f"write_weighted_results not found at {path}: build it, or set RESTAKE_WEIGHTED_WRITER", pytrace=False)
+    proc = subprocess.run([str(path), *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"write_weighted_results failed:\n{proc.stderr}"
+    return Path(args[2] if args[0] == "--sweep" else args[1])
+
+
 # A second world: two LST baselines, one LRT restaking through a shared-mode protocol with one AVS,
 # no pools (so the AVS x holder attribution is exact in every trial).
 TWO_BASELINES = """
@@ -249,6 +270,10 @@ def files(tmp_path_factory):
         "mixed": simulate(d / "mixed.h5", d / "mixed.toml"),
         "mixed_no_prices": simulate(d / "mixed-no-prices.h5", d / "mixed-no-prices.toml"),
         "mixed_norecords": simulate(d / "mixed-norecords.h5", d / "mixed.toml", "--no-records"),
+        # Weighted runs: every rate tripled (quadrupled), a tenth of the trials at the model's rates.
+        "weighted": simulate_weighted(d / "weighted.h5", SCENARIO, 5000, 3.0, 0.1),
+        "weighted_two": simulate_weighted(d / "weighted-two.h5", d / "two.toml", 3001, 4.0, 0.2),
+        "weighted_norecords": simulate_weighted(d / "weighted-norecords.h5", SCENARIO, 5000, 3.0, 0.1, "--no-records"),
     }
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from restake_analysis import Results
 from restake_analysis import contagion as cg
+from restake_analysis import plots
 from restake_analysis.scenario import holder_avs_exposure, parse_world
 
 
@@ -260,3 +261,23 @@ def test_avs_holder_attribution_is_made_per_asset(files):
         assert att.method == "pro-rata"
         assert np.all(att.loss[0, [1, 3]] == 0) and np.all(att.loss[1:, [0, 2]] == 0)
         np.testing.assert_allclose(att.loss.sum(axis=1), r.summary.avs_stake_lost_mean, rtol=1e-12)
+
+
+def test_a_weighted_run_weighs_its_trials_in_the_contagion_metrics(files):
+    hit = np.array([[True, True], [True, False], [False, True]])
+    m = cg.conditional_matrix(hit, ["a", "b"], 0.0, "hit", w=np.array([2.0, 1.0, 1.0]))
+    assert m.matrix[0, 1] == 2.0 / 3.0 and m.matrix[1, 0] == 2.0 / 3.0      # sum w over both / sum w over one
+    np.testing.assert_array_equal(m.p_hit, [1.0, 1.0])                         # (2 + 1) / 3 trials
+    np.testing.assert_array_equal(m.n_hit, [2, 2])                             # still trials
+    same = cg.conditional_matrix(hit, ["a", "b"], 0.0, "hit", w=np.ones(3))
+    plain = cg.conditional_matrix(hit, ["a", "b"], 0.0, "hit")
+    np.testing.assert_array_equal(same.matrix, plain.matrix)
+    np.testing.assert_array_equal(same.p_hit, plain.p_hit)
+    with Results(files["weighted"]) as r:
+        net = cg.holder_conditional_loss(r, gross=False)
+        np.testing.assert_allclose(net.p_hit, r.summary.loss["p_loss"], rtol=1e-12)   # the weighted P(loss > 0)
+        amp = cg.cascade_amplification(r)
+        assert np.all(amp.ratio_of_sums[np.isfinite(amp.ratio_of_sums)] >= 1.0)
+        assert np.all(amp.mean[np.isfinite(amp.mean)] >= 1.0)
+        mix = plots.tail_loss_by_cause(r)
+        np.testing.assert_allclose(np.nansum(mix, axis=1)[~np.isnan(mix).all(axis=1)], 1.0)

@@ -224,24 +224,96 @@ def test_without_prices_usd_columns_are_nan_and_the_cli_json_agrees(files):
                                                                                 rel=1e-15)
 
 
-def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default):
-    from restake_analysis.results import SCHEMA, SUMMARY_DATASETS, TRIAL_DATASETS
+def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, files):
+    from restake_analysis.results import SCHEMA, SUMMARY_DATASETS, TRIAL_DATASETS, WEIGHTED_ONLY
     # schema.json is the simulator's declaration as it prints it now.
     assert json.loads(run_cli("schema", "--json").stdout) == SCHEMA
-    with h5py.File(default.path, "r") as f:
-        datasets = []
-        f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
-        scales = {d["scale"] for d in SCHEMA["dimensions"]}
-        assert {n.removeprefix("trials/") for n in datasets if n.startswith("trials/")} == set(TRIAL_DATASETS)
-        assert {n.removeprefix("summary/") for n in datasets
-                if n.startswith("summary/") and n not in scales} == set(SUMMARY_DATASETS)
-        # Every axis carries its dimension's name, and the scale where the dimension has one.
-        for o in SCHEMA["trial_records"] + SCHEMA["summaries"]:
-            dims = f[o["path"]].dims
-            assert [d.label for d in dims] == o["dims"], o["path"]
-            for d, name in zip(dims, o["dims"]):
-                scale = next(x["scale"] for x in SCHEMA["dimensions"] if x["name"] == name)
-                assert [s.name for s in d.values()] == (["/" + scale] if scale else [])
-    top = [k for k in SUMMARY_DATASETS if "/" not in k]
+    assert "trials/weight" in WEIGHTED_ONLY
+    for path, weighted in ((default.path, False), (files["weighted"], True)):
+        present = {o["path"] for o in SCHEMA["trial_records"] + SCHEMA["summaries"]
+                   if weighted or o["path"] not in WEIGHTED_ONLY}
+        with h5py.File(path, "r") as f:
+            datasets = []
+            f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
+            scales = {d["scale"] for d in SCHEMA["dimensions"]}
+            assert {n for n in datasets if n.startswith("trials/")} == {"trials/" + t for t in TRIAL_DATASETS} & present
+            assert {n for n in datasets if n.startswith("summary/") and n not in scales} == \
+                {"summary/" + s for s in SUMMARY_DATASETS} & present
+            # Every axis carries its dimension's name, and the scale where the dimension has one.
+            for o in SCHEMA["trial_records"] + SCHEMA["summaries"]:
+                if o["path"] not in present:
+                    continue
+                dims = f[o["path"]].dims
+                assert [d.label for d in dims] == o["dims"], o["path"]
+                for d, name in zip(dims, o["dims"]):
+                    scale = next(x["scale"] for x in SCHEMA["dimensions"] if x["name"] == name)
+                    assert [s.name for s in d.values()] == (["/" + scale] if scale else [])
+    top = [k for k in SUMMARY_DATASETS if "/" not in k and "summary/" + k not in WEIGHTED_ONLY]
     assert all(hasattr(default.summary, k) for k in top)
-    assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS if k.startswith("loss/")}
+    assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS
+                                         if k.startswith("loss/") and "summary/" + k not in WEIGHTED_ONLY}
+
+
+# --- weighted runs (importance sampling) ------------------------------------------------------------
+
+
+def test_a_weighted_file_carries_each_trials_weight_and_its_tilt_and_a_plain_one_neither(files, default):
+    with Results(files["weighted"]) as r:
+        assert r.weighted and r.estimator == "importance sampling" and "weighted" in repr(r)
+        w = r.weight
+        assert w.shape == (r.n_trials,) and np.all(w > 0)
+        assert np.all(w <= 1 / 0.1)                     # defensive mixing bounds every weight
+        assert r.tilt.defensive == 0.1
+        assert len(r.tilt.sources) == len(r.tilt.rate_factor) > 0
+        assert set(r.tilt.rate_factor.tolist()) <= {1.0, 3.0}   # 1: silent sources
+        assert all(f == 3.0 and b == 1.0 for _, f, b in r.tilt.tilted())
+        assert r.tilt.size_exponent.tolist() == [1.0] * len(r.tilt.sources)   # a tilt of the rates only
+        assert r.tilt.sources[0].startswith("operator ") and r.tilt.sources[0].endswith(": faults")
+        assert r.trials_frame("weight")["weight"].tolist() == w.tolist()
+        assert 0 < r.summary.weights["effective_sample_size"] < r.n_trials
+        assert 0 < r.summary.weights["max_weight_share"] < 1
+        assert r.summary.loss["tail_ess99"].shape == (len(r.holders),)
+    assert not default.weighted and default.weight is None and default.tilt is None
+    assert default.summary.weights is None and "tail_ess99" not in default.summary.loss
+    assert default.estimator == "plain Monte Carlo"
+    with pytest.raises(KeyError, match="plain run"):
+        default.trials("weight")
+    with Results(files["weighted_norecords"]) as r:
+        assert r.weighted and r.tilt.defensive == 0.1
+        with pytest.raises(NoRecordsError):
+            r.weight
+
+
+def test_weights_of_the_wrong_shape_or_value_are_refused_naming_the_dataset(files, tmp_path):
+    n = 5000
+    shape = _copy_with(tmp_path, files["weighted"], "shape.h5")
+    _replace(shape, "trials/weight", np.ones((n, 2)))
+    with pytest.raises(ResultsError, match=fr"/trials/weight has shape \[{n}, 2\], expected \[{n}\] \(trial\)"):
+        Results(shape)
+    proc = subprocess.run([str(os.environ.get("RESTAKE_SIM", REPO / "build" / "bin" / "restake-sim")), "summary", shape],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and f"/trials/weight has shape [{n}, 2], expected [{n}]" in proc.stderr
+    for i, bad in enumerate((-1.0, np.nan, np.inf)):
+        path = _copy_with(tmp_path, files["weighted"], f"bad{i}.h5")
+        with h5py.File(path, "r") as f:
+            w = f["trials/weight"][()]
+        w[7] = bad
+        _replace(path, "trials/weight", w)
+        with Results(path) as r, pytest.raises(ResultsError, match=r"/trials/weight: trial 7 weighs"):
+            r.weight
+    plain = _copy_with(tmp_path, files["n100"], "plain.h5")
+    with h5py.File(plain, "r+") as f:
+        f["trials/weight"] = np.ones(100)
+    with pytest.raises(ResultsError, match=r"/trials/weight in the file of a plain run"):
+        Results(plain)
+    no_tilt = _copy_with(tmp_path, files["weighted"], "no-tilt.h5")
+    with h5py.File(no_tilt, "r+") as f:
+        del f["tilt"]
+    with pytest.raises(ResultsError, match=r"weighted = 1 but no /tilt"):
+        Results(no_tilt)
+    factors = _copy_with(tmp_path, files["weighted"], "factors.h5")
+    with h5py.File(factors, "r") as f:
+        k = f["tilt/rate_factor"].shape[0]
+    _replace(factors, "tilt/rate_factor", np.full(k, -1.0))
+    with pytest.raises(ResultsError, match=r"/tilt/rate_factor\[0\] is -1.0"):
+        Results(factors)

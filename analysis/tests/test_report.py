@@ -119,3 +119,19 @@ def test_report_of_a_two_asset_world_without_records(files, tmp_path):
     check_self_contained(tmp_path, page)
     assert {os.path.basename(s)[:-4] for s in images(page)} == {"loss_by_cause", "avs_holder", "restaking_ratio"}
     assert "lrt · 500 BTC ($47.50M)" in page
+
+
+def test_the_report_of_a_weighted_run_states_its_estimator_and_effective_sample_size(files, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "restake_analysis", "report", str(files["weighted"]), "-o", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "analysis")})
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "index.html").read_text()
+    check_self_contained(tmp_path, page)
+    assert "5,000 trials of importance sampling" in page
+    assert re.search(r"importance sampling: 5,000 trials weighted by their likelihood ratios; effective sample size [\d,]+", page)
+    assert "batch means over 20 batches" in page
+    assert "every quantile, VaR, ES and probability equals the stored C++ summary exactly" in page
+    assert "and their weights (importance sampling)" in page
+    plain = write_report([files["n100"]], tmp_path / "plain")
+    assert "plain Monte Carlo: 100 trials of equal weight" in plain.read_text()

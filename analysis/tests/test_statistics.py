@@ -57,6 +57,76 @@ def test_python_summary_equals_the_cpp_summary_on_the_same_file(files, name):
                                            err_msg=f"{name} {group}.{f}")
 
 
+WEIGHTED_FIELDS = ("tail_ess95", "tail_max_weight_share95", "tail_ess99", "tail_max_weight_share99")
+
+
+@pytest.mark.parametrize("name", ["weighted", "weighted_two"])
+def test_python_summary_of_a_weighted_file_equals_the_cpp_summary(files, name):
+    with Results(files[name]) as r:
+        assert r.weighted
+        mine = r.recompute_summary()
+        for group, fields in ORDER_FIELDS.items():
+            stored = getattr(r.summary, group)
+            for f in fields + (WEIGHTED_FIELDS if group == "loss" else ()):
+                # Weighted quantiles, ES, probabilities (tally sums) and tail diagnostics: the same doubles.
+                np.testing.assert_array_equal(mine[group][f], stored[f], err_msg=f"{name} {group}.{f}")
+            for f in MOMENTS:
+                np.testing.assert_allclose(mine[group][f], stored[f], rtol=1e-12, atol=0, err_msg=f"{name} {group}.{f}")
+        assert mine["weights"] == r.summary.weights          # effective sample size, largest weight's share
+        assert all(v == 0.0 for k, v in r.summary_mismatch().items() if k.split(".")[1] not in MOMENTS)
+        # The weights matter: the plain statistics of the same records are other numbers.
+        plain = st.summarize_loss(r.loss_fraction[:, 0])
+        assert plain["mean"] != pytest.approx(r.summary.loss["mean"][0], rel=1e-3)
+
+
+def test_weighted_statistics_with_unit_weights_are_the_plain_ones_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 100, 1234, 5000):
+        x = np.where(rng.random(n) < 0.7, 0.0, rng.exponential(size=n))
+        s = np.sort(x)
+        one = np.ones(n)
+        for p in (0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999):
+            assert st.weighted_quantile_sorted(s, one, p) == st.quantile_sorted(s, p), (n, p)
+        for p in (0.5, 0.95, 0.99):
+            # The same boundary, summed in another order: equal to the last bits of the sum.
+            assert st.weighted_expected_shortfall_sorted(s, one, p) == pytest.approx(st.expected_shortfall_sorted(s, p),
+                                                                                   rel=1e-13, abs=1e-300)
+        assert st.weight_spread(one) == (n, 1 / n)
+        assert st.weighted_probability(x > 0, one) == np.count_nonzero(x > 0) / n
+
+
+def test_weighted_statistics_by_hand():
+    x = np.array([0.0, 0.1, 0.2, 0.5])
+    w = np.array([1.0, 1.0, 2.0, 1.0])
+    # n (1 - p) = 4 x 0.25 = 1 of upper-tail weight: 0.5 (weight 1) holds it, not more -> the next one.
+    assert st.weighted_quantile_sorted(x, w, 0.75) == 0.2
+    assert st.weighted_quantile_sorted(x, w, 0.9) == 0.5        # 0.4 of weight: 0.5 alone exceeds it
+    assert st.weighted_quantile_sorted(x, w, 0.25) == 0.0       # 1 of weight from below: reached at 0.0
+    assert st.weighted_expected_shortfall_sorted(x, w, 0.5) == pytest.approx((0.5 + 1.0 * 0.2) / 2.0)
+    assert st.weighted_expected_shortfall_sorted(x, w * 0.1, 0.5) == pytest.approx(
+        (0.1 * 0.5 + 0.2 * 0.2 + 0.1 * 0.1 + 0.1 * 0.0 + 1.6 * 0.0) / 2.0)   # too light: the rest at the smallest
+    assert st.weight_spread_above(x, w, 0.1) == (9 / 5, 2 / 3)
+    ess, share = st.weight_spread_above(x, w, 0.5)
+    assert ess == 0.0 and math.isnan(share)
+    assert st.effective_sample_size(w) == 25 / 7
+    # A tally sum is chunked: the same double as a sequential sum over each chunk, then the chunks.
+    y = np.random.default_rng(1).random(10_000)
+    chunks = [float(np.add.accumulate(y[i:i + 4096])[-1]) for i in (0, 4096, 8192)]
+    assert st.tally_sum(y) == (chunks[0] + chunks[1]) + chunks[2]
+
+
+def test_batch_means_interval_covers_a_known_mean_of_weighted_samples():
+    # Exponential(1) sampled from exponential(1/2) with weights f/g: the tail estimate is unbiased.
+    rng = np.random.default_rng(5)
+    covered = 0
+    for _ in range(200):
+        y = rng.exponential(2.0, size=4000)
+        w = np.exp(-y) / (0.5 * np.exp(-y / 2))
+        ci = st.weighted_batch_ci(y, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99))
+        covered += ci.contains(-math.log(0.01))
+    assert 0.88 <= covered / 200 <= 0.995
+
+
 def test_python_numbers_equal_the_cli_json_summary(files):
     proc = run_cli("summary", files["n1234"], "--json")
     doc = json.loads(proc.stdout)
@@ -126,3 +196,20 @@ def test_wilson_interval_and_normal_quantile():
     assert lo[1] < 0.5 < hi[1] and hi[2] == pytest.approx(1.0) and lo[2] < 1.0
     assert st._normal_quantile(0.995) == pytest.approx(2.5758293035489004, abs=1e-12)
     assert st._normal_quantile(0.05) == pytest.approx(-1.6448536269514729, abs=1e-12)
+
+
+def test_the_cli_json_of_a_weighted_file_names_its_estimator_and_python_agrees(files):
+    doc = json.loads(run_cli("summary", files["weighted"], "--json").stdout)
+    assert doc["estimator"] == "importance sampling"
+    with Results(files["weighted"]) as r:
+        ess, share = st.weight_spread(r.weight)
+        assert doc["weights"]["effective_sample_size"] == ess and doc["weights"]["max_weight_share"] == share
+        assert doc["weights"]["defensive"] == r.tilt.defensive
+        assert doc["weights"]["tilted_sources"] == {s: {"rate_factor": f, "size_exponent": b} for s, f, b in r.tilt.tilted()}
+        for h, holder in enumerate(doc["holders"]):
+            mine = st.summarize_loss(r.loss_fraction[:, h], r.weight)
+            assert holder["loss"]["var99"] == mine["var99"] and holder["loss"]["es99"] == mine["es99"]
+            assert holder["loss"]["beyond_var99"]["effective_sample_size"] == mine["tail_ess99"]
+    table = run_cli("summary", files["weighted"]).stdout
+    assert "estimator: importance sampling - 5000 trials" in table
+    assert "estimator" not in run_cli("summary", files["n100"]).stdout

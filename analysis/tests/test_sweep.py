@@ -35,6 +35,7 @@ def test_the_reader_gives_points_parameters_and_per_point_summaries(sweeps):
     with Sweep(sweeps / "one.h5") as s:
         assert s.parameters == [RATE]
         assert s.points == 4 and s.trials == 4000 and s.seed == 3 and s.mode == "grid"
+        assert not s.weighted and s.effective_sample_size is None   # plain Monte Carlo
         np.testing.assert_allclose(s.parameter_values(RATE), [0.0, 0.1, 0.2, 0.3])
         mean = s.metric("loss/mean", "rsETH-like")
         assert mean.shape == (4,) and np.all(np.diff(mean) > 0)  # common random numbers: no noise
@@ -114,3 +115,26 @@ def test_labels_decode_toml_strings_and_old_files_read_as_numbers(sweeps, tmp_pa
         assert s.parameter_labels(RATE)[:4] == ["0", "0", "0", "0.2"]  # whole values as integers
     with Sweep(sweeps / "three.h5") as s, h5py.File(sweeps / "three.h5", "r") as f:
         assert int(f.attrs["format_version"]) == 2  # label indices in /points/values
+
+
+def test_a_weighted_sweep_says_so_and_each_points_summary_is_its_weighted_estimate(tmp_path):
+    import h5py
+    from conftest import sweep_weighted
+    from restake_analysis import statistics as st
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'[sweep]\nscenario = "{SCENARIO}"\ntrials = 1500\nseed = 3\n'
+                     f'[[sweep.parameter]]\npath = "{RATE}"\nvalues = [0.0, 0.2]\n')
+    out = sweep_weighted(tmp_path / "w.h5", sweep, 3.0, 0.1)
+    with Sweep(out) as s:
+        assert s.weighted and s.effective_sample_size.shape == (2,)
+        assert np.all(s.effective_sample_size < s.trials)
+        assert s.metric("loss/tail_ess99").shape == (2,)
+    with h5py.File(out, "r") as f:
+        assert f.attrs["weighted"] == 1 and f["trials/weight"].shape == (2, 1500)
+        for p in range(2):   # one tilt, every point's own weights: the same as a results file's statistics
+            w, loss = f["trials/weight"][p], f["trials/loss_fraction"][p]
+            assert st.weight_spread(w) == (f["summary/weights/effective_sample_size"][p], f["summary/weights/max_weight_share"][p])
+            for h in range(loss.shape[1]):
+                mine = st.summarize_loss(loss[:, h], w)
+                for k in ("var99", "es99", "p_loss", "tail_ess99"):
+                    assert mine[k] == f[f"summary/loss/{k}"][p, h], (p, h, k)

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io/h5.hpp"
+#include "io/outputs.hpp"
 #include "io/results.hpp"
 #include "io/schema.hpp"
 
@@ -19,27 +20,46 @@ struct Row {
   HolderSummary holder;
   std::size_t index = 0;
   double horizon_days = 0.0;
+  bool weighted = false;  // importance sampling: every figure of the row is a weighted estimate
 };
 
 std::string pct(double x) { return fmt::format("{:.3f}%", 100.0 * x); }
 
-// Share of trials whose loss exceeds `premium` (from the stored per-trial records).
-std::optional<double> p_loss_above(const std::string& file, std::size_t holder, double premium) {
+// Share of trials whose loss exceeds `premium` (from the stored per-trial records); in a weighted
+// run the importance-sampling estimate (1/n) sum of w over those trials, from its checked weights.
+std::optional<double> p_loss_above(const std::string& file, std::size_t holder, double premium, bool weighted) {
   const h5::File f = h5::File::open_read_only(file);
   if (!f.exists("trials")) return std::nullopt;
   const auto loss = f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, holder);
   if (loss.empty()) return std::nullopt;
-  const auto n = std::count_if(loss.begin(), loss.end(), [&](double l) { return l > premium; });
-  return static_cast<double>(n) / static_cast<double>(loss.size());
+  std::vector<double> w;
+  try {
+    w = read_weights(f, loss.size(), weighted);
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", file, e.what()));
+  }
+  double above = 0.0;
+  for (std::size_t i = 0; i < loss.size(); ++i)
+    if (loss[i] > premium) above += w.empty() ? 1.0 : w[i];
+  return above / static_cast<double>(loss.size());
+}
+
+// What a weighted file's figures are (a plain file's need no word: plain Monte Carlo, as always).
+std::string estimator_note(const RunSummary& s, const std::string& file) {
+  return fmt::format("{}: importance sampling - {} trials weighted by their likelihood ratios (effective sample size {:.1f}); "
+                     "every figure of its rows, P(loss>premium earned) included, is a weighted estimate",
+                     file, s.info.trials, s.weights.effective_sample_size);
 }
 
 }  // namespace
 
 int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, bool markdown) {
   std::vector<Row> rows;
+  std::vector<std::string> notes;
   for (const auto& file : files) {
     const RunSummary s = read_summary(file);
-    for (std::size_t h = 0; h < s.holders.size(); ++h) rows.push_back({file, s.holders[h], h, s.info.horizon_days});
+    for (std::size_t h = 0; h < s.holders.size(); ++h) rows.push_back({file, s.holders[h], h, s.info.horizon_days, s.info.weighted()});
+    if (s.info.weighted()) notes.push_back(estimator_note(s, file));
   }
   if (rows.empty()) throw std::runtime_error("compare: no holders in the given files");
   for (const auto& r : rows)
@@ -94,7 +114,7 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
       if (earned <= 0.0) {
         above = "no premium";
       } else {
-        const auto p = p_loss_above(r.file, r.index, earned);
+        const auto p = p_loss_above(r.file, r.index, earned, r.weighted);
         above = p ? pct(*p) : "n/a (no records)";
       }
     }
@@ -117,6 +137,8 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
                  above, cause);
     }
   }
+  if (!notes.empty()) fmt::print("\n");
+  for (const std::string& n : notes) fmt::print("{}\n", n);
   return 0;
 }
 

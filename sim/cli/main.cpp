@@ -156,7 +156,7 @@ int cmd_run(RunArgs a) {
   if (tail) spec.tilt = find_run_tilt(m, *tail, spec);
 
   ResultsMeta meta;
-  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days};
+  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt)};
   meta.scenario_path = a.scenario;
   meta.scenario_text = text;
   WriterOptions wo;

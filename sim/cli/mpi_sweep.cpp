@@ -22,7 +22,7 @@
 
 #include "interrupt.hpp"
 #include "io/scenario.hpp"
-#include "io/schema.hpp"
+#include "sweep/block_codec.hpp"
 #include "sweep_driver.hpp"
 #include "trial/engine.hpp"
 
@@ -34,68 +34,6 @@ namespace {
 // never waits for work) or kResult (a computed block). Rank 0 -> worker: kWork {point, block index}
 // or kStop (no unit left).
 enum Tag : int { kReady = 1, kResult = 2, kWork = 3, kStop = 4 };
-
-// Vectors of a TrialBlock, in the order they travel: the declared per-trial records (io/schema.hpp).
-template <class Block>
-auto block_vectors(Block& b) {
-  std::vector<decltype(&b.loss_fraction)> out;
-  for (const TrialRecordSpec& r : trial_records()) out.push_back(&(b.*r.field));
-  return out;
-}
-
-// {point, block index, trials in the block, AVS x holder losses}, then the block's doubles vector
-// by vector, then each trial's end in the losses (8-byte integers), then the losses themselves.
-std::vector<char> encode(std::uint64_t point, std::uint64_t index, const TrialBlock& b) {
-  std::size_t doubles = 0;
-  for (const auto* v : block_vectors(b)) doubles += v->size();
-  const std::size_t ends = b.avs_shares_end.size() * sizeof(std::uint64_t), shares = b.avs_shares.size() * sizeof(AvsHolderShare);
-  const std::uint64_t header[4] = {point, index, b.count, b.avs_shares.size()};
-  std::vector<char> bytes(sizeof header + doubles * sizeof(double) + ends + shares);
-  std::memcpy(bytes.data(), header, sizeof header);
-  char* at = bytes.data() + sizeof header;
-  for (const auto* v : block_vectors(b)) {
-    if (v->empty()) continue;
-    std::memcpy(at, v->data(), v->size() * sizeof(double));
-    at += v->size() * sizeof(double);
-  }
-  if (ends > 0) std::memcpy(at, b.avs_shares_end.data(), ends);
-  if (shares > 0) std::memcpy(at + ends, b.avs_shares.data(), shares);
-  return bytes;
-}
-
-struct Decoded {
-  std::uint64_t point = 0, index = 0;
-  TrialBlock block;
-};
-
-Decoded decode(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials) {
-  Decoded d;
-  std::uint64_t header[4];
-  if (bytes.size() < sizeof header) throw std::runtime_error("MPI sweep: a result message is too short");
-  std::memcpy(header, bytes.data(), sizeof header);
-  d.point = header[0];
-  d.index = header[1];
-  d.block.reset(shape, header[1] * block_trials, static_cast<std::size_t>(header[2]));
-  d.block.avs_shares.resize(static_cast<std::size_t>(header[3]));
-  const char* at = bytes.data() + sizeof header;
-  std::size_t doubles = 0;
-  for (const auto* v : block_vectors(d.block)) doubles += v->size();
-  const std::size_t ends = d.block.avs_shares_end.size() * sizeof(std::uint64_t);
-  const std::size_t shares = d.block.avs_shares.size() * sizeof(AvsHolderShare);
-  if (bytes.size() != sizeof header + doubles * sizeof(double) + ends + shares)
-    throw std::runtime_error("MPI sweep: a result message has the wrong size");
-  for (auto* v : block_vectors(d.block)) {
-    if (v->empty()) continue;
-    std::memcpy(v->data(), at, v->size() * sizeof(double));
-    at += v->size() * sizeof(double);
-  }
-  if (ends > 0) std::memcpy(d.block.avs_shares_end.data(), at, ends);
-  if (shares > 0) std::memcpy(d.block.avs_shares.data(), at + ends, shares);
-  const auto& end = d.block.avs_shares_end;
-  if (!std::is_sorted(end.begin(), end.end()) || (!end.empty() && end.back() != d.block.avs_shares.size()))
-    throw std::runtime_error("MPI sweep: a result message's AVS x holder losses do not add up");
-  return d;
-}
 
 void broadcast_string(std::string& s, int rank) {
   std::uint64_t n = s.size();
@@ -157,7 +95,7 @@ class WorkerBlocks final : public BlockSource {
       return;
     }
     if (status.MPI_TAG != kResult) throw std::runtime_error("MPI sweep: unexpected message");
-    Decoded d = decode(bytes_, shape_, run_.block_trials);
+    DecodedBlock d = decode_block(bytes_, shape_, run_.block_trials);
     waiting_.emplace(std::pair(static_cast<std::size_t>(d.point), d.index), std::move(d.block));
   }
 
@@ -200,7 +138,7 @@ void work(const Sweep& sw, const RunSpec& run) {
     if (!model || model->first != p) model.emplace(p, sw.point_model(p));
     // One block through the engine itself: trial i draws from the streams of (seed, i) whatever the
     // block, so the block is the one a single process computes.
-    run_trials(model->second, run.block(unit[1]), [&](const TrialBlock& b) { bytes = encode(unit[0], unit[1], b); });
+    run_trials(model->second, run.block(unit[1]), [&](const TrialBlock& b) { bytes = encode_block(unit[0], unit[1], b); });
     // The previous block has had a whole block's time to reach rank 0 (which pulls it).
     MPI_Wait(&in_flight, MPI_STATUS_IGNORE);
     sending.swap(bytes);

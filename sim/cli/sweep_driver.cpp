@@ -62,8 +62,10 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
                              const std::optional<ShardSpec>& shard, BlockSource& source) {
   const Model first = sw.point_model(0);
   const std::vector<std::size_t> points = shard_points(sw.points.size(), shard.value_or(ShardSpec{}));
+  // A weighted sweep draws every point with the one tilt (docs/sweeps.md): the factors multiply each
+  // point's own rates, and the points keep common random numbers.
   const SweepIdentity id{kVersion, kGitCommit, sw.text, sw.scenario_text, run.seed, run.trials, a.records, a.sweep,
-                         a.deflate};
+                         a.deflate, TiltInfo::of(first, run.tilt)};
   // Finished points of an earlier, interrupted run of this command, with or without MPI
   // (docs/sweeps.md, resume).
   const std::string folder = progress_folder(out);
@@ -98,7 +100,8 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
         throw Interrupted();
       }
       const Model m = sw.point_model(p);
-      const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days};
+      const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days,
+                         TiltInfo::of(m, run.tilt)};
       PointFileWriter progress(folder, p, id, m);
       RunSummary s;
       try {

@@ -267,6 +267,12 @@ std::int64_t Group::attr_int(const std::string& name) const {
   return static_cast<std::int64_t>(u);
 }
 
+bool Group::has_attr(const std::string& name) const {
+  const htri_t r = H5Aexists(id(), name.c_str());
+  if (r < 0) throw Error(fmt::format("cannot look for attribute '{}' of {}", name, where(id(), "")));
+  return r > 0;
+}
+
 std::uint64_t Group::attr_uint(const std::string& name) const {
   ScalarAttr s = open_scalar_attr(id(), name);
   if (s.cls != H5T_INTEGER) wrong_type(id(), name, "an integer");

@@ -82,6 +82,7 @@ class Group {
   double attr_double(const std::string& name) const;       // accepts float or integer attributes
   std::int64_t attr_int(const std::string& name) const;    // integer attributes only
   std::uint64_t attr_uint(const std::string& name) const;  // integer attributes only
+  bool has_attr(const std::string& name) const;
 
   // Small whole datasets (contiguous, uncompressed). dims are row-major; empty dims = scalar;
   // zero-size dims are allowed. data.size() must equal the product of dims.

@@ -1,5 +1,7 @@
 #include "io/outputs.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -64,12 +66,78 @@ void label_axes(const h5::Group& root, const std::string& path, std::span<const 
   }
 }
 
+void write_tilt(const h5::Group& root, const TiltInfo& tilt) {
+  root.set_attr("weighted", std::int64_t{1});
+  const h5::Group g = root.create_group("tilt");
+  g.set_attr("defensive", tilt.defensive);
+  g.write_strings("sources", tilt.sources);
+  g.write_doubles("rate_factor", tilt.rate_factor, {tilt.rate_factor.size()}, "factor on the model's rate");
+  g.write_doubles("size_exponent", tilt.size_exponent, {tilt.size_exponent.size()},
+                  "exponent b of the sizes' upper-tail probability q ~ Beta(b, 1); 1: the model's law");
+}
+
+TiltInfo read_tilt(const h5::Group& root) {
+  if (!root.exists("tilt")) throw h5::Error("weighted = 1 but no /tilt");
+  for (const char* d : {"tilt/sources", "tilt/rate_factor", "tilt/size_exponent"})
+    if (const std::vector<hsize_t> dims = root.dims(d); dims.size() != 1 || dims[0] == 0)
+      throw h5::Error(fmt::format("/{} has shape [{}], expected one axis of event sources", d, fmt::join(dims, ", ")));
+  const h5::Group g = root.open_group("tilt");
+  TiltInfo t;
+  t.sources = g.read_strings("sources");
+  t.rate_factor = g.read_doubles("rate_factor");
+  t.size_exponent = g.read_doubles("size_exponent");
+  t.defensive = g.attr_double("defensive");
+  for (const auto& [name, values] : {std::pair{"rate_factor", &t.rate_factor}, std::pair{"size_exponent", &t.size_exponent}}) {
+    if (t.sources.size() != values->size())
+      throw h5::Error(fmt::format("/tilt/{} has {} values for {} sources in /tilt/sources", name, values->size(), t.sources.size()));
+    for (std::size_t i = 0; i < values->size(); ++i)
+      if (!(std::isfinite((*values)[i]) && (*values)[i] > 0.0))
+        throw h5::Error(fmt::format("/tilt/{}[{}] ({}) is {}, expected finite and > 0", name, i, t.sources[i], (*values)[i]));
+  }
+  if (!(t.defensive >= 0.0 && t.defensive < 1.0))
+    throw h5::Error(fmt::format("/tilt attribute defensive is {}, expected in [0, 1)", t.defensive));
+  return t;
+}
+
+TiltInfo read_tilt_if_weighted(const h5::Group& root) {
+  if (!root.has_attr("weighted")) return {};
+  if (const std::int64_t w = root.attr_int("weighted"); w != 1)
+    throw h5::Error(fmt::format("attribute weighted = {}, expected 1 (or no attribute: a plain run)", w));
+  return read_tilt(root);
+}
+
+bool check_weight_shape(const h5::Group& root, std::uint64_t trials, bool weighted) {
+  const char* path = trial_record(&TrialBlock::weight).out.path;
+  const bool present = root.exists(path);
+  if (present != weighted)
+    throw h5::Error(weighted ? fmt::format("no /{}: the file says its run was weighted (importance sampling)", path)
+                             : fmt::format("/{} in the file of a plain run (no root attribute weighted = 1)", path));
+  if (!present) return false;
+  if (const std::vector<hsize_t> dims = root.dims(path); dims != std::vector<hsize_t>{trials})
+    throw h5::Error(fmt::format("/{} has shape [{}], expected [{}] (one weight per trial)", path, fmt::join(dims, ", "), trials));
+  return true;
+}
+
+std::vector<double> read_weights(const h5::Group& root, std::uint64_t trials, bool weighted) {
+  if (!check_weight_shape(root, trials, weighted)) return {};
+  const char* path = trial_record(&TrialBlock::weight).out.path;
+  std::vector<double> w = root.read_column(path, 0);
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (!(std::isfinite(w[i]) && w[i] >= 0.0))
+      throw h5::Error(fmt::format("/{}: trial {} weighs {}, expected a finite weight >= 0", path, i, w[i]));
+  return w;
+}
+
 void write_summaries(const h5::Group& root, std::span<const RunSummary* const> runs, bool point_axis, bool scales) {
   if (runs.empty()) throw std::logic_error("write_summaries: no run");
+  const bool weighted = runs.front()->info.weighted();
+  for (const RunSummary* s : runs)
+    if (s->info.weighted() != weighted) throw std::logic_error("write_summaries: weighted and plain runs together");
   if (scales) write_quantile_levels(root);
   Extents e = Extents::of(*runs.front());
   e.points = runs.size();
-  for (const SummarySpec& spec : summaries()) {
+  for (const SummarySpec* p : summaries(weighted)) {
+    const SummarySpec& spec = *p;
     std::vector<Dim> dims(spec.out.shape.dims().begin(), spec.out.shape.dims().end());
     if (point_axis) dims.insert(dims.begin(), Dim::Point);
     std::vector<double> values;
@@ -86,7 +154,8 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
 std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
   std::vector<std::string> missing;
   const Extents e = Extents::of(s);
-  for (const SummarySpec& spec : summaries()) {
+  for (const SummarySpec* p : summaries(s.info.weighted())) {
+    const SummarySpec& spec = *p;
     if (!root.exists(spec.out.path)) {
       missing.emplace_back(spec.out.path);
       continue;

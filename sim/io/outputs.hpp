@@ -1,6 +1,7 @@
 #pragma once
 // The declared outputs (io/schema.hpp) in HDF5 files: their named axes, with dimension scales, and
 // the summaries written and read back by looping over the declaration.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,24 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
 // are already sized; a dataset of another shape is an h5::Error naming it. Returns the paths of
 // declared summaries the file lacks (older files), which are left as they were.
 std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s);
+
+// A weighted (importance-sampled) run says so in its file: the attribute `weighted` = 1 on `root`,
+// and /tilt holds how its trials were drawn (each source's label and rate factor, the defensive
+// share). Written only for weighted runs: a plain run's file stays as it was.
+void write_tilt(const h5::Group& root, const TiltInfo& tilt);
+// The tilt of a file whose `weighted` = 1, checked: one finite factor > 0 per labelled source, a
+// defensive share in [0, 1); anything else is an h5::Error naming the dataset.
+TiltInfo read_tilt(const h5::Group& root);
+// The tilt of any file: inactive when it has no `weighted` attribute (plain Monte Carlo).
+TiltInfo read_tilt_if_weighted(const h5::Group& root);
+
+// The per-trial weights under `root` (/trials/weight of a results file), checked: shape [trials],
+// every weight finite and >= 0; empty when `weighted` is false (a plain run: every trial weighs 1).
+// A plain run with a weight dataset, a weighted one without, or a bad weight is an h5::Error naming
+// the dataset.
+std::vector<double> read_weights(const h5::Group& root, std::uint64_t trials, bool weighted);
+// Only the shape checks of read_weights, reading no weight; returns whether the dataset is there.
+bool check_weight_shape(const h5::Group& root, std::uint64_t trials, bool weighted);
 
 // h5 dims of a declared shape, optionally with a leading point axis.
 std::vector<hsize_t> h5_dims(std::span<const Dim> dims, const Extents& e);

@@ -23,7 +23,6 @@ using detail::utc_now;
 
 constexpr hsize_t kChunkTrials = 16384;
 
-
 }  // namespace
 
 struct ResultsWriter::Impl {
@@ -31,8 +30,9 @@ struct ResultsWriter::Impl {
   ResultsMeta meta;
   WriterOptions options;
   std::optional<h5::File> file;
-  std::vector<h5::RowAppender> records;  // one per trial_records() entry, with options.records
-  std::uint64_t trials = 0;               // appended so far
+  // One per trial_records(weighted) entry, with options.records.
+  std::vector<std::pair<h5::RowAppender, std::vector<double> TrialBlock::*>> records;
+  std::uint64_t trials = 0;  // appended so far
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
       : out(path), meta(me), options(o) {
@@ -52,6 +52,7 @@ struct ResultsWriter::Impl {
     f.set_attr("complete", std::int64_t{0});
     f.set_attr("records", std::int64_t{o.records ? 1 : 0});
     f.set_attr("quantile_relative_error", o.records ? 0.0 : o.sketch_accuracy);
+    if (meta.info.weighted()) write_tilt(f, meta.info.tilt);  // a plain run's file stays as it was
 
     write_entity_labels(f, m);
     f.open_group("holders").write_doubles("value", collect(m.holders, [](const Holder& h) { return h.value(); }),
@@ -68,10 +69,10 @@ struct ResultsWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec& r : trial_records()) {
-      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
-      records.emplace_back(f, r.out.path, trailing, kChunkTrials, o.deflate_level, r.out.unit);
-      label_axes(f, r.out.path, r.out.shape.dims());
+    for (const TrialRecordSpec* r : trial_records(meta.info.weighted())) {
+      const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
+      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, kChunkTrials, o.deflate_level, r->out.unit), r->field);
+      label_axes(f, r->out.path, r->out.shape.dims());
     }
   }
 };
@@ -83,7 +84,10 @@ ResultsWriter::~ResultsWriter() = default;
 
 void ResultsWriter::append(const TrialBlock& b) {
   Impl& d = *impl_;
-  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].append(b.*trial_records()[k].field, b.count);
+  if (d.meta.info.weighted() != !b.weight.empty())
+    throw std::logic_error(fmt::format("{}: a {} block for the file of a {} run", d.out.target(), b.weight.empty() ? "plain" : "weighted",
+                                       d.meta.info.weighted() ? "weighted" : "plain"));
+  for (auto& [appender, field] : d.records) appender.append(b.*field, b.count);
   d.trials += b.count;
 }
 
@@ -95,6 +99,8 @@ QuantileSource ResultsWriter::record_columns() const {
   QuantileSource cols;
   cols.loss_fraction = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, h); };
   cols.net_return = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::net_return).out.path, h); };
+  if (d.meta.info.weighted())
+    cols.weight = [&f] { return f.read_column(trial_record(&TrialBlock::weight).out.path, 0); };
   return cols;
 }
 
@@ -129,6 +135,12 @@ RunSummary read_summary(const std::string& path) {
   s.info.seed = f.attr_uint("seed");
   s.info.trials = f.attr_uint("trials");
   s.info.horizon_days = f.attr_double("horizon_days");
+  try {
+    s.info.tilt = read_tilt_if_weighted(f);  // absent from a plain run's file: every trial weighs 1
+    if (f.exists("trials")) (void)check_weight_shape(f, s.info.trials, s.info.weighted());
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+  }
 
   // Every entity dataset is checked against its axis before any element is used: a damaged or
   // hostile file must not index past the end of an array.

@@ -15,6 +15,9 @@ namespace {
 constexpr const char* kFraction = "fraction of initial value";
 constexpr const char* kProbability = "probability";
 constexpr const char* kOwnAsset = detail::kOwnAsset;
+constexpr const char* kLikelihoodRatio = "likelihood ratio";
+constexpr const char* kTrials = "trials";
+constexpr const char* kShareOfWeight = "share of the total weight";
 
 using std::size_t;
 
@@ -51,6 +54,11 @@ constexpr std::array kTrialRecords = {
     TrialRecordSpec{{"trials/pool_drawdown", {Dim::Trial, Dim::Pool}, kOwnAsset,
                      "amount each pool paid out, in the pool's asset; at most its balance"},
                     &TrialBlock::pool_drawdown},
+    TrialRecordSpec{{"trials/weight", {Dim::Trial}, kLikelihoodRatio,
+                     "the trial's weight in every estimate: its likelihood ratio, the original distribution's density over "
+                     "the tilted one's (/tilt; docs/statistics.md)",
+                     true},
+                    &TrialBlock::weight},
 };
 
 // The accessors: one generic lambda each, giving the element (i, j) of the output.
@@ -73,6 +81,22 @@ constexpr std::array kSummaries = {
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.es99; }},
     SummarySpec{{"summary/loss/quantiles", {Dim::Holder, Dim::LossQuantile}, kFraction, "loss quantiles at the loss_quantile levels"},
                 [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.quantiles[j]; }},
+    SummarySpec{{"summary/loss/tail_ess95", {Dim::Holder}, kTrials,
+                 "effective sample size (sum w)^2 / sum w^2 of the trials with a loss above var95, the trials the 95% tail "
+                 "estimates rest on (0: none; NaN without records)",
+                 true},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var95.effective_sample_size; }},
+    SummarySpec{{"summary/loss/tail_max_weight_share95", {Dim::Holder}, kShareOfWeight,
+                 "the largest weight among the trials with a loss above var95, over their total weight (NaN: none, or no records)",
+                 true},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var95.max_weight_share; }},
+    SummarySpec{{"summary/loss/tail_ess99", {Dim::Holder}, kTrials,
+                 "effective sample size of the trials with a loss above var99 (0: none; NaN without records)", true},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var99.effective_sample_size; }},
+    SummarySpec{{"summary/loss/tail_max_weight_share99", {Dim::Holder}, kShareOfWeight,
+                 "the largest weight among the trials with a loss above var99, over their total weight (NaN: none, or no records)",
+                 true},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var99.max_weight_share; }},
     SummarySpec{{"summary/net_return/mean", {Dim::Holder}, kFraction, "sample mean of net_return"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.mean; }},
     SummarySpec{{"summary/net_return/stderr", {Dim::Holder}, kFraction, "standard error of the mean, sd / sqrt(n)"},
@@ -102,13 +126,21 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/pool_p_exhausted", {Dim::Pool}, kProbability,
                  "share of trials in which the pool paid out its whole balance (drawdown >= balance x (1 - 1e-12))"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.pools[i].p_exhausted; }},
+    SummarySpec{{"summary/weights/effective_sample_size", {}, kTrials,
+                 "Kish's effective sample size of the run, (sum w)^2 / sum w^2 over all its trials: what the weighted trials "
+                 "are worth in plain trials of equal weight",
+                 true},
+                [](auto& s, size_t, size_t) -> auto& { return s.weights.effective_sample_size; }},
+    SummarySpec{{"summary/weights/max_weight_share", {}, kShareOfWeight,
+                 "the largest single trial weight over the sum of all the run's weights", true},
+                [](auto& s, size_t, size_t) -> auto& { return s.weights.max_weight_share; }},
 };
 
-// Calls f(i, j) over the first two axes of `dims` in row-major order (j = 0 for one axis).
+// Calls f(i, j) over the first two axes of `dims` in row-major order (j = 0 for one axis; once, (0, 0), for none).
 template <class F>
 void for_each_element(std::span<const Dim> dims, const Extents& e, F&& f) {
-  if (dims.empty() || dims.size() > 2) throw std::logic_error("a summary has one or two axes");
-  const size_t n = extent(dims[0], e), m = dims.size() > 1 ? extent(dims[1], e) : 1;
+  if (dims.size() > 2) throw std::logic_error("a summary has at most two axes");
+  const size_t n = dims.empty() ? 1 : extent(dims[0], e), m = dims.size() > 1 ? extent(dims[1], e) : 1;
   for (size_t i = 0; i < n; ++i)
     for (size_t j = 0; j < m; ++j) f(i, j);
 }
@@ -131,6 +163,20 @@ const DimSpec& dimension(Dim d) {
 
 std::span<const TrialRecordSpec> trial_records() { return kTrialRecords; }
 std::span<const SummarySpec> summaries() { return kSummaries; }
+
+std::vector<const TrialRecordSpec*> trial_records(bool weighted) {
+  std::vector<const TrialRecordSpec*> out;
+  for (const TrialRecordSpec& r : kTrialRecords)
+    if (r.out.present(weighted)) out.push_back(&r);
+  return out;
+}
+
+std::vector<const SummarySpec*> summaries(bool weighted) {
+  std::vector<const SummarySpec*> out;
+  for (const SummarySpec& s : kSummaries)
+    if (s.out.present(weighted)) out.push_back(&s);
+  return out;
+}
 
 const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
   for (const TrialRecordSpec& r : kTrialRecords)
@@ -181,8 +227,9 @@ std::string schema_json() {
   auto output = [](const OutputSpec& o) {
     std::vector<std::string> dims;
     for (const Dim d : o.shape.dims()) dims.push_back(json_string(dimension(d).name));
-    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}}}", json_string(o.path),
-                       fmt::join(dims, ", "), json_string(o.unit), json_string(o.description));
+    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}, \"weighted_only\": {}}}",
+                       json_string(o.path), fmt::join(dims, ", "), json_string(o.unit), json_string(o.description),
+                       o.weighted_only ? "true" : "false");
   };
   std::vector<std::string> dims, records, sums;
   for (const DimSpec& d : kDims)
@@ -200,7 +247,8 @@ std::string schema_markdown() {
     out += fmt::format("| `{}` | {} | {} |\n", d.name, *d.scale ? fmt::format("`/{}`", d.scale) : "—", d.description);
   out += "\n| dataset | shape | units | meaning |\n|---|---|---|---|\n";
   auto row = [&](const OutputSpec& o) {
-    out += fmt::format("| `/{}` | {} | {} | {} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description);
+    out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description,
+                       o.weighted_only ? " (weighted runs only)" : "");
   };
   for (const TrialRecordSpec& r : kTrialRecords) row(r.out);
   for (const SummarySpec& s : kSummaries) row(s.out);

@@ -45,6 +45,9 @@ struct OutputSpec {
   Shape shape;       // in a sweep file, with a point axis in front
   const char* unit;
   const char* description;
+  // Only in the files of weighted (importance-sampled) runs: a plain run's file stays as it was.
+  bool weighted_only = false;
+  bool present(bool weighted) const { return weighted || !weighted_only; }
 };
 
 // One per-trial record: [trial, ...] in the results file, the TrialBlock vector that holds it.
@@ -74,6 +77,9 @@ const DimSpec& dimension(Dim d);
 std::span<const TrialRecordSpec> trial_records();
 const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field);
 std::span<const SummarySpec> summaries();
+// The entries present in a plain (weighted = false) or a weighted run's files.
+std::vector<const TrialRecordSpec*> trial_records(bool weighted);
+std::vector<const SummarySpec*> summaries(bool weighted);
 
 // The sizes of the entity axes; the others (cause, asset, quantile levels) are fixed.
 struct Extents {

@@ -93,6 +93,17 @@ double weighted_expected_shortfall_sorted(std::span<const double> x, std::span<c
   return sum / tail;
 }
 
+WeightSpread weight_spread_above(std::span<const double> x, std::span<const double> w, double level) {
+  double sum = 0.0, squares = 0.0, largest = 0.0;
+  for (std::size_t i = x.size(); i-- > 0 && x[i] > level;) {
+    sum += w[i];
+    squares += w[i] * w[i];
+    largest = std::max(largest, w[i]);
+  }
+  if (!(sum > 0.0)) return {0.0, std::nan("")};
+  return {sum * sum / squares, largest / sum};
+}
+
 namespace {
 // Sorts x ascending and carries w along.
 void sort_weighted(std::vector<double>& x, std::vector<double>& w) {
@@ -118,6 +129,10 @@ void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> 
   out.var99 = q(0.99);
   out.es95 = es(0.95);
   out.es99 = es(0.99);
+  if (!w.empty()) {
+    out.beyond_var95 = weight_spread_above(x, w, out.var95);
+    out.beyond_var99 = weight_spread_above(x, w, out.var99);
+  }
 }
 
 void set_return_quantiles(ReturnSummary& out, std::vector<double> x, std::vector<double> w) {

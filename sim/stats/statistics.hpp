@@ -69,11 +69,21 @@ class WeightedMoments {
 double quantile_sorted(std::span<const double> sorted, double p);
 double expected_shortfall_sorted(std::span<const double> sorted, double p);
 
+// How many trials a weighted tail estimate rests on: over the trials beyond a level, Kish's
+// effective sample size (sum w)^2 / sum w^2, and the largest single weight's share of their total
+// weight. No trial beyond: 0 and NaN.
+struct WeightSpread {
+  double effective_sample_size = 0.0;
+  double max_weight_share = 0.0;
+};
+
 struct LossSummary {
   Moments moments;
   double p_loss = 0.0;  // share of trials with a loss > 0
   std::array<double, kLossQuantileLevels.size()> quantiles{};
   double var95 = 0.0, var99 = 0.0, es95 = 0.0, es99 = 0.0;
+  // Weighted runs with records: the trials with a loss above var95 and var99 (NaN otherwise).
+  WeightSpread beyond_var95, beyond_var99;
 };
 struct ReturnSummary {
   Moments moments;
@@ -91,6 +101,9 @@ struct ReturnSummary {
 // With every w = 1 these are the ranks of quantile_sorted and expected_shortfall_sorted.
 double weighted_quantile_sorted(std::span<const double> x, std::span<const double> w, double p);
 double weighted_expected_shortfall_sorted(std::span<const double> x, std::span<const double> w, double p);
+
+// The trials of x (ascending, weights w) above `level`, summed from the largest down.
+WeightSpread weight_spread_above(std::span<const double> x, std::span<const double> w, double level);
 
 // All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);

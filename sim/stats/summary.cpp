@@ -17,6 +17,10 @@ using TailFiller = std::function<void(std::size_t holder, HolderSummary&)>;
 RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, const TailFiller& fill_tail) {
   RunSummary s;
   s.info = info;
+  if (t.weighted && t.weight_sum > 0.0)
+    s.weights = {t.weight_sum * t.weight_sum / t.weight_squares, t.max_weight / t.weight_sum};
+  else if (t.weighted)
+    s.weights = {0.0, std::nan("")};
   const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
     HolderSummary hs;
@@ -53,6 +57,16 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
 
 }  // namespace
 
+TiltInfo TiltInfo::of(const Model& m, const Tilt& tilt) {
+  TiltInfo out;
+  if (!tilt.active()) return out;
+  for (const EventSource& s : make_sampler_plan(m, tilt).sources) out.sources.push_back(source_label(m, s));  // checks the tilt
+  out.rate_factor = tilt.rate_factor;
+  out.size_exponent = tilt.size_exponent.empty() ? std::vector<double>(tilt.rate_factor.size(), 1.0) : tilt.size_exponent;
+  out.defensive = tilt.defensive;
+  return out;
+}
+
 std::vector<double> avs_holder_loss_means(const RunSummary& s) {
   std::vector<double> out;
   for (const AvsSummary& a : s.avs) out.insert(out.end(), a.holder_loss_mean.begin(), a.holder_loss_mean.end());
@@ -87,10 +101,13 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i) hs.net_return.quantiles[i] = ret.quantile(kReturnQuantileLevels[i]);
   };
   return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
-    if (t.weighted)
+    if (t.weighted) {
       tail(t.weighted_loss_sketch[h], t.weighted_return_sketch[h], hs);
-    else
+      // Which trials lie beyond a VaR needs the trials themselves.
+      hs.loss.beyond_var95 = hs.loss.beyond_var99 = {std::nan(""), std::nan("")};
+    } else {
       tail(t.loss_sketch[h], t.return_sketch[h], hs);
+    }
   });
 }
 
@@ -104,12 +121,32 @@ std::string usd(double x) {
 }
 // One trial has no spread: its sd and standard error are not 0 but undefined ("n/a", JSON null).
 bool has_spread(const RunSummary& s) { return s.info.trials > 1; }
+// NaN (no trial to measure, or no records) is "n/a".
+std::string count(double x) { return std::isfinite(x) ? fmt::format("{:.1f}", x) : "n/a"; }
+std::string share(double x) { return std::isfinite(x) ? fmt::format("{:.2f}%", 100.0 * x) : "n/a"; }
+bool is_tilted(const TiltInfo& t, std::size_t i) { return t.rate_factor[i] != 1.0 || t.size_exponent[i] != 1.0; }
+std::size_t tilted_sources(const TiltInfo& t) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < t.rate_factor.size(); ++i) n += is_tilted(t, i);
+  return n;
+}
+// Which estimator produced the figures; a plain run prints none (its output is as it always was).
+std::string estimator_line(const RunSummary& s) {
+  const double n = static_cast<double>(s.info.trials);
+  return fmt::format("estimator: importance sampling - {} trials weighted by their likelihood ratios, effective sample size {} "
+                     "({} of the trials), largest single weight {} of the total; {} of {} event sources tilted, defensive "
+                     "share {}\n",
+                     s.info.trials, count(s.weights.effective_sample_size), share(s.weights.effective_sample_size / n),
+                     share(s.weights.max_weight_share), tilted_sources(s.info.tilt), s.info.tilt.rate_factor.size(),
+                     s.info.tilt.defensive);
+}
 }  // namespace
 
 std::string format_summary_table(const RunSummary& s) {
   std::string out = fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n",
                                 s.info.scenario_name, s.info.trials, s.info.seed, s.info.horizon_days,
                                 s.info.program_version, s.info.git_commit.substr(0, 12));
+  if (s.info.weighted()) out += estimator_line(s) + "\n";
   out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
   out += fmt::format("{:<16} {:<6} {:>18} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", "holder", "kind",
                      "value", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%",
@@ -143,6 +180,15 @@ std::string format_summary_table(const RunSummary& s) {
       out += fmt::format("{:<20} {:>14.1f} {:<3} {:>14.3f} {:<3} {:>14}\n", p.name, p.balance, p.asset, p.drawdown_mean, p.asset,
                          pct(p.p_exhausted));
   }
+  if (s.info.weighted()) {
+    out += "\nTrials beyond each VaR (importance sampling): effective sample size, and the largest weight's share of their weight\n";
+    out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16}\n", "holder", "ESS > VaR 95%", "max w share", "ESS > VaR 99%",
+                       "max w share");
+    for (const auto& h : s.holders)
+      out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16}\n", h.name, count(h.loss.beyond_var95.effective_sample_size),
+                         share(h.loss.beyond_var95.max_weight_share), count(h.loss.beyond_var99.effective_sample_size),
+                         share(h.loss.beyond_var99.max_weight_share));
+  }
   return out;
 }
 
@@ -153,6 +199,19 @@ std::string format_summary_json(const RunSummary& s) {
       "  \"scenario\": {}, \"trials\": {}, \"seed\": {}, \"horizon_days\": {}, \"program_version\": {}, \"git_commit\": {},\n",
       json_string(s.info.scenario_name), s.info.trials, s.info.seed, json_number(s.info.horizon_days),
       json_string(s.info.program_version), json_string(s.info.git_commit));
+  if (s.info.weighted()) {  // absent for plain Monte Carlo, whose output is as it always was
+    std::string tilted;
+    for (std::size_t i = 0; i < s.info.tilt.rate_factor.size(); ++i)
+      if (is_tilted(s.info.tilt, i))
+        tilted += fmt::format("{}{}: {{\"rate_factor\": {}, \"size_exponent\": {}}}", tilted.empty() ? "" : ", ",
+                              json_string(s.info.tilt.sources[i]), json_number(s.info.tilt.rate_factor[i]),
+                              json_number(s.info.tilt.size_exponent[i]));
+    out += fmt::format(
+        "  \"estimator\": \"importance sampling\", \"weights\": {{\"effective_sample_size\": {}, \"max_weight_share\": {}, "
+        "\"defensive\": {}, \"tilted_sources\": {{{}}}}},\n",
+        json_number(s.weights.effective_sample_size), json_number(s.weights.max_weight_share), json_number(s.info.tilt.defensive),
+        tilted);
+  }
   out += "  \"holders\": [\n";
   for (std::size_t i = 0; i < s.holders.size(); ++i) {
     const auto& h = s.holders[i];
@@ -163,14 +222,20 @@ std::string format_summary_json(const RunSummary& s) {
       rq += fmt::format("{}\"{}\": {}", q ? ", " : "", kReturnQuantileLevels[q], json_number(h.net_return.quantiles[q]));
     for (std::size_t c = 0; c < kLossCauseCount; ++c)
       causes += fmt::format("{}\"{}\": {}", c ? ", " : "", to_string(static_cast<LossCause>(c)), json_number(h.loss_by_cause_mean[c]));
+    // Weighted runs: what each tail rests on (in "loss", after the quantiles).
+    std::string beyond;
+    if (s.info.weighted())
+      for (const auto& [level, w] : {std::pair{"95", h.loss.beyond_var95}, std::pair{"99", h.loss.beyond_var99}})
+        beyond += fmt::format(", \"beyond_var{}\": {{\"effective_sample_size\": {}, \"max_weight_share\": {}}}", level,
+                              json_number(w.effective_sample_size), json_number(w.max_weight_share));
     out += fmt::format(
         "    {{\"name\": {}, \"kind\": {}, \"asset\": {}, \"value\": {}, \"usd_price\": {},\n"
-        "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}}},\n"
+        "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}{}}},\n"
         "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
         "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}}}{}\n",
         json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), json_number(h.loss.moments.mean),
         spread(h.loss.moments.stderr_mean), spread(h.loss.moments.sd), json_number(h.loss.p_loss),
-        json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq,
+        json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq, beyond,
         json_number(h.net_return.moments.mean), spread(h.net_return.moments.stderr_mean),
         spread(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
         causes, i + 1 < s.holders.size() ? "," : "");

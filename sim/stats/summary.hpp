@@ -12,6 +12,18 @@
 
 namespace restake {
 
+// How an importance-sampled run drew its trials: each event source (SamplerPlan order) with its
+// label and the factor on its rate, and the defensive share drawn at the model's own rates.
+// No sources: plain Monte Carlo, every trial weighs 1.
+struct TiltInfo {
+  std::vector<std::string> sources;
+  std::vector<double> rate_factor;
+  std::vector<double> size_exponent;  // [source] 1: sizes at the model's law (Tilt::size_exponent)
+  double defensive = 0.0;
+  bool active() const { return !rate_factor.empty(); }
+  static TiltInfo of(const Model& m, const Tilt& tilt);
+};
+
 struct RunInfo {
   std::string scenario_name;
   std::string program_version;
@@ -19,6 +31,8 @@ struct RunInfo {
   std::uint64_t seed = 0;
   std::uint64_t trials = 0;
   double horizon_days = 0.0;
+  TiltInfo tilt{};  // active: a weighted run
+  bool weighted() const { return tilt.active(); }
 };
 
 struct HolderSummary {
@@ -51,6 +65,8 @@ struct AvsSummary {
 
 struct RunSummary {
   RunInfo info;
+  // Weighted runs: Kish's effective sample size of all the trials and the largest weight's share.
+  WeightSpread weights;
   std::vector<HolderSummary> holders;
   std::vector<AvsSummary> avs;
   std::vector<CoveragePoolSummary> pools;

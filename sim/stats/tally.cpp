@@ -27,6 +27,8 @@ void Tally::Ordered::merge(const Ordered& b) {
     for (std::size_t k = 0; k < into.size(); ++k) into[k] += from[k];
   };
   trials += b.trials;
+  weight_sum += b.weight_sum;
+  weight_squares += b.weight_squares;
   for (std::size_t h = 0; h < loss.size(); ++h) {
     loss[h].merge(b.loss[h]);
     net_return[h].merge(b.net_return[h]);
@@ -76,6 +78,11 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
   auto count = [](double w, bool yes) { return yes ? (Weighted ? w : 1.0) : 0.0; };
   for (std::size_t t = from; t < to; ++t) {
     const double w = Weighted ? b.weight[t] : 1.0;
+    if constexpr (Weighted) {
+      o.weight_sum += w;
+      o.weight_squares += w * w;
+      x.max_weight = std::max(x.max_weight, w);
+    }
     for (std::size_t h = 0; h < H; ++h) {
       const double l = b.loss_fraction[t * H + h], r = b.net_return[t * H + h];
       o.loss[h].add(weigh(w, l));
@@ -174,8 +181,11 @@ TallyTotals Tally::totals() const {
   t.avs_slashed = std::move(o.avs_slashed);
   t.pool_drawdown_sum = std::move(o.pool_drawdown_sum);
   t.pool_exhausted = std::move(o.pool_exhausted);
+  t.weight_sum = o.weight_sum;
+  t.weight_squares = o.weight_squares;
   Exact x = empty_exact<Exact>(shape_, sketch_accuracy_);
   for (const Exact& e : exact_) {
+    x.max_weight = std::max(x.max_weight, e.max_weight);
     for (std::size_t k = 0; k < x.avs_holder_loss.size(); ++k) x.avs_holder_loss[k] += e.avs_holder_loss[k];
     for (std::size_t h = 0; h < x.loss_sketch.size(); ++h) {
       x.loss_sketch[h].merge(e.loss_sketch[h]);
@@ -189,6 +199,7 @@ TallyTotals Tally::totals() const {
   t.return_sketch = std::move(x.return_sketch);
   t.weighted_loss_sketch = std::move(x.weighted_loss_sketch);
   t.weighted_return_sketch = std::move(x.weighted_return_sketch);
+  t.max_weight = x.max_weight;
   return t;
 }
 

@@ -43,6 +43,7 @@ struct TallyTotals {
   std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
   std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
   std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;  // the same, weighted runs
+  double weight_sum = 0.0, weight_squares = 0.0, max_weight = 0.0;  // weighted runs: sum w, sum w^2, max w
 };
 
 class Tally {
@@ -63,6 +64,7 @@ class Tally {
     std::vector<WeightedMoments> loss_spread, return_spread;  // weighted runs only
     std::vector<double> loss_positive, return_negative, covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
     std::vector<double> avs_slashed, pool_exhausted;
+    double weight_sum = 0.0, weight_squares = 0.0;  // weighted runs only
     explicit Ordered(const RecordShape& s);
     void merge(const Ordered& later);
   };
@@ -71,6 +73,7 @@ class Tally {
     std::vector<FixedSum> avs_holder_loss;
     std::vector<QuantileSketch> loss_sketch, return_sketch;
     std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;
+    double max_weight = 0.0;
   };
   // Trials [from, to) of block b.
   template <bool Weighted>

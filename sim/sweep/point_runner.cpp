@@ -23,6 +23,7 @@ class PointTally {
 
   void add(const TrialBlock& b) {
     tally_.add(b);
+    if (!loss_.empty()) weight_.insert(weight_.end(), b.weight.begin(), b.weight.end());
     const std::size_t H = model_.holders.size();
     for (std::size_t h = 0; h < loss_.size(); ++h)
       for (std::size_t i = 0; i < b.count; ++i) {
@@ -36,6 +37,7 @@ class PointTally {
     QuantileSource cols;
     cols.loss_fraction = [&](std::size_t h) { return std::move(loss_[h]); };
     cols.net_return = [&](std::size_t h) { return std::move(ret_[h]); };
+    if (!weight_.empty()) cols.weight = [&] { return weight_; };
     return summarize_run(model_, info, tally_, cols);
   }
 
@@ -43,6 +45,7 @@ class PointTally {
   const Model& model_;
   Tally tally_;
   std::vector<std::vector<double>> loss_, ret_;  // [holder], exact quantiles only
+  std::vector<double> weight_;                    // a weighted run's, exact quantiles only
 };
 
 }  // namespace

@@ -45,6 +45,7 @@ void write_identity(const h5::Group& g, const SweepIdentity& id) {
   g.set_attr("trials", id.trials);
   g.set_attr("records", std::int64_t{id.records ? 1 : 0});
   g.set_attr("deflate_level", std::int64_t{id.deflate_level});
+  if (id.tilt.active()) write_tilt(g, id.tilt);  // a plain sweep's parts stay as they were
 }
 
 SweepIdentity read_identity(const h5::Group& g) {
@@ -58,6 +59,7 @@ SweepIdentity read_identity(const h5::Group& g) {
   id.trials = g.attr_uint("trials");
   id.records = g.attr_int("records") != 0;
   id.deflate_level = static_cast<int>(g.attr_int("deflate_level"));
+  id.tilt = read_tilt_if_weighted(g);
   return id;
 }
 
@@ -128,10 +130,15 @@ std::string SweepIdentity::difference(const SweepIdentity& o) const {
   if (program_version != o.program_version)
     d.push_back(fmt::format("the program version ({} vs {})", program_version, o.program_version));
   if (git_commit != o.git_commit) d.push_back(fmt::format("the git commit ({} vs {})", git_commit, o.git_commit));
+  if (tilt.active() != o.tilt.active())
+    d.push_back(fmt::format("the estimator ({} vs {})", tilt.active() ? "importance sampling" : "plain Monte Carlo",
+                            o.tilt.active() ? "importance sampling" : "plain Monte Carlo"));
+  else if (tilt.rate_factor != o.tilt.rate_factor || tilt.size_exponent != o.tilt.size_exponent || tilt.sources != o.tilt.sources || tilt.defensive != o.tilt.defensive)
+    d.emplace_back("the importance-sampling tilt");
   return fmt::format("{}", fmt::join(d, ", "));
 }
 
-SweepMeta SweepIdentity::meta() const { return {program_version, git_commit, sweep_path, seed, trials}; }
+SweepMeta SweepIdentity::meta() const { return {program_version, git_commit, sweep_path, seed, trials, tilt}; }
 
 SweepWriterOptions SweepIdentity::writer_options() const {
   SweepWriterOptions o;
@@ -226,15 +233,17 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   d.group->create_group("trials");
   const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
   const Extents e = Extents::of(RecordShape::of(m));
-  for (const TrialRecordSpec& r : trial_records())
-    d.records.emplace_back(*d.group, r.out.path, h5_dims(r.out.shape.dims().subspan(1), e), chunk, id.deflate_level, r.out.unit);
+  for (const TrialRecordSpec* r : trial_records(id.tilt.active()))
+    d.records.emplace_back(*d.group, r->out.path, h5_dims(r->out.shape.dims().subspan(1), e), chunk, id.deflate_level, r->out.unit);
 }
 
 PointFileWriter::~PointFileWriter() = default;
 
 void PointFileWriter::append(const TrialBlock& b) {
   if (impl_->records.empty()) return;
-  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*trial_records()[k].field, b.count);
+  const auto specs = trial_records(!b.weight.empty());
+  if (specs.size() != impl_->records.size()) throw std::logic_error("PointFileWriter: a plain block for a weighted sweep, or back");
+  for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*specs[k]->field, b.count);
 }
 
 void PointFileWriter::commit(const PointResult& r) {
@@ -326,7 +335,7 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   r.usd_price = g.read_doubles("usd_price");
   r.horizon_days = g.read_doubles("horizon_days").at(0);
   RunSummary& s = r.summary;
-  s.info = {first.simulation.name, d.id.program_version, d.id.git_commit, d.id.seed, d.id.trials, r.horizon_days};
+  s.info = {first.simulation.name, d.id.program_version, d.id.git_commit, d.id.seed, d.id.trials, r.horizon_days, d.id.tilt};
   const std::size_t H = first.holders.size();
   if (r.holder_value.size() != H || r.pool_balance.size() != first.coverage_pools.size() || r.usd_price.size() != kAssetCount)
     throw SweepPartError(fmt::format("{}: point {} has other entities than the sweep", d.path, point));
@@ -361,17 +370,17 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
   // Every record shaped for the sweep's entities before any row is read.
   const RecordShape shape = RecordShape::of(first);
   const Extents e = Extents::of(shape, d.id.trials);
-  for (const TrialRecordSpec& r : trial_records()) {
-    const std::vector<hsize_t> dims = g.dims(r.out.path), expected = h5_dims(r.out.shape.dims(), e);
+  for (const TrialRecordSpec* r : trial_records(d.id.tilt.active())) {
+    const std::vector<hsize_t> dims = g.dims(r->out.path), expected = h5_dims(r->out.shape.dims(), e);
     if (dims != expected)
       throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point, d.groups.at(point),
-                                       r.out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
+                                       r->out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
   }
   TrialBlock b;
   for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
     const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
     b.reset(shape, row, n);
-    for (const TrialRecordSpec& r : trial_records()) b.*r.field = g.read_rows(r.out.path, row, n);
+    for (const TrialRecordSpec* r : trial_records(d.id.tilt.active())) b.*r->field = g.read_rows(r->out.path, row, n);
     writer.append(point, b);
   }
 }

@@ -47,6 +47,7 @@ struct SweepIdentity {
   bool records = false;
   std::string sweep_path;  // as given on the command line (labels the merged file)
   int deflate_level = 1;
+  TiltInfo tilt{};  // importance sampling: the one tilt of every point (inactive: plain Monte Carlo)
 
   // "the seed (4 vs 5), the sweep text" or "" when the parts belong together.
   std::string difference(const SweepIdentity& other) const;

@@ -106,13 +106,14 @@ struct SweepWriter::Impl {
   std::size_t P = 0, H = 0;
   SweepWriterOptions options;
   std::optional<h5::File> file;
-  std::vector<PointTrialArray> records;  // one per trial_records() entry, with options.records
+  bool weighted = false;
+  std::vector<PointTrialArray> records;  // one per trial_records(weighted) entry, with options.records
   std::vector<std::optional<RunSummary>> summaries;
   std::vector<std::vector<double>> holder_value, pool_balance, usd_price;  // [P][...]
   std::vector<double> horizon_days;                                       // [P]
 
   Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
-      : out(path), P(sw.points.size()), H(m.holders.size()), options(o) {
+      : out(path), P(sw.points.size()), H(m.holders.size()), options(o), weighted(meta.tilt.active()) {
     summaries.resize(P);
     holder_value.resize(P);
     pool_balance.resize(P);
@@ -139,6 +140,7 @@ struct SweepWriter::Impl {
     f.set_attr("complete", std::int64_t{0});
     f.set_attr("records", std::int64_t{o.records ? 1 : 0});
     f.set_attr("quantile_relative_error", o.quantile_relative_error);
+    if (weighted) write_tilt(f, meta.tilt);  // a plain sweep's file stays as it was
 
     const h5::Group points = f.create_group("points");
     std::vector<std::string> names, keys;
@@ -167,10 +169,10 @@ struct SweepWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec& r : trial_records()) {
-      const std::vector<hsize_t> trailing = h5_dims(r.out.shape.dims().subspan(1), e);
-      records.emplace_back(f, r.out.path, P, meta.trials, trailing, o.deflate_level, r.out.unit);
-      label_axes(f, r.out.path, with_point_axis(r.out.shape.dims()));
+    for (const TrialRecordSpec* r : trial_records(weighted)) {
+      const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
+      records.emplace_back(f, r->out.path, P, meta.trials, trailing, o.deflate_level, r->out.unit);
+      label_axes(f, r->out.path, with_point_axis(r->out.shape.dims()));
     }
   }
 
@@ -201,8 +203,12 @@ SweepWriter::~SweepWriter() = default;
 
 void SweepWriter::append(std::size_t point, const TrialBlock& b) {
   Impl& d = *impl_;
+  if (d.weighted != !b.weight.empty())
+    throw std::logic_error(fmt::format("{}: a {} block for a {} sweep", d.out.target(), b.weight.empty() ? "plain" : "weighted",
+                                       d.weighted ? "weighted" : "plain"));
   if (!d.options.records) return;
-  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*trial_records()[k].field, b.count);
+  const auto specs = trial_records(d.weighted);
+  for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*specs[k]->field, b.count);
 }
 
 PointResult point_result(const Model& m, RunSummary summary) {
@@ -223,6 +229,7 @@ void SweepWriter::add_point(std::size_t point, PointResult r) {
   Impl& d = *impl_;
   if (point >= d.P) throw std::logic_error("SweepWriter::add_point: no such point");
   if (r.summary.holders.size() != d.H) throw std::logic_error("SweepWriter::add_point: the points' holders differ");
+  if (r.summary.info.weighted() != d.weighted) throw std::logic_error("SweepWriter::add_point: a plain point in a weighted sweep, or back");
   d.summaries[point] = std::move(r.summary);
   d.holder_value[point] = std::move(r.holder_value);
   d.pool_balance[point] = std::move(r.pool_balance);

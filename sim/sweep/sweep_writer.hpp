@@ -26,6 +26,9 @@ struct SweepMeta {
   std::string sweep_path;  // as given on the command line
   std::uint64_t seed = 0;     // the one seed of every point
   std::uint64_t trials = 0;   // per point
+  // Importance sampling: the one tilt of every point (each point's rates times the same factors,
+  // so the points keep common random numbers); inactive: plain Monte Carlo.
+  TiltInfo tilt{};
 };
 
 // What the sweep file keeps of one point: its summary and the numbers of its model that a sweep

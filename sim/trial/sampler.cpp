@@ -107,6 +107,23 @@ double expected_events(const Model& m, const SamplerPlan& p) {
   return total;
 }
 
+std::string source_label(const Model& m, const EventSource& s) {
+  using K = EventSource::Kind;
+  switch (s.kind) {
+    case K::OperatorFault: return fmt::format("operator {}: faults", m.operators[s.entity].name);
+    case K::GroupShock: return fmt::format("group {}: shocks", m.groups[s.entity].name);
+    case K::AvsCondition: {
+      const Avs& a = m.avs[s.entity];
+      return fmt::format("avs {}: condition {} on operator {}", a.name, a.conditions[s.condition].name,
+                         m.operators[a.allocations[s.member].op].name);
+    }
+    case K::AvsFaulty: return fmt::format("avs {}: faulty slashings", m.avs[s.entity].name);
+    case K::ContractFailure: return fmt::format("contract {}: failures", m.contracts[s.entity].name);
+    case K::Outage: return fmt::format("outage {}", m.outages[s.entity].name);
+  }
+  throw std::logic_error("source_label: unknown source kind");
+}
+
 std::uint32_t poisson_inverse(double mean, double u) {
   // Hand-written rather than boost::random::poisson_distribution: Boost draws its own uniforms,
   // whereas here the no-event test is one comparison against a word shared with three other

@@ -4,6 +4,7 @@
 // Knows nothing of balances: the trial's event loop (trial.hpp) turns these draws into losses.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/model.hpp"
@@ -62,6 +63,8 @@ struct SamplerPlan {
 // Throws std::invalid_argument for a tilt that does not fit the model (one factor per source,
 // each finite and > 0; size exponents likewise, for sources that take one; defensive in [0, 1)).
 SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt = {});
+// A source as a reader names it: "operator op-a: faults", "avs eigenda: condition liveness on operator op-a".
+std::string source_label(const Model& m, const EventSource& s);
 
 // Whether source s's event sizes can be tilted (Tilt::size_exponent): random, and not an outage's.
 bool takes_size_tilt(const Model& m, const EventSource& s);
