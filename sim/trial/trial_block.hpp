@@ -39,10 +39,12 @@ struct TrialBlock {
     shape = s;
     first_trial = first;
     count = n;
-    loss_fraction.assign(n * s.holders, 0.0);
-    net_return.assign(n * s.holders, 0.0);
-    covered_fraction.assign(n * s.holders, 0.0);
-    loss_by_cause.assign(n * s.holders * kLossCauseCount, 0.0);
+    // Every trial writes its whole row of these (Trial::write_record): kept, not zeroed, for a
+    // block that is reused (zeroing them cost more than the tally of a quiet trial).
+    loss_fraction.resize(n * s.holders);
+    net_return.resize(n * s.holders);
+    covered_fraction.resize(n * s.holders);
+    loss_by_cause.resize(n * s.holders * kLossCauseCount);
     avs_stake_lost.assign(n * s.avs, 0.0);
     pool_drawdown.assign(n * s.pools, 0.0);
     weight.clear();
