@@ -1,7 +1,7 @@
 // Sweeps on a cluster without MPI: `sweep --shard i/N`, `merge`, and `sweep --resume`, each ending
 // with the same bytes of data as a single uninterrupted run.
 #include "cli_support.hpp"
-#include "h5_dump.hpp"
+#include "sweep_support.hpp"
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -28,50 +28,6 @@ using namespace restake::test;
 using namespace restake;
 
 namespace {
-
-const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
-
-
-
-
-void contains(const std::string& hay, const std::string& needle) {
-  INFO("message: " << hay);
-  INFO("expected to contain: " << needle);
-  CHECK(hay.find(needle) != std::string::npos);
-}
-
-// A 3 x 2 grid (6 points: uneven shards for N = 4) on the default scenario, few trials.
-std::string write_sweep(const TempDir& dir, std::uint64_t seed = 4) {
-  const std::string path = dir / fmt::format("sweep-{}.toml", seed);
-  std::ofstream(path) << fmt::format(
-      "[sweep]\nscenario = \"{}\"\ntrials = 700\nseed = {}\n"
-      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.0, 0.05, 0.2]\n"
-      "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
-      kDefault, seed);
-  return path;
-}
-
-// Every dataset and attribute equal bit for bit, except created_utc (the time of writing).
-void same_file(const std::string& a, const std::string& b) {
-  Dump da = dump_file(a), db = dump_file(b);
-  CHECK(da.size() > 40);
-  da.erase("@created_utc");
-  db.erase("@created_utc");
-  std::set<std::string> keys;
-  for (const auto& [k, v] : da) keys.insert(k);
-  for (const auto& [k, v] : db) keys.insert(k);
-  for (const auto& k : keys) {
-    INFO("object: " << k);
-    CHECK(da.count(k) == 1);
-    CHECK(db.count(k) == 1);
-    CHECK(da[k] == db[k]);
-  }
-}
-
-std::size_t count_files(const std::string& folder) {
-  if (!fs::exists(folder)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
-}
 
 // Changes the first number of a dataset in place, as an editor would: the file keeps its layout.
 void edit_first_value(const std::string& file, const std::string& dataset, double value) {
@@ -301,7 +257,7 @@ TEST_CASE("merge refuses a shard changed after it was written, a shard of an old
 
   set_format_version(p1, 3);
   CHECK(cli(fmt::format("merge {} {} -o {}", p1, p0, out), dir, nullptr, &err) == 1);
-  contains(err, p1 + ": format_version 3, but this restake-sim reads only 4 (older parts have no digest of their data to check)");
+  contains(err, p1 + ": format_version 3, but this restake-sim reads only 5 (older parts have no digest of their data to check)");
   CHECK(!fs::exists(out));
 }
 
@@ -337,11 +293,31 @@ TEST_CASE("merge refuses a point whose records have another shape than the sweep
     REQUIRE(dims.size() == 2);
     REQUIRE(H5Ldelete(point.id(), "trials/loss_fraction", H5P_DEFAULT) >= 0);
     point.write_doubles("trials/loss_fraction", std::vector<double>(dims[0] * (dims[1] - 1)), {dims[0], dims[1] - 1});
-    point.set_attr("data_digest", point_data_digest(point));
+    point.set_attr("data_digest", point_data_digest(point, 0));
   }
   std::string err;
   CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
   contains(err, fmt::format("{}: point 0: /point/0/trials/loss_fraction has shape [700, 2], expected [700, 3]", p0));
+  CHECK(!fs::exists(out));
+}
+
+TEST_CASE("merge refuses a shard whose points' data were swapped between two indices: the digest covers the index") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, p1), dir) == 0);
+  {
+    // Points 0 and 2 exchanged, each with its own digest: every point's data are intact.
+    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+    REQUIRE(root.id() >= 0);
+    REQUIRE(H5Lmove(root.id(), "point/0", root.id(), "point/swap", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    REQUIRE(H5Lmove(root.id(), "point/2", root.id(), "point/0", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    REQUIRE(H5Lmove(root.id(), "point/swap", root.id(), "point/2", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  }
+  std::string err;
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, p0 + ": point 0: its data do not match the digest written with them");
   CHECK(!fs::exists(out));
 }
 
