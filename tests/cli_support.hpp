@@ -56,6 +56,7 @@ inline int cli_with_file_limit(const std::string& args, const TempDir& dir, std:
                                std::string* out = nullptr, std::string* err = nullptr) {
   const std::string o = dir / "stdout.txt", e = dir / "stderr.txt";
   const std::string command = fmt::format("{} {} >{} 2>{}", RESTAKE_CLI, args, o, e);
+  std::fflush(nullptr);  // else the child's exec or freopen writes what our buffers hold a second time
   const pid_t pid = ::fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -74,6 +75,7 @@ inline int cli_with_file_limit(const std::string& args, const TempDir& dir, std:
 
 // Starts `restake-sim args...` in the background, stderr to `err`, stdout to /dev/null.
 inline pid_t start_cli(const std::vector<std::string>& args, const std::string& err) {
+  std::fflush(nullptr);  // else the child's freopen writes what our buffers hold a second time
   const pid_t pid = ::fork();
   if (pid == 0) {
     std::freopen(err.c_str(), "w", stderr);

@@ -10,6 +10,9 @@
 #include "sweep_support.hpp"
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -161,4 +164,62 @@ TEST_CASE("SIGTERM or SIGKILL in the middle of a sweep leaves no sweep file, and
     CHECK(temporaries(dir.path.string()).empty());
     same_file(single, out);
   }
+}
+
+TEST_CASE("a signal at any point of run, sweep --resume or merge leaves the complete file or none, and the next run ends it") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir, 4, 2000), single = dir / "single.h5";
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 -q", sweep, single), dir) == 0);
+  std::vector<std::string> shards;
+  for (int i = 0; i < 2; ++i) {
+    shards.push_back(dir / fmt::format("p{}.h5", i));
+    REQUIRE(cli(fmt::format("sweep {} --shard {}/2 -o {} --records -q", sweep, i, shards.back()), dir) == 0);
+  }
+  const std::string run_out = dir / "run.h5", reference = dir / "run-reference.h5";
+  const std::string run_args = "--trials 30000 --threads 2 --no-progress -q";
+  REQUIRE(cli(fmt::format("run {} -o {} {}", kDefault, reference, run_args), dir) == 0);
+  // Points in time from the start to past the end of the shorter commands; SIGKILL as the worst.
+  for (const int delay_ms : {10, 100}) {
+    for (const int signal : {SIGTERM, SIGKILL}) {
+      CAPTURE(delay_ms);
+      CAPTURE(signal);
+      const std::chrono::milliseconds delay(delay_ms);
+      // merge: no handler, the signal kills it; the rename is all or nothing.
+      const std::string merged = dir / "merged.h5";
+      signalled_run({"merge", shards[0], shards[1], "-o", merged}, dir / "err.txt", signal, delay);
+      if (fs::exists(merged)) same_file(single, merged);
+      fs::remove(merged);
+      // run: stopped by its handler (but SIGKILL).
+      signalled_run({"run", kDefault, "-o", run_out, "--trials", "30000", "--threads", "2", "--no-progress"}, dir / "err.txt",
+                    signal, delay);
+      if (fs::exists(run_out)) same_file(reference, run_out);
+      fs::remove(run_out);
+      // sweep --resume, interrupted again: a later resume still ends with the single run's bytes.
+      const std::string out = dir / "out.h5";
+      CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 1 -q", sweep, out), dir) == 130);
+      signalled_run({"sweep", sweep, "-o", out, "--records", "--threads", "2", "--resume"}, dir / "err.txt", signal, delay);
+      if (!fs::exists(out)) REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 --resume -q", sweep, out), dir) == 0);
+      same_file(single, out);
+      fs::remove(out);
+    }
+  }
+  // The next writer of each name removed what the killed ones left.
+  REQUIRE(cli(fmt::format("merge {} {} -o {}", shards[0], shards[1], dir / "merged.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} {}", kDefault, run_out, run_args), dir) == 0);
+  CHECK(temporaries(dir.path.string()).empty());
+}
+
+TEST_CASE("two runs writing the same output at once leave one complete file and no temporary") {
+  TempDir dir;
+  const std::string out = dir / "out.h5", reference = dir / "reference.h5";
+  const std::vector<std::string> args{"run", kDefault, "-o", out, "--trials", "50000", "--threads", "1", "--no-progress", "-q"};
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 50000 --threads 1 --no-progress -q", kDefault, reference), dir) == 0);
+  const pid_t a = start_cli(args, dir / "a.txt"), b = start_cli(args, dir / "b.txt");
+  int status_a = 0, status_b = 0;
+  ::waitpid(a, &status_a, 0);
+  ::waitpid(b, &status_b, 0);
+  CHECK(exit_code(status_a) == 0);
+  CHECK(exit_code(status_b) == 0);
+  same_file(reference, out);
+  CHECK(temporaries(dir.path.string()).empty());
 }

@@ -301,6 +301,41 @@ TEST_CASE("merge refuses a point whose records have another shape than the sweep
   CHECK(!fs::exists(out));
 }
 
+TEST_CASE("a point's datasets are checked against the sweep's shapes before its digest reads any of them") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, p1), dir) == 0);
+  {
+    // holder_value as 2^40 numbers: chunked and never written, it costs nothing on disk, but the
+    // digest would read 8 TiB of fill values before anything looked at the shape.
+    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+    REQUIRE(root.id() >= 0);
+    REQUIRE(H5Ldelete(root.id(), "point/2/holder_value", H5P_DEFAULT) >= 0);
+    const hsize_t huge[] = {hsize_t{1} << 40}, chunk[] = {1024};
+    const h5::Handle space(H5Screate_simple(1, huge, nullptr), H5Sclose);
+    const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    REQUIRE(H5Pset_chunk(dcpl.id(), 1, chunk) >= 0);
+    const h5::Handle ds(H5Dcreate2(root.id(), "point/2/holder_value", H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, dcpl.id(),
+                                   H5P_DEFAULT),
+                        H5Dclose);
+    REQUIRE(ds.id() >= 0);
+    // And a dataset no point has.
+    root.open_group("point/0").write_doubles("extra", std::vector<double>{1.0}, {1});
+  }
+  std::string err;
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, fmt::format("{}: point 0: /point/0/extra is not a dataset of a sweep point", p0));
+  {
+    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+    REQUIRE(H5Ldelete(root.id(), "point/0/extra", H5P_DEFAULT) >= 0);
+  }
+  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  contains(err, fmt::format("{}: point 2: /point/2/holder_value has shape [1099511627776], expected [3]", p0));
+  CHECK(!fs::exists(out));
+}
+
 TEST_CASE("merge refuses a shard whose points' data were swapped between two indices: the digest covers the index") {
   TempDir dir;
   const std::string sweep = write_sweep(dir);
