@@ -58,4 +58,20 @@ inline std::size_t count_files(const std::string& folder) {
       std::distance(std::filesystem::directory_iterator(folder), std::filesystem::directory_iterator{}));
 }
 
+// A sweep with records run whole into single.h5, and run again into out.h5 stopped after
+// `stop_after` points (exit 130), its progress folder kept for --resume.
+struct StoppedSweep {
+  TempDir dir;
+  std::string sweep = write_sweep(dir), single = dir / "single.h5", out = dir / "out.h5", folder = out + ".partial-points";
+  explicit StoppedSweep(std::size_t stop_after) {
+    REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, single), dir) == 0);
+    CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after {}", sweep, out, stop_after), dir) == 130);
+    REQUIRE(count_files(folder) == stop_after);
+  }
+  // `sweep --resume`; returns its exit code.
+  int resume(std::string* err) const {
+    return cli(fmt::format("sweep {} -o {} --records --threads 2 --resume", sweep, out), dir, nullptr, err);
+  }
+};
+
 }  // namespace restake::test

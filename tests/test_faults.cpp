@@ -109,11 +109,8 @@ TEST_CASE("a sweep, shard or merge whose disk fills up leaves no file, and a res
 }
 
 TEST_CASE("--resume simulates again a progress point that cannot be read, and ends with the single run's bytes") {
-  TempDir dir;
-  const std::string sweep = write_sweep(dir), out = dir / "out.h5", folder = progress_folder(out);
-  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, dir / "single.h5"), dir) == 0);
-  CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 3", sweep, out), dir) == 130);
-  REQUIRE(count_files(folder) == 3);
+  const StoppedSweep stopped(3);
+  const std::string& folder = stopped.folder;
   // An empty file (what a crash between a rename and the data reaching the disk may leave), and
   // one whose second half is zeros.
   fs::resize_file(folder + "/point-1.h5", 0);
@@ -126,13 +123,13 @@ TEST_CASE("--resume simulates again a progress point that cannot be read, and en
     f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
   }
   std::string err;
-  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 --resume", sweep, out), dir, nullptr, &err) == 0);
+  REQUIRE(stopped.resume(&err) == 0);
   contains(err, folder + "/point-1.h5: cannot read this progress file");
   contains(err, "simulating point 1 again");
   contains(err, "simulating point 2 again");
   contains(err, "1 of 6 points already finished");
   contains(err, "(5 simulated now)");
-  same_file(dir / "single.h5", out);
+  same_file(stopped.single, stopped.out);
 }
 
 TEST_CASE("SIGTERM or SIGKILL in the middle of a sweep leaves no sweep file, and --resume ends with the single run's bytes") {
