@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -115,10 +116,16 @@ void AtomicFile::reserve(std::uintmax_t bytes) {
   const int error = errno;
   ::close(fd);
   if (r != 0 && error != EOPNOTSUPP && error != ENOSYS) refuse(error);
+  reserved_ = r == 0;
 }
 
 void AtomicFile::commit() {
   if (committed_) throw std::logic_error("AtomicFile::commit: " + target_ + " is already committed");
+  // Space reserved past the end and not written stays allocated (ext4, tmpfs) until a truncate,
+  // even to the same size, releases it.
+  if (struct stat st {}; reserved_ && (::stat(temp_.c_str(), &st) != 0 || ::truncate(temp_.c_str(), st.st_size) != 0))
+    throw std::runtime_error(fmt::format("cannot write {}: cannot release the space reserved for {}: {}", target_, temp_,
+                                         std::strerror(errno)));
   if (const std::string error = sync(temp_, O_RDONLY, false); !error.empty())
     throw std::runtime_error(fmt::format("cannot write {}: {}", target_, error));
   check_replaceable(target_);  // again: the checks before the run cannot see what appeared during it

@@ -53,6 +53,7 @@ class AtomicFile {
  private:
   std::string target_, temp_;
   bool committed_ = false;
+  bool reserved_ = false;  // reserve() allocated space, released by commit()
 };
 
 }  // namespace restake
