@@ -393,32 +393,6 @@ TEST_CASE("summary and compare refuse a results file whose datasets disagree in 
   CHECK(cli("summary " + good, dir) == 0);
 }
 
-namespace {
-// Starts `restake-sim args...` in the background (stderr to `err`), sends it `signal` after
-// `delay`, and returns its exit code and the seconds from the signal to its end.
-std::pair<int, double> signalled_run(const std::vector<std::string>& args, const std::string& err, int signal,
-                                     std::chrono::milliseconds delay) {
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::freopen(err.c_str(), "w", stderr);
-    std::freopen("/dev/null", "w", stdout);
-    std::vector<char*> argv{const_cast<char*>(RESTAKE_CLI)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(RESTAKE_CLI, argv.data());
-    ::_exit(127);
-  }
-  std::this_thread::sleep_for(delay);
-  const auto sent = std::chrono::steady_clock::now();
-  ::kill(pid, signal);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, seconds};
-}
-}  // namespace
-
 TEST_CASE("SIGTERM and SIGINT stop a run within its block in about a second, exit 143 and 130, and leave no file") {
   TempDir dir;
   const std::string scenario = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";  // slow trials, for slow blocks

@@ -1,7 +1,7 @@
 // Sweeps on a cluster without MPI: `sweep --shard i/N`, `merge`, and `sweep --resume`, each ending
 // with the same bytes of data as a single uninterrupted run.
 #include "cli_support.hpp"
-#include "h5_dump.hpp"
+#include "sweep_support.hpp"
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -29,48 +29,22 @@ using namespace restake;
 
 namespace {
 
-const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
-
-
-
-
-void contains(const std::string& hay, const std::string& needle) {
-  INFO("message: " << hay);
-  INFO("expected to contain: " << needle);
-  CHECK(hay.find(needle) != std::string::npos);
-}
-
-// A 3 x 2 grid (6 points: uneven shards for N = 4) on the default scenario, few trials.
-std::string write_sweep(const TempDir& dir, std::uint64_t seed = 4) {
-  const std::string path = dir / fmt::format("sweep-{}.toml", seed);
-  std::ofstream(path) << fmt::format(
-      "[sweep]\nscenario = \"{}\"\ntrials = 700\nseed = {}\n"
-      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.0, 0.05, 0.2]\n"
-      "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n",
-      kDefault, seed);
-  return path;
-}
-
-// Every dataset and attribute equal bit for bit, except created_utc (the time of writing).
-void same_file(const std::string& a, const std::string& b) {
-  Dump da = dump_file(a), db = dump_file(b);
-  CHECK(da.size() > 40);
-  da.erase("@created_utc");
-  db.erase("@created_utc");
-  std::set<std::string> keys;
-  for (const auto& [k, v] : da) keys.insert(k);
-  for (const auto& [k, v] : db) keys.insert(k);
-  for (const auto& k : keys) {
-    INFO("object: " << k);
-    CHECK(da.count(k) == 1);
-    CHECK(db.count(k) == 1);
-    CHECK(da[k] == db[k]);
+// A sweep run as the shards 0/2 and 1/2 (p0.h5 and p1.h5), to be merged into out.h5.
+struct TwoShards {
+  TempDir dir;
+  std::string sweep = write_sweep(dir), p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  explicit TwoShards(const std::string& options = "") {
+    REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} {} --threads 2", sweep, p0, options), dir) == 0);
+    REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} {} --threads 2", sweep, p1, options), dir) == 0);
   }
-}
+  int merge(std::string* err) const { return cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, err); }
+};
 
-std::size_t count_files(const std::string& folder) {
-  if (!fs::exists(folder)) return 0;
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator{}));
+// A part opened for writing, as an editor (or a hostile program) would open it.
+h5::Group open_for_editing(const std::string& path) {
+  h5::Group root(h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+  REQUIRE(root.id() >= 0);
+  return root;
 }
 
 // Changes the first number of a dataset in place, as an editor would: the file keeps its layout.
@@ -277,11 +251,9 @@ TEST_CASE("--stop-after stops only before a point it would simulate: a run that 
 }
 
 TEST_CASE("merge refuses a shard changed after it was written, a shard of an older format, and an output that is a shard") {
-  TempDir dir;
-  const std::string sweep = write_sweep(dir);
-  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
-  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 2", sweep, p0), dir) == 0);
-  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, p1), dir) == 0);
+  const TwoShards shards;
+  const TempDir& dir = shards.dir;
+  const std::string &p0 = shards.p0, &p1 = shards.p1, &out = shards.out;
   std::string err;
 
   // The output named by another path to the same file (./, a hard link) is still that shard.
@@ -294,54 +266,94 @@ TEST_CASE("merge refuses a shard changed after it was written, a shard of an old
   CHECK(slurp(p1) == p1_bytes);
 
   edit_first_value(p0, "point/2/summary/loss/mean", 0.5);
-  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  CHECK(shards.merge(&err) == 1);
   contains(err, p0 + ": point 2: its data do not match the digest written with them (fnv1a64:");
   contains(err, "the file was changed or damaged after it was written");
   CHECK(!fs::exists(out));
 
   set_format_version(p1, 3);
   CHECK(cli(fmt::format("merge {} {} -o {}", p1, p0, out), dir, nullptr, &err) == 1);
-  contains(err, p1 + ": format_version 3, but this restake-sim reads only 4 (older parts have no digest of their data to check)");
+  contains(err, p1 + ": format_version 3, but this restake-sim reads only 5 (older parts have no digest of their data to check)");
   CHECK(!fs::exists(out));
 }
 
 TEST_CASE("--resume simulates again a finished point whose file was changed, and ends with the single run's bytes") {
-  TempDir dir;
-  const std::string sweep = write_sweep(dir), out = dir / "out.h5", folder = progress_folder(out);
-  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2", sweep, dir / "single.h5"), dir) == 0);
-  CHECK(cli(fmt::format("sweep {} -o {} --records --threads 2 --stop-after 3", sweep, out), dir) == 130);
-  REQUIRE(count_files(folder) == 3);
+  const StoppedSweep stopped(3);
+  const std::string& folder = stopped.folder;
   edit_first_value(folder + "/point-1.h5", "point/trials/loss_fraction", 0.75);
 
   std::string err;
-  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 --resume", sweep, out), dir, nullptr, &err) == 0);
+  REQUIRE(stopped.resume(&err) == 0);
   contains(err, folder + "/point-1.h5: point 1: its data do not match the digest written with them");
   contains(err, "simulating point 1 again");
   contains(err, "2 of 6 points already finished");
   contains(err, "(4 simulated now)");
-  same_file(dir / "single.h5", out);
+  same_file(stopped.single, stopped.out);
 }
 
 TEST_CASE("merge refuses a point whose records have another shape than the sweep's, even with a digest to match") {
-  TempDir dir;
-  const std::string sweep = write_sweep(dir);
-  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
-  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --records --threads 2", sweep, p0), dir) == 0);
-  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --records --threads 2", sweep, p1), dir) == 0);
+  const TwoShards shards("--records");
+  const std::string &p0 = shards.p0, &out = shards.out;
   {
     // One holder fewer in one record, and the digest recomputed, as a hostile file would have it.
-    const h5::Group root(h5::Handle(H5Fopen(p0.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
-    REQUIRE(root.id() >= 0);
+    const h5::Group root = open_for_editing(p0);
     const h5::Group point = root.open_group("point/0");
     const std::vector<hsize_t> dims = point.dims("trials/loss_fraction");
     REQUIRE(dims.size() == 2);
     REQUIRE(H5Ldelete(point.id(), "trials/loss_fraction", H5P_DEFAULT) >= 0);
     point.write_doubles("trials/loss_fraction", std::vector<double>(dims[0] * (dims[1] - 1)), {dims[0], dims[1] - 1});
-    point.set_attr("data_digest", point_data_digest(point));
+    point.set_attr("data_digest", point_data_digest(point, 0));
   }
   std::string err;
-  CHECK(cli(fmt::format("merge {} {} -o {}", p0, p1, out), dir, nullptr, &err) == 1);
+  CHECK(shards.merge(&err) == 1);
   contains(err, fmt::format("{}: point 0: /point/0/trials/loss_fraction has shape [700, 2], expected [700, 3]", p0));
+  CHECK(!fs::exists(out));
+}
+
+TEST_CASE("a point's datasets are checked against the sweep's shapes before its digest reads any of them") {
+  const TwoShards shards;
+  const std::string &p0 = shards.p0, &out = shards.out;
+  {
+    // holder_value as 2^40 numbers: chunked and never written, it costs nothing on disk, but the
+    // digest would read 8 TiB of fill values before anything looked at the shape.
+    const h5::Group root = open_for_editing(p0);
+    REQUIRE(H5Ldelete(root.id(), "point/2/holder_value", H5P_DEFAULT) >= 0);
+    const hsize_t huge[] = {hsize_t{1} << 40}, chunk[] = {1024};
+    const h5::Handle space(H5Screate_simple(1, huge, nullptr), H5Sclose);
+    const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    REQUIRE(H5Pset_chunk(dcpl.id(), 1, chunk) >= 0);
+    const h5::Handle ds(H5Dcreate2(root.id(), "point/2/holder_value", H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, dcpl.id(),
+                                   H5P_DEFAULT),
+                        H5Dclose);
+    REQUIRE(ds.id() >= 0);
+    // And a dataset no point has.
+    root.open_group("point/0").write_doubles("extra", std::vector<double>{1.0}, {1});
+  }
+  std::string err;
+  CHECK(shards.merge(&err) == 1);
+  contains(err, fmt::format("{}: point 0: /point/0/extra is not a dataset of a sweep point", p0));
+  {
+    const h5::Group root = open_for_editing(p0);
+    REQUIRE(H5Ldelete(root.id(), "point/0/extra", H5P_DEFAULT) >= 0);
+  }
+  CHECK(shards.merge(&err) == 1);
+  contains(err, fmt::format("{}: point 2: /point/2/holder_value has shape [1099511627776], expected [3]", p0));
+  CHECK(!fs::exists(out));
+}
+
+TEST_CASE("merge refuses a shard whose points' data were swapped between two indices: the digest covers the index") {
+  const TwoShards shards;
+  const std::string &p0 = shards.p0, &out = shards.out;
+  {
+    // Points 0 and 2 exchanged, each with its own digest: every point's data are intact.
+    const h5::Group root = open_for_editing(p0);
+    REQUIRE(H5Lmove(root.id(), "point/0", root.id(), "point/swap", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    REQUIRE(H5Lmove(root.id(), "point/2", root.id(), "point/0", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+    REQUIRE(H5Lmove(root.id(), "point/swap", root.id(), "point/2", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  }
+  std::string err;
+  CHECK(shards.merge(&err) == 1);
+  contains(err, p0 + ": point 0: its data do not match the digest written with them");
   CHECK(!fs::exists(out));
 }
 

@@ -23,6 +23,7 @@
 #include "interrupt.hpp"
 #include "number_options.hpp"
 #include "io/atomic_file.hpp"
+#include "io/h5.hpp"
 #include "progress.hpp"
 #include "reproduce_command.hpp"
 #include "io/results.hpp"
@@ -202,9 +203,7 @@ int cmd_summary(const std::string& path, bool json) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
   CLI::App app{"restake-sim: Monte Carlo of slashing contagion in restaking"};
   app.set_version_flag("--version", fmt::format("restake-sim {} ({})", kVersion, kGitCommit));
   app.require_subcommand(1);
@@ -302,4 +301,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  h5::take_over_library_shutdown();  // before any HDF5 call: a full disk must not end in SIGSEGV at exit
+  const int status = run_command(argc, argv);
+  h5::close_library();  // every file is closed by now: the commands' objects are gone
+  return status;
 }

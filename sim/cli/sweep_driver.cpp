@@ -70,7 +70,7 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
   // (docs/sweeps.md, resume).
   const std::string folder = progress_folder(out);
   const OutputLock lock(out);  // before the folder is read or removed: it may be another sweep's
-  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points);
+  std::map<std::size_t, SweepPartReader> done = open_progress(folder, id, a.resume, points, first);
   std::vector<std::size_t> to_simulate;
   for (const std::size_t p : points)
     if (!done.count(p)) to_simulate.push_back(p);

@@ -11,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -23,14 +26,16 @@ namespace {
 }
 
 // fsync of an open-for-reading descriptor flushes the file's (or directory's) data and metadata.
-void sync(const std::string& path, int flags, bool directory) {
+// Returns "" or what failed ("cannot sync DIR: Input/output error").
+std::string sync(const std::string& path, int flags, bool directory) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) fail("cannot open for syncing", path, errno);
+  if (fd < 0) return fmt::format("cannot open {} for syncing: {}", path, std::strerror(errno));
   const int r = ::fsync(fd);
   const int error = errno;
   ::close(fd);
   // Some file systems cannot sync a directory (EINVAL): the rename is then as durable as they allow.
-  if (r != 0 && !(directory && error == EINVAL)) fail("cannot sync", path, error);
+  if (r != 0 && !(directory && error == EINVAL)) return fmt::format("cannot sync {}: {}", path, std::strerror(error));
+  return "";
 }
 
 }  // namespace
@@ -97,16 +102,44 @@ AtomicFile::~AtomicFile() {
   std::filesystem::remove(temp_, ec);
 }
 
+void AtomicFile::reserve(std::uintmax_t bytes) {
+  const auto refuse = [&](int error) {
+    throw std::runtime_error(fmt::format("cannot write {}: {} (reserving {} bytes for it)", target_, std::strerror(error), bytes));
+  };
+  // Reserved space past the end does not count against the file size limit (RLIMIT_FSIZE), the
+  // writes into it do: check it here as the kernel will then.
+  if (rlimit limit{}; ::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
+    refuse(EFBIG);
+  const int fd = ::open(temp_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open", temp_, errno);
+  const int r = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(bytes));
+  const int error = errno;
+  ::close(fd);
+  if (r != 0 && error != EOPNOTSUPP && error != ENOSYS) refuse(error);
+  reserved_ = r == 0;
+}
+
 void AtomicFile::commit() {
   if (committed_) throw std::logic_error("AtomicFile::commit: " + target_ + " is already committed");
-  sync(temp_, O_RDONLY, false);
+  // Space reserved past the end and not written stays allocated (ext4, tmpfs) until a truncate,
+  // even to the same size, releases it.
+  if (struct stat st {}; reserved_ && (::stat(temp_.c_str(), &st) != 0 || ::truncate(temp_.c_str(), st.st_size) != 0))
+    throw std::runtime_error(fmt::format("cannot write {}: cannot release the space reserved for {}: {}", target_, temp_,
+                                         std::strerror(errno)));
+  if (const std::string error = sync(temp_, O_RDONLY, false); !error.empty())
+    throw std::runtime_error(fmt::format("cannot write {}: {}", target_, error));
   check_replaceable(target_);  // again: the checks before the run cannot see what appeared during it
   std::error_code ec;
   std::filesystem::rename(temp_, target_, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", temp_, target_, ec.message()));
   committed_ = true;
+  // The file is complete and in place, its data on disk: only whether its new name survives a crash
+  // of the machine is in doubt. Reporting a failure (and exiting non-zero) would say no file was
+  // written while a correct one is there, and a sweep would not remove its finished progress
+  // point; so this is a warning.
   const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
-  sync(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY, true);
+  if (const std::string error = sync(dir.empty() ? "." : dir.string(), O_RDONLY | O_DIRECTORY, true); !error.empty())
+    spdlog::warn("wrote {}, but {}: its name may not survive a crash of the machine", target_, error);
 }
 
 }  // namespace restake

@@ -3,6 +3,7 @@
 // complete, so a file found under the target's name is always whole: a failed or interrupted
 // writer leaves the old target (or none), never half a file. Used by every HDF5 writer (results,
 // sweep, sweep progress and shard files).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,16 +33,27 @@ class AtomicFile {
   const std::string& path() const { return temp_; }  // where the writer writes
   const std::string& target() const { return target_; }
 
+  // Reserves `bytes` of disk for the temporary (which the writer has created) without changing its
+  // size (fallocate, FALLOC_FL_KEEP_SIZE), so that writes within them cannot find the disk full;
+  // throws std::runtime_error naming the target ("No space left on device", or "File too large"
+  // past the process's file size limit) if they are not there. For writers whose writes must not
+  // fail midway: HDF5 1.10 crashes (SIGSEGV) when a write fails inside H5Ocopy. Does nothing on
+  // file systems that cannot reserve space.
+  void reserve(std::uintmax_t bytes);
+
   // The writer has closed the temporary and checked that closing succeeded (a close that fails
   // may have lost data, and must not be renamed into place). Flushes the temporary to disk,
   // renames it over the target and flushes the directory, so the new name survives a crash too.
-  // Throws std::runtime_error naming the file if any step fails, or if something other than a
-  // regular file has taken the target's name meanwhile; the temporary is then removed.
+  // Throws std::runtime_error naming the file if the flush or the rename fails, or if something
+  // other than a regular file has taken the target's name meanwhile; the temporary is then
+  // removed. A failed flush of the directory, after the rename, is logged as a warning, not
+  // thrown: the complete file is in place, only its name's durability over a crash is in doubt.
   void commit();
 
  private:
   std::string target_, temp_;
   bool committed_ = false;
+  bool reserved_ = false;  // reserve() allocated space, released by commit()
 };
 
 }  // namespace restake

@@ -1,7 +1,10 @@
 #include "io/h5.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -21,6 +24,9 @@ void silence() {
 }
 
 // The innermost (most specific) message on HDF5's error stack, e.g. "file signature not found".
+// A failed read or write of the file driver carries the system's error number in its text
+// ("..., errno = 28, error message = 'No space left on device', ..." with a time stamp and
+// buffer addresses): then only the system's message is kept, e.g. "No space left on device".
 // Must be taken before any other API call, since each call clears the stack.
 std::string hdf5_detail() {
   std::string msg;
@@ -32,7 +38,22 @@ std::string hdf5_detail() {
       },
       &msg);
   H5Eclear2(H5E_DEFAULT);
+  if (const auto at = msg.find("errno = "); at != std::string::npos) {
+    const int error = std::atoi(msg.c_str() + at + 8);
+    if (error > 0) return std::strerror(error);
+  }
   return msg;
+}
+
+// HDF5 1.10 (Debian 12) keeps a file whose H5Fclose failed in its table of open files, pointing at
+// the memory that failed close already freed; H5close (its atexit handler) then closes it again
+// and crashes (SIGSEGV, exit 139). Once that happened, the library must not be closed.
+std::atomic<bool> a_file_failed_to_close{false};
+
+herr_t close_file(hid_t id) {
+  const herr_t r = H5Fclose(id);
+  if (r < 0) a_file_failed_to_close = true;
+  return r;
 }
 
 [[noreturn]] void throw_error(const std::string& msg, const std::string& detail) {
@@ -355,19 +376,35 @@ bool Group::holds_strings(const std::string& dataset) const {
 }
 
 std::vector<std::string> Group::datasets() const {
-  std::vector<std::string> out;
+  // No C++ exception may cross HDF5's C frames (they have no unwind information, and would skip
+  // HDF5's own clean-up): the callback catches, stops the walk, and the exception is thrown here.
+  struct Walk {
+    std::vector<std::string> names;
+    std::exception_ptr error;
+  } walk;
   const H5L_iterate_t visit = [](hid_t g, const char* name, const H5L_info_t* info, void* data) -> herr_t {
-    if (info->type != H5L_TYPE_HARD) return 0;  // soft and external links lead to objects listed elsewhere, or none
-    const hid_t object = H5Oopen(g, name, H5P_DEFAULT);
-    if (object < 0) return -1;
-    const bool dataset = H5Iget_type(object) == H5I_DATASET;
-    H5Oclose(object);
-    if (dataset) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-    return 0;
+    Walk& w = *static_cast<Walk*>(data);
+    try {
+      if (info->type != H5L_TYPE_HARD) return 0;  // soft and external links lead to objects listed elsewhere, or none
+      const hid_t object = H5Oopen(g, name, H5P_DEFAULT);
+      if (object < 0) return -1;
+      const bool dataset = H5Iget_type(object) == H5I_DATASET;
+      H5Oclose(object);
+      if (dataset) w.names.emplace_back(name);
+      return 0;
+    } catch (...) {
+      w.error = std::current_exception();
+      return -1;
+    }
   };
-  check(H5Lvisit(id(), H5_INDEX_NAME, H5_ITER_INC, visit, &out), "cannot list the datasets of", id(), ".");
-  std::sort(out.begin(), out.end());
-  return out;
+  const herr_t r = H5Lvisit(id(), H5_INDEX_NAME, H5_ITER_INC, visit, &walk);
+  if (walk.error) {
+    H5Eclear2(H5E_DEFAULT);
+    std::rethrow_exception(walk.error);
+  }
+  check(r, "cannot list the datasets of", id(), ".");
+  std::sort(walk.names.begin(), walk.names.end());
+  return walk.names;
 }
 
 void Group::set_dataset_attr(const std::string& dataset, const std::string& attr, const std::string& value) const {
@@ -449,20 +486,29 @@ void Group::label_axis(const std::string& dataset, unsigned axis, const std::str
   check(H5DSset_label(ds.id(), axis, label.c_str()), "cannot label an axis of", id(), dataset);
 }
 
+// ---- the library ----
+
+void take_over_library_shutdown() { H5dont_atexit(); }
+
+bool close_library() {
+  if (a_file_failed_to_close) return false;
+  return H5close() >= 0;
+}
+
 // ---- File ----
 
 File File::create(const std::string& path) {
   silence();
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (id < 0) throw_error(fmt::format("cannot create HDF5 file {}", path), hdf5_detail());
-  return File(Handle(id, H5Fclose), path);
+  return File(Handle(id, close_file), path);
 }
 
 File File::open_read_only(const std::string& path) {
   silence();
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) throw_error(fmt::format("cannot open HDF5 file {}", path), hdf5_detail());
-  return File(Handle(id, H5Fclose), path);
+  return File(Handle(id, close_file), path);
 }
 
 void File::flush() const { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "cannot flush", id(), ""); }

@@ -144,6 +144,14 @@ class File : public Group {
   std::string path_;
 };
 
+// HDF5 closes itself at exit (an atexit handler), which crashes (SIGSEGV) in HDF5 1.10 after a
+// file failed to close (a full disk): the failed H5Fclose leaves the file in HDF5's table, its
+// memory freed. A program calls take_over_library_shutdown() before any other HDF5 call, and
+// close_library() when it ends: that closes the library, unless a file failed to close, in which
+// case it is left to the operating system (returns false; nothing of a file is written then).
+void take_over_library_shutdown();
+bool close_library();
+
 // A chunked, compressed dataset of doubles growing along dimension 0 (e.g. trials), with fixed
 // trailing dims (may be empty for 1-D, may contain 0). Chunks are chunk_rows x trailing dims.
 // deflate_level 1..9 enables shuffle + deflate; 0 stores uncompressed.

@@ -84,12 +84,29 @@ std::string list_points(const std::vector<std::size_t>& points) {
   return out;
 }
 
+// Every dataset a point's group holds in a part of the sweep whose point 0 is `first`, with its
+// shape: the declared summaries, the model numbers a sweep may change, and with records the
+// per-trial records.
+std::map<std::string, std::vector<hsize_t>> point_datasets(const Model& first, const SweepIdentity& id) {
+  const Extents e = Extents::of(RecordShape::of(first), id.trials);
+  std::map<std::string, std::vector<hsize_t>> out;
+  const bool weighted = id.tilt.active();
+  for (const SummarySpec* s : summaries(weighted)) out[s->out.path] = h5_dims(s->out.shape.dims(), e);
+  if (id.records)
+    for (const TrialRecordSpec* r : trial_records(weighted)) out[r->out.path] = h5_dims(r->out.shape.dims(), e);
+  out["holder_value"] = {first.holders.size()};
+  out["pool_balance"] = {first.coverage_pools.size()};
+  out["usd_price"] = {kAssetCount};
+  out["horizon_days"] = {};
+  return out;
+}
+
 }  // namespace
 
 // FNV-1a (64 bits): it finds a part changed after it was written (by hand or by a damaged disk);
 // kept in the file itself, no digest could stop someone who recomputes it, so a fast
 // non-cryptographic one serves.
-std::string point_data_digest(const h5::Group& g) {
+std::string point_data_digest(const h5::Group& g, std::size_t index) {
   std::uint64_t h = 14695981039346656037ull;
   const auto add = [&h](const void* data, std::size_t bytes) {
     for (const unsigned char* b = static_cast<const unsigned char*>(data); bytes-- > 0; ++b) {
@@ -98,6 +115,7 @@ std::string point_data_digest(const h5::Group& g) {
     }
   };
   const auto add_number = [&add](std::uint64_t v) { add(&v, sizeof v); };
+  add_number(index);
   for (const std::string& name : g.datasets()) {
     add(name.c_str(), name.size() + 1);
     const std::vector<hsize_t> dims = g.dims(name);
@@ -214,14 +232,15 @@ OutputLock::~OutputLock() {
 
 struct PointFileWriter::Impl {
   AtomicFile out;  // first: removes the temporary after everything below has closed it
+  std::size_t point;
   std::optional<h5::File> file;
   std::optional<h5::Group> group;
   std::vector<h5::RowAppender> records;
-  explicit Impl(const std::string& path) : out(path) {}
+  Impl(const std::string& path, std::size_t p) : out(path), point(p) {}
 };
 
 PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, const SweepIdentity& id, const Model& m)
-    : impl_(std::make_unique<Impl>((fs::path(folder) / fmt::format("point-{}.h5", point)).string())) {
+    : impl_(std::make_unique<Impl>((fs::path(folder) / fmt::format("point-{}.h5", point)).string(), point)) {
   Impl& d = *impl_;
   d.file.emplace(h5::File::create(d.out.path()));
   d.file->set_attr("file_type", kSweepPointFileType);
@@ -250,7 +269,7 @@ void PointFileWriter::commit(const PointResult& r) {
   Impl& d = *impl_;
   write_result(*d.group, r);
   d.records.clear();
-  d.group->set_attr("data_digest", point_data_digest(*d.group));  // copied with the group into a shard
+  d.group->set_attr("data_digest", point_data_digest(*d.group, d.point));  // copied with the group into a shard
   d.group.reset();
   d.file->close();
   d.out.commit();
@@ -309,13 +328,24 @@ bool SweepPartReader::is_shard() const { return impl_->shard; }
 ShardSpec SweepPartReader::shard() const { return impl_->spec; }
 const std::vector<std::size_t>& SweepPartReader::points() const { return impl_->points; }
 
-void SweepPartReader::verify(std::size_t point) const {
+void SweepPartReader::verify(std::size_t point, const Model& first) const {
   Impl& d = *impl_;
   if (d.verified.count(point)) return;
   try {
     const h5::Group g = d.file.open_group(d.groups.at(point));
+    // Every dataset's shape before any is read: a hostile extent must not decide what the digest reads.
+    const std::map<std::string, std::vector<hsize_t>> expected = point_datasets(first, d.id);
+    for (const std::string& name : g.datasets()) {
+      const auto it = expected.find(name);
+      if (it == expected.end())
+        throw SweepPartError(fmt::format("{}: point {}: /{}/{} is not a dataset of a sweep point", d.path, point,
+                                         d.groups.at(point), name));
+      if (const std::vector<hsize_t> dims = g.dims(name); dims != it->second)
+        throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point,
+                                         d.groups.at(point), name, fmt::join(dims, ", "), fmt::join(it->second, ", ")));
+    }
     const std::string stored = g.attr_string("data_digest");
-    if (const std::string actual = point_data_digest(g); actual != stored)
+    if (const std::string actual = point_data_digest(g, point); actual != stored)
       throw SweepPartError(fmt::format("{}: point {}: its data do not match the digest written with them ({}, now {}): "
                                        "the file was changed or damaged after it was written",
                                        d.path, point, stored, actual));
@@ -326,7 +356,7 @@ void SweepPartReader::verify(std::size_t point) const {
 }
 
 PointResult SweepPartReader::result(std::size_t point, const Model& first) const {
-  verify(point);
+  verify(point, first);
   const Impl& d = *impl_;
   const h5::Group g = d.file.open_group(d.groups.at(point));
   PointResult r;
@@ -365,17 +395,9 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
 void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepWriter& writer) const {
   const Impl& d = *impl_;
   if (!d.id.records) return;
-  verify(point);
+  verify(point, first);  // every record shaped for the sweep's entities
   const h5::Group g = d.file.open_group(d.groups.at(point));
-  // Every record shaped for the sweep's entities before any row is read.
   const RecordShape shape = RecordShape::of(first);
-  const Extents e = Extents::of(shape, d.id.trials);
-  for (const TrialRecordSpec* r : trial_records(d.id.tilt.active())) {
-    const std::vector<hsize_t> dims = g.dims(r->out.path), expected = h5_dims(r->out.shape.dims(), e);
-    if (dims != expected)
-      throw SweepPartError(fmt::format("{}: point {}: /{}/{} has shape [{}], expected [{}]", d.path, point, d.groups.at(point),
-                                       r->out.path, fmt::join(dims, ", "), fmt::join(expected, ", ")));
-  }
   TrialBlock b;
   for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
     const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
@@ -387,23 +409,37 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
 
 // ---- progress folders, shard files, merge ----
 
-std::vector<std::string> progress_files(const std::string& folder, const SweepIdentity& id) {
+namespace {
+
+// The point files in a progress folder, by point: (point, path). A temporary of a point being
+// written when the run stopped has another name.
+std::vector<std::pair<std::size_t, std::string>> progress_point_paths(const std::string& folder) {
   std::vector<std::pair<std::size_t, std::string>> found;
   if (!fs::is_directory(folder)) return {};
   static const std::regex name(R"(point-(\d+)\.h5)");
   for (const auto& e : fs::directory_iterator(folder)) {
     std::smatch m;
     const std::string file = e.path().filename().string();
-    if (!std::regex_match(file, m, name)) continue;  // a point being written when the run stopped
-    const SweepPartReader part(e.path().string());
-    if (const std::string diff = id.difference(part.identity()); !diff.empty())
-      throw SweepPartError(fmt::format("{}: progress of another sweep ({} differ, this run vs the file); run without --resume to start over",
-                                       e.path().string(), diff));
-    found.emplace_back(std::stoull(m[1].str()), e.path().string());
+    if (std::regex_match(file, m, name)) found.emplace_back(std::stoull(m[1].str()), e.path().string());
   }
   std::sort(found.begin(), found.end());
+  return found;
+}
+
+void check_same_sweep(const SweepPartReader& part, const SweepIdentity& id) {
+  if (const std::string diff = id.difference(part.identity()); !diff.empty())
+    throw SweepPartError(fmt::format("{}: progress of another sweep ({} differ, this run vs the file); run without --resume to start over",
+                                     part.path(), diff));
+}
+
+}  // namespace
+
+std::vector<std::string> progress_files(const std::string& folder, const SweepIdentity& id) {
   std::vector<std::string> out;
-  for (auto& f : found) out.push_back(std::move(f.second));
+  for (auto& [point, path] : progress_point_paths(folder)) {
+    check_same_sweep(SweepPartReader(path), id);
+    out.push_back(std::move(path));
+  }
   return out;
 }
 
@@ -411,6 +447,11 @@ void write_shard(const std::string& path, const Sweep& sw, const SweepIdentity& 
                  const std::vector<SweepPartReader>& point_files) {
   AtomicFile out(path);
   h5::File f = h5::File::create(out.path());
+  // The shard holds copies of the point files' groups: at most their size. Reserved first, as a
+  // write failing inside H5Ocopy (a full disk) crashes HDF5 1.10.
+  std::uintmax_t bytes = 0;
+  for (const SweepPartReader& part : point_files) bytes += fs::file_size(part.path());
+  out.reserve(bytes);
   f.set_attr("file_type", kSweepShardFileType);
   f.set_attr("format_version", kSweepShardFormatVersion);
   write_identity(f, id);
@@ -506,21 +547,32 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
 }
 
 std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, const SweepIdentity& id, bool resume,
-                                                     const std::vector<std::size_t>& points) {
+                                                     const std::vector<std::size_t>& points, const Model& first) {
   std::map<std::size_t, SweepPartReader> done;
   if (resume) {
-    for (const std::string& file : progress_files(folder, id)) {
-      SweepPartReader part(file);
-      const std::size_t p = part.points().front();
+    for (const auto& [p, file] : progress_point_paths(folder)) {
+      // A file HDF5 cannot read (damaged, or cut short by a crash or a full disk before this
+      // version closed and synced every file before renaming it) is a point not finished.
+      std::optional<SweepPartReader> part;
+      try {
+        part.emplace(file);
+      } catch (const h5::Error& e) {
+        spdlog::warn("{}: cannot read this progress file ({}); simulating point {} again", file, e.what(), p);
+        fs::remove(file);
+        continue;
+      }
+      check_same_sweep(*part, id);  // another sweep's progress is not ours to remove
       if (!std::binary_search(points.begin(), points.end(), p)) continue;
       try {
-        part.verify(p);
+        if (part->points().front() != p)
+          throw SweepPartError(fmt::format("{}: holds point {}, not {}", file, part->points().front(), p));
+        part->verify(p, first);
       } catch (const SweepPartError& e) {
         spdlog::warn("{}; simulating point {} again", e.what(), p);
         fs::remove(file);
         continue;
       }
-      done.emplace(p, std::move(part));
+      done.emplace(p, std::move(*part));
     }
     spdlog::info("--resume: {} of {} points already finished in {}", done.size(), points.size(), folder);
   } else if (fs::exists(folder)) {

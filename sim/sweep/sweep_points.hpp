@@ -26,12 +26,13 @@ inline constexpr const char* kSweepShardFileType = "restake-sim sweep shard";
 // 2: each point also holds avs_holder_loss_mean [A, H]; 3: each point's summary as the declared
 // datasets of a results file (io/schema.hpp) instead of packed tables; 4: each point's group holds
 // data_digest, a digest of its datasets checked before the point is used (parts of version 3 are
-// refused: they cannot show that nobody changed them)
-inline constexpr std::int64_t kSweepShardFormatVersion = 4;
+// refused: they cannot show that nobody changed them); 5: the digest covers the point's index too
+// (a point's data moved to another point's place no longer match)
+inline constexpr std::int64_t kSweepShardFormatVersion = 5;
 
-// The digest of a point's group in a part (its attribute data_digest): of the names, shapes and
-// values of every dataset in it, "fnv1a64:<16 hex digits>".
-std::string point_data_digest(const h5::Group& point);
+// The digest of point `index`'s group in a part (its attribute data_digest): of the index and of
+// the names, shapes and values of every dataset in it, "fnv1a64:<16 hex digits>".
+std::string point_data_digest(const h5::Group& point, std::size_t index);
 
 // A stored point is unusable here (another sweep, missing or duplicate points, a damaged file).
 struct SweepPartError : std::runtime_error {
@@ -121,9 +122,11 @@ class SweepPartReader {
   const std::vector<std::size_t>& points() const;  // ascending
   // `first` is the model of point 0 of the sweep: names, kinds and assets of the entities.
   PointResult result(std::size_t point, const Model& first) const;
-  // Throws SweepPartError unless the point's datasets still have the digest stored with them when
-  // they were written (a file edited or damaged since). result() and copy_records() check first.
-  void verify(std::size_t point) const;
+  // Throws SweepPartError unless the point's group holds only the datasets of a point of the sweep
+  // whose point 0 is `first`, each of its shape (checked before any is read), and they still have
+  // the digest stored with them when they were written (a file edited or damaged since).
+  // result() and copy_records() check first.
+  void verify(std::size_t point, const Model& first) const;
   // The point's per-trial records, block by block (only for parts written with records), each
   // dataset's shape checked against `first`'s entities first.
   void copy_records(std::size_t point, const Model& first, SweepWriter& writer) const;
@@ -152,7 +155,8 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
 // ascending `points` this run makes), opened; a point file changed since it was written is removed
 // with a warning, so the point runs again; otherwise any earlier progress is removed. Either
 // way the folder exists afterwards. The same for runs with and without MPI.
+// A progress file HDF5 cannot read is removed with a warning too. `first` is the sweep's point 0.
 std::map<std::size_t, SweepPartReader> open_progress(const std::string& folder, const SweepIdentity& id, bool resume,
-                                                     const std::vector<std::size_t>& points);
+                                                     const std::vector<std::size_t>& points, const Model& first);
 
 }  // namespace restake
