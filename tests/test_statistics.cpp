@@ -114,3 +114,19 @@ TEST_CASE("with every weight 1 the weighted quantiles and ES are the plain ones"
     CHECK(weighted_expected_shortfall_sorted(x, ones, p) == doctest::Approx(expected_shortfall_sorted(x, p)).epsilon(1e-13));
   }
 }
+
+TEST_CASE("batch_quantile: the whole sample's quantile, and the spread of its batches' quantiles over sqrt(batches)") {
+  // 0..99 in trial order, four batches of 25: their medians (13th smallest) are 12, 37, 62 and 87.
+  std::vector<double> x(100);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
+  const QuantileEstimate q = batch_quantile(x, {}, 0.5, 4);
+  CHECK(q.value == 49.0);
+  const double sd = std::sqrt((2 * 37.5 * 37.5 + 2 * 12.5 * 12.5) / 3.0);  // of 12, 37, 62, 87 (mean 49.5)
+  CHECK(q.stderr_value == doctest::Approx(sd / 2.0).epsilon(1e-14));
+  // Weights: a weight-2 trial counts as two (the weighted rules of weighted_quantile_sorted).
+  const std::vector<double> w(100, 1.0);
+  const QuantileEstimate same = batch_quantile(x, w, 0.5, 4);
+  CHECK(same.value == q.value);
+  CHECK(same.stderr_value == q.stderr_value);
+  CHECK(std::isnan(batch_quantile({1.0, 2.0, 3.0}, {}, 0.5, 4).stderr_value));  // fewer trials than batches
+}

@@ -120,7 +120,7 @@ std::optional<TailSearch> tail_search(const Model& m, const RunArgs& a) {
 }
 
 // Cross-entropy pilot rounds (trial/cross_entropy.hpp), logged round by round.
-Tilt find_run_tilt(const Model& m, const TailSearch& s, const RunSpec& spec) {
+CrossEntropyResult find_run_tilt(const Model& m, const TailSearch& s, const RunSpec& spec) {
   // The pilots draw trial indices from 2^62 up (cross_entropy.hpp), beyond any run's own.
   if (spec.first_trial + spec.trials > (std::uint64_t{1} << 62))
     throw std::runtime_error(fmt::format("--tail: at most 2^62 trials in an importance-sampled run, not {}", spec.trials));
@@ -138,7 +138,7 @@ Tilt find_run_tilt(const Model& m, const TailSearch& s, const RunSpec& spec) {
     spdlog::warn("importance sampling: the pilot rounds reached loss {:.6g}, short of {:.6g}, in {} rounds: the estimates stay "
                  "unbiased but may be noisier (more [tail] rounds or pilot trials would help)", r.levels.back(), r.target_loss,
                  r.levels.size());
-  return r.tilt;
+  return r;
 }
 
 int cmd_run(RunArgs a) {
@@ -154,10 +154,15 @@ int cmd_run(RunArgs a) {
 
   spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,
                spec.trials, spec.seed, spec.threads, a.output);
-  if (tail) spec.tilt = find_run_tilt(m, *tail, spec);
+  std::optional<TailInfo> target;
+  if (tail) {
+    const CrossEntropyResult r = find_run_tilt(m, *tail, spec);
+    spec.tilt = r.tilt;
+    target = TailInfo{tail->target.holder, r.target_loss, tail->target.quantile};
+  }
 
   ResultsMeta meta;
-  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt)};
+  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt), target};
   meta.scenario_path = a.scenario;
   meta.scenario_text = text;
   WriterOptions wo;
@@ -165,7 +170,7 @@ int cmd_run(RunArgs a) {
   wo.records = a.records;
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
-  Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy);
+  Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target);
 
   catch_interrupts();
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);

@@ -99,6 +99,38 @@ TiltInfo read_tilt(const h5::Group& root) {
   return t;
 }
 
+void write_tail(const h5::Group& root, const RunSummary& s, const std::string& holder_name) {
+  const h5::Group g = root.create_group("tail");
+  g.set_attr("holder", static_cast<std::uint64_t>(s.info.tail->holder));
+  g.set_attr("holder_name", holder_name);
+  g.set_attr("loss", s.info.tail->loss);
+  g.set_attr("quantile_level", s.info.tail->quantile_level);
+  g.set_attr("probability", s.tail->exceedance.mean);
+  g.set_attr("probability_stderr", s.tail->exceedance.stderr_mean);
+  g.set_attr("quantile", s.tail->quantile);
+  g.set_attr("quantile_stderr", s.tail->quantile_stderr);
+}
+
+void read_tail(const h5::Group& root, std::size_t holders, RunSummary& s) {
+  if (!root.exists("tail")) return;
+  const h5::Group g = root.open_group("tail");
+  TailInfo t;
+  t.holder = static_cast<std::size_t>(g.attr_uint("holder"));
+  t.loss = g.attr_double("loss");
+  t.quantile_level = g.attr_double("quantile_level");
+  if (t.holder >= holders) throw h5::Error(fmt::format("/tail attribute holder is {}, expected one of the {} holders", t.holder, holders));
+  if (!(t.loss >= 0.0 && t.loss <= 1.0)) throw h5::Error(fmt::format("/tail attribute loss is {}, expected in [0, 1]", t.loss));
+  if (!(t.quantile_level == 0.0 || (t.quantile_level >= 0.5 && t.quantile_level < 1.0)))
+    throw h5::Error(fmt::format("/tail attribute quantile_level is {}, expected 0 or in [0.5, 1)", t.quantile_level));
+  TailSummary e;
+  e.exceedance.mean = g.attr_double("probability");
+  e.exceedance.stderr_mean = g.attr_double("probability_stderr");
+  e.quantile = g.attr_double("quantile");
+  e.quantile_stderr = g.attr_double("quantile_stderr");
+  s.info.tail = t;
+  s.tail = e;
+}
+
 TiltInfo read_tilt_if_weighted(const h5::Group& root) {
   if (!root.has_attr("weighted")) return {};
   if (const std::int64_t w = root.attr_int("weighted"); w != 1)

@@ -39,6 +39,14 @@ TiltInfo read_tilt(const h5::Group& root);
 // The tilt of any file: inactive when it has no `weighted` attribute (plain Monte Carlo).
 TiltInfo read_tilt_if_weighted(const h5::Group& root);
 
+// An importance-sampled run's target and its estimates there (run --tail): the group /tail, its
+// attributes holder (index and name), loss, quantile_level, probability, probability_stderr,
+// quantile, quantile_stderr. Written only for runs with a target.
+void write_tail(const h5::Group& root, const RunSummary& s, const std::string& holder_name);
+// Back into s.info.tail and s.tail when the file has /tail, checked (a holder among `holders`,
+// finite levels in range); anything else is an h5::Error naming the attribute.
+void read_tail(const h5::Group& root, std::size_t holders, RunSummary& s);
+
 // The per-trial weights under `root` (/trials/weight of a results file), checked: shape [trials],
 // every weight finite and >= 0; empty when `weighted` is false (a plain run: every trial weighs 1).
 // A plain run with a weight dataset, a weighted one without, or a bad weight is an h5::Error naming

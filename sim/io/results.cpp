@@ -111,6 +111,7 @@ void ResultsWriter::finish(const RunSummary& s) {
                                          s.info.trials, d.meta.info.trials));
   const std::array runs{&s};
   write_summaries(*d.file, runs, false, true);
+  if (s.tail) write_tail(*d.file, s, s.holders.at(s.info.tail->holder).name);
   d.file->set_attr("complete", std::int64_t{1});
   d.records.clear();
   d.file->close();
@@ -151,6 +152,11 @@ RunSummary read_summary(const std::string& path) {
     return static_cast<std::size_t>(dims[0]);
   };
   const std::size_t H = count("holders/names"), A = count("avs/names"), P = count("pools/names");
+  try {
+    read_tail(f, H, s);  // run --tail: its target and the estimates there
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+  }
   const struct {
     const char* dataset;
     std::size_t length;

@@ -118,7 +118,26 @@ void sort_weighted(std::vector<double>& x, std::vector<double>& w) {
   x = std::move(xs);
   w = std::move(ws);
 }
+
+double quantile_of(std::vector<double> x, std::vector<double> w, double p) {
+  if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);
+  return w.empty() ? quantile_sorted(x, p) : weighted_quantile_sorted(x, w, p);
+}
 }  // namespace
+
+QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches) {
+  QuantileEstimate out{quantile_of(x, w, p), std::nan("")};
+  const std::size_t n = x.size();
+  if (batches < 2 || n < batches) return out;
+  RunningMoments spread;
+  for (std::size_t b = 0; b < batches; ++b) {
+    const std::size_t from = b * n / batches, to = (b + 1) * n / batches;
+    spread.add(quantile_of({x.begin() + from, x.begin() + to},
+                           w.empty() ? std::vector<double>{} : std::vector<double>(w.begin() + from, w.begin() + to), p));
+  }
+  out.stderr_value = spread.result().sd / std::sqrt(static_cast<double>(batches));
+  return out;
+}
 
 void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w) {
   if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);

@@ -105,6 +105,15 @@ double weighted_expected_shortfall_sorted(std::span<const double> x, std::span<c
 // The trials of x (ascending, weights w) above `level`, summed from the largest down.
 WeightSpread weight_spread_above(std::span<const double> x, std::span<const double> w, double level);
 
+// The quantile at level p of a sample in trial order (w: its weights, or empty), with a standard
+// error by batch means: the sample cut into `batches` consecutive runs of trials, each its own
+// quantile; stderr = sd of those / sqrt(batches) (Glasserman 2004, §9.2 for weighted samples;
+// the batches' own small-sample bias is left out, so keep them large). NaN below 2 batches' trials.
+struct QuantileEstimate {
+  double value = 0.0, stderr_value = 0.0;
+};
+QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches);
+
 // All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);
 ReturnSummary summarize_return(std::vector<double> x);

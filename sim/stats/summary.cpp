@@ -52,6 +52,10 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
   for (std::size_t k = 0; k < m.coverage_pools.size(); ++k)
     s.pools.push_back({m.coverage_pools[k].name, to_string(m.coverage_pools[k].asset), m.coverage_pools[k].balance, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
+  if (t.tail) {
+    if (!info.tail) throw std::logic_error("summarize_run: the tally has a tail target the run's info does not");
+    s.tail = TailSummary{t.exceedance.result()};
+  }
   return s;
 }
 
@@ -83,10 +87,16 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
   const TallyTotals t = tally.totals();
   const std::vector<double> weight = col.weight ? col.weight() : std::vector<double>{};
   if (t.weighted != !weight.empty()) throw std::logic_error("summarize_run: the records' weights do not match the tally's");
-  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+  RunSummary s = summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
     set_loss_tail(hs.loss, col.loss_fraction(h), weight);
     set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
+  if (s.tail && t.tail->quantile_level > 0.0) {
+    const QuantileEstimate q = batch_quantile(col.loss_fraction(t.tail->holder), weight, t.tail->quantile_level, kTailBatches);
+    s.tail->quantile = q.value;
+    s.tail->quantile_stderr = q.stderr_value;
+  }
+  return s;
 }
 
 RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally) {
@@ -131,6 +141,25 @@ std::size_t tilted_sources(const TiltInfo& t) {
   return n;
 }
 // Which estimator produced the figures; a plain run prints none (its output is as it always was).
+// The run's target (run --tail), its estimates with standard errors and 95% intervals.
+std::string tail_line(const RunSummary& s) {
+  const TailInfo& t = *s.info.tail;
+  const TailSummary& e = *s.tail;
+  const auto interval = [](double x, double se, auto show) {
+    return fmt::format("{} (se {}, 95% CI {} to {})", show(x), show(se), show(x - 1.959963984540054 * se),
+                       show(x + 1.959963984540054 * se));
+  };
+  const auto p = [](double x) { return fmt::format("{:.4g}", x); };
+  std::string out = fmt::format("tail target, holder {}: P(loss >= {}) = {}", s.holders.at(t.holder).name, pct(t.loss),
+                                interval(e.exceedance.mean, e.exceedance.stderr_mean, p));
+  if (t.quantile_level > 0.0)
+    out += std::isfinite(e.quantile)
+               ? fmt::format("; loss quantile {:g}% = {}, by batch means over {} batches", 100.0 * t.quantile_level,
+                             interval(e.quantile, e.quantile_stderr, pct), kTailBatches)
+               : fmt::format("; loss quantile {:g}%: n/a without per-trial records", 100.0 * t.quantile_level);
+  return out + "\n";
+}
+
 std::string estimator_line(const RunSummary& s) {
   const double n = static_cast<double>(s.info.trials);
   return fmt::format("estimator: importance sampling - {} trials weighted by their likelihood ratios, effective sample size {} "
@@ -146,7 +175,8 @@ std::string format_summary_table(const RunSummary& s) {
   std::string out = fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n",
                                 s.info.scenario_name, s.info.trials, s.info.seed, s.info.horizon_days,
                                 s.info.program_version, s.info.git_commit.substr(0, 12));
-  if (s.info.weighted()) out += estimator_line(s) + "\n";
+  if (s.info.weighted()) out += estimator_line(s) + (s.tail ? "" : "\n");
+  if (s.tail) out += tail_line(s) + "\n";
   out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
   out += fmt::format("{:<16} {:<6} {:>18} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", "holder", "kind",
                      "value", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%",
@@ -212,6 +242,13 @@ std::string format_summary_json(const RunSummary& s) {
         json_number(s.weights.effective_sample_size), json_number(s.weights.max_weight_share), json_number(s.info.tilt.defensive),
         tilted);
   }
+  if (s.tail)
+    out += fmt::format("  \"tail\": {{\"holder\": {}, \"loss\": {}, \"quantile_level\": {}, \"probability\": {}, "
+                       "\"probability_stderr\": {}, \"quantile\": {}, \"quantile_stderr\": {}}},\n",
+                       json_string(s.holders.at(s.info.tail->holder).name), json_number(s.info.tail->loss),
+                       json_number(s.info.tail->quantile_level), json_number(s.tail->exceedance.mean),
+                       json_number(s.tail->exceedance.stderr_mean), json_number(s.tail->quantile),
+                       json_number(s.tail->quantile_stderr));
   out += "  \"holders\": [\n";
   for (std::size_t i = 0; i < s.holders.size(); ++i) {
     const auto& h = s.holders[i];

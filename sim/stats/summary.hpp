@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@ struct RunInfo {
   std::uint64_t trials = 0;
   double horizon_days = 0.0;
   TiltInfo tilt{};  // active: a weighted run
+  std::optional<TailInfo> tail{};  // run --tail: its target
   bool weighted() const { return tilt.active(); }
 };
 
@@ -63,8 +66,18 @@ struct AvsSummary {
   std::vector<double> holder_loss_mean;  // [holder] share of its initial value lost to this AVS's slashings (gross)
 };
 
+// The run's estimates at its tail target, each with its standard error (95% interval: +/- 1.96 se).
+struct TailSummary {
+  Moments exceedance;  // of w 1{loss >= info.tail->loss}: mean = P(loss >= x)
+  // Quantile targets, with records: the loss quantile at the level over all trials, and its
+  // standard error by batch means (kTailBatches consecutive batches, each its own quantile).
+  double quantile = std::nan(""), quantile_stderr = std::nan("");
+};
+inline constexpr std::size_t kTailBatches = 20;
+
 struct RunSummary {
   RunInfo info;
+  std::optional<TailSummary> tail;  // when info.tail is set
   // Weighted runs: Kish's effective sample size of all the trials and the largest weight's share.
   WeightSpread weights;
   std::vector<HolderSummary> holders;

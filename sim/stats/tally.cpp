@@ -27,6 +27,7 @@ void Tally::Ordered::merge(const Ordered& b) {
     for (std::size_t k = 0; k < into.size(); ++k) into[k] += from[k];
   };
   trials += b.trials;
+  exceedance.merge(b.exceedance);
   weight_sum += b.weight_sum;
   weight_squares += b.weight_squares;
   for (std::size_t h = 0; h < loss.size(); ++h) {
@@ -60,9 +61,10 @@ Exact empty_exact(const RecordShape& s, double sketch_accuracy) {
 }
 }  // namespace
 
-Tally::Tally(const Model& m, double sketch_accuracy)
+Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail)
     : shape_(RecordShape::of(m)),
       sketch_accuracy_(sketch_accuracy),
+      tail_(tail),
       done_(shape_),
       open_(shape_),
       exact_(empty_exact<Exact>(shape_, sketch_accuracy)) {
@@ -105,6 +107,7 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
       o.covered_sum[h] += weigh(w, b.covered_fraction[t * H + h]);
       for (std::size_t c = 0; c < C; ++c) o.cause_sum[h * C + c] += weigh(w, b.loss_by_cause[(t * H + h) * C + c]);
     }
+    if (tail_) o.exceedance.add(count(w, b.loss_fraction[t * H + tail_->holder] >= tail_->loss));
     for (std::size_t a = 0; a < A; ++a) {
       o.avs_lost_sum[a] += weigh(w, b.avs_stake_lost[t * A + a]);
       o.avs_slashed[a] += count(w, b.avs_stake_lost[t * A + a] > 0.0);
@@ -182,6 +185,8 @@ TallyTotals Tally::totals() const {
   t.pool_drawdown_sum = std::move(o.pool_drawdown_sum);
   t.pool_exhausted = std::move(o.pool_exhausted);
   t.weight_sum = o.weight_sum;
+  t.tail = tail_;
+  t.exceedance = o.exceedance;
   t.weight_squares = o.weight_squares;
   Exact x = empty_exact<Exact>(shape_, sketch_accuracy_);
   for (const Exact& e : exact_) {

@@ -25,6 +25,14 @@ namespace restake {
 // trial indices (not of a block): the merges fall at the same places whatever the blocks are.
 inline constexpr std::uint64_t kTallyChunk = 4096;
 
+// What an importance-sampled run was tuned for (run --tail): holder h's P(loss >= loss), and for a
+// quantile target the level whose quantile the pilots estimated as `loss`.
+struct TailInfo {
+  std::size_t holder = 0;
+  double loss = 0.0;
+  double quantile_level = 0.0;  // 0: a loss target
+};
+
 // What the trials of a run add up to. Every sum is weighted by the trials' weights (their
 // likelihood ratios in an importance-sampled run, 1 otherwise): an estimate is the sum over the
 // number of trials. Counts of trials are sums of weights too (exact integers when all are 1).
@@ -44,13 +52,16 @@ struct TallyTotals {
   std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
   std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;  // the same, weighted runs
   double weight_sum = 0.0, weight_squares = 0.0, max_weight = 0.0;  // weighted runs: sum w, sum w^2, max w
+  std::optional<TailInfo> tail;  // the run's tail target, and
+  RunningMoments exceedance;     // of w 1{its holder's loss >= its loss}
 };
 
 class Tally {
  public:
   // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
   // runs whose per-trial records are not stored.
-  explicit Tally(const Model& m, double sketch_accuracy = 0.0);
+  // `tail`: also the exceedance of an importance-sampled run's target (run --tail).
+  explicit Tally(const Model& m, double sketch_accuracy = 0.0, std::optional<TailInfo> tail = {});
   // The next block of the run (blocks come in trial order, without gaps).
   void add(const TrialBlock& b);
   // Everything added so far.
@@ -65,6 +76,7 @@ class Tally {
     std::vector<double> loss_positive, return_negative, covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
     std::vector<double> avs_slashed, pool_exhausted;
     double weight_sum = 0.0, weight_squares = 0.0;  // weighted runs only
+    RunningMoments exceedance;                      // with a tail target only
     explicit Ordered(const RecordShape& s);
     void merge(const Ordered& later);
   };
@@ -81,6 +93,7 @@ class Tally {
 
   RecordShape shape_;
   double sketch_accuracy_;
+  std::optional<TailInfo> tail_;
   std::optional<bool> weighted_;  // known from the first block
   std::vector<double> pool_balance_;
   std::uint64_t next_trial_ = 0;  // after the last block's
