@@ -290,6 +290,10 @@ TEST_CASE("inverse_cdf gives closed-form quantiles, the upper ones to full preci
   // Beta(1, b): F(x) = 1 - (1 - x)^b, so x = 1 - q^(1/b); near 1, q keeps the digits u has lost.
   CHECK(inverse_cdf(d(DistributionKind::Beta, 1.0, 4.0), 0.3, 0.7) == doctest::Approx(1.0 - std::pow(0.7, 0.25)).epsilon(1e-14));
   CHECK(inverse_cdf(d(DistributionKind::Beta, 1.0, 2.0), 1.0 - 1e-14, 1e-14) == doctest::Approx(1.0 - 1e-7).epsilon(1e-15));
+  // Beta(3, 1): F(x) = x^3; Beta(2, 2), by Boost.Math: F(x) = 3x^2 - 2x^3, so F(0.2) = 0.104.
+  CHECK(inverse_cdf(d(DistributionKind::Beta, 3.0, 1.0), 0.125, 0.875) == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(inverse_cdf(d(DistributionKind::Beta, 2.0, 2.0), 0.104, 0.896) == doctest::Approx(0.2).epsilon(1e-13));
+  CHECK(inverse_cdf(d(DistributionKind::Beta, 2.0, 2.0), 0.896, 0.104) == doctest::Approx(0.8).epsilon(1e-13));
   // Triangular(0, 0, 1): F(x) = 1 - (1 - x)^2.
   CHECK(inverse_cdf(d(DistributionKind::Triangular, 0.0, 0.0, 1.0), 0.75, 0.25) == doctest::Approx(0.5).epsilon(1e-14));
   CHECK(inverse_cdf(d(DistributionKind::Normal, 1.0, 2.0), 0.975, 0.025) == doctest::Approx(1.0 + 2.0 * 1.959963984540054));

@@ -72,7 +72,11 @@ double inverse_cdf(const Distribution& d, double u, double q) {
   switch (d.kind) {
     case DistributionKind::Fixed: return d.a;
     case DistributionKind::Uniform: return u <= 0.5 ? d.a + u * (d.b - d.a) : d.b - q * (d.b - d.a);
-    case DistributionKind::Beta: return quantile_of(boost::math::beta_distribution<double>(d.a, d.b), u, q);
+    case DistributionKind::Beta:
+      // Closed forms for the common shapes (ours are mostly Beta(1, b)): 1 - F = (1 - x)^b, F = x^a.
+      if (d.a == 1.0) return -std::expm1(std::log(q) / d.b);
+      if (d.b == 1.0) return std::exp(std::log(u) / d.a);
+      return quantile_of(boost::math::beta_distribution<double>(d.a, d.b), u, q);
     case DistributionKind::Triangular: return quantile_of(boost::math::triangular_distribution<double>(d.a, d.b, d.c), u, q);
     case DistributionKind::Normal:
       return truncated_quantile(boost::math::normal_distribution<double>(d.a, d.b), d.lo, d.hi, u, q);
