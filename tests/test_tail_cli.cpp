@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli_support.hpp"
+#include "h5_dump.hpp"
 #include "io/h5.hpp"
 #include "io/results.hpp"
 #include "stats/statistics.hpp"
@@ -106,17 +107,31 @@ TEST_CASE("a --tail that names no holder or no valid target is refused before an
   CHECK_FALSE(fs::exists(out));
 }
 
-TEST_CASE("a sweep over a scenario with a [tail] table is refused, naming the table") {
+TEST_CASE("a sweep over a scenario with a [tail] table draws every point with one tilt, and its shards merge bit for bit") {
   TempDir dir;
   {
-    std::ofstream(dir / "tail.toml") << slurp(kDefault) << "\n[tail]\nholder = \"rsETH-like\"\nloss = 0.1\n";
-    std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"tail.toml\"\ntrials = 100\nseed = 1\n"
+    std::ofstream(dir / "tail.toml") << slurp(kDefault) << "\n[tail]\nholder = \"rsETH-like\"\nloss = 0.2\npilot_trials = 2000\n";
+    std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"tail.toml\"\ntrials = 2000\nseed = 1\n"
                                          "[[sweep.parameter]]\npath = \"pool.lrt-coverage.balance_eth\"\nvalues = [0, 5000]\n";
   }
   std::string err;
-  CHECK(cli(fmt::format("sweep {} -o {}", dir / "sweep.toml", dir / "s.h5"), dir, nullptr, &err) == 2);
-  CHECK(err.find("has a [tail] table: sweeps run plain Monte Carlo only") != std::string::npos);
-  CHECK_FALSE(fs::exists(dir / "s.h5"));
+  REQUIRE(cli(fmt::format("sweep {} -o {}", dir / "sweep.toml", dir / "s.h5"), dir, nullptr, &err) == 0);
+  CHECK(err.find("importance sampling: one tilt for every point, towards loss >= 0.2 for holder \"rsETH-like\"") !=
+        std::string::npos);
+  {
+    const h5::File f = h5::File::open_read_only(dir / "s.h5");
+    CHECK(f.attr_int("weighted") == 1);
+    const std::vector<double> b = f.read_doubles("tilt/size_exponent");
+    CHECK(std::count_if(b.begin(), b.end(), [](double x) { return x < 1.0; }) > 0);
+  }
+  for (int k = 0; k < 2; ++k)
+    REQUIRE(cli(fmt::format("sweep {} --shard {}/2 -o {} -q", dir / "sweep.toml", k, dir / fmt::format("p{}.h5", k)),
+                dir) == 0);
+  REQUIRE(cli(fmt::format("merge {} {} -o {} -q", dir / "p0.h5", dir / "p1.h5", dir / "m.h5"), dir) == 0);
+  Dump single = dump_file(dir / "s.h5"), merged = dump_file(dir / "m.h5");
+  single.erase("@created_utc");
+  merged.erase("@created_utc");
+  CHECK(single == merged);
 }
 
 TEST_CASE("an importance-sampled run reports its target's estimates with standard errors, stored and read back") {

@@ -11,6 +11,7 @@
 
 #include "interrupt.hpp"
 #include "io/atomic_file.hpp"
+#include "trial/cross_entropy.hpp"
 #include "trial/engine.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "text_file.hpp"
@@ -45,7 +46,18 @@ Sweep read_sweep(const std::string& path) {
 }
 
 RunSpec sweep_run_spec(const SweepArgs& a, const Sweep& sw) {
-  return resolve_run_spec(sw.point_model(0).simulation, {.seed = sw.seed, .trials = sw.trials}, a.run);
+  const Model first = sw.point_model(0);
+  RunSpec run = resolve_run_spec(first.simulation, {.seed = sw.seed, .trials = sw.trials}, a.run);
+  // The scenario's [tail]: one tilt for every point (docs/sweeps.md), found by the pilots on point 0.
+  // The search is a pure function of (model, seed), so every MPI rank that calls this finds the same.
+  if (first.tail) {
+    const CrossEntropyResult r = find_tilt(first, *first.tail, run.seed);
+    spdlog::info("importance sampling: one tilt for every point, towards loss >= {:.6g} for holder \"{}\" on point 0 "
+                 "({} pilot trials{})", r.target_loss, first.holders[first.tail->target.holder].name, r.pilot_trials,
+                 r.reached ? "" : ", short of the target");
+    run.tilt = r.tilt;
+  }
+  return run;
 }
 
 std::string sweep_output(const SweepArgs& a, const std::optional<ShardSpec>& shard) {

@@ -331,10 +331,7 @@ Sweep parse_sweep(std::string_view text, const std::string& file, const Scenario
   } catch (const std::exception& e) {
     sw.fail("scenario", e.what());
   }
-  // The scenario's own errors, with its own locations.
-  if (parse_scenario(s.scenario_text, s.scenario_path).tail)
-    sw.fail("scenario", fmt::format("{} has a [tail] table: sweeps run plain Monte Carlo only, for now (run each point "
-                                    "with `restake-sim run --tail`, or remove the table)", s.scenario_path));
+  parse_scenario(s.scenario_text, s.scenario_path);  // the scenario's own errors, with its own locations
   const toml::table scenario_root = parse_toml(s.scenario_text, TomlFile{s.scenario_path, "docs/scenario-format.md"});
 
   s.trials = sw.integer("trials", 1, "an integer >= 1");
