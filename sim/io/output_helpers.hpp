@@ -7,6 +7,10 @@
 
 namespace restake::detail {
 
+// Trials per HDF5 chunk of the per-trial records (and per read when they are copied or digested):
+// one constant, so a sweep's parts and files and a run's file chunk alike.
+inline constexpr unsigned long long kChunkTrials = 16384;  // the type of hsize_t
+
 // Amounts are in the entity's own asset, named in the sibling `assets` datasets.
 inline constexpr const char* kOwnAsset = "units of the entity's asset (see the assets datasets)";
 

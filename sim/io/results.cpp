@@ -21,7 +21,6 @@ using detail::collect;
 using detail::kOwnAsset;
 using detail::utc_now;
 
-constexpr hsize_t kChunkTrials = 16384;
 
 }  // namespace
 
@@ -71,7 +70,7 @@ struct ResultsWriter::Impl {
     const Extents e = Extents::of(RecordShape::of(m));
     for (const TrialRecordSpec* r : trial_records(meta.info.weighted())) {
       const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
-      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, kChunkTrials, o.deflate_level, r->out.unit), r->field);
+      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, detail::kChunkTrials, o.deflate_level, r->out.unit), r->field);
       label_axes(f, r->out.path, r->out.shape.dims());
     }
   }

@@ -24,6 +24,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/h5.hpp"
+#include "io/output_helpers.hpp"
 #include "io/outputs.hpp"
 
 namespace fs = std::filesystem;
@@ -32,7 +33,6 @@ namespace restake {
 
 namespace {
 
-constexpr hsize_t kRecordRows = 16384;  // rows per chunk and per read of stored records
 constexpr const char* kOwnAsset = "units of the entity's asset";
 
 void write_identity(const h5::Group& g, const SweepIdentity& id) {
@@ -127,8 +127,8 @@ std::string point_data_digest(const h5::Group& g, std::size_t index) {
       const std::vector<double> v = g.read_doubles(name);
       add(v.data(), v.size() * sizeof(double));
     } else {
-      for (hsize_t first = 0; first < dims[0]; first += kRecordRows) {  // records may be large: a chunk at a time
-        const std::vector<double> v = g.read_rows(name, first, std::min<hsize_t>(kRecordRows, dims[0] - first));
+      for (hsize_t first = 0; first < dims[0]; first += detail::kChunkTrials) {  // records may be large: a chunk at a time
+        const std::vector<double> v = g.read_rows(name, first, std::min<hsize_t>(detail::kChunkTrials, dims[0] - first));
         add(v.data(), v.size() * sizeof(double));
       }
     }
@@ -250,7 +250,7 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   d.group.emplace(d.file->create_group("point"));
   if (!id.records) return;
   d.group->create_group("trials");
-  const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, kRecordRows));
+  const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, detail::kChunkTrials));
   const Extents e = Extents::of(RecordShape::of(m));
   for (const TrialRecordSpec* r : trial_records(id.tilt.active()))
     d.records.emplace_back(*d.group, r->out.path, h5_dims(r->out.shape.dims().subspan(1), e), chunk, id.deflate_level, r->out.unit);
@@ -399,8 +399,8 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
   const h5::Group g = d.file.open_group(d.groups.at(point));
   const RecordShape shape = RecordShape::of(first);
   TrialBlock b;
-  for (hsize_t row = 0; row < d.id.trials; row += kRecordRows) {
-    const hsize_t n = std::min<hsize_t>(kRecordRows, d.id.trials - row);
+  for (hsize_t row = 0; row < d.id.trials; row += detail::kChunkTrials) {
+    const hsize_t n = std::min<hsize_t>(detail::kChunkTrials, d.id.trials - row);
     b.reset(shape, row, n);
     for (const TrialRecordSpec* r : trial_records(d.id.tilt.active())) b.*r->field = g.read_rows(r->out.path, row, n);
     writer.append(point, b);

@@ -24,7 +24,6 @@ using detail::collect;
 using detail::kOwnAsset;
 using detail::utc_now;
 
-constexpr hsize_t kChunkTrials = 16384;
 
 
 void check(herr_t r, const std::string& what) {
@@ -41,7 +40,7 @@ class PointTrialArray {
       : name_("/" + name) {
     dims_ = {points, trials};
     dims_.insert(dims_.end(), trailing.begin(), trailing.end());
-    std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, kChunkTrials))};
+    std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, detail::kChunkTrials))};
     for (const hsize_t t : trailing) chunk.push_back(std::max<hsize_t>(1, t));
     const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot set chunks of " + name_);
