@@ -128,5 +128,8 @@ TEST_CASE("batch_quantile: the whole sample's quantile, and the spread of its ba
   const QuantileEstimate same = batch_quantile(x, w, 0.5, 4);
   CHECK(same.value == q.value);
   CHECK(same.stderr_value == q.stderr_value);
-  CHECK(std::isnan(batch_quantile({1.0, 2.0, 3.0}, {}, 0.5, 4).stderr_value));  // fewer trials than batches
+  CHECK(std::isnan(batch_quantile({1.0, 2.0, 3.0, 4.0, 5.0}, {}, 0.5, 3).stderr_value));  // under two trials a batch
+  // 0..9 in three batches cut as numpy.array_split cuts: [0..3], [4..6], [7..9], medians 1, 5 and 8.
+  const QuantileEstimate uneven = batch_quantile({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {}, 0.5, 3);
+  CHECK(uneven.stderr_value == doctest::Approx(std::sqrt((1.0 + 25.0 + 64.0 - 3.0 * (14.0 / 3.0) * (14.0 / 3.0)) / 2.0 / 3.0)));
 }

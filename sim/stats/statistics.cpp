@@ -128,10 +128,14 @@ double quantile_of(std::vector<double> x, std::vector<double> w, double p) {
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches) {
   QuantileEstimate out{quantile_of(x, w, p), std::nan("")};
   const std::size_t n = x.size();
-  if (batches < 2 || n < batches) return out;
+  if (batches < 2 || n < 2 * batches) return out;
+  // Cut as numpy.array_split cuts (the Python report's weighted_batch_ci): the first n % B batches
+  // one trial longer.
+  const std::size_t size = n / batches, longer = n % batches;
+  const auto start = [&](std::size_t b) { return b * size + std::min(b, longer); };
   RunningMoments spread;
   for (std::size_t b = 0; b < batches; ++b) {
-    const std::size_t from = b * n / batches, to = (b + 1) * n / batches;
+    const std::size_t from = start(b), to = start(b + 1);
     spread.add(quantile_of({x.begin() + from, x.begin() + to},
                            w.empty() ? std::vector<double>{} : std::vector<double>(w.begin() + from, w.begin() + to), p));
   }

@@ -108,7 +108,10 @@ WeightSpread weight_spread_above(std::span<const double> x, std::span<const doub
 // The quantile at level p of a sample in trial order (w: its weights, or empty), with a standard
 // error by batch means: the sample cut into `batches` consecutive runs of trials, each its own
 // quantile; stderr = sd of those / sqrt(batches) (Glasserman 2004, §9.2 for weighted samples;
-// the batches' own small-sample bias is left out, so keep them large). NaN below 2 batches' trials.
+// the batches' own small-sample bias is left out, so keep them large); a 95% interval is then
+// value +/- t(0.975, batches - 1) stderr. The batches are cut as numpy.array_split cuts (the first
+// n % batches one trial longer), as the Python report's weighted_batch_ci does. NaN below two
+// trials per batch.
 struct QuantileEstimate {
   double value = 0.0, stderr_value = 0.0;
 };

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
 namespace restake {
@@ -145,17 +146,18 @@ std::size_t tilted_sources(const TiltInfo& t) {
 std::string tail_line(const RunSummary& s) {
   const TailInfo& t = *s.info.tail;
   const TailSummary& e = *s.tail;
-  const auto interval = [](double x, double se, auto show) {
-    return fmt::format("{} (se {}, 95% CI {} to {})", show(x), show(se), show(x - 1.959963984540054 * se),
-                       show(x + 1.959963984540054 * se));
+  // z for a mean over all trials; Student's t with B - 1 degrees of freedom for batch means.
+  const auto interval = [](double x, double se, double z, auto show) {
+    return fmt::format("{} (se {}, 95% CI {} to {})", show(x), show(se), show(x - z * se), show(x + z * se));
   };
+  const double t_batches = boost::math::quantile(boost::math::students_t(static_cast<double>(kTailBatches - 1)), 0.975);
   const auto p = [](double x) { return fmt::format("{:.4g}", x); };
   std::string out = fmt::format("tail target, holder {}: P(loss >= {}) = {}", s.holders.at(t.holder).name, pct(t.loss),
-                                interval(e.exceedance.mean, e.exceedance.stderr_mean, p));
+                                interval(e.exceedance.mean, e.exceedance.stderr_mean, 1.959963984540054, p));
   if (t.quantile_level > 0.0)
     out += std::isfinite(e.quantile)
                ? fmt::format("; loss quantile {:g}% = {}, by batch means over {} batches", 100.0 * t.quantile_level,
-                             interval(e.quantile, e.quantile_stderr, pct), kTailBatches)
+                             interval(e.quantile, e.quantile_stderr, t_batches, pct), kTailBatches)
                : fmt::format("; loss quantile {:g}%: n/a without per-trial records", 100.0 * t.quantile_level);
   return out + "\n";
 }
