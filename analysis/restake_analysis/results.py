@@ -364,6 +364,28 @@ class Results:
         return self.trials("weight") if self.weighted else None
 
     @property
+    def tail(self) -> dict | None:
+        """The target of a `run --tail` (/tail): holder, loss level x, quantile level (0 for a loss
+        target), and the run's estimates there: probability P(loss >= x) and its standard error,
+        and for a quantile target the quantile and its batch-means standard error (NaN without
+        records). None for any other run."""
+        if "tail" not in self._file:
+            return None
+        a = self._file["tail"].attrs
+        keys = ("holder", "holder_name", "loss", "quantile_level", "probability", "probability_stderr", "quantile",
+                "quantile_stderr")
+        missing = [k for k in keys if k not in a]
+        if missing:
+            raise ResultsError(f"{self.path}: /tail lacks the attribute {missing[0]}")
+        out = {k: a[k] for k in keys}
+        out["holder"] = int(out["holder"])
+        out["holder_name"] = out["holder_name"].decode() if isinstance(out["holder_name"], bytes) else str(out["holder_name"])
+        if not 0 <= out["holder"] < len(self.holder_names):
+            raise ResultsError(f"{self.path}: /tail attribute holder is {out['holder']}, expected one of the "
+                               f"{len(self.holder_names)} holders")
+        return out
+
+    @property
     def estimator(self) -> str:
         """Which estimator produced the file's figures, as the reports say it."""
         return "importance sampling" if self.weighted else "plain Monte Carlo"

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import SCENARIO, run_cli
 from restake_analysis import Results
 from restake_analysis import statistics as st
 
@@ -213,3 +213,29 @@ def test_the_cli_json_of_a_weighted_file_names_its_estimator_and_python_agrees(f
     table = run_cli("summary", files["weighted"]).stdout
     assert "estimator: importance sampling - 5000 trials" in table
     assert "estimator" not in run_cli("summary", files["n100"]).stdout
+
+
+def test_a_tail_run_s_target_estimates_agree_with_python_on_its_records(tmp_path):
+    out = tmp_path / "tail.h5"
+    run_cli("run", SCENARIO, "-o", out, "--trials", "20000", "--seed", "5", "--no-progress", "-q",
+            "--tail", "rsETH-like:quantile=0.999")
+    with Results(out) as r:
+        t = r.tail
+        assert t["holder_name"] == "rsETH-like" and t["holder"] == 0 and t["quantile_level"] == 0.999
+        loss, w = r.loss_fraction[:, 0], r.weight
+        hits = np.where(loss >= t["loss"], w, 0.0)
+        assert t["probability"] == pytest.approx(hits.mean(), rel=1e-12)
+        assert t["probability_stderr"] == pytest.approx(hits.std(ddof=1) / math.sqrt(hits.size), rel=1e-9)
+        # The quantile: the same weighted rule; its standard error, the report's batch means.
+        ci = st.weighted_batch_ci(loss, w, lambda x, v: st.weighted_quantile_sorted(x, v, 0.999), batches=20)
+        assert t["quantile"] == ci.estimate
+        half = (ci.high - ci.low) / 2
+        assert t["quantile_stderr"] * st._t_quantile(0.975, 19) == pytest.approx(half, rel=1e-5)
+    with Results(run_cli_plain(tmp_path)) as r:
+        assert r.tail is None
+
+
+def run_cli_plain(tmp_path):
+    out = tmp_path / "plain.h5"
+    run_cli("run", SCENARIO, "-o", out, "--trials", "200", "--no-progress", "-q")
+    return out
