@@ -160,7 +160,7 @@ TEST_CASE("an importance-sampled run reports its target's estimates with standar
   for (std::size_t i = 0; i < loss.size(); ++i) hits.add(loss[i] >= s.info.tail->loss ? w[i] : 0.0);
   CHECK(s.tail->exceedance.mean == doctest::Approx(hits.result().mean).epsilon(1e-12));
   CHECK(s.tail->exceedance.stderr_mean == doctest::Approx(hits.result().stderr_mean).epsilon(1e-9));
-  const QuantileEstimate q = batch_quantile(loss, w, 0.999, kTailBatches);
+  const QuantileEstimate q = batch_quantile(loss, w, 0.999, kBatches);
   CHECK(s.tail->quantile == q.value);
   CHECK(s.tail->quantile_stderr == q.stderr_value);
   CHECK(q.stderr_value > 0.0);

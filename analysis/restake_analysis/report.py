@@ -16,7 +16,7 @@ from . import contagion as cg
 from . import plots
 from . import statistics as st
 from .plots import amount, pct, usd
-from .results import Results
+from .results import RELATIVE_FIELDS, Results
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
@@ -416,8 +416,8 @@ def _check_html(rr: RunReport) -> str:
     if not r.has_records:
         return ""
     d = rr.mismatch
-    order = max(v for k, v in d.items() if not k.split(".")[1] in ("mean", "sd", "stderr"))
-    moments = max(v for k, v in d.items() if k.split(".")[1] in ("mean", "sd", "stderr"))
+    order = max(v for k, v in d.items() if k.split(".")[1] not in RELATIVE_FIELDS)
+    moments = max(v for k, v in d.items() if k.split(".")[1] in RELATIVE_FIELDS)
     if order == 0.0 and moments < 1e-9:
         return (f'<p class="ok">Statistics check: recomputed in Python from the {r.n_trials:,} per-trial records'
                 f'{" and their weights (importance sampling)" if r.weighted else ""}, '

@@ -50,6 +50,9 @@ class NoRecordsError(ResultsError):
     """Per-trial data was requested from a file written with --no-records."""
 
 
+# Summary fields the C++ and Python sums reach in another order: compared relatively.
+RELATIVE_FIELDS = ("mean", "sd", "stderr", "var99_stderr", "es99_stderr")
+
 @dataclass(frozen=True)
 class Holder:
     index: int
@@ -523,7 +526,8 @@ class Results:
     def summary_mismatch(self) -> dict:
         """Largest differences between the stored C++ summary and the Python recomputation: order
         statistics, probabilities and weight diagnostics are compared exactly (NaN equals NaN),
-        moments relatively (they differ only in summation order). Returns {field: max difference}."""
+        moments and batch-means standard errors relatively (they differ only in summation order).
+        Returns {field: max difference}."""
         mine = self.recompute_summary()
         diff = {}
         groups = [("loss", self.summary.loss), ("net_return", self.summary.net_return)]
@@ -533,7 +537,7 @@ class Results:
             for field, value in mine[key].items():
                 a, b = np.asarray(stored[field], dtype=np.float64), np.asarray(value, dtype=np.float64)
                 d = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
-                if field in ("mean", "sd", "stderr"):
-                    d = d / np.maximum(np.abs(a), 1e-300)
+                if field in RELATIVE_FIELDS:  # relative, and absolute below 1e-9 (an sd of equal values: 0 or 1e-21)
+                    d = d / np.maximum(np.abs(a), 1e-9)
                 diff[f"{key}.{field}"] = float(np.nanmax(np.where(np.isnan(d), np.inf, d))) if d.size else 0.0
         return diff

@@ -183,6 +183,17 @@ def weighted_sd(x, w) -> float:
     return math.sqrt(float(np.sum(w * (x - m) ** 2)) / divisor)
 
 
+def batch_stderr(x, w, statistic, batches: int = 20) -> float:
+    """The batch-means standard error of statistic(x_sorted, w_sorted) (/summary/loss/var99_stderr,
+    es99_stderr; batch_stderr in C++): the trials, in trial order, cut by numpy.array_split into
+    `batches`, the statistic of each, sd (ddof 1) / sqrt(batches); NaN under two trials a batch."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    if x.size < 2 * batches:
+        return math.nan
+    values = np.array([statistic(*sort_weighted(bx, bw)) for bx, bw in zip(np.array_split(x, batches), np.array_split(w, batches))])
+    return float(values.std(ddof=1)) / math.sqrt(batches)
+
+
 def weighted_batch_ci(x, w, statistic, batches: int = 20, level: float = 0.95) -> Interval:
     """A confidence interval for a weighted statistic(x_sorted, w_sorted) by batch means: the trials
     cut into `batches` consecutive batches (independent: trials are), the statistic computed in each,
@@ -373,6 +384,8 @@ def summarize_loss(x, w=None) -> dict:
         ess, share = weight_spread_above(s, sw, out["var" + name])
         out["tail_ess" + name], out["tail_max_weight_share" + name] = ess, share
     out["quantiles"] = np.array([weighted_quantile_sorted(s, sw, p) for p in LOSS_QUANTILE_LEVELS])
+    out["var99_stderr"] = batch_stderr(x, w, lambda a, b: weighted_quantile_sorted(a, b, 0.99))
+    out["es99_stderr"] = batch_stderr(x, w, lambda a, b: weighted_expected_shortfall_sorted(a, b, 0.99))
     return out
 
 

@@ -126,9 +126,15 @@ double quantile_of(std::vector<double> x, std::vector<double> w, double p) {
 }  // namespace
 
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches) {
-  QuantileEstimate out{quantile_of(x, w, p), std::nan("")};
+  return {quantile_of(x, w, p), batch_stderr(x, w, batches, [p](std::span<const double> s, std::span<const double> sw) {
+            return sw.empty() ? quantile_sorted(s, p) : weighted_quantile_sorted(s, sw, p);
+          })};
+}
+
+double batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
+                    const SortedStatistic& statistic) {
   const std::size_t n = x.size();
-  if (batches < 2 || n < 2 * batches) return out;
+  if (batches < 2 || n < 2 * batches) return std::nan("");
   // Cut as numpy.array_split cuts (the Python report's weighted_batch_ci): the first n % B batches
   // one trial longer.
   const std::size_t size = n / batches, longer = n % batches;
@@ -136,14 +142,23 @@ QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<
   RunningMoments spread;
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t from = start(b), to = start(b + 1);
-    spread.add(quantile_of({x.begin() + from, x.begin() + to},
-                           w.empty() ? std::vector<double>{} : std::vector<double>(w.begin() + from, w.begin() + to), p));
+    std::vector<double> bx(x.begin() + from, x.begin() + to), bw;
+    if (w.empty()) {
+      std::sort(bx.begin(), bx.end());
+    } else {
+      bw.assign(w.begin() + from, w.begin() + to);
+      sort_weighted(bx, bw);
+    }
+    spread.add(statistic(bx, bw));
   }
-  out.stderr_value = spread.result().sd / std::sqrt(static_cast<double>(batches));
-  return out;
+  return spread.result().sd / std::sqrt(static_cast<double>(batches));
 }
 
 void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w) {
+  if (!w.empty()) {  // in trial order, before the sort
+    out.var99_stderr = batch_stderr(x, w, kBatches, [](auto s, auto sw) { return weighted_quantile_sorted(s, sw, 0.99); });
+    out.es99_stderr = batch_stderr(x, w, kBatches, [](auto s, auto sw) { return weighted_expected_shortfall_sorted(s, sw, 0.99); });
+  }
   if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);
   auto q = [&](double p) { return w.empty() ? quantile_sorted(x, p) : weighted_quantile_sorted(x, w, p); };
   auto es = [&](double p) { return w.empty() ? expected_shortfall_sorted(x, p) : weighted_expected_shortfall_sorted(x, w, p); };

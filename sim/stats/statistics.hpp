@@ -6,7 +6,9 @@
 //                     + (n (1-p) - k) * x_(n-k)]  (Acerbi & Tasche 2002), the mean of the worst
 //                     (1-p) share of trials, splitting the boundary trial.
 #include <array>
+#include <cmath>
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -82,8 +84,10 @@ struct LossSummary {
   double p_loss = 0.0;  // share of trials with a loss > 0
   std::array<double, kLossQuantileLevels.size()> quantiles{};
   double var95 = 0.0, var99 = 0.0, es95 = 0.0, es99 = 0.0;
-  // Weighted runs with records: the trials with a loss above var95 and var99 (NaN otherwise).
+  // Weighted runs with records: the trials with a loss above var95 and var99 (NaN otherwise), and
+  // the standard errors of var99 and es99 by batch means (kBatches batches; NaN otherwise).
   WeightSpread beyond_var95, beyond_var99;
+  double var99_stderr = std::nan(""), es99_stderr = std::nan("");
 };
 struct ReturnSummary {
   Moments moments;
@@ -116,6 +120,12 @@ struct QuantileEstimate {
   double value = 0.0, stderr_value = 0.0;
 };
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches);
+// The batch-means standard error of any statistic of the sorted (weighted) sample, batches cut as
+// above; `statistic` gets each batch sorted (its weights empty when w is).
+using SortedStatistic = std::function<double(std::span<const double> x, std::span<const double> w)>;
+double batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
+                    const SortedStatistic& statistic);
+inline constexpr std::size_t kBatches = 20;  // of every batch-means error in the summaries
 
 // All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);

@@ -93,7 +93,7 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
   if (s.tail && t.tail->quantile_level > 0.0) {
-    const QuantileEstimate q = batch_quantile(col.loss_fraction(t.tail->holder), weight, t.tail->quantile_level, kTailBatches);
+    const QuantileEstimate q = batch_quantile(col.loss_fraction(t.tail->holder), weight, t.tail->quantile_level, kBatches);
     s.tail->quantile = q.value;
     s.tail->quantile_stderr = q.stderr_value;
   }
@@ -150,14 +150,14 @@ std::string tail_line(const RunSummary& s) {
   const auto interval = [](double x, double se, double z, auto show) {
     return fmt::format("{} (se {}, 95% CI {} to {})", show(x), show(se), show(x - z * se), show(x + z * se));
   };
-  const double t_batches = boost::math::quantile(boost::math::students_t(static_cast<double>(kTailBatches - 1)), 0.975);
+  const double t_batches = boost::math::quantile(boost::math::students_t(static_cast<double>(kBatches - 1)), 0.975);
   const auto p = [](double x) { return fmt::format("{:.4g}", x); };
   std::string out = fmt::format("tail target, holder {}: P(loss >= {}) = {}", s.holders.at(t.holder).name, pct(t.loss),
                                 interval(e.exceedance.mean, e.exceedance.stderr_mean, 1.959963984540054, p));
   if (t.quantile_level > 0.0)
     out += std::isfinite(e.quantile)
                ? fmt::format("; loss quantile {:g}% = {}, by batch means over {} batches", 100.0 * t.quantile_level,
-                             interval(e.quantile, e.quantile_stderr, t_batches, pct), kTailBatches)
+                             interval(e.quantile, e.quantile_stderr, t_batches, pct), kBatches)
                : fmt::format("; loss quantile {:g}%: n/a without per-trial records", 100.0 * t.quantile_level);
   return out + "\n";
 }
@@ -213,13 +213,16 @@ std::string format_summary_table(const RunSummary& s) {
                          pct(p.p_exhausted));
   }
   if (s.info.weighted()) {
-    out += "\nTrials beyond each VaR (importance sampling): effective sample size, and the largest weight's share of their weight\n";
-    out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16}\n", "holder", "ESS > VaR 95%", "max w share", "ESS > VaR 99%",
-                       "max w share");
+    out += "\nTrials beyond each VaR (importance sampling): effective sample size, and the largest weight's share of their "
+           "weight; standard errors of VaR 99% and ES 99% by batch means (20 batches; 95% CI +/- 2.093 se)\n";
+    out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16} {:>14} {:>14}\n", "holder", "ESS > VaR 95%", "max w share",
+                       "ESS > VaR 99%", "max w share", "VaR 99% se", "ES 99% se");
+    const auto se = [](double x) { return std::isfinite(x) ? pct(x) : std::string("n/a"); };
     for (const auto& h : s.holders)
-      out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16}\n", h.name, count(h.loss.beyond_var95.effective_sample_size),
-                         share(h.loss.beyond_var95.max_weight_share), count(h.loss.beyond_var99.effective_sample_size),
-                         share(h.loss.beyond_var99.max_weight_share));
+      out += fmt::format("{:<16} {:>16} {:>16} {:>16} {:>16} {:>14} {:>14}\n", h.name,
+                         count(h.loss.beyond_var95.effective_sample_size), share(h.loss.beyond_var95.max_weight_share),
+                         count(h.loss.beyond_var99.effective_sample_size), share(h.loss.beyond_var99.max_weight_share),
+                         se(h.loss.var99_stderr), se(h.loss.es99_stderr));
   }
   return out;
 }
@@ -267,6 +270,9 @@ std::string format_summary_json(const RunSummary& s) {
       for (const auto& [level, w] : {std::pair{"95", h.loss.beyond_var95}, std::pair{"99", h.loss.beyond_var99}})
         beyond += fmt::format(", \"beyond_var{}\": {{\"effective_sample_size\": {}, \"max_weight_share\": {}}}", level,
                               json_number(w.effective_sample_size), json_number(w.max_weight_share));
+    if (s.info.weighted())
+      beyond += fmt::format(", \"var99_stderr\": {}, \"es99_stderr\": {}", json_number(h.loss.var99_stderr),
+                            json_number(h.loss.es99_stderr));
     out += fmt::format(
         "    {{\"name\": {}, \"kind\": {}, \"asset\": {}, \"value\": {}, \"usd_price\": {},\n"
         "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}{}}},\n"

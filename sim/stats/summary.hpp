@@ -70,10 +70,9 @@ struct AvsSummary {
 struct TailSummary {
   Moments exceedance;  // of w 1{loss >= info.tail->loss}: mean = P(loss >= x)
   // Quantile targets, with records: the loss quantile at the level over all trials, and its
-  // standard error by batch means (kTailBatches consecutive batches, each its own quantile).
+  // standard error by batch means (kBatches consecutive batches, each its own quantile).
   double quantile = std::nan(""), quantile_stderr = std::nan("");
 };
-inline constexpr std::size_t kTailBatches = 20;
 
 struct RunSummary {
   RunInfo info;
