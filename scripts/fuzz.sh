@@ -110,7 +110,9 @@ fi
 runtime='__interceptor_|__asan|__sanitizer|__lsan|__ubsan|libclang_rt|fuzzer::|sysdeps/|/libc\.so|libc_start|in (malloc|calloc|realloc|free|operator new)|__mem(cpy|move|set)|__str'
 classify() {
   local t=$1 input=$2 report first name
-  report=$(TMPDIR=$work "$out/bin/$t" $limits "$input" 2>&1 || true)
+  local timeout=()
+  case "$t" in fuzz_results|fuzz_sweep_part) timeout=(-timeout=3) ;; esac  # as in the campaign
+  report=$(TMPDIR=$work "$out/bin/$t" $limits "${timeout[@]}" "$input" 2>&1 || true)
   first=$(echo "$report" | grep -E '^ +#[0-9]+ ' | grep -v -E "$runtime" | head -n 1 || true)
   if [ -z "$first" ]; then
     echo "none $(basename "$input")"
