@@ -112,7 +112,9 @@ classify() {
   local t=$1 input=$2 report first name
   local timeout=()
   case "$t" in fuzz_results|fuzz_sweep_part) timeout=(-timeout=3) ;; esac  # as in the campaign
-  report=$(TMPDIR=$work "$out/bin/$t" $limits "${timeout[@]}" "$input" 2>&1 || true)
+  # The slow unwinder: libhdf5 has no frame pointers, and a leak's stack must reach our frames.
+  report=$(ASAN_OPTIONS=$ASAN_OPTIONS:fast_unwind_on_malloc=0 TMPDIR=$work "$out/bin/$t" $limits "${timeout[@]}" \
+    "$input" 2>&1 || true)
   first=$(echo "$report" | grep -E '^ +#[0-9]+ ' | grep -v -E "$runtime" | head -n 1 || true)
   if [ -z "$first" ]; then
     echo "none $(basename "$input")"
