@@ -4,7 +4,6 @@
 // other exception escapes and libFuzzer reports it as a crash, as it does sanitizer reports.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
