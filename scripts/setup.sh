@@ -14,6 +14,7 @@ packages=(
   libcli11-dev          # command line
   doctest-dev           # unit tests
   libopenmpi-dev openmpi-bin  # optional MPI sweeps (cmake -DRESTAKE_MPI=ON, docs/cluster.md)
+  clang libclang-rt-14-dev  # libFuzzer + ASan/UBSan runtimes for tests/fuzz (scripts/fuzz.sh; clang 14)
   python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest  # analysis/ (/usr/bin/python3)
 )
 

@@ -357,6 +357,39 @@ TEST_CASE("merge refuses a shard whose points' data were swapped between two ind
   CHECK(!fs::exists(out));
 }
 
+TEST_CASE("merge refuses a point whose model numbers have another shape than the sweep's, even with a digest to match") {
+  TempDir dir;
+  const std::string sweep = write_sweep(dir);
+  const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5", out = dir / "out.h5";
+  REQUIRE(cli(fmt::format("sweep {} --shard 0/2 -o {} --threads 2", sweep, p0), dir) == 0);
+  REQUIRE(cli(fmt::format("sweep {} --shard 1/2 -o {} --threads 2", sweep, p1), dir) == 0);
+  // An empty horizon (before, std::out_of_range from .at(0)) and one holder value too many (before,
+  // read whole and then compared), each with its digest recomputed, as a hostile file would have it.
+  const struct {
+    const char* dataset;
+    std::vector<hsize_t> shape;
+    const char* message;
+  } cases[] = {{"horizon_days", {0}, "point 0: /point/0/horizon_days has shape [0], expected []"},
+               {"holder_value", {4}, "point 0: /point/0/holder_value has shape [4], expected [3]"}};
+  for (const auto& c : cases) {
+    CAPTURE(c.dataset);
+    const std::string damaged = dir / fmt::format("p0-{}.h5", c.dataset);
+    fs::copy_file(p0, damaged, fs::copy_options::overwrite_existing);
+    {
+      const h5::Group root(h5::Handle(H5Fopen(damaged.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose));
+      REQUIRE(root.id() >= 0);
+      const h5::Group point = root.open_group("point/0");
+      REQUIRE(H5Ldelete(point.id(), c.dataset, H5P_DEFAULT) >= 0);
+      point.write_doubles(c.dataset, std::vector<double>(c.shape[0], 1.0), c.shape);
+      point.set_attr("data_digest", point_data_digest(point, 0));
+    }
+    std::string err;
+    CHECK(cli(fmt::format("merge {} {} -o {}", damaged, p1, out), dir, nullptr, &err) == 1);
+    contains(err, fmt::format("{}: {}", damaged, c.message));
+    CHECK(!fs::exists(out));
+  }
+}
+
 TEST_CASE("a second sweep to the same output is refused while the first runs, and leaves the first's files alone") {
   TempDir dir;
   const std::string sweep = write_sweep(dir), out = dir / "out.h5", folder = progress_folder(out);

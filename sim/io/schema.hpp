@@ -59,12 +59,16 @@ struct TrialRecordSpec {
 // Where a summary's numbers live in a RunSummary: the element at (i, j) of its shape, with i over
 // the first axis and j over the second (0 for one axis). Built from one generic lambda
 // `[](auto& s, std::size_t i, std::size_t j) -> auto& {...}`, so writing and reading back cannot
-// disagree.
+// disagree. The pointers call a default-constructed F (a lambda without captures) rather than
+// converting the generic lambda itself: clang 14 cannot deduce the `auto&` return type of that
+// conversion (the fuzzing build, tests/fuzz, uses clang).
 struct SummaryField {
   const double& (*get)(const RunSummary&, std::size_t i, std::size_t j);
   double& (*set)(RunSummary&, std::size_t i, std::size_t j);
   template <class F>
-  consteval SummaryField(F f) : get(f), set(f) {}
+  constexpr SummaryField(F)
+      : get([](const RunSummary& s, std::size_t i, std::size_t j) -> const double& { return F{}(s, i, j); }),
+        set([](RunSummary& s, std::size_t i, std::size_t j) -> double& { return F{}(s, i, j); }) {}
 };
 
 struct SummarySpec {

@@ -359,16 +359,14 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   verify(point, first);
   const Impl& d = *impl_;
   const h5::Group g = d.file.open_group(d.groups.at(point));
+  const std::size_t H = first.holders.size();  // verify() checked every dataset's shape against the sweep's
   PointResult r;
   r.holder_value = g.read_doubles("holder_value");
   r.pool_balance = g.read_doubles("pool_balance");
   r.usd_price = g.read_doubles("usd_price");
-  r.horizon_days = g.read_doubles("horizon_days").at(0);
+  r.horizon_days = g.read_doubles("horizon_days").front();
   RunSummary& s = r.summary;
   s.info = {first.simulation.name, d.id.program_version, d.id.git_commit, d.id.seed, d.id.trials, r.horizon_days, d.id.tilt};
-  const std::size_t H = first.holders.size();
-  if (r.holder_value.size() != H || r.pool_balance.size() != first.coverage_pools.size() || r.usd_price.size() != kAssetCount)
-    throw SweepPartError(fmt::format("{}: point {} has other entities than the sweep", d.path, point));
   // The entities (names from the sweep's model, numbers from the point's), then every declared summary.
   for (std::size_t h = 0; h < H; ++h) {
     HolderSummary hs;
