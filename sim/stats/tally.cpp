@@ -8,7 +8,7 @@
 
 namespace restake {
 
-Tally::Ordered::Ordered(const RecordShape& s)
+OrderedSums::OrderedSums(const RecordShape& s)
     : loss(s.holders),
       net_return(s.holders),
       loss_spread(s.holders),
@@ -22,7 +22,7 @@ Tally::Ordered::Ordered(const RecordShape& s)
       avs_slashed(s.avs, 0.0),
       pool_exhausted(s.pools, 0.0) {}
 
-void Tally::Ordered::merge(const Ordered& b) {
+void OrderedSums::merge(const OrderedSums& b) {
   auto add = [](auto& into, const auto& from) {
     for (std::size_t k = 0; k < into.size(); ++k) into[k] += from[k];
   };
@@ -46,20 +46,25 @@ void Tally::Ordered::merge(const Ordered& b) {
   add(pool_exhausted, b.pool_exhausted);
 }
 
-namespace {
-template <class Exact>
-Exact empty_exact(const RecordShape& s, double sketch_accuracy) {
-  Exact e;
-  e.avs_holder_loss.assign(s.avs * s.holders, 0);
+ExactSums::ExactSums(const RecordShape& s, double sketch_accuracy) : avs_holder_loss(s.avs * s.holders, 0) {
   if (sketch_accuracy > 0.0) {  // both kinds: empty sketches cost nothing, and blocks say which is used
-    e.loss_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
-    e.return_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
-    e.weighted_loss_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
-    e.weighted_return_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
+    loss_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
+    return_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
+    weighted_loss_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
+    weighted_return_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
   }
-  return e;
 }
-}  // namespace
+
+void ExactSums::merge(const ExactSums& e) {
+  max_weight = std::max(max_weight, e.max_weight);
+  for (std::size_t k = 0; k < avs_holder_loss.size(); ++k) avs_holder_loss[k] += e.avs_holder_loss[k];
+  for (std::size_t h = 0; h < loss_sketch.size(); ++h) {
+    loss_sketch[h].merge(e.loss_sketch[h]);
+    return_sketch[h].merge(e.return_sketch[h]);
+    weighted_loss_sketch[h].merge(e.weighted_loss_sketch[h]);
+    weighted_return_sketch[h].merge(e.weighted_return_sketch[h]);
+  }
+}
 
 Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail)
     : shape_(RecordShape::of(m)),
@@ -67,12 +72,12 @@ Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tai
       tail_(tail),
       done_(shape_),
       open_(shape_),
-      exact_(empty_exact<Exact>(shape_, sketch_accuracy)) {
+      exact_(ExactSums(shape_, sketch_accuracy)) {
   for (const auto& p : m.coverage_pools) pool_balance_.push_back(p.balance);
 }
 
 template <bool Weighted>
-void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& o, Exact& x) const {
+void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, OrderedSums& o, ExactSums& x) const {
   const std::size_t H = shape_.holders, A = shape_.avs, P = shape_.pools, C = kLossCauseCount;
   // Compiled twice: a plain run's loop carries no weight at all. (With w = 1.0, w * x == x and the
   // weighted loop would give the same bits, only slower.)
@@ -149,7 +154,7 @@ void Tally::add(const TrialBlock& b) {
     i = to;
   }
   const bool continues = open_.trials > 0;
-  std::vector<Ordered> sums(pieces.size(), Ordered(shape_));
+  std::vector<OrderedSums> sums(pieces.size(), OrderedSums(shape_));
   if (continues) std::swap(sums[0], open_);
   tbb::parallel_for(std::size_t{0}, pieces.size(), [&](std::size_t k) {
     if (*weighted_)
@@ -167,44 +172,15 @@ void Tally::add(const TrialBlock& b) {
 }
 
 TallyTotals Tally::totals() const {
-  Ordered o = done_;
-  o.merge(open_);
   TallyTotals t;
-  t.trials = o.trials;
+  OrderedSums& ordered = t;
+  ordered = done_;
+  ordered.merge(open_);
+  ExactSums& exact = t;
+  exact = ExactSums(shape_, sketch_accuracy_);
+  for (const ExactSums& e : exact_) exact.merge(e);
   t.weighted = weighted_.value_or(false);
-  t.loss_spread = std::move(o.loss_spread);
-  t.return_spread = std::move(o.return_spread);
-  t.loss = std::move(o.loss);
-  t.net_return = std::move(o.net_return);
-  t.loss_positive = std::move(o.loss_positive);
-  t.return_negative = std::move(o.return_negative);
-  t.covered_sum = std::move(o.covered_sum);
-  t.cause_sum = std::move(o.cause_sum);
-  t.avs_lost_sum = std::move(o.avs_lost_sum);
-  t.avs_slashed = std::move(o.avs_slashed);
-  t.pool_drawdown_sum = std::move(o.pool_drawdown_sum);
-  t.pool_exhausted = std::move(o.pool_exhausted);
-  t.weight_sum = o.weight_sum;
   t.tail = tail_;
-  t.exceedance = o.exceedance;
-  t.weight_squares = o.weight_squares;
-  Exact x = empty_exact<Exact>(shape_, sketch_accuracy_);
-  for (const Exact& e : exact_) {
-    x.max_weight = std::max(x.max_weight, e.max_weight);
-    for (std::size_t k = 0; k < x.avs_holder_loss.size(); ++k) x.avs_holder_loss[k] += e.avs_holder_loss[k];
-    for (std::size_t h = 0; h < x.loss_sketch.size(); ++h) {
-      x.loss_sketch[h].merge(e.loss_sketch[h]);
-      x.return_sketch[h].merge(e.return_sketch[h]);
-      x.weighted_loss_sketch[h].merge(e.weighted_loss_sketch[h]);
-      x.weighted_return_sketch[h].merge(e.weighted_return_sketch[h]);
-    }
-  }
-  t.avs_holder_loss = std::move(x.avs_holder_loss);
-  t.loss_sketch = std::move(x.loss_sketch);
-  t.return_sketch = std::move(x.return_sketch);
-  t.weighted_loss_sketch = std::move(x.weighted_loss_sketch);
-  t.weighted_return_sketch = std::move(x.weighted_return_sketch);
-  t.max_weight = x.max_weight;
   return t;
 }
 

@@ -33,27 +33,43 @@ struct TailInfo {
   double quantile_level = 0.0;  // 0: a loss target
 };
 
-// What the trials of a run add up to. Every sum is weighted by the trials' weights (their
-// likelihood ratios in an importance-sampled run, 1 otherwise): an estimate is the sum over the
-// number of trials. Counts of trials are sums of weights too (exact integers when all are 1).
-struct TallyTotals {
+// Sums whose last bits depend on the order of the trials: summed in chunks of kTallyChunk trial
+// indices, in trial order, and merged in order. Every sum is weighted by the trials' weights
+// (their likelihood ratios in an importance-sampled run, 1 otherwise): an estimate is the sum over
+// the number of trials. Counts of trials are sums of weights too (exact integers when all are 1).
+struct OrderedSums {
   std::uint64_t trials = 0;
-  bool weighted = false;
-  std::vector<RunningMoments> loss, net_return;               // [holder] of w x: mean and its stderr
-  std::vector<WeightedMoments> loss_spread, return_spread;    // [holder] of x with weight w: sd (weighted runs)
-  std::vector<double> loss_positive, return_negative;         // [holder] trials
-  std::vector<double> covered_sum;                            // [holder]
-  std::vector<double> cause_sum;                              // [holder * cause]
-  std::vector<double> avs_lost_sum;                           // [avs]
-  std::vector<double> avs_slashed;                            // [avs] trials with a slash
-  std::vector<double> pool_drawdown_sum;                      // [pool]
-  std::vector<double> pool_exhausted;                         // [pool] trials that emptied it
-  std::vector<FixedSum> avs_holder_loss;                      // [avs * holder] exact sum
-  std::vector<QuantileSketch> loss_sketch, return_sketch;     // [holder], empty unless asked for
+  std::vector<RunningMoments> loss, net_return;             // [holder] of w x: mean and its stderr
+  std::vector<WeightedMoments> loss_spread, return_spread;  // [holder] of x with weight w: sd (weighted runs)
+  std::vector<double> loss_positive, return_negative;       // [holder] trials
+  std::vector<double> covered_sum;                          // [holder]
+  std::vector<double> cause_sum;                            // [holder * cause]
+  std::vector<double> avs_lost_sum;                         // [avs]
+  std::vector<double> avs_slashed;                          // [avs] trials with a slash
+  std::vector<double> pool_drawdown_sum;                    // [pool]
+  std::vector<double> pool_exhausted;                       // [pool] trials that emptied it
+  double weight_sum = 0.0, weight_squares = 0.0;            // weighted runs: sum w, sum w^2
+  RunningMoments exceedance;                                // with a tail target: of w 1{its holder's loss >= its loss}
+  OrderedSums() = default;
+  explicit OrderedSums(const RecordShape& s);
+  void merge(const OrderedSums& later);
+};
+
+// Sums that do not: kept per thread, merged in any order.
+struct ExactSums {
+  std::vector<FixedSum> avs_holder_loss;                   // [avs * holder] exact sum
+  std::vector<QuantileSketch> loss_sketch, return_sketch;  // [holder], empty unless asked for
   std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;  // the same, weighted runs
-  double weight_sum = 0.0, weight_squares = 0.0, max_weight = 0.0;  // weighted runs: sum w, sum w^2, max w
-  std::optional<TailInfo> tail;  // the run's tail target, and
-  RunningMoments exceedance;     // of w 1{its holder's loss >= its loss}
+  double max_weight = 0.0;                                 // weighted runs
+  ExactSums() = default;
+  ExactSums(const RecordShape& s, double sketch_accuracy);
+  void merge(const ExactSums& other);
+};
+
+// What the trials of a run add up to.
+struct TallyTotals : OrderedSums, ExactSums {
+  bool weighted = false;
+  std::optional<TailInfo> tail;  // the run's tail target (exceedance is its sum)
 };
 
 class Tally {
@@ -68,28 +84,9 @@ class Tally {
   TallyTotals totals() const;
 
  private:
-  // Sums whose last bits depend on the order of the trials.
-  struct Ordered {
-    std::uint64_t trials = 0;
-    std::vector<RunningMoments> loss, net_return;
-    std::vector<WeightedMoments> loss_spread, return_spread;  // weighted runs only
-    std::vector<double> loss_positive, return_negative, covered_sum, cause_sum, avs_lost_sum, pool_drawdown_sum;
-    std::vector<double> avs_slashed, pool_exhausted;
-    double weight_sum = 0.0, weight_squares = 0.0;  // weighted runs only
-    RunningMoments exceedance;                      // with a tail target only
-    explicit Ordered(const RecordShape& s);
-    void merge(const Ordered& later);
-  };
-  // Sums that do not: kept per thread.
-  struct Exact {
-    std::vector<FixedSum> avs_holder_loss;
-    std::vector<QuantileSketch> loss_sketch, return_sketch;
-    std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;
-    double max_weight = 0.0;
-  };
   // Trials [from, to) of block b.
   template <bool Weighted>
-  void add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Ordered& into, Exact& exact) const;
+  void add_trials(const TrialBlock& b, std::size_t from, std::size_t to, OrderedSums& into, ExactSums& exact) const;
 
   RecordShape shape_;
   double sketch_accuracy_;
@@ -97,9 +94,9 @@ class Tally {
   std::optional<bool> weighted_;  // known from the first block
   std::vector<double> pool_balance_;
   std::uint64_t next_trial_ = 0;  // after the last block's
-  Ordered done_;  // the chunks merged so far
-  Ordered open_;  // the chunk under way (its trials up to the last block's end)
-  tbb::enumerable_thread_specific<Exact> exact_;
+  OrderedSums done_;  // the chunks merged so far
+  OrderedSums open_;  // the chunk under way (its trials up to the last block's end)
+  tbb::enumerable_thread_specific<ExactSums> exact_;
 };
 
 }  // namespace restake
