@@ -126,20 +126,20 @@ double quantile_of(std::vector<double> x, std::vector<double> w, double p) {
 }  // namespace
 
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches) {
-  return {quantile_of(x, w, p), batch_stderr(x, w, batches, [p](std::span<const double> s, std::span<const double> sw) {
+  return {quantile_of(x, w, p), batch_stderr(x, w, batches, {[p](std::span<const double> s, std::span<const double> sw) {
             return sw.empty() ? quantile_sorted(s, p) : weighted_quantile_sorted(s, sw, p);
-          })};
+          }})[0]};
 }
 
-double batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
-                    const SortedStatistic& statistic) {
+std::vector<double> batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
+                                 std::initializer_list<SortedStatistic> statistics) {
   const std::size_t n = x.size();
-  if (batches < 2 || n < 2 * batches) return std::nan("");
+  if (batches < 2 || n < 2 * batches) return std::vector<double>(statistics.size(), std::nan(""));
   // Cut as numpy.array_split cuts (the Python report's weighted_batch_ci): the first n % B batches
   // one trial longer.
   const std::size_t size = n / batches, longer = n % batches;
   const auto start = [&](std::size_t b) { return b * size + std::min(b, longer); };
-  RunningMoments spread;
+  std::vector<RunningMoments> spread(statistics.size());
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t from = start(b), to = start(b + 1);
     std::vector<double> bx(x.begin() + from, x.begin() + to), bw;
@@ -149,15 +149,21 @@ double batch_stderr(const std::vector<double>& x, const std::vector<double>& w, 
       bw.assign(w.begin() + from, w.begin() + to);
       sort_weighted(bx, bw);
     }
-    spread.add(statistic(bx, bw));
+    std::size_t k = 0;
+    for (const SortedStatistic& statistic : statistics) spread[k++].add(statistic(bx, bw));
   }
-  return spread.result().sd / std::sqrt(static_cast<double>(batches));
+  std::vector<double> out;
+  for (const RunningMoments& r : spread) out.push_back(r.result().sd / std::sqrt(static_cast<double>(batches)));
+  return out;
 }
 
 void set_loss_tail(LossSummary& out, std::vector<double> x, std::vector<double> w) {
   if (!w.empty()) {  // in trial order, before the sort
-    out.var99_stderr = batch_stderr(x, w, kBatches, [](auto s, auto sw) { return weighted_quantile_sorted(s, sw, 0.99); });
-    out.es99_stderr = batch_stderr(x, w, kBatches, [](auto s, auto sw) { return weighted_expected_shortfall_sorted(s, sw, 0.99); });
+    const std::vector<double> se =
+        batch_stderr(x, w, kBatches, {[](auto s, auto sw) { return weighted_quantile_sorted(s, sw, 0.99); },
+                                      [](auto s, auto sw) { return weighted_expected_shortfall_sorted(s, sw, 0.99); }});
+    out.var99_stderr = se[0];
+    out.es99_stderr = se[1];
   }
   if (w.empty()) std::sort(x.begin(), x.end()); else sort_weighted(x, w);
   auto q = [&](double p) { return w.empty() ? quantile_sorted(x, p) : weighted_quantile_sorted(x, w, p); };

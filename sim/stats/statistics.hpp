@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -120,11 +121,11 @@ struct QuantileEstimate {
   double value = 0.0, stderr_value = 0.0;
 };
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches);
-// The batch-means standard error of any statistic of the sorted (weighted) sample, batches cut as
-// above; `statistic` gets each batch sorted (its weights empty when w is).
+// The batch-means standard errors of statistics of the sorted (weighted) sample, one per
+// statistic, batches cut as above and each sorted once for all of them (its weights empty when w is).
 using SortedStatistic = std::function<double(std::span<const double> x, std::span<const double> w)>;
-double batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
-                    const SortedStatistic& statistic);
+std::vector<double> batch_stderr(const std::vector<double>& x, const std::vector<double>& w, std::size_t batches,
+                                 std::initializer_list<SortedStatistic> statistics);
 inline constexpr std::size_t kBatches = 20;  // of every batch-means error in the summaries
 
 // All of these take the sample by value: they sort it.

@@ -88,12 +88,16 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
   const TallyTotals t = tally.totals();
   const std::vector<double> weight = col.weight ? col.weight() : std::vector<double>{};
   if (t.weighted != !weight.empty()) throw std::logic_error("summarize_run: the records' weights do not match the tally's");
+  const bool quantile_target = t.tail && t.tail->quantile_level > 0.0;
+  std::vector<double> target_loss;  // the target holder's column, kept rather than read twice
   RunSummary s = summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
-    set_loss_tail(hs.loss, col.loss_fraction(h), weight);
+    std::vector<double> loss = col.loss_fraction(h);
+    if (quantile_target && h == t.tail->holder) target_loss = loss;
+    set_loss_tail(hs.loss, std::move(loss), weight);
     set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
-  if (s.tail && t.tail->quantile_level > 0.0) {
-    const QuantileEstimate q = batch_quantile(col.loss_fraction(t.tail->holder), weight, t.tail->quantile_level, kBatches);
+  if (s.tail && quantile_target) {
+    const QuantileEstimate q = batch_quantile(target_loss, weight, t.tail->quantile_level, kBatches);
     s.tail->quantile = q.value;
     s.tail->quantile_stderr = q.stderr_value;
   }
