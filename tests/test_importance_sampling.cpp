@@ -211,6 +211,14 @@ TEST_CASE("a tail search with nothing to find says so") {
   ce.elite_share = 0.1;
   ce.defensive = 1.0;
   CHECK_THROWS_WITH_AS(find_tilt(m, ce, 1), doctest::Contains("defensive share"), std::invalid_argument);
+  // A run that would reach the pilots' trial indices (2^62 and up) is refused before any pilot.
+  ce.defensive = 0.1;
+  RunSpec run;
+  run.trials = (std::uint64_t{1} << 62) + 1;
+  CHECK_THROWS_WITH_AS(find_tilt(m, ce, run), doctest::Contains("would reach the pilot trials' indices"), std::invalid_argument);
+  run.trials = 10;
+  run.first_trial = (std::uint64_t{1} << 62) - 5;
+  CHECK_THROWS_AS(find_tilt(m, ce, run), std::invalid_argument);
 }
 
 TEST_CASE("a tilt that would expect more events per trial than a scenario may hold is refused") {

@@ -121,15 +121,12 @@ std::optional<TailSearch> tail_search(const Model& m, const RunArgs& a) {
 
 // Cross-entropy pilot rounds (trial/cross_entropy.hpp), logged round by round.
 CrossEntropyResult find_run_tilt(const Model& m, const TailSearch& s, const RunSpec& spec) {
-  // The pilots draw trial indices from 2^62 up (cross_entropy.hpp), beyond any run's own.
-  if (spec.first_trial + spec.trials > (std::uint64_t{1} << 62))
-    throw std::runtime_error(fmt::format("--tail: at most 2^62 trials in an importance-sampled run, not {}", spec.trials));
   const std::string& holder = m.holders[s.target.holder].name;
   const std::string target = s.target.is_quantile() ? fmt::format("its {}% loss quantile", 100.0 * s.target.quantile)
                                                     : fmt::format("P(loss >= {})", s.target.loss);
   spdlog::info("importance sampling: cross-entropy pilot rounds ({} trials each) for holder \"{}\", {}", s.pilot_trials,
                holder, target);
-  const CrossEntropyResult r = find_tilt(m, s, spec.seed);
+  const CrossEntropyResult r = find_tilt(m, s, spec);
   for (std::size_t k = 0; k < r.levels.size(); ++k) spdlog::info("  round {}: elite level {:.6g}", k + 1, r.levels[k]);
   if (r.reached)
     spdlog::info("importance sampling: tilted towards loss >= {:.6g} after {} pilot trials, {:.0f}% of trials at the model's "

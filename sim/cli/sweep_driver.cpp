@@ -51,7 +51,7 @@ RunSpec sweep_run_spec(const SweepArgs& a, const Sweep& sw) {
   // The scenario's [tail]: one tilt for every point (docs/sweeps.md), found by the pilots on point 0.
   // The search is a pure function of (model, seed), so every MPI rank that calls this finds the same.
   if (first.tail) {
-    const CrossEntropyResult r = find_tilt(first, *first.tail, run.seed);
+    const CrossEntropyResult r = find_tilt(first, *first.tail, run);
     spdlog::info("importance sampling: one tilt for every point, towards loss >= {:.6g} for holder \"{}\" on point 0 "
                  "({} pilot trials{})", r.target_loss, first.holders[first.tail->target.holder].name, r.pilot_trials,
                  r.reached ? "" : ", short of the target");

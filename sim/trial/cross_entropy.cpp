@@ -114,4 +114,12 @@ CrossEntropyResult find_tilt(const Model& m, const TailSearch& o, std::uint64_t 
   return out;
 }
 
+CrossEntropyResult find_tilt(const Model& m, const TailSearch& search, const RunSpec& run) {
+  if (run.first_trial > kFirstPilotTrial || run.trials > kFirstPilotTrial - run.first_trial)
+    throw std::invalid_argument(fmt::format("importance sampling: trials {} to {} would reach the pilot trials' indices (2^62 "
+                                            "and up): at most 2^62 trials in an importance-sampled run",
+                                            run.first_trial, run.first_trial + run.trials - 1));
+  return find_tilt(m, search, run.seed);
+}
+
 }  // namespace restake

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/model.hpp"  // TailTarget, TailSearch
+#include "trial/run_spec.hpp"
 #include "trial/sampler.hpp"
 
 namespace restake {
@@ -28,5 +29,8 @@ struct CrossEntropyResult {
 // std::runtime_error when no pilot trial has any loss, when the elite trials' likelihood ratios
 // degenerate, or when the tilted rates would expect more than kMaxExpectedEventsPerTrial events.
 CrossEntropyResult find_tilt(const Model& m, const TailSearch& search, std::uint64_t seed);
+// The tilt for a run (its seed), refused with std::invalid_argument when the run's trial indices
+// would reach the pilots' (2^62 and up): `run --tail` and sweeps over a [tail] scenario call this.
+CrossEntropyResult find_tilt(const Model& m, const TailSearch& search, const RunSpec& run);
 
 }  // namespace restake
