@@ -13,6 +13,7 @@ const char* to_string(LossCause c) {
     case LossCause::Bridge: return "bridge";
     case LossCause::CascadeAttack: return "cascade_attack";
     case LossCause::Inactivity: return "inactivity";
+    case LossCause::KeyCompromise: return "key_compromise";
   }
   return "?";
 }
@@ -32,6 +33,12 @@ double Holder::value() const {
   double v = 0.0;
   for (const auto& p : positions) v += p.stake;
   return v;
+}
+
+double Protocol::escrow_end(double day) const {
+  // Symbiotic: a withdrawal requested in epoch k is claimable once epoch k + 1 has ended.
+  if (epoch_days > 0.0) return (std::floor(day / epoch_days) + 2.0) * epoch_days;
+  return day + escrow_days;
 }
 
 double rate_from_annual_probability(double p) { return -std::log1p(-p); }

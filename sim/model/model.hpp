@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,8 +16,11 @@ namespace restake {
 
 inline constexpr double kDaysPerYear = 365.0;
 
-enum class LossCause : std::size_t { BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge, CascadeAttack, Inactivity };
-inline constexpr std::size_t kLossCauseCount = 7;
+enum class LossCause : std::size_t {
+  BeaconSlashing, AvsSlashing, AvsFaultySlashing, Contract, Bridge, CascadeAttack, Inactivity,
+  KeyCompromise,  // a thief with an AVS's or an operator's keys drains stake through redistribution (ELIP-006)
+};
+inline constexpr std::size_t kLossCauseCount = 8;
 const char* to_string(LossCause c);  // "beacon_slashing", "avs_slashing", ...
 
 // The asset a balance is held in. ETH stake sits in beacon-chain validators; BTC stake (Babylon)
@@ -44,6 +48,19 @@ struct Ethereum {
   Distribution base_apr = Distribution::fixed(0.03);  // per year, drawn once per trial
 };
 
+// Stolen keys (ELIP-006 redistributable slashing): whoever holds the keys of a redistributable
+// operator set's slasher and recipient can slash its allocated stake to themselves. ELIP-016's
+// resolution delay holds slashed funds before they are redistributed, so a pause can stop a drain:
+// pausers act with probability `pause_probability`, `pause_delay_days` after the drain (drawn);
+// a drain is stopped when they act within the protocol's veto window plus resolution delay.
+struct KeyCompromise {
+  double rate_per_year = 0.0;
+  Distribution drain = Distribution::fixed(1.0);  // share of the stake it can reach that is drained
+  double pause_probability = 0.0;
+  Distribution pause_delay_days = Distribution::fixed(0.0);
+  bool possible() const { return rate_per_year > 0.0; }
+};
+
 struct Operator {
   std::string name;
   Asset asset = Asset::Eth;
@@ -52,6 +69,10 @@ struct Operator {
   Gwei effective_balance_gwei = 32 * kGweiPerEth;
   double fault_rate_per_year = 0.0;     // operator-level slashable incidents (Poisson rate)
   Distribution fault_fraction;          // share of its (still unslashed) validators an incident hits
+  // ELIP-002 ALLOCATION_DELAY: an allocation it makes takes effect after this many days (may be 0).
+  // A thief with its key allocates its stake to an operator set of its own, then drains it.
+  double allocation_delay_days = 0.0;
+  KeyCompromise key_compromise;
   // In units of its asset.
   double stake() const {
     return asset == Asset::Btc ? btc_stake
@@ -80,10 +101,42 @@ struct Outage {
   std::vector<std::size_t> operators;                     // the members
 };
 
+// A restaking protocol's rules in time (docs/scenario-format.md, [[protocol]]; domain.md 6b).
+// All zero: a slash lands the moment its fault happens, on the stake there, and leaving stake
+// leaves at once.
 struct Protocol {
   std::string name;
   SlashingMode mode = SlashingMode::Shared;
   std::vector<std::size_t> contracts;  // core contracts every position through it sits on
+  // Leaving stake (a withdrawal, or an operator's deallocation) stays slashable until it completes:
+  // `escrow_days` after its request (EigenLayer: 100,800 blocks, 14 days; Babylon unbonding: ~1,008
+  // Bitcoin blocks, 7 days; Karak: 9 days), or, when `epoch_days` > 0, at the end of the epoch after
+  // the request's (Symbiotic: withdrawals of the current and next epoch stay slashable).
+  double escrow_days = 0.0;
+  double epoch_days = 0.0;
+  // A slash request executes this long after it is made; resolvers may veto a faulty one meanwhile
+  // (Symbiotic's veto slasher: 1 day by default; Karak: 2 days).
+  double veto_window_days = 0.0;
+  // ELIP-016: slashed funds are held this long before they are burnt or redistributed; a pause
+  // within it stops a faulty slashing or a drain (funds held are assumed returned to the stakers).
+  double resolution_days = 0.0;
+  // A faulty slashing is cancelled when resolvers (or pausers) act, with this probability, after a
+  // drawn reaction time, within veto_window_days + resolution_days. A genuine slash never is.
+  double veto_probability = 0.0;
+  Distribution veto_delay_days = Distribution::fixed(0.0);
+  // A fault older than this when its slash is requested can no longer be slashed (Karak: 7 days);
+  // infinity: no limit.
+  double slashing_window_days = std::numeric_limits<double>::infinity();
+  // ELIP-006: operator sets may send slashed funds to a recipient (what key compromise drains).
+  bool redistribution = false;
+  // ELIP-002: a change of an operator's ALLOCATION_DELAY takes effect after 126,000 blocks (17.5
+  // days): a thief with an operator's key reaches its stake after min(its delay, this).
+  double allocation_configuration_days = 0.0;
+  // The day stake leaving on `day` is out of reach.
+  double escrow_end(double day) const;
+  // Whether a faulty slashing or a drain whose resolvers act `reaction` days after the request is
+  // stopped (reaction = infinity: they never act).
+  bool cancels(double reaction) const { return reaction <= veto_window_days + resolution_days; }
 };
 
 struct Allocation {
@@ -110,6 +163,8 @@ struct Avs {
   Asset asset = Asset::Eth;  // of the stake securing it
   std::vector<Allocation> allocations;
   std::vector<SlashingCondition> conditions;
+  // From a fault to its slash request (a condition's slashings; a faulty slashing is its own request).
+  Distribution slash_delay_days = Distribution::fixed(0.0);
   double faulty_rate_per_year = 0.0;  // a faulty or rogue slashing of all its operators at once
   Distribution faulty_fraction = Distribution::fixed(0.0);
   RewardSchedule rewards;
@@ -117,6 +172,10 @@ struct Avs {
   // service is worth to an attacker, and the share of the stake securing it that corruption needs.
   double corruption_profit = 0.0;
   double attack_threshold = 0.5;
+  // ELIP-006: a redistributable operator set (its protocol must allow redistribution). Its slasher's
+  // and recipient's keys, stolen, drain the stake allocated to it at once.
+  bool redistributable = false;
+  KeyCompromise key_compromise;
 };
 
 inline constexpr std::size_t kNoProtocol = static_cast<std::size_t>(-1);
@@ -160,6 +219,19 @@ struct CoveragePool {
   std::array<bool, kLossCauseCount> covers{};
   std::vector<std::size_t> holders;    // covered holders
   std::vector<std::size_t> operators;  // if not empty: only losses from these operators' faults and slashes (a bond)
+};
+
+// [[withdrawal]]: a holder redeems part of its balance. The stake leaving earns nothing from the
+// request and stays slashable until the withdrawal completes: after its protocol's escrow (a
+// restaked position) and, for ETH given `exit_queue_eth`, once its validators have left through
+// the beacon chain's exit queue, whichever is later. Withdrawn value is out of every later loss.
+struct Withdrawal {
+  std::size_t holder = 0;
+  Distribution share = Distribution::fixed(1.0);  // of the balance still staked (not leaving) at the request
+  bool after_fault = false;  // false: at `day`; true: `day` days after the first fault that reaches the holder
+  Distribution day = Distribution::fixed(0.0);
+  // ETH ahead in the beacon chain's exit queue (churn: chain/inactivity.hpp); unset: no exit to wait for.
+  std::optional<Distribution> exit_queue_eth;
 };
 
 // Deterministic what-ifs forced on top of (or instead of) the random events.
@@ -228,6 +300,7 @@ struct Model {
   std::vector<Holder> holders;
   std::vector<Contract> contracts;
   std::vector<CoveragePool> coverage_pools;  // pay in this order
+  std::vector<Withdrawal> withdrawals;
   Stress stress;
   std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
   // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,
