@@ -26,11 +26,11 @@ HOLDER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b
                  "#17becf", "#bcbd22", "#7f7f7f")
 CAUSE_COLORS = {"beacon_slashing": "#4c72b0", "avs_slashing": "#dd8452", "avs_faulty_slashing": "#c44e52",
                 "contract": "#8172b3", "bridge": "#937860", "cascade_attack": "#55a868",
-                "inactivity": "#8c8c8c"}
+                "inactivity": "#8c8c8c", "key_compromise": "#da8bc3"}
 CAUSE_LABELS = {"beacon_slashing": "beacon-chain slashing", "avs_slashing": "AVS slashing",
                 "avs_faulty_slashing": "faulty AVS slashing", "contract": "contract failure",
                 "bridge": "bridge failure", "cascade_attack": "cascade attack",
-                "inactivity": "offline (inactivity)"}
+                "inactivity": "offline (inactivity)", "key_compromise": "stolen keys (drain)"}
 LINESTYLES = ("-", "--", ":", "-.")
 MIN_LOSS_SHOWN = 1e-5  # fraction of value: left edge of the loss axes (smaller losses are immaterial)
 

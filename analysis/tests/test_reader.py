@@ -27,7 +27,7 @@ def test_reader_exposes_holders_metadata_and_the_scenario_text(default):
     assert default.avs_names == ["oracle", "data-availability", "bridge-validation"]
     assert default.pool_names == ["lrt-coverage"]
     assert default.loss_causes == ["beacon_slashing", "avs_slashing", "avs_faulty_slashing", "contract", "bridge",
-                                   "cascade_attack", "inactivity"]
+                                   "cascade_attack", "inactivity", "key_compromise"]
     assert default.n_trials == 20000 and default.seed == 20261124 and default.horizon_days == 365.0
     assert default.has_records and default.quantile_relative_error == 0.0
     assert default.program_version and default.git_commit
@@ -43,7 +43,7 @@ def test_per_trial_arrays_have_the_documented_shapes_and_ledger(default):
     assert default.loss_fraction.shape == (n, h)
     assert default.net_return.shape == (n, h)
     assert default.covered_fraction.shape == (n, h)
-    assert default.loss_by_cause.shape == (n, h, 7)
+    assert default.loss_by_cause.shape == (n, h, 8)
     assert FORMAT_VERSION == 2
     assert default.avs_stake_lost.shape == (n, a)
     assert default.pool_drawdown.shape == (n, p)
@@ -66,7 +66,7 @@ def test_summaries_and_per_trial_tables_come_as_dataframes(default):
     assert list(df.columns[:4]) == ["kind", "asset", "value", "value_usd"]
     assert list(df["asset"]) == ["ETH"] * 3 and df["value_usd"].isna().all()    # no [prices_usd]
     lbc = default.loss_by_cause_frame()
-    assert lbc.shape == (3, 7) and list(lbc.columns) == default.loss_causes
+    assert lbc.shape == (3, 8) and list(lbc.columns) == default.loss_causes
     avs = default.avs_frame()
     assert list(avs.index) == default.avs_names and list(avs["asset"]) == ["ETH"] * 3
     np.testing.assert_allclose(avs["stake_lost_mean"], default.avs_stake_lost.mean(axis=0), rtol=1e-12)

@@ -75,6 +75,12 @@ double exit_churn(const ConsensusParams& p) {
 
 }  // namespace
 
+double exit_queue_days(const ConsensusParams& p, double eth) {
+  const double per_epoch = p.exit_churn == ExitChurn::Balance ? exit_churn(p) / static_cast<double>(kGweiPerEth)
+                                                              : exit_churn(p) * static_cast<double>(kMinActivationBalance / kGweiPerEth);
+  return eth / per_epoch / static_cast<double>(kEpochsPerDay);
+}
+
 std::uint64_t LeakCourse::leak_epochs() const {
   if (!leak_enabled) return 0;
   const std::uint64_t first = kMinEpochsToInactivityPenalty - 1;  // finality delay first above 4

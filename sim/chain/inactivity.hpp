@@ -36,6 +36,14 @@ inline constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max(
 // network share is at most this (scenarios are held to it; leak_course clamps to it).
 inline constexpr double kMaxOfflineShare = 0.99;
 
+// MIN_VALIDATOR_WITHDRAWABILITY_DELAY: an exited validator's balance is withdrawable this many
+// epochs after its exit epoch.
+inline constexpr std::uint64_t kMinValidatorWithdrawabilityDelay = 256;
+
+// Days for `eth` of effective balance to pass the exit queue at the fork's churn (Electra: 256 ETH
+// per epoch, 57,600 ETH a day, with T of 34M ETH; before: validators per epoch, counted at 32 ETH).
+double exit_queue_days(const ConsensusParams& p, double eth);
+
 // The network through one outage of `epochs` missed epochs (0 .. epochs - 1).
 struct LeakCourse {
   std::uint64_t epochs = 0;

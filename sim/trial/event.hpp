@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -15,8 +16,11 @@ enum class EventKind : std::uint8_t {
   ContractFailure,    // a contract or bridge fails
   Outage,             // an operator's validators go offline
   Scheduled,          // a mechanism's own follow-up: handed back to the mechanism that scheduled it
+  KeyCompromise,      // an AVS's (member 0) or an operator's (member 1) keys are stolen
 };
-inline constexpr std::size_t kEventKindCount = 6;
+inline constexpr std::size_t kEventKindCount = 7;
+
+inline constexpr double kNotCancelled = std::numeric_limits<double>::infinity();
 
 struct Event {
   double day = 0.0;
@@ -26,6 +30,13 @@ struct Event {
   double fraction = 0.0;       // share of validators hit or offline / share slashed / loss given failure
   double duration_days = 0.0;  // Outage
   double network_share = 0.0;  // Outage: share of all active stake offline
+  // Slashings in time (model.hpp, Protocol): days from an AVS condition's fault to its slash
+  // request, and days after the request when resolvers (or pausers) would cancel a faulty slashing
+  // or a drain (kNotCancelled: they do not act). Drawn whatever the protocol's windows, so that a
+  // window changes no draw (common random numbers).
+  double delay_days = 0.0;
+  double cancel_days = kNotCancelled;
+  std::uint32_t tag = 0;       // Scheduled: the mechanism's own meaning
   // Set by the queue.
   std::uint32_t seq = 0;       // sampled events: index in time order; follow-ups: after all of them
   std::uint32_t handler = 0;   // Scheduled: index of the mechanism that scheduled it

@@ -20,6 +20,7 @@ std::unique_ptr<const MechanismType> make_beacon_slashing(const Model&, const Wo
 std::unique_ptr<const MechanismType> make_outages(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_avs_slashing(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_contract_failures(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_withdrawals(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_coverage_pools(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_rewards(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_cascade_attacks(const Model&, const World&);

@@ -21,6 +21,9 @@ enum class Substream : std::uint64_t {
   SourceEvents = 3, // index: event source; times and marks of its events
   Stress = 4,       // index: forced event entry
   Mixture = 5,      // importance sampling: is the trial one of the defensive share?
+  SlashTiming = 6,  // index: event source; each event's slash delay and cancellation, in order
+  StressTiming = 7, // index: forced event entry; likewise
+  Withdrawal = 8,   // index: [[withdrawal]] entry
 };
 
 inline TrialRng trial_rng(std::uint64_t seed, std::uint64_t trial, Substream purpose, std::uint64_t index) {

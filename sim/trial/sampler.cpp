@@ -35,6 +35,12 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
   for (std::size_t c = 0; c < m.contracts.size(); ++c)
     p.sources.push_back({K::ContractFailure, c, 0, 0, m.contracts[c].failure_rate_per_year});
   for (std::size_t o = 0; o < m.outages.size(); ++o) p.sources.push_back({K::Outage, o, 0, 0, m.outages[o].rate_per_year});
+  // Key compromises last, so that a world without redistribution keeps every other source's place.
+  // Listed by structure (a redistributable set, an operator whose stake a thief can reach).
+  for (std::size_t a = 0; a < m.avs.size(); ++a)
+    if (m.avs[a].redistributable) p.sources.push_back({K::AvsKeyCompromise, a, 0, 0, m.avs[a].key_compromise.rate_per_year});
+  for (std::size_t o = 0; o < m.operators.size(); ++o)
+    if (operator_key_reaches_stake(m, o)) p.sources.push_back({K::OperatorKeyCompromise, o, 0, 0, m.operators[o].key_compromise.rate_per_year});
   for (auto& s : p.sources) {
     s.mean_events = s.rate_per_year * p.horizon_days / kDaysPerYear;
     s.p_none = std::exp(-s.mean_events);
@@ -77,6 +83,13 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
   return p;
 }
 
+bool operator_key_reaches_stake(const Model& m, std::size_t op) {
+  for (const Holder& h : m.holders)
+    for (const Position& pos : h.positions)
+      if (pos.op == op && pos.protocol != kNoProtocol && m.protocols[pos.protocol].redistribution) return true;
+  return false;
+}
+
 bool takes_size_tilt(const Model& m, const EventSource& s) {
   switch (s.kind) {
     case EventSource::Kind::OperatorFault: return !m.operators[s.entity].fault_fraction.is_fixed();
@@ -85,6 +98,8 @@ bool takes_size_tilt(const Model& m, const EventSource& s) {
     case EventSource::Kind::AvsFaulty: return !m.avs[s.entity].faulty_fraction.is_fixed();
     case EventSource::Kind::ContractFailure: return !m.contracts[s.entity].loss_given_failure.is_fixed();
     case EventSource::Kind::Outage: return false;
+    case EventSource::Kind::AvsKeyCompromise: return !m.avs[s.entity].key_compromise.drain.is_fixed();
+    case EventSource::Kind::OperatorKeyCompromise: return !m.operators[s.entity].key_compromise.drain.is_fixed();
   }
   return false;
 }
@@ -96,7 +111,9 @@ std::size_t events_per_firing(const Model& m, const EventSource& s) {
     case EventSource::Kind::OperatorFault:
     case EventSource::Kind::AvsCondition:
     case EventSource::Kind::AvsFaulty:
-    case EventSource::Kind::ContractFailure: return 1;
+    case EventSource::Kind::ContractFailure:
+    case EventSource::Kind::AvsKeyCompromise:
+    case EventSource::Kind::OperatorKeyCompromise: return 1;
   }
   return 1;
 }
@@ -120,6 +137,8 @@ std::string source_label(const Model& m, const EventSource& s) {
     case K::AvsFaulty: return fmt::format("avs {}: faulty slashings", m.avs[s.entity].name);
     case K::ContractFailure: return fmt::format("contract {}: failures", m.contracts[s.entity].name);
     case K::Outage: return fmt::format("outage {}", m.outages[s.entity].name);
+    case K::AvsKeyCompromise: return fmt::format("avs {}: key compromise", m.avs[s.entity].name);
+    case K::OperatorKeyCompromise: return fmt::format("operator {}: key compromise", m.operators[s.entity].name);
   }
   throw std::logic_error("source_label: unknown source kind");
 }
@@ -162,6 +181,15 @@ void push_outage(const Model& m, std::size_t outage, double day, TrialRng& rng, 
   for (std::size_t e = first; e < out.events.size(); ++e) out.events[e].network_share = share;
 }
 
+// When resolvers (or pausers) would cancel a request, in days after it: they act with probability p
+// after a drawn delay. Both are drawn whatever p and the windows are (common random numbers: a
+// longer window or a likelier veto cancels at least what a shorter or less likely one does).
+double draw_cancel_days(double p, const Distribution& delay, TrialRng& rng) {
+  const double u = boost::random::uniform_01<double>()(rng);
+  const double reaction = draw(delay, rng);
+  return u < p ? reaction : kNotCancelled;
+}
+
 // Stress events, each entry from its own substream (so adding one leaves the others' draws alone).
 void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
   const Stress& st = m.stress;
@@ -172,6 +200,7 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
     out.events.push_back({day, EventKind::OperatorFault, f.op, 0, draw(f.fraction, rng)});
   }
   for (const auto& f : st.avs_failures) {
+    TrialRng timing = trial_rng(seed, trial, Substream::StressTiming, entry);
     TrialRng rng = trial_rng(seed, trial, Substream::Stress, entry++);
     const double day = draw(f.day, rng);
     // k distinct members, uniformly: a partial Fisher-Yates shuffle of the set
@@ -180,6 +209,8 @@ void sample_forced_events(const Model& m, std::uint64_t seed, std::uint64_t tria
       const std::size_t j = boost::random::uniform_int_distribution<std::size_t>(i, set.size() - 1)(rng);
       std::swap(set[i], set[j]);
       out.events.push_back({day, EventKind::AvsFaultySlashing, set[i], 0, draw(f.fraction, rng)});
+      const Protocol& proto = m.protocols[m.avs[set[i]].protocol];
+      out.events.back().cancel_days = draw_cancel_days(proto.veto_probability, proto.veto_delay_days, timing);
     }
   }
   for (const auto& f : st.contract_failures) {
@@ -202,6 +233,9 @@ template <bool Inverted>
                                 std::uint64_t seed, std::uint64_t trial, TrialDraws& out) {
   const EventSource& src = plan.sources[s];
   TrialRng rng = trial_rng(seed, trial, Substream::SourceEvents, s);
+  // Slash delays and cancellations from a stream of their own: the events' times and sizes stay
+  // what they are in a world without windows.
+  TrialRng timing = trial_rng(seed, trial, Substream::SlashTiming, s);
   boost::random::uniform_01<double> unit;
   TrialDraws::Fired fired{static_cast<std::uint32_t>(s), 0};
   // A size by inversion at the upper-tail probability q = v^(1/b), v uniform on (0, 1): Beta(b, 1).
@@ -230,13 +264,27 @@ template <bool Inverted>
         for (std::size_t op : g.members) out.events.push_back({day, EventKind::OperatorFault, op, 0, size(g.fraction)});
         break;
       }
-      case EventSource::Kind::AvsCondition:
-        out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member,
-                              size(m.avs[src.entity].conditions[src.condition].fraction)});
+      case EventSource::Kind::AvsCondition: {
+        const Avs& a = m.avs[src.entity];
+        out.events.push_back({day, EventKind::AvsSlashing, src.entity, src.member, size(a.conditions[src.condition].fraction)});
+        out.events.back().delay_days = draw(a.slash_delay_days, timing);
         break;
-      case EventSource::Kind::AvsFaulty:
-        out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, size(m.avs[src.entity].faulty_fraction)});
+      }
+      case EventSource::Kind::AvsFaulty: {
+        const Avs& a = m.avs[src.entity];
+        const Protocol& proto = m.protocols[a.protocol];
+        out.events.push_back({day, EventKind::AvsFaultySlashing, src.entity, 0, size(a.faulty_fraction)});
+        out.events.back().cancel_days = draw_cancel_days(proto.veto_probability, proto.veto_delay_days, timing);
         break;
+      }
+      case EventSource::Kind::AvsKeyCompromise:
+      case EventSource::Kind::OperatorKeyCompromise: {
+        const bool by_avs = src.kind == EventSource::Kind::AvsKeyCompromise;
+        const KeyCompromise& k = by_avs ? m.avs[src.entity].key_compromise : m.operators[src.entity].key_compromise;
+        out.events.push_back({day, EventKind::KeyCompromise, src.entity, by_avs ? 0u : 1u, size(k.drain)});
+        out.events.back().cancel_days = draw_cancel_days(k.pause_probability, k.pause_delay_days, timing);
+        break;
+      }
       case EventSource::Kind::ContractFailure:
         out.events.push_back({day, EventKind::ContractFailure, src.entity, 0, size(m.contracts[src.entity].loss_given_failure)});
         break;
@@ -263,6 +311,16 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
       TrialRng rng = trial_rng(seed, trial, Substream::Subsidy, a);
       out.subsidy_days[a] = draw(d, rng);
     }
+  }
+
+  out.withdrawals.resize(m.withdrawals.size());
+  for (std::size_t k = 0; k < m.withdrawals.size(); ++k) {
+    const Withdrawal& wd = m.withdrawals[k];
+    TrialRng rng = trial_rng(seed, trial, Substream::Withdrawal, k);
+    TrialDraws::Withdrawal& d = out.withdrawals[k];
+    d.share = draw(wd.share, rng);
+    d.day = draw(wd.day, rng);
+    d.exit_queue_eth = wd.exit_queue_eth ? draw(*wd.exit_queue_eth, rng) : 0.0;
   }
 
   out.weight = 1.0;

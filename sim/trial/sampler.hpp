@@ -14,8 +14,8 @@ namespace restake {
 
 // Something that fires as a Poisson process over the horizon.
 struct EventSource {
-  enum class Kind { OperatorFault, GroupShock, AvsCondition, AvsFaulty, ContractFailure, Outage } kind;
-  std::size_t entity = 0;     // operator, group, AVS, contract or outage
+  enum class Kind { OperatorFault, GroupShock, AvsCondition, AvsFaulty, ContractFailure, Outage, AvsKeyCompromise, OperatorKeyCompromise } kind;
+  std::size_t entity = 0;     // operator, group, AVS, contract or outage; key compromises: AVS or operator
   std::size_t condition = 0;  // AvsCondition: index into Avs::conditions
   std::size_t member = 0;     // AvsCondition: index into Avs::allocations (the operator slashed)
   double rate_per_year = 0.0;
@@ -66,6 +66,10 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt = {});
 // A source as a reader names it: "operator op-a: faults", "avs eigenda: condition liveness on operator op-a".
 std::string source_label(const Model& m, const EventSource& s);
 
+// Whether a thief with operator `op`'s key can reach any stake: some position is delegated to it
+// through a protocol whose operator sets may redistribute (ELIP-006).
+bool operator_key_reaches_stake(const Model& m, std::size_t op);
+
 // Whether source s's event sizes can be tilted (Tilt::size_exponent): random, and not an outage's.
 bool takes_size_tilt(const Model& m, const EventSource& s);
 
@@ -78,6 +82,12 @@ double expected_events(const Model& m, const SamplerPlan& p);
 struct TrialDraws {
   double base_apr = 0.0;
   std::vector<double> subsidy_days;  // per AVS: drawn half-life or cliff day
+  struct Withdrawal {
+    double share = 0.0;           // of the balance still staked at the request
+    double day = 0.0;             // the request's day, or days after the first fault reaching the holder
+    double exit_queue_eth = 0.0;  // ETH ahead in the beacon exit queue
+  };
+  std::vector<Withdrawal> withdrawals;  // per [[withdrawal]] entry
   std::vector<Event> events;         // in no particular order
   double weight = 1.0;               // likelihood ratio (1 unless the plan is tilted)
   struct Fired {

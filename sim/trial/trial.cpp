@@ -78,6 +78,8 @@ void Trial::reset_balances() {
   for (const auto& slot : w_.slots)
     std::copy(slot.allocation.begin(), slot.allocation.end(), allocation_.begin() + static_cast<std::ptrdiff_t>(slot.first_alloc));
   contract_factor_.assign(positions, 1.0);
+  stake_left_.assign(positions, 1.0);
+  leaving_.assign(positions, 0.0);
   beacon_restored_.assign(positions, 0.0);
   offline_.clear();
   gross_.assign(holders * kLossCauseCount, 0.0);
@@ -115,7 +117,7 @@ void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
   lost.clear();
   for (std::size_t i : w_.positions_of_op[op]) {
     touch(i);
-    lost.push_back(w_.positions[i].stake * drop * magnitude(i) * contract_factor_[i]);
+    lost.push_back(w_.positions[i].stake * stake_left_[i] * drop * magnitude(i) * contract_factor_[i]);
   }
   op_balance_gwei_[op] = before - loss;
   std::size_t k = 0;
@@ -133,7 +135,7 @@ void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t orig
   if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;
   const double paid = amount - std::max(loss.uncovered, 0.0);
   if (paid <= 0.0) return;
-  const double per_beacon_unit = w_.positions[i].stake * magnitude(i) * contract_factor_[i];
+  const double per_beacon_unit = w_.positions[i].stake * stake_left_[i] * magnitude(i) * contract_factor_[i];
   if (cause == LossCause::BeaconSlashing || cause == LossCause::Inactivity) {
     // Paid back beside the penalised validators: exposed to later AVS and contract losses, but
     // not to later penalties of those validators (it is not in them).

@@ -70,8 +70,10 @@ class Trial {
   // Value of position i now, at net asset value (units of its holder's asset).
   double nav(std::size_t i) const {
     const auto& p = w_.positions[i];
-    return p.stake * (beacon_factor(p.op) + beacon_restored_[i]) * magnitude(i) * contract_factor_[i];
+    return p.stake * stake_left_[i] * (beacon_factor(p.op) + beacon_restored_[i]) * magnitude(i) * contract_factor_[i];
   }
+  // The share of position i's value that earns rewards: all but the stake leaving in a withdrawal.
+  double earning_share(std::size_t i) const { return leaving_[i] == 0.0 ? 1.0 : 1.0 - leaving_[i] / stake_left_[i]; }
   // Restaking: the operator's remaining maxMagnitude (1 for a position that is not restaked).
   double magnitude(std::size_t i) const {
     const std::size_t slot = w_.positions[i].slot;
@@ -94,6 +96,10 @@ class Trial {
   std::vector<double>& max_magnitude() { changed_ = true; return max_magnitude_; }  // [slot]
   std::vector<double>& allocation() { changed_ = true; return allocation_; }        // [slot member], flat
   std::vector<double>& contract_factor() { changed_ = true; return contract_factor_; }  // [position]
+  // Withdrawals, per position in units of its initial stake: what is still in it (leaving or not)
+  // and what is leaving (requested, not yet out). Both bear every loss until it is out.
+  std::vector<double>& stake_left() { changed_ = true; return stake_left_; }
+  std::vector<double>& leaving() { changed_ = true; return leaving_; }
   const std::vector<double>& max_magnitude() const { return max_magnitude_; }
   const std::vector<double>& allocation() const { return allocation_; }
   const std::vector<double>& contract_factor() const { return contract_factor_; }
@@ -141,6 +147,7 @@ class Trial {
   std::vector<Gwei> op_balance_gwei_;
   std::vector<double> max_magnitude_, allocation_;
   std::vector<double> contract_factor_;  // per position: contract losses and coverage payouts
+  std::vector<double> stake_left_, leaving_;  // per position: withdrawals (stake_left(), leaving())
   std::vector<double> beacon_restored_;  // per position: coverage of beacon losses, in units of the beacon factor
   std::vector<double> position_loss_;    // per position of the penalty being applied
   std::vector<OfflineWindow> offline_;

@@ -194,12 +194,19 @@ def compare_h5(name, ref, new):
             i, a, b = diffs[0]
             detail = f" ({len(diffs)} values differ; first at {i}: {b}, expected {a})"
         problems.append(f"{name}:{key}: data differ{detail}")
+    # An output the reference does not pin is a change too (regenerate, and say why).
+    for key in new["datasets"].keys() - ref["datasets"].keys():
+        problems.append(f"{name}:{key}: not in the reference")
+    for key in new["attributes"].keys() - ref["attributes"].keys():
+        problems.append(f"{name}:{key}: attributes not in the reference")
     for key, r in ref["attributes"].items():
         n = new["attributes"].get(key, {})
         for attr, value in r.items():
             if n.get(attr) != value:
                 shown = str(n.get(attr))[:80]
                 problems.append(f"{name}:{key} attribute {attr}: {shown}, expected {str(value)[:80]}")
+        for attr in n.keys() - r.keys():
+            problems.append(f"{name}:{key} attribute {attr}: not in the reference")
     return problems
 
 

@@ -1,5 +1,6 @@
 // Rewards: base staking yield (Ethereum's, drawn per trial) and each AVS's rewards with their
 // subsidy decay, accrued on every position's value in closed form between the moments it changes.
+// Stake leaving in a withdrawal earns nothing (EigenLayer pays no rewards on queued withdrawals).
 #include <algorithm>
 #include <cmath>
 
@@ -84,7 +85,7 @@ class Rewards final : public Mechanism {
         rate_days += weight * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy(trial, a, t1) - subsidy(trial, a, t0)));
       }
     }
-    rewards_[i] += trial.nav(i) * rate_days / kDaysPerYear;
+    rewards_[i] += trial.nav(i) * trial.earning_share(i) * rate_days / kDaysPerYear;
   }
 
   std::vector<double> rewards_;             // [position] units of its holder's asset

@@ -1,0 +1,186 @@
+// Withdrawals ([[withdrawal]], model.hpp): a holder redeems a share of its balance. The stake
+// leaving stays in its positions - bearing every loss, earning nothing - until the withdrawal
+// completes: at the end of its protocol's escrow (a restaked position) and, given an exit queue,
+// once its validators have passed the beacon chain's exit churn, whichever is later. Then it is
+// out: later losses no longer reach it. A withdrawal is not a loss.
+#include <algorithm>
+#include <limits>
+
+#include "chain/consensus.hpp"
+#include "chain/inactivity.hpp"
+#include "trial/mechanisms.hpp"
+#include "trial/trial.hpp"
+
+namespace restake {
+
+namespace {
+
+enum class Step : std::uint32_t { Request, Complete };
+
+constexpr double kNoFault = std::numeric_limits<double>::infinity();
+
+// A [[withdrawal]] entry's reach, derived once per run.
+struct Entry {
+  std::vector<std::size_t> positions;  // the holder's
+  // after_fault: the faults that reach the holder (sampled events on these).
+  std::vector<bool> validators_of;  // [operator] whose validators hold one of its positions
+  std::vector<bool> slot;           // [slot] through which one of its positions is restaked
+};
+
+class Withdrawals final : public Mechanism {
+ public:
+  explicit Withdrawals(const std::vector<Entry>& entries) : entries_(entries), units_(entries.size()), end_(entries.size()) {}
+
+  void begin(Trial& trial) override {
+    const Model& m = trial.model();
+    for (std::size_t k = 0; k < entries_.size(); ++k) {
+      const TrialDraws::Withdrawal& d = trial.draws().withdrawals[k];
+      double day = d.day;
+      if (m.withdrawals[k].after_fault) {
+        const double fault = first_fault(trial, entries_[k]);
+        if (fault == kNoFault) continue;  // nothing reached the holder: it stays
+        day += fault;
+      }
+      Event e;
+      e.day = day;
+      e.entity = k;
+      e.tag = static_cast<std::uint32_t>(Step::Request);
+      trial.schedule(e, *this);  // past the horizon: never
+    }
+  }
+
+  void handle(const Event& e, Trial& trial) override {
+    if (static_cast<Step>(e.tag) == Step::Request) return request(e.entity, trial);
+    complete(e.entity, e.day, trial);
+  }
+
+ private:
+  // The day of the first sampled fault that can take from the holder: its validators' slashing,
+  // or a slashing or key theft on an operator set it is restaked through. kNoFault: none.
+  static double first_fault(const Trial& trial, const Entry& entry) {
+    const Model& m = trial.model();
+    const World& w = trial.world();
+    for (const Event& e : trial.sampled_events()) {
+      switch (e.kind) {
+        case EventKind::OperatorFault:
+          if (entry.validators_of[e.entity]) return e.day;
+          break;
+        case EventKind::AvsSlashing:
+          if (entry.slot[w.slot_of_avs_member[e.entity][e.member]]) return e.day;
+          break;
+        case EventKind::AvsFaultySlashing:
+        case EventKind::KeyCompromise:
+          if (e.kind == EventKind::KeyCompromise && e.member == 1) {
+            for (std::size_t s : w.slots_of_op[e.entity])
+              if (entry.slot[s]) return e.day;
+          } else {
+            for (std::size_t k = 0; k < m.avs[e.entity].allocations.size(); ++k)
+              if (entry.slot[w.slot_of_avs_member[e.entity][k]]) return e.day;
+          }
+          break;
+        default: break;
+      }
+    }
+    return kNoFault;
+  }
+
+  void request(std::size_t k, Trial& trial) {
+    const Model& m = trial.model();
+    const World& w = trial.world();
+    const Entry& entry = entries_[k];
+    const TrialDraws::Withdrawal& d = trial.draws().withdrawals[k];
+    const double now = trial.now();
+    std::vector<double>& units = units_[k];
+    units.assign(entry.positions.size(), 0.0);
+    double eth = 0.0;  // value leaving, for the exit queue
+    for (std::size_t j = 0; j < entry.positions.size(); ++j) {
+      const std::size_t i = entry.positions[j];
+      trial.touch(i);  // it earns on less from now
+      const double left = trial.stake_left()[i];
+      units[j] = d.share * (left - trial.leaving()[i]);
+      trial.leaving()[i] += units[j];
+      if (left > 0.0) eth += trial.nav(i) * units[j] / left;
+    }
+    const Withdrawal& wd = m.withdrawals[k];
+    const double exit_days =
+        wd.exit_queue_eth ? exit_queue_days(m.ethereum.consensus, d.exit_queue_eth + eth) +
+                                static_cast<double>(kMinValidatorWithdrawabilityDelay) / static_cast<double>(kEpochsPerDay)
+                          : 0.0;
+    std::vector<double>& end = end_[k];
+    end.assign(entry.positions.size(), now);
+    for (std::size_t j = 0; j < entry.positions.size(); ++j) {
+      const std::size_t slot = w.positions[entry.positions[j]].slot;
+      const double escrow = slot == kNone ? now : m.protocols[w.slots[slot].protocol].escrow_end(now);
+      end[j] = std::max(escrow, now + exit_days);
+    }
+    std::vector<double> days = end;
+    std::sort(days.begin(), days.end());
+    days.erase(std::unique(days.begin(), days.end()), days.end());
+    for (double day : days) {
+      if (day == now) {
+        complete(k, now, trial);
+        continue;
+      }
+      Event e;
+      e.day = day;
+      e.entity = k;
+      e.tag = static_cast<std::uint32_t>(Step::Complete);
+      trial.schedule(e, *this);
+    }
+  }
+
+  // Entry k's stake whose withdrawal completes on `day` leaves its positions.
+  void complete(std::size_t k, double day, Trial& trial) {
+    const Entry& entry = entries_[k];
+    for (std::size_t j = 0; j < entry.positions.size(); ++j) {
+      if (end_[k][j] != day || units_[k][j] == 0.0) continue;
+      const std::size_t i = entry.positions[j];
+      trial.touch(i);
+      double& left = trial.stake_left()[i];
+      double& leaving = trial.leaving()[i];
+      left -= units_[k][j];
+      leaving -= units_[k][j];
+      units_[k][j] = 0.0;
+      // All of it gone: exactly nothing left (and nothing leaving), whatever the rounding.
+      if (left <= 0.0) left = leaving = 0.0;
+      leaving = std::max(leaving, 0.0);
+    }
+  }
+
+  const std::vector<Entry>& entries_;
+  std::vector<std::vector<double>> units_;  // [entry][position of its holder]: units leaving
+  std::vector<std::vector<double>> end_;    // [entry][position of its holder]: the day they are out
+};
+
+class WithdrawalsType final : public MechanismType {
+ public:
+  WithdrawalsType(const Model& m, const World& w) {
+    for (const Withdrawal& wd : m.withdrawals) {
+      Entry e;
+      e.validators_of.assign(m.operators.size(), false);
+      e.slot.assign(w.slots.size(), false);
+      for (std::size_t i = 0; i < w.positions.size(); ++i) {
+        const auto& p = w.positions[i];
+        if (p.holder != wd.holder) continue;
+        e.positions.push_back(i);
+        e.validators_of[p.op] = true;
+        if (p.slot != kNone) e.slot[p.slot] = true;
+      }
+      entries_.push_back(std::move(e));
+    }
+  }
+  std::string_view name() const override { return "withdrawals"; }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<Withdrawals>(entries_); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+}  // namespace
+
+std::unique_ptr<const MechanismType> make_withdrawals(const Model& m, const World& w) {
+  if (m.withdrawals.empty()) return nullptr;
+  return std::make_unique<WithdrawalsType>(m, w);
+}
+
+}  // namespace restake
