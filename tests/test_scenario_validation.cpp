@@ -1727,8 +1727,8 @@ TEST_CASE("an operator's key compromise can be paused only through a protocol wi
   const std::string_view key = "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }";
   expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", key),
                {"operator[0].key_compromise.pause_probability",
-                "no window to pause in: every redistributing protocol operator \"op-a\"'s stake is restaked through has "
-                "veto_window_days + resolution_days = 0",
+                "no window to pause in: the redistributing protocols operator \"op-a\"'s stake is restaked through all "
+                "have veto_window_days + resolution_days = 0",
                 "pause_probability = ^0.5"});
   parse(with_eigen("redistribution = true\nresolution_days = 7").replace("groups = [\"cloud\"]", key).text());
 }

@@ -958,8 +958,8 @@ class Parser {
                                   op.name));
       if (op.key_compromise.pause_probability > 0.0 && !window)
         root_.fail_at(at.pause, at.path + ".pause_probability",
-                      fmt::format("no window to pause in: every redistributing protocol operator \"{}\"'s stake is restaked "
-                                  "through has veto_window_days + resolution_days = 0",
+                      fmt::format("no window to pause in: the redistributing protocols operator \"{}\"'s stake is restaked "
+                                  "through all have veto_window_days + resolution_days = 0",
                                   op.name));
     }
   }
