@@ -1442,3 +1442,343 @@ TEST_CASE("[tail] names a holder and exactly one target, and its search options 
                {"tail.defensive", "a defensive share in [0, 0.999], got 1", ""});
   expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nlevel = 0.2\n"), {"tail.level", kUnknownKey, "level"});
 }
+
+// --- slashing in time: escrows, windows, redistribution, key compromise, withdrawals ---------------
+
+namespace {
+// The minimal scenario's protocol "eigen" (unique; lrt-x is restaked through it with op-a) with `keys` added.
+Scenario with_eigen(std::string_view keys) {
+  return Scenario().replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\n" + std::string(keys));
+}
+// ... and AVS "oracle" (on eigen) with `keys` added too.
+Scenario with_oracle(std::string_view eigen_keys, std::string_view oracle_keys) {
+  return with_eigen(eigen_keys).replace("faulty_fraction = 0.25", "faulty_fraction = 0.25\n" + std::string(oracle_keys));
+}
+constexpr std::string_view kBtcHolder =
+    "[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\n\n"
+    "[[native]]\nname = \"btc-stakers\"\nprotocol = \"symb\"\npositions = [{ operator = \"fp\", stake_btc = 5 }]\n";
+}  // namespace
+
+TEST_CASE("a scenario with every timing key parses into the model") {
+  const Model m = parse(Scenario()
+                            .replace("slashing_mode = \"unique\"",
+                                     "slashing_mode = \"unique\"\nescrow_days = 14\nveto_window_days = 0.5\nresolution_days = 7\n"
+                                     "veto_probability = 0.9\nveto_delay_days = { dist = \"uniform\", min = 0, max = 10 }\n"
+                                     "slashing_window_days = 30\nredistribution = true\nallocation_configuration_days = 17.5")
+                            .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nepoch_days = 7\nveto_window_days = 1")
+                            .replace("faulty_fraction = 0.25",
+                                     "faulty_fraction = 0.25\nslash_delay_days = { dist = \"triangular\", min = 0, mode = 2, max = 40 }\n"
+                                     "redistributable = true\nkey_compromise = { annual_probability = 0.01, drain = 0.5, "
+                                     "pause_probability = 0.8, pause_delay_days = 2 }")
+                            .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nallocation_delay_days = 3\n"
+                                                             "key_compromise = { rate_per_year = 0.02 }")
+                            .append("[[withdrawal]]\nholder = \"lrt-x\"\nshare = 0.4\nday = 100\nexit_queue_eth = 600_000\n\n"
+                                    "[[withdrawal]]\nholder = \"lst-y\"\nafter_fault_days = { dist = \"uniform\", min = 1, max = 3 }\n")
+                            .text());
+  const restake::Protocol& eigen = m.protocols[0];
+  CHECK(eigen.escrow_days == 14.0);
+  CHECK(eigen.epoch_days == 0.0);
+  CHECK(eigen.veto_window_days == 0.5);
+  CHECK(eigen.resolution_days == 7.0);
+  CHECK(eigen.veto_probability == 0.9);
+  CHECK(eigen.veto_delay_days.kind == restake::DistributionKind::Uniform);
+  CHECK(eigen.veto_delay_days.b == 10.0);
+  CHECK(eigen.slashing_window_days == 30.0);
+  CHECK(eigen.redistribution);
+  CHECK(eigen.allocation_configuration_days == 17.5);
+  CHECK(eigen.escrow_end(3.0) == 17.0);  // a fixed escrow: 14 days after the request
+  const restake::Protocol& symb = m.protocols[1];
+  CHECK(symb.escrow_days == 0.0);
+  CHECK(symb.epoch_days == 7.0);
+  CHECK(symb.veto_window_days == 1.0);
+  CHECK_FALSE(symb.redistribution);
+  CHECK(std::isinf(symb.slashing_window_days));
+  CHECK(symb.escrow_end(3.0) == 14.0);  // requested in epoch 0: out once epoch 1 has ended
+  CHECK(symb.escrow_end(7.0) == 21.0);  // requested in epoch 1: out once epoch 2 has ended
+
+  const restake::Avs& oracle = m.avs[0];
+  CHECK(oracle.slash_delay_days.kind == restake::DistributionKind::Triangular);
+  CHECK(oracle.slash_delay_days.c == 40.0);
+  CHECK(oracle.redistributable);
+  CHECK(oracle.key_compromise.rate_per_year == doctest::Approx(-std::log(0.99)).epsilon(1e-12));
+  CHECK(oracle.key_compromise.drain.a == 0.5);
+  CHECK(oracle.key_compromise.pause_probability == 0.8);
+  CHECK(oracle.key_compromise.pause_delay_days.a == 2.0);
+  CHECK_FALSE(m.avs[1].redistributable);
+  CHECK_FALSE(m.avs[1].key_compromise.possible());
+
+  const restake::Operator& op_a = m.operators[0];
+  CHECK(op_a.allocation_delay_days == 3.0);
+  CHECK(op_a.key_compromise.rate_per_year == 0.02);
+  CHECK(op_a.key_compromise.drain.is_fixed());
+  CHECK(op_a.key_compromise.drain.a == 1.0);  // by default a thief takes everything it reaches
+  CHECK(op_a.key_compromise.pause_probability == 0.0);
+  CHECK(m.operators[1].allocation_delay_days == 0.0);
+  CHECK_FALSE(m.operators[1].key_compromise.possible());
+
+  REQUIRE(m.withdrawals.size() == 2);
+  const restake::Withdrawal& w0 = m.withdrawals[0];
+  CHECK(w0.holder == 0);
+  CHECK(w0.share.a == 0.4);
+  CHECK_FALSE(w0.after_fault);
+  CHECK(w0.day.a == 100.0);
+  REQUIRE(w0.exit_queue_eth.has_value());
+  CHECK(w0.exit_queue_eth->a == 600'000.0);
+  const restake::Withdrawal& w1 = m.withdrawals[1];
+  CHECK(w1.holder == 1);
+  CHECK(w1.share.a == 1.0);  // the whole balance by default
+  CHECK(w1.after_fault);
+  CHECK(w1.day.kind == restake::DistributionKind::Uniform);
+  CHECK(w1.day.a == 1.0);
+  CHECK_FALSE(w1.exit_queue_eth.has_value());
+}
+
+TEST_CASE("without timing keys, protocols, AVSs and operators keep today's instant slashing") {
+  const Model m = parse(Scenario().text());
+  for (const restake::Protocol& p : m.protocols) {
+    CHECK(p.escrow_days == 0.0);
+    CHECK(p.epoch_days == 0.0);
+    CHECK(p.veto_window_days == 0.0);
+    CHECK(p.resolution_days == 0.0);
+    CHECK(p.veto_probability == 0.0);
+    CHECK(std::isinf(p.slashing_window_days));
+    CHECK_FALSE(p.redistribution);
+    CHECK(p.allocation_configuration_days == 0.0);
+    CHECK(p.escrow_end(5.0) == 5.0);
+  }
+  for (const restake::Avs& a : m.avs) {
+    CHECK(a.slash_delay_days.is_fixed());
+    CHECK(a.slash_delay_days.a == 0.0);
+    CHECK_FALSE(a.redistributable);
+    CHECK_FALSE(a.key_compromise.possible());
+  }
+  for (const restake::Operator& o : m.operators) {
+    CHECK(o.allocation_delay_days == 0.0);
+    CHECK_FALSE(o.key_compromise.possible());
+  }
+  CHECK(m.withdrawals.empty());
+}
+
+TEST_CASE("the default scenario has no escrows, windows or withdrawals") {
+  const std::string path = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
+  std::ifstream in(path);
+  REQUIRE_MESSAGE(in.good(), "cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const Model m = parse_scenario(text.str(), path);
+  REQUIRE(m.protocols.size() == 2);
+  for (const restake::Protocol& p : m.protocols) {
+    CHECK(p.escrow_days == 0.0);
+    CHECK(p.epoch_days == 0.0);
+    CHECK(p.veto_window_days + p.resolution_days == 0.0);
+    CHECK(std::isinf(p.slashing_window_days));
+    CHECK_FALSE(p.redistribution);
+  }
+  for (const restake::Avs& a : m.avs) CHECK(a.slash_delay_days.support_max() == 0.0);
+  CHECK(m.withdrawals.empty());
+}
+
+TEST_CASE("a protocol's escrow is escrow_days or epoch_days, not both") {
+  expect_error(with_eigen("escrow_days = 14\nepoch_days = 7"),
+               {"protocol[0].epoch_days", "give either 'escrow_days' (a fixed delay) or 'epoch_days'", "epoch_days = ^7"});
+}
+
+TEST_CASE("an epoch must last longer than 0 days") {
+  expect_error(with_eigen("epoch_days = 0"),
+               {"protocol[0].epoch_days", "expected an epoch length in days in (0, 1e4], got 0", "epoch_days = ^0"});
+  expect_error(with_eigen("epoch_days = -1"),
+               {"protocol[0].epoch_days", "expected an epoch length in days in (0, 1e4], got -1", "epoch_days = ^-1"});
+}
+
+TEST_CASE("a protocol's delays, veto probability and configuration delay are range-checked") {
+  expect_error(with_eigen("escrow_days = 2e4"), {"protocol[0].escrow_days", "expected an escrow in days in [0, 1e4], got 20000", "2e4"});
+  expect_error(with_eigen("veto_window_days = -1"),
+               {"protocol[0].veto_window_days", "expected a veto window in days in [0, 1e4], got -1", "-1"});
+  expect_error(with_eigen("resolution_days = 1e5"),
+               {"protocol[0].resolution_days", "expected a resolution delay in days in [0, 1e4], got 100000", "1e5"});
+  expect_error(with_eigen("veto_window_days = 1\nveto_probability = 1.5"),
+               {"protocol[0].veto_probability", "expected a probability in [0, 1], got 1.5", "1.5"});
+  expect_error(with_eigen("allocation_configuration_days = -17.5"),
+               {"protocol[0].allocation_configuration_days", "expected a configuration delay in days in [0, 1e4], got -17.5", "-17.5"});
+  expect_error(with_eigen("redistribution = \"yes\""),
+               {"protocol[0].redistribution", "expected true or false, got a string", "\"yes\""});
+}
+
+TEST_CASE("a veto needs a window to be cast in") {
+  expect_error(with_eigen("veto_probability = 0.5"),
+               {"protocol[0].veto_probability", "a veto needs a window: give 'veto_window_days' or 'resolution_days' > 0",
+                "veto_probability = ^0.5"});
+  parse(with_eigen("veto_probability = 0.5\nresolution_days = 7").text());  // ELIP-016's resolution delay is a window
+}
+
+TEST_CASE("a veto delay without a veto probability has no effect and is an error") {
+  expect_error(with_eigen("veto_window_days = 1\nveto_delay_days = 0.5"),
+               {"protocol[0].veto_delay_days", "has no effect: no one vetoes with veto_probability = 0", "veto_delay_days = ^0.5"});
+  expect_error(with_eigen("veto_window_days = 1\nveto_probability = 0\nveto_delay_days = 0.5"),
+               {"protocol[0].veto_delay_days", "has no effect", "veto_delay_days = ^0.5"});
+}
+
+TEST_CASE("a veto delay's support must lie in [0, 1e4] days") {
+  expect_error(with_eigen("veto_window_days = 1\nveto_probability = 0.5\nveto_delay_days = { dist = \"normal\", mean = 1, sd = 1, min = -1 }"),
+               {"protocol[0].veto_delay_days", "expected a reaction time in days in [0, 1e4], but", ""});
+}
+
+TEST_CASE("a slashing window must last longer than 0 days") {
+  expect_error(with_eigen("slashing_window_days = 0"),
+               {"protocol[0].slashing_window_days", "(0, 1e4], got 0 (leave the key out for no limit)", "slashing_window_days = ^0"});
+  expect_error(with_eigen("slashing_window_days = inf"), {"protocol[0].slashing_window_days", "got inf", ""});
+}
+
+TEST_CASE("a slash delay that always exceeds the protocol's slashing window is an error naming both") {
+  expect_error(with_oracle("slashing_window_days = 7", "slash_delay_days = { dist = \"uniform\", min = 8, max = 10 }"),
+               {"avs[0].slash_delay_days",
+                "every slash would lapse: the delay is at least 8 days, more than protocol \"eigen\"'s slashing_window_days = 7",
+                "slash_delay_days = ^{"});
+  // Some slashes lapse, others do not: valid.
+  const Model m = parse(with_oracle("slashing_window_days = 7", "slash_delay_days = { dist = \"uniform\", min = 5, max = 10 }").text());
+  CHECK(m.avs[0].slash_delay_days.a == 5.0);
+  // Without a window any delay is valid.
+  parse(with_oracle("", "slash_delay_days = 30").text());
+  expect_error(with_oracle("", "slash_delay_days = -1"), {"avs[0].slash_delay_days", "expected a delay in days in [0, 1e4], got -1", "-1"});
+}
+
+TEST_CASE("a redistributable AVS needs a protocol that allows redistribution") {
+  expect_error(with_oracle("", "redistributable = true"),
+               {"avs[0].redistributable", "protocol \"eigen\" does not allow redistribution: set redistribution = true on it",
+                "redistributable = ^true"});
+  parse(with_oracle("redistribution = true", "redistributable = true").text());
+  parse(with_oracle("", "redistributable = false").text());
+}
+
+TEST_CASE("an AVS's key compromise needs a redistributable operator set") {
+  expect_error(with_oracle("redistribution = true", "key_compromise = { annual_probability = 0.01 }"),
+               {"avs[0].key_compromise", "a thief gains only from a redistributable operator set (burning profits nobody)",
+                "key_compromise = ^{"});
+  expect_error(with_oracle("redistribution = true", "redistributable = false\nkey_compromise = { annual_probability = 0.01 }"),
+               {"avs[0].key_compromise", "a thief gains only from a redistributable operator set", ""});
+}
+
+TEST_CASE("a key compromise table is strict and its values are checked") {
+  const std::string_view proto = "redistribution = true\nresolution_days = 7";
+  auto keys = [&](std::string_view table) {
+    return with_oracle(proto, "redistributable = true\nkey_compromise = " + std::string(table));
+  };
+  parse(keys("{ rate_per_year = 0.1, drain = { dist = \"beta\", alpha = 2, beta = 2 } }").text());
+  expect_error(keys("{ rate_per_year = 0.1, drains = 0.5 }"), {"avs[0].key_compromise.drains", kUnknownKey, "drains"});
+  expect_error(keys("{ annual_probability = 0.1, rate_per_year = 0.1 }"),
+               {"avs[0].key_compromise.rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", ""});
+  expect_error(keys("{ annual_probability = 1 }"), {"avs[0].key_compromise.annual_probability", "expected an annual probability below 1", ""});
+  expect_error(keys("{ rate_per_year = 0.1, drain = 1.5 }"),
+               {"avs[0].key_compromise.drain", "expected a drained share in [0, 1], got 1.5", "1.5"});
+  expect_error(keys("{ rate_per_year = 0.1, pause_probability = -0.1 }"),
+               {"avs[0].key_compromise.pause_probability", "expected a probability in [0, 1], got -0.1", "-0.1"});
+  expect_error(keys("{ rate_per_year = 0.1, pause_probability = 0.5, pause_delay_days = -2 }"),
+               {"avs[0].key_compromise.pause_delay_days", "expected a reaction time in days in [0, 1e4], got -2", "-2"});
+  expect_error(keys("0.1"), {"avs[0].key_compromise", "expected a table, got a float", ""});
+}
+
+TEST_CASE("a pause delay without a pause probability has no effect and is an error") {
+  expect_error(with_oracle("redistribution = true\nresolution_days = 7",
+                           "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_delay_days = 1 }"),
+               {"avs[0].key_compromise.pause_delay_days", "has no effect: no one pauses with pause_probability = 0",
+                "pause_delay_days = ^1"});
+}
+
+TEST_CASE("an AVS's key compromise can be paused only within a veto window or resolution delay") {
+  expect_error(with_oracle("redistribution = true",
+                           "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }"),
+               {"avs[0].key_compromise.pause_probability",
+                "no window to pause in: protocol \"eigen\" has veto_window_days + resolution_days = 0", "pause_probability = ^0.5"});
+  parse(with_oracle("redistribution = true\nveto_window_days = 1",
+                    "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }")
+            .text());
+}
+
+TEST_CASE("an operator's allocation delay is range-checked") {
+  expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\nallocation_delay_days = -1"),
+               {"operator[1].allocation_delay_days", "expected an allocation delay in days in [0, 1e4], got -1", "-1"});
+}
+
+TEST_CASE("a BTC operator has no allocation delay and no key to redistribute with") {
+  expect_error(Scenario().append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\nallocation_delay_days = 1\n"),
+               {"operator[2].allocation_delay_days", "a BTC operator's stake is time-locked on Bitcoin", "allocation_delay_days = ^1"});
+  expect_error(Scenario().append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\nkey_compromise = { rate_per_year = 1 }\n"),
+               {"operator[2].key_compromise", "Babylon's slashing burns, it does not redistribute", ""});
+}
+
+TEST_CASE("an operator's key compromise must reach stake restaked through a redistributing protocol") {
+  // op-a's stake is restaked through eigen (lrt-x), which does not redistribute.
+  expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }"),
+               {"operator[0].key_compromise",
+                "operator \"op-a\"'s key_compromise reaches no stake: no position is delegated to it through a protocol with "
+                "redistribution = true",
+                "key_compromise = ^{"});
+  // op-b only holds an lst's stake: nothing restaked at all, even with every protocol redistributing.
+  expect_error(with_eigen("redistribution = true")
+                   .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nredistribution = true")
+                   .replace("stake_eth = 6400", "stake_eth = 6400\nkey_compromise = { rate_per_year = 0.1 }"),
+               {"operator[1].key_compromise", "operator \"op-b\"'s key_compromise reaches no stake", ""});
+  parse(with_eigen("redistribution = true")
+            .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }")
+            .text());
+}
+
+TEST_CASE("an operator's key compromise can be paused only through a protocol with a window") {
+  const std::string_view key = "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }";
+  expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", key),
+               {"operator[0].key_compromise.pause_probability",
+                "no window to pause in: the redistributing protocols operator \"op-a\"'s stake is restaked through all "
+                "have veto_window_days + resolution_days = 0",
+                "pause_probability = ^0.5"});
+  parse(with_eigen("redistribution = true\nresolution_days = 7").replace("groups = [\"cloud\"]", key).text());
+}
+
+TEST_CASE("key compromises count in the event budget at their rate keys") {
+  expect_error(with_oracle("redistribution = true", "redistributable = true\nkey_compromise = { rate_per_year = 2e5 }"),
+               {"avs[0].key_compromise.rate_per_year",
+                "key compromise of AVS \"oracle\" expects 200000 events per trial (200000 per year over 365 days); with every "
+                "source, 200000",
+                "rate_per_year = ^2e5"});
+  expect_error(with_eigen("redistribution = true")
+                   .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 3e5 }"),
+               {"operator[0].key_compromise.rate_per_year",
+                "key compromise of operator \"op-a\" expects 300000 events per trial", "rate_per_year = ^3e5"});
+}
+
+TEST_CASE("a withdrawal names a holder and exactly one of day and after_fault_days") {
+  expect_error(Scenario().append("[[withdrawal]]\nday = 10\n"), {"withdrawal[0]", "missing required key 'holder'", ""});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-q\"\nday = 10\n"),
+               {"withdrawal[0].holder", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 10\nafter_fault_days = 1\n"),
+               {"withdrawal[0].after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days'",
+                "after_fault_days = ^1"});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nshare = 0.5\n"),
+               {"withdrawal[0]", "missing 'day' (a day of the horizon) or 'after_fault_days'", ""});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 10\nexit_queue = 1\n"),
+               {"withdrawal[0].exit_queue", kUnknownKey, "exit_queue = 1"});
+}
+
+TEST_CASE("a withdrawal's day, delay, share and exit queue are range-checked") {
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 400\n"),
+               {"withdrawal[0].day", "expected a day within the horizon [0, 365], got 400", "day = ^400"});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nafter_fault_days = -1\n"),
+               {"withdrawal[0].after_fault_days", "expected a number of days in [0, 1e4], got -1", "-1"});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 1\nshare = 1.5\n"),
+               {"withdrawal[0].share", "expected a share of the balance in [0, 1], got 1.5", "1.5"});
+  expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 1\nexit_queue_eth = 2e9\n"),
+               {"withdrawal[0].exit_queue_eth", "expected an amount of ETH in [0, 1e9], got 2000000000", "2e9"});
+}
+
+TEST_CASE("a BTC holder's withdrawal has no beacon-chain exit queue") {
+  expect_error(Scenario().append(kBtcHolder).append("[[withdrawal]]\nholder = \"btc-stakers\"\nday = 1\nexit_queue_eth = 1000\n"),
+               {"withdrawal[0].exit_queue_eth", "holder \"btc-stakers\" holds BTC: it has no beacon-chain exit queue to wait in",
+                "exit_queue_eth = ^1000"});
+  const Model m = parse(Scenario().append(kBtcHolder).append("[[withdrawal]]\nholder = \"btc-stakers\"\nday = 1\n").text());
+  REQUIRE(m.withdrawals.size() == 1);
+  CHECK(m.withdrawals[0].holder == 2);
+}
+
+TEST_CASE("key_compromise is a loss cause a pool may cover") {
+  const Model m = parse(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [\"avs_slashing\", \"key_compromise\"]").text());
+  CHECK(m.coverage_pools[0].covers[static_cast<std::size_t>(restake::LossCause::KeyCompromise)]);
+}

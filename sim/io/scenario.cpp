@@ -147,7 +147,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "stress", "prices_usd", "cascade", "tail"});
+                 "withdrawal", "stress", "prices_usd", "cascade", "tail"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -159,6 +159,7 @@ class Parser {
     read_holders("lrt", HolderKind::Lrt);
     read_holders("lst", HolderKind::Lst);
     read_holders("native", HolderKind::Native);
+    read_withdrawals();
     read_pools();
     read_stress();
     read_prices();
@@ -314,7 +315,7 @@ class Parser {
   void read_operators() {
     root_.each_table("operator", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "asset", "validators", "stake_eth", "stake_btc", "effective_balance_eth", "annual_fault_probability",
-               "fault_rate_per_year", "fault_fraction", "groups"});
+               "fault_rate_per_year", "fault_fraction", "groups", "allocation_delay_days", "key_compromise"});
       Operator o;
       o.name = unique_name(f, operators_, i, "operator");
       o.asset = f.one_of<Asset>("asset", {{"ETH", Asset::Eth}, {"BTC", Asset::Btc}}).value_or(Asset::Eth);
@@ -326,6 +327,10 @@ class Parser {
           if (f.has(eth_only))
             f.fail(eth_only, "a BTC operator has no beacon-chain validators: give 'stake_btc', and model double-signs as "
                              "slashing conditions of the AVSs it secures");
+        for (const char* eigen_only : {"allocation_delay_days", "key_compromise"})
+          if (f.has(eigen_only))
+            f.fail(eigen_only, "a BTC operator's stake is time-locked on Bitcoin: there is no allocation to redirect (ELIP-002) "
+                               "and Babylon's slashing burns, it does not redistribute");
         o.btc_stake = f.required_number("stake_btc", 0.0, 1e10, "a stake in BTC >= 0");
         m_.operators.push_back(std::move(o));
         return;
@@ -359,6 +364,12 @@ class Parser {
           f.fail_at(n.source(), path, fmt::format("group \"{}\" listed twice", m_.groups[g].name));
         members.push_back(i);
       });
+      o.allocation_delay_days = f.number_or("allocation_delay_days", 0.0, 0.0, 1e4, "an allocation delay in days in [0, 1e4]");
+      if (const toml::node* k = f.get("key_compromise")) {
+        o.key_compromise = read_key_compromise(f, "key_compromise", nullptr);
+        const toml::node* pause = k->is_table() ? k->as_table()->get("pause_probability") : nullptr;
+        operator_keys_[i] = {f.key_path("key_compromise"), k->source(), pause ? pause->source() : k->source()};
+      }
       m_.operators.push_back(std::move(o));
     });
   }
@@ -393,7 +404,8 @@ class Parser {
 
   void read_protocols() {
     root_.each_table("protocol", [&](TableReader& f, std::size_t i) {
-      f.allow({"name", "slashing_mode", "contracts"});
+      f.allow({"name", "slashing_mode", "contracts", "escrow_days", "epoch_days", "veto_window_days", "resolution_days",
+               "veto_probability", "veto_delay_days", "slashing_window_days", "redistribution", "allocation_configuration_days"});
       Protocol p;
       p.name = unique_name(f, protocols_, i, "protocol");
       p.mode = f.required_one_of<SlashingMode>("slashing_mode",
@@ -401,8 +413,63 @@ class Parser {
       f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         p.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
+      read_timing(f, p);
       m_.protocols.push_back(std::move(p));
     });
+  }
+
+  // A protocol's rules in time (docs/scenario-format.md, [[protocol]]); all absent: today's instant slashing.
+  void read_timing(TableReader& f, Protocol& p) {
+    const auto escrow = f.number("escrow_days", 0.0, 1e4, "an escrow in days in [0, 1e4]");
+    const auto epoch = f.number("epoch_days", 0.0, 1e4, "an epoch length in days in (0, 1e4]");
+    if (escrow && epoch)
+      f.fail("epoch_days", "give either 'escrow_days' (a fixed delay) or 'epoch_days' (Symbiotic's epochs: stake leaving "
+                           "stays slashable until the end of the next epoch), not both");
+    if (epoch && *epoch <= 0.0) f.fail("epoch_days", "expected an epoch length in days in (0, 1e4], got 0");
+    p.escrow_days = escrow.value_or(0.0);
+    p.epoch_days = epoch.value_or(0.0);
+    p.veto_window_days = f.number_or("veto_window_days", 0.0, 0.0, 1e4, "a veto window in days in [0, 1e4]");
+    p.resolution_days = f.number_or("resolution_days", 0.0, 0.0, 1e4, "a resolution delay in days in [0, 1e4]");
+    p.veto_probability = f.number_or("veto_probability", 0.0, 0.0, 1.0, "a probability in [0, 1]");
+    if (p.veto_probability > 0.0 && p.veto_window_days + p.resolution_days <= 0.0)
+      f.fail("veto_probability", "a veto needs a window: give 'veto_window_days' or 'resolution_days' > 0 (with both 0 a slash "
+                                 "executes when it is requested, before anyone can act)");
+    if (auto d = read_distribution(f, "veto_delay_days", 0.0, 1e4, "a reaction time in days in [0, 1e4]")) {
+      if (p.veto_probability <= 0.0)
+        f.fail("veto_delay_days", "has no effect: no one vetoes with veto_probability = 0 (give a veto_probability > 0, or remove it)");
+      p.veto_delay_days = *d;
+    }
+    if (const auto w = f.number("slashing_window_days", 0.0, 1e4, "a slashing window in days in (0, 1e4]")) {
+      if (*w <= 0.0)
+        f.fail("slashing_window_days", "expected a slashing window in days in (0, 1e4], got 0 (leave the key out for no limit)");
+      p.slashing_window_days = *w;
+    }
+    p.redistribution = f.boolean("redistribution").value_or(false);
+    p.allocation_configuration_days =
+        f.number_or("allocation_configuration_days", 0.0, 0.0, 1e4, "a configuration delay in days in [0, 1e4]");
+  }
+
+  // A key_compromise table (an AVS's or an operator's stolen keys), with its rate recorded for the event budget.
+  // With `protocol` (an AVS's), a pause needs that protocol's window; an operator's is checked with the whole world.
+  KeyCompromise read_key_compromise(TableReader& parent, std::string_view key, const Protocol* protocol) {
+    const toml::table* t = parent.table(key);
+    KeyCompromise k;
+    if (!t) return k;
+    TableReader f(*t, parent.key_path(key), file_);
+    f.allow({"annual_probability", "rate_per_year", "drain", "pause_probability", "pause_delay_days"});
+    k.rate_per_year = rate(f, "annual_probability", "rate_per_year");
+    if (auto d = read_distribution(f, "drain", 0.0, 1.0, "a drained share in [0, 1]")) k.drain = *d;
+    k.pause_probability = f.number_or("pause_probability", 0.0, 0.0, 1.0, "a probability in [0, 1]");
+    if (auto d = read_distribution(f, "pause_delay_days", 0.0, 1e4, "a reaction time in days in [0, 1e4]")) {
+      if (k.pause_probability <= 0.0)
+        f.fail("pause_delay_days", "has no effect: no one pauses with pause_probability = 0 (give a pause_probability > 0, or remove it)");
+      k.pause_delay_days = *d;
+    }
+    if (protocol && k.pause_probability > 0.0 && protocol->veto_window_days + protocol->resolution_days <= 0.0)
+      f.fail("pause_probability", fmt::format("no window to pause in: protocol \"{}\" has veto_window_days + resolution_days = 0 "
+                                              "(a drain executes at once)", protocol->name));
+    f.finish();
+    return k;
   }
 
   void read_avs() {
@@ -410,7 +477,8 @@ class Parser {
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
     root_.each_table("avs", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
-               "faulty_fraction", "rewards", "corruption_profit", "attack_threshold"});
+               "faulty_fraction", "rewards", "corruption_profit", "attack_threshold", "slash_delay_days", "redistributable",
+               "key_compromise"});
       Avs a;
       a.name = unique_name(f, avs_, i, "avs");
       const std::string proto = f.required_string("protocol");
@@ -476,6 +544,24 @@ class Parser {
       a.corruption_profit = f.number_or("corruption_profit", 0.0, 0.0, 1e12, "a profit >= 0, in the asset of the stake securing the service");
       a.attack_threshold = f.number_or("attack_threshold", 0.5, 0.0, 1.0, "a share of the securing stake in (0, 1]");
       if (a.attack_threshold <= 0.0) f.fail("attack_threshold", "expected a share of the securing stake in (0, 1], got 0");
+      const Protocol& p = m_.protocols[a.protocol];
+      if (auto d = read_distribution(f, "slash_delay_days", 0.0, 1e4, "a delay in days in [0, 1e4]")) {
+        if (d->support_min() > p.slashing_window_days)
+          f.fail("slash_delay_days", fmt::format("every slash would lapse: the delay is at least {} days, more than protocol "
+                                                 "\"{}\"'s slashing_window_days = {}", d->support_min(), p.name,
+                                                 p.slashing_window_days));
+        a.slash_delay_days = *d;
+      }
+      a.redistributable = f.boolean("redistributable").value_or(false);
+      if (a.redistributable && !p.redistribution)
+        f.fail("redistributable", fmt::format("protocol \"{}\" does not allow redistribution: set redistribution = true on it "
+                                              "(ELIP-006), or remove this key", p.name));
+      if (f.has("key_compromise")) {
+        a.key_compromise = read_key_compromise(f, "key_compromise", &p);
+        if (!a.redistributable)
+          f.fail("key_compromise", "a thief gains only from a redistributable operator set (burning profits nobody): set "
+                                   "redistributable = true, or remove key_compromise");
+      }
       m_.avs.push_back(std::move(a));
     });
   }
@@ -572,6 +658,32 @@ class Parser {
         h.bridged.push_back(b);
       });
       m_.holders.push_back(std::move(h));
+    });
+  }
+
+  void read_withdrawals() {
+    const double horizon = m_.simulation.horizon_days;
+    const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
+    root_.each_table("withdrawal", [&](TableReader& f, std::size_t) {
+      f.allow({"holder", "share", "day", "after_fault_days", "exit_queue_eth"});
+      Withdrawal w;
+      w.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
+      const Holder& h = m_.holders[w.holder];
+      w.share = read_distribution(f, "share", 0.0, 1.0, "a share of the balance in [0, 1]").value_or(Distribution::fixed(1.0));
+      const auto day = read_distribution(f, "day", 0.0, horizon, day_range.c_str());
+      const auto after = read_distribution(f, "after_fault_days", 0.0, 1e4, "a number of days in [0, 1e4]");
+      if (day && after)
+        f.fail("after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault "
+                                   "that reaches the holder), not both");
+      if (!day && !after)
+        f.fail_table("missing 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that reaches the holder)");
+      w.after_fault = after.has_value();
+      w.day = after ? *after : *day;
+      if (f.has("exit_queue_eth") && h.asset != Asset::Eth)
+        f.fail("exit_queue_eth", fmt::format("holder \"{}\" holds {}: it has no beacon-chain exit queue to wait in", h.name,
+                                             to_string(h.asset)));
+      w.exit_queue_eth = read_distribution(f, "exit_queue_eth", 0.0, 1e9, "an amount of ETH in [0, 1e9]");
+      m_.withdrawals.push_back(std::move(w));
     });
   }
 
@@ -780,7 +892,13 @@ class Parser {
                            avs.conditions[c].rate_per_year, avs.allocations.size(), "operator"});
       sources.push_back({fmt::format("avs[{}]", a), fmt::format("AVS \"{}\" (faulty slashings)", avs.name),
                          avs.faulty_rate_per_year, 1, ""});
+      sources.push_back({fmt::format("avs[{}].key_compromise", a), fmt::format("key compromise of AVS \"{}\"", avs.name),
+                         avs.key_compromise.rate_per_year, 1, ""});
     }
+    for (std::size_t o = 0; o < m_.operators.size(); ++o)
+      sources.push_back({fmt::format("operator[{}].key_compromise", o),
+                         fmt::format("key compromise of operator \"{}\"", m_.operators[o].name),
+                         m_.operators[o].key_compromise.rate_per_year, 1, ""});
     for (std::size_t c = 0; c < m_.contracts.size(); ++c)
       sources.push_back({fmt::format("contract[{}]", c), fmt::format("contract \"{}\"", m_.contracts[c].name),
                          m_.contracts[c].failure_rate_per_year, 1, ""});
@@ -817,6 +935,33 @@ class Parser {
     if (operators_eth > total)
       root_.fail_table(fmt::format("the operators hold {} ETH, more than [ethereum] total_active_stake_eth = {} ETH",
                                    operators_eth, total));
+    check_operator_keys();
+  }
+
+  // An operator's stolen key drains through redistribution only (ELIP-006): some position delegated
+  // to it must be restaked through a protocol that allows it, and a pause needs one with a window.
+  void check_operator_keys() {
+    for (const auto& [o, at] : operator_keys_) {
+      const Operator& op = m_.operators[o];
+      bool reaches = false, window = false;
+      for (const Holder& h : m_.holders)
+        for (const Position& pos : h.positions) {
+          if (pos.op != o || pos.protocol == kNoProtocol || !m_.protocols[pos.protocol].redistribution) continue;
+          const Protocol& p = m_.protocols[pos.protocol];
+          reaches = true;
+          window = window || p.veto_window_days + p.resolution_days > 0.0;
+        }
+      if (!reaches)
+        root_.fail_at(at.table, at.path,
+                      fmt::format("operator \"{}\"'s key_compromise reaches no stake: no position is delegated to it through a "
+                                  "protocol with redistribution = true (ELIP-006; burnt stake profits no thief)",
+                                  op.name));
+      if (op.key_compromise.pause_probability > 0.0 && !window)
+        root_.fail_at(at.pause, at.path + ".pause_probability",
+                      fmt::format("no window to pause in: the redistributing protocols operator \"{}\"'s stake is restaked "
+                                  "through all have veto_window_days + resolution_days = 0",
+                                  op.name));
+    }
   }
 
   TableReader root_;
@@ -825,6 +970,11 @@ class Parser {
   std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
   NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_;
   std::map<std::string, std::pair<std::string, toml::source_region>> rate_keys_;  // table path -> its rate's key path, place
+  struct KeyAt {
+    std::string path;                 // "operator[2].key_compromise"
+    toml::source_region table, pause;  // the table's place, its pause_probability's (or the table's)
+  };
+  std::map<std::size_t, KeyAt> operator_keys_;  // operators with a key_compromise table
 };
 
 }  // namespace
