@@ -51,8 +51,9 @@ struct Ethereum {
 // Stolen keys (ELIP-006 redistributable slashing): whoever holds the keys of a redistributable
 // operator set's slasher and recipient can slash its allocated stake to themselves. ELIP-016's
 // resolution delay holds slashed funds before they are redistributed, so a pause can stop a drain:
-// pausers act with probability `pause_probability`, `pause_delay_days` after the drain (drawn);
-// a drain is stopped when they act within the protocol's veto window plus resolution delay.
+// pausers act with probability `pause_probability`, `pause_delay_days` after the theft (drawn); a
+// drain is stopped when they act before its funds are released (Protocol::cancels). ELIP-006
+// redistributes token (ERC-20) stake only: native beacon-chain ETH cannot be drained.
 struct KeyCompromise {
   double rate_per_year = 0.0;
   Distribution drain = Distribution::fixed(1.0);  // share of the stake it can reach that is drained
@@ -121,7 +122,8 @@ struct Protocol {
   // within it stops a faulty slashing or a drain (funds held are assumed returned to the stakers).
   double resolution_days = 0.0;
   // A faulty slashing is cancelled when resolvers (or pausers) act, with this probability, after a
-  // drawn reaction time, within veto_window_days + resolution_days. A genuine slash never is.
+  // drawn reaction time, before its funds are released: by its execution plus resolution_days. A
+  // genuine slash never is.
   double veto_probability = 0.0;
   Distribution veto_delay_days = Distribution::fixed(0.0);
   // A fault older than this when its slash is requested can no longer be slashed (Karak: 7 days);
@@ -134,9 +136,9 @@ struct Protocol {
   double allocation_configuration_days = 0.0;
   // The day stake leaving on `day` is out of reach.
   double escrow_end(double day) const;
-  // Whether a faulty slashing or a drain whose resolvers act `reaction` days after the request is
-  // stopped (reaction = infinity: they never act).
-  bool cancels(double reaction) const { return reaction <= veto_window_days + resolution_days; }
+  // Whether a faulty slashing or a drain is stopped, whose resolvers act `reaction` days after its
+  // request (infinity: they never act), when it executes `to_execution` days after the request.
+  bool cancels(double reaction, double to_execution) const { return reaction <= to_execution + resolution_days; }
 };
 
 struct Allocation {

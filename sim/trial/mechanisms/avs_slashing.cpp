@@ -4,10 +4,10 @@
 //
 // In time (model.hpp, Protocol): a condition's slash is requested its delay after the fault and
 // lapses past the protocol's slashing window; every slash executes the veto window after its
-// request, and a faulty one may be cancelled meanwhile. Key compromise (ELIP-006) drains stake
-// through redistribution: an AVS's stolen keys drain its members at once; an operator's stolen key
-// first allocates its stake to the thief's own set, which takes effect after the allocation delay
-// (and, for stake already allocated, a deallocation's escrow first).
+// request, and a faulty one may be cancelled until its funds are released. Key compromise
+// (ELIP-006) drains token stake through redistribution: an AVS's stolen keys drain its members at
+// once; an operator's stolen key first allocates its stake to the thief's own set, which takes
+// effect after the allocation delay (and, for stake already allocated, a deallocation's escrow).
 #include <algorithm>
 
 #include "trial/mechanisms.hpp"
@@ -19,15 +19,17 @@ namespace {
 
 // What a scheduled follow-up (Event::tag) does when it comes due.
 enum class Step : std::uint32_t {
-  Slash,               // entity: AVS, member: allocation index
-  Faulty,              // entity: AVS; every member at once
-  AvsDrain,            // entity: AVS; every member at once, as key compromise
-  OperatorDrainFree,   // entity: slot; its unallocated stake (all of it in shared mode)
+  Slash,                   // entity: AVS, member: allocation index
+  Faulty,                  // entity: AVS; every member at once
+  AvsDrain,                // entity: AVS; every member at once
+  OperatorDrainFree,       // entity: slot; its unallocated stake (all of it in shared mode)
   OperatorDrainAllocated,  // entity: slot; its allocated stake (unique mode)
 };
 
 class AvsSlashing final : public Mechanism {
  public:
+  explicit AvsSlashing(const std::vector<bool>& token) : token_(token) {}
+
   void begin(Trial& trial) override {
     const TrialRecord& out = trial.record();
     std::fill(out.avs_stake_lost.begin(), out.avs_stake_lost.end(), 0.0);
@@ -44,14 +46,14 @@ class AvsSlashing final : public Mechanism {
       }
       case EventKind::AvsFaultySlashing: {
         const Protocol& p = m.protocols[m.avs[e.entity].protocol];
-        if (p.cancels(e.cancel_days)) return;  // vetoed or paused in time: it costs nothing
+        if (p.cancels(e.cancel_days, p.veto_window_days)) return;  // vetoed or paused in time: it costs nothing
         at(e.day + p.veto_window_days, e, Step::Faulty, trial);
         return;
       }
       case EventKind::KeyCompromise:
         if (e.member == 0) {
           const Protocol& p = m.protocols[m.avs[e.entity].protocol];
-          if (!p.cancels(e.cancel_days)) at(e.day + p.veto_window_days, e, Step::AvsDrain, trial);
+          if (!p.cancels(e.cancel_days, p.veto_window_days)) at(e.day + p.veto_window_days, e, Step::AvsDrain, trial);
         } else {
           steal_operator(e, trial);
         }
@@ -73,16 +75,38 @@ class AvsSlashing final : public Mechanism {
   }
 
   void run(const Event& e, Step step, Trial& trial) {
+    const Model& m = trial.model();
+    const World& w = trial.world();
     switch (step) {
       case Step::Slash: slash(trial, e.entity, e.member, e.fraction, LossCause::AvsSlashing); break;
       case Step::Faulty:
-      case Step::AvsDrain: {
-        const LossCause cause = step == Step::Faulty ? LossCause::AvsFaultySlashing : LossCause::KeyCompromise;
-        for (std::size_t k = 0; k < trial.model().avs[e.entity].allocations.size(); ++k) slash(trial, e.entity, k, e.fraction, cause);
+        for (std::size_t k = 0; k < m.avs[e.entity].allocations.size(); ++k)
+          slash(trial, e.entity, k, e.fraction, LossCause::AvsFaultySlashing);
+        break;
+      case Step::AvsDrain:
+        for (std::size_t k = 0; k < m.avs[e.entity].allocations.size(); ++k) {
+          const std::size_t s = w.slot_of_avs_member[e.entity][k];
+          const double mag = trial.max_magnitude()[s];
+          if (mag <= 0.0) continue;
+          const double slashable = w.slots[s].mode == SlashingMode::Shared
+                                       ? 1.0
+                                       : trial.allocation()[w.slots[s].first_alloc + w.index_in_slot[e.entity][k]] / mag;
+          drain(trial, s, e.fraction * slashable, e.entity);
+        }
+        break;
+      case Step::OperatorDrainFree:
+      case Step::OperatorDrainAllocated: {
+        const std::size_t s = e.entity;
+        const World::Slot& slot = w.slots[s];
+        const double mag = trial.max_magnitude()[s];
+        if (mag <= 0.0) break;
+        double allocated = 0.0;
+        if (slot.mode == SlashingMode::Unique)
+          for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += trial.allocation()[slot.first_alloc + j];
+        const double share = step == Step::OperatorDrainFree ? std::max(0.0, mag - allocated) / mag : allocated / mag;
+        drain(trial, s, e.fraction * share, kNone);
         break;
       }
-      case Step::OperatorDrainFree:
-      case Step::OperatorDrainAllocated: drain_slot(trial, e.entity, e.fraction, step == Step::OperatorDrainFree); break;
     }
   }
 
@@ -94,94 +118,103 @@ class AvsSlashing final : public Mechanism {
     const Operator& o = m.operators[e.entity];
     for (std::size_t s : w.slots_of_op[e.entity]) {
       const Protocol& p = m.protocols[w.slots[s].protocol];
-      if (!p.redistribution || p.cancels(e.cancel_days)) continue;
+      if (!p.redistribution) continue;
       // The thief sets the operator's ALLOCATION_DELAY to 0 if that is sooner (after the
-      // configuration delay).
-      const double delay = std::min(o.allocation_delay_days, p.allocation_configuration_days) + p.veto_window_days;
+      // configuration delay). Pausers who see the theft meanwhile have that long too.
+      const double free = std::min(o.allocation_delay_days, p.allocation_configuration_days) + p.veto_window_days;
       Event x = e;
       x.entity = s;
-      at(e.day + delay, x, Step::OperatorDrainFree, trial);
+      if (!p.cancels(e.cancel_days, free)) at(e.day + free, x, Step::OperatorDrainFree, trial);
       // Stake allocated to AVSs must be deallocated first: slashable by them, and out of the
       // thief's reach, until the escrow ends.
-      if (w.slots[s].mode == SlashingMode::Unique) at(p.escrow_end(e.day) + delay, x, Step::OperatorDrainAllocated, trial);
+      const double allocated = p.escrow_end(e.day) - e.day + free;
+      if (w.slots[s].mode == SlashingMode::Unique && !p.cancels(e.cancel_days, allocated))
+        at(e.day + allocated, x, Step::OperatorDrainAllocated, trial);
     }
   }
 
   void slash(Trial& trial, std::size_t avs, std::size_t member, double f, LossCause cause) {
     const World& w = trial.world();
-    const std::size_t s = w.slot_of_avs_member[avs][member];
-    const double max_mag = trial.max_magnitude()[s];
-    if (max_mag <= 0.0 || f <= 0.0) return;
-    take(trial, s, cause, avs, [&](double mag) {
-      if (w.slots[s].mode == SlashingMode::Shared) return f * mag;
-      double& alloc = trial.allocation()[w.slots[s].first_alloc + w.index_in_slot[avs][member]];
-      const double removed = f * alloc;
-      alloc -= removed;
-      return removed;
-    });
-  }
-
-  // Drains f of slot s's unallocated stake (`free`; all of it in shared mode) or of every
-  // allocation in it.
-  void drain_slot(Trial& trial, std::size_t s, double f, bool free) {
-    const World& w = trial.world();
-    const World::Slot& slot = w.slots[s];
-    if (trial.max_magnitude()[s] <= 0.0 || f <= 0.0) return;
-    take(trial, s, LossCause::KeyCompromise, kNone, [&](double mag) {
-      if (slot.mode == SlashingMode::Shared) return f * mag;
-      auto alloc = trial.allocation().begin() + static_cast<std::ptrdiff_t>(slot.first_alloc);
-      double allocated = 0.0;
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += alloc[static_cast<std::ptrdiff_t>(j)];
-      if (free) return f * std::max(0.0, mag - allocated);
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) alloc[static_cast<std::ptrdiff_t>(j)] -= f * alloc[static_cast<std::ptrdiff_t>(j)];
-      return f * allocated;
-    });
-  }
-
-  // Removes `remove(maxMagnitude)` of slot s's maxMagnitude (`remove` updates the allocations it
-  // takes from) for every position delegated through it, booking the loss as `cause`; `avs`
-  // (kNone: none) is the AVS that slashed.
-  template <class Remove>
-  void take(Trial& trial, std::size_t s, LossCause cause, std::size_t avs, Remove remove) {
-    const World& w = trial.world();
     const TrialRecord& out = trial.record();
+    const std::size_t s = w.slot_of_avs_member[avs][member];
     double& max_mag = trial.max_magnitude()[s];
+    if (max_mag <= 0.0 || f <= 0.0) return;
     trial.mark_shocked();
     for (std::size_t i : w.positions_of_slot[s]) trial.touch(i);  // value and reward weights change
-    const double removed = remove(max_mag);
+    double removed = 0.0;
+    if (w.slots[s].mode == SlashingMode::Unique) {
+      double& alloc = trial.allocation()[w.slots[s].first_alloc + w.index_in_slot[avs][member]];
+      removed = f * alloc;
+      alloc -= removed;
+    } else {
+      removed = f * max_mag;
+    }
     // Allocations may sum to 1 within rounding: never take more than is there.
     const double share = std::min(removed / max_mag, 1.0);
     lost_.clear();
     for (std::size_t i : w.positions_of_slot[s]) {
       lost_.push_back(trial.nav(i) * share);
-      if (avs != kNone) out.avs_stake_lost[avs] += lost_.back();
+      out.avs_stake_lost[avs] += lost_.back();
     }
     max_mag = std::max(0.0, max_mag - removed);
     std::size_t k = 0;
     for (std::size_t i : w.positions_of_slot[s]) {
       const std::size_t h = w.positions[i].holder;
-      if (avs != kNone)
-        out.avs_shares->push_back({static_cast<std::uint32_t>(avs), static_cast<std::uint32_t>(h), lost_[k] / w.holder_value[h]});
+      out.avs_shares->push_back({static_cast<std::uint32_t>(avs), static_cast<std::uint32_t>(h), lost_[k] / w.holder_value[h]});
       trial.book(i, cause, lost_[k++], w.slots[s].op);
     }
   }
 
-  std::vector<double> lost_;  // per position of the slot being slashed
+  // Drains `share` of the value of every token position delegated through slot s to the thief
+  // (`avs`: the AVS whose set it was; kNone: the thief's own). ELIP-006 redistributes token
+  // (ERC-20) stake only, and EigenLayer keeps one maxMagnitude per strategy: the slot's magnitudes,
+  // which stand for the native ETH beside it too, stay; the drained value leaves the positions.
+  void drain(Trial& trial, std::size_t s, double share, std::size_t avs) {
+    const World& w = trial.world();
+    const TrialRecord& out = trial.record();
+    share = std::min(share, 1.0);
+    if (share <= 0.0) return;
+    for (std::size_t i : w.positions_of_slot[s]) {
+      if (!token_[i]) continue;
+      trial.mark_shocked();
+      trial.touch(i);
+      const double lost = trial.nav(i) * share;
+      trial.contract_factor()[i] *= 1.0 - share;
+      const std::size_t h = w.positions[i].holder;
+      if (avs != kNone) {
+        out.avs_stake_lost[avs] += lost;
+        out.avs_shares->push_back({static_cast<std::uint32_t>(avs), static_cast<std::uint32_t>(h), lost / w.holder_value[h]});
+      }
+      trial.book(i, LossCause::KeyCompromise, lost, w.slots[s].op);
+    }
+  }
+
+  const std::vector<bool>& token_;  // [position] restaked as a token (an LST), not as native ETH
+  std::vector<double> lost_;        // per position of the slot being slashed
 };
 
 class AvsSlashingType final : public MechanismType {
  public:
+  explicit AvsSlashingType(const World& w) : token_(w.positions.size(), false) {
+    // Token stake: its validators are not those of the operator it is delegated to (stETH
+    // restaked with an EigenLayer operator); native stake sits in the operator's own validators.
+    for (std::size_t i = 0; i < w.positions.size(); ++i)
+      token_[i] = w.positions[i].slot != kNone && w.positions[i].op != w.slots[w.positions[i].slot].op;
+  }
   std::string_view name() const override { return "avs_slashing"; }
   std::vector<EventKind> handles() const override {
     return {EventKind::AvsSlashing, EventKind::AvsFaultySlashing, EventKind::KeyCompromise};
   }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(); }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(token_); }
+
+ private:
+  std::vector<bool> token_;
 };
 
 }  // namespace
 
-std::unique_ptr<const MechanismType> make_avs_slashing(const Model&, const World&) {
-  return std::make_unique<AvsSlashingType>();
+std::unique_ptr<const MechanismType> make_avs_slashing(const Model&, const World& w) {
+  return std::make_unique<AvsSlashingType>(w);
 }
 
 }  // namespace restake
