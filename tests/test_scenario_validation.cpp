@@ -1446,9 +1446,16 @@ TEST_CASE("[tail] names a holder and exactly one target, and its search options 
 // --- slashing in time: escrows, windows, redistribution, key compromise, withdrawals ---------------
 
 namespace {
-// The minimal scenario's protocol "eigen" (unique; lrt-x is restaked through it with op-a) with `keys` added.
+// lrt-x's position as token stake (stETH on op-b's validators, restaked with op-a): what ELIP-006
+// drains can redistribute.
+constexpr std::string_view kNativePosition = "positions = [{ operator = \"op-a\", stake_eth = 1000 }]";
+constexpr std::string_view kTokenPosition = "positions = [{ operator = \"op-a\", stake_eth = 1000, staked_with = \"op-b\" }]";
+// The minimal scenario's protocol "eigen" (unique; lrt-x is restaked through it with op-a, as a
+// token) with `keys` added.
 Scenario with_eigen(std::string_view keys) {
-  return Scenario().replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\n" + std::string(keys));
+  return Scenario()
+      .replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\n" + std::string(keys))
+      .replace(kNativePosition, kTokenPosition);
 }
 // ... and AVS "oracle" (on eigen) with `keys` added too.
 Scenario with_oracle(std::string_view eigen_keys, std::string_view oracle_keys) {
@@ -1461,6 +1468,7 @@ constexpr std::string_view kBtcHolder =
 
 TEST_CASE("a scenario with every timing key parses into the model") {
   const Model m = parse(Scenario()
+                            .replace(kNativePosition, kTokenPosition)
                             .replace("slashing_mode = \"unique\"",
                                      "slashing_mode = \"unique\"\nescrow_days = 14\nveto_window_days = 0.5\nresolution_days = 7\n"
                                      "veto_probability = 0.9\nveto_delay_days = { dist = \"uniform\", min = 0, max = 10 }\n"
@@ -1710,9 +1718,14 @@ TEST_CASE("an operator's key compromise must reach stake restaked through a redi
   // op-a's stake is restaked through eigen (lrt-x), which does not redistribute.
   expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }"),
                {"operator[0].key_compromise",
-                "operator \"op-a\"'s key_compromise reaches no stake: no position is delegated to it through a protocol with "
-                "redistribution = true",
+                "operator \"op-a\"'s key_compromise reaches no stake: no token position (a liquid staking token, 'staked_with') "
+                "is delegated to it through a protocol with redistribution = true",
                 "key_compromise = ^{"});
+  // Through a redistributing protocol, but native ETH (op-a's own validators): ELIP-006 cannot take it.
+  expect_error(Scenario()
+                   .replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\nredistribution = true")
+                   .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }"),
+               {"operator[0].key_compromise", "redistributes neither native ETH", "key_compromise = ^{"});
   // op-b only holds an lst's stake: nothing restaked at all, even with every protocol redistributing.
   expect_error(with_eigen("redistribution = true")
                    .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nredistribution = true")
@@ -1727,10 +1740,39 @@ TEST_CASE("an operator's key compromise can be paused only through a protocol wi
   const std::string_view key = "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }";
   expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", key),
                {"operator[0].key_compromise.pause_probability",
-                "no window to pause in: the redistributing protocols operator \"op-a\"'s stake is restaked through all "
-                "have veto_window_days + resolution_days = 0",
+                "no time to pause in: the redistributing protocols operator \"op-a\"'s stake is restaked through all drain it "
+                "at once (no allocation delay, escrow, veto window or resolution delay)",
                 "pause_probability = ^0.5"});
   parse(with_eigen("redistribution = true\nresolution_days = 7").replace("groups = [\"cloud\"]", key).text());
+  // The allocation delay gives pausers time, once the configuration delay keeps a thief from zeroing it.
+  const std::string delayed = std::string(key) + "\nallocation_delay_days = 3";
+  parse(with_eigen("redistribution = true\nallocation_configuration_days = 17.5").replace("groups = [\"cloud\"]", delayed).text());
+  expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", delayed),
+               {"operator[0].key_compromise.pause_probability", "no time to pause in", "pause_probability = ^0.5"});
+  // So does a unique-mode escrow, for the stake allocated to AVSs.
+  parse(with_eigen("redistribution = true\nescrow_days = 14").replace("groups = [\"cloud\"]", key).text());
+}
+
+TEST_CASE("a key compromise of an AVS must reach token stake, and only ETH sets redistribute") {
+  // lrt-x restaked natively with op-a: nothing an ELIP-006 drain can take.
+  expect_error(Scenario()
+                   .replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\nredistribution = true")
+                   .replace("faulty_fraction = 0.25", "faulty_fraction = 0.25\nredistributable = true\nkey_compromise = { rate_per_year = 0.1 }"),
+               {"avs[0].key_compromise",
+                "AVS \"oracle\"'s key_compromise reaches no token stake: no position restaked with its operators through protocol "
+                "\"eigen\" is a liquid staking token ('staked_with'), and ELIP-006 does not redistribute native ETH",
+                "key_compromise = ^{"});
+  parse(with_oracle("redistribution = true", "redistributable = true\nkey_compromise = { rate_per_year = 0.1 }").text());
+  expect_error(Scenario()
+                   .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nredistribution = true")
+                   .append(std::string(kBtcHolder) + "\n[[avs]]\nname = \"btc-chain\"\nprotocol = \"symb\"\noperators = [\"fp\"]\n"
+                           "redistributable = true\n"),
+               {"avs[2].redistributable", "an AVS secured by BTC cannot redistribute", "redistributable = ^true"});
+}
+
+TEST_CASE("a slash delay needs slashing conditions to delay") {
+  expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\"]\nslash_delay_days = 2"),
+               {"avs[1].slash_delay_days", "has no effect: the AVS has no slashing conditions", "slash_delay_days = ^2"});
 }
 
 TEST_CASE("key compromises count in the event budget at their rate keys") {

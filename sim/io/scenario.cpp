@@ -546,6 +546,9 @@ class Parser {
       if (a.attack_threshold <= 0.0) f.fail("attack_threshold", "expected a share of the securing stake in (0, 1], got 0");
       const Protocol& p = m_.protocols[a.protocol];
       if (auto d = read_distribution(f, "slash_delay_days", 0.0, 1e4, "a delay in days in [0, 1e4]")) {
+        if (a.conditions.empty())
+          f.fail("slash_delay_days", "has no effect: the AVS has no slashing conditions whose slashes it would delay (a faulty "
+                                     "slashing is its own request)");
         if (d->support_min() > p.slashing_window_days)
           f.fail("slash_delay_days", fmt::format("every slash would lapse: the delay is at least {} days, more than protocol "
                                                  "\"{}\"'s slashing_window_days = {}", d->support_min(), p.name,
@@ -556,11 +559,16 @@ class Parser {
       if (a.redistributable && !p.redistribution)
         f.fail("redistributable", fmt::format("protocol \"{}\" does not allow redistribution: set redistribution = true on it "
                                               "(ELIP-006), or remove this key", p.name));
+      if (a.redistributable && a.asset == Asset::Btc)
+        f.fail("redistributable", "an AVS secured by BTC cannot redistribute: the stake is time-locked on Bitcoin and "
+                                  "Babylon's slashing burns it");
       if (f.has("key_compromise")) {
         a.key_compromise = read_key_compromise(f, "key_compromise", &p);
         if (!a.redistributable)
           f.fail("key_compromise", "a thief gains only from a redistributable operator set (burning profits nobody): set "
                                    "redistributable = true, or remove key_compromise");
+        const toml::node* k = f.get("key_compromise");
+        avs_keys_[i] = {f.key_path("key_compromise"), k->source(), k->source()};
       }
       m_.avs.push_back(std::move(a));
     });
@@ -938,28 +946,49 @@ class Parser {
     check_operator_keys();
   }
 
-  // An operator's stolen key drains through redistribution only (ELIP-006): some position delegated
-  // to it must be restaked through a protocol that allows it, and a pause needs one with a window.
+  // Stolen keys drain token stake through redistribution only (ELIP-006: ERC-20 strategies, not
+  // native ETH; trial/mechanisms/avs_slashing.cpp): some token position must be within reach, and
+  // a pause needs time to act.
   void check_operator_keys() {
+    // Token stake: restaked through a liquid staking token, on validators not the delegated operator's.
+    const auto token = [](const Position& pos) { return pos.protocol != kNoProtocol && pos.validator_op != pos.op; };
+    for (const auto& [a, at] : avs_keys_) {
+      const Avs& avs = m_.avs[a];
+      bool reaches = false;
+      for (const Holder& h : m_.holders)
+        for (const Position& pos : h.positions)
+          for (const Allocation& al : avs.allocations)
+            reaches = reaches || (token(pos) && pos.protocol == avs.protocol && pos.op == al.op);
+      if (!reaches)
+        root_.fail_at(at.table, at.path,
+                      fmt::format("AVS \"{}\"'s key_compromise reaches no token stake: no position restaked with its operators "
+                                  "through protocol \"{}\" is a liquid staking token ('staked_with'), and ELIP-006 does not "
+                                  "redistribute native ETH",
+                                  avs.name, m_.protocols[avs.protocol].name));
+    }
     for (const auto& [o, at] : operator_keys_) {
       const Operator& op = m_.operators[o];
       bool reaches = false, window = false;
       for (const Holder& h : m_.holders)
         for (const Position& pos : h.positions) {
-          if (pos.op != o || pos.protocol == kNoProtocol || !m_.protocols[pos.protocol].redistribution) continue;
+          if (pos.op != o || !token(pos) || !m_.protocols[pos.protocol].redistribution) continue;
           const Protocol& p = m_.protocols[pos.protocol];
           reaches = true;
-          window = window || p.veto_window_days + p.resolution_days > 0.0;
+          // Pausers have the allocation delay, the escrow (for allocated stake) and the windows.
+          const double delay = std::min(op.allocation_delay_days, p.allocation_configuration_days);
+          const double escrow = p.mode == SlashingMode::Unique ? p.escrow_end(0.0) : 0.0;
+          window = window || delay + escrow + p.veto_window_days + p.resolution_days > 0.0;
         }
       if (!reaches)
         root_.fail_at(at.table, at.path,
-                      fmt::format("operator \"{}\"'s key_compromise reaches no stake: no position is delegated to it through a "
-                                  "protocol with redistribution = true (ELIP-006; burnt stake profits no thief)",
+                      fmt::format("operator \"{}\"'s key_compromise reaches no stake: no token position (a liquid staking token, "
+                                  "'staked_with') is delegated to it through a protocol with redistribution = true (ELIP-006 "
+                                  "redistributes neither native ETH nor through other protocols; burnt stake profits no thief)",
                                   op.name));
       if (op.key_compromise.pause_probability > 0.0 && !window)
         root_.fail_at(at.pause, at.path + ".pause_probability",
-                      fmt::format("no window to pause in: the redistributing protocols operator \"{}\"'s stake is restaked "
-                                  "through all have veto_window_days + resolution_days = 0",
+                      fmt::format("no time to pause in: the redistributing protocols operator \"{}\"'s stake is restaked "
+                                  "through all drain it at once (no allocation delay, escrow, veto window or resolution delay)",
                                   op.name));
     }
   }
@@ -975,6 +1004,7 @@ class Parser {
     toml::source_region table, pause;  // the table's place, its pause_probability's (or the table's)
   };
   std::map<std::size_t, KeyAt> operator_keys_;  // operators with a key_compromise table
+  std::map<std::size_t, KeyAt> avs_keys_;       // AVSs with one
 };
 
 }  // namespace

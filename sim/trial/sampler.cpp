@@ -86,7 +86,7 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt) {
 bool operator_key_reaches_stake(const Model& m, std::size_t op) {
   for (const Holder& h : m.holders)
     for (const Position& pos : h.positions)
-      if (pos.op == op && pos.protocol != kNoProtocol && m.protocols[pos.protocol].redistribution) return true;
+      if (pos.op == op && pos.protocol != kNoProtocol && m.protocols[pos.protocol].redistribution && pos.validator_op != op) return true;
   return false;
 }
 

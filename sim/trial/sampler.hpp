@@ -66,8 +66,9 @@ SamplerPlan make_sampler_plan(const Model& m, const Tilt& tilt = {});
 // A source as a reader names it: "operator op-a: faults", "avs eigenda: condition liveness on operator op-a".
 std::string source_label(const Model& m, const EventSource& s);
 
-// Whether a thief with operator `op`'s key can reach any stake: some position is delegated to it
-// through a protocol whose operator sets may redistribute (ELIP-006).
+// Whether a thief with operator `op`'s key can reach any stake: some token position (a liquid
+// staking token, on other operators' validators) is delegated to it through a protocol whose
+// operator sets may redistribute (ELIP-006 does not redistribute native ETH).
 bool operator_key_reaches_stake(const Model& m, std::size_t op);
 
 // Whether source s's event sizes can be tilted (Tilt::size_exponent): random, and not an outage's.
