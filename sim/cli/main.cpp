@@ -95,11 +95,12 @@ int cmd_validate(const std::string& path) {
   std::size_t restaked = 0;
   for (const auto& h : m.holders)
     for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
+  const std::string withdrawals = m.withdrawals.empty() ? "" : fmt::format(", {} withdrawals", m.withdrawals.size());
   fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} outages, {} protocols, {} AVSs, {} holders ({} restaked "
-             "positions), {} contracts, {} pools; {} trials, seed {}, horizon {} days\n",
+             "positions), {} contracts, {} pools{}; {} trials, seed {}, horizon {} days\n",
              path, m.simulation.name, m.operators.size(), m.groups.size(), m.outages.size(), m.protocols.size(), m.avs.size(),
-             m.holders.size(), restaked, m.contracts.size(), m.coverage_pools.size(), m.simulation.trials, m.simulation.seed,
-             m.simulation.horizon_days);
+             m.holders.size(), restaked, m.contracts.size(), m.coverage_pools.size(), withdrawals, m.simulation.trials,
+             m.simulation.seed, m.simulation.horizon_days);
   return 0;
 }
 
