@@ -9,6 +9,7 @@
 // once; an operator's stolen key first allocates its stake to the thief's own set, which takes
 // effect after the allocation delay (and, for stake already allocated, a deallocation's escrow).
 #include <algorithm>
+#include <numeric>
 
 #include "trial/mechanisms.hpp"
 #include "trial/trial.hpp"
@@ -28,11 +29,14 @@ enum class Step : std::uint32_t {
 
 class AvsSlashing final : public Mechanism {
  public:
-  explicit AvsSlashing(const std::vector<bool>& token) : token_(token) {}
+  AvsSlashing(const std::vector<bool>& token, const World& w)
+      : world_(w), token_(token), token_mag_(w.slots.size(), 1.0), token_alloc_(w.allocation_count, 0.0), split_(w.slots.size(), false) {}
 
   void begin(Trial& trial) override {
     const TrialRecord& out = trial.record();
     std::fill(out.avs_stake_lost.begin(), out.avs_stake_lost.end(), 0.0);
+    for (std::size_t s : split_slots_) split_[s] = false;
+    split_slots_.clear();
   }
 
   void handle(const Event& e, Trial& trial) override {
@@ -86,27 +90,11 @@ class AvsSlashing final : public Mechanism {
       case Step::AvsDrain:
         for (std::size_t k = 0; k < m.avs[e.entity].allocations.size(); ++k) {
           const std::size_t s = w.slot_of_avs_member[e.entity][k];
-          const double mag = trial.max_magnitude()[s];
-          if (mag <= 0.0) continue;
-          const double slashable = w.slots[s].mode == SlashingMode::Shared
-                                       ? 1.0
-                                       : trial.allocation()[w.slots[s].first_alloc + w.index_in_slot[e.entity][k]] / mag;
-          drain(trial, s, e.fraction * slashable, e.entity);
+          drain(trial, s, e.fraction, e.entity, w.slots[s].first_alloc + w.index_in_slot[e.entity][k] + 1);
         }
         break;
-      case Step::OperatorDrainFree:
-      case Step::OperatorDrainAllocated: {
-        const std::size_t s = e.entity;
-        const World::Slot& slot = w.slots[s];
-        const double mag = trial.max_magnitude()[s];
-        if (mag <= 0.0) break;
-        double allocated = 0.0;
-        if (slot.mode == SlashingMode::Unique)
-          for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += trial.allocation()[slot.first_alloc + j];
-        const double share = step == Step::OperatorDrainFree ? std::max(0.0, mag - allocated) / mag : allocated / mag;
-        drain(trial, s, e.fraction * share, kNone);
-        break;
-      }
+      case Step::OperatorDrainFree: drain(trial, e.entity, e.fraction, kNone, kFree); break;
+      case Step::OperatorDrainAllocated: drain(trial, e.entity, e.fraction, kNone, kAllocated); break;
     }
   }
 
@@ -151,12 +139,19 @@ class AvsSlashing final : public Mechanism {
     }
     // Allocations may sum to 1 within rounding: never take more than is there.
     const double share = std::min(removed / max_mag, 1.0);
+    // Token positions of a slot a drain has split off slash by their own magnitudes.
+    const std::size_t a = w.slots[s].first_alloc + w.index_in_slot[avs][member];
+    const double token_share = split_[s] ? take_token(s, f * token_alloc_[a], a + 1) : share;
     lost_.clear();
     for (std::size_t i : w.positions_of_slot[s]) {
-      lost_.push_back(trial.nav(i) * share);
+      lost_.push_back(trial.nav(i) * (token_[i] ? token_share : share));
       out.avs_stake_lost[avs] += lost_.back();
     }
     max_mag = std::max(0.0, max_mag - removed);
+    // The slot's magnitude fell by `share`; a token position's value must fall by `token_share`.
+    if (token_share != share && share < 1.0)
+      for (std::size_t i : w.positions_of_slot[s])
+        if (token_[i]) trial.contract_factor()[i] *= (1.0 - token_share) / (1.0 - share);
     std::size_t k = 0;
     for (std::size_t i : w.positions_of_slot[s]) {
       const std::size_t h = w.positions[i].holder;
@@ -165,13 +160,24 @@ class AvsSlashing final : public Mechanism {
     }
   }
 
-  // Drains `share` of the value of every token position delegated through slot s to the thief
-  // (`avs`: the AVS whose set it was; kNone: the thief's own). ELIP-006 redistributes token
-  // (ERC-20) stake only, and EigenLayer keeps one maxMagnitude per strategy: the slot's magnitudes,
-  // which stand for the native ETH beside it too, stay; the drained value leaves the positions.
-  void drain(Trial& trial, std::size_t s, double share, std::size_t avs) {
+  // Drains f of the token stake of slot s that the thief reaches (`part`): an AVS's allocation for
+  // its keys, or the unallocated (kFree) or allocated (kAllocated) stake for an operator's; all of
+  // it in shared mode. `avs` (kNone: the
+  // thief's own set) is charged with it. ELIP-006 redistributes token (ERC-20) stake only, and
+  // EigenLayer keeps a maxMagnitude per strategy: the drain splits the slot's token magnitudes off
+  // its native ones (which stay), and the drained value leaves the token positions.
+  void drain(Trial& trial, std::size_t s, double f, std::size_t avs, std::size_t part) {
     const World& w = trial.world();
     const TrialRecord& out = trial.record();
+    if (f <= 0.0) return;
+    double share = f;  // shared mode: every set slashes the whole stake
+    if (w.slots[s].mode == SlashingMode::Unique) {
+      split(trial, s);
+      const auto first = token_alloc_.begin() + static_cast<std::ptrdiff_t>(w.slots[s].first_alloc);
+      const double allocated = std::accumulate(first, first + static_cast<std::ptrdiff_t>(w.slots[s].avs.size()), 0.0);
+      const double reached = part == kFree ? std::max(0.0, token_mag_[s] - allocated) : part == kAllocated ? allocated : token_alloc_[part - 1];
+      share = take_token(s, f * reached, part);
+    }
     share = std::min(share, 1.0);
     if (share <= 0.0) return;
     for (std::size_t i : w.positions_of_slot[s]) {
@@ -189,13 +195,53 @@ class AvsSlashing final : public Mechanism {
     }
   }
 
+  // Gives unique-mode slot s token magnitudes of its own, equal to its native ones until now.
+  void split(const Trial& trial, std::size_t s) {
+    if (split_[s]) return;
+    const World::Slot& slot = trial.world().slots[s];
+    split_[s] = true;
+    split_slots_.push_back(s);
+    token_mag_[s] = trial.max_magnitude()[s];
+    for (std::size_t j = 0; j < slot.avs.size(); ++j) token_alloc_[slot.first_alloc + j] = trial.allocation()[slot.first_alloc + j];
+  }
+
+  // Removes `removed` of split slot s's token magnitude: from one allocation (`part`), from every
+  // allocation in proportion (kAllocated) or from the unallocated stake (kFree). Returns the share
+  // of the token stake's value it was.
+  double take_token(std::size_t s, double removed, std::size_t part) {
+    double& mag = token_mag_[s];
+    if (mag <= 0.0 || removed <= 0.0) return 0.0;
+    const World::Slot& slot = world_.slots[s];
+    if (part == kAllocated) {
+      double allocated = 0.0;
+      for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += token_alloc_[slot.first_alloc + j];
+      if (allocated > 0.0)
+        for (std::size_t j = 0; j < slot.avs.size(); ++j) token_alloc_[slot.first_alloc + j] -= removed * token_alloc_[slot.first_alloc + j] / allocated;
+    } else if (part != kFree) {
+      token_alloc_[part - 1] -= removed;
+    }
+    const double share = std::min(removed / mag, 1.0);
+    mag = std::max(0.0, mag - removed);
+    return share;
+  }
+
+  // What a drain reaches (`part`): the unallocated stake, all allocations, or one allocation, given
+  // as its index in the flat allocations + 1.
+  static constexpr std::size_t kFree = 0, kAllocated = static_cast<std::size_t>(-1);
+
+  const World& world_;
   const std::vector<bool>& token_;  // [position] restaked as a token (an LST), not as native ETH
   std::vector<double> lost_;        // per position of the slot being slashed
+  // Unique-mode slots a drain split this trial: their token strategy's maxMagnitude and
+  // allocations (flat, as Trial::allocation), apart from the native ones from the drain on.
+  std::vector<double> token_mag_, token_alloc_;
+  std::vector<bool> split_;
+  std::vector<std::size_t> split_slots_;
 };
 
 class AvsSlashingType final : public MechanismType {
  public:
-  explicit AvsSlashingType(const World& w) : token_(w.positions.size(), false) {
+  explicit AvsSlashingType(const World& w) : world_(w), token_(w.positions.size(), false) {
     // Token stake: its validators are not those of the operator it is delegated to (stETH
     // restaked with an EigenLayer operator); native stake sits in the operator's own validators.
     for (std::size_t i = 0; i < w.positions.size(); ++i)
@@ -205,9 +251,10 @@ class AvsSlashingType final : public MechanismType {
   std::vector<EventKind> handles() const override {
     return {EventKind::AvsSlashing, EventKind::AvsFaultySlashing, EventKind::KeyCompromise};
   }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(token_); }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(token_, world_); }
 
  private:
+  const World& world_;
   std::vector<bool> token_;
 };
 
