@@ -89,7 +89,8 @@ for name, kind, p, lgf, deps in contracts:
 
 w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n')
 w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n')
-w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n')
+w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n'
+  'escrow_days = 7                           # unbonding: ~1,008 Bitcoin blocks (domain.md sec. 5, 6b)\n')
 
 node_ops = [o[0] for o in operators if o[0].startswith("node-op")]
 allocated = {o: 0.0 for o in node_ops}
@@ -132,12 +133,13 @@ for i in range(3):
     w('  [avs.rewards]\n  initial_apr = 0.006\n  floor_apr = 0.001\n'
       '  half_life_days = { dist = "normal", mean = 200, sd = 60, min = 30, max = 900 }\n')
 
-w('# BTC-secured chains: a double-sign burns the slashing rate, 0.05 in a test configuration (domain.md sec. 5).')
+w('# BTC-secured chains: a double-sign burns the mainnet slashing rate, 0.1% of the stake (domain.md sec. 6b;')
+w('# the 5% of a test configuration, domain.md sec. 5, is not mainnet\'s).')
 for i in range(3):
     members = rng.sample(fps, rng.randint(4, 7))
     ml = ", ".join(f'"{m}"' for m in members)
     w(f'[[avs]]\nname = "bsn-{i + 1}"\nprotocol = "babylon"\noperators = [{ml}]')
-    w('  [[avs.slashing]]\n  name = "double-sign"\n  annual_probability = 0.01\n  fraction = 0.05')
+    w('  [[avs.slashing]]\n  name = "double-sign"\n  annual_probability = 0.01\n  fraction = 0.001')
     w('  [avs.rewards]\n  initial_apr = 0.025\n  floor_apr = 0.004\n'
       '  half_life_days = { dist = "normal", mean = 300, sd = 90, min = 60, max = 1000 }\n')
 
