@@ -87,7 +87,13 @@ for name, kind, p, lgf, deps in contracts:
     w(f'[[contract]]\nname = "{name}"\nkind = "{kind}"\nannual_failure_probability = {p}\n'
       f'loss_given_failure = {lgf}\ndepends_on = [{d}]\n')
 
-w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n')
+w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n'
+  "# EigenLayer's timing rules (domain.md sec. 3, 6b). Nobody withdraws, no AVS is redistributable and\n"
+  '# no pauser acts in this file, so they move none of its numbers: they say what the protocol is.\n'
+  'escrow_days = 14                          # ELIP-002: leaving stake waits 100,800 blocks (12 s), slashable\n'
+  'resolution_days = 7                       # ELIP-016 (May 2026): slashed funds held 50,400 blocks, pausable\n'
+  'redistribution = true                     # ELIP-006: operator sets may opt in (none of these AVSs does)\n'
+  'allocation_configuration_days = 17.5      # ELIP-002 ALLOCATION_CONFIGURATION_DELAY: 126,000 blocks\n')
 w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n')
 w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n'
   'escrow_days = 7                           # unbonding: ~1,008 Bitcoin blocks (domain.md sec. 5, 6b)\n')
