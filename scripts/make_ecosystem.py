@@ -94,7 +94,11 @@ w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["ei
   'resolution_days = 7                       # ELIP-016 (May 2026): slashed funds held 50,400 blocks, pausable\n'
   'redistribution = true                     # ELIP-006: operator sets may opt in (none of these AVSs does)\n'
   'allocation_configuration_days = 17.5      # ELIP-002 ALLOCATION_CONFIGURATION_DELAY: 126,000 blocks\n')
-w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n')
+w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n'
+  "# Symbiotic's defaults (domain.md sec. 3, 6b; each vault may set its own). No resolver acts on a\n"
+  '# faulty slashing here (veto_probability 0): the window only delays each slash by a day.\n'
+  'epoch_days = 7                            # vault epochs: withdrawals of this and the next epoch stay slashable\n'
+  'veto_window_days = 1                      # veto slasher: a request executes a day later unless vetoed\n')
 w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n'
   'escrow_days = 7                           # unbonding: ~1,008 Bitcoin blocks (domain.md sec. 5, 6b)\n')
 
