@@ -87,9 +87,20 @@ for name, kind, p, lgf, deps in contracts:
     w(f'[[contract]]\nname = "{name}"\nkind = "{kind}"\nannual_failure_probability = {p}\n'
       f'loss_given_failure = {lgf}\ndepends_on = [{d}]\n')
 
-w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n')
-w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n')
-w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n')
+w('[[protocol]]\nname = "eigenlayer"\nslashing_mode = "unique"\ncontracts = ["eigenlayer-core"]\n'
+  "# EigenLayer's timing rules (domain.md sec. 3, 6b). Nobody withdraws, no AVS is redistributable and\n"
+  '# no pauser acts in this file, so they move none of its numbers: they say what the protocol is.\n'
+  'escrow_days = 14                          # ELIP-002: leaving stake waits 100,800 blocks (12 s), slashable\n'
+  'resolution_days = 7                       # ELIP-016 (May 2026): slashed funds held 50,400 blocks, pausable\n'
+  'redistribution = true                     # ELIP-006: operator sets may opt in (none of these AVSs does)\n'
+  'allocation_configuration_days = 17.5      # ELIP-002 ALLOCATION_CONFIGURATION_DELAY: 126,000 blocks\n')
+w('[[protocol]]\nname = "symbiotic"\nslashing_mode = "shared"\ncontracts = ["symbiotic-core"]\n'
+  "# Symbiotic's defaults (domain.md sec. 3, 6b; each vault may set its own). No resolver acts on a\n"
+  '# faulty slashing here (veto_probability 0): the window only delays each slash by a day.\n'
+  'epoch_days = 7                            # vault epochs: withdrawals of this and the next epoch stay slashable\n'
+  'veto_window_days = 1                      # veto slasher: a request executes a day later unless vetoed\n')
+w('[[protocol]]\nname = "babylon"\nslashing_mode = "shared"\n'
+  'escrow_days = 7                           # unbonding: ~1,008 Bitcoin blocks (domain.md sec. 5, 6b)\n')
 
 node_ops = [o[0] for o in operators if o[0].startswith("node-op")]
 allocated = {o: 0.0 for o in node_ops}
@@ -132,12 +143,13 @@ for i in range(3):
     w('  [avs.rewards]\n  initial_apr = 0.006\n  floor_apr = 0.001\n'
       '  half_life_days = { dist = "normal", mean = 200, sd = 60, min = 30, max = 900 }\n')
 
-w('# BTC-secured chains: a double-sign burns the slashing rate, 0.05 in a test configuration (domain.md sec. 5).')
+w('# BTC-secured chains: a double-sign burns the mainnet slashing rate, 0.1% of the stake (domain.md sec. 6b;')
+w('# the 5% of a test configuration, domain.md sec. 5, is not mainnet\'s).')
 for i in range(3):
     members = rng.sample(fps, rng.randint(4, 7))
     ml = ", ".join(f'"{m}"' for m in members)
     w(f'[[avs]]\nname = "bsn-{i + 1}"\nprotocol = "babylon"\noperators = [{ml}]')
-    w('  [[avs.slashing]]\n  name = "double-sign"\n  annual_probability = 0.01\n  fraction = 0.05')
+    w('  [[avs.slashing]]\n  name = "double-sign"\n  annual_probability = 0.01\n  fraction = 0.001')
     w('  [avs.rewards]\n  initial_apr = 0.025\n  floor_apr = 0.004\n'
       '  half_life_days = { dist = "normal", mean = 300, sd = 90, min = 60, max = 1000 }\n')
 
