@@ -93,6 +93,7 @@ inline Outcome propagate_events(const Model& m, std::vector<Event> events, doubl
   d.base_apr = base_apr;
   d.subsidy_days = subsidy_days.empty() ? std::vector<double>(m.avs.size(), 0.0) : subsidy_days;
   d.events = std::move(events);
+  for (const AllocationChange& c : m.allocation_changes) d.allocation_change_days.push_back(c.day.a);  // fixed days only
   TrialBlock b;
   b.reset(RecordShape::of(m), 0, 1);
   trial.run(d, b.row(0));

@@ -1824,3 +1824,43 @@ TEST_CASE("key_compromise is a loss cause a pool may cover") {
   const Model m = parse(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [\"avs_slashing\", \"key_compromise\"]").text());
   CHECK(m.coverage_pools[0].covers[static_cast<std::size_t>(restake::LossCause::KeyCompromise)]);
 }
+
+TEST_CASE("an allocation change names a unique-mode set the operator secures, and never over-allocates") {
+  const Model m = parse(Scenario().append("[[allocation_change]]\noperator = \"op-a\"\navs = \"oracle\"\nallocation = 0.2\n"
+                                          "after_fault_days = { dist = \"uniform\", min = 0, max = 2 }\n").text());
+  REQUIRE(m.allocation_changes.size() == 1);
+  CHECK(m.allocation_changes[0].avs == 0);
+  CHECK(m.allocation_changes[0].member == 0);
+  CHECK(m.allocation_changes[0].allocation == 0.2);
+  CHECK(m.allocation_changes[0].after_fault);
+  CHECK(m.allocation_changes[0].day.b == 2.0);
+
+  const std::string change = "[[allocation_change]]\noperator = \"op-a\"\navs = \"oracle\"\n";
+  expect_error(Scenario().append("[[allocation_change]]\noperator = \"op-a\"\navs = \"bridge-check\"\nallocation = 0\nday = 1\n"),
+               {"allocation_change[0].avs", "AVS \"bridge-check\" is in protocol \"symb\", whose slashing mode is shared",
+                "avs = ^\"bridge-check\"\nallocation"});
+  expect_error(Scenario().append("[[allocation_change]]\noperator = \"op-b\"\navs = \"oracle\"\nallocation = 0\nday = 1\n"),
+               {"allocation_change[0].operator", "operator \"op-b\" does not secure AVS \"oracle\"",
+                "operator = ^\"op-b\"\navs"});
+  expect_error(Scenario().append(change + "day = 1\n"),
+               {"allocation_change[0]", "missing required key 'allocation'", ""});
+  expect_error(Scenario().append(change + "allocation = 1.5\nday = 1\n"),
+               {"allocation_change[0].allocation", "in [0, 1]", "allocation = ^1.5"});
+  expect_error(Scenario().append(change + "allocation = 0.2\n"),
+               {"allocation_change[0]", "missing 'day' (a day of the horizon) or 'after_fault_days'", ""});
+  expect_error(Scenario().append(change + "allocation = 0.2\nday = 1\nafter_fault_days = 1\n"),
+               {"allocation_change[0].after_fault_days", "give either 'day'", "after_fault_days = ^1"});
+  expect_error(Scenario().append(change + "allocation = 0.2\nday = 400\n"),
+               {"allocation_change[0].day", "a day within the horizon [0, 365]", "day = ^400"});
+  // A second set of op-a in eigen at 0.4: raising the oracle to 0.7 could allocate 1.1.
+  const Scenario second = Scenario().append(
+      "[[avs]]\nname = \"second\"\nprotocol = \"eigen\"\noperators = [{ operator = \"op-a\", allocation = 0.4 }]\n");
+  parse(Scenario(second).append(change + "allocation = 0.6\nday = 1\n").text());
+  expect_error(Scenario(second).append(change + "allocation = 0.7\nday = 1\n"),
+               {"allocation_change[0].allocation",
+                "operator \"op-a\" could then have 1.1 of its stake allocated in protocol \"eigen\" (each AVS at its largest "
+                "allocation, as changes may take effect in any order): more than 1",
+                "allocation = ^0.7"});
+  expect_error(Scenario().append(change + "allocation = 0.2\nday = 1\nshare = 1\n"),
+               {"allocation_change[0].share", kUnknownKey, "share = 1"});
+}

@@ -147,7 +147,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "withdrawal", "stress", "prices_usd", "cascade", "tail"});
+                 "withdrawal", "allocation_change", "stress", "prices_usd", "cascade", "tail"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -160,6 +160,7 @@ class Parser {
     read_holders("lst", HolderKind::Lst);
     read_holders("native", HolderKind::Native);
     read_withdrawals();
+    read_allocation_changes();
     read_pools();
     read_stress();
     read_prices();
@@ -692,6 +693,56 @@ class Parser {
                                              to_string(h.asset)));
       w.exit_queue_eth = read_distribution(f, "exit_queue_eth", 0.0, 1e9, "an amount of ETH in [0, 1e9]");
       m_.withdrawals.push_back(std::move(w));
+    });
+  }
+
+  void read_allocation_changes() {
+    const double horizon = m_.simulation.horizon_days;
+    const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
+    // Per (protocol, operator): the largest allocation each AVS may have at any time, whose sum
+    // must stay within the operator's stake whatever order the changes take effect in.
+    std::map<std::pair<std::size_t, std::size_t>, std::map<std::size_t, double>> peak;
+    root_.each_table("allocation_change", [&](TableReader& f, std::size_t) {
+      f.allow({"operator", "avs", "allocation", "day", "after_fault_days"});
+      AllocationChange c;
+      const std::size_t op = resolve_key(operators_, f, "operator", f.required_string("operator"), "operator");
+      c.avs = resolve_key(avs_, f, "avs", f.required_string("avs"), "avs");
+      const Avs& a = m_.avs[c.avs];
+      const Protocol& p = m_.protocols[a.protocol];
+      if (p.mode != SlashingMode::Unique)
+        f.fail("avs", fmt::format("AVS \"{}\" is in protocol \"{}\", whose slashing mode is shared: there is no allocation to "
+                                  "change (every AVS can slash the whole stake)", a.name, p.name));
+      const auto member = std::find_if(a.allocations.begin(), a.allocations.end(), [&](const Allocation& al) { return al.op == op; });
+      if (member == a.allocations.end())
+        f.fail("operator", fmt::format("operator \"{}\" does not secure AVS \"{}\": list it in the AVS's operators (with an "
+                                       "allocation, 0 if it starts with none)", m_.operators[op].name, a.name));
+      c.member = static_cast<std::size_t>(member - a.allocations.begin());
+      const auto allocation = f.number("allocation", 0.0, 1.0, "an allocated share of the operator's stake in [0, 1]");
+      if (!allocation) f.fail_table("missing required key 'allocation' (the new allocated share of the operator's stake)");
+      c.allocation = *allocation;
+      const auto day = read_distribution(f, "day", 0.0, horizon, day_range.c_str());
+      const auto after = read_distribution(f, "after_fault_days", 0.0, 1e4, "a number of days in [0, 1e4]");
+      if (day && after)
+        f.fail("after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault "
+                                   "that reaches the operator's stake in the AVS's protocol), not both");
+      if (!day && !after)
+        f.fail_table("missing 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that reaches the "
+                     "operator's stake in the AVS's protocol)");
+      c.after_fault = after.has_value();
+      c.day = after ? *after : *day;
+      auto& avs_peak = peak[{a.protocol, op}];
+      if (avs_peak.empty())
+        for (std::size_t k = 0; k < m_.avs.size(); ++k)
+          for (const Allocation& al : m_.avs[k].allocations)
+            if (m_.avs[k].protocol == a.protocol && al.op == op) avs_peak[k] = al.magnitude;
+      avs_peak[c.avs] = std::max(avs_peak[c.avs], c.allocation);
+      double sum = 0.0;
+      for (const auto& [k, v] : avs_peak) sum += v;
+      if (sum > 1.0 + 1e-12)
+        f.fail("allocation", fmt::format("operator \"{}\" could then have {} of its stake allocated in protocol \"{}\" (each AVS "
+                                         "at its largest allocation, as changes may take effect in any order): more than 1",
+                                         m_.operators[op].name, sum, p.name));
+      m_.allocation_changes.push_back(c);
     });
   }
 

@@ -236,6 +236,17 @@ struct Withdrawal {
   std::optional<Distribution> exit_queue_eth;
 };
 
+// [[allocation_change]]: an operator changes what it allocates to an AVS (ELIP-002, unique mode).
+// A decrease (deallocation) stays slashable at the old allocation until the protocol's escrow ends;
+// an increase takes effect after the operator's allocation delay. Slashes in between scale the
+// pending change with the allocation (the pending amount is slashable too).
+struct AllocationChange {
+  std::size_t avs = 0, member = 0;  // the operator: avs's allocations[member]
+  double allocation = 0.0;          // the new allocated share of the operator's stake at the request
+  bool after_fault = false;         // false: at `day`; true: `day` days after the first fault reaching the operator's slot
+  Distribution day = Distribution::fixed(0.0);
+};
+
 // Deterministic what-ifs forced on top of (or instead of) the random events.
 struct ForcedOperatorFault {
   std::size_t op = 0;
@@ -303,6 +314,7 @@ struct Model {
   std::vector<Contract> contracts;
   std::vector<CoveragePool> coverage_pools;  // pay in this order
   std::vector<Withdrawal> withdrawals;
+  std::vector<AllocationChange> allocation_changes;
   Stress stress;
   std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
   // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,

@@ -1,5 +1,10 @@
 #include "trial/mechanisms.hpp"
 
+#include <algorithm>
+#include <limits>
+
+#include "trial/trial.hpp"
+
 namespace restake {
 
 std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m, const World& w) {
@@ -18,6 +23,37 @@ std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m
   for (MechanismFactory make : kRegistered)
     if (auto type = make(m, w)) out.push_back(std::move(type));
   return out;
+}
+
+double first_fault(const Trial& trial, const std::vector<bool>& validators_of, const std::vector<bool>& slots) {
+  const Model& m = trial.model();
+  const World& w = trial.world();
+  const auto any_member = [&](std::size_t avs) {
+    for (std::size_t k = 0; k < m.avs[avs].allocations.size(); ++k)
+      if (slots[w.slot_of_avs_member[avs][k]]) return true;
+    return false;
+  };
+  for (const Event& e : trial.sampled_events()) {
+    switch (e.kind) {
+      case EventKind::OperatorFault:
+        if (validators_of[e.entity]) return e.day;
+        break;
+      case EventKind::AvsSlashing:
+        if (slots[w.slot_of_avs_member[e.entity][e.member]]) return e.day;
+        break;
+      case EventKind::AvsFaultySlashing:
+        if (any_member(e.entity)) return e.day;
+        break;
+      case EventKind::KeyCompromise:
+        if (e.member == 0 ? any_member(e.entity)
+                          : std::any_of(w.slots_of_op[e.entity].begin(), w.slots_of_op[e.entity].end(),
+                                        [&](std::size_t s) { return static_cast<bool>(slots[s]); }))
+          return e.day;
+        break;
+      default: break;
+    }
+  }
+  return std::numeric_limits<double>::infinity();
 }
 
 }  // namespace restake

@@ -25,6 +25,14 @@ std::unique_ptr<const MechanismType> make_coverage_pools(const Model&, const Wor
 std::unique_ptr<const MechanismType> make_rewards(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_cascade_attacks(const Model&, const World&);
 
+class Trial;
+
+// The day of the trial's first sampled event that can take from stake on these validators
+// ([operator]) or restaked through these slots ([slot]): a beacon-chain fault, an AVS slashing's
+// fault, a faulty slashing or a key theft. Infinity: none. What holders and operators who leave
+// after a fault react to.
+double first_fault(const Trial& trial, const std::vector<bool>& validators_of, const std::vector<bool>& slots);
+
 // Every contract that a failure of `c` reaches: itself and all that depend on it, directly or not.
 std::vector<bool> reached_by_failure(const Model& m, std::size_t c);
 

@@ -24,6 +24,7 @@ enum class Substream : std::uint64_t {
   SlashTiming = 6,  // index: event source; each event's slash delay and cancellation, in order
   StressTiming = 7, // index: forced event entry; likewise
   Withdrawal = 8,   // index: [[withdrawal]] entry
+  AllocationChange = 9,  // index: [[allocation_change]] entry
 };
 
 inline TrialRng trial_rng(std::uint64_t seed, std::uint64_t trial, Substream purpose, std::uint64_t index) {

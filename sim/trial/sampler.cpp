@@ -322,6 +322,11 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     d.day = draw(wd.day, rng);
     d.exit_queue_eth = wd.exit_queue_eth ? draw(*wd.exit_queue_eth, rng) : 0.0;
   }
+  out.allocation_change_days.resize(m.allocation_changes.size());
+  for (std::size_t k = 0; k < m.allocation_changes.size(); ++k) {
+    TrialRng rng = trial_rng(seed, trial, Substream::AllocationChange, k);
+    out.allocation_change_days[k] = draw(m.allocation_changes[k].day, rng);
+  }
 
   out.weight = 1.0;
   out.fired.clear();

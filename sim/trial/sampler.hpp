@@ -89,6 +89,7 @@ struct TrialDraws {
     double exit_queue_eth = 0.0;  // ETH ahead in the beacon exit queue
   };
   std::vector<Withdrawal> withdrawals;  // per [[withdrawal]] entry
+  std::vector<double> allocation_change_days;  // per [[allocation_change]]: its day, or days after the first fault
   std::vector<Event> events;         // in no particular order
   double weight = 1.0;               // likelihood ratio (1 unless the plan is tilted)
   struct Fired {

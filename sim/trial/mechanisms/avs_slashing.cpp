@@ -8,6 +8,8 @@
 // (ELIP-006) drains token stake through redistribution: an AVS's stolen keys drain its members at
 // once; an operator's stolen key first allocates its stake to the thief's own set, which takes
 // effect after the allocation delay (and, for stake already allocated, a deallocation's escrow).
+// An operator's own allocation changes ([[allocation_change]]) follow the same delays: a
+// deallocation stays slashable until the escrow ends, an allocation waits for the allocation delay.
 #include <algorithm>
 #include <numeric>
 
@@ -25,18 +27,36 @@ enum class Step : std::uint32_t {
   AvsDrain,                // entity: AVS; every member at once
   OperatorDrainFree,       // entity: slot; its unallocated stake (all of it in shared mode)
   OperatorDrainAllocated,  // entity: slot; its allocated stake (unique mode)
+  ChangeRequest,           // entity: [[allocation_change]] entry
+  ChangeEffect,            // entity: [[allocation_change]] entry
+};
+
+// An [[allocation_change]]'s place in the world, derived once per run.
+struct Change {
+  std::size_t slot = 0, alloc = 0;     // its slot, and the allocation's index in the flat allocations
+  std::vector<bool> validators_of, slots;  // what its after_fault reacts to (first_fault)
 };
 
 class AvsSlashing final : public Mechanism {
  public:
-  AvsSlashing(const std::vector<bool>& token, const World& w)
-      : world_(w), token_(token), token_mag_(w.slots.size(), 1.0), token_alloc_(w.allocation_count, 0.0), split_(w.slots.size(), false) {}
+  AvsSlashing(const std::vector<bool>& token, const std::vector<Change>& changes, const World& w)
+      : world_(w), token_(token), changes_(changes), pending_(changes.size(), 0.0), decrease_(changes.size(), false), token_mag_(w.slots.size(), 1.0),
+        token_alloc_(w.allocation_count, 0.0), split_(w.slots.size(), false) {}
 
   void begin(Trial& trial) override {
     const TrialRecord& out = trial.record();
     std::fill(out.avs_stake_lost.begin(), out.avs_stake_lost.end(), 0.0);
     for (std::size_t s : split_slots_) split_[s] = false;
     split_slots_.clear();
+    for (std::size_t k = 0; k < changes_.size(); ++k) {
+      double day = trial.draws().allocation_change_days[k];
+      if (trial.model().allocation_changes[k].after_fault) day += first_fault(trial, changes_[k].validators_of, changes_[k].slots);
+      Event e;
+      e.day = day;
+      e.entity = k;
+      e.tag = static_cast<std::uint32_t>(Step::ChangeRequest);
+      trial.schedule(e, *this);  // past the horizon (or no fault, at infinity): never
+    }
   }
 
   void handle(const Event& e, Trial& trial) override {
@@ -95,6 +115,48 @@ class AvsSlashing final : public Mechanism {
         break;
       case Step::OperatorDrainFree: drain(trial, e.entity, e.fraction, kNone, kFree); break;
       case Step::OperatorDrainAllocated: drain(trial, e.entity, e.fraction, kNone, kAllocated); break;
+      case Step::ChangeRequest: request_change(e, trial); break;
+      case Step::ChangeEffect: change(e.entity, trial); break;
+    }
+  }
+
+  // An [[allocation_change]] requested now: a decrease takes effect when the protocol's escrow
+  // ends (slashable meanwhile), an increase after the operator's allocation delay. pending_ holds
+  // the decrease as the ratio new / old allocation (slashes in between scale both), an increase
+  // as the magnitude to add.
+  void request_change(const Event& e, Trial& trial) {
+    const Model& m = trial.model();
+    const World& w = trial.world();
+    const Change& c = changes_[e.entity];
+    const double alloc = trial.allocation()[c.alloc];
+    const double target = m.allocation_changes[e.entity].allocation * trial.max_magnitude()[c.slot];
+    if (target == alloc) return;
+    const bool decrease = target < alloc;
+    pending_[e.entity] = decrease ? target / alloc : target - alloc;
+    const double day = decrease ? m.protocols[w.slots[c.slot].protocol].escrow_end(e.day)
+                                : e.day + m.operators[w.slots[c.slot].op].allocation_delay_days;
+    decrease_[e.entity] = decrease;
+    at(day, e, Step::ChangeEffect, trial);
+  }
+
+  void change(std::size_t k, Trial& trial) {
+    const World& w = trial.world();
+    const Change& c = changes_[k];
+    const World::Slot& slot = w.slots[c.slot];
+    for (std::size_t i : w.positions_of_slot[c.slot]) trial.touch(i);  // reward weights change
+    const auto free_of = [&](const std::vector<double>& alloc, double mag) {
+      double allocated = 0.0;
+      for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += alloc[slot.first_alloc + j];
+      return std::max(0.0, mag - allocated);
+    };
+    std::vector<double>& alloc = trial.allocation();
+    if (decrease_[k]) {
+      alloc[c.alloc] *= pending_[k];
+      if (split_[c.slot]) token_alloc_[c.alloc] *= pending_[k];
+    } else {
+      // What was free at the request may since have been drained: never allocate more than is there.
+      alloc[c.alloc] += std::min(pending_[k], free_of(alloc, trial.max_magnitude()[c.slot]));
+      if (split_[c.slot]) token_alloc_[c.alloc] += std::min(pending_[k], free_of(token_alloc_, token_mag_[c.slot]));
     }
   }
 
@@ -231,6 +293,9 @@ class AvsSlashing final : public Mechanism {
 
   const World& world_;
   const std::vector<bool>& token_;  // [position] restaked as a token (an LST), not as native ETH
+  const std::vector<Change>& changes_;
+  std::vector<double> pending_;     // [change] requested: new / old allocation (a decrease) or the magnitude to add
+  std::vector<bool> decrease_;      // [change]
   std::vector<double> lost_;        // per position of the slot being slashed
   // Unique-mode slots a drain split this trial: their token strategy's maxMagnitude and
   // allocations (flat, as Trial::allocation), apart from the native ones from the drain on.
@@ -241,7 +306,17 @@ class AvsSlashing final : public Mechanism {
 
 class AvsSlashingType final : public MechanismType {
  public:
-  explicit AvsSlashingType(const World& w) : world_(w), token_(w.positions.size(), false) {
+  AvsSlashingType(const Model& m, const World& w) : world_(w), token_(w.positions.size(), false) {
+    for (const AllocationChange& ac : m.allocation_changes) {
+      Change c;
+      c.slot = w.slot_of_avs_member[ac.avs][ac.member];
+      c.alloc = w.slots[c.slot].first_alloc + w.index_in_slot[ac.avs][ac.member];
+      c.validators_of.assign(m.operators.size(), false);
+      c.validators_of[w.slots[c.slot].op] = true;
+      c.slots.assign(w.slots.size(), false);
+      c.slots[c.slot] = true;
+      changes_.push_back(std::move(c));
+    }
     // Token stake: its validators are not those of the operator it is delegated to (stETH
     // restaked with an EigenLayer operator); native stake sits in the operator's own validators.
     for (std::size_t i = 0; i < w.positions.size(); ++i)
@@ -251,17 +326,18 @@ class AvsSlashingType final : public MechanismType {
   std::vector<EventKind> handles() const override {
     return {EventKind::AvsSlashing, EventKind::AvsFaultySlashing, EventKind::KeyCompromise};
   }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(token_, world_); }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<AvsSlashing>(token_, changes_, world_); }
 
  private:
   const World& world_;
   std::vector<bool> token_;
+  std::vector<Change> changes_;
 };
 
 }  // namespace
 
-std::unique_ptr<const MechanismType> make_avs_slashing(const Model&, const World& w) {
-  return std::make_unique<AvsSlashingType>(w);
+std::unique_ptr<const MechanismType> make_avs_slashing(const Model& m, const World& w) {
+  return std::make_unique<AvsSlashingType>(m, w);
 }
 
 }  // namespace restake

@@ -37,7 +37,7 @@ class Withdrawals final : public Mechanism {
       const TrialDraws::Withdrawal& d = trial.draws().withdrawals[k];
       double day = d.day;
       if (m.withdrawals[k].after_fault) {
-        const double fault = first_fault(trial, entries_[k]);
+        const double fault = first_fault(trial, entries_[k].validators_of, entries_[k].slot);
         if (fault == kNoFault) continue;  // nothing reached the holder: it stays
         day += fault;
       }
@@ -55,35 +55,6 @@ class Withdrawals final : public Mechanism {
   }
 
  private:
-  // The day of the first sampled fault that can take from the holder: its validators' slashing,
-  // or a slashing or key theft on an operator set it is restaked through. kNoFault: none.
-  static double first_fault(const Trial& trial, const Entry& entry) {
-    const Model& m = trial.model();
-    const World& w = trial.world();
-    for (const Event& e : trial.sampled_events()) {
-      switch (e.kind) {
-        case EventKind::OperatorFault:
-          if (entry.validators_of[e.entity]) return e.day;
-          break;
-        case EventKind::AvsSlashing:
-          if (entry.slot[w.slot_of_avs_member[e.entity][e.member]]) return e.day;
-          break;
-        case EventKind::AvsFaultySlashing:
-        case EventKind::KeyCompromise:
-          if (e.kind == EventKind::KeyCompromise && e.member == 1) {
-            for (std::size_t s : w.slots_of_op[e.entity])
-              if (entry.slot[s]) return e.day;
-          } else {
-            for (std::size_t k = 0; k < m.avs[e.entity].allocations.size(); ++k)
-              if (entry.slot[w.slot_of_avs_member[e.entity][k]]) return e.day;
-          }
-          break;
-        default: break;
-      }
-    }
-    return kNoFault;
-  }
-
   void request(std::size_t k, Trial& trial) {
     const Model& m = trial.model();
     const World& w = trial.world();
