@@ -18,8 +18,8 @@ OrderedSums::OrderedSums(const RecordShape& s)
       covered_sum(s.holders, 0.0),
       cause_sum(s.holders * kLossCauseCount, 0.0),
       avs_lost_sum(s.avs, 0.0),
-      pool_drawdown_sum(s.pools, 0.0),
       avs_slashed(s.avs, 0.0),
+      pool_drawdown_sum(s.pools, 0.0),
       pool_exhausted(s.pools, 0.0) {}
 
 void OrderedSums::merge(const OrderedSums& b) {
