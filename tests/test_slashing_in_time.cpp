@@ -215,6 +215,25 @@ positions = [{ operator = "lido", stake_eth = 3200 }]
   }
 }
 
+TEST_CASE("a restaked withdrawal completes at the later of its escrow's end and its exit queue's, and a run after a fault starts from that fault") {
+  const double s = 0.4, t0 = 50, f = 0.3;
+  // T = 1M ETH: Electra's churn max(128, T // 65536 = 15) = 128 ETH an epoch, 28,800 ETH a day.
+  for (const double queue : {100'000.0, 500'000.0}) {
+    CAPTURE(queue);
+    const double completes = t0 + std::max(14.0, (queue + s * 100) / 28'800 + 256.0 / 225);
+    const Model m = model_from(restaker_world("shared", "escrow_days = 14\n", withdrawal("staker", s, t0) + "exit_queue_eth = " + num(queue) + "\n"));
+    CHECK(loss_of(m, {slash(completes - 0.01, f)}) == doctest::Approx(f).epsilon(1e-12));
+    CHECK(loss_of(m, {slash(completes + 0.01, f)}) == doctest::Approx(f * (1 - s)).epsilon(1e-12));
+  }
+  // after_fault_days = 2: a slash on day 10 sets off the request on day 12, out on day 26.
+  const Model run = model_from(restaker_world("shared", "escrow_days = 14\n",
+                                              "[[withdrawal]]\nholder = \"staker\"\nshare = 0.4\nafter_fault_days = 2\n"));
+  CHECK(loss_of(run, {slash(10, f), slash(25.9, f)}) == doctest::Approx(f + (1 - f) * f).epsilon(1e-12));
+  CHECK(loss_of(run, {slash(10, f), slash(26.1, f)}) == doctest::Approx(f + (1 - s) * (1 - f) * f).epsilon(1e-12));
+  const Outcome quiet = propagate_events(run, {}, 0.04);  // no fault: no one leaves
+  CHECK(quiet.net_return[0] == doctest::Approx(0.04).epsilon(1e-12));
+}
+
 // ---- Slash delay and slashing window ------------------------------------------------------------
 
 TEST_CASE("a condition's slash executes its delay plus the veto window after the fault, and lapses past the slashing window") {
