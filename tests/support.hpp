@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the tests: build models from TOML text and run trials in memory.
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,19 @@ inline Records run_in_memory(const Model& m, std::uint64_t trials, int threads, 
   return r;
 }
 
+// Each [[withdrawal]] entry's draws from its fixed distributions (share, day, exit queue): a
+// hand-placed trial has no stream to draw from, so a random one is refused.
+inline std::vector<TrialDraws::Withdrawal> fixed_withdrawals(const Model& m) {
+  const auto value = [](const Distribution& d) {
+    if (!d.is_fixed()) throw std::invalid_argument("propagate_events: give the draws of a [[withdrawal]] with random " + d.describe());
+    return d.a;
+  };
+  std::vector<TrialDraws::Withdrawal> out;
+  for (const Withdrawal& wd : m.withdrawals)
+    out.push_back({value(wd.share), value(wd.day), wd.exit_queue_eth ? value(*wd.exit_queue_eth) : 0.0});
+  return out;
+}
+
 // One trial with hand-placed events instead of random ones.
 struct Outcome {
   std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
@@ -85,13 +99,15 @@ struct Outcome {
   double cause(std::size_t holder, LossCause c) const { return loss_by_cause[holder * kLossCauseCount + static_cast<std::size_t>(c)]; }
 };
 
+// `withdrawals`: each [[withdrawal]] entry's draws; empty: fixed_withdrawals(m).
 inline Outcome propagate_events(const Model& m, std::vector<Event> events, double base_apr = 0.0,
-                                std::vector<double> subsidy_days = {}) {
+                                std::vector<double> subsidy_days = {}, std::vector<TrialDraws::Withdrawal> withdrawals = {}) {
   const Plans plans = Plans::of(m);
   Trial trial(m, plans.world, plans.mechanisms);
   TrialDraws d;
   d.base_apr = base_apr;
   d.subsidy_days = subsidy_days.empty() ? std::vector<double>(m.avs.size(), 0.0) : subsidy_days;
+  d.withdrawals = withdrawals.empty() ? fixed_withdrawals(m) : std::move(withdrawals);
   d.events = std::move(events);
   for (const AllocationChange& c : m.allocation_changes) d.allocation_change_days.push_back(c.day.a);  // fixed days only
   TrialBlock b;
