@@ -68,6 +68,9 @@ TEST_CASE("a deallocation stays slashable at the old allocation until the escrow
   // Symbiotic-style epochs of 30 days: requested in epoch 3 (day 100), out once epoch 4 ends (day 150).
   CHECK(loss_of(world(0.5, 0.1, 149, 1.0, "", "epoch_days = 30")) == doctest::Approx(0.5).epsilon(1e-15));
   CHECK(loss_of(world(0.5, 0.1, 151, 1.0, "", "epoch_days = 30")) == doctest::Approx(0.1).epsilon(1e-15));
+  // Slashable through the escrow's last moment: a slash requested on day 113 that executes after a
+  // 1-day veto window, exactly when the escrow ends, still takes the old allocation.
+  CHECK(loss_of(world(0.5, 0.1, 113, 1.0, "", "escrow_days = 14\nveto_window_days = 1")) == doctest::Approx(0.5).epsilon(1e-15));
   // Without an escrow the deallocation is immediate.
   CHECK(loss_of(world(0.5, 0.1, 100.5, 1.0, "", "escrow_days = 0")) == doctest::Approx(0.1).epsilon(1e-15));
 }

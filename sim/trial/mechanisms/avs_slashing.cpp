@@ -11,6 +11,8 @@
 // An operator's own allocation changes ([[allocation_change]]) follow the same delays: a
 // deallocation stays slashable until the escrow ends, an allocation waits for the allocation delay.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "trial/mechanisms.hpp"
@@ -133,7 +135,9 @@ class AvsSlashing final : public Mechanism {
     if (target == alloc) return;
     const bool decrease = target < alloc;
     pending_[e.entity] = decrease ? target / alloc : target - alloc;
-    const double day = decrease ? m.protocols[w.slots[c.slot].protocol].escrow_end(e.day)
+    // A deallocation is slashable through the escrow's last moment (as a withdrawal).
+    const double escrow = m.protocols[w.slots[c.slot].protocol].escrow_end(e.day);
+    const double day = decrease ? (escrow > e.day ? std::nextafter(escrow, std::numeric_limits<double>::infinity()) : escrow)
                                 : e.day + m.operators[w.slots[c.slot].op].allocation_delay_days;
     decrease_[e.entity] = decrease;
     at(day, e, Step::ChangeEffect, trial);

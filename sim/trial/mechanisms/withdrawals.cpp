@@ -4,6 +4,7 @@
 // once its validators have passed the beacon chain's exit churn, whichever is later. Then it is
 // out: later losses no longer reach it. A withdrawal is not a loss.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "chain/consensus.hpp"
@@ -83,6 +84,9 @@ class Withdrawals final : public Mechanism {
       const std::size_t slot = w.positions[entry.positions[j]].slot;
       const double escrow = slot == kNone ? now : m.protocols[w.slots[slot].protocol].escrow_end(now);
       end[j] = std::max(escrow, now + exit_days);
+      // Slashable through the escrow's last moment: a slash landing exactly at its end still
+      // reaches the stake, whether it was sampled for that day or came after a delay or window.
+      if (end[j] > now) end[j] = std::nextafter(end[j], kNoFault);
     }
     std::vector<double> days = end;
     std::sort(days.begin(), days.end());
