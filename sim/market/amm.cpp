@@ -53,10 +53,14 @@ Leg weighted_leg(double b_in, double b_out, double w_in, double w_out, double in
 }
 
 // Newton's iterations stop when a step moves the value by less than this share of it (Curve stops
-// at 1 wei; in double a few ulps is the floor). Both converge in a handful of steps from Curve's
-// starting points; 255 is Curve's bound too.
+// at 1 wei), or when a step is no smaller than the one before: exact Newton on these convex functions
+// shrinks every step after the first, so that is rounding noise (a drained side's balance carries the
+// rounding of the full one). 255 steps is Curve's bound too.
 constexpr double kNewtonTolerance = 1e-15;
 constexpr int kNewtonSteps = 255;
+bool converged(double step, double previous_step, double value, int i) {
+  return step <= kNewtonTolerance * value || (i >= 2 && step >= previous_step);
+}
 
 // Curve's c = D^(n+1) / (n^n x) / (A n^n) for n = 2, with the whitepaper's A (Ann = 4 A).
 double ann(double amplification) { return 4.0 * amplification; }
@@ -152,11 +156,14 @@ double stableswap_d(const StableSwapPool& p) {
   const double s = p.token + p.eth;
   const double a = ann(p.amplification);
   double d = s;
+  double previous_step = 0.0;
   for (int i = 0; i < kNewtonSteps; ++i) {
     const double d_p = d * d / (2.0 * p.token) * d / (2.0 * p.eth);  // D^3 / (n^n x y)
     const double previous = d;
     d = (a * s + 2.0 * d_p) * d / ((a - 1.0) * d + 3.0 * d_p);
-    if (std::abs(d - previous) <= kNewtonTolerance * d) return d;
+    const double step = std::abs(d - previous);
+    if (converged(step, previous_step, d, i)) return d;
+    previous_step = step;
   }
   throw std::runtime_error(fmt::format("{}: D did not converge (balances {} and {}, A {})", kStable, p.token,
                                        p.eth, p.amplification));
@@ -171,12 +178,15 @@ double stableswap_y(double amplification, double known_balance, double d) {
   check_reserve(kStable, "invariant D", d);
   const double a = ann(amplification);
   const double c = d * d / (2.0 * known_balance) * d / (2.0 * a);
-  const double b = known_balance + d / a;
+  const double b_minus_d = (known_balance - d) + d / a;  // x - D is exact when x is near D
   double y = d;
+  double previous_step = 0.0;
   for (int i = 0; i < kNewtonSteps; ++i) {
     const double previous = y;
-    y = (y * y + c) / (2.0 * y + b - d);
-    if (std::abs(y - previous) <= kNewtonTolerance * y) return y;
+    y = (y * y + c) / (2.0 * y + b_minus_d);
+    const double step = std::abs(y - previous);
+    if (converged(step, previous_step, y, i)) return y;
+    previous_step = step;
   }
   throw std::runtime_error(fmt::format("{}: y did not converge (balance {}, D {}, A {})", kStable, known_balance,
                                        d, amplification));

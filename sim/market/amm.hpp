@@ -64,7 +64,8 @@ struct StableSwapPool {
 };
 
 void check_pool(const StableSwapPool& p);
-// D, by Newton's method from D = x + y, as Curve's get_D.
+// D, by Newton's method from D = x + y, as Curve's get_D. Both iterations throw std::runtime_error
+// if 255 steps do not converge (Curve reverts).
 double stableswap_d(const StableSwapPool& p);
 // The other balance, given one balance and D, by Newton's method from y = D, as Curve's get_y. The
 // invariant is symmetric, so either side may be the known one.
