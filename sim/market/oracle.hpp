@@ -38,7 +38,7 @@ double twap(std::span<const PricePoint> path, double day, double window_days);
 // the episode's oracles read it at each step.
 struct PriceHistory {
   double keep_days = 0;  // the longest TWAP window read from it
-  std::vector<PricePoint> points;
+  std::vector<PricePoint> points{};  // {}: a designated initializer may leave it out
 };
 // Appends a point (days must not decrease; a point at the same day replaces the last) and drops
 // the points that no window ending at `day` can reach.
@@ -52,7 +52,7 @@ enum class OracleKind {
 
 struct Oracle {
   OracleKind kind = OracleKind::ExchangeRate;
-  RatioCap cap;                 // ExchangeRate only
+  RatioCap cap{};               // ExchangeRate only ({}: a designated initializer may leave it out)
   bool capped = false;          // ExchangeRate: apply `cap`
   double base_price_eth = 1;    // ExchangeRate: ETH per unit of what NAV is counted in
   double twap_window_days = 0;  // MarketTwap only
