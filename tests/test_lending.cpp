@@ -190,6 +190,17 @@ TEST_CASE("below the spiral threshold each liquidation lowers the health factor 
     CHECK(run.repaid_eth + run.deficit_eth == doctest::Approx(100).epsilon(1e-12));
     CHECK(run.seized_tokens == doctest::Approx(b.collateral_tokens).epsilon(1e-12));
   }
+  // Anywhere below the threshold, liquidating until nothing is left to liquidate ends in bad debt.
+  std::mt19937_64 rng(14);
+  for (const LendingMarket& m : {aave_lrt_emode(), aave_v3_market(0.775, 0.8, 0.07), morpho_blue_market(0.86),
+                                 morpho_blue_market(0.5)}) {
+    std::uniform_real_distribution<double> hf(0.01, spiral_health_factor(m) * (1 - 1e-6));
+    for (int i = 0; i < 200; ++i) {
+      const LiquidationRun run = liquidate_until_healthy(m, at_health_factor(m, hf(rng)), 1);
+      CHECK(run.deficit_eth > 0);
+      CHECK(run.after.collateral_tokens == 0);
+    }
+  }
   // Aave e-mode at HF 0.955 (> 0.95: 50% per call): 0.955 -> 0.9505 -> 0.9415 (100% allowed) -> closed.
   const LiquidationRun run = liquidate_until_healthy(aave_lrt_emode(), at_health_factor(aave_lrt_emode(), 0.955), 1);
   CHECK(run.calls == 3);

@@ -67,7 +67,8 @@ Liquidation liquidate(const LendingMarket& market, const Borrower& b, double pri
 // As much as one call allows (what a liquidator maximising its bonus repays).
 Liquidation liquidate_max(const LendingMarket& market, const Borrower& b, double price_eth);
 
-// Liquidations repeated at one price until the position is healthy or closed.
+// Liquidations repeated at one price until the position is healthy or closed (or `max_calls` made;
+// below the spiral threshold the position closes in a few calls, above it heals in a few).
 struct LiquidationRun {
   double repaid_eth = 0, seized_tokens = 0, deficit_eth = 0;
   std::size_t calls = 0;
