@@ -107,7 +107,9 @@ fi
 # Each failing input, run again: "hdf5" if the first frame of the report outside the sanitizers'
 # runtime, libFuzzer and libc is in libhdf5 (HDF5's own defect: listed, not failing the run), "none" if
 # it does not fail again (a timeout on a loaded machine: listed), "ours" otherwise.
-runtime='__interceptor_|__asan|__sanitizer|__lsan|__ubsan|libclang_rt|fuzzer::|sysdeps/|/libc\.so|libc_start|in (malloc|calloc|realloc|free|operator new)|__mem(cpy|move|set)|__str'
+# A frame in the fuzz binary itself without a source line is the sanitizers' runtime or libFuzzer,
+# linked in statically (an interceptor such as strdup, called by libhdf5): our code always has one.
+runtime='__interceptor_|__asan|__sanitizer|__lsan|__ubsan|libclang_rt|fuzzer::|sysdeps/|/libc\.so|libc_start|in (malloc|calloc|realloc|free|operator new)|__mem(cpy|move|set)|__str|\(/[^ ]*/bin/fuzz_[a-z_]+\+0x[0-9a-f]+\)'
 classify() {
   local t=$1 input=$2 report first name
   local timeout=()
