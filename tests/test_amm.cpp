@@ -9,7 +9,7 @@
 
 #include "market/amm.hpp"
 
-using namespace restake;
+using namespace restake::market;
 
 namespace {
 double relative(double a, double b) { return std::abs(a - b) / std::abs(b); }

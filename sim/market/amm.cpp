@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-namespace restake {
+namespace restake::market {
 namespace {
 
 [[noreturn]] void refuse(std::string_view pool, std::string_view what, std::string_view rule, double value) {
@@ -283,4 +283,4 @@ double withdrawn_share(const LiquidityWithdrawalCurve& c, double discount) {
   return lo.share + t * (hi.share - lo.share);
 }
 
-}  // namespace restake
+}  // namespace restake::market

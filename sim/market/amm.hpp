@@ -10,7 +10,7 @@
 // outside (0, 1), A <= 0) throws std::invalid_argument naming the value.
 #include <vector>
 
-namespace restake {
+namespace restake::market {
 
 // A trade's result: what the trader receives and the pool after the trade.
 template <class Pool>
@@ -97,4 +97,4 @@ void check_curve(const LiquidityWithdrawalCurve& c);
 // first point's share).
 double withdrawn_share(const LiquidityWithdrawalCurve& c, double discount);
 
-}  // namespace restake
+}  // namespace restake::market
