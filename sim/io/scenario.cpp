@@ -670,24 +670,31 @@ class Parser {
     });
   }
 
-  void read_withdrawals() {
+  // When a departure ([[withdrawal]], [[allocation_change]]) is requested: exactly one of `day` (a
+  // day of the horizon) and `after_fault_days` (days after the first fault that reaches `whom`).
+  void read_departure(TableReader& f, std::string_view whom, bool& after_fault, Distribution& day) {
     const double horizon = m_.simulation.horizon_days;
-    const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
+    const auto on = read_distribution(f, "day", 0.0, horizon, fmt::format("a day within the horizon [0, {}]", horizon).c_str());
+    const auto after = read_distribution(f, "after_fault_days", 0.0, 1e4, "a number of days in [0, 1e4]");
+    if (on && after)
+      f.fail("after_fault_days",
+             fmt::format("give either 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that reaches "
+                         "{}), not both", whom));
+    if (!on && !after)
+      f.fail_table(fmt::format("missing 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that "
+                               "reaches {})", whom));
+    after_fault = after.has_value();
+    day = after ? *after : *on;
+  }
+
+  void read_withdrawals() {
     root_.each_table("withdrawal", [&](TableReader& f, std::size_t) {
       f.allow({"holder", "share", "day", "after_fault_days", "exit_queue_eth"});
       Withdrawal w;
       w.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
       const Holder& h = m_.holders[w.holder];
       w.share = read_distribution(f, "share", 0.0, 1.0, "a share of the balance in [0, 1]").value_or(Distribution::fixed(1.0));
-      const auto day = read_distribution(f, "day", 0.0, horizon, day_range.c_str());
-      const auto after = read_distribution(f, "after_fault_days", 0.0, 1e4, "a number of days in [0, 1e4]");
-      if (day && after)
-        f.fail("after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault "
-                                   "that reaches the holder), not both");
-      if (!day && !after)
-        f.fail_table("missing 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that reaches the holder)");
-      w.after_fault = after.has_value();
-      w.day = after ? *after : *day;
+      read_departure(f, "the holder", w.after_fault, w.day);
       if (f.has("exit_queue_eth") && h.asset != Asset::Eth)
         f.fail("exit_queue_eth", fmt::format("holder \"{}\" holds {}: it has no beacon-chain exit queue to wait in", h.name,
                                              to_string(h.asset)));
@@ -697,8 +704,6 @@ class Parser {
   }
 
   void read_allocation_changes() {
-    const double horizon = m_.simulation.horizon_days;
-    const std::string day_range = fmt::format("a day within the horizon [0, {}]", horizon);
     // Per (protocol, operator): the largest allocation each AVS may have at any time, whose sum
     // must stay within the operator's stake whatever order the changes take effect in.
     std::map<std::pair<std::size_t, std::size_t>, std::map<std::size_t, double>> peak;
@@ -720,16 +725,7 @@ class Parser {
       const auto allocation = f.number("allocation", 0.0, 1.0, "an allocated share of the operator's stake in [0, 1]");
       if (!allocation) f.fail_table("missing required key 'allocation' (the new allocated share of the operator's stake)");
       c.allocation = *allocation;
-      const auto day = read_distribution(f, "day", 0.0, horizon, day_range.c_str());
-      const auto after = read_distribution(f, "after_fault_days", 0.0, 1e4, "a number of days in [0, 1e4]");
-      if (day && after)
-        f.fail("after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault "
-                                   "that reaches the operator's stake in the AVS's protocol), not both");
-      if (!day && !after)
-        f.fail_table("missing 'day' (a day of the horizon) or 'after_fault_days' (days after the first fault that reaches the "
-                     "operator's stake in the AVS's protocol)");
-      c.after_fault = after.has_value();
-      c.day = after ? *after : *day;
+      read_departure(f, "the operator's stake in the AVS's protocol", c.after_fault, c.day);
       auto& avs_peak = peak[{a.protocol, op}];
       if (avs_peak.empty())
         for (std::size_t k = 0; k < m_.avs.size(); ++k)
