@@ -633,47 +633,11 @@ TEST_CASE("a slash landing exactly when a withdrawal completes still reaches the
   // of 30% sampled on day 64, or requested on day 63 with a 1-day veto window, lands at the
   // escrow's last moment: it takes 30% of everything, in both cases (before, the delayed one found
   // the withdrawal completed: the follow-up queued first ran first).
-  const auto world = [](const char* veto) {
-    return model_from(std::string(R"(
-[simulation]
-name = "tie"
-trials = 1
-seed = 1
-horizon_days = 365
-[ethereum]
-total_active_stake_eth = 34_000_000
-base_apr = 0.0
-[[operator]]
-name = "op"
-validators = 100
-[[protocol]]
-name = "p"
-slashing_mode = "shared"
-escrow_days = 14
-)") + veto + R"(
-[[avs]]
-name = "set"
-protocol = "p"
-operators = ["op"]
-[[native]]
-name = "n"
-protocol = "p"
-positions = [{ operator = "op", stake_eth = 3200 }]
-[[withdrawal]]
-holder = "n"
-share = 0.4
-day = 50
-)");
-  };
-  const auto faulty = [](double day) {
-    Event e{};
-    e.day = day;
-    e.kind = EventKind::AvsFaultySlashing;
-    e.fraction = 0.3;
-    return e;
-  };
-  CHECK(propagate_events(world(""), {faulty(64.0)}).loss_fraction[0] == doctest::Approx(0.3).epsilon(1e-12));
-  CHECK(propagate_events(world("veto_window_days = 1"), {faulty(63.0)}).loss_fraction[0] == doctest::Approx(0.3).epsilon(1e-12));
+  const double s = 0.4, t0 = 50, f = 0.3;
+  const Model m = model_from(restaker_world("shared", "escrow_days = 14\n", withdrawal("staker", s, t0)));
+  const Model vetoable = model_from(restaker_world("shared", "escrow_days = 14\nveto_window_days = 1\n", withdrawal("staker", s, t0)));
+  CHECK(loss_of(m, {faulty(64.0, f)}) == doctest::Approx(f).epsilon(1e-12));
+  CHECK(loss_of(vetoable, {faulty(63.0, f)}) == doctest::Approx(f).epsilon(1e-12));
   // A moment later the stake is out.
-  CHECK(propagate_events(world(""), {faulty(64.000001)}).loss_fraction[0] == doctest::Approx(0.3 * 0.6).epsilon(1e-12));
+  CHECK(loss_of(m, {faulty(64.000001, f)}) == doctest::Approx(f * (1 - s)).epsilon(1e-12));
 }
