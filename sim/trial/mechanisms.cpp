@@ -1,6 +1,7 @@
 #include "trial/mechanisms.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "trial/trial.hpp"
@@ -25,7 +26,8 @@ std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m
   return out;
 }
 
-double first_fault(const Trial& trial, const std::vector<bool>& validators_of, const std::vector<bool>& slots) {
+double first_fault(const Trial& trial, const FaultReach& reach) {
+  const auto& [validators_of, slots] = reach;
   const Model& m = trial.model();
   const World& w = trial.world();
   const auto any_member = [&](std::size_t avs) {
@@ -54,6 +56,14 @@ double first_fault(const Trial& trial, const std::vector<bool>& validators_of, c
     }
   }
   return std::numeric_limits<double>::infinity();
+}
+
+double departure_day(const Trial& trial, double drawn, bool after_fault, const FaultReach& reach) {
+  return after_fault ? drawn + first_fault(trial, reach) : drawn;
+}
+
+double out_of_reach(double end, double now) {
+  return end > now ? std::nextafter(end, std::numeric_limits<double>::infinity()) : end;
 }
 
 }  // namespace restake

@@ -27,11 +27,25 @@ std::unique_ptr<const MechanismType> make_cascade_attacks(const Model&, const Wo
 
 class Trial;
 
-// The day of the trial's first sampled event that can take from stake on these validators
-// ([operator]) or restaked through these slots ([slot]): a beacon-chain fault, an AVS slashing's
-// fault, a faulty slashing or a key theft. Infinity: none. What holders and operators who leave
-// after a fault react to.
-double first_fault(const Trial& trial, const std::vector<bool>& validators_of, const std::vector<bool>& slots);
+// What a holder's or an operator's departure after a fault reacts to: sampled events that can
+// take from stake on these validators or restaked through these slots.
+struct FaultReach {
+  std::vector<bool> validators_of;  // [operator]
+  std::vector<bool> slots;          // [slot]
+};
+
+// The day of the trial's first sampled event that reaches: a beacon-chain fault, an AVS slashing's
+// fault, a faulty slashing or a key theft. Infinity: none.
+double first_fault(const Trial& trial, const FaultReach& reach);
+
+// The day a departure ([[withdrawal]], [[allocation_change]]) is requested: its drawn day, or,
+// after_fault, that many days after the first fault reaching it (infinity, never, without one).
+double departure_day(const Trial& trial, double drawn, bool after_fault, const FaultReach& reach);
+
+// When stake whose escrow ends at `end` (requested `now`) is out of reach: just after `end`, so
+// that a slash landing exactly then - sampled for that day or delayed there by a window - still
+// reaches it; at once without an escrow.
+double out_of_reach(double end, double now);
 
 // Every contract that a failure of `c` reaches: itself and all that depend on it, directly or not.
 std::vector<bool> reached_by_failure(const Model& m, std::size_t c);

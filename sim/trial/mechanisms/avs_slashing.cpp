@@ -11,9 +11,6 @@
 // An operator's own allocation changes ([[allocation_change]]) follow the same delays: a
 // deallocation stays slashable until the escrow ends, an allocation waits for the allocation delay.
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <numeric>
 
 #include "trial/mechanisms.hpp"
 #include "trial/trial.hpp"
@@ -33,10 +30,18 @@ enum class Step : std::uint32_t {
   ChangeEffect,            // entity: [[allocation_change]] entry
 };
 
+// The sum of slot's allocations in `alloc` (the trial's, or a split slot's token ones; flat, as
+// Trial::allocation), in member order.
+double sum_allocated(const std::vector<double>& alloc, const World::Slot& slot) {
+  double sum = 0.0;
+  for (std::size_t j = 0; j < slot.avs.size(); ++j) sum += alloc[slot.first_alloc + j];
+  return sum;
+}
+
 // An [[allocation_change]]'s place in the world, derived once per run.
 struct Change {
   std::size_t slot = 0, alloc = 0;     // its slot, and the allocation's index in the flat allocations
-  std::vector<bool> validators_of, slots;  // what its after_fault reacts to (first_fault)
+  FaultReach reach;                    // the operator's validators and this slot (after_fault)
 };
 
 class AvsSlashing final : public Mechanism {
@@ -51,10 +56,9 @@ class AvsSlashing final : public Mechanism {
     for (std::size_t s : split_slots_) split_[s] = false;
     split_slots_.clear();
     for (std::size_t k = 0; k < changes_.size(); ++k) {
-      double day = trial.draws().allocation_change_days[k];
-      if (trial.model().allocation_changes[k].after_fault) day += first_fault(trial, changes_[k].validators_of, changes_[k].slots);
       Event e;
-      e.day = day;
+      e.day = departure_day(trial, trial.draws().allocation_change_days[k], trial.model().allocation_changes[k].after_fault,
+                            changes_[k].reach);
       e.entity = k;
       e.tag = static_cast<std::uint32_t>(Step::ChangeRequest);
       trial.schedule(e, *this);  // past the horizon (or no fault, at infinity): never
@@ -135,9 +139,7 @@ class AvsSlashing final : public Mechanism {
     if (target == alloc) return;
     const bool decrease = target < alloc;
     pending_[e.entity] = decrease ? target / alloc : target - alloc;
-    // A deallocation is slashable through the escrow's last moment (as a withdrawal).
-    const double escrow = m.protocols[w.slots[c.slot].protocol].escrow_end(e.day);
-    const double day = decrease ? (escrow > e.day ? std::nextafter(escrow, std::numeric_limits<double>::infinity()) : escrow)
+    const double day = decrease ? out_of_reach(m.protocols[w.slots[c.slot].protocol].escrow_end(e.day), e.day)
                                 : e.day + m.operators[w.slots[c.slot].op].allocation_delay_days;
     decrease_[e.entity] = decrease;
     at(day, e, Step::ChangeEffect, trial);
@@ -148,11 +150,7 @@ class AvsSlashing final : public Mechanism {
     const Change& c = changes_[k];
     const World::Slot& slot = w.slots[c.slot];
     for (std::size_t i : w.positions_of_slot[c.slot]) trial.touch(i);  // reward weights change
-    const auto free_of = [&](const std::vector<double>& alloc, double mag) {
-      double allocated = 0.0;
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += alloc[slot.first_alloc + j];
-      return std::max(0.0, mag - allocated);
-    };
+    const auto free_of = [&](const std::vector<double>& alloc, double mag) { return std::max(0.0, mag - sum_allocated(alloc, slot)); };
     std::vector<double>& alloc = trial.allocation();
     if (decrease_[k]) {
       alloc[c.alloc] *= pending_[k];
@@ -239,8 +237,7 @@ class AvsSlashing final : public Mechanism {
     double share = f;  // shared mode: every set slashes the whole stake
     if (w.slots[s].mode == SlashingMode::Unique) {
       split(trial, s);
-      const auto first = token_alloc_.begin() + static_cast<std::ptrdiff_t>(w.slots[s].first_alloc);
-      const double allocated = std::accumulate(first, first + static_cast<std::ptrdiff_t>(w.slots[s].avs.size()), 0.0);
+      const double allocated = sum_allocated(token_alloc_, w.slots[s]);
       const double reached = part == kFree ? std::max(0.0, token_mag_[s] - allocated) : part == kAllocated ? allocated : token_alloc_[part - 1];
       share = take_token(s, f * reached, part);
     }
@@ -279,8 +276,7 @@ class AvsSlashing final : public Mechanism {
     if (mag <= 0.0 || removed <= 0.0) return 0.0;
     const World::Slot& slot = world_.slots[s];
     if (part == kAllocated) {
-      double allocated = 0.0;
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) allocated += token_alloc_[slot.first_alloc + j];
+      const double allocated = sum_allocated(token_alloc_, slot);
       if (allocated > 0.0)
         for (std::size_t j = 0; j < slot.avs.size(); ++j) token_alloc_[slot.first_alloc + j] -= removed * token_alloc_[slot.first_alloc + j] / allocated;
     } else if (part != kFree) {
@@ -315,10 +311,10 @@ class AvsSlashingType final : public MechanismType {
       Change c;
       c.slot = w.slot_of_avs_member[ac.avs][ac.member];
       c.alloc = w.slots[c.slot].first_alloc + w.index_in_slot[ac.avs][ac.member];
-      c.validators_of.assign(m.operators.size(), false);
-      c.validators_of[w.slots[c.slot].op] = true;
-      c.slots.assign(w.slots.size(), false);
-      c.slots[c.slot] = true;
+      c.reach.validators_of.assign(m.operators.size(), false);
+      c.reach.validators_of[w.slots[c.slot].op] = true;
+      c.reach.slots.assign(w.slots.size(), false);
+      c.reach.slots[c.slot] = true;
       changes_.push_back(std::move(c));
     }
     // Token stake: its validators are not those of the operator it is delegated to (stETH

@@ -4,8 +4,6 @@
 // once its validators have passed the beacon chain's exit churn, whichever is later. Then it is
 // out: later losses no longer reach it. A withdrawal is not a loss.
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "chain/consensus.hpp"
 #include "chain/inactivity.hpp"
@@ -18,14 +16,10 @@ namespace {
 
 enum class Step : std::uint32_t { Request, Complete };
 
-constexpr double kNoFault = std::numeric_limits<double>::infinity();
-
 // A [[withdrawal]] entry's reach, derived once per run.
 struct Entry {
   std::vector<std::size_t> positions;  // the holder's
-  // after_fault: the faults that reach the holder (sampled events on these).
-  std::vector<bool> validators_of;  // [operator] whose validators hold one of its positions
-  std::vector<bool> slot;           // [slot] through which one of its positions is restaked
+  FaultReach reach;                    // its positions' validators and slots (after_fault)
 };
 
 class Withdrawals final : public Mechanism {
@@ -35,18 +29,11 @@ class Withdrawals final : public Mechanism {
   void begin(Trial& trial) override {
     const Model& m = trial.model();
     for (std::size_t k = 0; k < entries_.size(); ++k) {
-      const TrialDraws::Withdrawal& d = trial.draws().withdrawals[k];
-      double day = d.day;
-      if (m.withdrawals[k].after_fault) {
-        const double fault = first_fault(trial, entries_[k].validators_of, entries_[k].slot);
-        if (fault == kNoFault) continue;  // nothing reached the holder: it stays
-        day += fault;
-      }
       Event e;
-      e.day = day;
+      e.day = departure_day(trial, trial.draws().withdrawals[k].day, m.withdrawals[k].after_fault, entries_[k].reach);
       e.entity = k;
       e.tag = static_cast<std::uint32_t>(Step::Request);
-      trial.schedule(e, *this);  // past the horizon: never
+      trial.schedule(e, *this);  // past the horizon (or no fault, at infinity): never
     }
   }
 
@@ -83,10 +70,7 @@ class Withdrawals final : public Mechanism {
     for (std::size_t j = 0; j < entry.positions.size(); ++j) {
       const std::size_t slot = w.positions[entry.positions[j]].slot;
       const double escrow = slot == kNone ? now : m.protocols[w.slots[slot].protocol].escrow_end(now);
-      end[j] = std::max(escrow, now + exit_days);
-      // Slashable through the escrow's last moment: a slash landing exactly at its end still
-      // reaches the stake, whether it was sampled for that day or came after a delay or window.
-      if (end[j] > now) end[j] = std::nextafter(end[j], kNoFault);
+      end[j] = out_of_reach(std::max(escrow, now + exit_days), now);
     }
     std::vector<double> days = end;
     std::sort(days.begin(), days.end());
@@ -132,14 +116,14 @@ class WithdrawalsType final : public MechanismType {
   WithdrawalsType(const Model& m, const World& w) {
     for (const Withdrawal& wd : m.withdrawals) {
       Entry e;
-      e.validators_of.assign(m.operators.size(), false);
-      e.slot.assign(w.slots.size(), false);
+      e.reach.validators_of.assign(m.operators.size(), false);
+      e.reach.slots.assign(w.slots.size(), false);
       for (std::size_t i = 0; i < w.positions.size(); ++i) {
         const auto& p = w.positions[i];
         if (p.holder != wd.holder) continue;
         e.positions.push_back(i);
-        e.validators_of[p.op] = true;
-        if (p.slot != kNone) e.slot[p.slot] = true;
+        e.reach.validators_of[p.op] = true;
+        if (p.slot != kNone) e.reach.slots[p.slot] = true;
       }
       entries_.push_back(std::move(e));
     }
