@@ -27,7 +27,9 @@ std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m
 }
 
 double first_fault(const Trial& trial, const FaultReach& reach) {
-  const auto& [validators_of, slots] = reach;
+  // Plain references, not a structured binding: clang 14 (the fuzz build) cannot capture one.
+  const std::vector<bool>& validators_of = reach.validators_of;
+  const std::vector<bool>& slots = reach.slots;
   const Model& m = trial.model();
   const World& w = trial.world();
   const auto any_member = [&](std::size_t avs) {
