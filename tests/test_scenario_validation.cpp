@@ -1864,3 +1864,184 @@ TEST_CASE("an allocation change names a unique-mode set the operator secures, an
   expect_error(Scenario().append(change + "allocation = 0.2\nday = 1\nshare = 1\n"),
                {"allocation_change[0].share", kUnknownKey, "share = 1"});
 }
+
+// --- markets (issue 11): [market], [[token]], [[lending_market]] ---------------------------------
+
+namespace {
+
+constexpr std::string_view kMarkets = R"toml(
+[market]
+episode_days = 5
+step_hours = 2
+
+[[token]]
+name = "tok-x"
+holder = "lrt-x"
+pool = { kind = "stableswap", eth = 500, amplification = 100, lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]] }
+redemption = { opens_after_days = 3, buffer_eth = 10, escrow_days = 14, arbitrage_capital_eth = 200 }
+sellers = { share = { dist = "uniform", min = 0.01, max = 0.05 }, trigger = 0.02, hours = 12 }
+
+[[lending_market]]
+name = "aave-x"
+token = "tok-x"
+rules = "aave_v3"
+ltv = 0.93
+liquidation_threshold = 0.95
+liquidation_bonus = 0.01
+oracle = "exchange_rate"
+debt_eth = 400
+health_factor = { dist = "uniform", min = 1.0, max = 1.2 }
+buckets = 4
+
+[[lending_market]]
+name = "morpho-x"
+token = "tok-x"
+rules = "morpho_blue"
+lltv = 0.86
+oracle = "market_twap"
+twap_window_days = 0.5
+debt_eth = 100
+reserve_eth = 2
+leverage = 4
+)toml";
+
+Scenario with_markets() {
+  Scenario s;
+  s.append(kMarkets);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("tokens, pools and lending markets are read with their defaults and borrower buckets") {
+  const Model m = parse(with_markets().text());
+  REQUIRE(m.tokens.size() == 1);
+  const restake::Token& t = m.tokens[0];
+  CHECK(t.holder == 0);
+  CHECK(t.pool.kind == restake::PoolKind::StableSwap);
+  CHECK(t.pool.eth == 500);
+  CHECK(t.pool.fee == 0.0004);  // Curve's default
+  CHECK(t.pool.amplification == 100);
+  CHECK(t.pool.lp_withdrawal == std::vector<std::pair<double, double>>{{0.02, 0.1}, {0.2, 0.8}});
+  CHECK(t.redemption.open);
+  CHECK(t.redemption.opens_after_days == 3);
+  CHECK(t.redemption.escrow_days == 14);
+  CHECK(t.redemption.required_return == 0.10);
+  CHECK(t.sell_share.kind == restake::DistributionKind::Uniform);
+  CHECK(t.sell_trigger.a == 0.02);
+  CHECK(t.sell_hours == 12);
+  CHECK(m.market.episode_days == 5);
+  CHECK(m.market.step_hours == 2);
+  CHECK(m.market.depeg_threshold == 0.01);
+  REQUIRE(m.lending_markets.size() == 2);
+  const restake::LendingMarketSpec& aave = m.lending_markets[0];
+  CHECK(aave.rules == restake::LendingRulesKind::AaveV3);
+  CHECK(aave.oracle == restake::OracleSpecKind::ExchangeRate);
+  // Four buckets at the mid-quantiles of uniform(1, 1.2): 1.025, 1.075, 1.125, 1.175.
+  REQUIRE(aave.health_factors.size() == 4);
+  for (std::size_t b = 0; b < 4; ++b) CHECK(aave.health_factors[b] == doctest::Approx(1.025 + 0.05 * static_cast<double>(b)).epsilon(1e-12));
+  const restake::LendingMarketSpec& morpho = m.lending_markets[1];
+  CHECK(morpho.ltv == 0.86);
+  CHECK(morpho.liquidation_threshold == 0.86);
+  CHECK(morpho.twap_window_days == 0.5);
+  CHECK(morpho.reserve_eth == 2);
+  // A fixed leverage of 4 at LLTV 86%: HF = L LT / (L - 1) = 3.44 / 3, in all 20 default buckets.
+  REQUIRE(morpho.health_factors.size() == 20);
+  CHECK(morpho.health_factors[7] == doctest::Approx(4 * 0.86 / 3).epsilon(1e-15));
+}
+
+TEST_CASE("a scenario without markets has none") {
+  const Model m = parse(Scenario().text());
+  CHECK(m.tokens.empty());
+  CHECK(m.lending_markets.empty());
+}
+
+TEST_CASE("a token names an ETH holder with a token, once, and needs a pool") {
+  expect_error(with_markets().replace("holder = \"lrt-x\"", "holder = \"nobody\""),
+               {"token[0].holder", "unknown holder \"nobody\" (defined: lrt-x, lst-y)", "holder = ^\"nobody\""});
+  expect_error(with_markets().replace("pool = { kind = \"stableswap\", eth = 500, amplification = 100, lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]] }", ""),
+               {"token[0]", "missing required table 'pool' (the token's liquidity against ETH)", ""});
+  expect_error(with_markets().append("[[token]]\nname = \"tok-z\"\nholder = \"lrt-x\"\npool = { kind = \"constant_product\", eth = 1 }"),
+               {"token[1].holder", "holder \"lrt-x\" already has token \"tok-x\": one token per holder", ""});
+  expect_error(with_markets().append("[[token]]\nname = \"tok-x\"\nholder = \"lst-y\"\npool = { kind = \"constant_product\", eth = 1 }"),
+               {"token[1].name", "duplicate token name \"tok-x\"", ""});
+  expect_error(with_markets().replace("name = \"tok-x\"", "name = \"tok-x\"\ncolour = 1"), {"token[0].colour", kUnknownKey, ""});
+}
+
+TEST_CASE("a token's pool is checked: kind, depth, fee and the keys of its kind") {
+  const std::string pool = "pool = { kind = \"stableswap\", eth = 500, amplification = 100, lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]] }";
+  expect_error(with_markets().replace(pool, "pool = { kind = \"v3\", eth = 500 }"),
+               {"token[0].pool.kind", "expected \"constant_product\" (Uniswap v2), \"weighted\" (Balancer) or \"stableswap\" (Curve)", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 0 }"),
+               {"token[0].pool.eth", "got 0 (a pool needs both sides)", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 10, fee = 0.6 }"),
+               {"token[0].pool.fee", "expected a fee share in [0, 0.5]", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 10, amplification = 5 }"),
+               {"token[0].pool.amplification", "only a StableSwap pool has an amplification", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"stableswap\", eth = 10, token_weight = 0.8 }"),
+               {"token[0].pool.token_weight", "only a weighted pool has weights", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"weighted\", eth = 10, token_weight = 1 }"),
+               {"token[0].pool.token_weight", "expected the token's weight in (0, 1), got 1", ""});
+  expect_error(with_markets().replace(pool, "pool = { kind = \"stableswap\", eth = 10, amplification = 0 }"),
+               {"token[0].pool.amplification", "expected the whitepaper's A in (0, 1e6], got 0", ""});
+}
+
+TEST_CASE("a pool's LP withdrawal curve has increasing discounts and non-decreasing shares below 1") {
+  const std::string curve = "lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]]";
+  expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 0.1], [0.02, 0.8]]"),
+               {"token[0].pool.lp_withdrawal[1][0]", "expected discounts strictly increasing, got 0.02 after 0.02", ""});
+  expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 0.5], [0.2, 0.4]]"),
+               {"token[0].pool.lp_withdrawal[1][1]", "expected shares non-decreasing (a deeper depeg never brings liquidity back), got 0.4 after 0.5", ""});
+  expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 1.0]]"),
+               {"token[0].pool.lp_withdrawal[0][1]", "got 1 (a pool needs both sides)", ""});
+  expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02]]"),
+               {"token[0].pool.lp_withdrawal[0]", "expected a point [discount, share withdrawn]", ""});
+  expect_error(with_markets().replace(curve, "lp_withdrawal = [[1.5, 0.2]]"),
+               {"token[0].pool.lp_withdrawal[0][0]", "expected a discount to NAV in [0, 1]", ""});
+}
+
+TEST_CASE("a token's redemption, sellers and the market grid are range-checked") {
+  expect_error(with_markets().replace("opens_after_days = 3", "open = false, opens_after_days = 3"),
+               {"token[0].redemption.opens_after_days", "withdrawals that never open (open = false) have no opening day", ""});
+  expect_error(with_markets().replace("escrow_days = 14", "escrow_days = -1"), {"token[0].redemption.escrow_days", "expected days in [0, 3650]", ""});
+  expect_error(with_markets().replace("arbitrage_capital_eth = 200", "arbitrage_capital_eth = 200, required_return = -0.1"),
+               {"token[0].redemption.required_return", "expected a yearly return in [0, 10]", ""});
+  expect_error(with_markets().replace("trigger = 0.02", "trigger = 1.5"), {"token[0].sellers.trigger", "expected a fall in [0, 1]", ""});
+  expect_error(with_markets().replace("hours = 12", "hours = 0"), {"token[0].sellers.hours", "expected hours in (0, 8760], got 0", ""});
+  expect_error(with_markets().replace("share = { dist = \"uniform\", min = 0.01, max = 0.05 }", "share = { dist = \"uniform\", min = 0.5, max = 1.5 }"),
+               {"token[0].sellers.share", "a share of the supply in [0, 1]", ""});
+  expect_error(with_markets().replace("episode_days = 5", "episode_days = 0"), {"market.episode_days", "expected a duration in days in (0, 365], got 0", ""});
+  expect_error(with_markets().replace("step_hours = 2", "step_hours = 0.01"),
+               {"market.step_hours", "an episode of 5 days in steps of 0.01 hours has 12000 steps; at most 8760", ""});
+  expect_error(with_markets().replace("episode_days = 5", "episode_days = 5\ndepeg_threshold = 1"), {"market.depeg_threshold", "expected a share of NAV in [0, 1), got 1", ""});
+}
+
+TEST_CASE("a lending market's rules, oracle and borrowers are checked") {
+  expect_error(with_markets().replace("token = \"tok-x\"\nrules = \"aave_v3\"", "token = \"tok-q\"\nrules = \"aave_v3\""),
+               {"lending_market[0].token", "unknown token \"tok-q\" (defined: tok-x)", ""});
+  expect_error(with_markets().replace("ltv = 0.93", "ltv = 0.96"),
+               {"lending_market[0].ltv", "expected a loan-to-value in (0, liquidation_threshold = 0.95], got 0.96", ""});
+  expect_error(with_markets().replace("liquidation_bonus = 0.01", "liquidation_bonus = 0.1"),
+               {"lending_market[0].liquidation_bonus", "expected liquidation_threshold x (1 + bonus) <= 1 (Aave's PoolConfigurator)", ""});
+  expect_error(with_markets().replace("lltv = 0.86", "lltv = 0.86\nliquidation_bonus = 0.05"),
+               {"lending_market[1].liquidation_bonus", "a Morpho Blue market has one LLTV ('lltv')", ""});
+  expect_error(with_markets().replace("ltv = 0.93", "ltv = 0.93\nlltv = 0.9"),
+               {"lending_market[0].lltv", "an Aave v3 market has ltv, liquidation_threshold and liquidation_bonus, not an LLTV", ""});
+  expect_error(with_markets().replace("oracle = \"exchange_rate\"", "oracle = \"chainlink\""),
+               {"lending_market[0].oracle", "expected \"exchange_rate\" (NAV, as Aave prices LRTs), \"market_spot\"", ""});
+  expect_error(with_markets().replace("twap_window_days = 0.5", ""),
+               {"lending_market[1]", "missing required key 'twap_window_days'", ""});
+  expect_error(with_markets().replace("oracle = \"exchange_rate\"", "oracle = \"exchange_rate\"\ntwap_window_days = 1"),
+               {"lending_market[0].twap_window_days", "only a time-weighted oracle has a window", ""});
+  expect_error(with_markets().replace("debt_eth = 400", "debt_eth = 0"), {"lending_market[0].debt_eth", "expected ETH borrowed in (0, 1e10], got 0", ""});
+  expect_error(with_markets().replace("buckets = 4", "buckets = 0"), {"lending_market[0].buckets", "a number of buckets in [1, 1000]", ""});
+  expect_error(with_markets().replace("leverage = 4", ""),
+               {"lending_market[1]", "missing the borrowers: 'health_factor' or 'leverage' (a number or a distribution)", ""});
+  expect_error(with_markets().replace("leverage = 4", "leverage = 4\nhealth_factor = 1.1"),
+               {"lending_market[1]", "give the borrowers' 'health_factor' or their 'leverage', not both", ""});
+  // Borrowers start healthy: HF >= 1, leverage <= 1 / (1 - LT) (7.14286 at LLTV 86%).
+  expect_error(with_markets().replace("health_factor = { dist = \"uniform\", min = 1.0, max = 1.2 }", "health_factor = { dist = \"uniform\", min = 0.9, max = 1.2 }"),
+               {"lending_market[0].health_factor", "a health factor in [1, 1000]", ""});
+  expect_error(with_markets().replace("leverage = 4", "leverage = 8"), {"lending_market[1].leverage", "a leverage in (1, 1 / (1 - LT)] = (1, 7.14286]", ""});
+  expect_error(with_markets().replace("leverage = 4", "leverage = 1"), {"lending_market[1].leverage", "expected a leverage above 1 (a loop borrows), got 1", ""});
+}

@@ -147,7 +147,7 @@ class Parser {
 
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
-                 "withdrawal", "allocation_change", "stress", "prices_usd", "cascade", "tail"});
+                 "withdrawal", "allocation_change", "market", "token", "lending_market", "stress", "prices_usd", "cascade", "tail"});
     read_simulation();
     read_ethereum();
     read_contracts();
@@ -162,6 +162,9 @@ class Parser {
     read_withdrawals();
     read_allocation_changes();
     read_pools();
+    read_market_grid();
+    read_tokens();
+    read_lending_markets();
     read_stress();
     read_prices();
     read_cascade();
@@ -790,6 +793,175 @@ class Parser {
     });
   }
 
+  void read_market_grid() {
+    const toml::table* t = root_.table("market");
+    if (!t) return;
+    TableReader f(*t, "market", file_);
+    f.allow({"episode_days", "step_hours", "depeg_threshold"});
+    MarketGrid& g = m_.market;
+    g.episode_days = f.number_or("episode_days", g.episode_days, 0.0, 365.0, "a duration in days in (0, 365]");
+    if (g.episode_days <= 0.0) f.fail("episode_days", "expected a duration in days in (0, 365], got 0");
+    g.step_hours = f.number_or("step_hours", g.step_hours, 0.0, 24.0, "a step in hours in (0, 24]");
+    if (g.step_hours <= 0.0) f.fail("step_hours", "expected a step in hours in (0, 24], got 0");
+    // An episode holds at most a year of hourly steps: its cost is per step and per trial with a loss.
+    if (g.episode_days * 24.0 / g.step_hours > 8760.0)
+      f.fail("step_hours", fmt::format("an episode of {} days in steps of {} hours has {} steps; at most 8760 (a year of hours)",
+                                       g.episode_days, g.step_hours, g.episode_days * 24.0 / g.step_hours));
+    g.depeg_threshold = f.number_or("depeg_threshold", g.depeg_threshold, 0.0, 1.0, "a share of NAV in [0, 1)");
+    if (g.depeg_threshold >= 1.0) f.fail("depeg_threshold", "expected a share of NAV in [0, 1), got 1");
+    f.finish();
+  }
+
+  void read_token_pool(TableReader& token, PoolSpec& p) {
+    const toml::table* t = token.table("pool");
+    if (!t) token.fail_table("missing required table 'pool' (the token's liquidity against ETH)");
+    TableReader f(*t, token.key_path("pool"), file_);
+    f.allow({"kind", "eth", "fee", "token_weight", "amplification", "lp_withdrawal"});
+    p.kind = f.required_one_of<PoolKind>("kind", {{"constant_product", PoolKind::ConstantProduct, "Uniswap v2"},
+                                                  {"weighted", PoolKind::Weighted, "Balancer"},
+                                                  {"stableswap", PoolKind::StableSwap, "Curve"}});
+    p.eth = f.required_number("eth", 0.0, 1e10, "the pool's ETH side in (0, 1e10] ETH");
+    if (p.eth <= 0.0) f.fail("eth", "expected the pool's ETH side in (0, 1e10] ETH, got 0 (a pool needs both sides)");
+    p.fee = f.number_or("fee", p.kind == PoolKind::StableSwap ? 0.0004 : 0.003, 0.0, 0.5, "a fee share in [0, 0.5]");
+    if (p.kind == PoolKind::Weighted) {
+      p.token_weight = f.number_or("token_weight", 0.5, 0.0, 1.0, "the token's weight in (0, 1)");
+      if (p.token_weight <= 0.0 || p.token_weight >= 1.0)
+        f.fail("token_weight", fmt::format("expected the token's weight in (0, 1), got {}", p.token_weight));
+    } else if (f.has("token_weight")) {
+      f.fail("token_weight", "only a weighted pool has weights (kind = \"weighted\")");
+    }
+    if (p.kind == PoolKind::StableSwap) {
+      p.amplification = f.number_or("amplification", 50.0, 0.0, 1e6, "the whitepaper's A in (0, 1e6]");
+      if (p.amplification <= 0.0) f.fail("amplification", "expected the whitepaper's A in (0, 1e6], got 0");
+    } else if (f.has("amplification")) {
+      f.fail("amplification", "only a StableSwap pool has an amplification (kind = \"stableswap\")");
+    }
+    f.array("lp_withdrawal", [&](const toml::node& n, std::size_t i, const std::string& path) {
+      const auto* a = n.as_array();
+      if (!a || a->size() != 2) f.fail_at(n.source(), path, "expected a point [discount, share withdrawn]");
+      const double d = f.number(*a->get(0), path + "[0]", 0.0, 1.0, "a discount to NAV in [0, 1]");
+      const double sh = f.number(*a->get(1), path + "[1]", 0.0, 1.0, "a share of the depth withdrawn in [0, 1)");
+      if (sh >= 1.0) f.fail_at(a->get(1)->source(), path + "[1]", "expected a share of the depth withdrawn in [0, 1), got 1 (a pool needs both sides)");
+      if (i > 0 && !(d > p.lp_withdrawal.back().first))
+        f.fail_at(a->get(0)->source(), path + "[0]", fmt::format("expected discounts strictly increasing, got {} after {}", d, p.lp_withdrawal.back().first));
+      if (i > 0 && sh < p.lp_withdrawal.back().second)
+        f.fail_at(a->get(1)->source(), path + "[1]",
+                  fmt::format("expected shares non-decreasing (a deeper depeg never brings liquidity back), got {} after {}", sh,
+                              p.lp_withdrawal.back().second));
+      p.lp_withdrawal.emplace_back(d, sh);
+    });
+    f.finish();
+  }
+
+  void read_token_redemption(TableReader& token, RedemptionSpec& r) {
+    const toml::table* t = token.table("redemption");
+    if (!t) return;  // open at once, no buffer, no wait: the price never stays below NAV for long
+    TableReader f(*t, token.key_path("redemption"), file_);
+    f.allow({"open", "opens_after_days", "buffer_eth", "protocol_delay_days", "escrow_days", "exit_queue_eth", "arbitrage_capital_eth",
+             "required_return"});
+    r.open = f.boolean("open").value_or(true);
+    if (!r.open && f.has("opens_after_days"))
+      f.fail("opens_after_days", "withdrawals that never open (open = false) have no opening day: give one or the other");
+    r.opens_after_days = f.number_or("opens_after_days", 0.0, 0.0, 3650.0, "days in [0, 3650]");
+    r.buffer_eth = f.number_or("buffer_eth", 0.0, 0.0, 1e10, "ETH in [0, 1e10]");
+    r.protocol_delay_days = f.number_or("protocol_delay_days", 0.0, 0.0, 3650.0, "days in [0, 3650]");
+    r.escrow_days = f.number_or("escrow_days", 0.0, 0.0, 3650.0, "days in [0, 3650]");
+    r.exit_queue_eth = f.number_or("exit_queue_eth", 0.0, 0.0, 1e9, "ETH in [0, 1e9]");
+    r.arbitrage_capital_eth = f.number_or("arbitrage_capital_eth", 0.0, 0.0, 1e10, "ETH in [0, 1e10]");
+    r.required_return = f.number_or("required_return", r.required_return, 0.0, 10.0, "a yearly return in [0, 10]");
+    f.finish();
+  }
+
+  void read_tokens() {
+    root_.each_table("token", [&](TableReader& f, std::size_t i) {
+      f.allow({"name", "holder", "pool", "redemption", "sellers"});
+      Token t;
+      t.name = unique_name(f, tokens_, i, "token");
+      t.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
+      const Holder& h = m_.holders[t.holder];
+      if (h.kind == HolderKind::Native)
+        f.fail("holder", fmt::format("holder \"{}\" is a native restaker: it has no token to trade", h.name));
+      if (h.asset != Asset::Eth)
+        f.fail("holder", fmt::format("holder \"{}\" holds {}: the market layer trades tokens against ETH", h.name, to_string(h.asset)));
+      for (const Token& other : m_.tokens)
+        if (other.holder == t.holder)
+          f.fail("holder", fmt::format("holder \"{}\" already has token \"{}\": one token per holder", h.name, other.name));
+      read_token_pool(f, t.pool);
+      read_token_redemption(f, t.redemption);
+      if (const toml::table* st = f.table("sellers")) {
+        TableReader s(*st, f.key_path("sellers"), file_);
+        s.allow({"share", "trigger", "hours"});
+        t.sell_share = read_distribution(s, "share", 0.0, 1.0, "a share of the supply in [0, 1]").value_or(t.sell_share);
+        t.sell_trigger = read_distribution(s, "trigger", 0.0, 1.0, "a fall in [0, 1]").value_or(t.sell_trigger);
+        t.sell_hours = s.number_or("hours", t.sell_hours, 0.0, 8760.0, "hours in (0, 8760]");
+        if (t.sell_hours <= 0.0) s.fail("hours", "expected hours in (0, 8760], got 0");
+        s.finish();
+      }
+      m_.tokens.push_back(std::move(t));
+    });
+  }
+
+  void read_lending_markets() {
+    root_.each_table("lending_market", [&](TableReader& f, std::size_t i) {
+      f.allow({"name", "token", "rules", "ltv", "liquidation_threshold", "liquidation_bonus", "lltv", "oracle", "twap_window_days",
+               "debt_eth", "reserve_eth", "health_factor", "leverage", "buckets"});
+      LendingMarketSpec l;
+      l.name = unique_name(f, lending_markets_, i, "lending market");
+      l.token = resolve_key(tokens_, f, "token", f.required_string("token"), "token");
+      l.rules = f.required_one_of<LendingRulesKind>("rules", {{"aave_v3", LendingRulesKind::AaveV3}, {"morpho_blue", LendingRulesKind::MorphoBlue}});
+      if (l.rules == LendingRulesKind::AaveV3) {
+        for (const char* k : {"lltv"})
+          if (f.has(k)) f.fail(k, "an Aave v3 market has ltv, liquidation_threshold and liquidation_bonus, not an LLTV");
+        l.liquidation_threshold = f.required_number("liquidation_threshold", 0.0, 1.0, "a threshold in (0, 1)");
+        if (l.liquidation_threshold <= 0.0 || l.liquidation_threshold >= 1.0)
+          f.fail("liquidation_threshold", fmt::format("expected a threshold in (0, 1), got {}", l.liquidation_threshold));
+        l.ltv = f.required_number("ltv", 0.0, 1.0, "a loan-to-value in (0, 1)");
+        if (l.ltv <= 0.0 || l.ltv > l.liquidation_threshold)
+          f.fail("ltv", fmt::format("expected a loan-to-value in (0, liquidation_threshold = {}], got {}", l.liquidation_threshold, l.ltv));
+        l.liquidation_bonus = f.required_number("liquidation_bonus", 0.0, 1.0, "a bonus share in [0, 1)");
+        if (l.liquidation_threshold * (1.0 + l.liquidation_bonus) > 1.0)
+          f.fail("liquidation_bonus", fmt::format("expected liquidation_threshold x (1 + bonus) <= 1 (Aave's PoolConfigurator), got {} x {} = {}",
+                                                  l.liquidation_threshold, 1.0 + l.liquidation_bonus,
+                                                  l.liquidation_threshold * (1.0 + l.liquidation_bonus)));
+      } else {
+        for (const char* k : {"ltv", "liquidation_threshold", "liquidation_bonus"})
+          if (f.has(k)) f.fail(k, "a Morpho Blue market has one LLTV ('lltv'); its incentive follows from it");
+        l.ltv = l.liquidation_threshold = f.required_number("lltv", 0.0, 1.0, "an LLTV in (0, 1)");
+        if (l.ltv <= 0.0 || l.ltv >= 1.0) f.fail("lltv", fmt::format("expected an LLTV in (0, 1), got {}", l.ltv));
+      }
+      l.oracle = f.required_one_of<OracleSpecKind>("oracle", {{"exchange_rate", OracleSpecKind::ExchangeRate, "NAV, as Aave prices LRTs"},
+                                                              {"market_spot", OracleSpecKind::MarketSpot, "the pool's price"},
+                                                              {"market_twap", OracleSpecKind::MarketTwap, "its time-weighted average"}});
+      if (l.oracle == OracleSpecKind::MarketTwap) {
+        l.twap_window_days = f.required_number("twap_window_days", 0.0, 365.0, "a window in days in (0, 365]");
+        if (l.twap_window_days <= 0.0) f.fail("twap_window_days", "expected a window in days in (0, 365], got 0 (that is oracle = \"market_spot\")");
+      } else if (f.has("twap_window_days")) {
+        f.fail("twap_window_days", "only a time-weighted oracle has a window (oracle = \"market_twap\")");
+      }
+      l.debt_eth = f.required_number("debt_eth", 0.0, 1e10, "ETH borrowed in (0, 1e10]");
+      if (l.debt_eth <= 0.0) f.fail("debt_eth", "expected ETH borrowed in (0, 1e10], got 0");
+      l.reserve_eth = f.number_or("reserve_eth", 0.0, 0.0, 1e10, "ETH in [0, 1e10]");
+      const std::size_t buckets = f.integer("buckets", 1, 1000, "a number of buckets in [1, 1000]").value_or(20);
+      const bool by_hf = f.has("health_factor"), by_leverage = f.has("leverage");
+      if (by_hf == by_leverage)
+        f.fail_table(by_hf ? "give the borrowers' 'health_factor' or their 'leverage', not both"
+                           : "missing the borrowers: 'health_factor' or 'leverage' (a number or a distribution)");
+      const double lt = l.liquidation_threshold;
+      // Borrowers start healthy (HF >= 1, not liquidatable): leverage at most 1 / (1 - LT).
+      const Distribution d = by_hf ? *read_distribution(f, "health_factor", 1.0, 1e3, "a health factor in [1, 1000]")
+                                   : *read_distribution(f, "leverage", 1.0, 1.0 / (1.0 - lt),
+                                                        fmt::format("a leverage in (1, 1 / (1 - LT)] = (1, {:.6g}]", 1.0 / (1.0 - lt)).c_str());
+      if (!by_hf && d.support_min() <= 1.0)
+        f.fail("leverage", fmt::format("expected a leverage above 1 (a loop borrows), got {} at its lowest", d.support_min()));
+      for (std::size_t b = 0; b < buckets; ++b) {
+        const double u = (static_cast<double>(b) + 0.5) / static_cast<double>(buckets);
+        const double v = inverse_cdf(d, u, 1.0 - u);
+        l.health_factors.push_back(by_hf ? v : v * lt / (v - 1.0));
+      }
+      m_.lending_markets.push_back(std::move(l));
+    });
+  }
+
   // The attack search enumerates coalitions of operators: 2^16 at most per trial.
   static constexpr std::size_t kMaxCascadeOperators = 16;
 
@@ -1044,7 +1216,7 @@ class Parser {
   const TomlFile& file_;
   Model m_;
   std::map<std::size_t, double> delegated_eth_;  // per operator, over the positions read so far
-  NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_;
+  NameIndex contracts_, groups_, outages_, operators_, protocols_, avs_, holders_, pools_, tokens_, lending_markets_;
   std::map<std::string, std::pair<std::string, toml::source_region>> rate_keys_;  // table path -> its rate's key path, place
   struct KeyAt {
     std::string path;                 // "operator[2].key_compromise"

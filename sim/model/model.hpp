@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chain/consensus.hpp"
@@ -247,6 +248,73 @@ struct AllocationChange {
   Distribution day = Distribution::fixed(0.0);
 };
 
+// The market layer (issue 11; docs/markets.md): a holder's balance traded as a token, the pools,
+// redemption, sellers and lending markets that turn a loss at NAV into a loss at market. The trial's
+// market mechanism builds the episode's values (market/episode.hpp) from these.
+
+// [token.pool]: all the token's liquidity against ETH as one pool, balanced at NAV when an episode
+// starts (price 1): the ETH side is `eth`, the token side holds the same value (weighted pools:
+// eth x w / (1 - w) tokens).
+enum class PoolKind { ConstantProduct, Weighted, StableSwap };
+struct PoolSpec {
+  PoolKind kind = PoolKind::ConstantProduct;
+  double eth = 0.0;
+  double fee = 0.003;
+  double token_weight = 0.5;    // weighted pools
+  double amplification = 50.0;  // StableSwap: the whitepaper's A (a Curve pool's A() is 2 A)
+  std::vector<std::pair<double, double>> lp_withdrawal;  // (discount, share of depth withdrawn)
+};
+
+// [token.redemption]: how the token redeems at NAV, and arbitrageurs who buy below NAV to redeem.
+struct RedemptionSpec {
+  bool open = true;                 // false: no withdrawals during an episode
+  double opens_after_days = 0.0;    // closed until this long after an episode starts
+  double buffer_eth = 0.0;
+  double protocol_delay_days = 0.0;
+  double escrow_days = 0.0;
+  double exit_queue_eth = 0.0;
+  double arbitrage_capital_eth = 0.0;
+  double required_return = 0.10;   // a year
+};
+
+// [[token]]: holder `holder`'s balance as a token. One token unit is worth 1 of the holder's asset
+// at the start, so the supply is the holder's initial value and NAV per token its value now (net
+// of coverage) over its initial value.
+struct Token {
+  std::string name;
+  std::size_t holder = 0;
+  PoolSpec pool;
+  RedemptionSpec redemption;
+  Distribution sell_share = Distribution::fixed(0.0);    // of the supply, drawn per trial
+  Distribution sell_trigger = Distribution::fixed(0.0);  // fall (market or NAV) at which they start
+  double sell_hours = 24.0;
+};
+
+enum class LendingRulesKind { AaveV3, MorphoBlue };
+enum class OracleSpecKind { ExchangeRate, MarketSpot, MarketTwap };
+
+// [[lending_market]]: a market lending ETH against a token, with its oracle and its borrowers: a
+// distribution of health factors (or of leverage, HF = L LT / (L - 1)) at the start of an episode,
+// in `buckets` equal slices of the debt at its mid-quantiles.
+struct LendingMarketSpec {
+  std::string name;
+  std::size_t token = 0;
+  LendingRulesKind rules = LendingRulesKind::AaveV3;
+  double ltv = 0.0, liquidation_threshold = 0.0, liquidation_bonus = 0.0;  // Morpho: ltv = LT = LLTV
+  OracleSpecKind oracle = OracleSpecKind::ExchangeRate;
+  double twap_window_days = 0.0;
+  double debt_eth = 0.0;
+  double reserve_eth = 0.0;
+  std::vector<double> health_factors;  // [bucket], each holding debt_eth / buckets
+};
+
+// [market]: the episode's time grid.
+struct MarketGrid {
+  double episode_days = 7.0;
+  double step_hours = 1.0;
+  double depeg_threshold = 0.01;  // a step is depegged when price < (1 - threshold) x NAV
+};
+
 // Deterministic what-ifs forced on top of (or instead of) the random events.
 struct ForcedOperatorFault {
   std::size_t op = 0;
@@ -315,6 +383,9 @@ struct Model {
   std::vector<CoveragePool> coverage_pools;  // pay in this order
   std::vector<Withdrawal> withdrawals;
   std::vector<AllocationChange> allocation_changes;
+  std::vector<Token> tokens;
+  std::vector<LendingMarketSpec> lending_markets;
+  MarketGrid market;
   Stress stress;
   std::array<double, kAssetCount> usd_price{};  // per unit; 0 where the scenario gives none
   // Durvasula-Roughgarden attacks inside trials ([cascade] in_trials): after a trial's slashings,
