@@ -74,20 +74,24 @@ void check_file(const std::string& path, std::size_t trials, bool point_axis, bo
   e.holders = f.dims("holders/names").at(0);
   e.avs = f.dims("avs/names").at(0);
   e.pools = f.dims("pools/names").at(0);
+  // The market layer's axes exist only in files of runs that have them.
+  const Presence present{weighted, f.exists("tokens/names"), f.exists("lending_markets/names")};
+  e.tokens = present.tokens ? f.dims("tokens/names").at(0) : 0;
+  e.lending = present.lending ? f.dims("lending_markets/names").at(0) : 0;
   CHECK(e.avs > 0);
   CHECK(e.pools > 0);
   for (const TrialRecordSpec& r : trial_records())
-    if (records && r.out.present(weighted)) check_output(f, r.out, e, point_axis);
+    if (records && r.out.present(present)) check_output(f, r.out, e, point_axis);
   CHECK(f.exists("trials") == records);
   for (const SummarySpec& s : summaries())
-    if (s.out.present(weighted)) check_output(f, s.out, e, point_axis);
+    if (s.out.present(present)) check_output(f, s.out, e, point_axis);
   // What only a weighted run has is absent from a plain run's file, which stays as it was.
   CHECK(f.has_attr("weighted") == weighted);
   CHECK(f.exists("tilt") == weighted);
   for (const TrialRecordSpec& r : trial_records())
-    if (!r.out.present(weighted)) CHECK_FALSE(f.exists(r.out.path));
+    if (!r.out.present(present)) CHECK_FALSE(f.exists(r.out.path));
   for (const SummarySpec& s : summaries())
-    if (!s.out.present(weighted)) CHECK_FALSE(f.exists(s.out.path));
+    if (!s.out.present(present)) CHECK_FALSE(f.exists(s.out.path));
   for (const std::string& d : datasets_in(f)) {
     if (d.rfind("trials/", 0) != 0 && d.rfind("summary/", 0) != 0) continue;
     const auto declared = [&](const auto& specs) {

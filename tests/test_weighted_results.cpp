@@ -85,7 +85,7 @@ TEST_CASE("a weighted run's file holds each trial's weight, says it is weighted 
   CHECK(back.info.tilt.sources == written.info.tilt.sources);
   CHECK(back.info.tilt.rate_factor == spec.tilt.rate_factor);
   CHECK(back.info.tilt.defensive == 0.1);
-  for (const SummarySpec* s : summaries(true)) {
+  for (const SummarySpec* s : summaries(Presence{true, false, false})) {
     INFO(s->out.path);
     CHECK(same_bits(summary_values(*s, back), summary_values(*s, written)));
   }
@@ -223,7 +223,7 @@ TEST_CASE("a weighted run's summary holds its effective sample size and what eac
   }
 
   const RunSummary back = read_summary(dir / "w.h5");
-  for (const SummarySpec* spec_of : summaries(true)) {
+  for (const SummarySpec* spec_of : summaries(Presence{true, false, false})) {
     INFO(spec_of->out.path);
     CHECK(same_bits(summary_values(*spec_of, back), summary_values(*spec_of, s)));
   }

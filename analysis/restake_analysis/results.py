@@ -35,6 +35,9 @@ TRIAL_DATASETS = tuple(o["path"].removeprefix("trials/") for o in SCHEMA["trial_
 SUMMARY_DATASETS = tuple(o["path"].removeprefix("summary/") for o in SCHEMA["summaries"])
 # Outputs only the files of weighted (importance-sampled) runs hold, e.g. "trials/weight".
 WEIGHTED_ONLY = frozenset(o["path"] for o in SCHEMA["trial_records"] + SCHEMA["summaries"] if o["weighted_only"])
+# What each output needs to exist: None (always), "weights", "tokens" or "lending_markets" (the
+# market layer's outputs are only in the files of runs with a [[token]] / [[lending_market]]).
+NEEDS = {o["path"]: o.get("needs") for o in SCHEMA["trial_records"] + SCHEMA["summaries"]}
 DIMENSIONS = {d["name"]: d for d in SCHEMA["dimensions"]}
 
 
@@ -103,6 +106,12 @@ class Summary:
     # Weighted runs only: effective_sample_size and max_weight_share of all the trials (scalars);
     # None in plain Monte Carlo. Per holder, loss also holds tail_ess95/99, tail_max_weight_share95/99.
     weights: dict | None = None
+    # Runs with tokens: /summary/token/* [K] (min_price_mean, min_price_p05, p_depeg,
+    # depeg_days_mean, sold_mean) and /summary/loss_at_market/* [H] (mean, var95, var99, es99);
+    # runs with lending markets: /summary/lending/* [L]. None otherwise.
+    token: dict | None = None
+    loss_at_market: dict | None = None
+    lending: dict | None = None
 
 
 def _strings(ds) -> list[str]:
@@ -173,6 +182,9 @@ class Results:
             raise ResultsError(f"{self.path}: root attribute weighted = {a['weighted']}, expected 1 "
                                f"(or no attribute: a plain run)")
         self.tilt = self._read_tilt() if self.weighted else None
+        # The market layer's axes, only in files of runs that have them.
+        self.has_tokens = "tokens/names" in f
+        self.has_lending = "lending_markets/names" in f
 
         self._check_shapes()
         self.loss_causes = _strings(f["loss_causes"])
@@ -189,6 +201,11 @@ class Results:
         self.pool_names = _strings(f["pools/names"])
         self.pool_assets = _strings(f["pools/assets"])
         self.pool_balance = f["pools/balance"][()]
+        self.token_names = _strings(f["tokens/names"]) if self.has_tokens else []
+        self.token_holders = _strings(f["tokens/holders"]) if self.has_tokens else []
+        self.lending_names = _strings(f["lending_markets/names"]) if self.has_lending else []
+        self.lending_tokens = _strings(f["lending_markets/tokens"]) if self.has_lending else []
+        self.lending_debt_eth = f["lending_markets/debt_eth"][()] if self.has_lending else np.zeros(0)
         for what, got in (("holder", assets), ("AVS", self.avs_assets), ("pool", self.pool_assets)):
             unknown = sorted(set(got) - set(self.asset_names))
             if unknown:
@@ -200,13 +217,21 @@ class Results:
         s = f["summary"]
         def group(name):
             return {k.removeprefix(name + "/"): s[k][()] for k in SUMMARY_DATASETS if k.startswith(name + "/")
-                    and (self.weighted or "summary/" + k not in WEIGHTED_ONLY)}
+                    and self._present("summary/" + k)}
         others = {k: s[k][()] for k in SUMMARY_DATASETS if "/" not in k and k in s
                   and ("summary/" + k) not in WEIGHTED_ONLY}
         self.summary = Summary(loss=group("loss"), loss_levels=s["loss/quantile_levels"][()],
                                net_return=group("net_return"), return_levels=s["net_return/quantile_levels"][()],
                                weights={k: float(v) for k, v in group("weights").items()} if self.weighted else None,
+                               token=group("token") if self.has_tokens else None,
+                               loss_at_market=group("loss_at_market") if self.has_tokens else None,
+                               lending=group("lending") if self.has_lending else None,
                                **others)
+
+    def _present(self, path: str) -> bool:
+        """Whether this file's run has what output `path` needs (weights, tokens, lending markets)."""
+        return {None: True, "weights": self.weighted, "tokens": self.has_tokens,
+                "lending_markets": self.has_lending}[NEEDS[path]]
 
     def _check_shapes(self):
         # Every dataset against its declared axes before any is read: the axes' lengths come from
@@ -214,18 +239,24 @@ class Results:
         # whose datasets disagree is refused instead of read in part (zip stops at the shortest).
         f = self._file
         extent = {"trial": self.n_trials}
+        optional = {"token": self.has_tokens, "lending_market": self.has_lending}
         for d in DIMENSIONS.values():
-            if d["scale"] and d["name"] != "point":
+            if d["scale"] and d["name"] != "point" and optional.get(d["name"], True):
                 extent[d["name"]] = self._shape(d["scale"], None)[0]
         expected = {"holders/kinds": ["holder"], "holders/assets": ["holder"], "holders/value": ["holder"],
                     "avs/assets": ["avs"], "pools/assets": ["pool"], "pools/balance": ["pool"],
                     "assets/usd_price": ["asset"]}
+        if self.has_tokens:
+            expected["tokens/holders"] = ["token"]
+        if self.has_lending:
+            expected.update({"lending_markets/tokens": ["lending_market"], "lending_markets/debt_eth": ["lending_market"]})
         for o in SCHEMA["summaries"] + (SCHEMA["trial_records"] if self.has_records else []):
-            if o["path"] not in WEIGHTED_ONLY or self.weighted:
+            if self._present(o["path"]):
                 expected[o["path"]] = o["dims"]
             elif o["path"] in f:
-                raise ResultsError(f"{self.path}: /{o['path']} in the file of a plain run "
-                                   f"(no root attribute weighted = 1)")
+                why = {"weights": "the file of a plain run (no root attribute weighted = 1)",
+                       "tokens": "a file without /tokens/names", "lending_markets": "a file without /lending_markets/names"}
+                raise ResultsError(f"{self.path}: /{o['path']} in {why[NEEDS[o['path']]]}")
         for path, dims in expected.items():
             if path in f or path != "summary/avs_holder_loss_mean":  # absent from files of earlier versions
                 self._shape(path, tuple(extent[d] for d in dims), dims)
@@ -349,6 +380,8 @@ class Results:
         self._require_records(f"/trials/{name}")
         if "trials/" + name in WEIGHTED_ONLY and not self.weighted:
             raise KeyError(f"{self.path}: no /trials/{name}: a plain run (every trial weighs 1)")
+        if not self._present("trials/" + name):
+            raise KeyError(f"{self.path}: no /trials/{name}: the run has no {NEEDS['trials/' + name].replace('_', ' ')}")
         if name not in self._cache:
             x = self._file["trials"][name][()]
             if name == "weight":
@@ -450,6 +483,9 @@ class Results:
         for i, p in enumerate(s.return_levels):
             cols[f"return_q{p:g}"] = s.net_return["quantiles"][:, i]
         cols["covered_mean"] = s.covered_mean
+        if s.loss_at_market is not None:  # runs with tokens: the loss valued at market price
+            for k in ("mean", "var95", "var99", "es99"):
+                cols[f"loss_at_market_{k}"] = s.loss_at_market[k]
         df = pd.DataFrame(cols, index=pd.Index(self.holder_names, name="holder"))
         return df
 
@@ -485,6 +521,27 @@ class Results:
                              "p_exhausted": self.summary.pool_p_exhausted},
                             index=pd.Index(self.pool_names, name="pool"))
 
+    def tokens_frame(self):
+        """One row per token (empty without [[token]]): its holder and /summary/token/* - prices in
+        ETH per token (1 at the start), P(depeg), mean depeg days, mean tokens sold."""
+        import pandas as pd
+        cols = {"holder": self.token_holders}
+        cols.update({k: v for k, v in (self.summary.token or {}).items()})
+        return pd.DataFrame(cols, index=pd.Index(self.token_names, name="token"))
+
+    def lending_frame(self):
+        """One row per lending market (empty without [[lending_market]]): its token, debt_eth and
+        /summary/lending/* (bad debt in ETH, and in USD: NaN without an ETH price)."""
+        import pandas as pd
+        cols = {"token": self.lending_tokens, "debt_eth": self.lending_debt_eth}
+        cols.update({k: v for k, v in (self.summary.lending or {}).items()})
+        df = pd.DataFrame(cols, index=pd.Index(self.lending_names, name="lending_market"))
+        if self.has_lending:
+            eth = self.usd_price("ETH")
+            df["bad_debt_mean_usd"] = df["bad_debt_mean"] * eth
+            df["bad_debt_var95_usd"] = df["bad_debt_var95"] * eth
+        return df
+
     def trials_frame(self, name: str = "loss_fraction"):
         """A per-trial dataset as a DataFrame indexed by trial: columns are holders (for [N, H]),
         AVSs, pools, or (holder, cause) pairs for loss_by_cause. For large runs prefer the numpy
@@ -496,7 +553,7 @@ class Results:
         if not dims:  # [trial] (weight)
             return pd.DataFrame({name: x}, index=index)
         labels = {"holder": self.holder_names, "avs": self.avs_names, "pool": self.pool_names,
-                  "cause": self.loss_causes}
+                  "cause": self.loss_causes, "token": self.token_names, "lending_market": self.lending_names}
         cols = pd.MultiIndex.from_product([labels[d] for d in dims], names=dims) if len(dims) > 1 \
             else pd.Index(labels[dims[0]], name=dims[0])
         return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)

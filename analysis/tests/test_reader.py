@@ -231,7 +231,7 @@ def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, fi
     assert "trials/weight" in WEIGHTED_ONLY
     for path, weighted in ((default.path, False), (files["weighted"], True)):
         present = {o["path"] for o in SCHEMA["trial_records"] + SCHEMA["summaries"]
-                   if weighted or o["path"] not in WEIGHTED_ONLY}
+                   if o["needs"] is None or (weighted and o["needs"] == "weights")}
         with h5py.File(path, "r") as f:
             datasets = []
             f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
@@ -248,10 +248,92 @@ def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, fi
                 for d, name in zip(dims, o["dims"]):
                     scale = next(x["scale"] for x in SCHEMA["dimensions"] if x["name"] == name)
                     assert [s.name for s in d.values()] == (["/" + scale] if scale else [])
+    assert not default.has_tokens and default.summary.token is None and default.tokens_frame().empty
     top = [k for k in SUMMARY_DATASETS if "/" not in k and "summary/" + k not in WEIGHTED_ONLY]
     assert all(hasattr(default.summary, k) for k in top)
     assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS
                                          if k.startswith("loss/") and "summary/" + k not in WEIGHTED_ONLY}
+
+
+# --- the market layer (issue 11) -------------------------------------------------------------------
+
+MARKETS = """
+[simulation]
+name = "markets"
+trials = 400
+seed = 5
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 1_000_000
+[prices_usd]
+ETH = 3_000
+[[operator]]
+name = "op"
+validators = 100
+annual_fault_probability = 0.2
+fault_fraction = 0.01
+[[protocol]]
+name = "p"
+slashing_mode = "shared"
+[[lrt]]
+name = "lrt-x"
+protocol = "p"
+positions = [{ operator = "op", stake_eth = 1000 }]
+[[lst]]
+name = "lst-y"
+positions = [{ operator = "op", stake_eth = 2000 }]
+[[token]]
+name = "tok-x"
+holder = "lrt-x"
+pool = { kind = "constant_product", eth = 500 }
+[[lending_market]]
+name = "aave-x"
+token = "tok-x"
+rules = "aave_v3"
+ltv = 0.93
+liquidation_threshold = 0.95
+liquidation_bonus = 0.01
+oracle = "exchange_rate"
+debt_eth = 400
+health_factor = 1.1
+"""
+
+
+def test_a_run_with_markets_exposes_tokens_lending_markets_and_the_loss_at_market(tmp_path):
+    from restake_analysis.results import NEEDS, SCHEMA
+    scenario = tmp_path / "markets.toml"
+    scenario.write_text(MARKETS)
+    with Results(simulate_path(tmp_path / "m.h5", scenario)) as r:
+        assert r.has_tokens and r.has_lending
+        assert r.token_names == ["tok-x"] and r.token_holders == ["lrt-x"]
+        assert r.lending_names == ["aave-x"] and r.lending_tokens == ["tok-x"]
+        assert list(r.lending_debt_eth) == [400.0]
+        # Every declared output but the weighted ones, each with its axes.
+        with h5py.File(r.path, "r") as f:
+            for o in SCHEMA["trial_records"] + SCHEMA["summaries"]:
+                assert (o["path"] in f) == (NEEDS[o["path"]] != "weights"), o["path"]
+        assert r.trials("lending_bad_debt").shape == (400, 1)
+        assert r.trials("token_min_price").shape == (400, 1)
+        assert r.trials("loss_at_market").shape == (400, 2)
+        assert list(r.trials_frame("token_sold").columns) == ["tok-x"]
+        tokens, lending = r.tokens_frame(), r.lending_frame()
+        assert list(tokens.index) == ["tok-x"] and tokens.loc["tok-x", "holder"] == "lrt-x"
+        for k in ("min_price_mean", "min_price_p05", "p_depeg", "depeg_days_mean", "sold_mean"):
+            assert tokens.loc["tok-x", k] == r.summary.token[k][0]
+        assert lending.loc["aave-x", "bad_debt_var95_usd"] == lending.loc["aave-x", "bad_debt_var95"] * 3000
+        assert set(lending.columns) >= {"liquidated_mean", "liquidated_p95", "bad_debt_mean", "p_bad_debt",
+                                        "p_bad_debt_1pct", "accounts_liquidated_mean"}
+        assert set(r.summary.loss_at_market) == {"mean", "var95", "var99", "es99"}
+        assert "loss_at_market_var99" in r.summary_frame().columns
+        # The command's JSON summary carries the same numbers.
+        js = json.loads(run_cli("summary", r.path, "--json").stdout)
+        assert js["lending_markets"][0]["bad_debt_var95"] == lending.loc["aave-x", "bad_debt_var95"]
+        assert js["tokens"][0]["min_price_p05"] == tokens.loc["tok-x", "min_price_p05"]
+
+
+def simulate_path(out, scenario):
+    run_cli("run", scenario, "-o", out, "--no-progress", "-q")
+    return out
 
 
 # --- weighted runs (importance sampling) ------------------------------------------------------------

@@ -54,6 +54,17 @@ void write_entity_labels(const h5::Group& root, const Model& m) {
   std::vector<std::string> assets, causes;
   for (std::size_t a = 0; a < kAssetCount; ++a) assets.emplace_back(to_string(static_cast<Asset>(a)));
   for (std::size_t c = 0; c < kLossCauseCount; ++c) causes.emplace_back(to_string(static_cast<LossCause>(c)));
+  // The market layer's entities, only in runs that have them (other files stay as they were).
+  if (!m.tokens.empty()) {
+    const h5::Group tokens = root.create_group("tokens");
+    tokens.write_strings("names", strings(m.tokens, [](const Token& t) { return t.name; }));
+    tokens.write_strings("holders", strings(m.tokens, [&](const Token& t) { return m.holders.at(t.holder).name; }));
+  }
+  if (!m.lending_markets.empty()) {
+    const h5::Group lending = root.create_group("lending_markets");
+    lending.write_strings("names", strings(m.lending_markets, [](const LendingMarketSpec& l) { return l.name; }));
+    lending.write_strings("tokens", strings(m.lending_markets, [&](const LendingMarketSpec& l) { return m.tokens.at(l.token).name; }));
+  }
   root.create_group("assets").write_strings("names", assets);
   root.write_strings("loss_causes", causes);
 }
@@ -162,13 +173,17 @@ std::vector<double> read_weights(const h5::Group& root, std::uint64_t trials, bo
 
 void write_summaries(const h5::Group& root, std::span<const RunSummary* const> runs, bool point_axis, bool scales) {
   if (runs.empty()) throw std::logic_error("write_summaries: no run");
-  const bool weighted = runs.front()->info.weighted();
-  for (const RunSummary* s : runs)
-    if (s->info.weighted() != weighted) throw std::logic_error("write_summaries: weighted and plain runs together");
+  const Presence present = Presence::of(*runs.front());
+  for (const RunSummary* s : runs) {
+    const Presence p = Presence::of(*s);
+    if (p.weighted != present.weighted) throw std::logic_error("write_summaries: weighted and plain runs together");
+    if (p.tokens != present.tokens || p.lending != present.lending)
+      throw std::logic_error("write_summaries: runs with and without markets together");
+  }
   if (scales) write_quantile_levels(root);
   Extents e = Extents::of(*runs.front());
   e.points = runs.size();
-  for (const SummarySpec* p : summaries(weighted)) {
+  for (const SummarySpec* p : summaries(present)) {
     const SummarySpec& spec = *p;
     std::vector<Dim> dims(spec.out.shape.dims().begin(), spec.out.shape.dims().end());
     if (point_axis) dims.insert(dims.begin(), Dim::Point);
@@ -186,7 +201,7 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
 std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
   std::vector<std::string> missing;
   const Extents e = Extents::of(s);
-  for (const SummarySpec* p : summaries(s.info.weighted())) {
+  for (const SummarySpec* p : summaries(Presence::of(s))) {
     const SummarySpec& spec = *p;
     if (!root.exists(spec.out.path)) {
       missing.emplace_back(spec.out.path);

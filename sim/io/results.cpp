@@ -29,7 +29,7 @@ struct ResultsWriter::Impl {
   ResultsMeta meta;
   WriterOptions options;
   std::optional<h5::File> file;
-  // One per trial_records(weighted) entry, with options.records.
+  // One per trial_records(present) entry, with options.records.
   std::vector<std::pair<h5::RowAppender, std::vector<double> TrialBlock::*>> records;
   std::uint64_t trials = 0;  // appended so far
 
@@ -64,11 +64,17 @@ struct ResultsWriter::Impl {
     label_axes(f, "holders/value", std::array{Dim::Holder});
     label_axes(f, "pools/balance", std::array{Dim::Pool});
     label_axes(f, "assets/usd_price", std::array{Dim::Asset});
+    if (!m.lending_markets.empty()) {
+      f.open_group("lending_markets")
+          .write_doubles("debt_eth", collect(m.lending_markets, [](const LendingMarketSpec& l) { return l.debt_eth; }),
+                         {m.lending_markets.size()}, "ETH");
+      label_axes(f, "lending_markets/debt_eth", std::array{Dim::Lending});
+    }
 
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec* r : trial_records(meta.info.weighted())) {
+    for (const TrialRecordSpec* r : trial_records(Presence::of(RecordShape::of(m), meta.info.weighted()))) {
       const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
       records.emplace_back(h5::RowAppender(f, r->out.path, trailing, detail::kChunkTrials, o.deflate_level, r->out.unit), r->field);
       label_axes(f, r->out.path, r->out.shape.dims());
@@ -100,6 +106,7 @@ QuantileSource ResultsWriter::record_columns() const {
   cols.net_return = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::net_return).out.path, h); };
   if (d.meta.info.weighted())
     cols.weight = [&f] { return f.read_column(trial_record(&TrialBlock::weight).out.path, 0); };
+  cols.market = [&f](std::vector<double> TrialBlock::*field, std::size_t i) { return f.read_column(trial_record(field).out.path, i); };
   return cols;
 }
 
@@ -151,21 +158,30 @@ RunSummary read_summary(const std::string& path) {
     return static_cast<std::size_t>(dims[0]);
   };
   const std::size_t H = count("holders/names"), A = count("avs/names"), P = count("pools/names");
+  // The market layer's entities exist only in the files of runs that have them.
+  const std::size_t K = f.exists("tokens/names") ? count("tokens/names") : 0;
+  const std::size_t L = f.exists("lending_markets/names") ? count("lending_markets/names") : 0;
   try {
     read_tail(f, H, s);  // run --tail: its target and the estimates there
   } catch (const h5::Error& e) {
     throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
   }
-  const struct {
+  struct EntityDataset {
     const char* dataset;
     std::size_t length;
     const char* axis;
-  } entity_datasets[] = {
+  };
+  std::vector<EntityDataset> entity_datasets = {
       {"holders/names", H, "holder"}, {"holders/kinds", H, "holder"},      {"holders/assets", H, "holder"},
       {"holders/value", H, "holder"}, {"avs/names", A, "AVS"},             {"avs/assets", A, "AVS"},
       {"pools/names", P, "pool"},     {"pools/assets", P, "pool"},         {"pools/balance", P, "pool"},
       {"assets/names", kAssetCount, "asset"}, {"assets/usd_price", kAssetCount, "asset"},
   };
+  if (K > 0) entity_datasets.push_back({"tokens/holders", K, "token"});
+  if (L > 0) {
+    entity_datasets.push_back({"lending_markets/tokens", L, "lending market"});
+    entity_datasets.push_back({"lending_markets/debt_eth", L, "lending market"});
+  }
   for (const auto& d : entity_datasets)
     if (const std::vector<hsize_t> dims = f.dims(d.dataset); dims != std::vector<hsize_t>{d.length})
       throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected [{}] (one per {}{})", path, d.dataset,
@@ -203,6 +219,29 @@ RunSummary read_summary(const std::string& path) {
   const auto pool_names = pg.read_strings("names"), pool_assets = pg.read_strings("assets");
   const auto balances = pg.read_doubles("balance");
   for (std::size_t p = 0; p < pool_names.size(); ++p) s.pools.push_back({pool_names[p], pool_assets[p], balances[p], 0.0, 0.0});
+  if (K > 0) {
+    const h5::Group tg = f.open_group("tokens");
+    const auto token_names = tg.read_strings("names"), token_holders = tg.read_strings("holders");
+    for (std::size_t k = 0; k < K; ++k) {
+      TokenSummary ts;
+      ts.name = token_names[k];
+      ts.holder = token_holders[k];
+      s.tokens.push_back(std::move(ts));
+    }
+  }
+  if (L > 0) {
+    const h5::Group lg = f.open_group("lending_markets");
+    const auto lending_names = lg.read_strings("names"), lending_tokens = lg.read_strings("tokens");
+    const auto debt = lg.read_doubles("debt_eth");
+    for (std::size_t l = 0; l < L; ++l) {
+      LendingSummary ls;
+      ls.name = lending_names[l];
+      ls.token = lending_tokens[l];
+      ls.debt_eth = debt[l];
+      ls.usd_price = price_of("ETH");
+      s.lending.push_back(std::move(ls));
+    }
+  }
   std::vector<std::string> missing_summaries;
   try {
     missing_summaries = read_summaries(f, s);

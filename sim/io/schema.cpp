@@ -18,6 +18,14 @@ constexpr const char* kOwnAsset = detail::kOwnAsset;
 constexpr const char* kLikelihoodRatio = "likelihood ratio";
 constexpr const char* kTrials = "trials";
 constexpr const char* kShareOfWeight = "share of the total weight";
+constexpr const char* kEthPerToken = "ETH per token";
+constexpr const char* kTokens = "tokens";
+constexpr const char* kEth = "ETH";
+constexpr const char* kDays = "days";
+constexpr const char* kOfNav = "fraction of NAV";
+constexpr const char* kShareOfAccounts = "share of accounts";
+constexpr Needs kTokensOnly = Needs::Tokens;
+constexpr Needs kLendingOnly = Needs::LendingMarkets;
 
 using std::size_t;
 
@@ -31,6 +39,8 @@ constexpr std::array kDims = {
     DimSpec{Dim::Asset, "asset", "assets/names", "an asset (ETH, BTC)"},
     DimSpec{Dim::LossQuantile, "loss_quantile", "summary/loss/quantile_levels", "a level of the loss quantiles"},
     DimSpec{Dim::ReturnQuantile, "return_quantile", "summary/net_return/quantile_levels", "a level of the net-return quantiles"},
+    DimSpec{Dim::Token, "token", "tokens/names", "a token traded in the market layer ([[token]])"},
+    DimSpec{Dim::Lending, "lending_market", "lending_markets/names", "a lending market ([[lending_market]])"},
 };
 
 constexpr std::array kTrialRecords = {
@@ -57,8 +67,36 @@ constexpr std::array kTrialRecords = {
     TrialRecordSpec{{"trials/weight", {Dim::Trial}, kLikelihoodRatio,
                      "the trial's weight in every estimate: its likelihood ratio, the original distribution's density over "
                      "the tilted one's (/tilt; docs/statistics.md)",
-                     true},
+                     Needs::Weights},
                     &TrialBlock::weight},
+    TrialRecordSpec{{"trials/token_min_price", {Dim::Trial, Dim::Token}, kEthPerToken,
+                     "the token's lowest market price in its pool (a token unit is worth 1 ETH at the start; 1 when nothing "
+                     "happened)",
+                     kTokensOnly},
+                    &TrialBlock::token_min_price},
+    TrialRecordSpec{{"trials/token_max_discount", {Dim::Trial, Dim::Token}, kOfNav,
+                     "the largest discount of the market price to NAV, 1 - price / NAV", kTokensOnly},
+                    &TrialBlock::token_max_discount},
+    TrialRecordSpec{{"trials/token_depeg_days", {Dim::Trial, Dim::Token}, kDays,
+                     "days the price spent below (1 - depeg_threshold) x NAV ([market])", kTokensOnly},
+                    &TrialBlock::token_depeg_days},
+    TrialRecordSpec{{"trials/token_sold", {Dim::Trial, Dim::Token}, kTokens,
+                     "tokens sold into the pool by holders and liquidators", kTokensOnly},
+                    &TrialBlock::token_sold},
+    TrialRecordSpec{{"trials/lending_liquidated", {Dim::Trial, Dim::Lending}, kTokens, "collateral seized by liquidations",
+                     kLendingOnly},
+                    &TrialBlock::lending_liquidated},
+    TrialRecordSpec{{"trials/lending_bad_debt", {Dim::Trial, Dim::Lending}, kEth,
+                     "debt left without collateral to cover it, after the market's reserve", kLendingOnly},
+                    &TrialBlock::lending_bad_debt},
+    TrialRecordSpec{{"trials/lending_accounts_liquidated", {Dim::Trial, Dim::Lending}, kShareOfAccounts,
+                     "share of the market's accounts (debt buckets) liquidated, in [0, 1]", kLendingOnly},
+                    &TrialBlock::lending_accounts_liquidated},
+    TrialRecordSpec{{"trials/loss_at_market", {Dim::Trial, Dim::Holder}, kFraction,
+                     "loss valued at the token's lowest market price rather than at NAV, share of initial value (for "
+                     "holders without a token, loss_fraction)",
+                     kTokensOnly},
+                    &TrialBlock::loss_at_market},
 };
 
 // The accessors: one generic lambda each, giving the element (i, j) of the output.
@@ -84,26 +122,26 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/loss/tail_ess95", {Dim::Holder}, kTrials,
                  "effective sample size (sum w)^2 / sum w^2 of the trials with a loss above var95, the trials the 95% tail "
                  "estimates rest on (0: none; NaN without records)",
-                 true},
+                 Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var95.effective_sample_size; }},
     SummarySpec{{"summary/loss/tail_max_weight_share95", {Dim::Holder}, kShareOfWeight,
                  "the largest weight among the trials with a loss above var95, over their total weight (NaN: none, or no records)",
-                 true},
+                 Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var95.max_weight_share; }},
     SummarySpec{{"summary/loss/tail_ess99", {Dim::Holder}, kTrials,
-                 "effective sample size of the trials with a loss above var99 (0: none; NaN without records)", true},
+                 "effective sample size of the trials with a loss above var99 (0: none; NaN without records)", Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var99.effective_sample_size; }},
     SummarySpec{{"summary/loss/tail_max_weight_share99", {Dim::Holder}, kShareOfWeight,
                  "the largest weight among the trials with a loss above var99, over their total weight (NaN: none, or no records)",
-                 true},
+                 Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.beyond_var99.max_weight_share; }},
     SummarySpec{{"summary/loss/var99_stderr", {Dim::Holder}, kFraction,
                  "standard error of var99 by batch means: the trials cut into 20 consecutive batches (as numpy.array_split), "
                  "sd of the batches' own var99 / sqrt(20) (NaN: no records)",
-                 true},
+                 Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.var99_stderr; }},
     SummarySpec{{"summary/loss/es99_stderr", {Dim::Holder}, kFraction,
-                 "standard error of es99 by batch means, as var99_stderr (NaN: no records)", true},
+                 "standard error of es99 by batch means, as var99_stderr (NaN: no records)", Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.es99_stderr; }},
     SummarySpec{{"summary/net_return/mean", {Dim::Holder}, kFraction, "sample mean of net_return"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.mean; }},
@@ -137,11 +175,52 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/weights/effective_sample_size", {}, kTrials,
                  "Kish's effective sample size of the run, (sum w)^2 / sum w^2 over all its trials: what the weighted trials "
                  "are worth in plain trials of equal weight",
-                 true},
+                 Needs::Weights},
                 [](auto& s, size_t, size_t) -> auto& { return s.weights.effective_sample_size; }},
     SummarySpec{{"summary/weights/max_weight_share", {}, kShareOfWeight,
-                 "the largest single trial weight over the sum of all the run's weights", true},
+                 "the largest single trial weight over the sum of all the run's weights", Needs::Weights},
                 [](auto& s, size_t, size_t) -> auto& { return s.weights.max_weight_share; }},
+    SummarySpec{{"summary/token/min_price_mean", {Dim::Token}, kEthPerToken, "mean of token_min_price", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.tokens[i].min_price_mean; }},
+    SummarySpec{{"summary/token/min_price_p05", {Dim::Token}, kEthPerToken,
+                 "the 0.05 quantile of token_min_price: the low price of one trial in 20", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.tokens[i].min_price_p05; }},
+    SummarySpec{{"summary/token/p_depeg", {Dim::Token}, kProbability, "share of trials with token_depeg_days > 0", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.tokens[i].p_depeg; }},
+    SummarySpec{{"summary/token/depeg_days_mean", {Dim::Token}, kDays, "mean of token_depeg_days (over all trials)", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.tokens[i].depeg_days_mean; }},
+    SummarySpec{{"summary/token/sold_mean", {Dim::Token}, kTokens, "mean of token_sold", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.tokens[i].sold_mean; }},
+    SummarySpec{{"summary/lending/liquidated_mean", {Dim::Lending}, kTokens, "mean of lending_liquidated", kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].liquidated_mean; }},
+    SummarySpec{{"summary/lending/liquidated_p95", {Dim::Lending}, kTokens, "the 0.95 quantile of lending_liquidated",
+                 kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].liquidated_p95; }},
+    SummarySpec{{"summary/lending/bad_debt_mean", {Dim::Lending}, kEth, "mean of lending_bad_debt", kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].bad_debt_mean; }},
+    SummarySpec{{"summary/lending/bad_debt_var95", {Dim::Lending}, kEth,
+                 "value at risk of the lenders: the 0.95 quantile of lending_bad_debt", kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].bad_debt_var95; }},
+    SummarySpec{{"summary/lending/p_bad_debt", {Dim::Lending}, kProbability, "share of trials with lending_bad_debt > 0",
+                 kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].p_bad_debt; }},
+    SummarySpec{{"summary/lending/p_bad_debt_1pct", {Dim::Lending}, kProbability,
+                 "share of trials with lending_bad_debt > 1% of the market's debt_eth", kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].p_bad_debt_1pct; }},
+    SummarySpec{{"summary/lending/accounts_liquidated_mean", {Dim::Lending}, kShareOfAccounts,
+                 "mean of lending_accounts_liquidated", kLendingOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.lending[i].accounts_liquidated_mean; }},
+    SummarySpec{{"summary/loss_at_market/mean", {Dim::Holder}, kFraction, "mean of loss_at_market", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss_at_market.mean; }},
+    SummarySpec{{"summary/loss_at_market/var95", {Dim::Holder}, kFraction, "the 0.95 quantile of loss_at_market",
+                 kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss_at_market.var95; }},
+    SummarySpec{{"summary/loss_at_market/var99", {Dim::Holder}, kFraction, "the 0.99 quantile of loss_at_market",
+                 kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss_at_market.var99; }},
+    SummarySpec{{"summary/loss_at_market/es99", {Dim::Holder}, kFraction,
+                 "expected shortfall of loss_at_market at 0.99: mean of the worst 1% of trials", kTokensOnly},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss_at_market.es99; }},
 };
 
 // Calls f(i, j) over the first two axes of `dims` in row-major order (j = 0 for one axis; once, (0, 0), for none).
@@ -172,18 +251,31 @@ const DimSpec& dimension(Dim d) {
 std::span<const TrialRecordSpec> trial_records() { return kTrialRecords; }
 std::span<const SummarySpec> summaries() { return kSummaries; }
 
-std::vector<const TrialRecordSpec*> trial_records(bool weighted) {
+Presence Presence::of(const RunSummary& s) { return {s.info.weighted(), !s.tokens.empty(), !s.lending.empty()}; }
+Presence Presence::of(const RecordShape& r, bool weighted) { return {weighted, r.tokens > 0, r.lending > 0}; }
+
+std::vector<const TrialRecordSpec*> trial_records(const Presence& p) {
   std::vector<const TrialRecordSpec*> out;
   for (const TrialRecordSpec& r : kTrialRecords)
-    if (r.out.present(weighted)) out.push_back(&r);
+    if (r.out.present(p)) out.push_back(&r);
   return out;
 }
 
-std::vector<const SummarySpec*> summaries(bool weighted) {
+std::vector<const SummarySpec*> summaries(const Presence& p) {
   std::vector<const SummarySpec*> out;
   for (const SummarySpec& s : kSummaries)
-    if (s.out.present(weighted)) out.push_back(&s);
+    if (s.out.present(p)) out.push_back(&s);
   return out;
+}
+
+const char* needs_name(Needs n) {
+  switch (n) {
+    case Needs::Nothing: return "";
+    case Needs::Weights: return "weights";
+    case Needs::Tokens: return "tokens";
+    case Needs::LendingMarkets: return "lending_markets";
+  }
+  throw std::logic_error("needs_name: undeclared Needs");
 }
 
 const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
@@ -192,8 +284,10 @@ const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
   throw std::logic_error("trial_record: undeclared TrialBlock field");
 }
 
-Extents Extents::of(const RunSummary& s) { return {0, s.info.trials, s.holders.size(), s.avs.size(), s.pools.size()}; }
-Extents Extents::of(const RecordShape& r, size_t trials) { return {0, trials, r.holders, r.avs, r.pools}; }
+Extents Extents::of(const RunSummary& s) {
+  return {0, s.info.trials, s.holders.size(), s.avs.size(), s.pools.size(), s.tokens.size(), s.lending.size()};
+}
+Extents Extents::of(const RecordShape& r, size_t trials) { return {0, trials, r.holders, r.avs, r.pools, r.tokens, r.lending}; }
 
 size_t extent(Dim d, const Extents& e) {
   switch (d) {
@@ -206,6 +300,8 @@ size_t extent(Dim d, const Extents& e) {
     case Dim::Asset: return kAssetCount;
     case Dim::LossQuantile: return kLossQuantileLevels.size();
     case Dim::ReturnQuantile: return kReturnQuantileLevels.size();
+    case Dim::Token: return e.tokens;
+    case Dim::Lending: return e.lending;
   }
   throw std::logic_error("extent: undeclared Dim");
 }
@@ -235,9 +331,12 @@ std::string schema_json() {
   auto output = [](const OutputSpec& o) {
     std::vector<std::string> dims;
     for (const Dim d : o.shape.dims()) dims.push_back(json_string(dimension(d).name));
-    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}, \"weighted_only\": {}}}",
+    // weighted_only: as readers before `needs` existed knew it.
+    return fmt::format("    {{\"path\": {}, \"dims\": [{}], \"unit\": {}, \"description\": {}, \"weighted_only\": {}, "
+                       "\"needs\": {}}}",
                        json_string(o.path), fmt::join(dims, ", "), json_string(o.unit), json_string(o.description),
-                       o.weighted_only ? "true" : "false");
+                       o.needs == Needs::Weights ? "true" : "false",
+                       o.needs == Needs::Nothing ? std::string("null") : json_string(needs_name(o.needs)));
   };
   std::vector<std::string> dims, records, sums;
   for (const DimSpec& d : kDims)
@@ -255,8 +354,11 @@ std::string schema_markdown() {
     out += fmt::format("| `{}` | {} | {} |\n", d.name, *d.scale ? fmt::format("`/{}`", d.scale) : "—", d.description);
   out += "\n| dataset | shape | units | meaning |\n|---|---|---|---|\n";
   auto row = [&](const OutputSpec& o) {
-    out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description,
-                       o.weighted_only ? " (weighted runs only)" : "");
+    const char* only = o.needs == Needs::Weights          ? " (weighted runs only)"
+                       : o.needs == Needs::Tokens         ? " (runs with a [[token]] only)"
+                       : o.needs == Needs::LendingMarkets ? " (runs with a [[lending_market]] only)"
+                                                          : "";
+    out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description, only);
   };
   for (const TrialRecordSpec& r : kTrialRecords) row(r.out);
   for (const SummarySpec& s : kSummaries) row(s.out);

@@ -18,7 +18,7 @@
 
 namespace restake {
 
-enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile };
+enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile, Token, Lending };
 
 struct DimSpec {
   Dim dim;
@@ -40,14 +40,34 @@ class Shape {
   std::size_t rank_ = 0;
 };
 
+// What a run has that some outputs need; a run without it writes files as they were before those
+// outputs existed.
+struct Presence {
+  bool weighted = false;  // importance sampling: trial weights
+  bool tokens = false;    // at least one [[token]]
+  bool lending = false;   // at least one [[lending_market]]
+  static Presence of(const RunSummary& s);
+  static Presence of(const RecordShape& r, bool weighted);
+};
+
+// The condition an output exists under.
+enum class Needs : std::uint8_t { Nothing, Weights, Tokens, LendingMarkets };
+
 struct OutputSpec {
   const char* path;  // from the file's root, e.g. "summary/loss/mean"
   Shape shape;       // in a sweep file, with a point axis in front
   const char* unit;
   const char* description;
-  // Only in the files of weighted (importance-sampled) runs: a plain run's file stays as it was.
-  bool weighted_only = false;
-  bool present(bool weighted) const { return weighted || !weighted_only; }
+  Needs needs = Needs::Nothing;
+  bool present(const Presence& p) const {
+    switch (needs) {
+      case Needs::Nothing: return true;
+      case Needs::Weights: return p.weighted;
+      case Needs::Tokens: return p.tokens;
+      case Needs::LendingMarkets: return p.lending;
+    }
+    return false;
+  }
 };
 
 // One per-trial record: [trial, ...] in the results file, the TrialBlock vector that holds it.
@@ -81,13 +101,14 @@ const DimSpec& dimension(Dim d);
 std::span<const TrialRecordSpec> trial_records();
 const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field);
 std::span<const SummarySpec> summaries();
-// The entries present in a plain (weighted = false) or a weighted run's files.
-std::vector<const TrialRecordSpec*> trial_records(bool weighted);
-std::vector<const SummarySpec*> summaries(bool weighted);
+// The entries present in the files of a run with `p`.
+std::vector<const TrialRecordSpec*> trial_records(const Presence& p);
+std::vector<const SummarySpec*> summaries(const Presence& p);
+const char* needs_name(Needs n);  // "weights", "tokens", "lending_markets"; "" for Nothing
 
 // The sizes of the entity axes; the others (cause, asset, quantile levels) are fixed.
 struct Extents {
-  std::size_t points = 0, trials = 0, holders = 0, avs = 0, pools = 0;
+  std::size_t points = 0, trials = 0, holders = 0, avs = 0, pools = 0, tokens = 0, lending = 0;
   static Extents of(const RunSummary& s);
   static Extents of(const RecordShape& r, std::size_t trials = 0);
 };

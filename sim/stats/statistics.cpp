@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <utility>
 
 namespace restake {
 
@@ -124,6 +126,19 @@ double quantile_of(std::vector<double> x, std::vector<double> w, double p) {
   return w.empty() ? quantile_sorted(x, p) : weighted_quantile_sorted(x, w, p);
 }
 }  // namespace
+
+SortedSample::SortedSample(std::vector<double> x, std::vector<double> w) : x_(std::move(x)), w_(std::move(w)) {
+  if (!w_.empty() && w_.size() != x_.size()) throw std::logic_error("SortedSample: a weight per value");
+  if (w_.empty()) std::sort(x_.begin(), x_.end()); else sort_weighted(x_, w_);
+}
+
+double SortedSample::quantile(double p) const {
+  return w_.empty() ? quantile_sorted(x_, p) : weighted_quantile_sorted(x_, w_, p);
+}
+
+double SortedSample::expected_shortfall(double p) const {
+  return w_.empty() ? expected_shortfall_sorted(x_, p) : weighted_expected_shortfall_sorted(x_, w_, p);
+}
 
 QuantileEstimate batch_quantile(const std::vector<double>& x, const std::vector<double>& w, double p, std::size_t batches) {
   return {quantile_of(x, w, p), batch_stderr(x, w, batches, {[p](std::span<const double> s, std::span<const double> sw) {

@@ -128,6 +128,18 @@ std::vector<double> batch_stderr(const std::vector<double>& x, const std::vector
                                  std::initializer_list<SortedStatistic> statistics);
 inline constexpr std::size_t kBatches = 20;  // of every batch-means error in the summaries
 
+// A sample sorted once (with its weights, if any) for several order statistics of it: quantiles
+// and ES as quantile_sorted and expected_shortfall_sorted, or their weighted forms.
+class SortedSample {
+ public:
+  SortedSample(std::vector<double> x, std::vector<double> w = {});
+  double quantile(double p) const;
+  double expected_shortfall(double p) const;
+
+ private:
+  std::vector<double> x_, w_;
+};
+
 // All of these take the sample by value: they sort it.
 LossSummary summarize_loss(std::vector<double> x);
 ReturnSummary summarize_return(std::vector<double> x);

@@ -15,6 +15,63 @@ namespace {
 
 using TailFiller = std::function<void(std::size_t holder, HolderSummary&)>;
 
+// The market layer's means and probabilities; its quantiles are left to the caller.
+void summarize_markets(const Model& m, const TallyTotals& t, double n, RunSummary& s) {
+  for (std::size_t k = 0; k < m.tokens.size(); ++k) {
+    TokenSummary ts;
+    ts.name = m.tokens[k].name;
+    ts.holder = m.holders.at(m.tokens[k].holder).name;
+    ts.min_price_mean = t.token_min_price_sum[k] / n;
+    ts.p_depeg = t.token_depegged[k] / n;
+    ts.depeg_days_mean = t.token_depeg_days_sum[k] / n;
+    ts.sold_mean = t.token_sold_sum[k] / n;
+    s.tokens.push_back(std::move(ts));
+  }
+  for (std::size_t l = 0; l < m.lending_markets.size(); ++l) {
+    const LendingMarketSpec& spec = m.lending_markets[l];
+    LendingSummary ls;
+    ls.name = spec.name;
+    ls.token = m.tokens.at(spec.token).name;
+    ls.debt_eth = spec.debt_eth;
+    ls.usd_price = m.usd_price[static_cast<std::size_t>(Asset::Eth)];
+    ls.liquidated_mean = t.lending_liquidated_sum[l] / n;
+    ls.bad_debt_mean = t.lending_bad_debt_sum[l] / n;
+    ls.p_bad_debt = t.lending_with_bad_debt[l] / n;
+    ls.p_bad_debt_1pct = t.lending_bad_debt_over_1pct[l] / n;
+    ls.accounts_liquidated_mean = t.lending_accounts_sum[l] / n;
+    s.lending.push_back(std::move(ls));
+  }
+  for (std::size_t h = 0; h < t.market_loss_sum.size(); ++h) s.holders[h].loss_at_market.mean = t.market_loss_sum[h] / n;
+}
+
+// The market layer's order statistics, from `order_statistics(field, i)` of the quantity `field`
+// for entity i (the stored records sorted, or a sketch).
+template <class Stats>
+void set_market_tails(RunSummary& s, bool tokens, Stats&& order_statistics) {
+  for (std::size_t k = 0; k < s.tokens.size(); ++k)
+    s.tokens[k].min_price_p05 = order_statistics(&TrialBlock::token_min_price, k).quantile(0.05);
+  for (std::size_t l = 0; l < s.lending.size(); ++l) {
+    s.lending[l].liquidated_p95 = order_statistics(&TrialBlock::lending_liquidated, l).quantile(0.95);
+    s.lending[l].bad_debt_var95 = order_statistics(&TrialBlock::lending_bad_debt, l).quantile(0.95);
+  }
+  if (!tokens) return;
+  for (std::size_t h = 0; h < s.holders.size(); ++h) {
+    const auto loss = order_statistics(&TrialBlock::loss_at_market, h);
+    s.holders[h].loss_at_market.var95 = loss.quantile(0.95);
+    s.holders[h].loss_at_market.var99 = loss.quantile(0.99);
+    s.holders[h].loss_at_market.es99 = loss.expected_shortfall(0.99);
+  }
+}
+
+// One sketch of a SketchSet read as a sample.
+struct SketchView {
+  const SketchSet& set;
+  std::size_t i;
+  bool weighted;
+  double quantile(double p) const { return set.quantile(i, p, weighted); }
+  double expected_shortfall(double p) const { return set.expected_shortfall(i, p, weighted); }
+};
+
 RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, const TailFiller& fill_tail) {
   RunSummary s;
   s.info = info;
@@ -53,6 +110,7 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
   for (std::size_t k = 0; k < m.coverage_pools.size(); ++k)
     s.pools.push_back({m.coverage_pools[k].name, to_string(m.coverage_pools[k].asset), m.coverage_pools[k].balance, t.pool_drawdown_sum[k] / n,
                        static_cast<double>(t.pool_exhausted[k]) / n});
+  summarize_markets(m, t, n, s);
   if (t.tail) {
     if (!info.tail) throw std::logic_error("summarize_run: the tally has a tail target the run's info does not");
     s.tail = TailSummary{t.exceedance.result()};
@@ -96,6 +154,12 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     set_loss_tail(hs.loss, std::move(loss), weight);
     set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
+  if (!m.tokens.empty() || !m.lending_markets.empty()) {
+    if (!col.market) throw std::logic_error("summarize_run: a run with markets needs their records' columns");
+    set_market_tails(s, !m.tokens.empty(), [&](std::vector<double> TrialBlock::*field, std::size_t i) {
+      return SortedSample(col.market(field, i), weight);
+    });
+  }
   if (s.tail && quantile_target) {
     const QuantileEstimate q = batch_quantile(target_loss, weight, t.tail->quantile_level, kBatches);
     s.tail->quantile = q.value;
@@ -115,7 +179,7 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     hs.loss.es99 = loss.expected_shortfall(0.99);
     for (std::size_t i = 0; i < kReturnQuantileLevels.size(); ++i) hs.net_return.quantiles[i] = ret.quantile(kReturnQuantileLevels[i]);
   };
-  return summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
+  RunSummary s = summarize(m, info, t, [&](std::size_t h, HolderSummary& hs) {
     if (t.weighted) {
       tail(t.weighted_loss_sketch[h], t.weighted_return_sketch[h], hs);
       // Which trials lie beyond a VaR needs the trials themselves.
@@ -124,6 +188,14 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
       tail(t.loss_sketch[h], t.return_sketch[h], hs);
     }
   });
+  set_market_tails(s, !m.tokens.empty(), [&](std::vector<double> TrialBlock::*field, std::size_t i) {
+    const SketchSet& set = field == &TrialBlock::token_min_price      ? t.token_min_price_sketch
+                           : field == &TrialBlock::lending_liquidated ? t.lending_liquidated_sketch
+                           : field == &TrialBlock::lending_bad_debt   ? t.lending_bad_debt_sketch
+                                                                      : t.market_loss_sketch;
+    return SketchView{set, i, t.weighted};
+  });
+  return s;
 }
 
 namespace {
@@ -175,6 +247,41 @@ std::string estimator_line(const RunSummary& s) {
                      share(s.weights.max_weight_share), tilted_sources(s.info.tilt), s.info.tilt.rate_factor.size(),
                      s.info.tilt.defensive);
 }
+
+// The market layer: token prices, lending markets, and each holder with a token's loss valued at
+// market beside its loss at NAV. Amounts in ETH, and in USD where the scenario prices ETH.
+std::string markets_table(const RunSummary& s) {
+  std::string out = "\nMarkets (prices in ETH per token, 1 at the start; bad debt in ETH after the reserve)\n";
+  if (!s.tokens.empty()) {
+    out += fmt::format("{:<16} {:<16} {:>14} {:>14} {:>12} {:>16} {:>16}\n", "token", "holder", "mean min price",
+                       "min price q5%", "P(depeg)", "mean depeg days", "mean sold");
+    for (const TokenSummary& t : s.tokens)
+      out += fmt::format("{:<16} {:<16} {:>14.4f} {:>14.4f} {:>12} {:>16.3f} {:>16.1f}\n", t.name, t.holder, t.min_price_mean,
+                         t.min_price_p05, pct(t.p_depeg), t.depeg_days_mean, t.sold_mean);
+  }
+  if (!s.lending.empty()) {
+    out += fmt::format("\n{:<14} {:<10} {:>10} {:>11} {:>13} {:>13} {:>9} {:>9} {:>11} {:>11}\n", "lending market", "token",
+                       "P(bad>0)", "P(>1% debt)", "bad debt ETH", "VaR95 ETH", "mean USD", "VaR95 USD", "liq. mean", "liq. p95");
+    for (const LendingSummary& l : s.lending) {
+      const auto in_usd = [&](double eth) { return l.usd_price > 0 ? usd(eth * l.usd_price) : std::string("-"); };
+      out += fmt::format("{:<14} {:<10} {:>10} {:>11} {:>13.3f} {:>13.3f} {:>9} {:>9} {:>11.2f} {:>11.2f}\n", l.name, l.token,
+                         pct(l.p_bad_debt), pct(l.p_bad_debt_1pct), l.bad_debt_mean, l.bad_debt_var95, in_usd(l.bad_debt_mean),
+                         in_usd(l.bad_debt_var95), l.liquidated_mean, l.liquidated_p95);
+    }
+  }
+  if (!s.tokens.empty()) {
+    out += fmt::format("\n{:<16} {:<16} {:>13} {:>14} {:>12} {:>14} {:>12} {:>14}\n", "holder", "token", "mean loss NAV",
+                       "mean at market", "VaR 99% NAV", "VaR 99% market", "ES 99% NAV", "ES 99% market");
+    for (const TokenSummary& t : s.tokens)
+      for (const HolderSummary& h : s.holders)
+        if (h.name == t.holder)
+          out += fmt::format("{:<16} {:<16} {:>13} {:>14} {:>12} {:>14} {:>12} {:>14}\n", h.name, t.name, pct(h.loss.moments.mean),
+                             pct(h.loss_at_market.mean), pct(h.loss.var99), pct(h.loss_at_market.var99), pct(h.loss.es99),
+                             pct(h.loss_at_market.es99));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_summary_table(const RunSummary& s) {
@@ -216,6 +323,7 @@ std::string format_summary_table(const RunSummary& s) {
       out += fmt::format("{:<20} {:>14.1f} {:<3} {:>14.3f} {:<3} {:>14}\n", p.name, p.balance, p.asset, p.drawdown_mean, p.asset,
                          pct(p.p_exhausted));
   }
+  if (!s.tokens.empty() || !s.lending.empty()) out += markets_table(s);
   if (s.info.weighted()) {
     out += "\nTrials beyond each VaR (importance sampling): effective sample size, and the largest weight's share of their "
            "weight; standard errors of VaR 99% and ES 99% by batch means (20 batches; 95% CI +/- 2.093 se)\n";
@@ -277,17 +385,23 @@ std::string format_summary_json(const RunSummary& s) {
     if (s.info.weighted())
       beyond += fmt::format(", \"var99_stderr\": {}, \"es99_stderr\": {}", json_number(h.loss.var99_stderr),
                             json_number(h.loss.es99_stderr));
+    // Runs with tokens: the loss valued at market (absent otherwise, whose output is as it was).
+    const std::string at_market =
+        s.tokens.empty() ? ""
+                         : fmt::format(", \"loss_at_market\": {{\"mean\": {}, \"var95\": {}, \"var99\": {}, \"es99\": {}}}",
+                                       json_number(h.loss_at_market.mean), json_number(h.loss_at_market.var95),
+                                       json_number(h.loss_at_market.var99), json_number(h.loss_at_market.es99));
     out += fmt::format(
         "    {{\"name\": {}, \"kind\": {}, \"asset\": {}, \"value\": {}, \"usd_price\": {},\n"
         "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}{}}},\n"
         "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
-        "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}}}{}\n",
+        "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}{}}}{}\n",
         json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), json_number(h.loss.moments.mean),
         spread(h.loss.moments.stderr_mean), spread(h.loss.moments.sd), json_number(h.loss.p_loss),
         json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq, beyond,
         json_number(h.net_return.moments.mean), spread(h.net_return.moments.stderr_mean),
         spread(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
-        causes, i + 1 < s.holders.size() ? "," : "");
+        causes, at_market, i + 1 < s.holders.size() ? "," : "");
   }
   out += "  ],\n  \"avs\": [";
   for (std::size_t i = 0; i < s.avs.size(); ++i) {
@@ -305,7 +419,33 @@ std::string format_summary_json(const RunSummary& s) {
     out += fmt::format("{}{{\"name\": {}, \"asset\": {}, \"balance\": {}, \"drawdown_mean\": {}, \"p_exhausted\": {}}}",
                        i ? ", " : "", json_string(s.pools[i].name), json_string(s.pools[i].asset), json_number(s.pools[i].balance),
                        json_number(s.pools[i].drawdown_mean), json_number(s.pools[i].p_exhausted));
-  out += "]\n}\n";
+  out += "]";
+  if (!s.tokens.empty()) {
+    out += ",\n  \"tokens\": [";
+    for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+      const TokenSummary& t = s.tokens[i];
+      out += fmt::format("{}{{\"name\": {}, \"holder\": {}, \"min_price_mean\": {}, \"min_price_p05\": {}, \"p_depeg\": {}, "
+                         "\"depeg_days_mean\": {}, \"sold_mean\": {}}}",
+                         i ? ", " : "", json_string(t.name), json_string(t.holder), json_number(t.min_price_mean),
+                         json_number(t.min_price_p05), json_number(t.p_depeg), json_number(t.depeg_days_mean), json_number(t.sold_mean));
+    }
+    out += "]";
+  }
+  if (!s.lending.empty()) {
+    out += ",\n  \"lending_markets\": [";
+    for (std::size_t i = 0; i < s.lending.size(); ++i) {
+      const LendingSummary& l = s.lending[i];
+      out += fmt::format("{}{{\"name\": {}, \"token\": {}, \"debt_eth\": {}, \"usd_price\": {}, \"liquidated_mean\": {}, "
+                         "\"liquidated_p95\": {}, \"bad_debt_mean\": {}, \"bad_debt_var95\": {}, \"p_bad_debt\": {}, "
+                         "\"p_bad_debt_1pct\": {}, \"accounts_liquidated_mean\": {}}}",
+                         i ? ", " : "", json_string(l.name), json_string(l.token), json_number(l.debt_eth),
+                         json_number(l.usd_price), json_number(l.liquidated_mean), json_number(l.liquidated_p95),
+                         json_number(l.bad_debt_mean), json_number(l.bad_debt_var95), json_number(l.p_bad_debt),
+                         json_number(l.p_bad_debt_1pct), json_number(l.accounts_liquidated_mean));
+    }
+    out += "]";
+  }
+  out += "\n}\n";
   return out;
 }
 

@@ -38,6 +38,12 @@ struct RunInfo {
   bool weighted() const { return tilt.active(); }
 };
 
+// A holder's loss valued at its token's market price (runs with tokens; for a holder without a
+// token it is its loss at NAV).
+struct MarketLossSummary {
+  double mean = 0.0, var95 = 0.0, var99 = 0.0, es99 = 0.0;
+};
+
 struct HolderSummary {
   std::string name;
   std::string kind;
@@ -48,6 +54,31 @@ struct HolderSummary {
   ReturnSummary net_return;
   double covered_mean = 0.0;
   std::array<double, kLossCauseCount> loss_by_cause_mean{};
+  MarketLossSummary loss_at_market;  // only in runs with tokens
+};
+
+// A [[token]]'s market over the trials; prices in ETH per token (1 at the start).
+struct TokenSummary {
+  std::string name;
+  std::string holder;
+  double min_price_mean = 1.0;
+  double min_price_p05 = 1.0;  // the 0.05 quantile of the trial's lowest price
+  double p_depeg = 0.0;        // share of trials with any depegged day
+  double depeg_days_mean = 0.0;
+  double sold_mean = 0.0;      // tokens
+};
+
+// A [[lending_market]] over the trials: collateral in tokens, debt in ETH.
+struct LendingSummary {
+  std::string name;
+  std::string token;
+  double debt_eth = 0.0;
+  double usd_price = 0.0;  // of ETH; 0 if the scenario gives none
+  double liquidated_mean = 0.0, liquidated_p95 = 0.0;
+  double bad_debt_mean = 0.0, bad_debt_var95 = 0.0;  // var95: Gauntlet's value at risk
+  double p_bad_debt = 0.0;       // P(bad debt > 0)
+  double p_bad_debt_1pct = 0.0;  // P(bad debt > 1% of debt_eth): Credora's
+  double accounts_liquidated_mean = 0.0;
 };
 
 struct CoveragePoolSummary {
@@ -82,6 +113,8 @@ struct RunSummary {
   std::vector<HolderSummary> holders;
   std::vector<AvsSummary> avs;
   std::vector<CoveragePoolSummary> pools;
+  std::vector<TokenSummary> tokens;     // empty without [[token]]
+  std::vector<LendingSummary> lending;  // empty without [[lending_market]]
 };
 
 // Per-holder samples of loss and net return, one column of trials at a time (read back from the
@@ -90,6 +123,8 @@ struct QuantileSource {
   std::function<std::vector<double>(std::size_t holder)> loss_fraction, net_return;
   // The trials' weights in a weighted run (tally.hpp); unset: every trial weighs 1.
   std::function<std::vector<double>()> weight{};
+  // Runs with markets: column i of the market record `field` (&TrialBlock::token_min_price, ...).
+  std::function<std::vector<double>(std::vector<double> TrialBlock::*field, std::size_t i)> market{};
 };
 
 // Exact order statistics from the columns.

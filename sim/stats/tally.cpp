@@ -20,7 +20,17 @@ OrderedSums::OrderedSums(const RecordShape& s)
       avs_lost_sum(s.avs, 0.0),
       avs_slashed(s.avs, 0.0),
       pool_drawdown_sum(s.pools, 0.0),
-      pool_exhausted(s.pools, 0.0) {}
+      pool_exhausted(s.pools, 0.0),
+      token_min_price_sum(s.tokens, 0.0),
+      token_depegged(s.tokens, 0.0),
+      token_depeg_days_sum(s.tokens, 0.0),
+      token_sold_sum(s.tokens, 0.0),
+      lending_liquidated_sum(s.lending, 0.0),
+      lending_bad_debt_sum(s.lending, 0.0),
+      lending_accounts_sum(s.lending, 0.0),
+      lending_with_bad_debt(s.lending, 0.0),
+      lending_bad_debt_over_1pct(s.lending, 0.0),
+      market_loss_sum(s.market_holders(), 0.0) {}
 
 void OrderedSums::merge(const OrderedSums& b) {
   auto add = [](auto& into, const auto& from) {
@@ -44,6 +54,31 @@ void OrderedSums::merge(const OrderedSums& b) {
   add(pool_drawdown_sum, b.pool_drawdown_sum);
   add(avs_slashed, b.avs_slashed);
   add(pool_exhausted, b.pool_exhausted);
+  add(token_min_price_sum, b.token_min_price_sum);
+  add(token_depegged, b.token_depegged);
+  add(token_depeg_days_sum, b.token_depeg_days_sum);
+  add(token_sold_sum, b.token_sold_sum);
+  add(lending_liquidated_sum, b.lending_liquidated_sum);
+  add(lending_bad_debt_sum, b.lending_bad_debt_sum);
+  add(lending_accounts_sum, b.lending_accounts_sum);
+  add(lending_with_bad_debt, b.lending_with_bad_debt);
+  add(lending_bad_debt_over_1pct, b.lending_bad_debt_over_1pct);
+  add(market_loss_sum, b.market_loss_sum);
+}
+
+void SketchSet::merge(const SketchSet& o) {
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    plain[i].merge(o.plain[i]);
+    weighted[i].merge(o.weighted[i]);
+  }
+}
+
+double SketchSet::quantile(std::size_t i, double p, bool weighted_run) const {
+  return weighted_run ? weighted.at(i).quantile(p) : plain.at(i).quantile(p);
+}
+
+double SketchSet::expected_shortfall(std::size_t i, double p, bool weighted_run) const {
+  return weighted_run ? weighted.at(i).expected_shortfall(p) : plain.at(i).expected_shortfall(p);
 }
 
 ExactSums::ExactSums(const RecordShape& s, double sketch_accuracy) : avs_holder_loss(s.avs * s.holders, 0) {
@@ -52,6 +87,10 @@ ExactSums::ExactSums(const RecordShape& s, double sketch_accuracy) : avs_holder_
     return_sketch.assign(s.holders, QuantileSketch(sketch_accuracy));
     weighted_loss_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
     weighted_return_sketch.assign(s.holders, WeightedQuantileSketch(sketch_accuracy));
+    token_min_price_sketch = SketchSet(s.tokens, sketch_accuracy);
+    lending_liquidated_sketch = SketchSet(s.lending, sketch_accuracy);
+    lending_bad_debt_sketch = SketchSet(s.lending, sketch_accuracy);
+    market_loss_sketch = SketchSet(s.market_holders(), sketch_accuracy);
   }
 }
 
@@ -64,6 +103,10 @@ void ExactSums::merge(const ExactSums& e) {
     weighted_loss_sketch[h].merge(e.weighted_loss_sketch[h]);
     weighted_return_sketch[h].merge(e.weighted_return_sketch[h]);
   }
+  token_min_price_sketch.merge(e.token_min_price_sketch);
+  lending_liquidated_sketch.merge(e.lending_liquidated_sketch);
+  lending_bad_debt_sketch.merge(e.lending_bad_debt_sketch);
+  market_loss_sketch.merge(e.market_loss_sketch);
 }
 
 Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail)
@@ -74,11 +117,14 @@ Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tai
       open_(shape_),
       exact_(ExactSums(shape_, sketch_accuracy)) {
   for (const auto& p : m.coverage_pools) pool_balance_.push_back(p.balance);
+  for (const auto& l : m.lending_markets) bad_debt_1pct_.push_back(0.01 * l.debt_eth);
 }
 
 template <bool Weighted>
 void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, OrderedSums& o, ExactSums& x) const {
   const std::size_t H = shape_.holders, A = shape_.avs, P = shape_.pools, C = kLossCauseCount;
+  const std::size_t K = shape_.tokens, L = shape_.lending, MH = shape_.market_holders();
+  const bool sketches = !x.loss_sketch.empty();
   // Compiled twice: a plain run's loop carries no weight at all. (With w = 1.0, w * x == x and the
   // weighted loop would give the same bits, only slower.)
   auto weigh = [](double w, double v) { return Weighted ? w * v : v; };
@@ -122,6 +168,31 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
       o.pool_drawdown_sum[p] += weigh(w, d);
       // Exhausted: paid its whole balance (to the rounding of the running subtraction).
       o.pool_exhausted[p] += count(w, pool_balance_[p] > 0.0 && d >= pool_balance_[p] * (1.0 - 1e-12));
+    }
+    for (std::size_t k = 0; k < K; ++k) {
+      const double price = b.token_min_price[t * K + k], depeg = b.token_depeg_days[t * K + k];
+      o.token_min_price_sum[k] += weigh(w, price);
+      o.token_depegged[k] += count(w, depeg > 0.0);
+      o.token_depeg_days_sum[k] += weigh(w, depeg);
+      o.token_sold_sum[k] += weigh(w, b.token_sold[t * K + k]);
+      if (sketches) x.token_min_price_sketch.add<Weighted>(k, price, w);
+    }
+    for (std::size_t l = 0; l < L; ++l) {
+      const double seized = b.lending_liquidated[t * L + l], bad = b.lending_bad_debt[t * L + l];
+      o.lending_liquidated_sum[l] += weigh(w, seized);
+      o.lending_bad_debt_sum[l] += weigh(w, bad);
+      o.lending_accounts_sum[l] += weigh(w, b.lending_accounts_liquidated[t * L + l]);
+      o.lending_with_bad_debt[l] += count(w, bad > 0.0);
+      o.lending_bad_debt_over_1pct[l] += count(w, bad > bad_debt_1pct_[l]);
+      if (sketches) {
+        x.lending_liquidated_sketch.add<Weighted>(l, seized, w);
+        x.lending_bad_debt_sketch.add<Weighted>(l, bad, w);
+      }
+    }
+    for (std::size_t h = 0; h < MH; ++h) {
+      const double l = b.loss_at_market[t * H + h];
+      o.market_loss_sum[h] += weigh(w, l);
+      if (sketches) x.market_loss_sketch.add<Weighted>(h, l, w);
     }
   }
   // The AVS x holder losses, trial by trial (for its weight): a quiet block has none.

@@ -48,6 +48,11 @@ struct OrderedSums {
   std::vector<double> avs_slashed;                          // [avs] trials with a slash
   std::vector<double> pool_drawdown_sum;                    // [pool]
   std::vector<double> pool_exhausted;                       // [pool] trials that emptied it
+  // The market layer, sized 0 without tokens (lending markets).
+  std::vector<double> token_min_price_sum, token_depegged, token_depeg_days_sum, token_sold_sum;  // [token]
+  std::vector<double> lending_liquidated_sum, lending_bad_debt_sum, lending_accounts_sum;       // [lending market]
+  std::vector<double> lending_with_bad_debt, lending_bad_debt_over_1pct;                        // [lending market] trials
+  std::vector<double> market_loss_sum;                                                          // [holder], with tokens
   double weight_sum = 0.0, weight_squares = 0.0;            // weighted runs: sum w, sum w^2
   RunningMoments exceedance;                                // with a tail target: of w 1{its holder's loss >= its loss}
   OrderedSums() = default;
@@ -55,11 +60,29 @@ struct OrderedSums {
   void merge(const OrderedSums& later);
 };
 
+// Quantile sketches of one quantity per entity, of either kind (the blocks say which is used).
+struct SketchSet {
+  std::vector<QuantileSketch> plain;
+  std::vector<WeightedQuantileSketch> weighted;
+  SketchSet() = default;
+  SketchSet(std::size_t n, double accuracy) : plain(n, QuantileSketch(accuracy)), weighted(n, WeightedQuantileSketch(accuracy)) {}
+  template <bool Weighted>
+  void add(std::size_t i, double x, double w) {
+    if constexpr (Weighted) weighted[i].add(x, w); else plain[i].add(x);
+  }
+  void merge(const SketchSet& other);
+  double quantile(std::size_t i, double p, bool weighted_run) const;
+  double expected_shortfall(std::size_t i, double p, bool weighted_run) const;
+};
+
 // Sums that do not: kept per thread, merged in any order.
 struct ExactSums {
   std::vector<FixedSum> avs_holder_loss;                   // [avs * holder] exact sum
   std::vector<QuantileSketch> loss_sketch, return_sketch;  // [holder], empty unless asked for
   std::vector<WeightedQuantileSketch> weighted_loss_sketch, weighted_return_sketch;  // the same, weighted runs
+  // The market layer's quantities with a quantile in the summary, when sketches are kept.
+  SketchSet token_min_price_sketch, lending_liquidated_sketch, lending_bad_debt_sketch;  // [token], [lending market]
+  SketchSet market_loss_sketch;                                                          // [holder], with tokens
   double max_weight = 0.0;                                 // weighted runs
   ExactSums() = default;
   ExactSums(const RecordShape& s, double sketch_accuracy);
@@ -93,6 +116,7 @@ class Tally {
   std::optional<TailInfo> tail_;
   std::optional<bool> weighted_;  // known from the first block
   std::vector<double> pool_balance_;
+  std::vector<double> bad_debt_1pct_;  // [lending market] 1% of its debt_eth
   std::uint64_t next_trial_ = 0;  // after the last block's
   OrderedSums done_;  // the chunks merged so far
   OrderedSums open_;  // the chunk under way (its trials up to the last block's end)

@@ -10,12 +10,12 @@ namespace restake {
 
 namespace {
 
-// Vectors of a TrialBlock, in the order they travel: the declared per-trial records of a plain or
-// a weighted run (the weight is declared last).
+// Vectors of a TrialBlock, in the order they travel: the declared per-trial records present in its
+// run (a run without markets sends what it always sent; the weight comes before the markets').
 template <class Block>
 auto block_vectors(Block& b, bool weighted) {
   std::vector<decltype(&b.loss_fraction)> out;
-  for (const TrialRecordSpec* r : trial_records(weighted)) out.push_back(&(b.*r->field));
+  for (const TrialRecordSpec* r : trial_records(Presence::of(b.shape, weighted))) out.push_back(&(b.*r->field));
   return out;
 }
 

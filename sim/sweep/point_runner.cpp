@@ -1,5 +1,7 @@
 #include "sweep/point_runner.hpp"
 
+#include <array>
+#include <stdexcept>
 #include <utility>
 
 #include "stats/tally.hpp"
@@ -9,7 +11,12 @@ namespace restake {
 
 namespace {
 
-// A Tally, and with exact quantiles the loss and net-return columns. `m` must outlive it.
+// The market records whose quantiles the summary holds (summarize_run's QuantileSource::market).
+constexpr std::array kMarketColumns = {&TrialBlock::token_min_price, &TrialBlock::lending_liquidated,
+                                       &TrialBlock::lending_bad_debt, &TrialBlock::loss_at_market};
+
+// A Tally, and with exact quantiles the loss and net-return columns (and the market ones). `m`
+// must outlive it.
 class PointTally {
  public:
   PointTally(const Model& m, bool exact_quantiles, double sketch_accuracy, std::uint64_t trials)
@@ -19,6 +26,10 @@ class PointTally {
       loss_[h].reserve(trials);
       ret_[h].reserve(trials);
     }
+    if (!exact_quantiles) return;
+    const RecordShape shape = RecordShape::of(m);
+    const std::array widths = {shape.tokens, shape.lending, shape.lending, shape.market_holders()};
+    for (std::size_t c = 0; c < kMarketColumns.size(); ++c) market_[c].resize(widths[c]);
   }
 
   void add(const TrialBlock& b) {
@@ -30,6 +41,12 @@ class PointTally {
         loss_[h].push_back(b.loss_fraction[i * H + h]);
         ret_[h].push_back(b.net_return[i * H + h]);
       }
+    for (std::size_t c = 0; c < kMarketColumns.size(); ++c) {
+      const std::vector<double>& v = b.*kMarketColumns[c];
+      const std::size_t width = market_[c].size();
+      for (std::size_t k = 0; k < width; ++k)
+        for (std::size_t i = 0; i < b.count; ++i) market_[c][k].push_back(v[i * width + k]);
+    }
   }
 
   RunSummary summarize(const RunInfo& info) {  // once: hands its columns over
@@ -38,6 +55,11 @@ class PointTally {
     cols.loss_fraction = [&](std::size_t h) { return std::move(loss_[h]); };
     cols.net_return = [&](std::size_t h) { return std::move(ret_[h]); };
     if (!weight_.empty()) cols.weight = [&] { return weight_; };
+    cols.market = [&](std::vector<double> TrialBlock::*field, std::size_t i) {
+      for (std::size_t c = 0; c < kMarketColumns.size(); ++c)
+        if (kMarketColumns[c] == field) return std::move(market_[c].at(i));
+      throw std::logic_error("PointTally: no column of that market record");
+    };
     return summarize_run(model_, info, tally_, cols);
   }
 
@@ -46,6 +68,7 @@ class PointTally {
   Tally tally_;
   std::vector<std::vector<double>> loss_, ret_;  // [holder], exact quantiles only
   std::vector<double> weight_;                    // a weighted run's, exact quantiles only
+  std::array<std::vector<std::vector<double>>, kMarketColumns.size()> market_;  // [column][entity][trial]
 };
 
 }  // namespace

@@ -90,10 +90,10 @@ std::string list_points(const std::vector<std::size_t>& points) {
 std::map<std::string, std::vector<hsize_t>> point_datasets(const Model& first, const SweepIdentity& id) {
   const Extents e = Extents::of(RecordShape::of(first), id.trials);
   std::map<std::string, std::vector<hsize_t>> out;
-  const bool weighted = id.tilt.active();
-  for (const SummarySpec* s : summaries(weighted)) out[s->out.path] = h5_dims(s->out.shape.dims(), e);
+  const Presence present = Presence::of(RecordShape::of(first), id.tilt.active());
+  for (const SummarySpec* s : summaries(present)) out[s->out.path] = h5_dims(s->out.shape.dims(), e);
   if (id.records)
-    for (const TrialRecordSpec* r : trial_records(weighted)) out[r->out.path] = h5_dims(r->out.shape.dims(), e);
+    for (const TrialRecordSpec* r : trial_records(present)) out[r->out.path] = h5_dims(r->out.shape.dims(), e);
   out["holder_value"] = {first.holders.size()};
   out["pool_balance"] = {first.coverage_pools.size()};
   out["usd_price"] = {kAssetCount};
@@ -252,7 +252,7 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   d.group->create_group("trials");
   const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, detail::kChunkTrials));
   const Extents e = Extents::of(RecordShape::of(m));
-  for (const TrialRecordSpec* r : trial_records(id.tilt.active()))
+  for (const TrialRecordSpec* r : trial_records(Presence::of(RecordShape::of(m), id.tilt.active())))
     d.records.emplace_back(*d.group, r->out.path, h5_dims(r->out.shape.dims().subspan(1), e), chunk, id.deflate_level, r->out.unit);
 }
 
@@ -260,7 +260,7 @@ PointFileWriter::~PointFileWriter() = default;
 
 void PointFileWriter::append(const TrialBlock& b) {
   if (impl_->records.empty()) return;
-  const auto specs = trial_records(!b.weight.empty());
+  const auto specs = trial_records(Presence::of(b.shape, !b.weight.empty()));
   if (specs.size() != impl_->records.size()) throw std::logic_error("PointFileWriter: a plain block for a weighted sweep, or back");
   for (std::size_t k = 0; k < impl_->records.size(); ++k) impl_->records[k].append(b.*specs[k]->field, b.count);
 }
@@ -381,6 +381,16 @@ PointResult SweepPartReader::result(std::size_t point, const Model& first) const
   for (const auto& a : first.avs) s.avs.push_back({a.name, to_string(a.asset), 0.0, 0.0, std::vector<double>(H)});
   for (std::size_t k = 0; k < first.coverage_pools.size(); ++k)
     s.pools.push_back({first.coverage_pools[k].name, to_string(first.coverage_pools[k].asset), r.pool_balance[k], 0.0, 0.0});
+  for (const Token& t : first.tokens) s.tokens.push_back({t.name, first.holders.at(t.holder).name});
+  const double eth_price = r.usd_price.at(static_cast<std::size_t>(Asset::Eth));
+  for (const LendingMarketSpec& l : first.lending_markets) {
+    LendingSummary ls;
+    ls.name = l.name;
+    ls.token = first.tokens.at(l.token).name;
+    ls.debt_eth = l.debt_eth;  // the sweep's, as the names: a point does not store its own
+    ls.usd_price = std::isnan(eth_price) ? 0.0 : eth_price;
+    s.lending.push_back(std::move(ls));
+  }
   try {
     if (const auto missing = read_summaries(g, s); !missing.empty())
       throw SweepPartError(fmt::format("{}: point {} has no /{}", d.path, point, missing.front()));
@@ -400,7 +410,7 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
   for (hsize_t row = 0; row < d.id.trials; row += detail::kChunkTrials) {
     const hsize_t n = std::min<hsize_t>(detail::kChunkTrials, d.id.trials - row);
     b.reset(shape, row, n);
-    for (const TrialRecordSpec* r : trial_records(d.id.tilt.active())) b.*r->field = g.read_rows(r->out.path, row, n);
+    for (const TrialRecordSpec* r : trial_records(Presence::of(shape, d.id.tilt.active()))) b.*r->field = g.read_rows(r->out.path, row, n);
     writer.append(point, b);
   }
 }

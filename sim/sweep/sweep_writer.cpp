@@ -106,13 +106,19 @@ struct SweepWriter::Impl {
   SweepWriterOptions options;
   std::optional<h5::File> file;
   bool weighted = false;
-  std::vector<PointTrialArray> records;  // one per trial_records(weighted) entry, with options.records
+  Presence present;
+  std::vector<PointTrialArray> records;  // one per trial_records(present) entry, with options.records
   std::vector<std::optional<RunSummary>> summaries;
   std::vector<std::vector<double>> holder_value, pool_balance, usd_price;  // [P][...]
   std::vector<double> horizon_days;                                       // [P]
 
   Impl(const std::string& path, const Sweep& sw, const Model& m, const SweepMeta& meta, const SweepWriterOptions& o)
-      : out(path), P(sw.points.size()), H(m.holders.size()), options(o), weighted(meta.tilt.active()) {
+      : out(path),
+        P(sw.points.size()),
+        H(m.holders.size()),
+        options(o),
+        weighted(meta.tilt.active()),
+        present(Presence::of(RecordShape::of(m), weighted)) {
     summaries.resize(P);
     holder_value.resize(P);
     pool_balance.resize(P);
@@ -168,7 +174,7 @@ struct SweepWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
-    for (const TrialRecordSpec* r : trial_records(weighted)) {
+    for (const TrialRecordSpec* r : trial_records(present)) {
       const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
       records.emplace_back(f, r->out.path, P, meta.trials, trailing, o.deflate_level, r->out.unit);
       label_axes(f, r->out.path, with_point_axis(r->out.shape.dims()));
@@ -206,7 +212,7 @@ void SweepWriter::append(std::size_t point, const TrialBlock& b) {
     throw std::logic_error(fmt::format("{}: a {} block for a {} sweep", d.out.target(), b.weight.empty() ? "plain" : "weighted",
                                        d.weighted ? "weighted" : "plain"));
   if (!d.options.records) return;
-  const auto specs = trial_records(d.weighted);
+  const auto specs = trial_records(d.present);
   for (std::size_t k = 0; k < d.records.size(); ++k) d.records[k].write(point, b.first_trial, b.*specs[k]->field, b.count);
 }
 

@@ -34,6 +34,15 @@ struct TrialRecord {
   std::span<double> loss_by_cause;     // [holder * kLossCauseCount] gross, share of initial value
   std::span<double> avs_stake_lost;    // [avs] holders' stake slashed by each AVS, units of its asset
   std::span<double> pool_drawdown;     // [coverage pool] units of its asset
+  // The market layer (empty without [[token]] / [[lending_market]]); written whole every trial.
+  std::span<double> token_min_price;              // [token] lowest market price, ETH per token (1 at the start)
+  std::span<double> token_max_discount;           // [token] largest 1 - price / NAV
+  std::span<double> token_depeg_days;             // [token] days below the depeg threshold
+  std::span<double> token_sold;                   // [token] sold into the pool by holders and liquidators, tokens
+  std::span<double> lending_liquidated;           // [lending market] collateral seized, tokens
+  std::span<double> lending_bad_debt;             // [lending market] ETH, after the reserve
+  std::span<double> lending_accounts_liquidated;  // [lending market] share of accounts, in [0, 1]
+  std::span<double> loss_at_market;               // [holder] with tokens: share of initial value at market price
   // This trial's AVS x holder losses, APPENDED to (the caller's list may hold earlier trials').
   std::vector<AvsHolderShare>* avs_shares = nullptr;
 };

@@ -14,7 +14,13 @@ struct RecordShape {
   std::size_t holders = 0;
   std::size_t avs = 0;
   std::size_t pools = 0;
-  static RecordShape of(const Model& m) { return {m.holders.size(), m.avs.size(), m.coverage_pools.size()}; }
+  std::size_t tokens = 0;   // [[token]]
+  std::size_t lending = 0;  // [[lending_market]]
+  static RecordShape of(const Model& m) {
+    return {m.holders.size(), m.avs.size(), m.coverage_pools.size(), m.tokens.size(), m.lending_markets.size()};
+  }
+  // loss_at_market has a row per holder only in runs with a market for some of them.
+  std::size_t market_holders() const { return tokens > 0 ? holders : 0; }
 };
 
 struct TrialBlock {
@@ -22,6 +28,11 @@ struct TrialBlock {
   std::uint64_t first_trial = 0;
   std::size_t count = 0;
   std::vector<double> loss_fraction, net_return, covered_fraction, loss_by_cause, avs_stake_lost, pool_drawdown;
+  // The market layer, as TrialRecord: [trial, token], [trial, lending market], [trial, holder];
+  // empty in runs without tokens (lending markets).
+  std::vector<double> token_min_price, token_max_discount, token_depeg_days, token_sold;
+  std::vector<double> lending_liquidated, lending_bad_debt, lending_accounts_liquidated;
+  std::vector<double> loss_at_market;
   // [trial] each trial's weight, its likelihood ratio in an importance-sampled run; empty in plain
   // Monte Carlo, where every trial weighs 1.
   std::vector<double> weight;
@@ -47,6 +58,16 @@ struct TrialBlock {
     loss_by_cause.resize(n * s.holders * kLossCauseCount);
     avs_stake_lost.assign(n * s.avs, 0.0);
     pool_drawdown.assign(n * s.pools, 0.0);
+    // Neutral values (nothing happened in the market), so a trial whose mechanism writes nothing
+    // leaves nothing uninitialised; the market mechanism overwrites every element.
+    token_min_price.assign(n * s.tokens, 1.0);
+    token_max_discount.assign(n * s.tokens, 0.0);
+    token_depeg_days.assign(n * s.tokens, 0.0);
+    token_sold.assign(n * s.tokens, 0.0);
+    lending_liquidated.assign(n * s.lending, 0.0);
+    lending_bad_debt.assign(n * s.lending, 0.0);
+    lending_accounts_liquidated.assign(n * s.lending, 0.0);
+    loss_at_market.assign(n * s.market_holders(), 0.0);
     weight.clear();
     avs_shares.clear();
     avs_shares_end.assign(n, 0);
@@ -55,13 +76,21 @@ struct TrialBlock {
   // The record of the i-th trial of the block. Its AVS x holder losses go to `shares`: the engine
   // gives each thread a list of its own and gathers them in trial order (set_avs_shares).
   TrialRecord row(std::size_t i, std::vector<AvsHolderShare>& shares) {
-    const std::size_t h = shape.holders;
+    const std::size_t h = shape.holders, k = shape.tokens, l = shape.lending, mh = shape.market_holders();
     return {{loss_fraction.data() + i * h, h},
             {net_return.data() + i * h, h},
             {covered_fraction.data() + i * h, h},
             {loss_by_cause.data() + i * h * kLossCauseCount, h * kLossCauseCount},
             {avs_stake_lost.data() + i * shape.avs, shape.avs},
             {pool_drawdown.data() + i * shape.pools, shape.pools},
+            {token_min_price.data() + i * k, k},
+            {token_max_discount.data() + i * k, k},
+            {token_depeg_days.data() + i * k, k},
+            {token_sold.data() + i * k, k},
+            {lending_liquidated.data() + i * l, l},
+            {lending_bad_debt.data() + i * l, l},
+            {lending_accounts_liquidated.data() + i * l, l},
+            {loss_at_market.data() + i * mh, mh},
             &shares};
   }
   // Trials computed one at a time, in order: trial i's losses go straight into the block.
