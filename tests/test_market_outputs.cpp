@@ -435,7 +435,8 @@ TEST_CASE("a results file with markets reads back to the summary in memory, and 
   // Without markets: no market dataset, group or axis.
   const Model plain = test::model_from(test::shared_avs_world(1.0, 0.1));
   test::write_results(dir / "plain.h5", plain, spec);
-  for (const auto& [name, dump] : test::dump_file(dir / "plain.h5")) {
+  for (const auto& entry : test::dump_file(dir / "plain.h5")) {
+    const std::string& name = entry.first;  // not a structured binding: INFO captures it in a lambda
     INFO(name);
     CHECK(name.find("token") == std::string::npos);
     CHECK(name.find("lending") == std::string::npos);

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .results import FormatVersionError, ResultsError  # noqa: E402
+from .results import SCHEMA, FormatVersionError, ResultsError  # noqa: E402
 
 SWEEP_FILE_TYPE = "restake-sim sweep"
 SWEEP_FORMAT_VERSIONS = (1, 2)  # 2: some /points/values are label indices (string, boolean parameters)
@@ -75,6 +75,10 @@ class Sweep:
             self.labels = np.array([[_number_label(v) for v in row] for row in self.values], dtype=object)
             self.kinds = ["number"] * len(self.parameters)
         self.holder_names: list[str] = [str(s) for s in f["holders/names"].asstr()[()]]
+        # The market layer's entities: only in sweeps of a world with [[token]] / [[lending_market]].
+        self.token_names: list[str] = [str(s) for s in f["tokens/names"].asstr()[()]] if "tokens" in f else []
+        self.lending_names: list[str] = \
+            [str(s) for s in f["lending_markets/names"].asstr()[()]] if "lending_markets" in f else []
         self.mode = _attr_str(a["mode"])
         self.seed = int(a["seed"])
         self.trials = int(a["trials"])
@@ -110,11 +114,22 @@ class Sweep:
 
     def metric(self, name: str, holder: str | int = 0, quantile: int | None = None) -> np.ndarray:
         """A /summary dataset for one holder at every point, [P]: e.g. "loss/mean", "loss/es99",
-        "net_return/mean", "covered_mean"; "loss/quantiles" needs the index of the level."""
+        "net_return/mean", "covered_mean"; "loss/quantiles" needs the index of the level. The market
+        layer's token and lending-market summaries ("token/p_depeg", "lending/bad_debt_var95") take
+        the token's or the market's name (or index) in place of the holder."""
         ds = self._f["summary/" + name]
         if ds.ndim < 2 or ds.shape[0] != self.points:
             raise KeyError(f"{name}: not a per-point, per-holder summary")
-        x = ds[()][:, self._holder(holder)]
+        axis = next((o["dims"][0] for o in SCHEMA["summaries"] if o["path"] == "summary/" + name and o["dims"]), "holder")
+        names = {"token": self.token_names, "lending_market": self.lending_names}.get(axis)
+        if names is None:
+            x = ds[()][:, self._holder(holder)]
+        elif isinstance(holder, int):
+            x = ds[()][:, holder]
+        elif holder in names:
+            x = ds[()][:, names.index(holder)]
+        else:
+            raise KeyError(f"no {axis.replace('_', ' ')} {holder!r} ({', '.join(names)})")
         if x.ndim == 2:
             if quantile is None:
                 raise KeyError(f"{name} has a level axis: give quantile=<index>")

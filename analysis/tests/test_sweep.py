@@ -138,3 +138,20 @@ def test_a_weighted_sweep_says_so_and_each_points_summary_is_its_weighted_estima
                 mine = st.summarize_loss(loss[:, h], w)
                 for k in ("var99", "es99", "p_loss", "tail_ess99"):
                     assert mine[k] == f[f"summary/loss/{k}"][p, h], (p, h, k)
+
+
+def test_a_sweep_of_a_world_with_markets_gives_token_and_lending_market_summaries_by_name(tmp_path):
+    from test_reader import MARKETS
+    scenario = tmp_path / "markets.toml"
+    scenario.write_text(MARKETS)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nscenario = "{scenario}"\ntrials = 200\nseed = 1\n'
+                     '[[sweep.parameter]]\npath = "operator.op.annual_fault_probability"\nvalues = [0.1, 0.4]\n')
+    run_cli("sweep", sweep, "-o", tmp_path / "s.h5", "-q")
+    with Sweep(tmp_path / "s.h5") as s:
+        assert s.token_names == ["tok-x"] and s.lending_names == ["aave-x"]
+        assert list(s.metric("token/min_price_mean", "tok-x")) == [1.0, 1.0]
+        assert s.metric("lending/p_bad_debt", "aave-x").shape == (2,)
+        assert s.metric("loss_at_market/mean", "lst-y").shape == (2,)
+        with pytest.raises(KeyError, match="no token 'nope'"):
+            s.metric("token/p_depeg", "nope")
