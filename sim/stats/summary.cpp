@@ -63,6 +63,15 @@ void set_market_tails(RunSummary& s, bool tokens, Stats&& order_statistics) {
   }
 }
 
+// The tally's sketches of the market record `field`.
+const SketchSet& market_sketches(const TallyTotals& t, std::vector<double> TrialBlock::*field) {
+  if (field == &TrialBlock::token_min_price) return t.token_min_price_sketch;
+  if (field == &TrialBlock::lending_liquidated) return t.lending_liquidated_sketch;
+  if (field == &TrialBlock::lending_bad_debt) return t.lending_bad_debt_sketch;
+  if (field == &TrialBlock::loss_at_market) return t.market_loss_sketch;
+  throw std::logic_error("summarize_run: no sketch of that market record");
+}
+
 // One sketch of a SketchSet read as a sample.
 struct SketchView {
   const SketchSet& set;
@@ -189,11 +198,7 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     }
   });
   set_market_tails(s, !m.tokens.empty(), [&](std::vector<double> TrialBlock::*field, std::size_t i) {
-    const SketchSet& set = field == &TrialBlock::token_min_price      ? t.token_min_price_sketch
-                           : field == &TrialBlock::lending_liquidated ? t.lending_liquidated_sketch
-                           : field == &TrialBlock::lending_bad_debt   ? t.lending_bad_debt_sketch
-                                                                      : t.market_loss_sketch;
-    return SketchView{set, i, t.weighted};
+    return SketchView{market_sketches(t, field), i, t.weighted};
   });
   return s;
 }
