@@ -31,7 +31,9 @@ Pool withdraw_liquidity(const Pool& p, double share);
 
 // Holders who sell once the token has fallen: `share` of the supply, spread evenly over `hours`
 // from the first step at which the fall - the larger of the market discount 1 - price and the NAV
-// write-down 1 - NAV, both against the NAV before the episode - reaches `trigger`.
+// write-down 1 - NAV, both against the NAV before the episode - reaches `trigger`. The fall is read
+// at step 3 (after the step's arbitrage and holders' sales); once triggered they keep selling. Each
+// step sells share x supply x step / hours, the last of the ceil(hours / step) steps the remainder.
 struct Sellers {
   double share = 0.0;    // of the supply, in [0, 1]
   double trigger = 0.0;  // in [0, 1]; 0: they sell from the first step
@@ -39,8 +41,9 @@ struct Sellers {
 };
 
 // Buyers who redeem at NAV: they buy below the floor NAV / (1 + r W / 365) (arbitrage_floor), W the
-// wait for everything redeemed in the episode so far plus their purchase. Capital spent comes back
-// (as the NAV received) when the redemption pays, so it can be spent again within the episode.
+// wait for everything redeemed in the episode so far plus their purchase (and the time until
+// withdrawals open). Capital spent comes back - NAV at the purchase x tokens bought - when the
+// redemption pays, from the first step at or after that day, so it can be spent again.
 struct Arbitrageurs {
   double capital_eth = 0.0;
   double required_return = 0.10;  // a year, simple interest
@@ -95,6 +98,8 @@ struct LendingOutcome {
   double bad_debt_eth = 0.0;          // deficit - covered: the lenders' loss
   double debt_eth = 0.0;              // at the start
   double accounts_liquidated = 0.0;   // share of accounts liquidated at least once, in [0, 1]
+  double debt_left_eth = 0.0;         // at the end: debt_eth = repaid + deficit + debt left
+  double reserve_left_eth = 0.0;      // the reserve at the end: the start's less what it covered
 };
 
 struct EpisodeResult {
@@ -104,21 +109,34 @@ struct EpisodeResult {
   double sold_by_holders = 0.0;     // tokens sold by the sellers and by holders while price > NAV
   double sold_by_liquidators = 0.0; // seized collateral sold into the pool
   double bought_by_arbitrageurs = 0.0;
+  // Where the ETH went (so that the pool's balances can be accounted for).
+  double eth_to_holders = 0.0;            // what the holders' and sellers' sales fetched
+  double eth_to_liquidators = 0.0;        // what the seized collateral fetched
+  double eth_spent_by_arbitrageurs = 0.0;
+  double eth_redeemed = 0.0;              // NAV x tokens the arbitrageurs redeemed, at the purchase
+  double eth_returned_to_arbitrageurs = 0.0;  // of it, paid out within the episode
+  double lp_withdrawn_tokens = 0.0;
+  double lp_withdrawn_eth = 0.0;
+  Pool pool;                              // at the end of the episode
   std::vector<LendingOutcome> lending;  // [book]
   std::vector<PricePoint> path;         // the price at the end of each step, when asked for
 };
 
-// Each step at day t = k x step_days:
+// Each step at day t = k x step_days (NAV read at t, the step path's last point at or before t,
+// serves the whole step: arbitrageurs know the NAV they redeem at):
 //   1. arbitrageurs buy back towards their floor (the dip of the step before) with the capital
 //      they have, and redeem; capital returns when the redemption pays;
-//   2. NAV is read at t; while the pool pays more than NAV, holders sell into it down to NAV;
+//   2. while the pool pays more than NAV, holders sell into it down to NAV;
 //   3. the sellers sell their step's amount once triggered;
 //   4. liquidations at each oracle's price, the seized collateral sold into the pool at once,
 //      repeated until no position is liquidatable (or grid.max_rounds); market oracles see each
-//      sale (the spot price, and the TWAP over the recorded path);
+//      sale (the spot price, and the TWAP over the recorded path). A round reads every book's
+//      oracle, liquidates every liquidatable bucket (liquidate_until_healthy), then sells all that
+//      was seized in one sale, so the books' order does not matter;
 //   5. LPs withdraw to the curve's share at the discount 1 - price / NAV;
 //   6. the price is recorded: it holds until the next step.
-// Deficits are covered by the book's reserve first. Throws std::invalid_argument on invalid input.
+// Deficits are covered by the book's reserve first. Oracles read days of the episode (a CAPO
+// snapshot day too). Throws std::invalid_argument on invalid input.
 EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> nav, const ConsensusParams& cp,
                           const EpisodeGrid& grid, bool keep_path = false);
 
