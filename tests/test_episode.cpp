@@ -117,6 +117,21 @@ TEST_CASE("sellers alone on a constant-product pool: the low is k / (x0 + S)^2, 
   CHECK(w.sold_by_holders == doctest::Approx(std::sqrt(1e8 / 0.95) - 10'000 + 5'000).epsilon(1e-13));
 }
 
+TEST_CASE("sellers sell share x supply x step / hours per step, the last step the remainder") {
+  // 2,500 tokens over 2.5 hours: 1,000, 1,000, then the remaining 500.
+  TokenMarket m = cp_market(10'000);
+  m.sellers = {.share = 0.025, .trigger = 0.0, .hours = 2.5};
+  const EpisodeResult r = run_episode(m, kFlatNav, kElectra, hourly(4), true);
+  CHECK(r.path[0].price_eth == doctest::Approx(1.0 / (1.1 * 1.1)).epsilon(1e-13));
+  CHECK(r.path[1].price_eth == doctest::Approx(1.0 / (1.2 * 1.2)).epsilon(1e-13));
+  CHECK(r.path[2].price_eth == doctest::Approx(1.0 / (1.25 * 1.25)).epsilon(1e-13));
+  CHECK(r.path[3].price_eth == r.path[2].price_eth);
+  CHECK(r.sold_by_holders == doctest::Approx(2'500).epsilon(1e-15));
+  // Spread over longer than the episode: only the episode's share of it is sold.
+  m.sellers.hours = 1e6;
+  CHECK(run_episode(m, kFlatNav, kElectra, hourly(4)).sold_by_holders == doctest::Approx(2'500 * 4 / 1e6).epsilon(1e-12));
+}
+
 TEST_CASE("while the pool pays more than NAV holders sell down to exactly NAV, on every kind of pool") {
   const std::vector<NavPoint> nav{{0.0, 0.9}};
   for (const Pool& pool : {Pool{ConstantProductPool{10'000, 10'000, 0.003}}, Pool{WeightedPool{8'000, 2'000, 0.8, 0.003}},

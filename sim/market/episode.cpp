@@ -174,7 +174,9 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   }
   // The market path the oracles read: the price was 1 before the episode, over any window.
   PriceHistory history{.keep_days = keep_days};
-  history.points.reserve(static_cast<std::size_t>(keep_days / grid.step_days) + 4);
+  // At most a window's worth of steps (or all of them), the point before it and the seed.
+  const double window_steps = std::min(keep_days / grid.step_days, static_cast<double>(grid.steps));
+  history.points.reserve(static_cast<std::size_t>(window_steps) + 4);
   history.points.push_back({-keep_days, 1.0});
 
   // Arbitrage: capital in hand, and what is queued to come back.
@@ -187,7 +189,10 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   const double step_hours = 24.0 * grid.step_days;
   const double sellers_total = market.sellers.share * market.supply;
   const double sellers_per_step = sellers_total * std::min(1.0, step_hours / market.sellers.hours);
-  const auto sellers_steps = static_cast<std::size_t>(std::max(1.0, std::ceil(market.sellers.hours / step_hours - 1e-9)));
+  // Less a hair: 24 x (1 / 24.0) may round below 1. Capped past the grid's end (they would not finish
+  // selling within it), so the cast stays in range.
+  const double steps_to_sell = std::max(1.0, std::ceil(market.sellers.hours / step_hours - 1e-9));
+  const auto sellers_steps = static_cast<std::size_t>(std::min(steps_to_sell, static_cast<double>(grid.steps) + 1.0));
   bool triggered = false;
   std::size_t seller_steps_done = 0;
   double sellers_sold = 0.0;
