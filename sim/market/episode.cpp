@@ -1,0 +1,353 @@
+#include "market/episode.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace restake::market {
+
+// --- any pool ---
+
+void check_pool(const Pool& p) {
+  std::visit([](const auto& q) { check_pool(q); }, p);
+}
+
+double spot_price(const Pool& p) {
+  return std::visit([](const auto& q) { return spot_price(q); }, p);
+}
+
+Swap<Pool> sell(const Pool& p, double token_in) {
+  return std::visit(
+      [token_in](const auto& q) {
+        const auto s = sell(q, token_in);
+        return Swap<Pool>{s.out, Pool{s.pool}};
+      },
+      p);
+}
+
+Swap<Pool> buy(const Pool& p, double eth_in) {
+  return std::visit(
+      [eth_in](const auto& q) {
+        const auto s = buy(q, eth_in);
+        return Swap<Pool>{s.out, Pool{s.pool}};
+      },
+      p);
+}
+
+Pool withdraw_liquidity(const Pool& p, double share) {
+  return std::visit([share](const auto& q) { return Pool{withdraw_liquidity(q, share)}; }, p);
+}
+
+namespace {
+
+[[noreturn]] void refuse(std::string_view what, std::string_view rule, double value) {
+  throw std::invalid_argument(fmt::format("market episode: {} must be {}, got {}", what, rule, value));
+}
+void check_non_negative(std::string_view what, double v) {
+  if (!std::isfinite(v) || v < 0.0) refuse(what, "finite and >= 0", v);
+}
+void check_unit(std::string_view what, double v) {
+  if (!std::isfinite(v) || v < 0.0 || v > 1.0) refuse(what, "in [0, 1]", v);
+}
+
+// The pool's price starts at the NAV before the episode: every relative figure is read against it.
+constexpr double kStartPriceTolerance = 1e-9;
+
+void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const ConsensusParams& cp, const EpisodeGrid& g) {
+  check_non_negative("supply", m.supply);
+  check_pool(m.pool);
+  const double p0 = spot_price(m.pool);
+  if (!(std::abs(p0 - 1.0) <= kStartPriceTolerance))
+    refuse("the pool's price at the start (relative to the NAV before the episode)", "1 within 1e-9", p0);
+  check_curve(m.lp);
+  check_non_negative("redemption_opens_days", m.redemption_opens_days);
+  // The redemption's own fields, named by redemption_wait_days.
+  if (m.redemption.open) (void)redemption_wait_days(m.redemption, cp, 0.0);
+  check_non_negative("arbitrageurs' capital (ETH)", m.arbitrageurs.capital_eth);
+  check_non_negative("arbitrageurs' required return", m.arbitrageurs.required_return);
+  check_unit("sellers' share of the supply", m.sellers.share);
+  check_unit("sellers' trigger", m.sellers.trigger);
+  if (!std::isfinite(m.sellers.hours) || m.sellers.hours <= 0.0) refuse("sellers' hours", "finite and > 0", m.sellers.hours);
+
+  for (std::size_t b = 0; b < m.lending.size(); ++b) {
+    const LendingBook& book = m.lending[b];
+    check_non_negative(fmt::format("book {}'s reserve (ETH)", b + 1), book.reserve.balance_eth);
+    if (book.oracle.kind == OracleKind::MarketTwap)
+      check_non_negative(fmt::format("book {}'s TWAP window (days)", b + 1), book.oracle.twap_window_days);
+    for (std::size_t i = 0; i < book.borrowers.size(); ++i) {
+      const BorrowerBucket& bucket = book.borrowers[i];
+      if (!std::isfinite(bucket.accounts) || bucket.accounts <= 0.0)
+        refuse(fmt::format("book {}'s bucket {}'s accounts", b + 1, i + 1), "finite and > 0", bucket.accounts);
+      check_non_negative(fmt::format("book {}'s bucket {}'s collateral (tokens)", b + 1, i + 1),
+                         bucket.position.collateral_tokens);
+      check_non_negative(fmt::format("book {}'s bucket {}'s debt (ETH)", b + 1, i + 1), bucket.position.debt_eth);
+    }
+  }
+
+  if (nav.empty()) throw std::invalid_argument("market episode: the NAV path is empty (it starts with a point at day 0)");
+  if (nav.front().day != 0.0) refuse("the NAV path's first day", "0", nav.front().day);
+  for (std::size_t i = 0; i < nav.size(); ++i) {
+    if (!std::isfinite(nav[i].day)) refuse(fmt::format("NAV point {}'s day", i + 1), "finite", nav[i].day);
+    if (i > 0 && nav[i].day < nav[i - 1].day)
+      refuse(fmt::format("NAV point {}'s day", i + 1), fmt::format("at least the previous point's ({})", nav[i - 1].day),
+             nav[i].day);
+    if (!std::isfinite(nav[i].nav) || nav[i].nav <= 0.0) refuse(fmt::format("NAV point {}'s NAV", i + 1), "finite and > 0", nav[i].nav);
+  }
+
+  if (!std::isfinite(g.step_days) || g.step_days <= 0.0) refuse("the grid's step (days)", "finite and > 0", g.step_days);
+  if (g.steps < 1) throw std::invalid_argument("market episode: the grid's steps must be at least 1, got 0");
+  if (!std::isfinite(g.depeg_threshold) || g.depeg_threshold < 0.0 || g.depeg_threshold >= 1.0)
+    refuse("the depeg threshold", "in [0, 1)", g.depeg_threshold);
+  if (g.max_rounds < 1) throw std::invalid_argument("market episode: the grid's max_rounds must be at least 1, got 0");
+}
+
+// The sale that leaves the pool's price at `price` (below the current one): closed form for constant
+// product; otherwise bisection, the price after a sale falling with its size.
+double sale_to_price(const Pool& pool, double price) {
+  if (const auto* cp = std::get_if<ConstantProductPool>(&pool)) return sell_to_price(*cp, price);
+  if (spot_price(pool) <= price) return 0.0;
+  double lo = 0.0, hi = std::visit([](const auto& q) { return q.token; }, pool);
+  for (int i = 0; i < 200 && spot_price(sell(pool, hi).pool) > price; ++i) {
+    lo = hi;
+    hi *= 2.0;
+  }
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (spot_price(sell(pool, mid).pool) > price ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+// A redemption queued for payment: the capital it returns.
+struct Payout {
+  double day;
+  double eth;
+};
+
+// Everything a book carries through the episode.
+struct BookState {
+  std::vector<Borrower> positions;
+  std::vector<char> liquidated;  // [bucket]: ever liquidated
+  Reserve reserve;
+  double total_accounts = 0.0;
+  double oracle_price = 0.0;  // this round's
+};
+
+}  // namespace
+
+EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> nav, const ConsensusParams& cp,
+                          const EpisodeGrid& grid, bool keep_path) {
+  check_inputs(market, nav, cp, grid);
+
+  EpisodeResult r;
+  // Every step's price is read (steps >= 1): the lows start above any price.
+  r.min_price = r.min_price_to_nav = std::numeric_limits<double>::infinity();
+  Pool pool = market.pool;
+  const auto sell_into_pool = [&pool](double tokens) {
+    const Swap<Pool> s = sell(pool, tokens);
+    pool = s.pool;
+    return s.out;
+  };
+
+  // Lending books: positions as they evolve, and whether each bucket has been liquidated.
+  std::vector<BookState> books(market.lending.size());
+  r.lending.resize(market.lending.size());
+  bool market_oracle = false;
+  double keep_days = 0.0;
+  for (std::size_t b = 0; b < books.size(); ++b) {
+    const LendingBook& book = market.lending[b];
+    BookState& s = books[b];
+    s.positions.reserve(book.borrowers.size());
+    for (const BorrowerBucket& bucket : book.borrowers) {
+      s.positions.push_back(bucket.position);
+      s.total_accounts += bucket.accounts;
+      r.lending[b].debt_eth += bucket.position.debt_eth;
+    }
+    s.liquidated.assign(book.borrowers.size(), 0);
+    s.reserve = book.reserve;
+    if (book.oracle.kind != OracleKind::ExchangeRate) market_oracle = true;
+    if (book.oracle.kind == OracleKind::MarketTwap) keep_days = std::max(keep_days, book.oracle.twap_window_days);
+  }
+  // The market path the oracles read: the price was 1 before the episode, over any window.
+  PriceHistory history{.keep_days = keep_days};
+  // At most a window's worth of steps (or all of them), the point before it and the seed.
+  const double window_steps = std::min(keep_days / grid.step_days, static_cast<double>(grid.steps));
+  history.points.reserve(static_cast<std::size_t>(window_steps) + 4);
+  history.points.push_back({-keep_days, 1.0});
+
+  // Arbitrage: capital in hand, and what is queued to come back.
+  const bool arbitrage_on = market.redemption.open;
+  double capital = market.arbitrageurs.capital_eth;
+  std::vector<Payout> payouts;
+  if (arbitrage_on) payouts.reserve(grid.steps);
+
+  // Sellers: ceil(hours / step) steps of share x supply x step / hours, the last the remainder.
+  const double step_hours = 24.0 * grid.step_days;
+  const double sellers_total = market.sellers.share * market.supply;
+  const double sellers_per_step = sellers_total * std::min(1.0, step_hours / market.sellers.hours);
+  // Less a hair: 24 x (1 / 24.0) may round below 1. Capped past the grid's end (they would not finish
+  // selling within it), so the cast stays in range.
+  const double steps_to_sell = std::max(1.0, std::ceil(market.sellers.hours / step_hours - 1e-9));
+  const auto sellers_steps = static_cast<std::size_t>(std::min(steps_to_sell, static_cast<double>(grid.steps) + 1.0));
+  bool triggered = false;
+  std::size_t seller_steps_done = 0;
+  double sellers_sold = 0.0;
+
+  double lp_gone = 0.0;  // share of the original depth withdrawn
+  std::size_t depegged_steps = 0;
+  if (keep_path) r.path.reserve(grid.steps);
+  std::size_t nav_index = 0;
+
+  for (std::size_t k = 0; k < grid.steps; ++k) {
+    const double t = static_cast<double>(k) * grid.step_days;
+    while (nav_index + 1 < nav.size() && nav[nav_index + 1].day <= t) ++nav_index;
+    const double nav_t = nav[nav_index].nav;
+
+    // 1. Arbitrage. Capital whose redemption has paid is back in hand.
+    if (arbitrage_on) {
+      const auto due = [t](const Payout& p) { return p.day <= t; };
+      for (const Payout& p : payouts)
+        if (due(p)) {
+          capital += p.eth;
+          r.eth_returned_to_arbitrageurs += p.eth;
+        }
+      payouts.erase(std::remove_if(payouts.begin(), payouts.end(), due), payouts.end());
+
+      const double closed_for = std::max(0.0, market.redemption_opens_days - t);
+      const auto wait_after = [&](double tokens) {
+        return closed_for + redemption_wait_days(market.redemption, cp, r.eth_redeemed + nav_t * tokens);
+      };
+      const double rr = market.arbitrageurs.required_return;
+      const double floor0 = arbitrage_floor(nav_t, wait_after(0.0), rr);
+      if (capital > 0.0 && spot_price(pool) < floor0) {
+        // The price after a purchase rises with its size and the floor falls (a longer wait):
+        // the purchase is the largest at which the price is still at most the floor.
+        const Swap<Pool> all = buy(pool, capital);
+        const double floor_all = arbitrage_floor(nav_t, wait_after(all.out), rr);
+        Swap<Pool> bought{0.0, pool};
+        double spent = 0.0;
+        if (spot_price(all.pool) <= floor_all) {
+          bought = all;
+          spent = capital;
+        } else if (floor_all == floor0) {
+          // The floor does not depend on the size here: the generic purchase to a fixed floor.
+          const Arbitrage<Pool> a = arbitrage(pool, floor0, capital);
+          bought = {a.tokens_bought, a.pool};
+          spent = a.eth_spent;
+        } else {
+          double lo = 0.0, hi = capital;
+          for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
+            const double mid = 0.5 * (lo + hi);
+            const Swap<Pool> s = buy(pool, mid);
+            (spot_price(s.pool) <= arbitrage_floor(nav_t, wait_after(s.out), rr) ? lo : hi) = mid;
+          }
+          spent = lo;
+          bought = buy(pool, lo);
+        }
+        if (spent > 0.0) {
+          const double wait = wait_after(bought.out);
+          pool = bought.pool;
+          capital -= spent;
+          r.eth_spent_by_arbitrageurs += spent;
+          r.bought_by_arbitrageurs += bought.out;
+          r.eth_redeemed += nav_t * bought.out;
+          payouts.push_back({t + wait, nav_t * bought.out});
+        }
+      }
+    }
+
+    // 2. Holders sell while the pool pays more than NAV.
+    if (spot_price(pool) > nav_t) {
+      const double sale = sale_to_price(pool, nav_t);
+      r.sold_by_holders += sale;
+      r.eth_to_holders += sell_into_pool(sale);
+    }
+
+    // 3. The sellers, once the fall reaches their trigger.
+    if (!triggered && sellers_total > 0.0)
+      triggered = std::max(1.0 - spot_price(pool), 1.0 - nav_t) >= market.sellers.trigger;
+    if (triggered && seller_steps_done < sellers_steps) {
+      ++seller_steps_done;
+      const double sale = seller_steps_done < sellers_steps ? sellers_per_step : sellers_total - sellers_sold;
+      sellers_sold += sale;
+      r.sold_by_holders += sale;
+      r.eth_to_holders += sell_into_pool(sale);
+    }
+
+    // 4. Liquidations to a fixed point: each round's seized collateral is sold before the next
+    // round reads the oracles.
+    for (std::size_t round = 0; round < grid.max_rounds && !books.empty(); ++round) {
+      if (market_oracle) record(history, {t, spot_price(pool)});
+      double seized = 0.0;
+      for (std::size_t b = 0; b < books.size(); ++b) {
+        const LendingBook& book = market.lending[b];
+        BookState& s = books[b];
+        if (s.positions.empty()) continue;
+        const double price = oracle_price(book.oracle, nav_t, history.points, t);
+        LendingOutcome& out = r.lending[b];
+        for (std::size_t i = 0; i < s.positions.size(); ++i) {
+          if (!liquidatable(book.market, s.positions[i], price)) continue;
+          const LiquidationRun run = liquidate_until_healthy(book.market, s.positions[i], price);
+          s.positions[i] = run.after;
+          s.liquidated[i] = 1;
+          seized += run.seized_tokens;
+          out.liquidated_tokens += run.seized_tokens;
+          out.repaid_eth += run.repaid_eth;
+          if (run.deficit_eth > 0.0) {
+            const DeficitCover c = cover_deficit(s.reserve, run.deficit_eth);
+            s.reserve = c.after;
+            out.deficit_eth += run.deficit_eth;
+            out.covered_eth += c.covered_eth;
+            out.bad_debt_eth += c.bad_debt_eth;
+          }
+        }
+      }
+      if (seized == 0.0) break;
+      r.sold_by_liquidators += seized;
+      r.eth_to_liquidators += sell_into_pool(seized);
+    }
+
+    // 5. LPs leave as the discount deepens (never come back within the episode).
+    const double lp_share = withdrawn_share(market.lp, 1.0 - spot_price(pool) / nav_t);
+    if (lp_share > lp_gone) {
+      const double share = (lp_share - lp_gone) / (1.0 - lp_gone);
+      std::visit(
+          [&](const auto& q) {
+            r.lp_withdrawn_tokens += q.token * share;
+            r.lp_withdrawn_eth += q.eth * share;
+          },
+          pool);
+      pool = withdraw_liquidity(pool, share);
+      lp_gone = lp_share;
+    }
+
+    // 6. The step's price.
+    const double price = spot_price(pool);
+    if (market_oracle) record(history, {t, price});
+    if (keep_path) r.path.push_back({t, price});
+    r.min_price = std::min(r.min_price, price);
+    r.min_price_to_nav = std::min(r.min_price_to_nav, price / nav_t);
+    if (price < (1.0 - grid.depeg_threshold) * nav_t) ++depegged_steps;
+  }
+
+  r.depeg_days = static_cast<double>(depegged_steps) * grid.step_days;
+  r.pool = pool;
+  for (std::size_t b = 0; b < books.size(); ++b) {
+    const BookState& s = books[b];
+    LendingOutcome& out = r.lending[b];
+    double accounts = 0.0;
+    for (std::size_t i = 0; i < s.positions.size(); ++i) {
+      out.debt_left_eth += s.positions[i].debt_eth;
+      if (s.liquidated[i]) accounts += market.lending[b].borrowers[i].accounts;
+    }
+    out.accounts_liquidated = s.total_accounts > 0.0 ? accounts / s.total_accounts : 0.0;
+    out.reserve_left_eth = s.reserve.balance_eth;
+  }
+  return r;
+}
+
+}  // namespace restake::market
