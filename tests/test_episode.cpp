@@ -3,6 +3,7 @@
 // (docs/markets.md, "The episode").
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -185,13 +186,16 @@ TEST_CASE("an exchange-rate oracle: a market depeg liquidates nobody, a 7% write
 }
 
 TEST_CASE("a market spot oracle on a pure depeg liquidates below the threshold, and the spiral reaches further") {
-  // Hand-worked (60-digit decimal, docs/markets.md "The episode"): k = 10^6, 50 tokens dumped:
-  // p1 = (1,000 / 1,050)^2 = 0.907029. Morpho LLTV 86% (LIF 1.043841), three buckets owing 20 ETH at
-  // HF 1.05, 1.12, 1.5 (read at 1): only HF < 1 / p1 = 1.1025 is liquidatable, so only A.
-  //   round 1: A repays 20, seizes 20 x LIF / p1 = 23.016701 (of 24.418605): x = 1,073.016701,
-  //            p2 = 0.868534; B's HF is now 1.12 x p2 = 0.972759 < 1;
-  //   round 2: B seizes 20 x LIF / p2 = 24.036844: x = 1,097.053546, p3 = 0.830892;
-  //   round 3: C at 1.5 x p3 = 1.246 is healthy; A and B owe nothing. The fixed point.
+  // Hand-worked: k = 10^6, 50 tokens dumped: p1 = (1,000 / 1,050)^2 = 0.907029. Morpho LLTV 86%
+  // (LIF 1.043841), three buckets owing 20 ETH at HF 1.05, 1.12, 1.5 (read at 1): only
+  // HF < 1 / p1 = 1.1025 is liquidatable, so only A.
+  //   round 1: A repays 20, seizes s_a = 20 x LIF / p1 = 23.016701 (of 24.418605). Sold at once it
+  //            would take the price to (1,000 / (1,050 + s_a))^2 = 0.868534, past B's trigger
+  //            1 / 1.12 = 0.892857: it is sold down to that trigger (less a hair, 1e-9), at
+  //            x1 = 1,000 / sqrt(0.892857) = 1,058.300524 tokens in the pool;
+  //   round 2: B, at HF 1 - 1e-9, repays 20 and seizes s_b = 20 x LIF / 0.892857 = 23.381; the rest
+  //            of both, sold, leaves x = 1,050 + s_a + s_b and p3 = 0.831884, above C's trigger 2/3;
+  //   round 3: C at 1.5 x p3 = 1.248 is healthy; A and B owe nothing. The fixed point.
   const LendingMarket morpho = morpho_blue_market(0.86);
   const double lif = morpho_incentive_factor(0.86);
   TokenMarket m = cp_market(1'000);
@@ -206,13 +210,15 @@ TEST_CASE("a market spot oracle on a pure depeg liquidates below the threshold, 
   const double p1 = 1e6 / (1'050.0 * 1'050.0);
   CHECK(1.12 * p1 > 1.0);  // B is safe at the first price: only the spiral reaches it
   const double s_a = 20 * lif / p1;
-  const double p2 = 1e6 / std::pow(1'050 + s_a, 2);
-  const double s_b = 20 * lif / p2;
-  const double p3 = 1e6 / std::pow(1'050 + s_a + s_b, 2);
   CHECK(s_a == doctest::Approx(23.016701461377870564).epsilon(1e-14));
-  CHECK(p3 == doctest::Approx(0.83089156304177848950).epsilon(1e-14));
-  CHECK(r.sold_by_liquidators == doctest::Approx(47.053545753967760384).epsilon(1e-13));
-  CHECK(r.min_price == doctest::Approx(p3).epsilon(1e-13));
+  CHECK(1e6 / std::pow(1'050 + s_a, 2) < 1 / 1.12);  // sold at once, A's collateral would overshoot B's trigger
+  const double p_b = (1 / 1.12) * (1 - 1e-9);
+  const double s_b = 20 * lif / p_b;
+  const double x_end = 1'050 + s_a + s_b;
+  const double p3 = 1e6 / (x_end * x_end);
+  CHECK(p3 == doctest::Approx(0.831884).epsilon(1e-6));
+  CHECK(r.sold_by_liquidators == doctest::Approx(s_a + s_b).epsilon(1e-12));
+  CHECK(r.min_price == doctest::Approx(p3).epsilon(1e-12));
   CHECK(r.path[0].price_eth == r.min_price);  // all within the first step
   CHECK(r.path[2].price_eth == r.min_price);
   const LendingOutcome& o = r.lending[0];
@@ -220,9 +226,12 @@ TEST_CASE("a market spot oracle on a pure depeg liquidates below the threshold, 
   CHECK(o.repaid_eth == doctest::Approx(40).epsilon(1e-14));
   CHECK(o.debt_left_eth == 20);
   CHECK(o.deficit_eth == 0.0);
-  CHECK(r.eth_to_liquidators == doctest::Approx(40.848417008912855034).epsilon(1e-12));
+  // No fee: the ETH out of the pool is k / 1,050 - k / x_end, however the sales were cut.
+  CHECK(r.eth_to_liquidators == doctest::Approx(1e6 / 1'050 - 1e6 / x_end).epsilon(1e-12));
 
-  // At most one round: A alone, and the price stops at p2.
+  // At most one round: A alone; the rounds run out and the rest is sold at once, so the price
+  // stops at p2 = (1,000 / (1,050 + s_a))^2, where B is liquidated in the next step.
+  const double p2 = 1e6 / std::pow(1'050 + s_a, 2);
   EpisodeGrid one = hourly(3);
   one.max_rounds = 1;
   CHECK(run_episode(m, kFlatNav, kElectra, one).lending[0].accounts_liquidated == doctest::Approx(2.0 / 3.0).epsilon(1e-15));
@@ -258,7 +267,10 @@ TEST_CASE("a one-day TWAP sees a one-hour dip to p as 23/24 + p/24") {
   const EpisodeResult r = run_episode(m, kFlatNav, kElectra, g, true);
   CHECK(r.lending[0].accounts_liquidated == 0.5);
   CHECK(r.lending[0].liquidated_tokens > 0.0);
-  CHECK(r.path[1].price_eth < 1.0);  // the seized collateral was sold after the arbitrage
+  // The seized collateral is not sold: redeeming at once at NAV pays more than the pool's 1.
+  CHECK(r.redeemed_by_liquidators == r.lending[0].liquidated_tokens);
+  CHECK(r.sold_by_liquidators == 0.0);
+  CHECK(r.path[1].price_eth == doctest::Approx(1.0).epsilon(1e-12));
 
   // A spot oracle liquidates both at hour 0.
   m.lending[0].oracle = {.kind = OracleKind::MarketSpot};
@@ -365,8 +377,8 @@ TEST_CASE("conservation: tokens and ETH through the pool, debt and the reserve t
   m.sellers = {.share = 0.04, .trigger = 0.02, .hours = 12.0};
   m.redemption.open = true;
   m.redemption.buffer_eth = 500;
-  m.redemption.escrow_days = 0.5;
-  m.arbitrageurs = {.capital_eth = 2'000, .required_return = 0.10};
+  m.redemption.escrow_days = 30;  // a floor of 1 / (1 + 2 x 30 / 365) = 0.859: liquidators sell above it, redeem below
+  m.arbitrageurs = {.capital_eth = 2'000, .required_return = 2.0};
   m.lp.points = {{0.02, 0.0}, {0.2, 0.5}};
   const LendingMarket morpho = morpho_blue_market(0.945);
   const LendingMarket aave = aave_lrt_emode();
@@ -405,20 +417,17 @@ TEST_CASE("conservation: tokens and ETH through the pool, debt and the reserve t
   }
   CHECK(r.lending[0].debt_eth == 450);
   CHECK(r.lending[0].covered_eth == 1.0);  // the reserve is used up first
-  CHECK(seized == doctest::Approx(r.sold_by_liquidators).epsilon(1e-15));
+  CHECK(seized == doctest::Approx(r.sold_by_liquidators + r.redeemed_by_liquidators).epsilon(1e-15));
 }
 
 namespace {
 // A pure market depeg (NAV flat) on a pool of `depth`: 3% of the supply sold over six hours,
-// arbitrageurs behind a 7-day escrow, LPs leaving, Morpho borrowers priced by the pool.
+// withdrawals closed (nothing pulls the price back, and liquidators sell all they seize), LPs
+// leaving, Morpho borrowers priced by the pool.
 EpisodeResult pure_depeg(double depth, std::vector<BorrowerBucket> borrowers) {
   const LendingMarket morpho = morpho_blue_market(0.945);
   TokenMarket m = cp_market(depth, 0.003);
   m.sellers = {.share = 0.03, .trigger = 0.0, .hours = 6.0};
-  m.redemption.open = true;
-  m.redemption.buffer_eth = 200;
-  m.redemption.escrow_days = 7;
-  m.arbitrageurs = {.capital_eth = 1'000, .required_return = 0.10};
   m.lp.points = {{0.0, 0.0}, {0.3, 0.6}};
   m.lending = {LendingBook{
       .market = morpho, .oracle = {.kind = OracleKind::MarketSpot}, .reserve = {.balance_eth = 5.0}, .borrowers = std::move(borrowers)}};
@@ -431,35 +440,64 @@ std::vector<BorrowerBucket> five_buckets() {
 }  // namespace
 
 TEST_CASE("on a pure market depeg a deeper pool gives a higher low, and here less bad debt") {
-  // Common random numbers: the same sellers, arbitrageurs, LPs and borrowers on a grid of depths.
-  // The low is monotone in every configuration tried; bad debt is not in general (next test), so
-  // it is checked on one bucket, where the grid's depths cross its threshold in order.
+  // Common random numbers: the same sellers, LPs and borrowers on a grid of depths. The low is
+  // monotone; bad debt is not in general (the test after next), but it vanishes with depth.
   const LendingMarket morpho = morpho_blue_market(0.945);
-  double low_before = 0.0, bad_before = std::numeric_limits<double>::infinity();
+  double low_before = 0.0;
   for (const double depth : {1'000.0, 2'000.0, 3'000.0, 5'000.0, 8'000.0, 13'000.0, 21'000.0, 34'000.0, 1e6}) {
     CAPTURE(depth);
     const EpisodeResult r = pure_depeg(depth, five_buckets());
     CHECK(r.min_price >= low_before);
     low_before = r.min_price;
-    const double bad = pure_depeg(depth, {at_hf(morpho, 1.05, 1'000)}).lending[0].bad_debt_eth;
-    CHECK(bad <= bad_before);
-    if (depth == 1'000.0) CHECK(bad > 100.0);
-    bad_before = bad;
   }
   CHECK(low_before > 0.99);
-  CHECK(bad_before == 0.0);
+  CHECK(pure_depeg(1'000, {at_hf(morpho, 1.05, 1'000)}).lending[0].bad_debt_eth > 100.0);
+  CHECK(pure_depeg(1e6, {at_hf(morpho, 1.05, 1'000)}).lending[0].bad_debt_eth == 0.0);
 }
 
-TEST_CASE("a deeper pool can leave more bad debt: each round's seized collateral is sold at once") {
-  // Five buckets. At depth 3,000 the first hour's 500 tokens take the price to about 0.73 and every
-  // bucket is liquidated in the first round at that price. At depth 5,000 the price is 0.83: the
-  // HF 1.3 bucket (800 ETH, liquidatable below 0.769) survives the first round, whose seized
-  // collateral, sold at once, takes the price to about 0.49 - where the second round liquidates it,
-  // far below its threshold. A known effect of liquidating whole buckets at one price per round
-  // (docs/markets.md, "The episode").
+TEST_CASE("seized collateral is sold down to the next threshold: a deeper pool no longer leaves more bad debt") {
+  // Five buckets under Morpho at LLTV 94.5% (LIF 1 / (1 - 0.3 x 0.055) = 1.016777), a reserve of 5.
+  // The first hour's 500 tokens (fee 0.3%) leave the price at p = y' / x' with x' = depth + 500 and
+  // y' = depth^2 / (depth + 498.5). A bucket at HF h (collateral h debt / LLTV at price 1) liquidated
+  // at p leaves debt (1 - h p / (LLTV LIF)) when that is positive.
+  //   Depth 3,000: p = 0.735009, below every trigger 1 / h (the HF 1.3 bucket's is 0.769): all five
+  //   are liquidated in the first round at p.
+  //   Depth 5,000: p = 0.826671; the HF 1.3 bucket survives the first round, whose collateral is
+  //   sold only down to its trigger, where the second round liquidates it without bad debt (at HF 1
+  //   its collateral is worth debt / LLTV > debt x LIF); the HF 1.2 bucket, at h p / LLTV = 1.0497,
+  //   leaves none either. Selling the first round's collateral at once would have taken the price to
+  //   about 0.49 and liquidated the HF 1.3 bucket there, leaving the deeper pool with more bad debt.
+  const LendingMarket morpho = morpho_blue_market(0.945);
+  const double lif = morpho_incentive_factor(0.945);
+  const auto expected = [&](double depth, std::initializer_list<double> liquidated_at_p) {
+    const double p = depth * depth / (depth + 498.5) / (depth + 500.0);
+    const std::vector<std::pair<double, double>> buckets{{1.01, 200}, {1.05, 300}, {1.1, 500}, {1.2, 400}, {1.3, 800}};
+    double bad = 0.0;
+    for (const auto& hd : buckets)
+      if (std::find(liquidated_at_p.begin(), liquidated_at_p.end(), hd.first) != liquidated_at_p.end())
+        bad += hd.second * std::max(0.0, 1.0 - hd.first * p / (0.945 * lif));
+    return bad - 5.0;  // the reserve covers the first 5
+  };
   const EpisodeResult shallow = pure_depeg(3'000, five_buckets());
   const EpisodeResult deeper = pure_depeg(5'000, five_buckets());
-  CHECK(deeper.lending[0].bad_debt_eth > shallow.lending[0].bad_debt_eth + 100.0);
+  CHECK(shallow.lending[0].bad_debt_eth == doctest::Approx(expected(3'000, {1.01, 1.05, 1.1, 1.2, 1.3})).epsilon(1e-12));
+  CHECK(deeper.lending[0].bad_debt_eth == doctest::Approx(expected(5'000, {1.01, 1.05, 1.1, 1.2})).epsilon(1e-12));
+  CHECK(deeper.lending[0].bad_debt_eth < shallow.lending[0].bad_debt_eth - 100.0);
+  CHECK(deeper.min_price > shallow.min_price);
+}
+
+TEST_CASE("a deeper pool can leave more bad debt: it delays a liquidation to a sellers' trade that overshoots") {
+  // One bucket owing 1,000 ETH at HF 1.05 (threshold 1 / 1.05 = 0.952). At depth 13,000 the first
+  // hour's 500 tokens take the price just below it: liquidated near its threshold, no bad debt. At
+  // depth 21,000 the first hour stays above it; LPs leave as the discount grows, and a later hour's
+  // 500 tokens, one trade, carry the price past the threshold in one move: it is liquidated below
+  // it, where its collateral no longer pays debt x LIF. Path dependence that a real market has too
+  // (a dump is one transaction); docs/markets.md, "The episode".
+  const LendingMarket morpho = morpho_blue_market(0.945);
+  const EpisodeResult shallow = pure_depeg(13'000, {at_hf(morpho, 1.05, 1'000)});
+  const EpisodeResult deeper = pure_depeg(21'000, {at_hf(morpho, 1.05, 1'000)});
+  CHECK(shallow.lending[0].bad_debt_eth == 0.0);
+  CHECK(deeper.lending[0].bad_debt_eth > 1.0);
   CHECK(deeper.min_price > shallow.min_price);
 }
 

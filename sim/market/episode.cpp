@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "market/solve.hpp"
+
 namespace restake::market {
 
 // --- any pool ---
@@ -105,21 +107,15 @@ void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const Con
   if (g.max_rounds < 1) throw std::invalid_argument("market episode: the grid's max_rounds must be at least 1, got 0");
 }
 
-// The sale that leaves the pool's price at `price` (below the current one): closed form for constant
-// product; otherwise bisection, the price after a sale falling with its size.
+// The sale that leaves the pool's price at `price` or just below (below the current one): closed form
+// for constant product; otherwise a root of the price after a sale, which falls with its size.
 double sale_to_price(const Pool& pool, double price) {
   if (const auto* cp = std::get_if<ConstantProductPool>(&pool)) return sell_to_price(*cp, price);
   if (spot_price(pool) <= price) return 0.0;
-  double lo = 0.0, hi = std::visit([](const auto& q) { return q.token; }, pool);
-  for (int i = 0; i < 200 && spot_price(sell(pool, hi).pool) > price; ++i) {
-    lo = hi;
-    hi *= 2.0;
-  }
-  for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (spot_price(sell(pool, mid).pool) > price ? lo : hi) = mid;
-  }
-  return hi;
+  const auto gap = [&](double sale) { return price - spot_price(sell(pool, sale).pool); };
+  double hi = std::visit([](const auto& q) { return q.token; }, pool);
+  for (int i = 0; i < 200 && gap(hi) < 0.0; ++i) hi *= 2.0;
+  return sign_change(gap, 0.0, hi).second;
 }
 
 // A redemption queued for payment: the capital it returns.
@@ -136,6 +132,22 @@ struct BookState {
   double total_accounts = 0.0;
   double oracle_price = 0.0;  // this round's
 };
+
+// The highest price below `spot` at which a position of a book priced at the pool's spot becomes
+// liquidatable (collateral x price x LT < debt); 0 when none will.
+double next_spot_trigger(const TokenMarket& market, const std::vector<BookState>& books, double spot) {
+  double next = 0.0;
+  for (std::size_t b = 0; b < books.size(); ++b) {
+    const LendingBook& book = market.lending[b];
+    if (book.oracle.kind != OracleKind::MarketSpot) continue;
+    for (const Borrower& p : books[b].positions) {
+      if (p.debt_eth <= 0.0 || p.collateral_tokens <= 0.0) continue;
+      const double trigger = p.debt_eth / (p.collateral_tokens * book.market.liquidation_threshold);
+      if (trigger < spot && trigger > next) next = trigger;
+    }
+  }
+  return next;
+}
 
 }  // namespace
 
@@ -181,6 +193,10 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
 
   // Arbitrage: capital in hand, and what is queued to come back.
   const bool arbitrage_on = market.redemption.open;
+  const double required_return = market.arbitrageurs.required_return;
+  const auto closed_for = [&market](double t) { return std::max(0.0, market.redemption_opens_days - t); };
+  // The wait for `eth` more redeemed after everything redeemed in the episode so far.
+  const auto wait_for = [&](double eth) { return redemption_wait_days(market.redemption, cp, r.eth_redeemed + eth); };
   double capital = market.arbitrageurs.capital_eth;
   std::vector<Payout> payouts;
   if (arbitrage_on) payouts.reserve(grid.steps);
@@ -198,6 +214,9 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   double sellers_sold = 0.0;
 
   double lp_gone = 0.0;  // share of the original depth withdrawn
+  double last_change = 0.0;  // the day of the last step that changed anything
+  bool capped_oracle = false;  // a CAPO cap moves with the day
+  for (const LendingBook& book : market.lending) capped_oracle = capped_oracle || book.oracle.capped;
   std::size_t depegged_steps = 0;
   if (keep_path) r.path.reserve(grid.steps);
   std::size_t nav_index = 0;
@@ -206,24 +225,25 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
     const double t = static_cast<double>(k) * grid.step_days;
     while (nav_index + 1 < nav.size() && nav[nav_index + 1].day <= t) ++nav_index;
     const double nav_t = nav[nav_index].nav;
+    bool changed = false;  // a trade, a liquidation, LPs leaving or capital coming back this step
 
     // 1. Arbitrage. Capital whose redemption has paid is back in hand.
     if (arbitrage_on) {
       const auto due = [t](const Payout& p) { return p.day <= t; };
       for (const Payout& p : payouts)
         if (due(p)) {
+          changed = true;
           capital += p.eth;
           r.eth_returned_to_arbitrageurs += p.eth;
         }
       payouts.erase(std::remove_if(payouts.begin(), payouts.end(), due), payouts.end());
 
-      const double closed_for = std::max(0.0, market.redemption_opens_days - t);
-      const auto wait_after = [&](double tokens) {
-        return closed_for + redemption_wait_days(market.redemption, cp, r.eth_redeemed + nav_t * tokens);
-      };
-      const double rr = market.arbitrageurs.required_return;
+      const auto wait_after = [&](double tokens) { return closed_for(t) + wait_for(nav_t * tokens); };
+      const double rr = required_return;
       const double floor0 = arbitrage_floor(nav_t, wait_after(0.0), rr);
-      if (capital > 0.0 && spot_price(pool) < floor0) {
+      // A relative hair below the floor does not count: a purchase solved to the floor leaves the
+      // price within rounding of it, and buying that back every step would never let a step be quiet.
+      if (capital > 0.0 && spot_price(pool) < floor0 * (1.0 - 1e-12)) {
         // The price after a purchase rises with its size and the floor falls (a longer wait):
         // the purchase is the largest at which the price is still at most the floor.
         const Swap<Pool> all = buy(pool, capital);
@@ -239,16 +259,15 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
           bought = {a.tokens_bought, a.pool};
           spent = a.eth_spent;
         } else {
-          double lo = 0.0, hi = capital;
-          for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
-            const double mid = 0.5 * (lo + hi);
-            const Swap<Pool> s = buy(pool, mid);
-            (spot_price(s.pool) <= arbitrage_floor(nav_t, wait_after(s.out), rr) ? lo : hi) = mid;
-          }
-          spent = lo;
-          bought = buy(pool, lo);
+          const auto gap = [&](double eth) {
+            const Swap<Pool> s = buy(pool, eth);
+            return spot_price(s.pool) - arbitrage_floor(nav_t, wait_after(s.out), rr);
+          };
+          spent = sign_change(gap, 0.0, capital).first;
+          bought = buy(pool, spent);
         }
         if (spent > 0.0) {
+          changed = true;
           const double wait = wait_after(bought.out);
           pool = bought.pool;
           capital -= spent;
@@ -263,6 +282,7 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
     // 2. Holders sell while the pool pays more than NAV.
     if (spot_price(pool) > nav_t) {
       const double sale = sale_to_price(pool, nav_t);
+      changed = true;
       r.sold_by_holders += sale;
       r.eth_to_holders += sell_into_pool(sale);
     }
@@ -274,12 +294,20 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
       ++seller_steps_done;
       const double sale = seller_steps_done < sellers_steps ? sellers_per_step : sellers_total - sellers_sold;
       sellers_sold += sale;
+      changed = true;
       r.sold_by_holders += sale;
       r.eth_to_holders += sell_into_pool(sale);
     }
 
     // 4. Liquidations to a fixed point: each round's seized collateral is sold before the next
-    // round reads the oracles.
+    // round reads the oracles - down to the next price at which a position priced at the pool's
+    // spot becomes liquidatable, which the next round liquidates there before the rest is sold.
+    // Liquidators act as the price passes each threshold; selling a round's collateral at once
+    // would overshoot the next one, and a deeper pool could then liquidate it at a lower price
+    // than a shallower one. The sellers' step is one trade: a dump overshoots thresholds, which
+    // is how a market depeg leaves bad debt (a position liquidated at its own threshold does not:
+    // its collateral is worth debt / LT > debt x (1 + bonus)).
+    double unsold = 0.0;  // seized, not sold yet
     for (std::size_t round = 0; round < grid.max_rounds && !books.empty(); ++round) {
       if (market_oracle) record(history, {t, spot_price(pool)});
       double seized = 0.0;
@@ -306,9 +334,28 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
           }
         }
       }
-      if (seized == 0.0) break;
-      r.sold_by_liquidators += seized;
-      r.eth_to_liquidators += sell_into_pool(seized);
+      unsold += seized;
+      if (unsold == 0.0) break;
+      changed = true;
+      // Liquidators never sell below what redeeming pays them (the arbitrage floor of what they
+      // hold): the rest they redeem at NAV. With withdrawals that never open they sell it all.
+      const double keep_below = arbitrage_on ? arbitrage_floor(nav_t, closed_for(t) + wait_for(nav_t * unsold), required_return) : 0.0;
+      const double next = next_spot_trigger(market, books, spot_price(pool));
+      // Just past the trigger (a hair), where the position's HF is below 1, not at it.
+      const double stop = std::max(next * (1.0 - 1e-9), keep_below);
+      const double sale = stop > 0.0 && spot_price(sell(pool, unsold).pool) < stop ? std::min(unsold, sale_to_price(pool, stop)) : unsold;
+      unsold -= sale;
+      r.sold_by_liquidators += sale;
+      r.eth_to_liquidators += sell_into_pool(sale);
+      if (unsold > 0.0 && stop == keep_below) {
+        r.redeemed_by_liquidators += unsold;
+        r.eth_redeemed += nav_t * unsold;
+        unsold = 0.0;
+      }
+    }
+    if (unsold > 0.0) {  // the rounds ran out: the rest is sold at once
+      r.sold_by_liquidators += unsold;
+      r.eth_to_liquidators += sell_into_pool(unsold);
     }
 
     // 5. LPs leave as the discount deepens (never come back within the episode).
@@ -323,6 +370,7 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
           pool);
       pool = withdraw_liquidity(pool, share);
       lp_gone = lp_share;
+      changed = true;
     }
 
     // 6. The step's price.
@@ -331,7 +379,24 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
     if (keep_path) r.path.push_back({t, price});
     r.min_price = std::min(r.min_price, price);
     r.min_price_to_nav = std::min(r.min_price_to_nav, price / nav_t);
-    if (price < (1.0 - grid.depeg_threshold) * nav_t) ++depegged_steps;
+    const bool depegged = price < (1.0 - grid.depeg_threshold) * nav_t;
+    if (depegged) ++depegged_steps;
+
+    // A quiet step after which nothing can change repeats to the end: no NAV point, sale or payout
+    // within the episode ahead, a floor that no longer moves (or no capital to buy with), and every TWAP window past
+    // the last change. Most episodes after a small loss are quiet from their first hours.
+    if (changed) last_change = t;
+    const bool sellers_idle = sellers_total == 0.0 || !triggered || seller_steps_done >= sellers_steps;
+    const bool floor_fixed = !arbitrage_on || capital <= 0.0 || market.redemption_opens_days <= t;
+    const bool no_payout_ahead =
+        std::all_of(payouts.begin(), payouts.end(), [&](const Payout& p) { return p.day > static_cast<double>(grid.steps - 1) * grid.step_days; });
+    if (!changed && nav_index + 1 == nav.size() && no_payout_ahead && sellers_idle && floor_fixed && !capped_oracle &&
+        t - last_change >= keep_days) {
+      const std::size_t rest = grid.steps - 1 - k;
+      if (depegged) depegged_steps += rest;
+      for (std::size_t j = 1; keep_path && j <= rest; ++j) r.path.push_back({t + static_cast<double>(j) * grid.step_days, price});
+      break;
+    }
   }
 
   r.depeg_days = static_cast<double>(depegged_steps) * grid.step_days;

@@ -80,7 +80,9 @@ struct EpisodeGrid {
   double step_days = 1.0 / 24.0;  // an hour
   std::size_t steps = 7 * 24;     // a week
   double depeg_threshold = 0.01;  // a step is depegged when price < (1 - threshold) x NAV
-  std::size_t max_rounds = 64;    // liquidation rounds within a step before it gives up on a fixed point
+  // Liquidation rounds within a step before it gives up on a fixed point (and sells what is left):
+  // a round per position priced at the pool's spot that the step's sales make liquidatable.
+  std::size_t max_rounds = 4096;
 };
 
 // NAV per token over the episode, relative to the NAV before it: a step path in days from the
@@ -109,6 +111,7 @@ struct EpisodeResult {
   double sold_by_holders = 0.0;     // tokens sold by the sellers and by holders while price > NAV
   double sold_by_liquidators = 0.0; // seized collateral sold into the pool
   double bought_by_arbitrageurs = 0.0;
+  double redeemed_by_liquidators = 0.0;  // seized tokens they redeemed rather than sell below the floor
   // Where the ETH went (so that the pool's balances can be accounted for).
   double eth_to_holders = 0.0;            // what the holders' and sellers' sales fetched
   double eth_to_liquidators = 0.0;        // what the seized collateral fetched
@@ -129,7 +132,10 @@ struct EpisodeResult {
 //   2. while the pool pays more than NAV, holders sell into it down to NAV;
 //   3. the sellers sell their step's amount once triggered;
 //   4. liquidations at each oracle's price, the seized collateral sold into the pool at once,
-//      repeated until no position is liquidatable (or grid.max_rounds); market oracles see each
+//      repeated until no position is liquidatable (or grid.max_rounds); the seized collateral is
+//      sold down to the next price at which a spot-priced position becomes liquidatable, which the
+//      next round liquidates there before the rest is sold, and never below the arbitrage floor
+//      (what redeeming pays): the rest the liquidators redeem; market oracles see each
 //      sale (the spot price, and the TWAP over the recorded path). A round reads every book's
 //      oracle, liquidates every liquidatable bucket (liquidate_until_healthy), then sells all that
 //      was seized in one sale, so the books' order does not matter;

@@ -11,6 +11,7 @@
 
 #include "chain/consensus.hpp"
 #include "market/amm.hpp"
+#include "market/solve.hpp"
 
 namespace restake::market {
 
@@ -48,8 +49,8 @@ struct Arbitrage {
 double buy_to_price(const ConstantProductPool& p, double price);
 
 // Any pool: the spot price after a purchase rises with its size, so the size that reaches `floor`
-// is found by bisection within [0, capital] (the constant-product pool has it in closed form,
-// buy_to_price, and the tests check the two agree).
+// is found as a root within [0, capital] (market/solve.hpp; the constant-product pool has it in
+// closed form, buy_to_price, and the tests check the two agree).
 template <class Pool>
 Arbitrage<Pool> arbitrage(const Pool& p, double floor, double capital_eth) {
   if (!std::isfinite(floor) || floor < 0.0) throw std::invalid_argument(fmt::format("arbitrage: floor price must be finite and >= 0, got {}", floor));
@@ -57,14 +58,8 @@ Arbitrage<Pool> arbitrage(const Pool& p, double floor, double capital_eth) {
     throw std::invalid_argument(fmt::format("arbitrage: capital must be finite and >= 0, got {} ETH", capital_eth));
   if (spot_price(p) >= floor || capital_eth == 0.0) return {0.0, 0.0, p};
   double spend = capital_eth;
-  if (spot_price(buy(p, capital_eth).pool) > floor) {
-    double lo = 0.0, hi = capital_eth;
-    for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
-      const double mid = 0.5 * (lo + hi);
-      (spot_price(buy(p, mid).pool) < floor ? lo : hi) = mid;
-    }
-    spend = hi;
-  }
+  if (spot_price(buy(p, capital_eth).pool) > floor)
+    spend = sign_change([&](double eth) { return spot_price(buy(p, eth).pool) - floor; }, 0.0, capital_eth).second;
   const auto s = buy(p, spend);
   return {spend, s.out, s.pool};
 }
