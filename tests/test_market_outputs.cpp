@@ -421,16 +421,17 @@ TEST_CASE("a results file with markets reads back to the summary in memory, and 
     }
   }
 
-  // The engine's own run of the same world: the records it writes before the market mechanism
-  // exists are the block's neutral values.
+  // The engine's own run of the same world: the market mechanism writes the records, and the file
+  // reads back to what the run summarised.
   RunSpec spec;
   spec.trials = 300;
   spec.seed = 3;
   spec.threads = 2;
-  const RunSummary neutral = test::write_results(dir / "engine.h5", m, spec);
-  CHECK(neutral.tokens[0].min_price_mean == 1.0);
-  CHECK(neutral.tokens[0].min_price_p05 == 1.0);
-  CHECK(neutral.lending[0].p_bad_debt == 0.0);
+  const RunSummary engine = test::write_results(dir / "engine.h5", m, spec);
+  CHECK(engine.tokens[0].min_price_mean < 1.0);
+  CHECK(engine.tokens[0].min_price_p05 <= engine.tokens[0].min_price_mean);
+  const RunSummary engine_back = read_summary(dir / "engine.h5");
+  for (const SummarySpec* s : market_summaries(engine)) CHECK(summary_values(*s, engine_back) == summary_values(*s, engine));
 
   // Without markets: no market dataset, group or axis.
   const Model plain = test::model_from(test::shared_avs_world(1.0, 0.1));
@@ -515,7 +516,11 @@ TEST_CASE("a sweep of a world with markets stores their records and summaries pe
     CHECK(f.dims("trials/loss_at_market") == std::vector<hsize_t>{3, 300, 2});
     CHECK(f.dims("summary/lending/bad_debt_var95") == std::vector<hsize_t>{3, 2});
     CHECK(f.dims("summary/loss_at_market/es99") == std::vector<hsize_t>{3, 2});
-    CHECK(f.read_doubles("summary/token/min_price_mean") == std::vector<double>(3, 1.0));
+    // Likelier faults, more losses, lower prices (the same draws at every point).
+    const std::vector<double> min_price = f.read_doubles("summary/token/min_price_mean");
+    REQUIRE(min_price.size() == 3);
+    CHECK(min_price[0] < 1.0);
+    CHECK(min_price[2] < min_price[0]);
   }
   const std::string p0 = dir / "p0.h5", p1 = dir / "p1.h5";
   REQUIRE(test::cli(fmt::format("sweep {} --shard 0/2 -o {} --records --threads 2 --block 70", sweep, p0), dir, nullptr, &err) == 0);

@@ -2045,3 +2045,16 @@ TEST_CASE("a lending market's rules, oracle and borrowers are checked") {
   expect_error(with_markets().replace("leverage = 4", "leverage = 8"), {"lending_market[1].leverage", "a leverage in (1, 1 / (1 - LT)] = (1, 7.14286]", ""});
   expect_error(with_markets().replace("leverage = 4", "leverage = 1"), {"lending_market[1].leverage", "expected a leverage above 1 (a loop borrows), got 1", ""});
 }
+
+TEST_CASE("a forced market shock names a token and a day within the horizon") {
+  const Model m = parse(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\"\nday = 12.5").text());
+  REQUIRE(m.stress.market_shocks.size() == 1);
+  CHECK(m.stress.market_shocks[0].token == 0);
+  CHECK(m.stress.market_shocks[0].day == 12.5);
+  expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-y\"\nday = 1"),
+               {"stress.market_shock[0].token", "unknown token \"tok-y\" (defined: tok-x)", ""});
+  expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\"\nday = 400"),
+               {"stress.market_shock[0].day", "expected a day within the horizon [0, 365]", ""});
+  expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\""),
+               {"stress.market_shock[0]", "missing required key 'day'", ""});
+}

@@ -150,7 +150,8 @@ def test_a_sweep_of_a_world_with_markets_gives_token_and_lending_market_summarie
     run_cli("sweep", sweep, "-o", tmp_path / "s.h5", "-q")
     with Sweep(tmp_path / "s.h5") as s:
         assert s.token_names == ["tok-x"] and s.lending_names == ["aave-x"]
-        assert list(s.metric("token/min_price_mean", "tok-x")) == [1.0, 1.0]
+        low = s.metric("token/min_price_mean", "tok-x")  # likelier faults, more losses: lower prices
+        assert low.shape == (2,) and 0.0 < low[1] < low[0] < 1.0
         assert s.metric("lending/p_bad_debt", "aave-x").shape == (2,)
         assert s.metric("loss_at_market/mean", "lst-y").shape == (2,)
         with pytest.raises(KeyError, match="no token 'nope'"):

@@ -1034,7 +1034,7 @@ class Parser {
     const toml::table* t = root_.table("stress");
     if (!t) return;
     TableReader f(*t, "stress", file_);
-    f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure", "outage"});
+    f.allow({"random_events", "operator_fault", "avs_failures", "contract_failure", "outage", "market_shock"});
     Stress& st = m_.stress;
     st.random_events = f.boolean("random_events").value_or(true);
     const double horizon = m_.simulation.horizon_days;
@@ -1089,6 +1089,13 @@ class Parser {
       x.outage = resolve_key(outages_, e, "outage", name, "outage");
       x.day = day(e);
       st.outages.push_back(x);
+    });
+    f.each_table("market_shock", [&](TableReader& e, std::size_t) {
+      e.allow({"token", "day"});
+      ForcedMarketShock x;
+      x.token = resolve_key(tokens_, e, "token", e.required_string("token"), "token");
+      x.day = e.required_number("day", 0.0, horizon, day_range.c_str());
+      st.market_shocks.push_back(x);
     });
     f.finish();
   }

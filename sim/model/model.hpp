@@ -336,12 +336,19 @@ struct ForcedOutage {
   std::size_t outage = 0;  // its duration, shares and members as the [[outage]] defines them
   Distribution day = Distribution::fixed(0.0);
 };
+// A market episode for a token with no loss at NAV: holders run on it (ezETH, 24 April 2024). Its
+// sellers, triggered by a fall of 0, sell from the day on.
+struct ForcedMarketShock {
+  std::size_t token = 0;
+  double day = 0.0;
+};
 struct Stress {
   bool random_events = true;  // false: only the forced events happen
   std::vector<ForcedOperatorFault> operator_faults;
   std::vector<ForcedAvsFailures> avs_failures;
   std::vector<ForcedContractFailure> contract_failures;
   std::vector<ForcedOutage> outages;
+  std::vector<ForcedMarketShock> market_shocks;
 };
 
 // [tail]: importance sampling towards one holder's rare losses. The tilt is found by cross-entropy

@@ -19,6 +19,7 @@ std::vector<std::unique_ptr<const MechanismType>> make_mechanisms(const Model& m
       make_coverage_pools,     // loss hook: pools and operator bonds pay
       make_rewards,            // change and end hooks: base and AVS rewards with subsidy decay
       make_cascade_attacks,    // end hook: Durvasula-Roughgarden attacks ([cascade] in_trials)
+      make_markets,            // loss and end hooks: market episodes after losses ([[token]]), after coverage and attacks
   };
   std::vector<std::unique_ptr<const MechanismType>> out;
   for (MechanismFactory make : kRegistered)

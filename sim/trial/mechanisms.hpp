@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "market/episode.hpp"
 #include "model/model.hpp"
 #include "trial/mechanism.hpp"
 #include "trial/world.hpp"
@@ -24,6 +25,13 @@ std::unique_ptr<const MechanismType> make_withdrawals(const Model&, const World&
 std::unique_ptr<const MechanismType> make_coverage_pools(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_rewards(const Model&, const World&);
 std::unique_ptr<const MechanismType> make_cascade_attacks(const Model&, const World&);
+std::unique_ptr<const MechanismType> make_markets(const Model&, const World&);
+
+// The market layer's values as an episode starts (each token unit worth 1 at NAV): token k's pool,
+// redemption, arbitrageurs, sellers' hours (not their drawn share and trigger) and its lending
+// markets, in the model's order; and the episode's grid.
+market::TokenMarket token_market(const Model& m, std::size_t token);
+market::EpisodeGrid episode_grid(const MarketGrid& g);
 
 class Trial;
 

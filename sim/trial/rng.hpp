@@ -25,6 +25,7 @@ enum class Substream : std::uint64_t {
   StressTiming = 7, // index: forced event entry; likewise
   Withdrawal = 8,   // index: [[withdrawal]] entry
   AllocationChange = 9,  // index: [[allocation_change]] entry
+  Sellers = 10,     // index: [[token]]; its sellers' share and trigger
 };
 
 inline TrialRng trial_rng(std::uint64_t seed, std::uint64_t trial, Substream purpose, std::uint64_t index) {

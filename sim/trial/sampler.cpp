@@ -327,6 +327,11 @@ void sample_trial(const Model& m, const SamplerPlan& plan, std::uint64_t seed, s
     TrialRng rng = trial_rng(seed, trial, Substream::AllocationChange, k);
     out.allocation_change_days[k] = draw(m.allocation_changes[k].day, rng);
   }
+  out.sellers.resize(m.tokens.size());
+  for (std::size_t k = 0; k < m.tokens.size(); ++k) {
+    TrialRng rng = trial_rng(seed, trial, Substream::Sellers, k);
+    out.sellers[k] = {draw(m.tokens[k].sell_share, rng), draw(m.tokens[k].sell_trigger, rng)};
+  }
 
   out.weight = 1.0;
   out.fired.clear();

@@ -90,6 +90,11 @@ struct TrialDraws {
   };
   std::vector<Withdrawal> withdrawals;  // per [[withdrawal]] entry
   std::vector<double> allocation_change_days;  // per [[allocation_change]]: its day, or days after the first fault
+  struct Sellers {
+    double share = 0.0;    // of the token's supply
+    double trigger = 0.0;  // the fall that sets them selling
+  };
+  std::vector<Sellers> sellers;      // per [[token]]
   std::vector<Event> events;         // in no particular order
   double weight = 1.0;               // likelihood ratio (1 unless the plan is tilted)
   struct Fired {

@@ -1,0 +1,263 @@
+// The market layer in trials ([[token]], [[lending_market]]): a loss at NAV starts an episode whose
+// outcome reaches the trial's records. Hand-worked against forced contract failures, and checked
+// against the episode run directly (market/episode.hpp, tested on its own in test_episode.cpp).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+#include "trial/mechanisms.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+// One LST holder of 100,000 ETH behind a contract that fails on day 10 taking `loss` of its value
+// (no other event); its token trades in a pool of `pool` and backs `lending` markets.
+std::string world(double loss, const std::string& pool, const std::string& lending, const std::string& token_keys = "",
+                  const std::string& contract_keys = "", bool random_events = false) {
+  return R"(
+[simulation]
+name = "markets"
+trials = 4
+seed = 3
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.0
+[[contract]]
+name = "vault"
+)" + contract_keys + R"(
+[[operator]]
+name = "op"
+stake_eth = 101_024
+[[lst]]
+name = "holder"
+contracts = ["vault"]
+positions = [{ operator = "op", stake_eth = 100_000 }]
+[[lst]]
+name = "bystander"
+positions = [{ operator = "op", stake_eth = 1_000 }]
+[[token]]
+name = "tok"
+holder = "holder"
+pool = )" + pool + "\n" + token_keys + "\n" + lending + R"(
+[stress]
+random_events = )" + (random_events ? "true" : "false") + R"(
+  [[stress.contract_failure]]
+  contract = "vault"
+  day = 10
+  loss = )" + std::to_string(loss) + "\n";
+}
+
+// Aave e-mode, NAV-priced, 20 buckets of health factors uniform in [1, 1.2]: 1.005, 1.015, ..., 1.195.
+const std::string kAaveExchangeRate = R"(
+[[lending_market]]
+name = "aave"
+token = "tok"
+rules = "aave_v3"
+ltv = 0.93
+liquidation_threshold = 0.95
+liquidation_bonus = 0.01
+oracle = "exchange_rate"
+debt_eth = 20_000
+health_factor = { dist = "uniform", min = 1.0, max = 1.2 }
+)";
+
+struct MarketRecords {
+  std::vector<double> loss, loss_at_market, min_price, max_discount, depeg_days, sold, liquidated, bad_debt, accounts;
+};
+
+MarketRecords run(const Model& m, std::uint64_t trials = 1, int threads = 1, std::size_t block = 4096, std::uint64_t seed = 7) {
+  MarketRecords r;
+  RunSpec o;
+  o.trials = trials;
+  o.seed = seed;
+  o.threads = threads;
+  o.block_trials = block;
+  auto add = [](std::vector<double>& to, const std::vector<double>& from) { to.insert(to.end(), from.begin(), from.end()); };
+  run_trials(m, o, [&](const TrialBlock& b) {
+    add(r.loss, b.loss_fraction);
+    add(r.loss_at_market, b.loss_at_market);
+    add(r.min_price, b.token_min_price);
+    add(r.max_discount, b.token_max_discount);
+    add(r.depeg_days, b.token_depeg_days);
+    add(r.sold, b.token_sold);
+    add(r.liquidated, b.lending_liquidated);
+    add(r.bad_debt, b.lending_bad_debt);
+    add(r.accounts, b.lending_accounts_liquidated);
+  });
+  return r;
+}
+
+const std::string kDeepPool = R"({ kind = "constant_product", eth = 1e9, fee = 0 })";
+
+}  // namespace
+
+TEST_CASE("a NAV write-down liquidates, under an exchange-rate oracle, exactly the borrowers below 1 / (1 - loss)") {
+  // 7%: HF x 0.93 < 1 for HF < 1.0753: the 8 buckets 1.005 ... 1.075 of 20.
+  const Model m = model_from(world(0.07, kDeepPool, kAaveExchangeRate));
+  const MarketRecords r = run(m);
+  CHECK(r.loss[0] == doctest::Approx(0.07).epsilon(1e-12));
+  CHECK(r.accounts[0] == doctest::Approx(8.0 / 20.0).epsilon(1e-12));
+  CHECK(r.liquidated[0] > 0.0);
+  // Below the spiral threshold LT (1 + bonus) = 0.9595, at 0.93 HF < 0.9595 (HF < 1.0317: 1.005,
+  // 1.015, 1.025), liquidations take all the collateral and leave debt - value / (1 + bonus) of
+  // each 1,000 ETH bucket: 1,000 (1 - 0.93 HF / (0.95 x 1.01)) = 25.90 + 16.21 + 6.51.
+  double bad_debt = 0.0;
+  for (const double hf : {1.005, 1.015, 1.025}) bad_debt += 1000.0 * (1.0 - 0.93 * hf / (0.95 * 1.01));
+  CHECK(r.bad_debt[0] == doctest::Approx(bad_debt).epsilon(1e-9));
+  // The pool follows NAV down (holders sell while it pays more) and, with a billion ETH of depth,
+  // the liquidators' sales move it by about 2 x 8,000 / 1e9: no discount to speak of.
+  CHECK(r.min_price[0] == doctest::Approx(0.93).epsilon(1e-4));
+  CHECK(r.max_discount[0] < 1e-4);
+  CHECK(r.depeg_days[0] == 0.0);
+  // At market the holder loses what it lost at NAV; the bystander has no token.
+  CHECK(r.loss_at_market[0] == doctest::Approx(0.07).epsilon(1e-4));
+  CHECK(r.loss_at_market[1] == r.loss[1]);
+}
+
+TEST_CASE("a trial without a loss runs no episode: neutral market records") {
+  const Model m = model_from(world(0.0, kDeepPool, kAaveExchangeRate));
+  const MarketRecords r = run(m);
+  CHECK(r.loss[0] == 0.0);
+  CHECK(r.min_price[0] == 1.0);
+  CHECK(r.max_discount[0] == 0.0);
+  CHECK(r.sold[0] == 0.0);
+  CHECK(r.accounts[0] == 0.0);
+  CHECK(r.loss_at_market[0] == 0.0);
+}
+
+TEST_CASE("the trial's episode is the episode run directly on the token's market and NAV path") {
+  const std::string sellers = "sellers = { share = 0.05, trigger = 0.0, hours = 6 }";
+  const std::string pool = R"({ kind = "constant_product", eth = 3000, lp_withdrawal = [[0.05, 0.3], [0.3, 0.9]] })";
+  const std::string spot = R"(
+[[lending_market]]
+name = "morpho"
+token = "tok"
+rules = "morpho_blue"
+lltv = 0.86
+oracle = "market_spot"
+debt_eth = 30_000
+reserve_eth = 50
+health_factor = { dist = "uniform", min = 1.0, max = 1.6 }
+)";
+  const Model m = model_from(world(0.02, pool, kAaveExchangeRate + spot, sellers));
+  const MarketRecords r = run(m);
+  market::TokenMarket tm = token_market(m, 0);
+  tm.sellers.share = 0.05;
+  tm.sellers.trigger = 0.0;
+  const std::vector<market::NavPoint> nav{{0.0, 0.98}};
+  const market::EpisodeResult e = market::run_episode(tm, nav, m.ethereum.consensus, episode_grid(m.market));
+  CHECK(r.min_price[0] == e.min_price);
+  CHECK(r.max_discount[0] == 1.0 - e.min_price_to_nav);
+  CHECK(r.depeg_days[0] == e.depeg_days);
+  CHECK(r.sold[0] == e.sold_by_holders + e.sold_by_liquidators);
+  REQUIRE(e.lending.size() == 2);
+  for (std::size_t b = 0; b < 2; ++b) {
+    CHECK(r.liquidated[b] == e.lending[b].liquidated_tokens);
+    CHECK(r.bad_debt[b] == e.lending[b].bad_debt_eth);
+    CHECK(r.accounts[b] == e.lending[b].accounts_liquidated);
+  }
+  // The depeg is real here (5% of 100k tokens into 3,000 ETH of depth), and only the market-priced
+  // book sees it: the NAV-priced book sees only the 2% (HF x 0.98 < 1: the buckets at 1.005, 1.015).
+  CHECK(r.max_discount[0] > 0.5);
+  CHECK(r.accounts[0] == doctest::Approx(2.0 / 20.0).epsilon(1e-12));
+  CHECK(r.accounts[1] > 0.5);
+  CHECK(r.loss_at_market[0] == doctest::Approx(1.0 - r.min_price[0]).epsilon(1e-15));
+}
+
+TEST_CASE("a loss after an episode has ended starts another, from the NAV it left") {
+  // Two failures, day 10 (7%) and day 30 (another 7% of what is left, by the failure's loss given
+  // failure on the position): two episodes of 7 days; the second starts from NAV 0.93.
+  const std::string second = R"(
+  [[stress.contract_failure]]
+  contract = "vault"
+  day = 30
+  loss = 0.07
+)";
+  const Model m = model_from(world(0.07, kDeepPool, kAaveExchangeRate) + second);
+  const MarketRecords r = run(m);
+  const double nav = 0.93 * 0.93;
+  CHECK(r.loss[0] == doctest::Approx(1.0 - nav).epsilon(1e-12));
+  CHECK(r.min_price[0] == doctest::Approx(nav).epsilon(1e-4));
+  // Each episode starts from the scenario's borrowers: 8 of 20 buckets both times; the share is
+  // the larger of the two, not their sum.
+  CHECK(r.accounts[0] == doctest::Approx(8.0 / 20.0).epsilon(1e-12));
+}
+
+TEST_CASE("market records are the same for any thread count and block size; common random numbers across depths") {
+  // Random contract failures with random losses, sellers with random shares and triggers.
+  auto scenario = [](double eth) {
+    std::string s = world(0.0, "{ kind = \"stableswap\", eth = " + std::to_string(eth) + ", amplification = 20 }",
+                          kAaveExchangeRate + R"(
+[[lending_market]]
+name = "spot"
+token = "tok"
+rules = "morpho_blue"
+lltv = 0.915
+oracle = "market_twap"
+twap_window_days = 0.25
+debt_eth = 40_000
+leverage = { dist = "uniform", min = 2, max = 11 }
+)",
+                          "sellers = { share = { dist = \"uniform\", min = 0.0, max = 0.1 }, trigger = { dist = \"uniform\", min = 0.0, max = 0.05 } }",
+                          "failure_rate_per_year = 3\nloss_given_failure = { dist = \"beta\", alpha = 1, beta = 20 }", true);
+    return s;
+  };
+  const Model shallow = model_from(scenario(2000)), deep = model_from(scenario(20000));
+  const MarketRecords a = run(shallow, 300, 1, 4096), b = run(shallow, 300, 2, 37), d = run(deep, 300, 2, 64);
+  CHECK(a.min_price == b.min_price);
+  CHECK(a.bad_debt == b.bad_debt);
+  CHECK(a.accounts == b.accounts);
+  CHECK(a.loss_at_market == b.loss_at_market);
+  // The same draws at both depths: the same losses at NAV, and a NAV-priced book sees the same NAV,
+  // so it liquidates the same and leaves the same bad debt; the deeper pool's low is never lower.
+  // (Bad debt of a market-priced book is not monotone in depth in general: a deeper pool can delay
+  // a liquidation to a trade that overshoots; tests/test_episode.cpp shows one.)
+  std::size_t with_bad_debt = 0, depegged = 0;
+  for (std::size_t t = 0; t < 300; ++t) {
+    CAPTURE(t);
+    CHECK(d.loss[t] == a.loss[t]);
+    CHECK(d.min_price[t] >= a.min_price[t] - 1e-12);
+    CHECK(d.bad_debt[2 * t] == a.bad_debt[2 * t]);
+    CHECK(d.accounts[2 * t] == a.accounts[2 * t]);
+    with_bad_debt += a.bad_debt[2 * t] > 0.0;
+    depegged += d.min_price[t] > a.min_price[t] + 1e-6;
+  }
+  CHECK(with_bad_debt > 0);  // the comparisons are not empty
+  CHECK(depegged > 0);
+}
+
+TEST_CASE("a forced market shock, NAV unchanged: an exchange-rate oracle liquidates nobody, a market oracle does") {
+  // Sellers with a trigger they would never reach on their own (a 90% fall) run anyway.
+  const std::string spot = R"(
+[[lending_market]]
+name = "morpho"
+token = "tok"
+rules = "morpho_blue"
+lltv = 0.86
+oracle = "market_spot"
+debt_eth = 20_000
+health_factor = { dist = "uniform", min = 1.0, max = 1.6 }
+)";
+  const std::string shock = "\n  [[stress.market_shock]]\n  token = \"tok\"\n  day = 5\n";
+  const Model m = model_from(world(0.0, R"({ kind = "constant_product", eth = 9000 })", kAaveExchangeRate + spot,
+                                   "sellers = { share = 0.05, trigger = 0.9, hours = 2 }") + shock);
+  const MarketRecords r = run(m);
+  CHECK(r.loss[0] == 0.0);
+  CHECK(r.sold[0] >= 5000.0 * (1 - 1e-12));  // 5% of 100,000, and what liquidators sold
+  CHECK(r.max_discount[0] > 0.3);
+  CHECK(r.accounts[0] == 0.0);
+  CHECK(r.bad_debt[0] == 0.0);
+  CHECK(r.accounts[1] > 0.0);
+  CHECK(r.loss_at_market[0] == doctest::Approx(1.0 - r.min_price[0]).epsilon(1e-15));
+  // Without the shock nothing happens at all.
+  const MarketRecords quiet = run(model_from(world(0.0, R"({ kind = "constant_product", eth = 9000 })", kAaveExchangeRate + spot,
+                                                   "sellers = { share = 0.05, trigger = 0.9, hours = 2 }")));
+  CHECK(quiet.min_price[0] == 1.0);
+  CHECK(quiet.accounts[1] == 0.0);
+}
