@@ -189,7 +189,7 @@ TEST_CASE("a loss after an episode has ended starts another, from the NAV it lef
   CHECK(r.accounts[0] == doctest::Approx(8.0 / 20.0).epsilon(1e-12));
 }
 
-TEST_CASE("market records are the same for any thread count and block size; common random numbers across depths") {
+TEST_CASE("market records are the same for any thread count and block size, and common random numbers hold across depths") {
   // Random contract failures with random losses, sellers with random shares and triggers.
   auto scenario = [](double eth) {
     std::string s = world(0.0, "{ kind = \"stableswap\", eth = " + std::to_string(eth) + ", amplification = 20 }",
