@@ -221,7 +221,8 @@ holder = "{name}"
 pool = {{ kind = "stableswap", eth = {pool_eth}, amplification = 50, lp_withdrawal = [[0.02, 0.2], [0.1, 0.6], [0.3, 0.85]] }}
 # EigenLayer's 14-day escrow; beyond the buffer, behind 660k ETH in the exit queue (July 2025, domain.md sec. 6).
 redemption = {{ buffer_eth = {buffer}, escrow_days = 14, exit_queue_eth = 660_000, arbitrage_capital_eth = 20_000, required_return = 0.10 }}
-sellers = {{ share = {{ dist = "uniform", min = 0.0, max = 0.02 }}, trigger = {{ dist = "uniform", min = 0.005, max = 0.05 }}, hours = 24 }}
+# Holders who need ETH now: they sell rather than redeem while the pool pays at least NAV / (1 + W / 365).
+sellers = {{ share = {{ dist = "uniform", min = 0.0, max = 0.02 }}, trigger = {{ dist = "uniform", min = 0.005, max = 0.05 }}, hours = 24, required_return = 1.0 }}
 ''')
     for oracle in ("exchange_rate", "market_spot"):
         market.append(f'''[[lending_market]]

@@ -622,3 +622,56 @@ TEST_CASE("invalid episode inputs are refused, naming the value") {
   bad.max_rounds = 0;
   CHECK_THROWS_WITH_AS(run(ok, kFlatNav, bad), "market episode: the grid's max_rounds must be at least 1, got 0", std::invalid_argument);
 }
+
+TEST_CASE("sellers who require a return redeem rather than sell below their floor, and without withdrawals they sell at any price") {
+  // 5,000 tokens dumped into 10,000 x 10,000 (no fee) would leave (10,000 / 15,000)^2 = 4/9. With
+  // withdrawals open after a 30-day escrow (no buffer) and a required 100% a year, the floor is
+  // 1 / (1 + 30 / 365) = 0.924051: they sell down to it and redeem the rest.
+  TokenMarket m = cp_market(10'000);
+  m.sellers = dump(m, 5'000);
+  m.sellers.required_return = 1.0;
+  m.redemption.open = true;
+  m.redemption.escrow_days = 30;
+  const EpisodeResult r = run_episode(m, kFlatNav, kElectra, hourly(2));
+  const double floor = 1.0 / (1.0 + 30.0 / 365.0);
+  CHECK(r.min_price == doctest::Approx(floor).epsilon(1e-12));
+  CHECK(r.sold_by_holders == doctest::Approx(10'000 / std::sqrt(floor) - 10'000).epsilon(1e-12));
+  CHECK(r.redeemed_by_sellers == doctest::Approx(5'000 - r.sold_by_holders).epsilon(1e-12));
+  // Closed withdrawals: nothing to redeem into, they sell it all.
+  m.redemption.open = false;
+  CHECK(run_episode(m, kFlatNav, kElectra, hourly(2)).min_price == doctest::Approx(4.0 / 9.0).epsilon(1e-13));
+}
+
+TEST_CASE("sellers forced from a day sell from it whatever the fall, and not before") {
+  TokenMarket m = cp_market(10'000);
+  m.sellers = dump(m, 5'000);
+  m.sellers.trigger = 0.9;  // a fall they never see on their own
+  CHECK(run_episode(m, kFlatNav, kElectra, hourly(4)).sold_by_holders == 0.0);
+  m.sellers.forced_from_day = 2 * kHour;
+  const EpisodeResult r = run_episode(m, kFlatNav, kElectra, hourly(4), true);
+  CHECK(r.path[1].price_eth == 1.0);
+  CHECK(r.path[2].price_eth == doctest::Approx(4.0 / 9.0).epsilon(1e-13));
+  m.sellers.forced_from_day = -1.0;
+  CHECK_THROWS_WITH_AS(run_episode(m, kFlatNav, kElectra, hourly(4)), "market episode: sellers' forced start must be >= 0 days (infinite: never), got -1",
+                       std::invalid_argument);
+}
+
+TEST_CASE("a quiet hour does not end the episode while the arbitrage floor still rises") {
+  // A dump leaves the price at p0 < 1; withdrawals open in 60 days, arbitrageurs require 100% a
+  // year: the floor 1 / (1 + (60 - t) / 365) starts at 0.859 and passes p0 after some days, when they
+  // start buying. Nothing happens in between, yet the episode must not stop there.
+  TokenMarket m = cp_market(10'000);
+  const double p0 = 0.87;
+  m.sellers = dump(m, 10'000 / std::sqrt(p0) - 10'000);
+  m.redemption.open = true;
+  m.redemption_opens_days = 60;
+  m.redemption.buffer_eth = 1e9;
+  m.arbitrageurs = {.capital_eth = 1e6, .required_return = 1.0};
+  const EpisodeResult r = run_episode(m, kFlatNav, kElectra, hourly(7 * 24), true);
+  CHECK(r.path[0].price_eth == doctest::Approx(p0).epsilon(1e-12));
+  const double crossing = 60.0 - 365.0 * (1.0 / p0 - 1.0);  // the floor reaches p0: 5.46 days
+  const auto hour = static_cast<std::size_t>(std::ceil(crossing / kHour));
+  CHECK(r.path[hour - 1].price_eth == doctest::Approx(p0).epsilon(1e-12));
+  CHECK(r.path[hour + 1].price_eth > p0);
+  CHECK(r.path.back().price_eth == doctest::Approx(1.0 / (1.0 + (60.0 - 167 * kHour) / 365.0)).epsilon(1e-9));
+}

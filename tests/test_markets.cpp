@@ -211,6 +211,10 @@ leverage = { dist = "uniform", min = 2, max = 11 }
   const Model shallow = model_from(scenario(2000)), deep = model_from(scenario(20000));
   const MarketRecords a = run(shallow, 300, 1, 4096), b = run(shallow, 300, 2, 37), d = run(deep, 300, 2, 64);
   CHECK(a.min_price == b.min_price);
+  CHECK(a.max_discount == b.max_discount);
+  CHECK(a.depeg_days == b.depeg_days);
+  CHECK(a.sold == b.sold);
+  CHECK(a.liquidated == b.liquidated);
   CHECK(a.bad_debt == b.bad_debt);
   CHECK(a.accounts == b.accounts);
   CHECK(a.loss_at_market == b.loss_at_market);
@@ -260,4 +264,63 @@ health_factor = { dist = "uniform", min = 1.0, max = 1.6 }
                                                    "sellers = { share = 0.05, trigger = 0.9, hours = 2 }")));
   CHECK(quiet.min_price[0] == 1.0);
   CHECK(quiet.accounts[1] == 0.0);
+}
+
+TEST_CASE("a loss in an episode's last hour is read by it, and one after its last step starts the next") {
+  // 2% on day 10, then 50% of what is left inside the episode's last hour (its last step starts
+  // at day 10 + 167 / 24): NAV ends at 0.98 x 0.5 = 0.49 and some episode must see it.
+  const std::string second = "\n  [[stress.contract_failure]]\n  contract = \"vault\"\n  day = DAY\n  loss = 0.5\n";
+  for (const double day : {10.0 + 166.5 / 24.0, 10.0 + 167.5 / 24.0, 10.0 + 168.5 / 24.0}) {
+    CAPTURE(day);
+    std::string s = world(0.02, kDeepPool, kAaveExchangeRate) + second;
+    s.replace(s.find("DAY"), 3, std::to_string(day));
+    const MarketRecords r = run(model_from(s));
+    CHECK(r.loss[0] == doctest::Approx(0.51).epsilon(1e-12));
+    CHECK(r.min_price[0] == doctest::Approx(0.49).epsilon(1e-4));
+    CHECK(r.accounts[0] == 1.0);  // HF x 0.49 / 0.98 < 1 for every bucket
+  }
+}
+
+TEST_CASE("a forced market shock inside an episode started by a loss still sets its sellers running") {
+  const std::string shock = "\n  [[stress.market_shock]]\n  token = \"tok\"\n  day = 12\n";
+  const auto sold = [&](double loss) {
+    return run(model_from(world(loss, R"({ kind = "constant_product", eth = 9000 })", kAaveExchangeRate,
+                                "sellers = { share = 0.05, trigger = 0.9, hours = 2 }") + shock)).sold[0];
+  };
+  const double alone = sold(0.0);  // no loss: the shock's own episode
+  CHECK(alone >= 5'000 * (1 - 1e-12));
+  // A 0.1% loss on day 10 starts an episode that the shock on day 12 falls inside.
+  CHECK(sold(0.001) >= 5'000 * (1 - 1e-12));
+}
+
+TEST_CASE("a later episode counts tokens as they are and its ETH at the NAV it starts from") {
+  // Two losses far apart: 50% on day 10, then 2% of what is left on day 100. The second episode
+  // runs the scenario's market at NAV 0.5: its token counts are the episode's own, its bad debt
+  // (in the episode's ETH, worth 0.5 ETH each) is halved.
+  const std::string second = "\n  [[stress.contract_failure]]\n  contract = \"vault\"\n  day = 100\n  loss = 0.02\n";
+  const std::string sellers = "sellers = { share = 0.01, trigger = 0.0, hours = 2 }";
+  const std::string pool = R"({ kind = "constant_product", eth = 3000 })";
+  const std::string spot = R"(
+[[lending_market]]
+name = "morpho"
+token = "tok"
+rules = "morpho_blue"
+lltv = 0.86
+oracle = "market_spot"
+debt_eth = 30_000
+health_factor = { dist = "uniform", min = 1.0, max = 1.6 }
+)";
+  const Model m = model_from(world(0.5, pool, spot, sellers) + second);
+  const MarketRecords r = run(m);
+  market::TokenMarket tm = token_market(m, 0);
+  tm.sellers.share = 0.01;
+  const market::EpisodeGrid grid = episode_grid(m.market);
+  const std::vector<market::NavPoint> first{{0.0, 0.5}}, later{{0.0, 0.98}};
+  const market::EpisodeResult a = market::run_episode(tm, first, m.ethereum.consensus, grid);
+  const market::EpisodeResult b = market::run_episode(tm, later, m.ethereum.consensus, grid);
+  REQUIRE(b.lending[0].bad_debt_eth > 0.0);
+  CHECK(r.sold[0] == doctest::Approx(a.sold_by_holders + a.sold_by_liquidators + b.sold_by_holders + b.sold_by_liquidators).epsilon(1e-12));
+  CHECK(r.liquidated[0] == doctest::Approx(a.lending[0].liquidated_tokens + b.lending[0].liquidated_tokens).epsilon(1e-12));
+  CHECK(r.bad_debt[0] == doctest::Approx(a.lending[0].bad_debt_eth + 0.5 * b.lending[0].bad_debt_eth).epsilon(1e-12));
+  CHECK(r.min_price[0] == doctest::Approx(std::min(a.min_price, 0.5 * b.min_price)).epsilon(1e-15));
 }

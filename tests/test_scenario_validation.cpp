@@ -2058,3 +2058,16 @@ TEST_CASE("a forced market shock names a token and a day within the horizon") {
   expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\""),
                {"stress.market_shock[0]", "missing required key 'day'", ""});
 }
+
+TEST_CASE("closed withdrawals take no queue keys, a bonus stays below 1, a market grid needs a token, sellers' return is ranged") {
+  expect_error(with_markets().replace("opens_after_days = 3, buffer_eth = 10", "open = false, buffer_eth = 10"),
+               {"token[0].redemption.buffer_eth", "withdrawals that never open (open = false) have no queue and no arbitrage through it", ""});
+  expect_error(with_markets().replace("ltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01", "ltv = 0.3\nliquidation_threshold = 0.4\nliquidation_bonus = 1"),
+               {"lending_market[0].liquidation_bonus", "expected a bonus share in [0, 1), got 1", ""});
+  expect_error(Scenario().append("[market]\nepisode_days = 3"), {"market", "a [market] grid without any [[token]] has nothing to run", ""});
+  expect_error(with_markets().replace("hours = 12", "hours = 12, required_return = -1"),
+               {"token[0].sellers.required_return", "expected a yearly return in [0, 1000]", ""});
+  const Model m = parse(with_markets().replace("hours = 12", "hours = 12, required_return = 2").text());
+  CHECK(m.tokens[0].sell_required_return == 2.0);
+  CHECK(std::isinf(parse(with_markets().text()).tokens[0].sell_required_return));
+}

@@ -796,6 +796,7 @@ class Parser {
   void read_market_grid() {
     const toml::table* t = root_.table("market");
     if (!t) return;
+    if (!root_.has("token")) root_.fail("market", "a [market] grid without any [[token]] has nothing to run");
     TableReader f(*t, "market", file_);
     f.allow({"episode_days", "step_hours", "depeg_threshold"});
     MarketGrid& g = m_.market;
@@ -862,6 +863,9 @@ class Parser {
     r.open = f.boolean("open").value_or(true);
     if (!r.open && f.has("opens_after_days"))
       f.fail("opens_after_days", "withdrawals that never open (open = false) have no opening day: give one or the other");
+    if (!r.open)
+      for (const char* k : {"buffer_eth", "protocol_delay_days", "escrow_days", "exit_queue_eth", "arbitrage_capital_eth", "required_return"})
+        if (f.has(k)) f.fail(k, "withdrawals that never open (open = false) have no queue and no arbitrage through it: leave it out");
     r.opens_after_days = f.number_or("opens_after_days", 0.0, 0.0, 3650.0, "days in [0, 3650]");
     r.buffer_eth = f.number_or("buffer_eth", 0.0, 0.0, 1e10, "ETH in [0, 1e10]");
     r.protocol_delay_days = f.number_or("protocol_delay_days", 0.0, 0.0, 3650.0, "days in [0, 3650]");
@@ -890,11 +894,12 @@ class Parser {
       read_token_redemption(f, t.redemption);
       if (const toml::table* st = f.table("sellers")) {
         TableReader s(*st, f.key_path("sellers"), file_);
-        s.allow({"share", "trigger", "hours"});
+        s.allow({"share", "trigger", "hours", "required_return"});
         t.sell_share = read_distribution(s, "share", 0.0, 1.0, "a share of the supply in [0, 1]").value_or(t.sell_share);
         t.sell_trigger = read_distribution(s, "trigger", 0.0, 1.0, "a fall in [0, 1]").value_or(t.sell_trigger);
         t.sell_hours = s.number_or("hours", t.sell_hours, 0.0, 8760.0, "hours in (0, 8760]");
         if (t.sell_hours <= 0.0) s.fail("hours", "expected hours in (0, 8760], got 0");
+        t.sell_required_return = s.number_or("required_return", t.sell_required_return, 0.0, 1000.0, "a yearly return in [0, 1000]");
         s.finish();
       }
       m_.tokens.push_back(std::move(t));
@@ -919,6 +924,7 @@ class Parser {
         if (l.ltv <= 0.0 || l.ltv > l.liquidation_threshold)
           f.fail("ltv", fmt::format("expected a loan-to-value in (0, liquidation_threshold = {}], got {}", l.liquidation_threshold, l.ltv));
         l.liquidation_bonus = f.required_number("liquidation_bonus", 0.0, 1.0, "a bonus share in [0, 1)");
+        if (l.liquidation_bonus >= 1.0) f.fail("liquidation_bonus", "expected a bonus share in [0, 1), got 1");
         if (l.liquidation_threshold * (1.0 + l.liquidation_bonus) > 1.0)
           f.fail("liquidation_bonus", fmt::format("expected liquidation_threshold x (1 + bonus) <= 1 (Aave's PoolConfigurator), got {} x {} = {}",
                                                   l.liquidation_threshold, 1.0 + l.liquidation_bonus,

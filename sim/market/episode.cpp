@@ -52,6 +52,7 @@ namespace {
 void check_non_negative(std::string_view what, double v) {
   if (!std::isfinite(v) || v < 0.0) refuse(what, "finite and >= 0", v);
 }
+bool non_negative(double v) { return std::isfinite(v) && v >= 0.0; }
 void check_unit(std::string_view what, double v) {
   if (!std::isfinite(v) || v < 0.0 || v > 1.0) refuse(what, "in [0, 1]", v);
 }
@@ -74,19 +75,25 @@ void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const Con
   check_unit("sellers' share of the supply", m.sellers.share);
   check_unit("sellers' trigger", m.sellers.trigger);
   if (!std::isfinite(m.sellers.hours) || m.sellers.hours <= 0.0) refuse("sellers' hours", "finite and > 0", m.sellers.hours);
+  if (std::isnan(m.sellers.required_return) || m.sellers.required_return < 0.0)
+    refuse("sellers' required return", ">= 0 (infinite: any price)", m.sellers.required_return);
+  if (std::isnan(m.sellers.forced_from_day) || m.sellers.forced_from_day < 0.0)
+    refuse("sellers' forced start", ">= 0 days (infinite: never)", m.sellers.forced_from_day);
 
   for (std::size_t b = 0; b < m.lending.size(); ++b) {
     const LendingBook& book = m.lending[b];
-    check_non_negative(fmt::format("book {}'s reserve (ETH)", b + 1), book.reserve.balance_eth);
-    if (book.oracle.kind == OracleKind::MarketTwap)
+    // Names are formatted only for an error: episodes run inside trials, checked every time.
+    if (!non_negative(book.reserve.balance_eth)) check_non_negative(fmt::format("book {}'s reserve (ETH)", b + 1), book.reserve.balance_eth);
+    if (book.oracle.kind == OracleKind::MarketTwap && !non_negative(book.oracle.twap_window_days))
       check_non_negative(fmt::format("book {}'s TWAP window (days)", b + 1), book.oracle.twap_window_days);
     for (std::size_t i = 0; i < book.borrowers.size(); ++i) {
       const BorrowerBucket& bucket = book.borrowers[i];
       if (!std::isfinite(bucket.accounts) || bucket.accounts <= 0.0)
         refuse(fmt::format("book {}'s bucket {}'s accounts", b + 1, i + 1), "finite and > 0", bucket.accounts);
-      check_non_negative(fmt::format("book {}'s bucket {}'s collateral (tokens)", b + 1, i + 1),
-                         bucket.position.collateral_tokens);
-      check_non_negative(fmt::format("book {}'s bucket {}'s debt (ETH)", b + 1, i + 1), bucket.position.debt_eth);
+      if (!non_negative(bucket.position.collateral_tokens))
+        check_non_negative(fmt::format("book {}'s bucket {}'s collateral (tokens)", b + 1, i + 1), bucket.position.collateral_tokens);
+      if (!non_negative(bucket.position.debt_eth))
+        check_non_negative(fmt::format("book {}'s bucket {}'s debt (ETH)", b + 1, i + 1), bucket.position.debt_eth);
     }
   }
 
@@ -94,7 +101,7 @@ void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const Con
   if (nav.front().day != 0.0) refuse("the NAV path's first day", "0", nav.front().day);
   for (std::size_t i = 0; i < nav.size(); ++i) {
     if (!std::isfinite(nav[i].day)) refuse(fmt::format("NAV point {}'s day", i + 1), "finite", nav[i].day);
-    if (i > 0 && nav[i].day < nav[i - 1].day)
+    if (i > 0 && nav[i].day < nav[i - 1].day)  // (formatted only when refused)
       refuse(fmt::format("NAV point {}'s day", i + 1), fmt::format("at least the previous point's ({})", nav[i - 1].day),
              nav[i].day);
     if (!std::isfinite(nav[i].nav) || nav[i].nav <= 0.0) refuse(fmt::format("NAV point {}'s NAV", i + 1), "finite and > 0", nav[i].nav);
@@ -106,6 +113,13 @@ void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const Con
     refuse("the depeg threshold", "in [0, 1)", g.depeg_threshold);
   if (g.max_rounds < 1) throw std::invalid_argument("market episode: the grid's max_rounds must be at least 1, got 0");
 }
+
+// How far past a position's liquidation threshold the liquidators' sales stop (relative): where its
+// HF is below 1, not at it.
+constexpr double kPastThreshold = 1e-9;
+// A price this close below the arbitrage floor (relative) is at it: a purchase solved to the floor
+// leaves the price within rounding of it.
+constexpr double kAtFloor = 1e-12;
 
 // The sale that leaves the pool's price at `price` or just below (below the current one): closed form
 // for constant product; otherwise a root of the price after a sale, which falls with its size.
@@ -197,6 +211,13 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   const auto closed_for = [&market](double t) { return std::max(0.0, market.redemption_opens_days - t); };
   // The wait for `eth` more redeemed after everything redeemed in the episode so far.
   const auto wait_for = [&](double eth) { return redemption_wait_days(market.redemption, cp, r.eth_redeemed + eth); };
+  double t = 0.0, nav_t = 1.0;  // the step's day and NAV
+  // The lowest price at which a holder of `tokens` who requires `rate` a year sells rather than
+  // redeems them (0 without withdrawals, or without a required return: they sell at any price).
+  const auto redemption_floor = [&](double tokens, double rate) {
+    if (!arbitrage_on || !std::isfinite(rate)) return 0.0;
+    return arbitrage_floor(nav_t, closed_for(t) + wait_for(nav_t * tokens), rate);
+  };
   double capital = market.arbitrageurs.capital_eth;
   std::vector<Payout> payouts;
   if (arbitrage_on) payouts.reserve(grid.steps);
@@ -222,9 +243,9 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   std::size_t nav_index = 0;
 
   for (std::size_t k = 0; k < grid.steps; ++k) {
-    const double t = static_cast<double>(k) * grid.step_days;
+    t = static_cast<double>(k) * grid.step_days;
     while (nav_index + 1 < nav.size() && nav[nav_index + 1].day <= t) ++nav_index;
-    const double nav_t = nav[nav_index].nav;
+    nav_t = nav[nav_index].nav;
     bool changed = false;  // a trade, a liquidation, LPs leaving or capital coming back this step
 
     // 1. Arbitrage. Capital whose redemption has paid is back in hand.
@@ -239,11 +260,11 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
       payouts.erase(std::remove_if(payouts.begin(), payouts.end(), due), payouts.end());
 
       const auto wait_after = [&](double tokens) { return closed_for(t) + wait_for(nav_t * tokens); };
-      const double rr = required_return;
+      const double rr = required_return;  // the arbitrageurs' 
       const double floor0 = arbitrage_floor(nav_t, wait_after(0.0), rr);
       // A relative hair below the floor does not count: a purchase solved to the floor leaves the
       // price within rounding of it, and buying that back every step would never let a step be quiet.
-      if (capital > 0.0 && spot_price(pool) < floor0 * (1.0 - 1e-12)) {
+      if (capital > 0.0 && spot_price(pool) < floor0 * (1.0 - kAtFloor)) {
         // The price after a purchase rises with its size and the floor falls (a longer wait):
         // the purchase is the largest at which the price is still at most the floor.
         const Swap<Pool> all = buy(pool, capital);
@@ -282,21 +303,31 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
     // 2. Holders sell while the pool pays more than NAV.
     if (spot_price(pool) > nav_t) {
       const double sale = sale_to_price(pool, nav_t);
-      changed = true;
+      changed = changed || sale > 0.0;
       r.sold_by_holders += sale;
       r.eth_to_holders += sell_into_pool(sale);
     }
 
     // 3. The sellers, once the fall reaches their trigger.
     if (!triggered && sellers_total > 0.0)
-      triggered = std::max(1.0 - spot_price(pool), 1.0 - nav_t) >= market.sellers.trigger;
+      triggered = t >= market.sellers.forced_from_day || std::max(1.0 - spot_price(pool), 1.0 - nav_t) >= market.sellers.trigger;
     if (triggered && seller_steps_done < sellers_steps) {
       ++seller_steps_done;
-      const double sale = seller_steps_done < sellers_steps ? sellers_per_step : sellers_total - sellers_sold;
-      sellers_sold += sale;
+      const double amount = seller_steps_done < sellers_steps ? sellers_per_step : sellers_total - sellers_sold;
+      sellers_sold += amount;
       changed = true;
+      // They never sell below what redeeming pays them at their own required return: the rest
+      // they redeem. Without withdrawals (ezETH, April 2024), or without a required return, they
+      // sell it all.
+      const double keep_below = redemption_floor(amount, market.sellers.required_return);
+      const double sale =
+          keep_below > 0.0 && spot_price(sell(pool, amount).pool) < keep_below ? std::min(amount, sale_to_price(pool, keep_below)) : amount;
       r.sold_by_holders += sale;
       r.eth_to_holders += sell_into_pool(sale);
+      if (sale < amount) {
+        r.redeemed_by_sellers += amount - sale;
+        r.eth_redeemed += nav_t * (amount - sale);
+      }
     }
 
     // 4. Liquidations to a fixed point: each round's seized collateral is sold before the next
@@ -339,23 +370,30 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
       changed = true;
       // Liquidators never sell below what redeeming pays them (the arbitrage floor of what they
       // hold): the rest they redeem at NAV. With withdrawals that never open they sell it all.
-      const double keep_below = arbitrage_on ? arbitrage_floor(nav_t, closed_for(t) + wait_for(nav_t * unsold), required_return) : 0.0;
+      const double keep_below = redemption_floor(unsold, required_return);
       const double next = next_spot_trigger(market, books, spot_price(pool));
-      // Just past the trigger (a hair), where the position's HF is below 1, not at it.
-      const double stop = std::max(next * (1.0 - 1e-9), keep_below);
+      const double stop = std::max(next * (1.0 - kPastThreshold), keep_below);
       const double sale = stop > 0.0 && spot_price(sell(pool, unsold).pool) < stop ? std::min(unsold, sale_to_price(pool, stop)) : unsold;
       unsold -= sale;
       r.sold_by_liquidators += sale;
       r.eth_to_liquidators += sell_into_pool(sale);
-      if (unsold > 0.0 && stop == keep_below) {
-        r.redeemed_by_liquidators += unsold;
-        r.eth_redeemed += nav_t * unsold;
+      // What is left at the floor is redeemed; also what a round could neither sell nor use (a
+      // threshold that rounding left unreached), rather than spinning through the rounds.
+      const bool last_round = round + 1 == grid.max_rounds;
+      if (unsold > 0.0 && (stop == keep_below || (seized == 0.0 && sale == 0.0) || last_round)) {
+        const double rest = unsold;
         unsold = 0.0;
+        if (keep_below == 0.0) {  // nothing to redeem into: sold at once
+          r.sold_by_liquidators += rest;
+          r.eth_to_liquidators += sell_into_pool(rest);
+        } else {
+          const double more = spot_price(sell(pool, rest).pool) < keep_below ? std::min(rest, sale_to_price(pool, keep_below)) : rest;
+          r.sold_by_liquidators += more;
+          r.eth_to_liquidators += sell_into_pool(more);
+          r.redeemed_by_liquidators += rest - more;
+          r.eth_redeemed += nav_t * (rest - more);
+        }
       }
-    }
-    if (unsold > 0.0) {  // the rounds ran out: the rest is sold at once
-      r.sold_by_liquidators += unsold;
-      r.eth_to_liquidators += sell_into_pool(unsold);
     }
 
     // 5. LPs leave as the discount deepens (never come back within the episode).
@@ -386,10 +424,11 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
     // within the episode ahead, a floor that no longer moves (or no capital to buy with), and every TWAP window past
     // the last change. Most episodes after a small loss are quiet from their first hours.
     if (changed) last_change = t;
-    const bool sellers_idle = sellers_total == 0.0 || !triggered || seller_steps_done >= sellers_steps;
+    const double last_step = static_cast<double>(grid.steps - 1) * grid.step_days;
+    const bool forced_ahead = market.sellers.forced_from_day > t && market.sellers.forced_from_day <= last_step;
+    const bool sellers_idle = sellers_total == 0.0 || seller_steps_done >= sellers_steps || (!triggered && !forced_ahead);
     const bool floor_fixed = !arbitrage_on || capital <= 0.0 || market.redemption_opens_days <= t;
-    const bool no_payout_ahead =
-        std::all_of(payouts.begin(), payouts.end(), [&](const Payout& p) { return p.day > static_cast<double>(grid.steps - 1) * grid.step_days; });
+    const bool no_payout_ahead = std::all_of(payouts.begin(), payouts.end(), [&](const Payout& p) { return p.day > last_step; });
     if (!changed && nav_index + 1 == nav.size() && no_payout_ahead && sellers_idle && floor_fixed && !capped_oracle &&
         t - last_change >= keep_days) {
       const std::size_t rest = grid.steps - 1 - k;

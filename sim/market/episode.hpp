@@ -9,6 +9,7 @@
 // starts at price 1 (balanced at NAV), borrowers' health factors are read at price 1, and the
 // caller multiplies prices back by the NAV before the episode.
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <variant>
 #include <vector>
@@ -38,6 +39,11 @@ struct Sellers {
   double share = 0.0;    // of the supply, in [0, 1]
   double trigger = 0.0;  // in [0, 1]; 0: they sell from the first step
   double hours = 24.0;   // > 0; at least one step
+  // They sell rather than redeem while the pool pays at least NAV / (1 + r W / 365) at this yearly
+  // return r (arbitrage_floor); +infinity: at any price. Withdrawals closed: at any price.
+  double required_return = std::numeric_limits<double>::infinity();
+  // From this day of the episode they sell whatever the fall (a forced market shock); +infinity: never.
+  double forced_from_day = std::numeric_limits<double>::infinity();
 };
 
 // Buyers who redeem at NAV: they buy below the floor NAV / (1 + r W / 365) (arbitrage_floor), W the
@@ -112,12 +118,13 @@ struct EpisodeResult {
   double sold_by_liquidators = 0.0; // seized collateral sold into the pool
   double bought_by_arbitrageurs = 0.0;
   double redeemed_by_liquidators = 0.0;  // seized tokens they redeemed rather than sell below the floor
+  double redeemed_by_sellers = 0.0;      // the sellers' tokens redeemed rather than sold below the floor
   // Where the ETH went (so that the pool's balances can be accounted for).
   double eth_to_holders = 0.0;            // what the holders' and sellers' sales fetched
   double eth_to_liquidators = 0.0;        // what the seized collateral fetched
   double eth_spent_by_arbitrageurs = 0.0;
-  double eth_redeemed = 0.0;              // NAV x tokens the arbitrageurs redeemed, at the purchase
-  double eth_returned_to_arbitrageurs = 0.0;  // of it, paid out within the episode
+  double eth_redeemed = 0.0;  // NAV x tokens redeemed in the queue by arbitrageurs, sellers and liquidators
+  double eth_returned_to_arbitrageurs = 0.0;  // of the arbitrageurs' part, paid out within the episode
   double lp_withdrawn_tokens = 0.0;
   double lp_withdrawn_eth = 0.0;
   Pool pool;                              // at the end of the episode
@@ -130,15 +137,14 @@ struct EpisodeResult {
 //   1. arbitrageurs buy back towards their floor (the dip of the step before) with the capital
 //      they have, and redeem; capital returns when the redemption pays;
 //   2. while the pool pays more than NAV, holders sell into it down to NAV;
-//   3. the sellers sell their step's amount once triggered;
-//   4. liquidations at each oracle's price, the seized collateral sold into the pool at once,
-//      repeated until no position is liquidatable (or grid.max_rounds); the seized collateral is
-//      sold down to the next price at which a spot-priced position becomes liquidatable, which the
-//      next round liquidates there before the rest is sold, and never below the arbitrage floor
-//      (what redeeming pays): the rest the liquidators redeem; market oracles see each
-//      sale (the spot price, and the TWAP over the recorded path). A round reads every book's
-//      oracle, liquidates every liquidatable bucket (liquidate_until_healthy), then sells all that
-//      was seized in one sale, so the books' order does not matter;
+//   3. the sellers sell their step's amount once triggered (or forced), in one trade, but not below
+//      what redeeming pays them at their required return: the rest they redeem;
+//   4. liquidations to a fixed point: a round reads every book's oracle, liquidates every
+//      liquidatable bucket (liquidate_until_healthy; the books' order does not matter), then sells
+//      what was seized down to the next price at which a spot-priced position becomes liquidatable
+//      (the next round liquidates it there), never below the arbitrage floor (what redeeming pays:
+//      the rest is redeemed); until nothing is liquidated or left to sell (or grid.max_rounds).
+//      Market oracles see each sale (the spot price, and the TWAP over the recorded path);
 //   5. LPs withdraw to the curve's share at the discount 1 - price / NAV;
 //   6. the price is recorded: it holds until the next step.
 // Deficits are covered by the book's reserve first. Oracles read days of the episode (a CAPO

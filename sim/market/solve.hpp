@@ -4,6 +4,7 @@
 // floor, a sale down to NAV or to a liquidation threshold, on pools without a closed form), so it
 // uses Boost's TOMS 748 (Alefeld, Potra and Shi, 1995): ~10 evaluations where bisection to the same
 // precision needs ~50, and each evaluation of a StableSwap trade runs two Newton iterations.
+#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -21,7 +22,8 @@ std::pair<double, double> sign_change(Gap gap, double lo, double hi) {
   if (fhi < 0.0) return {hi, hi};
   std::uintmax_t iterations = 200;
   auto [a, b] = boost::math::tools::toms748_solve(gap, lo, hi, flo, fhi, boost::math::tools::eps_tolerance<double>(50), iterations);
-  // TOMS 748 may stop on an exact root; keep the strict side below it.
+  // TOMS 748 may stop on an exact root: step below it to the strict side.
+  for (int i = 0; i < 8 && a > lo && gap(a) >= 0.0; ++i) a = std::nextafter(a, lo);
   if (gap(a) >= 0.0) a = lo;
   return {a, b};
 }

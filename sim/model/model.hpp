@@ -288,6 +288,9 @@ struct Token {
   Distribution sell_share = Distribution::fixed(0.0);    // of the supply, drawn per trial
   Distribution sell_trigger = Distribution::fixed(0.0);  // fall (market or NAV) at which they start
   double sell_hours = 24.0;
+  // They redeem rather than sell below NAV / (1 + r W / 365) at this yearly return; +infinity: they
+  // sell at any price.
+  double sell_required_return = std::numeric_limits<double>::infinity();
 };
 
 enum class LendingRulesKind { AaveV3, MorphoBlue };

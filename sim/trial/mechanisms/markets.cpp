@@ -5,6 +5,7 @@
 // scenario gives them, at the NAV of that moment). A trial without a loss runs no episode.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "market/episode.hpp"
 #include "trial/mechanisms.hpp"
@@ -23,7 +24,7 @@ constexpr double kWipedOutNav = 1e-12;
 struct NavMark {
   double day = 0.0;
   double nav = 1.0;
-  bool shock = false;  // a forced market shock ([[stress.market_shock]]): the sellers run whatever their trigger
+  bool shock = false;  // a forced market shock ([[stress.market_shock]]): from it the sellers run whatever their trigger
 };
 
 // What a run's episodes start from, built once from the model.
@@ -85,29 +86,35 @@ class Markets final : public Mechanism {
     const std::vector<std::size_t>& books = setup_.books_of_token[k];
     market::TokenMarket& tm = scratch_[k];
     tm.sellers.share = trial.draws().sellers[k].share;
-    const double length = static_cast<double>(setup_.grid.steps) * setup_.grid.step_days;
+    tm.sellers.trigger = trial.draws().sellers[k].trigger;
+    // The episode reads NAV at the start of each step: a mark after its last step's start belongs
+    // to the next episode (the same expression on both sides, so rounding cannot split them).
+    const double last_step = static_cast<double>(setup_.grid.steps - 1) * setup_.grid.step_days;
     double nav_before = 1.0;
     for (std::size_t from = 0; from < marks.size();) {
       const double start = marks[from].day;
-      tm.sellers.trigger = marks[from].shock ? 0.0 : trial.draws().sellers[k].trigger;
+      tm.sellers.forced_from_day = std::numeric_limits<double>::infinity();
       nav_.clear();
       std::size_t to = from;
-      for (; to < marks.size() && marks[to].day < start + length; ++to) {
+      for (; to < marks.size() && marks[to].day - start <= last_step; ++to) {
         const market::NavPoint p{marks[to].day - start, marks[to].nav / nav_before};
+        if (marks[to].shock) tm.sellers.forced_from_day = std::min(tm.sellers.forced_from_day, p.day);
         if (!nav_.empty() && nav_.back().day == p.day) nav_.back() = p;  // losses of one moment: NAV after the last
         else nav_.push_back(p);
       }
       const market::EpisodeResult r = market::run_episode(tm, nav_, trial.model().ethereum.consensus, setup_.grid);
-      // The episode counts in units of NAV before it: a token unit there is nav_before of ours.
+      // The episode's prices are relative to the NAV before it: its market is the scenario's at
+      // that NAV - the same token amounts, its ETH amounts (pool, debt, reserve, capital) scaled by
+      // it. Tokens count as they are; ETH and prices scale back by nav_before.
       out.token_min_price[k] = std::min(out.token_min_price[k], r.min_price * nav_before);
       out.token_max_discount[k] = std::max(out.token_max_discount[k], 1.0 - r.min_price_to_nav);
       out.token_depeg_days[k] += r.depeg_days;
-      out.token_sold[k] += (r.sold_by_holders + r.sold_by_liquidators) * nav_before;
+      out.token_sold[k] += r.sold_by_holders + r.sold_by_liquidators;
       for (std::size_t b = 0; b < books.size(); ++b) {
         const market::LendingOutcome& l = r.lending[b];
         const std::size_t j = books[b];
-        out.lending_liquidated[j] += l.liquidated_tokens * nav_before;
-        out.lending_bad_debt[j] += l.bad_debt_eth;
+        out.lending_liquidated[j] += l.liquidated_tokens;
+        out.lending_bad_debt[j] += l.bad_debt_eth * nav_before;
         out.lending_accounts_liquidated[j] = std::max(out.lending_accounts_liquidated[j], l.accounts_liquidated);
       }
       nav_before = marks[to - 1].nav;
@@ -151,6 +158,7 @@ market::TokenMarket token_market(const Model& m, std::size_t token) {
   tm.redemption_opens_days = r.opens_after_days;
   tm.arbitrageurs = {r.arbitrage_capital_eth, r.required_return};
   tm.sellers.hours = t.sell_hours;
+  tm.sellers.required_return = t.sell_required_return;
   for (const LendingMarketSpec& l : m.lending_markets) {
     if (l.token != token) continue;
     market::LendingBook book;
