@@ -230,8 +230,9 @@ def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, fi
     assert json.loads(run_cli("schema", "--json").stdout) == SCHEMA
     assert "trials/weight" in WEIGHTED_ONLY
     for path, weighted in ((default.path, False), (files["weighted"], True)):
+        # The default world has a token and lending markets: their outputs are present too.
         present = {o["path"] for o in SCHEMA["trial_records"] + SCHEMA["summaries"]
-                   if o["needs"] is None or (weighted and o["needs"] == "weights")}
+                   if o["needs"] in (None, "tokens", "lending_markets") or (weighted and o["needs"] == "weights")}
         with h5py.File(path, "r") as f:
             datasets = []
             f.visititems(lambda name, obj: datasets.append(name) if isinstance(obj, h5py.Dataset) else None)
@@ -248,7 +249,8 @@ def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, fi
                 for d, name in zip(dims, o["dims"]):
                     scale = next(x["scale"] for x in SCHEMA["dimensions"] if x["name"] == name)
                     assert [s.name for s in d.values()] == (["/" + scale] if scale else [])
-    assert not default.has_tokens and default.summary.token is None and default.tokens_frame().empty
+    # The default world's token and lending markets are read as such.
+    assert default.has_tokens and default.has_lending and list(default.tokens_frame().index) == ["rsETH-like"]
     top = [k for k in SUMMARY_DATASETS if "/" not in k and "summary/" + k not in WEIGHTED_ONLY]
     assert all(hasattr(default.summary, k) for k in top)
     assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS
