@@ -1,8 +1,8 @@
 // The market layer in a trial ([[token]], [[lending_market]]; docs/markets.md): a loss hook that
 // follows each token's NAV as its holder's losses are booked, and an end hook that runs a market
-// episode (market/episode.hpp) from the first loss, for `episode_days`; a loss after an episode has
-// ended starts another, from a market that has recovered (pools, borrowers and reserves as the
-// scenario gives them, at the NAV of that moment). A trial without a loss runs no episode.
+// episode (market/episode.hpp) from the first loss, for `episode_days`; a loss after the episode's
+// last NAV read (its last step's start) starts another, from a market that has recovered (the
+// scenario's at the NAV of that moment). A trial without a loss or a forced shock runs no episode.
 #include <algorithm>
 #include <cmath>
 #include <limits>
