@@ -22,23 +22,23 @@ int run_reproduce_command(const std::string& manifest, bool markdown) {
     fmt::print("| case | source | published | ours | tolerance | status | command |\n|---|---|---:|---:|---:|---|---|\n");
   }
   for (const auto& c : cases) {
-    const std::string path = (dir / c.scenario).lexically_normal().string();
-    const Model m = parse_scenario(read_text_file(path, "scenario file"), path);
-    const double ours = measure_reproduction(m, c);
+    const std::string path = c.scenario.empty() ? "" : (dir / c.scenario).lexically_normal().string();
+    const double ours = path.empty() ? evaluate_closed_form(c)
+                                     : measure_reproduction(parse_scenario(read_text_file(path, "scenario file"), path), c);
     const bool ok = within_tolerance(c, ours);
     failed += !ok;
-    const std::string unit = c.metric == ReproductionMetric::LossEth       ? "ETH lost"
-                             : c.metric == ReproductionMetric::ValueLeftEth ? "ETH left"
-                                                                            : fmt::format("of all stake lost, psi = {}", c.psi);
+    const std::string unit = reproduction_unit(c);
+    const std::string allowed = c.factor > 0.0 ? fmt::format("x{}", c.factor) : fmt::format("{}%", 100.0 * c.tolerance);
     if (markdown) {
-      const std::string command = c.metric == ReproductionMetric::CascadeLossShare
-                                      ? fmt::format("restake-sim cascade {} --psi {}", path, c.psi)
-                                      : fmt::format("restake-sim run {}", path);
-      fmt::print("| {} | {} | {}{} {} | {:.9f} | {}% | {} | `{}` |\n", c.name, c.source, c.upper_bound ? "< " : "", c.published, unit,
-                 ours, 100.0 * c.tolerance, ok ? "pass" : "**FAIL**", command);
+      const std::string command = c.metric == ReproductionMetric::CascadeLossShare ? fmt::format("restake-sim cascade {} --psi {}", path, c.psi)
+                                  : path.empty() ? std::string("closed form (sim/market/lending.hpp)")
+                                  : c.metric == ReproductionMetric::ExitQueueDays ? fmt::format("exit_queue_days at {}'s fork", path)
+                                                                                   : fmt::format("restake-sim run {}", path);
+      fmt::print("| {} | {} | {}{} {} | {:.9f} | {} | {} | `{}` |\n", c.name, c.source, c.upper_bound ? "< " : c.lower_bound ? "> " : "", c.published, unit,
+                 ours, allowed, ok ? "pass" : "**FAIL**", command);
     } else {
-      fmt::print("{:<4} {:<72} published {:>12} ours {:>16.9f} ({}, tolerance {}%)\n", ok ? "ok" : "FAIL", c.name, c.published,
-                 ours, unit, 100.0 * c.tolerance);
+      fmt::print("{:<4} {:<72} published {:>12} ours {:>16.9f} ({}, tolerance {})\n", ok ? "ok" : "FAIL", c.name, c.published,
+                 ours, unit, allowed);
     }
   }
   if (!markdown) fmt::print("{} passed, {} failed\n", cases.size() - failed, failed);
