@@ -675,3 +675,39 @@ TEST_CASE("a quiet hour does not end the episode while the arbitrage floor still
   CHECK(r.path[hour + 1].price_eth > p0);
   CHECK(r.path.back().price_eth == doctest::Approx(1.0 / (1.0 + (60.0 - 167 * kHour) / 365.0)).epsilon(1e-9));
 }
+
+TEST_CASE("a book away from the pool, priced by exchange rate, liquidates at each NAV reading as the episode does") {
+  const LendingMarket aave = aave_lrt_emode();  // LT 95%, bonus 1%
+  LendingBook book{.market = aave, .oracle = {.kind = OracleKind::ExchangeRate}, .reserve = {.balance_eth = 1.0}, .borrowers = {}};
+  book.borrowers = {at_hf(aave, 1.05, 100, 2), at_hf(aave, 1.2, 100, 3), at_hf(aave, 1.5, 100, 5)};
+  // NAV 0.85 at hour 2: HF 1.05 x 0.85 = 0.8925 is under the spiral threshold 0.95 x 1.01 = 0.9595,
+  // so all its collateral goes, worth 1.05 x 100 / 0.95 x 0.85 = 93.947 ETH, repaying 93.947 / 1.01
+  // = 93.017 of its 100 ETH: a deficit of 6.983, 1 ETH of it from the reserve. HF 1.2 x 0.85 = 1.02
+  // and 1.5 x 0.85 stay healthy; then NAV 0.75 at hour 5: HF 1.2 x 0.75 = 0.9 spirals too.
+  const std::vector<NavPoint> nav{{0.0, 1.0}, {2 * kHour, 0.85}, {5 * kHour, 0.75}};
+  const LendingOutcome away = run_book_at_nav(book, nav);
+  const double deficit1 = 100.0 - 1.05 * 100.0 / 0.95 * 0.85 / 1.01;
+  const double deficit2 = 100.0 - 1.2 * 100.0 / 0.95 * 0.75 / 1.01;
+  CHECK(away.deficit_eth == doctest::Approx(deficit1 + deficit2).epsilon(1e-12));
+  CHECK(away.covered_eth == 1.0);
+  CHECK(away.bad_debt_eth == doctest::Approx(deficit1 + deficit2 - 1.0).epsilon(1e-12));
+  CHECK(away.liquidated_tokens == doctest::Approx((1.05 + 1.2) * 100.0 / 0.95).epsilon(1e-12));
+  CHECK(away.accounts_liquidated == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(away.reserve_left_eth == 0.0);
+  CHECK(away.debt_eth == 300.0);
+  CHECK(away.debt_left_eth == 100.0);
+  // The same book in an episode, on a pool deep enough to leave NAV alone: the same outcome to the bit.
+  TokenMarket m = cp_market(1e9);
+  m.lending = {book};
+  const LendingOutcome in_episode = run_episode(m, nav, kElectra, hourly(24)).lending[0];
+  CHECK(in_episode.liquidated_tokens == away.liquidated_tokens);
+  CHECK(in_episode.repaid_eth == away.repaid_eth);
+  CHECK(in_episode.bad_debt_eth == away.bad_debt_eth);
+  CHECK(in_episode.accounts_liquidated == away.accounts_liquidated);
+  // A market-priced book has no price away from the pool.
+  book.oracle.kind = OracleKind::MarketSpot;
+  CHECK_THROWS_WITH_AS(run_book_at_nav(book, nav), doctest::Contains("reads the exchange rate"), std::invalid_argument);
+  book.oracle.kind = OracleKind::ExchangeRate;
+  CHECK_THROWS_WITH_AS(run_book_at_nav(book, std::vector<NavPoint>{{1.0, 0.9}}), doctest::Contains("the NAV path's first day"),
+                       std::invalid_argument);
+}

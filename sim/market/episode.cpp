@@ -60,6 +60,35 @@ void check_unit(std::string_view what, double v) {
 // The pool's price starts at the NAV before the episode: every relative figure is read against it.
 constexpr double kStartPriceTolerance = 1e-9;
 
+// Book b's reserve, window and borrowers (b counts from 0; errors name it from 1).
+void check_book(const LendingBook& book, std::size_t b) {
+  // Names are formatted only for an error: episodes run inside trials, checked every time.
+  if (!non_negative(book.reserve.balance_eth)) check_non_negative(fmt::format("book {}'s reserve (ETH)", b + 1), book.reserve.balance_eth);
+  if (book.oracle.kind == OracleKind::MarketTwap && !non_negative(book.oracle.twap_window_days))
+    check_non_negative(fmt::format("book {}'s TWAP window (days)", b + 1), book.oracle.twap_window_days);
+  for (std::size_t i = 0; i < book.borrowers.size(); ++i) {
+    const BorrowerBucket& bucket = book.borrowers[i];
+    if (!std::isfinite(bucket.accounts) || bucket.accounts <= 0.0)
+      refuse(fmt::format("book {}'s bucket {}'s accounts", b + 1, i + 1), "finite and > 0", bucket.accounts);
+    if (!non_negative(bucket.position.collateral_tokens))
+      check_non_negative(fmt::format("book {}'s bucket {}'s collateral (tokens)", b + 1, i + 1), bucket.position.collateral_tokens);
+    if (!non_negative(bucket.position.debt_eth))
+      check_non_negative(fmt::format("book {}'s bucket {}'s debt (ETH)", b + 1, i + 1), bucket.position.debt_eth);
+  }
+}
+
+void check_nav_path(std::span<const NavPoint> nav) {
+  if (nav.empty()) throw std::invalid_argument("market episode: the NAV path is empty (it starts with a point at day 0)");
+  if (nav.front().day != 0.0) refuse("the NAV path's first day", "0", nav.front().day);
+  for (std::size_t i = 0; i < nav.size(); ++i) {
+    if (!std::isfinite(nav[i].day)) refuse(fmt::format("NAV point {}'s day", i + 1), "finite", nav[i].day);
+    if (i > 0 && nav[i].day < nav[i - 1].day)  // (formatted only when refused)
+      refuse(fmt::format("NAV point {}'s day", i + 1), fmt::format("at least the previous point's ({})", nav[i - 1].day),
+             nav[i].day);
+    if (!std::isfinite(nav[i].nav) || nav[i].nav <= 0.0) refuse(fmt::format("NAV point {}'s NAV", i + 1), "finite and > 0", nav[i].nav);
+  }
+}
+
 void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const ConsensusParams& cp, const EpisodeGrid& g) {
   check_non_negative("supply", m.supply);
   check_pool(m.pool);
@@ -80,32 +109,9 @@ void check_inputs(const TokenMarket& m, std::span<const NavPoint> nav, const Con
   if (std::isnan(m.sellers.forced_from_day) || m.sellers.forced_from_day < 0.0)
     refuse("sellers' forced start", ">= 0 days (infinite: never)", m.sellers.forced_from_day);
 
-  for (std::size_t b = 0; b < m.lending.size(); ++b) {
-    const LendingBook& book = m.lending[b];
-    // Names are formatted only for an error: episodes run inside trials, checked every time.
-    if (!non_negative(book.reserve.balance_eth)) check_non_negative(fmt::format("book {}'s reserve (ETH)", b + 1), book.reserve.balance_eth);
-    if (book.oracle.kind == OracleKind::MarketTwap && !non_negative(book.oracle.twap_window_days))
-      check_non_negative(fmt::format("book {}'s TWAP window (days)", b + 1), book.oracle.twap_window_days);
-    for (std::size_t i = 0; i < book.borrowers.size(); ++i) {
-      const BorrowerBucket& bucket = book.borrowers[i];
-      if (!std::isfinite(bucket.accounts) || bucket.accounts <= 0.0)
-        refuse(fmt::format("book {}'s bucket {}'s accounts", b + 1, i + 1), "finite and > 0", bucket.accounts);
-      if (!non_negative(bucket.position.collateral_tokens))
-        check_non_negative(fmt::format("book {}'s bucket {}'s collateral (tokens)", b + 1, i + 1), bucket.position.collateral_tokens);
-      if (!non_negative(bucket.position.debt_eth))
-        check_non_negative(fmt::format("book {}'s bucket {}'s debt (ETH)", b + 1, i + 1), bucket.position.debt_eth);
-    }
-  }
+  for (std::size_t b = 0; b < m.lending.size(); ++b) check_book(m.lending[b], b);
 
-  if (nav.empty()) throw std::invalid_argument("market episode: the NAV path is empty (it starts with a point at day 0)");
-  if (nav.front().day != 0.0) refuse("the NAV path's first day", "0", nav.front().day);
-  for (std::size_t i = 0; i < nav.size(); ++i) {
-    if (!std::isfinite(nav[i].day)) refuse(fmt::format("NAV point {}'s day", i + 1), "finite", nav[i].day);
-    if (i > 0 && nav[i].day < nav[i - 1].day)  // (formatted only when refused)
-      refuse(fmt::format("NAV point {}'s day", i + 1), fmt::format("at least the previous point's ({})", nav[i - 1].day),
-             nav[i].day);
-    if (!std::isfinite(nav[i].nav) || nav[i].nav <= 0.0) refuse(fmt::format("NAV point {}'s NAV", i + 1), "finite and > 0", nav[i].nav);
-  }
+  check_nav_path(nav);
 
   if (!std::isfinite(g.step_days) || g.step_days <= 0.0) refuse("the grid's step (days)", "finite and > 0", g.step_days);
   if (g.steps < 1) throw std::invalid_argument("market episode: the grid's steps must be at least 1, got 0");
@@ -147,6 +153,53 @@ struct BookState {
   double oracle_price = 0.0;  // this round's
 };
 
+// A book at the start: its borrowers' positions, its reserve, and the debt it starts with.
+BookState open_book(const LendingBook& book, LendingOutcome& out) {
+  BookState s;
+  s.positions.reserve(book.borrowers.size());
+  for (const BorrowerBucket& bucket : book.borrowers) {
+    s.positions.push_back(bucket.position);
+    s.total_accounts += bucket.accounts;
+    out.debt_eth += bucket.position.debt_eth;
+  }
+  s.liquidated.assign(book.borrowers.size(), 0);
+  s.reserve = book.reserve;
+  return s;
+}
+
+// Liquidates every bucket liquidatable at `price` (liquidate_until_healthy); deficits go to the
+// reserve first. Adds the collateral seized to `seized`, bucket by bucket (a round's sum over its
+// books, in one order).
+void liquidate_book(const LendingBook& book, BookState& s, double price, LendingOutcome& out, double& seized) {
+  for (std::size_t i = 0; i < s.positions.size(); ++i) {
+    if (!liquidatable(book.market, s.positions[i], price)) continue;
+    const LiquidationRun run = liquidate_until_healthy(book.market, s.positions[i], price);
+    s.positions[i] = run.after;
+    s.liquidated[i] = 1;
+    seized += run.seized_tokens;
+    out.liquidated_tokens += run.seized_tokens;
+    out.repaid_eth += run.repaid_eth;
+    if (run.deficit_eth > 0.0) {
+      const DeficitCover c = cover_deficit(s.reserve, run.deficit_eth);
+      s.reserve = c.after;
+      out.deficit_eth += run.deficit_eth;
+      out.covered_eth += c.covered_eth;
+      out.bad_debt_eth += c.bad_debt_eth;
+    }
+  }
+}
+
+// The book at the end: debt left, the share of accounts liquidated, the reserve left.
+void close_book(const LendingBook& book, const BookState& s, LendingOutcome& out) {
+  double accounts = 0.0;
+  for (std::size_t i = 0; i < s.positions.size(); ++i) {
+    out.debt_left_eth += s.positions[i].debt_eth;
+    if (s.liquidated[i]) accounts += book.borrowers[i].accounts;
+  }
+  out.accounts_liquidated = s.total_accounts > 0.0 ? accounts / s.total_accounts : 0.0;
+  out.reserve_left_eth = s.reserve.balance_eth;
+}
+
 // The highest price below `spot` at which a position of a book priced at the pool's spot becomes
 // liquidatable (collateral x price x LT < debt); 0 when none will.
 double next_spot_trigger(const TokenMarket& market, const std::vector<BookState>& books, double spot) {
@@ -186,15 +239,7 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
   double keep_days = 0.0;
   for (std::size_t b = 0; b < books.size(); ++b) {
     const LendingBook& book = market.lending[b];
-    BookState& s = books[b];
-    s.positions.reserve(book.borrowers.size());
-    for (const BorrowerBucket& bucket : book.borrowers) {
-      s.positions.push_back(bucket.position);
-      s.total_accounts += bucket.accounts;
-      r.lending[b].debt_eth += bucket.position.debt_eth;
-    }
-    s.liquidated.assign(book.borrowers.size(), 0);
-    s.reserve = book.reserve;
+    books[b] = open_book(book, r.lending[b]);
     if (book.oracle.kind != OracleKind::ExchangeRate) market_oracle = true;
     if (book.oracle.kind == OracleKind::MarketTwap) keep_days = std::max(keep_days, book.oracle.twap_window_days);
   }
@@ -346,24 +391,7 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
         const LendingBook& book = market.lending[b];
         BookState& s = books[b];
         if (s.positions.empty()) continue;
-        const double price = oracle_price(book.oracle, nav_t, history.points, t);
-        LendingOutcome& out = r.lending[b];
-        for (std::size_t i = 0; i < s.positions.size(); ++i) {
-          if (!liquidatable(book.market, s.positions[i], price)) continue;
-          const LiquidationRun run = liquidate_until_healthy(book.market, s.positions[i], price);
-          s.positions[i] = run.after;
-          s.liquidated[i] = 1;
-          seized += run.seized_tokens;
-          out.liquidated_tokens += run.seized_tokens;
-          out.repaid_eth += run.repaid_eth;
-          if (run.deficit_eth > 0.0) {
-            const DeficitCover c = cover_deficit(s.reserve, run.deficit_eth);
-            s.reserve = c.after;
-            out.deficit_eth += run.deficit_eth;
-            out.covered_eth += c.covered_eth;
-            out.bad_debt_eth += c.bad_debt_eth;
-          }
-        }
+        liquidate_book(book, s, oracle_price(book.oracle, nav_t, history.points, t), r.lending[b], seized);
       }
       unsold += seized;
       if (unsold == 0.0) break;
@@ -440,18 +468,21 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
 
   r.depeg_days = static_cast<double>(depegged_steps) * grid.step_days;
   r.pool = pool;
-  for (std::size_t b = 0; b < books.size(); ++b) {
-    const BookState& s = books[b];
-    LendingOutcome& out = r.lending[b];
-    double accounts = 0.0;
-    for (std::size_t i = 0; i < s.positions.size(); ++i) {
-      out.debt_left_eth += s.positions[i].debt_eth;
-      if (s.liquidated[i]) accounts += market.lending[b].borrowers[i].accounts;
-    }
-    out.accounts_liquidated = s.total_accounts > 0.0 ? accounts / s.total_accounts : 0.0;
-    out.reserve_left_eth = s.reserve.balance_eth;
-  }
+  for (std::size_t b = 0; b < books.size(); ++b) close_book(market.lending[b], books[b], r.lending[b]);
   return r;
+}
+
+LendingOutcome run_book_at_nav(const LendingBook& book, std::span<const NavPoint> nav) {
+  if (book.oracle.kind != OracleKind::ExchangeRate)
+    throw std::invalid_argument("run_book_at_nav: a book away from the pool reads the exchange rate (its oracle reads a market price)");
+  check_book(book, 0);
+  check_nav_path(nav);
+  LendingOutcome out;
+  BookState s = open_book(book, out);
+  double seized = 0.0;
+  for (const NavPoint& p : nav) liquidate_book(book, s, oracle_price(book.oracle, p.nav, {}, p.day), out, seized);
+  close_book(book, s, out);
+  return out;
 }
 
 }  // namespace restake::market

@@ -152,4 +152,10 @@ struct EpisodeResult {
 EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> nav, const ConsensusParams& cp,
                           const EpisodeGrid& grid, bool keep_path = false);
 
+// A book away from the pool (a lending market on another chain, where the token is bridged): priced
+// by exchange rate, liquidated at each NAV reading of `nav` (relative to the NAV before, as for an
+// episode) as run_episode's step 4 would; the collateral seized never reaches the pool. Throws
+// std::invalid_argument for a book priced by market, or invalid input.
+LendingOutcome run_book_at_nav(const LendingBook& book, std::span<const NavPoint> nav);
+
 }  // namespace restake::market
