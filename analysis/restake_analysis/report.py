@@ -494,9 +494,10 @@ def _markets_html(rr: RunReport) -> str:
              f'<p class="small">After a loss, each token trades in its pool and the lending markets that hold it as '
              f'collateral liquidate against their oracle (docs/markets.md). Prices in ETH per token (1 at the start); '
              f'collateral in tokens; debt and bad debt in ETH, after the market\'s reserve. '
-             + ("Brackets: 95% confidence intervals from the per-trial records (probabilities: Wilson; means: normal"
-                + ("; weighted trials: normal intervals of the weighted means and batch means for VaR and ES" if r.weighted
-                   else "; VaR: order statistics; ES: asymptotic normal") + ")."
+             + ("Brackets: 95% confidence intervals from the per-trial records ("
+                + ("importance sampling: probabilities and means, normal intervals of the weighted means; VaR and ES, "
+                   "batch means over 20 batches" if r.weighted
+                   else "probabilities: Wilson; means: normal; VaR: order statistics; ES: asymptotic normal") + ")."
                 if r.has_records else
                 f"Without per-trial records the lowest-price p05, the liquidated p95 and the VaR figures come from a "
                 f"sketch (relative error {r.quantile_relative_error:g}) and have no confidence intervals.")

@@ -138,6 +138,8 @@ def test_the_report_of_a_weighted_run_states_its_estimator_and_effective_sample_
     assert "batch means over 20 batches" in page
     assert "every quantile, VaR, ES and probability equals the stored C++ summary exactly" in page
     assert "and their weights (importance sampling)" in page
+    assert "importance sampling: probabilities and means, normal intervals of the weighted means" in page  # Markets
+    assert "Wilson" not in page.split('id="run1-markets"')[1].split("</section>")[0]
     plain = write_report([files["n100"]], tmp_path / "plain")
     assert "plain Monte Carlo: 100 trials of equal weight" in plain.read_text()
 
