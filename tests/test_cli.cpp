@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -199,6 +201,90 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
   std::string err;
   CHECK(cli(fmt::format("compare {} --baseline nobody", dir / "default.h5"), dir, nullptr, &err) == 1);
   CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
+}
+
+// The lines of `text` that contain `what`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& what) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(what) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+TEST_CASE("compare adds the loss at market and a table of lending markets only when the files have markets") {
+  TempDir dir;
+  const std::string steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q", steth, dir / "steth.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress -q", kDefault, dir / "a.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --seed 2 --no-progress -q", kDefault, dir / "b.h5"), dir) == 0);
+
+  // Files without markets: the table as it always was, to the character.
+  std::string plain;
+  REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "steth.h5"), dir, &plain) == 0);
+  const std::string old_header = fmt::format("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} {:>22}  {}", "file",
+                                             "holder", "kind", "asset", "net yield", "net premium", "premium earned", "P(loss>0)",
+                                             "VaR 99%", "ES 99%", "P(loss>premium earned)", "main loss cause");
+  CHECK(lines_with(plain, "holder") == std::vector<std::string>{old_header});
+  CHECK(plain.find("at market") == std::string::npos);
+  CHECK(plain.find("lending market") == std::string::npos);
+  std::string plain_md;
+  REQUIRE(cli(fmt::format("compare {} --markdown", dir / "steth.h5"), dir, &plain_md) == 0);
+  CHECK(lines_with(plain_md, "| file |") ==
+        std::vector<std::string>{"| file | holder | kind | asset | net yield | net premium | premium earned | P(loss>0) | VaR 99% | ES 99% | "
+                                 "P(loss>premium earned) | main loss cause |"});
+
+  // With markets: the loss at market beside VaR and ES at NAV, "-" for a file without a market layer.
+  std::string out;
+  REQUIRE(cli(fmt::format("compare {} {} {}", dir / "steth.h5", dir / "a.h5", dir / "b.h5"), dir, &out) == 0);
+  CHECK(out.find("VaR 99% at market") != std::string::npos);
+  CHECK(out.find("ES 99% at market") != std::string::npos);
+  const RunSummary a = read_summary(dir / "a.h5"), b = read_summary(dir / "b.h5");
+  // Row tokens: file, holder, kind, asset, net yield, net premium, premium earned, P(loss>0), VaR, ES,
+  // then the two at market.
+  const auto row_of = [&](const std::string& file, const std::string& holder) {
+    std::vector<std::string> tokens;
+    for (const auto& line : lines_with(out, file + " "))
+      if (line.starts_with(file + " ") && line.find(" " + holder + " ") != std::string::npos) {
+        std::istringstream in(line);
+        for (std::string t; in >> t;) tokens.push_back(t);
+      }
+    return tokens;
+  };
+  const auto& rs = *std::find_if(a.holders.begin(), a.holders.end(), [](const HolderSummary& h) { return h.name == "rsETH-like"; });
+  const auto rs_row = row_of(dir / "a.h5", "rsETH-like");
+  REQUIRE(rs_row.size() > 12);
+  CHECK(rs_row[8] == fmt::format("{:.3f}%", 100.0 * rs.loss.var99));
+  CHECK(rs_row[10] == fmt::format("{:.3f}%", 100.0 * rs.loss_at_market.var99));
+  CHECK(rs_row[11] == fmt::format("{:.3f}%", 100.0 * rs.loss_at_market.es99));
+  CHECK(rs.loss_at_market.var99 >= rs.loss.var99);  // selling at the lowest price never loses less
+  const auto steth_row = row_of(dir / "steth.h5", "stETH");
+  REQUIRE(steth_row.size() > 12);
+  CHECK(steth_row[10] == "-");
+  CHECK(steth_row[11] == "-");
+
+  // The lending markets, grouped by name across the files, with VaR 95%, P(> 1% of debt) and p95.
+  REQUIRE(a.lending.size() == 2);
+  REQUIRE(out.find("lending markets:") != std::string::npos);
+  const auto table = out.substr(out.find("lending markets:"));
+  for (const RunSummary* f : {&a, &b})
+    for (const auto& m : f->lending) {
+      const auto rows = lines_with(table, m.name + " ");
+      REQUIRE(rows.size() == 2);  // one per file with the market, in the order of the files
+      const auto& row = rows[f == &a ? 0 : 1];
+      CHECK(row.find(f == &a ? dir / "a.h5" : dir / "b.h5") != std::string::npos);
+      CHECK(row.find(fmt::format(" {:.2f} ", m.bad_debt_var95)) != std::string::npos);
+      CHECK(row.find(fmt::format(" {:.3f}% ", 100.0 * m.p_bad_debt_1pct)) != std::string::npos);
+      CHECK(row.ends_with(fmt::format(" {:.1f}", m.liquidated_p95)));
+    }
+  // Grouped: both files' rows of the first market come before either of the second's.
+  const auto first = table.find(a.lending[0].name), second = table.find(a.lending[1].name);
+  CHECK(table.find(a.lending[0].name, first + 1) < second);
+  std::string md;
+  REQUIRE(cli(fmt::format("compare {} {} --markdown", dir / "steth.h5", dir / "a.h5"), dir, &md) == 0);
+  CHECK(md.find("| VaR 99% at market | ES 99% at market |") != std::string::npos);
+  CHECK(lines_with(md, "| lending market | file |").size() == 1);
+  CHECK(lines_with(md, "| e-mode, ").size() == 2);
 }
 
 TEST_CASE("reproduce passes on the published cases and fails when a figure leaves its tolerance") {

@@ -626,3 +626,75 @@ def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
         note += f" First {max_holders} of {len(r.holders)} holders shown."
     _caption(fig, note)
     return fig
+
+
+# --- markets --------------------------------------------------------------------------------------
+
+
+def lending_without_bad_debt(r: Results) -> list[str]:
+    """The lending markets with no bad debt in any trial (from the records)."""
+    bad = r.trials("lending_bad_debt")
+    return [name for m, name in enumerate(r.lending_names) if not np.any(bad[:, m] > 0.0)]
+
+
+def plot_bad_debt_exceedance(r: Results) -> Figure | None:
+    """P(bad debt >= x) per lending market, x in ETH (left) and as a share of the market's debt
+    (right), log-log with 95% bands; a market with no bad debt in any trial is named in the
+    caption, not drawn. None when no market has bad debt in any trial."""
+    bad = r.trials("lending_bad_debt")
+    n = bad.shape[0]
+    quiet = lending_without_bad_debt(r)
+    drawn = [m for m, name in enumerate(r.lending_names) if name not in quiet]
+    if not drawn:
+        return None
+    fig = _figure(12.0, 5.4)
+    axes = fig.subplots(1, 2)
+    floor = 0.5 / n
+    styles: dict[str, int] = {}
+    for m in drawn:
+        token = r.lending_tokens[m]
+        color = HOLDER_COLORS[r.token_names.index(token) % len(HOLDER_COLORS)] if token in r.token_names \
+            else HOLDER_COLORS[m % len(HOLDER_COLORS)]
+        style = LINESTYLES[styles.setdefault(token, 0) % len(LINESTYLES)]
+        styles[token] += 1
+        debt = float(r.lending_debt_eth[m])
+        v, p, lo, hi = exceedance_curve(bad[:, m], w=r.weight)
+        floor = min(floor, 0.5 * float(p.min()))
+        label = (f"{r.lending_names[m]}: P(bad debt > 0) {pct(r.summary.lending['p_bad_debt'][m])}, "
+                 f"VaR 95% {r.summary.lending['bad_debt_var95'][m]:,.4g} ETH")
+        for ax, scale in ((axes[0], 1.0), (axes[1], 1.0 / debt if debt > 0 else math.nan)):
+            if not math.isfinite(scale):
+                continue
+            ax.fill_between(v * scale, np.maximum(lo, 0.2 * floor), hi, step="pre", color=color, alpha=0.15,
+                            linewidth=0)
+            ax.plot(v * scale, p, drawstyle="steps-pre", color=color, linestyle=style, linewidth=1.6,
+                    label=label if ax is axes[0] else None)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(floor, 1.0)
+        ax.yaxis.set_major_formatter(PERCENT)
+        ax.grid(True, which="major", alpha=0.3)
+        if 0.05 > 1.0 / n:
+            ax.axhline(0.05, color="#888888", linewidth=0.8, linestyle=":")
+        ax.set_ylabel("probability that the bad debt is at least x (log scale)")
+    axes[0].text(0.01, 0.05, " 1 in 20 (VaR 95%)", transform=axes[0].get_yaxis_transform(), va="bottom", ha="left",
+                 fontsize=8, color="#555555")
+    axes[1].axvline(0.01, color="#888888", linewidth=0.8, linestyle="--")
+    axes[1].text(0.01, 0.97, " 1% of the debt", transform=axes[1].get_xaxis_transform(), va="top", ha="left",
+                 fontsize=8, color="#555555")
+    axes[1].xaxis.set_major_formatter(PERCENT)
+    axes[0].set_xlabel("bad debt after the reserve, x (ETH, log scale)")
+    axes[1].set_xlabel("bad debt after the reserve, x (% of the market's debt, log scale)")
+    axes[0].set_title("in ETH")
+    axes[1].set_title("as a share of the market's debt")
+    axes[0].legend(loc="lower left", fontsize=7)
+    fig.suptitle(f"Bad-debt exceedance per lending market: {r.scenario_name}, {r.horizon_days:g}-day horizon")
+    note = f"{n:,} trials" + (" of importance sampling (weighted): shaded, the normal 95% band of each weighted "
+                              "probability." if r.weighted else ". Shaded: 95% Wilson band of each probability.")
+    note += " Where a curve crosses 1 in 20 is its VaR 95%; where the right panel's curve crosses 1% of the debt, " \
+            "read P(bad debt > 1% of debt)."
+    if quiet:
+        note += f" No bad debt in any trial, so not drawn: {', '.join(quiet)}."
+    _caption(fig, note)
+    return fig

@@ -94,33 +94,32 @@ class RunReport:
     avs_holder: cg.AvsHolderLoss | None = None
     amplification: cg.Amplification | None = None
     restaking: cg.RestakingRatio | None = None
+    markets: dict | None = None    # runs with records and tokens or lending markets: _market_intervals()
 
 
 def _save(fig, path: Path):
     fig.savefig(path, dpi=110)
 
 
+def _loss_intervals(x: np.ndarray, w: np.ndarray | None) -> dict:
+    """95% intervals of a loss sample's mean, VaR 95%, VaR 99% and ES 99% (w: a weighted run's weights)."""
+    if w is not None:
+        # Importance sampling: the mean's interval from w x; the tails' by batch means (the
+        # order-statistic interval counts trials, and weighted trials do not count alike).
+        return {"mean": st.mean_ci(w * x),
+                "var99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99)),
+                "var95": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.95)),
+                "es99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, 0.99))}
+    s = np.sort(x)
+    return {"mean": st.mean_ci(x), "var99": st.quantile_ci_sorted(s, 0.99),
+            "var95": st.quantile_ci_sorted(s, 0.95), "es99": st.expected_shortfall_ci_sorted(s, 0.99)}
+
+
 def _intervals(r: Results) -> dict:
-    out = {}
     if not r.has_records:
-        return out
+        return {}
     loss = r.loss_fraction
-    w = r.weight
-    for h in r.holders:
-        x = loss[:, h.index]
-        if w is not None:
-            # Importance sampling: the mean's interval from w x; the tails' by batch means (the
-            # order-statistic interval counts trials, and weighted trials do not count alike).
-            out[h.index] = {"mean": st.mean_ci(w * x),
-                            "var99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99)),
-                            "var95": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.95)),
-                            "es99": st.weighted_batch_ci(
-                                x, w, lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, 0.99))}
-            continue
-        s = np.sort(x)
-        out[h.index] = {"mean": st.mean_ci(x), "var99": st.quantile_ci_sorted(s, 0.99),
-                        "var95": st.quantile_ci_sorted(s, 0.95), "es99": st.expected_shortfall_ci_sorted(s, 0.99)}
-    return out
+    return {h.index: _loss_intervals(loss[:, h.index], r.weight) for h in r.holders}
 
 
 def estimator_text(r: Results) -> str:
@@ -178,6 +177,11 @@ def _make_figures(rr: RunReport, out: Path):
         put("amplification", plots.plot_amplification(rr.amplification))
     else:
         rr.skipped.extend(records_needed)
+    if r.has_lending:
+        if r.has_records:
+            put("bad_debt_exceedance", plots.plot_bad_debt_exceedance(r))
+        else:
+            rr.skipped.append("bad-debt exceedance per lending market")
     if world is not None:
         rr.restaking = cg.restaking_ratio(world)
         put("restaking_ratio", plots.plot_restaking_ratio(rr.restaking))
@@ -361,6 +365,184 @@ def _amplification_table(amp: cg.Amplification) -> str:
     return table + (f'<p class="small">{_e(amp.note)}</p>' if amp.note else "")
 
 
+# --- markets --------------------------------------------------------------------------------------
+
+
+def _probability_ci(event: np.ndarray, w: np.ndarray | None) -> st.Interval:
+    """A probability from the records with its 95% interval: Wilson's for counts, the normal one of
+    the mean of w 1{event} in a weighted run."""
+    if w is not None:
+        return st.mean_ci(w * event)
+    k, n = int(np.count_nonzero(event)), event.size
+    lo, hi = st.wilson_interval(k, n)
+    return st.Interval(k / n, float(lo), float(hi))
+
+
+def _market_intervals(r: Results) -> dict | None:
+    """From the records: the intervals of the loss at market per holder with a token, and per
+    lending market those of the mean bad debt and of P(bad debt > 0) and P(> 1% of debt); the
+    markets with no bad debt in any trial. None without records or markets."""
+    if not r.has_records or not (r.has_tokens or r.has_lending):
+        return None
+    w = r.weight
+    out = {"loss_at_market": {}, "lending": {}, "quiet": []}
+    if r.has_tokens:
+        x = r.trials("loss_at_market")
+        for name in dict.fromkeys(r.token_holders):
+            h = r.holder_index(name)
+            out["loss_at_market"][h] = _loss_intervals(x[:, h], w)
+    if r.has_lending:
+        bad = r.trials("lending_bad_debt")
+        for m in range(len(r.lending_names)):
+            x = bad[:, m]
+            out["lending"][m] = {"bad_debt_mean": st.mean_ci(x if w is None else w * x),
+                                 "p_bad_debt": _probability_ci(x > 0.0, w),
+                                 "p_bad_debt_1pct": _probability_ci(x > 0.01 * r.lending_debt_eth[m], w)}
+        out["quiet"] = plots.lending_without_bad_debt(r)
+    return out
+
+
+def _lending_oracles(r: Results) -> dict:
+    """Each lending market's rules and oracle as the stored scenario names them ({} if unreadable)."""
+    out = {}
+    for spec in (r.scenario or {}).get("lending_market", []) or []:
+        if isinstance(spec, dict) and "name" in spec:
+            out[spec["name"]] = (str(spec.get("rules", "")), str(spec.get("oracle", "")))
+    return out
+
+
+def _eth(x: float) -> str:
+    """An amount of ETH with four significant digits (bad debt, collateral): 0 ETH, 12.35 ETH, 4,817 ETH."""
+    if not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
+def _with_ci(text: str, ci, fmt=None) -> str:
+    if ci is None:
+        return text
+    if fmt is None:
+        return text + f"<br>{_ci(ci.low, ci.high)}"
+    return text + f'<br><span class="ci">[{fmt(ci.low)}, {fmt(ci.high)}]</span>'
+
+
+def _token_table(r: Results) -> str:
+    t = r.summary.token
+    rows = [[_e(name), _e(r.token_holders[k]), f"{t['min_price_mean'][k]:.4f}", f"{t['min_price_p05'][k]:.4f}",
+             _num(t["p_depeg"][k]), f"{t['depeg_days_mean'][k]:.3g}", _eth(t["sold_mean"][k])]
+            for k, name in enumerate(r.token_names)]
+    return _table(["token", "holder", "lowest price, mean (ETH)", "lowest price, p05 (ETH)", "P(depeg)",
+                   "days depegged, mean", "tokens sold, mean"], rows, numeric_from=2)
+
+
+def _lending_table(rr: RunReport) -> str:
+    r = rr.results
+    ls = r.summary.lending
+    ci = (rr.markets or {}).get("lending", {})
+    eth = r.usd_price("ETH")
+    priced = math.isfinite(eth)
+    oracles = _lending_oracles(r)
+    rows = []
+    for m, name in enumerate(r.lending_names):
+        c = ci.get(m, {})
+        rules, oracle = oracles.get(name, ("", ""))
+        debt = float(r.lending_debt_eth[m])
+        rows.append([_e(name), _e(r.lending_tokens[m]), _e(oracle or "—"), _e(_eth(debt))]
+                    + ([_e(usd(debt * eth))] if priced else [])
+                    + [_eth(ls["liquidated_mean"][m]), _eth(ls["liquidated_p95"][m]),
+                       _with_ci(_eth(ls["bad_debt_mean"][m]), c.get("bad_debt_mean"), _eth),
+                       _eth(ls["bad_debt_var95"][m])]
+                    + ([_e(usd(ls["bad_debt_mean"][m] * eth)), _e(usd(ls["bad_debt_var95"][m] * eth))] if priced else [])
+                    + [_with_ci(_num(ls["p_bad_debt"][m]), c.get("p_bad_debt")),
+                       _with_ci(_num(ls["p_bad_debt_1pct"][m]), c.get("p_bad_debt_1pct")),
+                       _num(ls["accounts_liquidated_mean"][m])])
+    return _table(["lending market", "token", "oracle", "debt (ETH)"] + (["debt USD"] if priced else [])
+                  + ["collateral liquidated, mean (tokens)", "collateral liquidated, p95 (tokens)",
+                     "bad debt, mean (ETH)", "bad debt VaR 95% (ETH)"]
+                  + (["bad debt, mean USD", "bad debt VaR 95% USD"] if priced else [])
+                  + ["P(bad debt &gt; 0)", "P(bad debt &gt; 1% of debt)", "accounts liquidated, mean share"],
+                  rows, numeric_from=3)
+
+
+def _market_loss_table(rr: RunReport) -> str:
+    r, s = rr.results, rr.results.summary
+    ci = (rr.markets or {}).get("loss_at_market", {})
+    priced = any(math.isfinite(r.holders[r.holder_index(n)].value_usd) for n in r.token_holders)
+    rows = []
+    for k, name in enumerate(r.token_names):
+        h = r.holders[r.holder_index(r.token_holders[k])]
+        i, c, nav = h.index, ci.get(h.index, {}), rr.intervals.get(h.index, {})
+        lm = s.loss_at_market
+        rows.append([_e(h.name), _e(name),
+                     _with_ci(_num(s.loss["mean"][i]), nav.get("mean")), _with_ci(_num(lm["mean"][i]), c.get("mean")),
+                     _with_ci(_num(s.loss["var99"][i]), nav.get("var99")), _with_ci(_num(lm["var99"][i]), c.get("var99")),
+                     _with_ci(_num(s.loss["es99"][i]), nav.get("es99")), _with_ci(_num(lm["es99"][i]), c.get("es99"))]
+                    + ([_e(usd(s.loss["var99"][i] * h.value_usd)), _e(usd(lm["var99"][i] * h.value_usd))] if priced else []))
+    return _table(["holder", "token", "mean at NAV", "mean at market", "VaR 99% at NAV", "VaR 99% at market",
+                   "ES 99% at NAV", "ES 99% at market"]
+                  + (["VaR 99% at NAV, USD", "VaR 99% at market, USD"] if priced else []), rows, numeric_from=2)
+
+
+def _markets_html(rr: RunReport) -> str:
+    """The market layer's section; "" for a run without tokens or lending markets."""
+    r = rr.results
+    if not (r.has_tokens or r.has_lending):
+        return ""
+    parts = [f'<section id="{rr.anchor}-markets"><h2>Markets</h2>'
+             f'<p class="small">After a loss, each token trades in its pool and the lending markets that hold it as '
+             f'collateral liquidate against their oracle (docs/markets.md). Prices in ETH per token (1 at the start); '
+             f'collateral in tokens; debt and bad debt in ETH, after the market\'s reserve. '
+             + ("Brackets: 95% confidence intervals from the per-trial records ("
+                + ("importance sampling: probabilities and means, normal intervals of the weighted means; VaR and ES, "
+                   "batch means over 20 batches" if r.weighted
+                   else "probabilities: Wilson; means: normal; VaR: order statistics; ES: asymptotic normal") + ")."
+                if r.has_records else
+                f"Without per-trial records the lowest-price p05, the liquidated p95 and the VaR figures come from a "
+                f"sketch (relative error {r.quantile_relative_error:g}) and have no confidence intervals.")
+             + "</p>"]
+    if r.has_tokens:
+        parts.append("<h3>Tokens</h3>" + _token_table(r) +
+                     '<p class="small">Lowest price: the token\'s lowest price in its pool over the trial (1 when nothing '
+                     'happened); p05 is the low of one trial in 20. P(depeg): share of trials with a day below the '
+                     'depeg threshold of NAV. Tokens sold: by holders and liquidators into the pool.</p>')
+        parts.append("<h3>Loss at market beside loss at NAV</h3>"
+                     '<p class="small">The loss of a holder who must sell at the token\'s lowest price, '
+                     'max(loss at NAV, 1 − lowest price), against the loss at NAV of the tables above; share of initial '
+                     'value, net of coverage. Holders without a token have their loss at NAV'
+                     + (f" ({_e(', '.join(h.name for h in r.holders if h.name not in r.token_holders))})"
+                        if len(set(r.token_holders)) < len(r.holders) else "") + ".</p>" + _market_loss_table(rr))
+    if r.has_lending:
+        parts.append("<h3>Lending markets</h3>" + _lending_table(rr) +
+                     '<p class="small">VaR 95% of bad debt: its 0.95 quantile over the trials, the lenders\' value at '
+                     'risk as Gauntlet reports it. P(bad debt &gt; 1% of debt): the share of trials whose bad debt '
+                     'exceeds 1% of the market\'s debt, Credora\'s measure. A VaR 95% of 0 means bad debt in fewer than one trial in '
+                     '20: read P(bad debt &gt; 0) and the figure for its tail. Accounts liquidated: the share of the '
+                     'market\'s accounts (debt buckets) liquidated in the trial\'s worst episode, averaged over '
+                     'the trials.</p>')
+        if "bad_debt_exceedance" in rr.figures:
+            parts.append(_figure_html(rr, "bad_debt_exceedance"))
+        if r.has_records and rr.markets is not None:
+            quiet = rr.markets["quiet"]
+            if quiet and len(quiet) == len(r.lending_names):
+                parts.append(f'<p class="note">No lending market has bad debt in any of the {r.n_trials:,} trials, so '
+                             f'there is no bad-debt exceedance to plot.</p>')
+            elif quiet:
+                parts.append(f'<p class="small">No bad debt in any of the {r.n_trials:,} trials, so not in the figure: '
+                             f'{_e(", ".join(quiet))}.</p>')
+        elif not r.has_records:
+            parts.append('<p class="note">No bad-debt exceedance plot: this run was written with '
+                         '<code>--no-records</code>, so it has no per-trial bad debt to draw the curves from; the table '
+                         'above comes from the stored summary.</p>')
+    parts.append(f'<p class="small">Data: '
+                 + (f'<a href="{_e(rr.folder)}/tokens.csv">tokens.csv</a>' if r.has_tokens else "")
+                 + (", " if r.has_tokens and r.has_lending else "")
+                 + (f'<a href="{_e(rr.folder)}/lending.csv">lending.csv</a>' if r.has_lending else "")
+                 + ".</p></section>")
+    return "".join(parts)
+
+
 FIGURE_TEXT = {
     "loss_exceedance": ("Loss exceedance",
                         "How likely is a loss at least this large? Each curve gives, for a loss x (share of the "
@@ -396,6 +578,12 @@ FIGURE_TEXT = {
     "amplification": ("Cascade amplification",
                       "Total loss over the loss caused by the initiating fault, per initiating cause. ×1 means one "
                       "cause did all the damage; larger values mean other faults piled on in the same year."),
+    "bad_debt_exceedance": ("Bad-debt exceedance per lending market",
+                            "How likely is bad debt of at least x? Each curve gives, for an amount x of bad debt left "
+                            "after the market's reserve, the share of simulated years with at least that much, in ETH "
+                            "(left) and as a share of the market's debt (right); both axes logarithmic, shaded the 95% "
+                            "band. Markets of one token share a colour. Where a curve crosses 5% is its VaR 95%; where "
+                            "the right-hand curve crosses the 1% line is P(bad debt > 1% of debt)."),
     "restaking_ratio": ("Restaking ratio",
                         "Stake each AVS can slash over TVL, per operator and per holder; the last column (their sum) "
                         "is the restaking ratio. Unique-stake (ELIP-002) allocations count allocation × stake, "
@@ -462,6 +650,7 @@ def _run_section(rr: RunReport, single: bool) -> str:
     parts.append("<h3>Mean loss by cause (gross, % of initial value)</h3>" + _cause_table(r))
     parts.append(_avs_pool_tables(r))
     parts.append("</section>")
+    parts.append(_markets_html(rr))
     parts.append(f'<section id="{rr.anchor}-contagion"><h2>Contagion</h2>')
     for name in ("conditional_holders", "conditional_avs", "amplification"):
         parts.append(_figure_html(rr, name))
@@ -541,7 +730,12 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
             rr.intervals = _intervals(r)
             if r.has_records:
                 rr.mismatch = r.summary_mismatch()
+            rr.markets = _market_intervals(r)
             _make_figures(rr, out)
+            if r.has_tokens:
+                r.tokens_frame().to_csv(out / rr.folder / "tokens.csv")
+            if r.has_lending:
+                r.lending_frame().to_csv(out / rr.folder / "lending.csv")
             r.summary_frame().to_csv(out / rr.folder / "summary.csv")
             r.loss_by_cause_frame().to_csv(out / rr.folder / "loss_by_cause.csv")
             r.drop_cache()  # keep one run's per-trial arrays in memory at a time
@@ -556,7 +750,9 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
         else:
             a = reports[0].anchor
             nav = [f'<a href="#{a}">Summary</a>', f'<a href="#{a}-risk">Loss and yield</a>',
-                   f'<a href="#{a}-causes">Causes</a>', f'<a href="#{a}-contagion">Contagion</a>',
+                   f'<a href="#{a}-causes">Causes</a>'] + \
+                  ([f'<a href="#{a}-markets">Markets</a>'] if runs[0].has_tokens or runs[0].has_lending else []) + \
+                  [f'<a href="#{a}-contagion">Contagion</a>',
                    f'<a href="#{a}-convergence">{"Convergence" if runs[0].has_records else "Checks"}</a>',
                    f'<a href="#{a}-scenario">Scenario</a>']
         r0 = runs[0]

@@ -255,3 +255,61 @@ def test_amount_labels():
     assert plots.amount(12.345, "BTC", 1) == "12.3 BTC"
     assert plots.usd(47.5e6) == "$47.50M" and plots.usd(2.05e9) == "$2.05B" and plots.usd(950) == "$950"
     assert plots.usd(12_345) == "$12.3k" and plots.usd(float("nan")) == "n/a"
+
+
+def test_bad_debt_exceedance_plots_p_bad_debt_at_least_x_in_eth_and_as_a_share_of_debt(default, tmp_path):
+    fig = plots.plot_bad_debt_exceedance(default)
+    assert fig is not None, "the default world's market-priced e-mode market has bad debt in 20,000 trials"
+    saved(fig, tmp_path, "bad_debt")
+    eth, share = fig.axes[:2]
+    for ax in (eth, share):
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert "ETH" in eth.get_xlabel() and "debt" in share.get_xlabel()
+    bad = default.trials("lending_bad_debt")
+    quiet = plots.lending_without_bad_debt(default)
+    drawn = [m for m, name in enumerate(default.lending_names) if name not in quiet]
+    assert drawn
+    curves = [line for line in share.get_lines() if len(line.get_xdata()) > 2]  # not the 1% reference line
+    assert len(curves) == len(drawn)
+    for m, line_share in zip(drawn, curves):
+        (line,) = lines_with_label(eth, default.lending_names[m])
+        x, y = line.get_xdata(), line.get_ydata()
+        np.testing.assert_array_equal(x, np.unique(bad[bad[:, m] > 0, m]))
+        np.testing.assert_allclose(y, [np.mean(bad[:, m] >= v) for v in x], rtol=1e-12)
+        assert y[0] == pytest.approx(default.summary.lending["p_bad_debt"][m])
+        np.testing.assert_allclose(line_share.get_xdata(), x / default.lending_debt_eth[m], rtol=1e-15)
+    for name in quiet:  # named, not drawn
+        assert not lines_with_label(eth, name)
+
+
+class _FakeMarkets:
+    """The little of Results the bad-debt figure reads: two markets of one token, one with no bad debt."""
+    def __init__(self, bad):
+        self._bad = bad
+        self.n_trials = bad.shape[0]
+        self.lending_names = ["exchange-rate market", "spot market"]
+        self.lending_tokens = ["tok", "tok"]
+        self.token_names = ["tok"]
+        self.lending_debt_eth = np.array([1000.0, 1000.0])
+        self.weight = None
+        self.weighted = False
+        self.scenario_name = "fake"
+        self.horizon_days = 365.0
+        self.summary = type("S", (), {"lending": {"p_bad_debt": np.mean(bad > 0, axis=0),
+                                                  "bad_debt_var95": np.quantile(bad, 0.95, axis=0)}})()
+
+    def trials(self, name):
+        assert name == "lending_bad_debt"
+        return self._bad
+
+
+def test_bad_debt_exceedance_names_markets_without_bad_debt_instead_of_drawing_them(tmp_path):
+    rng = np.random.default_rng(5)
+    bad = np.zeros((2000, 2))
+    bad[:, 1] = np.where(rng.random(2000) < 0.1, rng.pareto(1.5, 2000) * 5.0, 0.0)
+    fig = plots.plot_bad_debt_exceedance(_FakeMarkets(bad))
+    saved(fig, tmp_path, "bad_debt_one_quiet")
+    eth = fig.axes[0]
+    assert lines_with_label(eth, "spot market") and not lines_with_label(eth, "exchange-rate market")
+    assert "No bad debt in any trial, so not drawn: exchange-rate market." in fig._supxlabel.get_text().replace("\n", " ")
+    assert plots.plot_bad_debt_exceedance(_FakeMarkets(np.zeros((2000, 2)))) is None  # nothing to draw at all

@@ -6,7 +6,11 @@ import sys
 
 import pytest
 
-from conftest import REPO
+import numpy as np
+
+from conftest import REPO, simulate
+from restake_analysis import Results
+from restake_analysis.plots import pct, usd
 from restake_analysis.report import write_report
 
 
@@ -38,7 +42,7 @@ def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(singl
     check_self_contained(out, page)
     figs = {os.path.basename(s)[:-4] for s in images(page)}
     assert figs == {"loss_exceedance", "net_yield", "loss_by_cause", "avs_holder", "convergence",
-                    "conditional_holders", "conditional_avs", "amplification", "restaking_ratio"}
+                    "conditional_holders", "conditional_avs", "amplification", "restaking_ratio", "bad_debt_exceedance"}
     assert f"seed {default.seed}" in page and str(default.seed) in page
     assert default.program_version in page and default.git_commit in page
     assert "[[avs.slashing]]" in page and "&quot;eigenlayer&quot;" in page      # scenario text, escaped
@@ -58,6 +62,7 @@ def test_no_records_report_works_from_the_summary_and_says_what_is_missing(files
     assert "--no-records" in page and "not shown" in page and "loss exceedance curves" in page
     figs = {os.path.basename(s)[:-4] for s in images(page)}
     assert figs == {"loss_by_cause", "avs_holder", "restaking_ratio"}
+    assert "bad-debt exceedance per lending market" in page   # in the list of what is not shown
     assert "relative error 0.0001" in page
     assert "14.7%" in page                                   # VaR 99% from the sketch, same to 3 digits
 
@@ -133,5 +138,88 @@ def test_the_report_of_a_weighted_run_states_its_estimator_and_effective_sample_
     assert "batch means over 20 batches" in page
     assert "every quantile, VaR, ES and probability equals the stored C++ summary exactly" in page
     assert "and their weights (importance sampling)" in page
+    assert "importance sampling: probabilities and means, normal intervals of the weighted means" in page  # Markets
+    assert "Wilson" not in page.split('id="run1-markets"')[1].split("</section>")[0]
     plain = write_report([files["n100"]], tmp_path / "plain")
     assert "plain Monte Carlo: 100 trials of equal weight" in plain.read_text()
+
+
+def markets_section(page: str) -> str:
+    m = re.search(r'<section id="run1-markets">.*?</section>', page, re.S)
+    assert m, "no Markets section"
+    return m.group(0)
+
+
+def test_a_run_with_markets_has_a_markets_section_with_tables_and_the_bad_debt_figure(single, default):
+    out, page = single
+    assert '<a href="#run1-markets">Markets</a>' in page
+    sec = markets_section(page)
+    # Tokens: each token with its holder and lowest price, P(depeg), days and tokens sold.
+    t = default.summary.token
+    for k, name in enumerate(default.token_names):
+        assert re.search(rf"<td[^>]*>{re.escape(name)}</td><td[^>]*>{re.escape(default.token_holders[k])}</td>"
+                         rf"<td[^>]*>{t['min_price_mean'][k]:.4f}</td><td[^>]*>{t['min_price_p05'][k]:.4f}</td>", sec)
+    # Loss at market beside loss at NAV, for the token's holder: the stored VaR 99% of both.
+    h = default.holder_index(default.token_holders[0])
+    assert "VaR 99% at market" in sec and "VaR 99% at NAV" in sec
+    assert f">{pct(default.summary.loss_at_market['var99'][h])}<br>" in sec
+    assert f">{pct(default.summary.loss['var99'][h])}<br>" in sec
+    # Lending markets: each by name with its oracle (from the scenario), VaR 95% and the probabilities.
+    ls = default.summary.lending
+    for m, name in enumerate(default.lending_names):
+        assert f">{name}</td>" in sec
+        assert f">{pct(ls['p_bad_debt_1pct'][m])}<br>" in sec
+    assert "exchange_rate" in sec and "market_spot" in sec
+    assert "Gauntlet" in sec and "Credora" in sec
+    # The figure, and the data beside it.
+    assert 'id="run1-bad_debt_exceedance"' in sec and "figures/bad_debt_exceedance.png" in sec
+    assert (out / "figures" / "tokens.csv").read_text().startswith("token,holder,")
+    assert (out / "figures" / "lending.csv").read_text().startswith("lending_market,token,debt_eth,")
+    # No USD in a world without prices.
+    assert "USD" not in sec
+
+
+def test_markets_without_records_come_from_the_summary_and_say_why_there_is_no_figure(files, tmp_path):
+    page = write_report([files["norecords"]], tmp_path).read_text()
+    sec = markets_section(page)
+    assert "bad_debt_exceedance" not in sec
+    assert "No bad-debt exceedance plot: this run was written with <code>--no-records</code>" in sec
+    with Results(files["norecords"]) as r:
+        for m, name in enumerate(r.lending_names):
+            assert f">{pct(r.summary.lending['p_bad_debt_1pct'][m])}</td>" in sec  # no interval without records
+    assert not (tmp_path / "figures" / "bad_debt_exceedance.png").exists()
+
+
+def test_markets_whose_reserves_cover_every_deficit_say_so_instead_of_an_empty_plot(tmp_path):
+    scenario = (REPO / "scenarios" / "default.toml").read_text()
+    assert scenario.count("debt_eth = 150_000\n") == 2
+    (tmp_path / "reserved.toml").write_text(
+        scenario.replace("debt_eth = 150_000\n", "debt_eth = 150_000\nreserve_eth = 1_000_000\n"))
+    simulate(tmp_path / "reserved.h5", tmp_path / "reserved.toml", "--trials", 3000)
+    with Results(tmp_path / "reserved.h5") as r:
+        assert not np.any(r.trials("lending_bad_debt") > 0) and np.any(r.trials("lending_liquidated") > 0)
+    page = write_report([tmp_path / "reserved.h5"], tmp_path / "report").read_text()
+    sec = markets_section(page)
+    assert "No lending market has bad debt in any of the 3,000 trials, so there is no bad-debt exceedance to plot" in sec
+    assert "<img" not in sec and not (tmp_path / "report" / "figures" / "bad_debt_exceedance.png").exists()
+
+
+def test_runs_without_markets_have_no_markets_section(files, tmp_path):
+    for key in ("minimal", "mixed", "mixed_norecords"):
+        page = write_report([files[key]], tmp_path / key).read_text()
+        assert 'id="run1-markets"' not in page and "Markets" not in page, key
+        assert "bad-debt" not in page and "bad_debt" not in page and "loss at market" not in page.lower()
+        assert not (tmp_path / key / "figures" / "tokens.csv").exists()
+
+
+def test_markets_in_usd_where_the_file_has_an_eth_price(tmp_path):
+    """The lending table's debt and bad debt in USD too when the scenario prices ETH."""
+    scenario = (REPO / "scenarios" / "default.toml").read_text()
+    assert "[prices_usd]" not in scenario
+    (tmp_path / "priced.toml").write_text(scenario + "\n[prices_usd]\nETH = 2_000\n")
+    simulate(tmp_path / "priced.h5", tmp_path / "priced.toml", "--trials", 2000)
+    page = write_report([tmp_path / "priced.h5"], tmp_path / "report").read_text()
+    sec = markets_section(page)
+    assert "debt USD" in sec and "bad debt VaR 95% USD" in sec and "VaR 99% at market, USD" in sec
+    with Results(tmp_path / "priced.h5") as r:
+        assert f">{usd(r.lending_debt_eth[0] * 2000)}</td>" in sec

@@ -21,9 +21,54 @@ struct Row {
   std::size_t index = 0;
   double horizon_days = 0.0;
   bool weighted = false;  // importance sampling: every figure of the row is a weighted estimate
+  bool market = false;    // the file's run has tokens, so the holder has a loss at market
+};
+
+// A lending market of one file, for the table across files.
+struct LendingRow {
+  std::string file;
+  LendingSummary market;
 };
 
 std::string pct(double x) { return fmt::format("{:.3f}%", 100.0 * x); }
+
+// The lending markets of every file, grouped by market name (in the order names first appear), so
+// one market's rows across files are side by side.
+std::vector<LendingRow> by_market_name(const std::vector<LendingRow>& rows) {
+  std::vector<std::string> names;
+  for (const auto& r : rows)
+    if (std::find(names.begin(), names.end(), r.market.name) == names.end()) names.push_back(r.market.name);
+  std::vector<LendingRow> out;
+  for (const auto& name : names)
+    for (const auto& r : rows)
+      if (r.market.name == name) out.push_back(r);
+  return out;
+}
+
+// The second table, for files with lending markets: bad debt VaR 95% (Gauntlet's value at risk),
+// P(bad debt > 1% of the market's debt) (Credora's) and the collateral liquidated in one trial of 20.
+void print_lending_table(const std::vector<LendingRow>& rows, bool markdown) {
+  const char* header[] = {"lending market", "file", "token", "debt (ETH)", "bad debt VaR 95% (ETH)", "P(bad debt>1% of debt)",
+                          "liquidated p95 (tokens)"};
+  fmt::print("\n");
+  if (markdown) {
+    fmt::print("| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|\n", header[0], header[1], header[2], header[3],
+               header[4], header[5], header[6]);
+  } else {
+    fmt::print("lending markets:\n");
+    fmt::print("{:<32} {:<34} {:<10} {:>12} {:>22} {:>22} {:>23}\n", header[0], header[1], header[2], header[3], header[4],
+               header[5], header[6]);
+  }
+  for (const auto& r : by_market_name(rows)) {
+    const auto& m = r.market;
+    const std::string debt = fmt::format("{:.0f}", m.debt_eth), var95 = fmt::format("{:.2f}", m.bad_debt_var95),
+                      p1 = pct(m.p_bad_debt_1pct), p95 = fmt::format("{:.1f}", m.liquidated_p95);
+    if (markdown)
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} |\n", m.name, r.file, m.token, debt, var95, p1, p95);
+    else
+      fmt::print("{:<32} {:<34} {:<10} {:>12} {:>22} {:>22} {:>23}\n", m.name, r.file, m.token, debt, var95, p1, p95);
+  }
+}
 
 // Share of trials whose loss exceeds `premium` (from the stored per-trial records); in a weighted
 // run the importance-sampling estimate (1/n) sum of w over those trials, from its checked weights.
@@ -55,12 +100,18 @@ std::string estimator_note(const RunSummary& s, const std::string& file) {
 
 int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, bool markdown) {
   std::vector<Row> rows;
+  std::vector<LendingRow> lending;
   std::vector<std::string> notes;
   for (const auto& file : files) {
     const RunSummary s = read_summary(file);
-    for (std::size_t h = 0; h < s.holders.size(); ++h) rows.push_back({file, s.holders[h], h, s.info.horizon_days, s.info.weighted()});
+    for (std::size_t h = 0; h < s.holders.size(); ++h)
+      rows.push_back({file, s.holders[h], h, s.info.horizon_days, s.info.weighted(), !s.tokens.empty()});
+    for (const auto& m : s.lending) lending.push_back({file, m});
     if (s.info.weighted()) notes.push_back(estimator_note(s, file));
   }
+  // Files with tokens add the loss at market beside VaR and ES at NAV; a comparison of files
+  // without markets prints what it always did.
+  const bool market = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.market; });
   if (rows.empty()) throw std::runtime_error("compare: no holders in the given files");
   for (const auto& r : rows)
     if (r.horizon_days != rows.front().horizon_days)
@@ -85,19 +136,22 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
   auto gross = [](const HolderSummary& h) { return h.net_return.moments.mean + h.loss.moments.mean; };
   const double base_net = base->holder.net_return.moments.mean, base_gross = gross(base->holder);
 
-  const char* header[] = {"file", "holder", "kind", "asset", "net yield", "net premium", "premium earned", "P(loss>0)",
-                          "VaR 99%", "ES 99%", "P(loss>premium earned)", "main loss cause"};
+  std::vector<std::string> header = {"file", "holder", "kind", "asset", "net yield", "net premium", "premium earned", "P(loss>0)",
+                                      "VaR 99%", "ES 99%", "P(loss>premium earned)", "main loss cause"};
+  if (market) header.insert(header.begin() + 10, {"VaR 99% at market", "ES 99% at market"});
   if (markdown) {
     std::string h = "|", sep = "|";
-    for (const char* c : header) {
+    for (const auto& c : header) {
       h += fmt::format(" {} |", c);
       sep += "---|";
     }
     fmt::print("{}\n{}\n", h, sep);
   } else {
     fmt::print("baseline: {} in {} (net yield {}, {} before losses)\n", base->holder.name, base->file, pct(base_net), pct(base_gross));
-    fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} {:>22}  {}\n", header[0], header[1], header[2],
-               header[3], header[4], header[5], header[6], header[7], header[8], header[9], header[10], header[11]);
+    fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} ", header[0], header[1], header[2], header[3],
+               header[4], header[5], header[6], header[7], header[8], header[9]);
+    if (market) fmt::print("{:>17} {:>16} ", header[10], header[11]);
+    fmt::print("{:>22}  {}\n", header[header.size() - 2], header.back());
   }
   for (const auto& r : rows) {
     const auto& h = r.holder;
@@ -127,16 +181,22 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
                     : "none";
     const std::string net_premium = is_base ? "baseline" : comparable ? pct(h.net_return.moments.mean - base_net) : "n/a";
     const std::string earned_text = is_base ? "baseline" : comparable ? pct(earned) : "n/a";
+    // A file without tokens has no market layer: no loss at market to show.
+    const std::string var99_market = r.market ? pct(h.loss_at_market.var99) : "-";
+    const std::string es99_market = r.market ? pct(h.loss_at_market.es99) : "-";
     if (markdown) {
-      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", r.file, h.name, h.kind, h.asset,
-                 pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99),
-                 above, cause);
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | ", r.file, h.name, h.kind, h.asset, pct(h.net_return.moments.mean),
+                 net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99));
+      if (market) fmt::print("{} | {} | ", var99_market, es99_market);
+      fmt::print("{} | {} |\n", above, cause);
     } else {
-      fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} {:>22}  {}\n", r.file, h.name, h.kind, h.asset,
-                 pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99),
-                 above, cause);
+      fmt::print("{:<34} {:<18} {:<6} {:<5} {:>9} {:>11} {:>14} {:>9} {:>9} {:>9} ", r.file, h.name, h.kind, h.asset,
+                 pct(h.net_return.moments.mean), net_premium, earned_text, pct(h.loss.p_loss), pct(h.loss.var99), pct(h.loss.es99));
+      if (market) fmt::print("{:>17} {:>16} ", var99_market, es99_market);
+      fmt::print("{:>22}  {}\n", above, cause);
     }
   }
+  if (!lending.empty()) print_lending_table(lending, markdown);
   if (!notes.empty()) fmt::print("\n");
   for (const std::string& n : notes) fmt::print("{}\n", n);
   return 0;
