@@ -324,3 +324,179 @@ health_factor = { dist = "uniform", min = 1.0, max = 1.6 }
   CHECK(r.bad_debt[0] == doctest::Approx(a.lending[0].bad_debt_eth + 0.5 * b.lending[0].bad_debt_eth).epsilon(1e-12));
   CHECK(r.min_price[0] == doctest::Approx(std::min(a.min_price, 0.5 * b.min_price)).epsilon(1e-15));
 }
+
+// --- A token on two chains: who bears a bridge's loss --------------------------------------------
+
+namespace {
+
+// An LRT of 100,000 ETH, a fifth of it bridged to an L2; `failing` ("bridge" or "vault", the
+// holder's own contract) fails on day 10 taking `loss`. One exchange-rate e-mode market on each
+// chain, 20 buckets of health factors 1.005 ... 1.195, 1,000 ETH each.
+std::string two_chains(const std::string& allocation, const std::string& failing, double loss, const std::string& extra = "") {
+  std::string market;
+  for (const char* chain : {"ethereum", "l2"})
+    market += std::string(R"(
+[[lending_market]]
+name = ")") + chain + R"("
+token = "tok"
+chain = ")" + chain + R"("
+rules = "aave_v3"
+ltv = 0.93
+liquidation_threshold = 0.95
+liquidation_bonus = 0.01
+oracle = "exchange_rate"
+debt_eth = 20_000
+health_factor = { dist = "uniform", min = 1.0, max = 1.2 }
+)";
+  return R"(
+[simulation]
+name = "chains"
+trials = 1
+seed = 3
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.0
+[[contract]]
+name = "vault"
+[[contract]]
+name = "bridge"
+kind = "bridge"
+[[operator]]
+name = "op"
+stake_eth = 100_000
+[[protocol]]
+name = "eigenlayer"
+slashing_mode = "unique"
+[[lrt]]
+name = "holder"
+protocol = "eigenlayer"
+contracts = ["vault"]
+bridged = [{ bridge = "bridge", share = 0.2 }]
+positions = [{ operator = "op", stake_eth = 100_000 }]
+[[token]]
+name = "tok"
+holder = "holder"
+pool = { kind = "constant_product", eth = 1e9, fee = 0 }
+chains = [{ name = "ethereum" }, { name = "l2", bridges = ["bridge"] }]
+loss_allocation = ")" + allocation + "\"\n" + extra + market + R"(
+[stress]
+random_events = false
+  [[stress.contract_failure]]
+  contract = ")" + failing + R"("
+  day = 10
+  loss = )" + std::to_string(loss) + "\n";
+}
+
+// Bad debt of the 1,000 ETH buckets at HF 1.005 ... 1.195 below the spiral at NAV `nav` (all their
+// collateral goes: debt - value / 1.01), and how many buckets are liquidated at all (HF nav < 1).
+std::pair<double, int> hand_book(double nav) {
+  double bad = 0.0;
+  int liquidated = 0;
+  for (int i = 0; i < 20; ++i) {
+    const double hf = 1.005 + 0.01 * i;
+    if (hf * nav < 1.0) ++liquidated;
+    if (hf * nav < 0.95 * 1.01) bad += 1000.0 * (1.0 - nav * hf / (0.95 * 1.01));
+  }
+  return {bad, liquidated};
+}
+
+}  // namespace
+
+TEST_CASE("a bridge's loss spread over all supply falls alike on every chain's market") {
+  // Half the bridged fifth: 10% of the holder, NAV 0.9 on both chains.
+  const MarketRecords r = run(model_from(two_chains("all_supply", "bridge", 0.5)));
+  CHECK(r.loss[0] == doctest::Approx(0.1).epsilon(1e-12));
+  const auto [bad, liquidated] = hand_book(0.9);
+  REQUIRE(liquidated == 11);  // HF < 1.111: 1.005 ... 1.105
+  CHECK(r.accounts[0] == doctest::Approx(11.0 / 20.0).epsilon(1e-12));
+  CHECK(r.accounts[1] == r.accounts[0]);
+  CHECK(r.bad_debt[0] == doctest::Approx(bad).epsilon(1e-9));
+  CHECK(r.bad_debt[1] == doctest::Approx(bad).epsilon(1e-9));
+  CHECK(r.min_price[0] == doctest::Approx(0.9).epsilon(1e-4));  // the liquidators sell ~11,600 tokens into 1e9 of depth
+}
+
+TEST_CASE("a bridge's loss written down on its chain: the L2's NAV falls by loss / its share, the pool's chain not at all") {
+  const MarketRecords r = run(model_from(two_chains("affected_chain", "bridge", 0.5)));
+  CHECK(r.loss[0] == doctest::Approx(0.1).epsilon(1e-12));  // the holder loses as much
+  // Ethereum keeps NAV 1: nobody liquidated, no episode price move. The L2's fifth bears the
+  // 10% alone: NAV 1 - 0.1 / 0.2 = 0.5, every bucket below the spiral.
+  CHECK(r.accounts[0] == 0.0);
+  CHECK(r.bad_debt[0] == 0.0);
+  CHECK(r.min_price[0] == 1.0);
+  const auto [bad, liquidated] = hand_book(0.5);
+  REQUIRE(liquidated == 20);
+  CHECK(r.accounts[1] == 1.0);
+  CHECK(r.bad_debt[1] == doctest::Approx(bad).epsilon(1e-9));
+  CHECK(r.liquidated[1] == doctest::Approx(20'000.0 * 1.1 / 0.95).epsilon(1e-12));  // all collateral: sum HF x 1,000 / LT
+}
+
+TEST_CASE("with affected_chain, a failure that reaches the whole balance is still spread over all supply") {
+  const MarketRecords spread = run(model_from(two_chains("affected_chain", "vault", 0.1)));
+  const MarketRecords all = run(model_from(two_chains("all_supply", "vault", 0.1)));
+  CHECK(spread.loss[0] == doctest::Approx(0.1).epsilon(1e-12));
+  const auto [bad, liquidated] = hand_book(0.9);
+  CHECK(spread.bad_debt[0] == doctest::Approx(bad).epsilon(1e-9));
+  CHECK(spread.bad_debt[1] == doctest::Approx(bad).epsilon(1e-9));
+  CHECK(spread.bad_debt == all.bad_debt);
+  CHECK(spread.accounts == all.accounts);
+}
+
+TEST_CASE("a vault loss then a bridge loss: the L2 bears its own part on top of the spread part") {
+  // Day 10 the vault takes 5% of everything (spread: NAV 0.95 on both); day 20 the bridge takes half
+  // of the bridged fifth of what is left: 0.95 x 0.2 x 0.5 = 9.5% of the start, borne by the L2's
+  // fifth alone: NAV 1 - 0.05 - 0.095 / 0.2 = 0.475 there, 0.95 on Ethereum. The L2's market reads
+  // 0.95 then 0.475 / 0.95 = 0.5 of that in a second episode (its book anew, its ETH scaled by 0.95).
+  const std::string second = R"(
+  [[stress.contract_failure]]
+  contract = "bridge"
+  day = 20
+  loss = 0.5
+)";
+  const MarketRecords r = run(model_from(two_chains("affected_chain", "vault", 0.05) + second));
+  CHECK(r.loss[0] == doctest::Approx(0.05 + 0.095).epsilon(1e-12));
+  const auto [bad_first, liquidated_first] = hand_book(0.95);
+  const auto [bad_second, liquidated_second] = hand_book(0.5);
+  CHECK(r.bad_debt[0] == doctest::Approx(bad_first).epsilon(1e-9));
+  CHECK(r.bad_debt[1] == doctest::Approx(bad_first + 0.95 * bad_second).epsilon(1e-9));
+  CHECK(r.accounts[1] == 1.0);
+}
+
+TEST_CASE("chains and loss allocation are validated, naming the key") {
+  const auto error = [](const std::string& text) {
+    try {
+      model_from(text);
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    FAIL("the scenario parsed, but an error was expected");
+    return std::string();
+  };
+  const std::string ok = two_chains("affected_chain", "bridge", 0.5);
+  const auto edit = [&](const std::string& from, const std::string& to) {
+    std::string s = ok;
+    const auto at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+  CHECK(error(edit(R"({ name = "ethereum" })", R"({ name = "ethereum", bridges = ["bridge"] })"))
+            .find("the first chain holds the pool and the unbridged supply: it lists no bridges") != std::string::npos);
+  CHECK(error(edit(R"(bridges = ["bridge"] })", R"(bridges = ["vault"] })"))
+            .find("holder \"holder\" holds nothing through \"vault\"") != std::string::npos);
+  CHECK(error(edit(R"({ name = "l2", bridges = ["bridge"] })", R"({ name = "l2" })"))
+            .find("expected 'bridges' (at least one)") != std::string::npos);
+  CHECK(error(edit(R"({ name = "l2", bridges = ["bridge"] })", R"({ name = "ethereum", bridges = ["bridge"] })"))
+            .find("chain") != std::string::npos);
+  CHECK(error(edit(R"(loss_allocation = "affected_chain")", R"(loss_allocation = "l2")"))
+            .find("expected \"all_supply\" (NAV falls alike on every chain) or \"affected_chain\"") != std::string::npos);
+  CHECK(error(edit(R"(chains = [{ name = "ethereum" }, { name = "l2", bridges = ["bridge"] }])", ""))
+            .find("\"affected_chain\" needs a chain besides the first") != std::string::npos);
+  CHECK(error(edit("chain = \"l2\"", "chain = \"l3\"")).find("token \"tok\" has no chain \"l3\" (its chains: ethereum, l2)") !=
+        std::string::npos);
+  const std::string on_l2 = "chain = \"l2\"\nrules = \"aave_v3\"\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\noracle = \"exchange_rate\"";
+  CHECK(error(edit(on_l2, "chain = \"l2\"\nrules = \"aave_v3\"\nltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01\noracle = \"market_spot\""))
+            .find("a market on chain \"l2\" has no pool to read (the pool is on \"ethereum\"): expected \"exchange_rate\"") !=
+        std::string::npos);
+  CHECK(error(edit("share = 0.2", "share = 1.0")).find("the bridged shares put the whole supply away from chain \"ethereum\"") !=
+        std::string::npos);
+}

@@ -143,7 +143,7 @@ std::string lending_edited(const std::string& from, const std::string& to) {
 TEST_CASE("a market case names its token or lending market, and only the key its metric reads") {
   const ReproductionCase c = one_case(kLendingCase);
   CHECK(c.metric == ReproductionMetric::LendingBadDebtEth);
-  CHECK(c.lending_market == "Morpho ezETH/WETH 86%");
+  CHECK(c.lending_markets == std::vector<std::string>{"Morpho ezETH/WETH 86%"});
   CHECK(c.holder.empty());
   CHECK(c.factor == 2.0);
   ScenarioError e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"\n", ""));
@@ -220,9 +220,9 @@ TEST_CASE("a market case on the ezETH scenario reads its market, and an unknown 
   const Model m = parse_scenario(text.str(), "ezeth-april-2024.toml");
   ReproductionCase c = one_case(kLendingCase);
   c.metric = ReproductionMetric::LendingLiquidated;
-  c.lending_market = "the 86% borrowers, exchange-rate oracle";
+  c.lending_markets = {"the 86% borrowers, exchange-rate oracle"};
   CHECK(measure_reproduction(m, c) == 0.0);  // a pure depeg moves no exchange-rate price
-  c.lending_market = "Morpho ezETH/WETH 86%";
+  c.lending_markets = {"Morpho ezETH/WETH 86%"};
   const double seized = measure_reproduction(m, c);
   CHECK(seized > 0.0);
   c.metric = ReproductionMetric::LendingBadDebtUsd;
@@ -235,11 +235,27 @@ TEST_CASE("a market case on the ezETH scenario reads its market, and an unknown 
   no_price.usd_price = {};
   CHECK_THROWS_WITH_AS(measure_reproduction(no_price, c), doctest::Contains("reads bad debt in USD, but the scenario gives no [prices_usd] ETH"),
                        std::runtime_error);
-  c.lending_market = "Morpho ezETH/WETH 99%";
+  // Several markets: their figures add up.
+  c.metric = ReproductionMetric::LendingLiquidated;
+  const double seized77 = [&] {
+    ReproductionCase one = c;
+    one.lending_markets = {"Morpho ezETH/WETH 77%"};
+    return measure_reproduction(m, one);
+  }();
+  c.lending_markets = {"Morpho ezETH/WETH 86%", "Morpho ezETH/WETH 77%"};
+  CHECK(measure_reproduction(m, c) == doctest::Approx(seized + seized77).epsilon(1e-15));
+  CHECK(one_case(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = [\"a\", \"b\"]")).lending_markets ==
+        std::vector<std::string>{"a", "b"});
+  ScenarioError e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = []"));
+  CHECK(e.key == "case[0].lending_market");
+  CHECK(contains(e.what(), "expected a lending market's name, or several"));
+  e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = [1]"));
+  CHECK(e.key == "case[0].lending_market[0]");
+  c.lending_markets = {"Morpho ezETH/WETH 99%"};
   CHECK_THROWS_WITH_AS(measure_reproduction(m, c),
                        doctest::Contains("scenario has no lending market \"Morpho ezETH/WETH 99%\""), std::runtime_error);
   c.metric = ReproductionMetric::TokenMinPrice;
-  c.lending_market.clear();
+  c.lending_markets.clear();
   c.token = "ezETH";
   CHECK(measure_reproduction(m, c) < 0.25);
 }

@@ -876,9 +876,58 @@ class Parser {
     f.finish();
   }
 
+  // `chains`: the first holds the pool; each later one the part of the holder's balance bridged
+  // there, its share the sum of its bridges' bridged shares (the rest stays on the first).
+  void read_token_chains(TableReader& f, Token& t) {
+    const Holder& h = m_.holders[t.holder];
+    if (f.has("chains")) t.chains.clear();
+    NameIndex names;
+    constexpr std::size_t kUnserved = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> chain_of_bridge(m_.contracts.size(), kUnserved);
+    f.array("chains", [&](const toml::node& n, std::size_t j, const std::string& path) {
+      const auto* tbl = n.as_table();
+      if (!tbl) f.fail_at(n.source(), path, "expected { name = \"...\", bridges = [...] }");
+      TableReader cf(*tbl, path, file_);
+      cf.allow({"name", "bridges"});
+      TokenChain c;
+      c.name = unique_name(cf, names, j, "chain");
+      c.share = 0.0;
+      cf.array("bridges", [&](const toml::node& b, std::size_t, const std::string& bpath) {
+        const std::size_t x = resolve_element(contracts_, cf, b, bpath, "contract");
+        const std::string& bname = m_.contracts[x].name;
+        if (j == 0) cf.fail_at(b.source(), bpath, "the first chain holds the pool and the unbridged supply: it lists no bridges");
+        const auto held = std::find_if(h.bridged.begin(), h.bridged.end(), [&](const BridgeExposure& e) { return e.contract == x; });
+        if (held == h.bridged.end())
+          cf.fail_at(b.source(), bpath, fmt::format("holder \"{}\" holds nothing through \"{}\": list it in the holder's 'bridged' with its share",
+                                                    h.name, bname));
+        if (chain_of_bridge[x] != kUnserved)
+          cf.fail_at(b.source(), bpath, fmt::format("bridge \"{}\" already serves chain \"{}\"", bname, t.chains[chain_of_bridge[x]].name));
+        chain_of_bridge[x] = j;
+        c.share += held->share;
+        c.bridges.push_back(x);
+      });
+      if (j > 0 && c.bridges.empty()) cf.fail_table("a chain after the first holds the supply bridged there: expected 'bridges' (at least one)");
+      cf.finish();
+      t.chains.push_back(std::move(c));
+    });
+    if (t.chains.empty()) f.fail("chains", "expected at least one chain (the first holds the pool)");
+    double away = 0.0;
+    for (std::size_t j = 1; j < t.chains.size(); ++j) away += t.chains[j].share;
+    t.chains[0].share = 1.0 - away;
+    if (t.chains[0].share <= 1e-9)
+      f.fail("chains", fmt::format("the bridged shares put the whole supply away from chain \"{}\", which holds the pool: nothing is left to trade there",
+                                   t.chains[0].name));
+    t.loss_allocation = f.one_of<LossAllocation>("loss_allocation", {{"all_supply", LossAllocation::AllSupply, "NAV falls alike on every chain"},
+                                                                     {"affected_chain", LossAllocation::AffectedChain,
+                                                                      "a bridge's loss written down on its chain alone"}})
+                            .value_or(LossAllocation::AllSupply);
+    if (t.loss_allocation == LossAllocation::AffectedChain && t.chains.size() < 2)
+      f.fail("loss_allocation", "\"affected_chain\" needs a chain besides the first (the pool's): give the token's 'chains'");
+  }
+
   void read_tokens() {
     root_.each_table("token", [&](TableReader& f, std::size_t i) {
-      f.allow({"name", "holder", "pool", "redemption", "sellers"});
+      f.allow({"name", "holder", "pool", "redemption", "sellers", "chains", "loss_allocation"});
       Token t;
       t.name = unique_name(f, tokens_, i, "token");
       t.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
@@ -902,6 +951,7 @@ class Parser {
         t.sell_required_return = s.number_or("required_return", t.sell_required_return, 0.0, 1000.0, "a yearly return in [0, 1000]");
         s.finish();
       }
+      read_token_chains(f, t);
       m_.tokens.push_back(std::move(t));
     });
   }
@@ -909,10 +959,21 @@ class Parser {
   void read_lending_markets() {
     root_.each_table("lending_market", [&](TableReader& f, std::size_t i) {
       f.allow({"name", "token", "rules", "ltv", "liquidation_threshold", "liquidation_bonus", "lltv", "oracle", "twap_window_days",
-               "debt_eth", "reserve_eth", "health_factor", "leverage", "buckets"});
+               "debt_eth", "reserve_eth", "health_factor", "leverage", "buckets", "chain"});
       LendingMarketSpec l;
       l.name = unique_name(f, lending_markets_, i, "lending market");
       l.token = resolve_key(tokens_, f, "token", f.required_string("token"), "token");
+      const Token& token = m_.tokens[l.token];
+      if (f.has("chain")) {
+        const std::string chain = f.required_string("chain");
+        const auto at = std::find_if(token.chains.begin(), token.chains.end(), [&](const TokenChain& c) { return c.name == chain; });
+        if (at == token.chains.end()) {
+          std::string known;
+          for (const TokenChain& c : token.chains) known += (known.empty() ? "" : ", ") + c.name;
+          f.fail("chain", fmt::format("token \"{}\" has no chain \"{}\" (its chains: {})", token.name, chain, known));
+        }
+        l.chain = static_cast<std::size_t>(at - token.chains.begin());
+      }
       l.rules = f.required_one_of<LendingRulesKind>("rules", {{"aave_v3", LendingRulesKind::AaveV3}, {"morpho_blue", LendingRulesKind::MorphoBlue}});
       if (l.rules == LendingRulesKind::AaveV3) {
         for (const char* k : {"lltv"})
@@ -944,6 +1005,9 @@ class Parser {
       } else if (f.has("twap_window_days")) {
         f.fail("twap_window_days", "only a time-weighted oracle has a window (oracle = \"market_twap\")");
       }
+      if (l.chain > 0 && l.oracle != OracleSpecKind::ExchangeRate)
+        f.fail("oracle", fmt::format("a market on chain \"{}\" has no pool to read (the pool is on \"{}\"): expected \"exchange_rate\"",
+                                     token.chains[l.chain].name, token.chains[0].name));
       l.debt_eth = f.required_number("debt_eth", 0.0, 1e10, "ETH borrowed in (0, 1e10]");
       if (l.debt_eth <= 0.0) f.fail("debt_eth", "expected ETH borrowed in (0, 1e10], got 0");
       l.reserve_eth = f.number_or("reserve_eth", 0.0, 0.0, 1e10, "ETH in [0, 1e10]");

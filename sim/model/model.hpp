@@ -277,6 +277,20 @@ struct RedemptionSpec {
   double required_return = 0.10;   // a year
 };
 
+// A part of a token's supply on one chain. The first chain holds the pool; a later one holds the
+// part of the holder's balance bridged there (its `bridges`, from the holder's `bridged`), so its
+// share of the supply is the sum of those bridged shares.
+struct TokenChain {
+  std::string name;
+  double share = 1.0;
+  std::vector<std::size_t> bridges;  // contracts (kind bridge)
+};
+
+// Who bears a loss that reached the token through a bridge (a forged release, a mint failure): the
+// whole supply (NAV falls alike on every chain), or the supply on the chain that bridge serves
+// (written down there alone; Kelp rsETH, April 2026). Other losses are spread over all supply.
+enum class LossAllocation { AllSupply, AffectedChain };
+
 // [[token]]: holder `holder`'s balance as a token. One token unit is worth 1 of the holder's asset
 // at the start, so the supply is the holder's initial value and NAV per token its value now (net
 // of coverage) over its initial value.
@@ -291,6 +305,8 @@ struct Token {
   // They redeem rather than sell below NAV / (1 + r W / 365) at this yearly return; +infinity: they
   // sell at any price.
   double sell_required_return = std::numeric_limits<double>::infinity();
+  std::vector<TokenChain> chains{{"home", 1.0, {}}};  // at least one; shares sum to 1
+  LossAllocation loss_allocation = LossAllocation::AllSupply;
 };
 
 enum class LendingRulesKind { AaveV3, MorphoBlue };
@@ -302,6 +318,7 @@ enum class OracleSpecKind { ExchangeRate, MarketSpot, MarketTwap };
 struct LendingMarketSpec {
   std::string name;
   std::size_t token = 0;
+  std::size_t chain = 0;  // of the token's chains; away from the first (the pool's) it reads the exchange rate
   LendingRulesKind rules = LendingRulesKind::AaveV3;
   double ltv = 0.0, liquidation_threshold = 0.0, liquidation_bonus = 0.0;  // Morpho: ltv = LT = LLTV
   OracleSpecKind oracle = OracleSpecKind::ExchangeRate;

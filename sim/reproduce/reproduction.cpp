@@ -92,8 +92,18 @@ std::vector<ReproductionCase> parse_reproductions(std::string_view text, const s
         if (t.has(key)) only_for(key);
         continue;
       }
-      std::string& into = c.metric == M::TokenMinPrice ? c.token : c.metric == M::LossEth || c.metric == M::ValueLeftEth ? c.holder : c.lending_market;
-      into = t.required_string(key);
+      if (c.metric == M::TokenMinPrice) c.token = t.required_string(key);
+      else if (c.metric == M::LossEth || c.metric == M::ValueLeftEth) c.holder = t.required_string(key);
+      else if (t.has(key) && t.get(key)->is_array()) {
+        t.array(key, [&](const toml::node& n, std::size_t, const std::string& path) {
+          const auto* name = n.as_string();
+          if (!name) t.fail_at(n.source(), path, "expected the name of a lending market (a string)");
+          c.lending_markets.push_back(name->get());
+        });
+        if (c.lending_markets.empty()) t.fail(key, "expected a lending market's name, or several (their figures add up)");
+      } else {
+        c.lending_markets.push_back(t.required_string(key));
+      }
     }
     for (const char* key : kInputKeys) {
       bool wanted = false;
@@ -148,7 +158,8 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
   // Resolve the subject before running the trials.
   const std::size_t h = c.holder.empty() ? 0 : index_named(m.holders, c.holder, c, "holder");
   const std::size_t k = c.token.empty() ? 0 : index_named(m.tokens, c.token, c, "token");
-  const std::size_t l = c.lending_market.empty() ? 0 : index_named(m.lending_markets, c.lending_market, c, "lending market");
+  std::vector<std::size_t> books;
+  for (const std::string& name : c.lending_markets) books.push_back(index_named(m.lending_markets, name, c, "lending market"));
   const double eth_usd = m.usd_price[static_cast<std::size_t>(Asset::Eth)];
   if (c.metric == M::LendingBadDebtUsd && !(eth_usd > 0.0))
     throw std::runtime_error(fmt::format("{}: case \"{}\" reads bad debt in USD, but the scenario gives no [prices_usd] ETH", c.scenario, c.name));
@@ -165,11 +176,12 @@ double measure_reproduction(const Model& m, const ReproductionCase& c) {
       return c.metric == M::LossEth ? loss : value - loss;
     }
     case M::TokenMinPrice: return t.token_min_price_sum[k] / n;
-    case M::LendingLiquidated: return t.lending_liquidated_sum[l] / n;
-    case M::LendingBadDebtEth: return t.lending_bad_debt_sum[l] / n;
-    case M::LendingBadDebtUsd: return t.lending_bad_debt_sum[l] / n * eth_usd;
-    default: throw std::logic_error("unreachable reproduction metric");
+    default: break;
   }
+  const std::vector<double>& sums = c.metric == M::LendingLiquidated ? t.lending_liquidated_sum : t.lending_bad_debt_sum;
+  double total = 0.0;
+  for (const std::size_t l : books) total += sums[l] / n;
+  return c.metric == M::LendingBadDebtUsd ? total * eth_usd : total;
 }
 
 std::string reproduction_unit(const ReproductionCase& c) {

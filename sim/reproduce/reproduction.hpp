@@ -20,7 +20,7 @@ enum class ReproductionMetric {
   ValueLeftEth,
   CascadeLossShare,
   TokenMinPrice,           // token: its lowest market price (ETH per token)
-  LendingLiquidated,       // lending_market: collateral seized (tokens)
+  LendingLiquidated,       // lending_market (a name, or several to add up): collateral seized (tokens)
   LendingBadDebtEth,       // lending_market: bad debt after the reserve
   LendingBadDebtUsd,       // the same at the scenario's ETH price
   MorphoIncentiveFactor,   // lltv
@@ -35,7 +35,7 @@ struct ReproductionCase {
   ReproductionMetric metric = ReproductionMetric::LossEth;
   std::string holder;          // LossEth, ValueLeftEth
   std::string token;           // TokenMinPrice
-  std::string lending_market;  // Lending*
+  std::vector<std::string> lending_markets;  // Lending*: one, or several whose figures add up
   double published = 0.0;
   double tolerance = 0.0;  // relative
   // > 1: an order-of-magnitude case, ours within [published / factor, published x factor] (the

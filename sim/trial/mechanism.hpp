@@ -25,6 +25,7 @@ struct Loss {
   double amount = 0.0;
   std::size_t origin_op = 0;  // the operator whose fault or slash it is (kNone: a contract's)
   double uncovered = 0.0;     // starts at amount
+  std::size_t contract = static_cast<std::size_t>(-1);  // the failed contract, for a contract or bridge loss
 };
 
 // The hooks a mechanism uses; only those are called (the loss and change hooks are on hot paths).

@@ -30,7 +30,8 @@ std::unique_ptr<const MechanismType> make_markets(const Model&, const World&);
 // The market layer's values as an episode starts (each token unit worth 1 at NAV): token k's pool,
 // redemption, arbitrageurs, sellers' hours (not their drawn share and trigger) and its lending
 // markets, in the model's order; and the episode's grid.
-market::TokenMarket token_market(const Model& m, std::size_t token);
+market::TokenMarket token_market(const Model& m, std::size_t token);  // with its books on the pool's chain
+market::LendingBook lending_book(const LendingMarketSpec& l);
 market::EpisodeGrid episode_grid(const MarketGrid& g);
 
 class Trial;

@@ -124,12 +124,12 @@ void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
   for (std::size_t i : w_.positions_of_op[op]) book(i, cause, lost[k++], op);
 }
 
-void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t origin_op) {
+void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t origin_op, std::size_t contract) {
   if (amount <= 0.0) return;
   changed_ = true;
   const std::size_t h = w_.positions[i].holder;
   gross_[h * kLossCauseCount + static_cast<std::size_t>(cause)] += amount;
-  Loss loss{i, h, cause, amount, origin_op, amount};
+  Loss loss{i, h, cause, amount, origin_op, amount, contract};
   for (Mechanism* mech : loss_hooks_) mech->on_loss(loss, *this);
   // What nothing paid, summed as it is booked: exactly 0 when everything was covered.
   if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;

@@ -127,7 +127,8 @@ class Trial {
   // Books a gross loss of position i, already taken from its value. The loss hooks (coverage
   // pools) run in order and may pay part of it back into the position: the holder's balance is
   // made whole and stays staked, so a covered loss has no knock-on effect on later ones.
-  void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op);
+  // `contract`: the contract whose failure it is (kNone for others).
+  void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op, std::size_t contract = kNone);
   void add_covered(std::size_t holder, double paid) { changed_ = true; covered_[holder] += paid; }
   void add_rewards(std::size_t holder, double amount) { holder_rewards_[holder] += amount; }
 

@@ -45,7 +45,7 @@ class ContractFailures final : public Mechanism {
       trial.touch(r.position);
       const double amount = trial.nav(r.position) * share;
       trial.contract_factor()[r.position] *= 1.0 - share;
-      trial.book(r.position, cause, amount, kNone);
+      trial.book(r.position, cause, amount, kNone, e.entity);
     }
   }
 

@@ -20,28 +20,49 @@ namespace {
 // the episode sees this tiny positive NAV instead, the limit in which its collateral is worthless.
 constexpr double kWipedOutNav = 1e-12;
 
-// A booked loss of a token's holder: the day, and NAV per token after it.
+// A booked loss of a token's holder: the day, and NAV per token after it (on the pool's chain).
 struct NavMark {
   double day = 0.0;
   double nav = 1.0;
   bool shock = false;  // a forced market shock ([[stress.market_shock]]): from it the sellers run whatever their trigger
+  std::size_t chain_navs = kNone;  // tokens on several chains: where this mark's NAV per chain starts in chain_navs_
+};
+
+// A token on several chains: its lending markets away from the pool's chain, and, when a bridge's
+// loss is written down on its own chain (LossAllocation::AffectedChain), which chain bears it.
+struct TokenChains {
+  std::vector<double> shares;  // [chain] of the supply
+  // [contract * chains + chain]: the share of a loss from that contract's failure that its chain
+  // bears alone (the rest is spread over all supply); empty: every loss is spread.
+  std::vector<double> route;
+  std::vector<std::size_t> remote_books;  // the model's lending markets away from the first chain
+  std::vector<market::LendingBook> remote;  // [remote book]
+  std::vector<std::size_t> remote_chain;    // [remote book]
+  bool several() const { return shares.size() > 1; }
 };
 
 // What a run's episodes start from, built once from the model.
 struct MarketSetup {
   std::vector<market::TokenMarket> tokens;             // [token] its market, lending books in books_of_token order
-  std::vector<std::vector<std::size_t>> books_of_token;  // [token] the model's lending markets on it
+  std::vector<std::vector<std::size_t>> books_of_token;  // [token] the model's lending markets on it, on the pool's chain
+  std::vector<TokenChains> chains;                     // [token]
   std::vector<std::size_t> token_of_holder;            // [holder] kNone: no token
   market::EpisodeGrid grid;
 };
 
 class Markets final : public Mechanism {
  public:
-  explicit Markets(const MarketSetup& setup) : setup_(setup), scratch_(setup.tokens), marks_(setup.tokens.size()) {}
+  explicit Markets(const MarketSetup& setup)
+      : setup_(setup), scratch_(setup.tokens), marks_(setup.tokens.size()), chain_lost_(setup.tokens.size()),
+        chain_navs_(setup.tokens.size()) {}
 
   void begin(Trial& trial) override {
     lost_.assign(trial.model().holders.size(), 0.0);
     for (auto& marks : marks_) marks.clear();
+    for (std::size_t k = 0; k < chain_lost_.size(); ++k) {
+      chain_lost_[k].assign(setup_.chains[k].shares.size(), 0.0);
+      chain_navs_[k].clear();
+    }
   }
 
   void on_loss(Loss& loss, Trial& trial) override {
@@ -51,7 +72,23 @@ class Markets final : public Mechanism {
     const std::size_t k = setup_.token_of_holder[loss.holder];
     if (k == kNone) return;
     const double v0 = trial.world().holder_value[loss.holder];
-    marks_[k].push_back({trial.now(), std::max(1.0 - lost_[loss.holder] / v0, kWipedOutNav)});
+    const TokenChains& tc = setup_.chains[k];
+    if (!tc.several()) {
+      marks_[k].push_back({trial.now(), std::max(1.0 - lost_[loss.holder] / v0, kWipedOutNav)});
+      return;
+    }
+    // NAV per chain: what is spread falls alike on every chain; what a chain bears alone falls on
+    // its share of the supply. Together they are the holder's loss: sum_j share_j nav_j = 1 - lost / v0.
+    std::vector<double>& alone = chain_lost_[k];
+    const std::size_t n = alone.size();
+    if (!tc.route.empty() && loss.contract != kNone)
+      for (std::size_t j = 0; j < n; ++j) alone[j] += loss.uncovered * tc.route[loss.contract * n + j];
+    double spread = lost_[loss.holder];
+    for (const double a : alone) spread -= a;
+    const std::size_t at = chain_navs_[k].size();
+    for (std::size_t j = 0; j < n; ++j)
+      chain_navs_[k].push_back(std::max(1.0 - spread / v0 - alone[j] / (tc.shares[j] * v0), kWipedOutNav));
+    marks_[k].push_back({trial.now(), chain_navs_[k][at], false, at});
   }
 
   void end(Trial& trial) override {
@@ -66,7 +103,8 @@ class Markets final : public Mechanism {
       std::vector<NavMark>& marks = marks_[shock.token];
       const auto at = std::upper_bound(marks.begin(), marks.end(), shock.day, [](double d, const NavMark& mk) { return d < mk.day; });
       const double nav = at == marks.begin() ? 1.0 : std::prev(at)->nav;
-      marks.insert(at, {shock.day, nav, true});
+      const std::size_t chain_navs = at == marks.begin() ? kNone : std::prev(at)->chain_navs;  // kNone: 1 on every chain
+      marks.insert(at, {shock.day, nav, true, chain_navs});
     }
     for (std::size_t k = 0; k < marks_.size(); ++k)
       if (!marks_[k].empty()) run_episodes(k, trial);
@@ -117,8 +155,38 @@ class Markets final : public Mechanism {
         out.lending_bad_debt[j] += l.bad_debt_eth * nav_before;
         out.lending_accounts_liquidated[j] = std::max(out.lending_accounts_liquidated[j], l.accounts_liquidated);
       }
+      run_remote_books(k, from, to, trial);
       nav_before = marks[to - 1].nav;
       from = to;
+    }
+  }
+
+  // NAV on chain j at mark i (1 before any loss).
+  double chain_nav(std::size_t k, const NavMark& mark, std::size_t j) const {
+    return mark.chain_navs == kNone ? 1.0 : chain_navs_[k][mark.chain_navs + j];
+  }
+
+  // The token's lending markets away from the pool, over the episode of marks [from, to): each
+  // from the scenario's book at its chain's NAV before the episode, liquidated at each NAV reading.
+  void run_remote_books(std::size_t k, std::size_t from, std::size_t to, Trial& trial) {
+    const TokenChains& tc = setup_.chains[k];
+    if (tc.remote.empty()) return;
+    const TrialRecord& out = trial.record();
+    const std::vector<NavMark>& marks = marks_[k];
+    for (std::size_t r = 0; r < tc.remote.size(); ++r) {
+      const std::size_t j = tc.remote_chain[r];
+      const double before = from == 0 ? 1.0 : chain_nav(k, marks[from - 1], j);
+      nav_.clear();
+      for (std::size_t i = from; i < to; ++i) {
+        const market::NavPoint p{marks[i].day - marks[from].day, chain_nav(k, marks[i], j) / before};
+        if (!nav_.empty() && nav_.back().day == p.day) nav_.back() = p;
+        else nav_.push_back(p);
+      }
+      const market::LendingOutcome l = market::run_book_at_nav(tc.remote[r], nav_);
+      const std::size_t m = tc.remote_books[r];
+      out.lending_liquidated[m] += l.liquidated_tokens;
+      out.lending_bad_debt[m] += l.bad_debt_eth * before;
+      out.lending_accounts_liquidated[m] = std::max(out.lending_accounts_liquidated[m], l.accounts_liquidated);
     }
   }
 
@@ -126,6 +194,8 @@ class Markets final : public Mechanism {
   std::vector<market::TokenMarket> scratch_;  // [token] the markets with this trial's sellers
   std::vector<double> lost_;                  // [holder] net of coverage, as booked
   std::vector<std::vector<NavMark>> marks_;   // [token]
+  std::vector<std::vector<double>> chain_lost_;  // [token][chain] losses its chain bears alone
+  std::vector<std::vector<double>> chain_navs_;  // [token] NAV per chain at each mark, mark after mark
   std::vector<market::NavPoint> nav_;         // an episode's NAV path
 };
 
@@ -159,24 +229,69 @@ market::TokenMarket token_market(const Model& m, std::size_t token) {
   tm.arbitrageurs = {r.arbitrage_capital_eth, r.required_return};
   tm.sellers.hours = t.sell_hours;
   tm.sellers.required_return = t.sell_required_return;
-  for (const LendingMarketSpec& l : m.lending_markets) {
-    if (l.token != token) continue;
-    market::LendingBook book;
-    book.market = l.rules == LendingRulesKind::AaveV3 ? market::aave_v3_market(l.ltv, l.liquidation_threshold, l.liquidation_bonus)
-                                                      : market::morpho_blue_market(l.liquidation_threshold);
-    book.oracle.kind = l.oracle == OracleSpecKind::ExchangeRate ? market::OracleKind::ExchangeRate
-                       : l.oracle == OracleSpecKind::MarketSpot ? market::OracleKind::MarketSpot
-                                                                : market::OracleKind::MarketTwap;
-    book.oracle.twap_window_days = l.twap_window_days;
-    book.reserve.balance_eth = l.reserve_eth;
-    // Equal slices of the debt; at price 1, HF = collateral x LT / debt gives the collateral.
-    const double debt = l.debt_eth / static_cast<double>(l.health_factors.size());
-    for (const double hf : l.health_factors)
-      book.borrowers.push_back({{hf * debt / l.liquidation_threshold, debt}, 1.0});
-    tm.lending.push_back(std::move(book));
-  }
+  for (const LendingMarketSpec& l : m.lending_markets)
+    if (l.token == token && l.chain == 0) tm.lending.push_back(lending_book(l));
   return tm;
 }
+
+market::LendingBook lending_book(const LendingMarketSpec& l) {
+  market::LendingBook book;
+  book.market = l.rules == LendingRulesKind::AaveV3 ? market::aave_v3_market(l.ltv, l.liquidation_threshold, l.liquidation_bonus)
+                                                    : market::morpho_blue_market(l.liquidation_threshold);
+  book.oracle.kind = l.oracle == OracleSpecKind::ExchangeRate ? market::OracleKind::ExchangeRate
+                     : l.oracle == OracleSpecKind::MarketSpot ? market::OracleKind::MarketSpot
+                                                              : market::OracleKind::MarketTwap;
+  book.oracle.twap_window_days = l.twap_window_days;
+  book.reserve.balance_eth = l.reserve_eth;
+  // Equal slices of the debt; at price 1, HF = collateral x LT / debt gives the collateral.
+  const double debt = l.debt_eth / static_cast<double>(l.health_factors.size());
+  for (const double hf : l.health_factors)
+    book.borrowers.push_back({{hf * debt / l.liquidation_threshold, debt}, 1.0});
+  return book;
+}
+
+namespace {
+
+// Token k's chains: shares, the remote books, and with AffectedChain the route of each contract's
+// failure. A failure that reaches the holder's whole balance (its own contracts or its protocol's)
+// is spread over all supply; one that reaches it through bridges falls on the chains those bridges
+// serve, in proportion to the bridged shares (a reached bridge no chain lists: spread).
+TokenChains token_chains(const Model& m, std::size_t k) {
+  const Token& t = m.tokens[k];
+  const Holder& h = m.holders[t.holder];
+  TokenChains tc;
+  for (const TokenChain& c : t.chains) tc.shares.push_back(c.share);
+  for (std::size_t j = 0; j < m.lending_markets.size(); ++j) {
+    const LendingMarketSpec& l = m.lending_markets[j];
+    if (l.token != k || l.chain == 0) continue;
+    tc.remote_books.push_back(j);
+    tc.remote.push_back(lending_book(l));
+    tc.remote_chain.push_back(l.chain);
+  }
+  if (t.loss_allocation != LossAllocation::AffectedChain) return tc;
+  const std::size_t n = t.chains.size();
+  tc.route.assign(m.contracts.size() * n, 0.0);
+  for (std::size_t c = 0; c < m.contracts.size(); ++c) {
+    const std::vector<bool> reached = reached_by_failure(m, c);
+    bool whole = std::any_of(h.contracts.begin(), h.contracts.end(), [&](std::size_t x) { return reached[x]; });
+    for (const Position& pos : h.positions)
+      if (pos.protocol != kNoProtocol)
+        for (const std::size_t x : m.protocols[pos.protocol].contracts) whole = whole || reached[x];
+    if (whole) continue;
+    double bridged = 0.0;
+    for (const BridgeExposure& b : h.bridged)
+      if (reached[b.contract]) bridged += b.share;
+    if (bridged <= 0.0) continue;
+    for (std::size_t j = 1; j < n; ++j)
+      for (const std::size_t x : t.chains[j].bridges)
+        if (reached[x])
+          for (const BridgeExposure& b : h.bridged)
+            if (b.contract == x) tc.route[c * n + j] += b.share / bridged;
+  }
+  return tc;
+}
+
+}  // namespace
 
 market::EpisodeGrid episode_grid(const MarketGrid& g) {
   market::EpisodeGrid grid;
@@ -196,7 +311,10 @@ std::unique_ptr<const MechanismType> make_markets(const Model& m, const World&) 
     setup.tokens.push_back(token_market(m, k));
     setup.token_of_holder[m.tokens[k].holder] = k;
   }
-  for (std::size_t j = 0; j < m.lending_markets.size(); ++j) setup.books_of_token[m.lending_markets[j].token].push_back(j);
+  setup.chains.resize(m.tokens.size());
+  for (std::size_t k = 0; k < m.tokens.size(); ++k) setup.chains[k] = token_chains(m, k);
+  for (std::size_t j = 0; j < m.lending_markets.size(); ++j)
+    if (m.lending_markets[j].chain == 0) setup.books_of_token[m.lending_markets[j].token].push_back(j);
   setup.grid = episode_grid(m.market);
   return std::make_unique<MarketsType>(std::move(setup));
 }
