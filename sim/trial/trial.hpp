@@ -129,6 +129,9 @@ class Trial {
   // made whole and stays staked, so a covered loss has no knock-on effect on later ones.
   // `contract`: the contract whose failure it is (kNone for others).
   void book(std::size_t i, LossCause cause, double amount, std::size_t origin_op, std::size_t contract = kNone);
+  // Holder h's losses net of coverage, as booked so far (a loss hook sees them before its own loss
+  // is added: that is loss.uncovered, once the hooks are done).
+  double uncovered(std::size_t h) const { return uncovered_[h]; }
   void add_covered(std::size_t holder, double paid) { changed_ = true; covered_[holder] += paid; }
   void add_rewards(std::size_t holder, double amount) { holder_rewards_[holder] += amount; }
 

@@ -57,7 +57,6 @@ class Markets final : public Mechanism {
         chain_navs_(setup.tokens.size()) {}
 
   void begin(Trial& trial) override {
-    lost_.assign(trial.model().holders.size(), 0.0);
     for (auto& marks : marks_) marks.clear();
     for (std::size_t k = 0; k < chain_lost_.size(); ++k) {
       chain_lost_[k].assign(setup_.chains[k].shares.size(), 0.0);
@@ -68,13 +67,15 @@ class Markets final : public Mechanism {
   void on_loss(Loss& loss, Trial& trial) override {
     // What the coverage pools (earlier loss hooks) left: the trial's own sum, in the same order.
     if (loss.uncovered <= 0.0) return;
-    lost_[loss.holder] += loss.uncovered;
+    // The holder's losses with this one: the trial adds it in the same way once the hooks are done
+    // (this hook is the last).
+    const double lost = trial.uncovered(loss.holder) + loss.uncovered;
     const std::size_t k = setup_.token_of_holder[loss.holder];
     if (k == kNone) return;
     const double v0 = trial.world().holder_value[loss.holder];
     const TokenChains& tc = setup_.chains[k];
     if (!tc.several()) {
-      marks_[k].push_back({trial.now(), std::max(1.0 - lost_[loss.holder] / v0, kWipedOutNav)});
+      marks_[k].push_back({trial.now(), std::max(1.0 - lost / v0, kWipedOutNav)});
       return;
     }
     // NAV per chain: what is spread falls alike on every chain; what a chain bears alone falls on
@@ -83,7 +84,7 @@ class Markets final : public Mechanism {
     const std::size_t n = alone.size();
     if (!tc.route.empty() && loss.contract != kNone)
       for (std::size_t j = 0; j < n; ++j) alone[j] += loss.uncovered * tc.route[loss.contract * n + j];
-    double spread = lost_[loss.holder];
+    double spread = lost;
     for (const double a : alone) spread -= a;
     const std::size_t at = chain_navs_[k].size();
     for (std::size_t j = 0; j < n; ++j)
@@ -109,7 +110,7 @@ class Markets final : public Mechanism {
     for (std::size_t k = 0; k < marks_.size(); ++k)
       if (!marks_[k].empty()) run_episodes(k, trial);
     for (std::size_t h = 0; h < m.holders.size(); ++h) {
-      const double at_nav = lost_[h] / trial.world().holder_value[h];
+      const double at_nav = trial.uncovered(h) / trial.world().holder_value[h];
       const std::size_t k = setup_.token_of_holder[h];
       // Selling at the worst moment: the lowest price, unless NAV ended lower still.
       out.loss_at_market[h] = k == kNone ? at_nav : std::max(at_nav, 1.0 - out.token_min_price[k]);
@@ -192,7 +193,6 @@ class Markets final : public Mechanism {
 
   const MarketSetup& setup_;
   std::vector<market::TokenMarket> scratch_;  // [token] the markets with this trial's sellers
-  std::vector<double> lost_;                  // [holder] net of coverage, as booked
   std::vector<std::vector<NavMark>> marks_;   // [token]
   std::vector<std::vector<double>> chain_lost_;  // [token][chain] losses its chain bears alone
   std::vector<std::vector<double>> chain_navs_;  // [token] NAV per chain at each mark, mark after mark
