@@ -1,5 +1,5 @@
 // The price paths of a run's worst trials: the trials re-run with their paths kept
-// (trial/price_paths.hpp) (the tally itself: test_worst_trials.cpp).
+// (trial/price_paths.hpp) and /price_paths in results files (the tally itself: test_worst_trials.cpp).
 #include "cli_support.hpp"
 #include <doctest/doctest.h>
 
@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "io/h5.hpp"
+#include "sweep_support.hpp"
 #include "stats/worst_trials.hpp"
 #include "support.hpp"
 #include "trial/price_paths.hpp"
@@ -91,4 +93,64 @@ TEST_CASE("the worst trials and their paths are the same for any thread count an
   CHECK(pa.points() == pb.points());
   for (std::size_t k = 0; k < m.tokens.size(); ++k)
     for (std::size_t r = 0; r < 4; ++r) CHECK(pa.of_token[k][r].episodes == pb.of_token[k][r].episodes);
+}
+
+TEST_CASE("run writes /price_paths of the worst trials, the same with 1 or 2 threads, with or without records") {
+  TempDir dir;
+  const auto run = [&](const std::string& name, const std::string& extra) {
+    REQUIRE(cli(fmt::format("run {} -o {} --trials 1500 --seed 3 --no-progress -q {}", kMarkets, dir / name, extra), dir) == 0);
+    return dump_file(dir / name);
+  };
+  Dump one = run("one.h5", "--threads 1 --price-paths 4"), two = run("two.h5", "--threads 2 --block 333 --price-paths 4");
+  const Dump bare = run("bare.h5", "--threads 2 --no-records --price-paths 4");
+  std::size_t compared = 0;
+  for (const auto& [key, value] : one) {
+    if (key.rfind("/price_paths", 0) != 0) continue;
+    INFO(key);
+    CHECK(two.at(key) == value);
+    CHECK(bare.at(key) == value);
+    ++compared;
+  }
+  CHECK(compared >= 9);  // the group's attribute and its eight datasets
+  const h5::File f = h5::File::open_read_only(dir / "one.h5");
+  CHECK(f.dims("price_paths/trial") == std::vector<hsize_t>{4, 4});
+  CHECK(f.open_group("price_paths").attr_uint("asked") == 4);
+  // The ranking metric is each listed trial's own record.
+  const std::vector<std::uint64_t> trials = f.read_uint64s("price_paths/trial");
+  const std::vector<double> lows = f.read_doubles("price_paths/min_price");
+  for (std::size_t k = 0; k < 4; ++k)
+    for (std::size_t r = 0; r < 4; ++r) {
+      const std::vector<double> row = f.read_rows("trials/token_min_price", trials[4 * k + r], 1);
+      CHECK(row.at(k) == lows[4 * k + r]);
+    }
+  CHECK(f.dims("price_paths/day") == f.dims("price_paths/price"));
+}
+
+TEST_CASE("a run without tokens, or with --price-paths 0, writes no price paths and an unchanged file") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", kNoTokens, dir / "a.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q --price-paths 0", kNoTokens, dir / "b.h5"), dir) == 0);
+  CHECK_FALSE(h5::File::open_read_only(dir / "a.h5").exists("price_paths"));
+  same_file(dir / "a.h5", dir / "b.h5");
+  // With a token, K = 0 leaves out /price_paths and nothing else.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q --price-paths 0", kMarkets, dir / "c.h5"), dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", kMarkets, dir / "d.h5"), dir) == 0);
+  CHECK_FALSE(h5::File::open_read_only(dir / "c.h5").exists("price_paths"));
+  Dump c = dump_file(dir / "c.h5"), d = dump_file(dir / "d.h5");
+  std::erase_if(d, [](const auto& kv) { return kv.first.rfind("/price_paths", 0) == 0; });
+  c.erase("@created_utc");
+  d.erase("@created_utc");
+  CHECK(c == d);
+}
+
+TEST_CASE("--price-paths takes a count from 0 to 1000 and refuses anything else with the range") {
+  TempDir dir;
+  for (const char* bad : {"-1", "1001", "1e3", "ten", "99999999999999999999"}) {
+    std::string err;
+    CAPTURE(bad);
+    CHECK(cli(fmt::format("run {} -o {} --trials 10 --no-progress --price-paths {}", kMarkets, dir / "x.h5", bad), dir, nullptr, &err) != 0);
+    contains(err, "--price-paths");
+    contains(err, "[0, 1000]");
+    CHECK_FALSE(std::filesystem::exists(dir / "x.h5"));
+  }
 }
