@@ -15,6 +15,7 @@
 #include "stats/worst_trials.hpp"
 #include "support.hpp"
 #include "trial/price_paths.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -93,6 +94,16 @@ TEST_CASE("the worst trials and their paths are the same for any thread count an
   CHECK(pa.points() == pb.points());
   for (std::size_t k = 0; k < m.tokens.size(); ++k)
     for (std::size_t r = 0; r < 4; ++r) CHECK(pa.of_token[k][r].episodes == pb.of_token[k][r].episodes);
+}
+
+TEST_CASE("a weighted run's worst trials are re-run with its tilt: with it they reproduce their lows, without it they do not") {
+  const Model m = model_from(slurp(kMarkets));
+  const RunSpec tilted = tilted_run(m, 1000, 5, 3.0, 0.2);
+  const WorstTrials worst = tally_run(m, tilted, 3);
+  CHECK_NOTHROW(price_paths_of(m, tilted, worst));
+  RunSpec plain = tilted;
+  plain.tilt = {};
+  CHECK_THROWS_AS(price_paths_of(m, plain, worst), std::logic_error);
 }
 
 TEST_CASE("run writes /price_paths of the worst trials, the same with 1 or 2 threads, with or without records") {
