@@ -3,11 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
 #include "stats/worst_trials.hpp"
+#include "trial/trial_block.hpp"
 
 using namespace restake;
 
@@ -64,4 +67,46 @@ TEST_CASE("worst trials tallied in parts and merged in any order are the same as
   CHECK(whole.of(0).front().min_price == 0.4);
   CHECK(std::is_sorted(whole.of(0).begin(), whole.of(0).end(), ranks_before));
   CHECK_THROWS_AS(whole.merge(WorstTrials(2, 3)), std::logic_error);
+}
+
+TEST_CASE("a block's trials rank as the same trials added one by one, ties and NaN included") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Two tokens, 12 trials from index 100; token 0 ties at 0.5, token 1 has NaN among numbers.
+  const std::vector<double> p0 = {0.9, 0.5, 1.0, 0.5, 0.7, 0.5, 0.5, 0.3, 1.0, 0.5, 0.8, 0.3};
+  const std::vector<double> p1 = {nan, 1.0, 0.6, nan, 0.6, 0.2, 1.0, nan, 0.9, 0.6, 0.4, 0.6};
+  RecordShape shape;
+  shape.tokens = 2;
+  TrialBlock b;
+  b.reset(shape, 100, p0.size());
+  for (std::size_t i = 0; i < p0.size(); ++i) {
+    b.token_min_price[2 * i] = p0[i];
+    b.token_min_price[2 * i + 1] = p1[i];
+  }
+  for (const std::size_t k : {0, 1, 3, 5, 12, 20}) {
+    CAPTURE(k);
+    WorstTrials blockwise(2, k), one_by_one(2, k);
+    blockwise.add(b);
+    for (std::size_t i = 0; i < p0.size(); ++i) {
+      one_by_one.add(0, {p0[i], 100 + i});
+      one_by_one.add(1, {p1[i], 100 + i});
+    }
+    for (std::size_t t = 0; t < 2; ++t) {
+      const auto a = list(blockwise, t), o = list(one_by_one, t);
+      REQUIRE(a.size() == o.size());
+      CHECK(a.size() == std::min<std::size_t>(k, 12));
+      for (std::size_t r = 0; r < a.size(); ++r) {
+        CHECK(a[r].trial == o[r].trial);
+        CHECK((a[r].min_price == o[r].min_price || (std::isnan(a[r].min_price) && std::isnan(o[r].min_price))));
+      }
+    }
+  }
+  WorstTrials three(2, 3);
+  three.add(b);
+  CHECK(list(three, 0) == std::vector<RankedTrial>{{0.3, 107}, {0.3, 111}, {0.5, 101}});
+  // NaN ranks after every number: with 12 of 12 kept, the NaNs come last, by trial index.
+  WorstTrials all(2, 12);
+  all.add(b);
+  CHECK(all.of(1)[8].min_price == 1.0);
+  CHECK(all.of(1)[9].trial == 100);
+  CHECK(all.of(1)[11].trial == 107);
 }

@@ -30,8 +30,16 @@ void WorstTrials::add(const TrialBlock& b) {
   const std::size_t tokens = worst_.size();
   if (b.shape.tokens != tokens)
     throw std::logic_error(fmt::format("worst trials: a block with {} tokens for a tally of {}", b.shape.tokens, tokens));
-  for (std::size_t i = 0; i < b.count; ++i)
-    for (std::size_t k = 0; k < tokens; ++k) add(k, {b.token_min_price[i * tokens + k], b.first_trial + i});
+  if (k_ == 0) return;
+  for (std::size_t k = 0; k < tokens; ++k) {
+    const std::vector<RankedTrial>& w = worst_[k];
+    for (std::size_t i = 0; i < b.count; ++i) {
+      const double p = b.token_min_price[i * tokens + k];
+      // Above a full list's last price: not among the worst (a tie, or a NaN on either side, goes on to add's full order).
+      if (w.size() == k_ && p > w.back().min_price) continue;
+      add(k, {p, b.first_trial + i});
+    }
+  }
 }
 
 void WorstTrials::merge(const WorstTrials& other) {
