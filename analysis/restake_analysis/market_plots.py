@@ -20,11 +20,12 @@ TRIAL_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"
 
 
 def price_paths_figure(source, tokens: list[str] | None = None, max_trials: int = 5,
-                       show_nav: bool = True) -> Figure | None:
+                       show_nav: bool = True, relative: bool = False) -> Figure | None:
     """One panel per token: the price paths of its `max_trials` worst trials (worst first, by the
     trial's lowest price), each episode from its first step (day 0: the loss that started it), the
     NAV dashed in the same colour. `source` is a Results or the frame Results.price_paths() returns;
-    `tokens` picks and orders the panels (default: every token with a path). None when there is no
+    `tokens` picks and orders the panels (default: every token with a path). `relative`: the price
+    over NAV instead (the depeg itself, apart from the write-down; no NAV line). None when there is no
     path to show (a run without tokens, --price-paths 0, or no episode in the worst trials)."""
     df = source.price_paths() if isinstance(source, Results) else source
     if df is None or len(df) == 0:
@@ -33,6 +34,7 @@ def price_paths_figure(source, tokens: list[str] | None = None, max_trials: int 
     names = [t for t in names if (df["token"].astype(str) == t).any()]
     if not names:
         return None
+    show_nav = show_nav and not relative
     cols = min(2, len(names))
     rows = -(-len(names) // cols)
     fig = Figure(figsize=(6.4 * cols, 3.6 * rows), layout="constrained")
@@ -48,14 +50,16 @@ def price_paths_figure(source, tokens: list[str] | None = None, max_trials: int 
             for _, ep in trial_rows.groupby("episode", sort=True):
                 day = ep["day"].to_numpy()
                 t = day - day[0]
-                ax.step(t, ep["price"].to_numpy(), where="post", color=color, lw=1.2, label=label)
+                y = ep["price"].to_numpy() / ep["nav"].to_numpy() if relative else ep["price"].to_numpy()
+                ax.step(t, y, where="post", color=color, lw=1.2, label=label)
                 label = None  # one legend entry per trial
                 if show_nav:
                     ax.step(t, ep["nav"].to_numpy(), where="post", color=color, lw=0.8, ls="--", alpha=0.7)
         ax.set_title(f"{token}: {mine['rank'].nunique()} worst trials by lowest price")
         ax.set_xlabel("days since the episode's first loss")
-        ax.set_ylabel("ETH per token")
-        ax.set_ylim(bottom=max(0.0, float(np.nanmin(mine["price"])) - 0.05) if len(mine) else 0.0)
+        ax.set_ylabel("price / NAV" if relative else "ETH per token")
+        low = mine["price"] / mine["nav"] if relative else mine["price"]
+        ax.set_ylim(bottom=max(0.0, float(np.nanmin(low)) - 0.05) if len(mine) else 0.0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small", title="solid: price, dashed: NAV" if show_nav else None, title_fontsize="small")
     return fig

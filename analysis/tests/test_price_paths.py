@@ -83,3 +83,8 @@ def test_the_figure_has_a_panel_per_token_with_a_line_per_trial(markets):
     for ax, token in zip(panels, tokens):
         assert ax.get_title().startswith(token)
         assert 1 <= len(ax.get_legend().get_texts()) <= 3
+    with Results(markets) as r:
+        rel = price_paths_figure(r.price_paths(), max_trials=2, relative=True)
+    ax = next(a for a in rel.axes if a.get_visible())
+    assert ax.get_ylabel() == "price / NAV"
+    assert all(np.all(line.get_ydata() <= 1.0 + 1e-9) for line in ax.get_lines())  # holders sell down to NAV each step
