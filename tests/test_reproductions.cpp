@@ -158,7 +158,7 @@ TEST_CASE("a market case names its token or lending market, and only the key its
   CHECK(contains(e.what(), "missing required key 'token'"));
 }
 
-TEST_CASE("exactly one of tolerance and factor; a factor needs a positive figure and is at least 1") {
+TEST_CASE("exactly one of tolerance and factor, and a factor needs a positive figure and is at least 1") {
   ScenarioError e = manifest_error(lending_edited("factor = 2", "factor = 2\ntolerance = 0.1"));
   CHECK(e.key == "case[0]");
   CHECK(contains(e.what(), "expected exactly one of tolerance (relative) and factor (an order of magnitude)"));

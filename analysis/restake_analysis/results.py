@@ -39,6 +39,8 @@ WEIGHTED_ONLY = frozenset(o["path"] for o in SCHEMA["trial_records"] + SCHEMA["s
 # market layer's outputs are only in the files of runs with a [[token]] / [[lending_market]]).
 NEEDS = {o["path"]: o.get("needs") for o in SCHEMA["trial_records"] + SCHEMA["summaries"]}
 DIMENSIONS = {d["name"]: d for d in SCHEMA["dimensions"]}
+# The worst trials' price paths (/price_paths): dataset name -> its declared dimensions.
+PRICE_PATH_DATASETS = {o["path"].removeprefix("price_paths/"): o["dims"] for o in SCHEMA.get("price_paths", [])}
 
 
 class ResultsError(Exception):
@@ -185,6 +187,8 @@ class Results:
         # The market layer's axes, only in files of runs that have them.
         self.has_tokens = "tokens/names" in f
         self.has_lending = "lending_markets/names" in f
+        # The worst trials' price paths (run --price-paths), only in files of runs with a token.
+        self.has_price_paths = "price_paths" in f
 
         self._check_shapes()
         self.loss_causes = _strings(f["loss_causes"])
@@ -541,6 +545,51 @@ class Results:
             df["bad_debt_mean_usd"] = df["bad_debt_mean"] * eth
             df["bad_debt_var95_usd"] = df["bad_debt_var95"] * eth
         return df
+
+    def price_paths(self):
+        """The price paths of each token's worst trials (/price_paths; docs/output-format.md) as a
+        tidy pandas frame, a row per step of a market episode: token (name), trial (index), rank (0:
+        the token's worst trial), min_price (the trial's lowest price, the ranking metric), episode
+        (the token's episodes in the trial from 0), day (from the trial's start), price and nav (ETH
+        per token). Rows in the order token, rank, episode, day. Empty, with these columns, for a
+        file without price paths (no [[token]], or run with --price-paths 0)."""
+        import pandas as pd
+        columns = ["token", "trial", "rank", "min_price", "episode", "day", "price", "nav"]
+        if not self.has_price_paths:
+            return pd.DataFrame({c: [] for c in columns})
+        f = self._file
+        if not self.has_tokens:
+            raise ResultsError(f"{self.path}: /price_paths in a file without /tokens/names")
+        shapes = {}
+        for name, dims in PRICE_PATH_DATASETS.items():
+            path = "price_paths/" + name
+            if path not in f or not isinstance(f[path], h5py.Dataset):
+                raise ResultsError(f"{self.path}: no dataset /{path}")
+            shapes[name] = f[path].shape
+        k, worst = len(self.token_names), shapes["trial"][1] if len(shapes["trial"]) == 2 else -1
+        extent = {"token": k, "worst": worst, "path_point": shapes["day"][0] if len(shapes["day"]) == 1 else -1}
+        for name, dims in PRICE_PATH_DATASETS.items():
+            expected = tuple(extent[d] for d in dims)
+            if shapes[name] != expected:
+                raise ResultsError(f"{self.path}: /price_paths/{name} has shape {list(shapes[name])}, expected "
+                                   f"{list(expected)} ({', '.join(dims)})")
+        g = f["price_paths"]
+        token, rank = g["token"][()].astype(np.int64), g["rank"][()].astype(np.int64)
+        for name, values, bound in (("token", token, k), ("rank", rank, worst)):
+            bad = np.flatnonzero((values < 0) | (values >= bound))
+            if bad.size:
+                raise ResultsError(f"{self.path}: /price_paths/{name}[{bad[0]}] is {values[bad[0]]}, expected in [0, {bound})")
+        trials, lows = g["trial"][()], g["min_price"][()]
+        return pd.DataFrame({
+            "token": pd.Categorical.from_codes(token, categories=self.token_names) if k else [],
+            "trial": trials[token, rank].astype(np.int64),
+            "rank": rank,
+            "min_price": lows[token, rank],
+            "episode": g["episode"][()].astype(np.int64),
+            "day": g["day"][()],
+            "price": g["price"][()],
+            "nav": g["nav"][()],
+        })
 
     def trials_frame(self, name: str = "loss_fraction"):
         """A per-trial dataset as a DataFrame indexed by trial: columns are holders (for [N, H]),

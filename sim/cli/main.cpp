@@ -20,6 +20,8 @@
 #include "compare_command.hpp"
 #include "trial/cross_entropy.hpp"
 #include "trial/engine.hpp"
+#include "trial/price_paths.hpp"
+#include "stats/worst_trials.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
 #include "io/atomic_file.hpp"
@@ -87,7 +89,11 @@ struct RunArgs {
   bool progress = true;
   bool records = true;
   bool json = false;
+  std::size_t price_paths = 10;  // the worst trials per token whose price paths are written; 0: none
 };
+
+// More worst trials than a report can show, each re-run after the run: a typo, not a request.
+inline constexpr std::int64_t kMaxPricePaths = 1000;
 
 int cmd_validate(const std::string& path) {
   const Model m = parse_scenario(read_text_file(path, "scenario file"), path);
@@ -169,6 +175,9 @@ int cmd_run(RunArgs a) {
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
   Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target);
+  // The worst trials by each token's low, re-run after the run for their price paths.
+  const std::size_t paths_asked = m.tokens.empty() ? 0 : a.price_paths;
+  WorstTrials worst(m.tokens.size(), paths_asked);
 
   catch_interrupts();
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
@@ -181,6 +190,7 @@ int cmd_run(RunArgs a) {
           throw_if_interrupted();
           writer.append(b);
           tally.add(b);
+          if (paths_asked > 0) worst.add(b);
           done += b.count;
           bar.update(done);
         },
@@ -193,6 +203,13 @@ int cmd_run(RunArgs a) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const RunSummary s = wo.records ? summarize_run(m, meta.info, tally, writer.record_columns())
                                    : summarize_run(m, meta.info, tally);
+  if (paths_asked > 0) {
+    const auto rerun_start = std::chrono::steady_clock::now();
+    const PricePaths paths = price_paths_of(m, spec, worst);
+    writer.write_price_paths(paths, paths_asked);
+    spdlog::debug("price paths of the {} worst trials per token: {} points, re-run in {:.3f} s", paths_asked, paths.points(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - rerun_start).count());
+  }
   writer.finish(s);
   spdlog::info("{} trials in {:.2f} s ({:.0f} trials/s); wrote {}", done, seconds, static_cast<double>(done) / seconds,
                a.output);
@@ -229,6 +246,9 @@ int run_command(int argc, char** argv) {
   run_cmd->add_flag("!--no-records", run.records,
                     "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
+  add_integer_option(*run_cmd, "--price-paths", run.price_paths, 0, kMaxPricePaths,
+                     "Price paths of the K worst trials per token (lowest price), re-run after the run (default 10; 0: none)")
+      ->type_name("K");
   add_tail_option(*run_cmd, run.tail);
   run_cmd->add_flag("--no-tail", run.no_tail, "Plain Monte Carlo even when the scenario has a [tail] table")->excludes("--tail");
 

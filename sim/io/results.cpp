@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -108,6 +109,52 @@ QuantileSource ResultsWriter::record_columns() const {
     cols.weight = [&f] { return f.read_column(trial_record(&TrialBlock::weight).out.path, 0); };
   cols.market = [&f](std::vector<double> TrialBlock::*field, std::size_t i) { return f.read_column(trial_record(field).out.path, i); };
   return cols;
+}
+
+void ResultsWriter::write_price_paths(const PricePaths& p, std::size_t asked) {
+  Impl& d = *impl_;
+  const h5::File& f = *d.file;
+  Extents e;
+  e.tokens = p.of_token.size();
+  e.worst = p.of_token.empty() ? 0 : p.of_token.front().size();
+  e.path_points = p.points();
+  std::vector<std::uint64_t> trial, token, rank, episode;
+  std::vector<double> min_price, day, price, nav;
+  for (std::size_t k = 0; k < e.tokens; ++k) {
+    if (p.of_token[k].size() != e.worst)
+      throw std::logic_error(fmt::format("{}: price paths of {} trials for token {}, {} for the first", d.out.target(),
+                                         p.of_token[k].size(), k, e.worst));
+    for (std::size_t r = 0; r < e.worst; ++r) {
+      const WorstTrialPaths& w = p.of_token[k][r];
+      trial.push_back(w.ranked.trial);
+      min_price.push_back(w.ranked.min_price);
+      for (const EpisodePath& ep : w.episodes)
+        for (const MarketPathPoint& q : ep.points) {
+          token.push_back(k);
+          rank.push_back(r);
+          episode.push_back(ep.episode);
+          day.push_back(q.day);
+          price.push_back(q.price_eth);
+          nav.push_back(q.nav_eth);
+        }
+    }
+  }
+  f.create_group("price_paths").set_attr("asked", static_cast<std::uint64_t>(asked));
+  const auto write = [&](const char* path, const auto& values) {
+    const OutputSpec& o = price_path_output(path);
+    const std::vector<hsize_t> dims = h5_dims(o.shape.dims(), e);
+    if constexpr (std::is_same_v<std::decay_t<decltype(values)>, std::vector<std::uint64_t>>) f.write_uint64s(path, values, dims, o.unit);
+    else f.write_doubles(path, values, dims, o.unit);
+    label_axes(f, path, o.shape.dims());
+  };
+  write("price_paths/trial", trial);
+  write("price_paths/min_price", min_price);
+  write("price_paths/token", token);
+  write("price_paths/rank", rank);
+  write("price_paths/episode", episode);
+  write("price_paths/day", day);
+  write("price_paths/price", price);
+  write("price_paths/nav", nav);
 }
 
 void ResultsWriter::finish(const RunSummary& s) {

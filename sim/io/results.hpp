@@ -8,6 +8,7 @@
 
 #include "model/model.hpp"
 #include "stats/summary.hpp"
+#include "trial/price_paths.hpp"
 #include "trial/trial_block.hpp"
 
 namespace restake {
@@ -41,6 +42,9 @@ class ResultsWriter {
   // holder at a time: the exact quantiles' source that keeps memory flat (only with records; valid
   // until finish()).
   QuantileSource record_columns() const;
+  // The price paths of the run's worst trials (/price_paths, io/schema.hpp's price_path_outputs),
+  // `asked` per token; before finish(). A run without tokens or with K = 0 writes none.
+  void write_price_paths(const PricePaths& paths, std::size_t asked);
   // Stores the run's summary (computed by the stats stage: summarize_run), marks the file complete
   // and moves it into place.
   void finish(const RunSummary& summary);

@@ -41,6 +41,8 @@ constexpr std::array kDims = {
     DimSpec{Dim::ReturnQuantile, "return_quantile", "summary/net_return/quantile_levels", "a level of the net-return quantiles"},
     DimSpec{Dim::Token, "token", "tokens/names", "a token traded in the market layer ([[token]])"},
     DimSpec{Dim::Lending, "lending_market", "lending_markets/names", "a lending market ([[lending_market]])"},
+    DimSpec{Dim::Worst, "worst", "", "one of a token's worst trials by its lowest price, worst first (run --price-paths)"},
+    DimSpec{Dim::PathPoint, "path_point", "", "a point of the worst trials' price paths: a step of a market episode"},
 };
 
 constexpr std::array kTrialRecords = {
@@ -97,6 +99,29 @@ constexpr std::array kTrialRecords = {
                      "holders without a token, loss_fraction)",
                      kTokensOnly},
                     &TrialBlock::loss_at_market},
+};
+
+constexpr Needs kPathsOnly = Needs::PricePaths;
+constexpr std::array kPricePaths = {
+    OutputSpec{"price_paths/trial", {Dim::Token, Dim::Worst}, kIndexUnit,
+               "each token's worst trials by token_min_price, worst first (ties: the lower trial index first): their "
+               "trial indices (uint64), min(K, trials) of them",
+               kPathsOnly},
+    OutputSpec{"price_paths/min_price", {Dim::Token, Dim::Worst}, kEthPerToken,
+               "the ranking metric: the trial's token_min_price, which its re-run with paths kept reproduced bit for bit",
+               kPathsOnly},
+    OutputSpec{"price_paths/token", {Dim::PathPoint}, kIndexUnit, "the point's token, an index on the token axis (uint64)",
+               kPathsOnly},
+    OutputSpec{"price_paths/rank", {Dim::PathPoint}, kIndexUnit,
+               "the point's trial, an index on the worst axis (uint64; 0: the token's worst trial)", kPathsOnly},
+    OutputSpec{"price_paths/episode", {Dim::PathPoint}, kIndexUnit,
+               "the point's market episode among the token's episodes in the trial, in time order from 0 (uint64)", kPathsOnly},
+    OutputSpec{"price_paths/day", {Dim::PathPoint}, kDays,
+               "the start of the episode's step, in days from the trial's start (the [market] grid)", kPathsOnly},
+    OutputSpec{"price_paths/price", {Dim::PathPoint}, kEthPerToken, "the token's pool price at the end of the step",
+               kPathsOnly},
+    OutputSpec{"price_paths/nav", {Dim::PathPoint}, kEthPerToken,
+               "the token's NAV per token during the step (after the losses booked up to its start)", kPathsOnly},
 };
 
 // The accessors: one generic lambda each, giving the element (i, j) of the output.
@@ -250,6 +275,13 @@ const DimSpec& dimension(Dim d) {
 
 std::span<const TrialRecordSpec> trial_records() { return kTrialRecords; }
 std::span<const SummarySpec> summaries() { return kSummaries; }
+std::span<const OutputSpec> price_path_outputs() { return kPricePaths; }
+
+const OutputSpec& price_path_output(std::string_view path) {
+  for (const OutputSpec& o : kPricePaths)
+    if (o.path == path) return o;
+  throw std::logic_error(fmt::format("price_path_output: undeclared {}", path));
+}
 
 Presence Presence::of(const RunSummary& s) { return {s.info.weighted(), !s.tokens.empty(), !s.lending.empty()}; }
 Presence Presence::of(const RecordShape& r, bool weighted) { return {weighted, r.tokens > 0, r.lending > 0}; }
@@ -274,6 +306,7 @@ const char* needs_name(Needs n) {
     case Needs::Weights: return "weights";
     case Needs::Tokens: return "tokens";
     case Needs::LendingMarkets: return "lending_markets";
+    case Needs::PricePaths: return "price_paths";
   }
   throw std::logic_error("needs_name: undeclared Needs");
 }
@@ -302,6 +335,8 @@ size_t extent(Dim d, const Extents& e) {
     case Dim::ReturnQuantile: return kReturnQuantileLevels.size();
     case Dim::Token: return e.tokens;
     case Dim::Lending: return e.lending;
+    case Dim::Worst: return e.worst;
+    case Dim::PathPoint: return e.path_points;
   }
   throw std::logic_error("extent: undeclared Dim");
 }
@@ -338,14 +373,16 @@ std::string schema_json() {
                        o.needs == Needs::Weights ? "true" : "false",
                        o.needs == Needs::Nothing ? std::string("null") : json_string(needs_name(o.needs)));
   };
-  std::vector<std::string> dims, records, sums;
+  std::vector<std::string> dims, records, sums, paths;
   for (const DimSpec& d : kDims)
     dims.push_back(fmt::format("    {{\"name\": {}, \"scale\": {}, \"description\": {}}}", json_string(d.name),
                                json_string(d.scale), json_string(d.description)));
   for (const TrialRecordSpec& r : kTrialRecords) records.push_back(output(r.out));
   for (const SummarySpec& s : kSummaries) sums.push_back(output(s.out));
-  return fmt::format("{{\n  \"dimensions\": [\n{}\n  ],\n  \"trial_records\": [\n{}\n  ],\n  \"summaries\": [\n{}\n  ]\n}}\n",
-                     fmt::join(dims, ",\n"), fmt::join(records, ",\n"), fmt::join(sums, ",\n"));
+  for (const OutputSpec& o : kPricePaths) paths.push_back(output(o));
+  return fmt::format("{{\n  \"dimensions\": [\n{}\n  ],\n  \"trial_records\": [\n{}\n  ],\n  \"summaries\": [\n{}\n  ],\n"
+                     "  \"price_paths\": [\n{}\n  ]\n}}\n",
+                     fmt::join(dims, ",\n"), fmt::join(records, ",\n"), fmt::join(sums, ",\n"), fmt::join(paths, ",\n"));
 }
 
 std::string schema_markdown() {
@@ -357,11 +394,13 @@ std::string schema_markdown() {
     const char* only = o.needs == Needs::Weights          ? " (weighted runs only)"
                        : o.needs == Needs::Tokens         ? " (runs with a [[token]] only)"
                        : o.needs == Needs::LendingMarkets ? " (runs with a [[lending_market]] only)"
+                       : o.needs == Needs::PricePaths     ? " (results files of runs with a [[token]] and --price-paths above 0 only)"
                                                           : "";
     out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description, only);
   };
   for (const TrialRecordSpec& r : kTrialRecords) row(r.out);
   for (const SummarySpec& s : kSummaries) row(s.out);
+  for (const OutputSpec& o : kPricePaths) row(o);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "stats/summary.hpp"
@@ -18,7 +19,7 @@
 
 namespace restake {
 
-enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile, Token, Lending };
+enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile, Token, Lending, Worst, PathPoint };
 
 struct DimSpec {
   Dim dim;
@@ -46,12 +47,13 @@ struct Presence {
   bool weighted = false;  // importance sampling: trial weights
   bool tokens = false;    // at least one [[token]]
   bool lending = false;   // at least one [[lending_market]]
+  bool price_paths = false;  // a token, and the worst trials' price paths asked for (run --price-paths K > 0)
   static Presence of(const RunSummary& s);
   static Presence of(const RecordShape& r, bool weighted);
 };
 
 // The condition an output exists under.
-enum class Needs : std::uint8_t { Nothing, Weights, Tokens, LendingMarkets };
+enum class Needs : std::uint8_t { Nothing, Weights, Tokens, LendingMarkets, PricePaths };
 
 struct OutputSpec {
   const char* path;  // from the file's root, e.g. "summary/loss/mean"
@@ -65,6 +67,7 @@ struct OutputSpec {
       case Needs::Weights: return p.weighted;
       case Needs::Tokens: return p.tokens;
       case Needs::LendingMarkets: return p.lending;
+      case Needs::PricePaths: return p.price_paths;
     }
     return false;
   }
@@ -104,11 +107,19 @@ std::span<const SummarySpec> summaries();
 // The entries present in the files of a run with `p`.
 std::vector<const TrialRecordSpec*> trial_records(const Presence& p);
 std::vector<const SummarySpec*> summaries(const Presence& p);
-const char* needs_name(Needs n);  // "weights", "tokens", "lending_markets"; "" for Nothing
+// The price paths of a run's worst trials by each token's lowest price (run --price-paths;
+// trial/price_paths.hpp), results files only: per token and rank the trial and its low, and every
+// point of their paths as a row of a long table (token, rank, episode, day, price, NAV). Datasets of
+// unit kIndexUnit hold uint64 indices; the others float64.
+std::span<const OutputSpec> price_path_outputs();
+const OutputSpec& price_path_output(std::string_view path);
+inline constexpr const char* kIndexUnit = "index";
+const char* needs_name(Needs n);  // "weights", "tokens", "lending_markets", "price_paths"; "" for Nothing
 
 // The sizes of the entity axes; the others (cause, asset, quantile levels) are fixed.
 struct Extents {
   std::size_t points = 0, trials = 0, holders = 0, avs = 0, pools = 0, tokens = 0, lending = 0;
+  std::size_t worst = 0, path_points = 0;  // the price paths' axes
   static Extents of(const RunSummary& s);
   static Extents of(const RecordShape& r, std::size_t trials = 0);
 };

@@ -26,6 +26,23 @@ struct AvsHolderShare {
   bool operator==(const AvsHolderShare&) const = default;
 };
 
+// One step of a market episode as a trial saw it: the day from the trial's start, the token's pool
+// price and its NAV per token, both in ETH per token (a token unit is worth 1 ETH at the start).
+struct MarketPathPoint {
+  double day = 0.0;
+  double price_eth = 1.0;
+  double nav_eth = 1.0;
+  bool operator==(const MarketPathPoint&) const = default;
+};
+
+// One market episode of one token in a trial, a point per step of the episode's grid.
+struct EpisodePath {
+  std::size_t token = 0;
+  std::size_t episode = 0;  // the token's episodes in the trial, in time order from 0
+  std::vector<MarketPathPoint> points;
+  bool operator==(const EpisodePath&) const = default;
+};
+
 // One trial's outputs, written into rows owned by the caller.
 struct TrialRecord {
   std::span<double> loss_fraction;     // [holder] net of coverage, share of initial value
@@ -45,6 +62,9 @@ struct TrialRecord {
   std::span<double> loss_at_market;               // [holder] with tokens: share of initial value at market price
   // This trial's AVS x holder losses, APPENDED to (the caller's list may hold earlier trials').
   std::vector<AvsHolderShare>* avs_shares = nullptr;
+  // Asked for by the caller, not by the model: when set, each market episode's path is APPENDED to
+  // it (a trial re-run for its price paths, trial/price_paths.hpp). nullptr: none kept, as in a run.
+  std::vector<EpisodePath>* price_paths = nullptr;
 };
 
 // Days during which a share of an operator's validators is offline (an outage): they earn nothing.

@@ -91,7 +91,8 @@ struct TrialBlock {
             {lending_bad_debt.data() + i * l, l},
             {lending_accounts_liquidated.data() + i * l, l},
             {loss_at_market.data() + i * mh, mh},
-            &shares};
+            &shares,
+            nullptr};
   }
   // Trials computed one at a time, in order: trial i's losses go straight into the block.
   TrialRecord row(std::size_t i) { return row(i, avs_shares); }

@@ -129,19 +129,28 @@ class Markets final : public Mechanism {
     // The episode reads NAV at the start of each step: a mark after its last step's start belongs
     // to the next episode (the same expression on both sides, so rounding cannot split them).
     const double last_step = static_cast<double>(setup_.grid.steps - 1) * setup_.grid.step_days;
+    std::vector<EpisodePath>* paths = out.price_paths;  // asked for by the caller (a re-run), never by the model
     double nav_before = 1.0;
-    for (std::size_t from = 0; from < marks.size();) {
+    for (std::size_t from = 0, episode = 0; from < marks.size(); ++episode) {
       const double start = marks[from].day;
       tm.sellers.forced_from_day = std::numeric_limits<double>::infinity();
       nav_.clear();
+      nav_eth_.clear();
       std::size_t to = from;
       for (; to < marks.size() && marks[to].day - start <= last_step; ++to) {
         const market::NavPoint p{marks[to].day - start, marks[to].nav / nav_before};
         if (marks[to].shock) tm.sellers.forced_from_day = std::min(tm.sellers.forced_from_day, p.day);
-        if (!nav_.empty() && nav_.back().day == p.day) nav_.back() = p;  // losses of one moment: NAV after the last
-        else nav_.push_back(p);
+        if (!nav_.empty() && nav_.back().day == p.day) {  // losses of one moment: NAV after the last
+          nav_.back() = p;
+          nav_eth_.back() = marks[to].nav;
+        } else {
+          nav_.push_back(p);
+          nav_eth_.push_back(marks[to].nav);
+        }
       }
-      const market::EpisodeResult r = market::run_episode(tm, nav_, trial.model().ethereum.consensus, setup_.grid);
+      const market::EpisodeResult r =
+          market::run_episode(tm, nav_, trial.model().ethereum.consensus, setup_.grid, paths != nullptr);
+      if (paths != nullptr) paths->push_back(episode_path(k, episode, start, nav_before, r.path));
       // The episode's prices are relative to the NAV before it: its market is the scenario's at
       // that NAV - the same token amounts, its ETH amounts (pool, debt, reserve, capital) scaled by
       // it. Tokens count as they are; ETH and prices scale back by nav_before.
@@ -191,12 +200,27 @@ class Markets final : public Mechanism {
     }
   }
 
+  // The episode's price path in the trial's days and ETH per token, with the NAV each step read
+  // (the last NAV point at or before the step's start, as run_episode reads it).
+  EpisodePath episode_path(std::size_t k, std::size_t episode, double start, double nav_before,
+                           const std::vector<market::PricePoint>& path) const {
+    EpisodePath e{k, episode, {}};
+    e.points.reserve(path.size());
+    std::size_t n = 0;
+    for (const market::PricePoint& p : path) {
+      while (n + 1 < nav_.size() && nav_[n + 1].day <= p.day) ++n;
+      e.points.push_back({start + p.day, p.price_eth * nav_before, nav_eth_[n]});
+    }
+    return e;
+  }
+
   const MarketSetup& setup_;
   std::vector<market::TokenMarket> scratch_;  // [token] the markets with this trial's sellers
   std::vector<std::vector<NavMark>> marks_;   // [token]
   std::vector<std::vector<double>> chain_lost_;  // [token][chain] losses its chain bears alone
   std::vector<std::vector<double>> chain_navs_;  // [token] NAV per chain at each mark, mark after mark
   std::vector<market::NavPoint> nav_;         // an episode's NAV path
+  std::vector<double> nav_eth_;               // the same points' NAV per token in ETH (read for kept paths)
 };
 
 class MarketsType final : public MechanismType {
