@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from . import contagion as cg
+from . import market_plots
 from . import plots
 from . import statistics as st
 from .plots import amount, pct, usd
@@ -177,6 +178,11 @@ def _make_figures(rr: RunReport, out: Path):
         put("amplification", plots.plot_amplification(rr.amplification))
     else:
         rr.skipped.extend(records_needed)
+    if r.has_tokens:
+        fig = market_plots.price_paths_figure(r)
+        if fig is None:
+            rr.skipped.append("price paths of the worst trials (none stored: run --price-paths 0, or no trial moved a price)")
+        put("price_paths", fig)
     if r.has_lending:
         if r.has_records:
             put("bad_debt_exceedance", plots.plot_bad_debt_exceedance(r))
@@ -513,6 +519,7 @@ def _markets_html(rr: RunReport) -> str:
                      'value, net of coverage. Holders without a token have their loss at NAV'
                      + (f" ({_e(', '.join(h.name for h in r.holders if h.name not in r.token_holders))})"
                         if len(set(r.token_holders)) < len(r.holders) else "") + ".</p>" + _market_loss_table(rr))
+        parts.append(_figure_html(rr, "price_paths"))
     if r.has_lending:
         parts.append("<h3>Lending markets</h3>" + _lending_table(rr) +
                      '<p class="small">VaR 95% of bad debt: its 0.95 quantile over the trials, the lenders\' value at '
@@ -584,6 +591,11 @@ FIGURE_TEXT = {
                             "(left) and as a share of the market's debt (right); both axes logarithmic, shaded the 95% "
                             "band. Markets of one token share a colour. Where a curve crosses 5% is its VaR 95%; where "
                             "the right-hand curve crosses the 1% line is P(bad debt > 1% of debt)."),
+    "price_paths": ("Price paths of the worst trials",
+                    "Each token's pool price in the trials with its lowest prices (worst first), hour by hour from the "
+                    "loss that started each market episode, with the NAV it traded against dashed in the same colour. "
+                    "Where the price falls below NAV the market, not the loss, is doing the damage. The trials are "
+                    "re-run from their seeds after the run (restake-sim run --price-paths K)."),
     "restaking_ratio": ("Restaking ratio",
                         "Stake each AVS can slash over TVL, per operator and per holder; the last column (their sum) "
                         "is the restaking ratio. Unique-stake (ELIP-002) allocations count allocation × stake, "

@@ -42,7 +42,8 @@ def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(singl
     check_self_contained(out, page)
     figs = {os.path.basename(s)[:-4] for s in images(page)}
     assert figs == {"loss_exceedance", "net_yield", "loss_by_cause", "avs_holder", "convergence",
-                    "conditional_holders", "conditional_avs", "amplification", "restaking_ratio", "bad_debt_exceedance"}
+                    "conditional_holders", "conditional_avs", "amplification", "restaking_ratio", "bad_debt_exceedance",
+                    "price_paths"}
     assert f"seed {default.seed}" in page and str(default.seed) in page
     assert default.program_version in page and default.git_commit in page
     assert "[[avs.slashing]]" in page and "&quot;eigenlayer&quot;" in page      # scenario text, escaped
@@ -61,7 +62,8 @@ def test_no_records_report_works_from_the_summary_and_says_what_is_missing(files
     check_self_contained(tmp_path, page)
     assert "--no-records" in page and "not shown" in page and "loss exceedance curves" in page
     figs = {os.path.basename(s)[:-4] for s in images(page)}
-    assert figs == {"loss_by_cause", "avs_holder", "restaking_ratio"}
+    # The worst trials' price paths need no records: they are tallied as the run goes and re-run.
+    assert figs == {"loss_by_cause", "avs_holder", "restaking_ratio", "price_paths"}
     assert "bad-debt exceedance per lending market" in page   # in the list of what is not shown
     assert "relative error 0.0001" in page
     assert "14.7%" in page                                   # VaR 99% from the sketch, same to 3 digits
@@ -171,7 +173,10 @@ def test_a_run_with_markets_has_a_markets_section_with_tables_and_the_bad_debt_f
         assert f">{pct(ls['p_bad_debt_1pct'][m])}<br>" in sec
     assert "exchange_rate" in sec and "market_spot" in sec
     assert "Gauntlet" in sec and "Credora" in sec
-    # The figure, and the data beside it.
+    # The figures, and the data beside them: the worst trials' price paths (run's default --price-paths 10)
+    # come with the token's tables.
+    assert 'id="run1-price_paths"' in sec and (out / "figures" / "price_paths.png").stat().st_size > 0
+    assert sec.index('id="run1-price_paths"') < sec.index("<h3>Lending markets</h3>")
     assert 'id="run1-bad_debt_exceedance"' in sec and "figures/bad_debt_exceedance.png" in sec
     assert (out / "figures" / "tokens.csv").read_text().startswith("token,holder,")
     assert (out / "figures" / "lending.csv").read_text().startswith("lending_market,token,debt_eth,")
@@ -201,7 +206,7 @@ def test_markets_whose_reserves_cover_every_deficit_say_so_instead_of_an_empty_p
     page = write_report([tmp_path / "reserved.h5"], tmp_path / "report").read_text()
     sec = markets_section(page)
     assert "No lending market has bad debt in any of the 3,000 trials, so there is no bad-debt exceedance to plot" in sec
-    assert "<img" not in sec and not (tmp_path / "report" / "figures" / "bad_debt_exceedance.png").exists()
+    assert "bad_debt_exceedance.png" not in sec and not (tmp_path / "report" / "figures" / "bad_debt_exceedance.png").exists()
 
 
 def test_runs_without_markets_have_no_markets_section(files, tmp_path):
