@@ -98,6 +98,7 @@ TEST_CASE("sellers alone on a constant-product pool: the low is k / (x0 + S)^2, 
   CHECK(r.min_price_to_nav == r.min_price);
   CHECK(r.depeg_days == doctest::Approx(2.0).epsilon(1e-15));
   CHECK(r.sold_by_holders == doctest::Approx(5'000).epsilon(1e-15));
+  CHECK(r.sold_by_sellers == r.sold_by_holders);  // below NAV only the sellers sell
   REQUIRE(r.path.size() == 48);
   CHECK(r.path[0].price_eth == doctest::Approx(1e8 / std::pow(10'000 + 5'000 / 24.0, 2)).epsilon(1e-13));
   CHECK(r.path[22].price_eth > r.min_price);  // the 24th hour sells the remainder
@@ -151,6 +152,7 @@ TEST_CASE("while the pool pays more than NAV holders sell down to exactly NAV, o
   TokenMarket m = cp_market(10'000, 0.003);
   const EpisodeResult r = run_episode(m, nav, kElectra, hourly(1));
   CHECK(r.sold_by_holders == sell_to_price(ConstantProductPool{10'000, 10'000, 0.003}, 0.9));
+  CHECK(r.sold_by_sellers == 0.0);  // repricing to NAV, not a sellers' sale
 }
 
 TEST_CASE("an exchange-rate oracle: a market depeg liquidates nobody, a 7% write-down exactly HF < 1 / 0.93") {
@@ -402,6 +404,9 @@ TEST_CASE("conservation: tokens and ETH through the pool, debt and the reserve t
   const double eth_in = 20'000 + r.eth_spent_by_arbitrageurs;
   CHECK(pool_eth(r.pool) == doctest::Approx(eth_in - r.eth_to_holders - r.eth_to_liquidators - r.lp_withdrawn_eth).epsilon(1e-12));
   CHECK(r.sold_by_holders > 4'000);  // the sellers' 4% of the supply, and the holders at the write-down
+  CHECK(r.sold_by_sellers <= 4'000 + 1e-9);
+  CHECK(r.sold_by_sellers > 0.0);
+  CHECK(r.sold_by_holders > r.sold_by_sellers);
   CHECK(r.eth_returned_to_arbitrageurs <= r.eth_redeemed);
   CHECK(r.eth_spent_by_arbitrageurs <= 2'000 + r.eth_returned_to_arbitrageurs + 1e-9);
 

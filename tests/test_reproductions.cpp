@@ -249,6 +249,9 @@ TEST_CASE("a market case on the ezETH scenario reads its market, and an unknown 
   ScenarioError e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = []"));
   CHECK(e.key == "case[0].lending_market");
   CHECK(contains(e.what(), "expected a lending market's name, or several"));
+  e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = [\"a\", \"a\"]"));
+  CHECK(e.key == "case[0].lending_market[1]");
+  CHECK(contains(e.what(), "lending market \"a\" is listed twice"));
   e = manifest_error(lending_edited("lending_market = \"Morpho ezETH/WETH 86%\"", "lending_market = [1]"));
   CHECK(e.key == "case[0].lending_market[0]");
   c.lending_markets = {"Morpho ezETH/WETH 99%"};

@@ -1008,10 +1008,15 @@ TEST_CASE("a holder needs at least one position and a stake > 0") {
   }
 }
 
-TEST_CASE("bridged shares of a holder may not sum over 1") {
-  expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
-                                  "[{ bridge = \"l2-bridge\", share = 0.75 }, { bridge = \"l2-bridge\", share = 0.5 }]"),
+TEST_CASE("bridged shares of a holder may not sum over 1, nor name a bridge twice") {
+  expect_error(Scenario()
+                   .replace("failure_rate_per_year = 0.03\n", "failure_rate_per_year = 0.03\n\n[[contract]]\nname = \"op-bridge\"\nkind = \"bridge\"\n")
+                   .replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
+                            "[{ bridge = \"l2-bridge\", share = 0.75 }, { bridge = \"op-bridge\", share = 0.5 }]"),
                {"lrt[0].bridged[1].share", "bridged shares of this holder sum to 1.25 > 1", "share = ^0.5 }]"});
+  expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
+                                  "[{ bridge = \"l2-bridge\", share = 0.05 }, { bridge = \"l2-bridge\", share = 0.05 }]"),
+               {"lrt[0].bridged[1].bridge", "bridge \"l2-bridge\" is listed twice in this holder's 'bridged'", "bridge = ^\"l2-bridge\", share = 0.05 }]"});
 }
 
 TEST_CASE("a single bridged share must lie in [0, 1]") {

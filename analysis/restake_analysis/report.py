@@ -512,7 +512,7 @@ def _markets_html(rr: RunReport) -> str:
         parts.append("<h3>Tokens</h3>" + _token_table(r) +
                      '<p class="small">Lowest price: the token\'s lowest price in its pool over the trial (1 when nothing '
                      'happened); p05 is the low of one trial in 20. P(depeg): share of trials with a day below the '
-                     'depeg threshold of NAV. Tokens sold: by holders and liquidators into the pool.</p>')
+                     'depeg threshold of NAV. Tokens sold: by the sellers and the liquidators into the pool (holders selling while it pays more than NAV only reprice it, and are not counted).</p>')
         parts.append("<h3>Loss at market beside loss at NAV</h3>"
                      '<p class="small">The loss of a holder who must sell at the token\'s lowest price, '
                      'max(loss at NAV, 1 − lowest price), against the loss at NAV of the tables above; share of initial '

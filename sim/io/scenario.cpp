@@ -663,6 +663,8 @@ class Parser {
         b.contract = resolve_key(contracts_, bf, "bridge", name, "contract");
         if (m_.contracts[b.contract].kind != ContractKind::Bridge)
           bf.fail("bridge", fmt::format("contract \"{}\" is not a bridge (kind = \"bridge\")", name));
+        for (const BridgeExposure& earlier : h.bridged)
+          if (earlier.contract == b.contract) bf.fail("bridge", fmt::format("bridge \"{}\" is listed twice in this holder's 'bridged'", name));
         b.share = bf.required_number("share", 0.0, 1.0, "a share of the holder's value in [0, 1]");
         bridged_share += b.share;
         if (bridged_share > 1.0 + 1e-12) bf.fail("share", fmt::format("bridged shares of this holder sum to {} > 1", bridged_share));
@@ -900,6 +902,7 @@ class Parser {
         if (held == h.bridged.end())
           cf.fail_at(b.source(), bpath, fmt::format("holder \"{}\" holds nothing through \"{}\": list it in the holder's 'bridged' with its share",
                                                     h.name, bname));
+        if (chain_of_bridge[x] == j) cf.fail_at(b.source(), bpath, fmt::format("bridge \"{}\" is listed twice on this chain", bname));
         if (chain_of_bridge[x] != kUnserved)
           cf.fail_at(b.source(), bpath, fmt::format("bridge \"{}\" already serves chain \"{}\"", bname, t.chains[chain_of_bridge[x]].name));
         chain_of_bridge[x] = j;
@@ -907,6 +910,8 @@ class Parser {
         c.bridges.push_back(x);
       });
       if (j > 0 && c.bridges.empty()) cf.fail_table("a chain after the first holds the supply bridged there: expected 'bridges' (at least one)");
+      if (j > 0 && !(c.share > 0.0))
+        cf.fail("bridges", fmt::format("the holder's bridged shares of these bridges sum to {}: chain \"{}\" would hold no supply", c.share, c.name));
       cf.finish();
       t.chains.push_back(std::move(c));
     });

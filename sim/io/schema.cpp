@@ -83,7 +83,7 @@ constexpr std::array kTrialRecords = {
                      "days the price spent below (1 - depeg_threshold) x NAV ([market])", kTokensOnly},
                     &TrialBlock::token_depeg_days},
     TrialRecordSpec{{"trials/token_sold", {Dim::Trial, Dim::Token}, kTokens,
-                     "tokens sold into the pool by holders and liquidators", kTokensOnly},
+                     "tokens sold into the pool by the sellers and the liquidators (not by holders repricing it down to NAV)", kTokensOnly},
                     &TrialBlock::token_sold},
     TrialRecordSpec{{"trials/lending_liquidated", {Dim::Trial, Dim::Lending}, kTokens, "collateral seized by liquidations",
                      kLendingOnly},

@@ -368,6 +368,7 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
       const double sale =
           keep_below > 0.0 && spot_price(sell(pool, amount).pool) < keep_below ? std::min(amount, sale_to_price(pool, keep_below)) : amount;
       r.sold_by_holders += sale;
+      r.sold_by_sellers += sale;
       r.eth_to_holders += sell_into_pool(sale);
       if (sale < amount) {
         r.redeemed_by_sellers += amount - sale;

@@ -115,6 +115,7 @@ struct EpisodeResult {
   double min_price_to_nav = 1.0;    // lowest price / NAV at the end of any step
   double depeg_days = 0.0;          // steps depegged x step length
   double sold_by_holders = 0.0;     // tokens sold by the sellers and by holders while price > NAV
+  double sold_by_sellers = 0.0;     // of those, the sellers' (the rest reprices the pool down to NAV)
   double sold_by_liquidators = 0.0; // seized collateral sold into the pool
   double bought_by_arbitrageurs = 0.0;
   double redeemed_by_liquidators = 0.0;  // seized tokens they redeemed rather than sell below the floor

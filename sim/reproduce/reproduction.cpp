@@ -1,5 +1,6 @@
 #include "reproduce/reproduction.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -98,6 +99,8 @@ std::vector<ReproductionCase> parse_reproductions(std::string_view text, const s
         t.array(key, [&](const toml::node& n, std::size_t, const std::string& path) {
           const auto* name = n.as_string();
           if (!name) t.fail_at(n.source(), path, "expected the name of a lending market (a string)");
+          if (std::find(c.lending_markets.begin(), c.lending_markets.end(), name->get()) != c.lending_markets.end())
+            t.fail_at(n.source(), path, fmt::format("lending market \"{}\" is listed twice (its figure would count twice)", name->get()));
           c.lending_markets.push_back(name->get());
         });
         if (c.lending_markets.empty()) t.fail(key, "expected a lending market's name, or several (their figures add up)");

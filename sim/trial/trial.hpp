@@ -55,7 +55,7 @@ struct TrialRecord {
   std::span<double> token_min_price;              // [token] lowest market price, ETH per token (1 at the start)
   std::span<double> token_max_discount;           // [token] largest 1 - price / NAV
   std::span<double> token_depeg_days;             // [token] days below the depeg threshold
-  std::span<double> token_sold;                   // [token] sold into the pool by holders and liquidators, tokens
+  std::span<double> token_sold;                   // [token] sold into the pool by the sellers and the liquidators, tokens
   std::span<double> lending_liquidated;           // [lending market] collateral seized, tokens
   std::span<double> lending_bad_debt;             // [lending market] ETH, after the reserve
   std::span<double> lending_accounts_liquidated;  // [lending market] share of accounts, in [0, 1]

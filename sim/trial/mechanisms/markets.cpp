@@ -28,6 +28,13 @@ struct NavMark {
   std::size_t chain_navs = kNone;  // tokens on several chains: where this mark's NAV per chain starts in chain_navs_
 };
 
+// A lending market away from the pool's chain (market/episode.hpp, run_book_at_nav).
+struct RemoteBook {
+  std::size_t market = 0;  // the model's lending market
+  std::size_t chain = 0;
+  market::LendingBook book;
+};
+
 // A token on several chains: its lending markets away from the pool's chain, and, when a bridge's
 // loss is written down on its own chain (LossAllocation::AffectedChain), which chain bears it.
 struct TokenChains {
@@ -35,9 +42,7 @@ struct TokenChains {
   // [contract * chains + chain]: the share of a loss from that contract's failure that its chain
   // bears alone (the rest is spread over all supply); empty: every loss is spread.
   std::vector<double> route;
-  std::vector<std::size_t> remote_books;  // the model's lending markets away from the first chain
-  std::vector<market::LendingBook> remote;  // [remote book]
-  std::vector<std::size_t> remote_chain;    // [remote book]
+  std::vector<RemoteBook> remote;
   bool several() const { return shares.size() > 1; }
 };
 
@@ -53,13 +58,13 @@ struct MarketSetup {
 class Markets final : public Mechanism {
  public:
   explicit Markets(const MarketSetup& setup)
-      : setup_(setup), scratch_(setup.tokens), marks_(setup.tokens.size()), chain_lost_(setup.tokens.size()),
+      : setup_(setup), scratch_(setup.tokens), marks_(setup.tokens.size()), backing_(setup.tokens.size()),
         chain_navs_(setup.tokens.size()) {}
 
   void begin(Trial& trial) override {
     for (auto& marks : marks_) marks.clear();
-    for (std::size_t k = 0; k < chain_lost_.size(); ++k) {
-      chain_lost_[k].assign(setup_.chains[k].shares.size(), 0.0);
+    for (std::size_t k = 0; k < backing_.size(); ++k) {
+      backing_[k] = setup_.chains[k].shares;  // of the holder's initial value
       chain_navs_[k].clear();
     }
   }
@@ -78,17 +83,30 @@ class Markets final : public Mechanism {
       marks_[k].push_back({trial.now(), std::max(1.0 - lost / v0, kWipedOutNav)});
       return;
     }
-    // NAV per chain: what is spread falls alike on every chain; what a chain bears alone falls on
-    // its share of the supply. Together they are the holder's loss: sum_j share_j nav_j = 1 - lost / v0.
-    std::vector<double>& alone = chain_lost_[k];
-    const std::size_t n = alone.size();
-    if (!tc.route.empty() && loss.contract != kNone)
-      for (std::size_t j = 0; j < n; ++j) alone[j] += loss.uncovered * tc.route[loss.contract * n + j];
-    double spread = lost;
-    for (const double a : alone) spread -= a;
+    // NAV per chain, from each chain's backing (a share of the holder's initial value). A loss that
+    // a chain bears alone (a bridge's, with AffectedChain) comes off its backing, at most all of it;
+    // the rest comes off every chain's backing pro rata, as a loss of the assets behind all the
+    // tokens. The backings sum to the holder's value: sum_j share_j NAV_j = 1 - lost / v0 (but for
+    // a chain wiped out, at kWipedOutNav), whatever the order of the losses.
     const std::size_t at = chain_navs_[k].size();
-    for (std::size_t j = 0; j < n; ++j)
-      chain_navs_[k].push_back(std::max(1.0 - spread / v0 - alone[j] / (tc.shares[j] * v0), kWipedOutNav));
+    if (tc.route.empty()) {  // AllSupply: every chain at the holder's NAV
+      for (std::size_t j = 0; j < tc.shares.size(); ++j) chain_navs_[k].push_back(std::max(1.0 - lost / v0, kWipedOutNav));
+    } else {
+      std::vector<double>& backing = backing_[k];
+      const std::size_t n = backing.size();
+      double rest = loss.uncovered / v0;
+      if (loss.contract != kNone)
+        for (std::size_t j = 0; j < n; ++j) {
+          const double alone = std::min(loss.uncovered / v0 * tc.route[loss.contract * n + j], backing[j]);
+          backing[j] -= alone;
+          rest -= alone;
+        }
+      double total = 0.0;
+      for (const double b : backing) total += b;
+      if (rest > 0.0 && total > 0.0)
+        for (double& b : backing) b -= std::min(rest, total) * (b / total);
+      for (std::size_t j = 0; j < n; ++j) chain_navs_[k].push_back(std::max(backing[j] / tc.shares[j], kWipedOutNav));
+    }
     marks_[k].push_back({trial.now(), chain_navs_[k][at], false, at});
   }
 
@@ -157,7 +175,9 @@ class Markets final : public Mechanism {
       out.token_min_price[k] = std::min(out.token_min_price[k], r.min_price * nav_before);
       out.token_max_discount[k] = std::max(out.token_max_discount[k], 1.0 - r.min_price_to_nav);
       out.token_depeg_days[k] += r.depeg_days;
-      out.token_sold[k] += r.sold_by_holders + r.sold_by_liquidators;
+      // Sold in distress: the sellers' and the liquidators' sales. Holders selling while the pool
+      // pays more than NAV (after a write-down) only reprice it, as much as its depth takes.
+      out.token_sold[k] += r.sold_by_sellers + r.sold_by_liquidators;
       for (std::size_t b = 0; b < books.size(); ++b) {
         const market::LendingOutcome& l = r.lending[b];
         const std::size_t j = books[b];
@@ -177,26 +197,32 @@ class Markets final : public Mechanism {
   }
 
   // The token's lending markets away from the pool, over the episode of marks [from, to): each
-  // from the scenario's book at its chain's NAV before the episode, liquidated at each NAV reading.
+  // from the scenario's book at its chain's NAV before the episode, liquidated at the NAV the
+  // episode reads at each step's start (the last mark at or before it), as its own books are.
   void run_remote_books(std::size_t k, std::size_t from, std::size_t to, Trial& trial) {
     const TokenChains& tc = setup_.chains[k];
     if (tc.remote.empty()) return;
     const TrialRecord& out = trial.record();
     const std::vector<NavMark>& marks = marks_[k];
-    for (std::size_t r = 0; r < tc.remote.size(); ++r) {
-      const std::size_t j = tc.remote_chain[r];
+    const double step = setup_.grid.step_days;
+    for (const RemoteBook& remote : tc.remote) {
+      const std::size_t j = remote.chain;
       const double before = from == 0 ? 1.0 : chain_nav(k, marks[from - 1], j);
       nav_.clear();
       for (std::size_t i = from; i < to; ++i) {
-        const market::NavPoint p{marks[i].day - marks[from].day, chain_nav(k, marks[i], j) / before};
+        // The first step whose start k x step is at or after the mark (the episode's own test).
+        const double d = marks[i].day - marks[from].day;
+        double s = std::ceil(d / step);
+        if (s > 0.0 && (s - 1.0) * step >= d) s -= 1.0;
+        if (s * step < d) s += 1.0;
+        const market::NavPoint p{s * step, chain_nav(k, marks[i], j) / before};
         if (!nav_.empty() && nav_.back().day == p.day) nav_.back() = p;
         else nav_.push_back(p);
       }
-      const market::LendingOutcome l = market::run_book_at_nav(tc.remote[r], nav_);
-      const std::size_t m = tc.remote_books[r];
-      out.lending_liquidated[m] += l.liquidated_tokens;
-      out.lending_bad_debt[m] += l.bad_debt_eth * before;
-      out.lending_accounts_liquidated[m] = std::max(out.lending_accounts_liquidated[m], l.accounts_liquidated);
+      const market::LendingOutcome l = market::run_book_at_nav(remote.book, nav_);
+      out.lending_liquidated[remote.market] += l.liquidated_tokens;
+      out.lending_bad_debt[remote.market] += l.bad_debt_eth * before;
+      out.lending_accounts_liquidated[remote.market] = std::max(out.lending_accounts_liquidated[remote.market], l.accounts_liquidated);
     }
   }
 
@@ -217,7 +243,7 @@ class Markets final : public Mechanism {
   const MarketSetup& setup_;
   std::vector<market::TokenMarket> scratch_;  // [token] the markets with this trial's sellers
   std::vector<std::vector<NavMark>> marks_;   // [token]
-  std::vector<std::vector<double>> chain_lost_;  // [token][chain] losses its chain bears alone
+  std::vector<std::vector<double>> backing_;     // [token][chain] its backing, a share of the holder's initial value
   std::vector<std::vector<double>> chain_navs_;  // [token] NAV per chain at each mark, mark after mark
   std::vector<market::NavPoint> nav_;         // an episode's NAV path
   std::vector<double> nav_eth_;               // the same points' NAV per token in ETH (read for kept paths)
@@ -288,9 +314,7 @@ TokenChains token_chains(const Model& m, std::size_t k) {
   for (std::size_t j = 0; j < m.lending_markets.size(); ++j) {
     const LendingMarketSpec& l = m.lending_markets[j];
     if (l.token != k || l.chain == 0) continue;
-    tc.remote_books.push_back(j);
-    tc.remote.push_back(lending_book(l));
-    tc.remote_chain.push_back(l.chain);
+    tc.remote.push_back({j, l.chain, lending_book(l)});
   }
   if (t.loss_allocation != LossAllocation::AffectedChain) return tc;
   const std::size_t n = t.chains.size();
