@@ -213,20 +213,30 @@ Leg stableswap_leg(double amplification, double d, double in_balance_after, doub
 }
 }  // namespace
 
+Swap<StableSwapPool> sell(const StableSwapPool& p, double token_in, double d) {
+  check_amount(kStable, "token sold", token_in);
+  if (token_in == 0.0) return {0.0, p};
+  const Leg leg = stableswap_leg(p.amplification, d, p.token + token_in, p.eth, p.fee);
+  return {leg.out, {p.token + token_in, leg.left, p.amplification, p.fee}};
+}
+
+Swap<StableSwapPool> buy(const StableSwapPool& p, double eth_in, double d) {
+  check_amount(kStable, "ETH paid", eth_in);
+  if (eth_in == 0.0) return {0.0, p};
+  const Leg leg = stableswap_leg(p.amplification, d, p.eth + eth_in, p.token, p.fee);
+  return {leg.out, {leg.left, p.eth + eth_in, p.amplification, p.fee}};
+}
+
 Swap<StableSwapPool> sell(const StableSwapPool& p, double token_in) {
   check_amount(kStable, "token sold", token_in);
   if (token_in == 0.0) return {0.0, p};
-  const double d = stableswap_d(p);
-  const Leg leg = stableswap_leg(p.amplification, d, p.token + token_in, p.eth, p.fee);
-  return {leg.out, {p.token + token_in, leg.left, p.amplification, p.fee}};
+  return sell(p, token_in, stableswap_d(p));
 }
 
 Swap<StableSwapPool> buy(const StableSwapPool& p, double eth_in) {
   check_amount(kStable, "ETH paid", eth_in);
   if (eth_in == 0.0) return {0.0, p};
-  const double d = stableswap_d(p);
-  const Leg leg = stableswap_leg(p.amplification, d, p.eth + eth_in, p.token, p.fee);
-  return {leg.out, {leg.left, p.eth + eth_in, p.amplification, p.fee}};
+  return buy(p, eth_in, stableswap_d(p));
 }
 
 // --- liquidity ---

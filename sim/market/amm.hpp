@@ -8,6 +8,7 @@
 // contracts' integer rounding moves balances by wei, far below what a depeg's price path depends on.
 // Invalid input (a reserve <= 0, a negative or non-finite amount, a fee outside [0, 1), a weight
 // outside (0, 1), A <= 0) throws std::invalid_argument naming the value.
+#include <type_traits>
 #include <vector>
 
 namespace restake::market {
@@ -73,6 +74,32 @@ double stableswap_y(double amplification, double known_balance, double d);
 double spot_price(const StableSwapPool& p);  // -dy/dx at constant D (the implicit derivative)
 Swap<StableSwapPool> sell(const StableSwapPool& p, double token_in);
 Swap<StableSwapPool> buy(const StableSwapPool& p, double eth_in);
+// The same trades given p's D (stableswap_d(p)): to the bit what sell and buy give.
+Swap<StableSwapPool> sell(const StableSwapPool& p, double token_in, double d);
+Swap<StableSwapPool> buy(const StableSwapPool& p, double eth_in, double d);
+
+// A pool quoted at many trade sizes (a root finder's tries): StableSwap's D, which every trade from
+// it starts from, is found once (Newton) rather than at each size. Its trades and prices are, to the
+// bit, those of sell, buy and spot_price. The pool must outlive the quote.
+template <class P>
+class Quote {
+ public:
+  explicit Quote(const P& p) : p_(p) {
+    if constexpr (std::is_same_v<P, StableSwapPool>) d_ = stableswap_d(p);
+  }
+  Swap<P> sell(double token_in) const {
+    if constexpr (std::is_same_v<P, StableSwapPool>) return market::sell(p_, token_in, d_);
+    else return market::sell(p_, token_in);
+  }
+  Swap<P> buy(double eth_in) const {
+    if constexpr (std::is_same_v<P, StableSwapPool>) return market::buy(p_, eth_in, d_);
+    else return market::buy(p_, eth_in);
+  }
+
+ private:
+  const P& p_;
+  double d_ = 0.0;
+};
 
 // Liquidity providers leave: a share of both balances goes, so the price stays and depth shrinks.
 // share in [0, 1): a pool needs something on both sides.

@@ -40,6 +40,26 @@ Swap<Pool> buy(const Pool& p, double eth_in) {
       p);
 }
 
+Quote<Pool>::Quote(const Pool& p) : p_(p) {
+  if (const auto* s = std::get_if<StableSwapPool>(&p)) d_ = stableswap_d(*s);
+}
+
+Swap<Pool> Quote<Pool>::sell(double token_in) const {
+  if (const auto* s = std::get_if<StableSwapPool>(&p_)) {
+    const auto r = market::sell(*s, token_in, d_);
+    return {r.out, Pool{r.pool}};
+  }
+  return market::sell(p_, token_in);
+}
+
+Swap<Pool> Quote<Pool>::buy(double eth_in) const {
+  if (const auto* s = std::get_if<StableSwapPool>(&p_)) {
+    const auto r = market::buy(*s, eth_in, d_);
+    return {r.out, Pool{r.pool}};
+  }
+  return market::buy(p_, eth_in);
+}
+
 Pool withdraw_liquidity(const Pool& p, double share) {
   return std::visit([share](const auto& q) { return Pool{withdraw_liquidity(q, share)}; }, p);
 }
@@ -132,7 +152,8 @@ constexpr double kAtFloor = 1e-12;
 double sale_to_price(const Pool& pool, double price) {
   if (const auto* cp = std::get_if<ConstantProductPool>(&pool)) return sell_to_price(*cp, price);
   if (spot_price(pool) <= price) return 0.0;
-  const auto gap = [&](double sale) { return price - spot_price(sell(pool, sale).pool); };
+  const Quote<Pool> quote(pool);
+  const auto gap = [&](double sale) { return price - spot_price(quote.sell(sale).pool); };
   double hi = std::visit([](const auto& q) { return q.token; }, pool);
   for (int i = 0; i < 200 && gap(hi) < 0.0; ++i) hi *= 2.0;
   return sign_change(gap, 0.0, hi).second;
@@ -312,7 +333,8 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
       if (capital > 0.0 && spot_price(pool) < floor0 * (1.0 - kAtFloor)) {
         // The price after a purchase rises with its size and the floor falls (a longer wait):
         // the purchase is the largest at which the price is still at most the floor.
-        const Swap<Pool> all = buy(pool, capital);
+        const Quote<Pool> quote(pool);
+        const Swap<Pool> all = quote.buy(capital);
         const double floor_all = arbitrage_floor(nav_t, wait_after(all.out), rr);
         Swap<Pool> bought{0.0, pool};
         double spent = 0.0;
@@ -326,11 +348,11 @@ EpisodeResult run_episode(const TokenMarket& market, std::span<const NavPoint> n
           spent = a.eth_spent;
         } else {
           const auto gap = [&](double eth) {
-            const Swap<Pool> s = buy(pool, eth);
+            const Swap<Pool> s = quote.buy(eth);
             return spot_price(s.pool) - arbitrage_floor(nav_t, wait_after(s.out), rr);
           };
           spent = sign_change(gap, 0.0, capital).first;
-          bought = buy(pool, spent);
+          bought = quote.buy(spent);
         }
         if (spent > 0.0) {
           changed = true;

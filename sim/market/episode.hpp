@@ -28,6 +28,18 @@ void check_pool(const Pool& p);
 double spot_price(const Pool& p);
 Swap<Pool> sell(const Pool& p, double token_in);
 Swap<Pool> buy(const Pool& p, double eth_in);
+// Quoting any of the pools: StableSwap's D found once (amm.hpp).
+template <>
+class Quote<Pool> {
+ public:
+  explicit Quote(const Pool& p);
+  Swap<Pool> sell(double token_in) const;
+  Swap<Pool> buy(double eth_in) const;
+
+ private:
+  const Pool& p_;
+  double d_ = 0.0;  // a StableSwap pool's
+};
 Pool withdraw_liquidity(const Pool& p, double share);
 
 // Holders who sell once the token has fallen: `share` of the supply, spread evenly over `hours`

@@ -57,10 +57,11 @@ Arbitrage<Pool> arbitrage(const Pool& p, double floor, double capital_eth) {
   if (!std::isfinite(capital_eth) || capital_eth < 0.0)
     throw std::invalid_argument(fmt::format("arbitrage: capital must be finite and >= 0, got {} ETH", capital_eth));
   if (spot_price(p) >= floor || capital_eth == 0.0) return {0.0, 0.0, p};
+  const Quote<Pool> quote(p);
   double spend = capital_eth;
-  if (spot_price(buy(p, capital_eth).pool) > floor)
-    spend = sign_change([&](double eth) { return spot_price(buy(p, eth).pool) - floor; }, 0.0, capital_eth).second;
-  const auto s = buy(p, spend);
+  if (spot_price(quote.buy(capital_eth).pool) > floor)
+    spend = sign_change([&](double eth) { return spot_price(quote.buy(eth).pool) - floor; }, 0.0, capital_eth).second;
+  const auto s = quote.buy(spend);
   return {spend, s.out, s.pool};
 }
 
