@@ -560,3 +560,15 @@ TEST_CASE("a market away from the pool reads NAV at the episode's step starts, a
   CHECK(r.liquidated[1] == doctest::Approx(r.liquidated[0]).epsilon(1e-12));
   CHECK(r.accounts[1] == r.accounts[0]);
 }
+
+TEST_CASE("the markets mechanism is the last loss hook: the NAV it reads is every other hook's uncovered loss") {
+  // Markets::on_loss adds the loss's uncovered part to the trial's sum before the trial does: that
+  // holds only if no loss hook after it changes the part (docs/markets.md, "NAV per token").
+  const Model m = model_from(two_chains("affected_chain", "bridge", 0.5));
+  const World w = make_world(m);
+  const auto types = make_mechanisms(m, w);
+  std::string last_loss_hook;
+  for (const auto& type : types)
+    if (type->hooks().on_loss) last_loss_hook = std::string(type->name());
+  CHECK(last_loss_hook == "markets");
+}
