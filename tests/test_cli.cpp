@@ -515,3 +515,20 @@ TEST_CASE("a one-trial run prints its standard error as n/a and sd and stderr as
   CHECK(json.find("null, \"sd\": null") == std::string::npos);
   CHECK(json.find("\"stderr\": 0, \"sd\": 0,") != std::string::npos);
 }
+
+TEST_CASE("help: the program's help, a command's help, and an unknown command named with the commands there are") {
+  TempDir dir;
+  std::string out, err;
+  CHECK(cli("help", dir, &out) == 0);
+  CHECK(out.find("Subcommands:") != std::string::npos);
+  CHECK(out.find("reproduce") != std::string::npos);
+  std::string direct;
+  CHECK(cli("--help", dir, &direct) == 0);
+  CHECK(out == direct);
+  CHECK(cli("help run", dir, &out) == 0);
+  CHECK(out.find("--no-progress") != std::string::npos);
+  CHECK(out.find("{false}") == std::string::npos);  // flags show no default value
+  CHECK(out.find("--price-paths") != std::string::npos);
+  CHECK(cli("help runn", dir, &out, &err) == 1);
+  CHECK(err.find("help: no command \"runn\" (commands: run, validate, summary") != std::string::npos);
+}

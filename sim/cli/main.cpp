@@ -242,8 +242,10 @@ int run_command(int argc, char** argv) {
                      fmt::format("Worker threads, at most {} (default: all cores)", kMaxThreads));
   add_integer_option(*run_cmd, "--block", run.run.block_trials, 1, 1 << 24, "Trials per block written at once");
   add_integer_option(*run_cmd, "--compression", run.deflate, 0, 9, "Deflate level of per-trial datasets, 0-9");
-  run_cmd->add_flag("!--no-progress", run.progress, "No progress bar");
-  run_cmd->add_flag("!--no-records", run.records,
+  // Plain flags set false, not negated ones ("!--no-progress"), whose help reads "--no-progress{false}".
+  bool no_progress = false, no_records = false;
+  run_cmd->add_flag("--no-progress", no_progress, "No progress bar");
+  run_cmd->add_flag("--no-records", no_records,
                     "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
   add_integer_option(*run_cmd, "--price-paths", run.price_paths, 0, kMaxPricePaths,
@@ -288,10 +290,33 @@ int run_command(int argc, char** argv) {
   MergeArgs merge;
   CLI::App* merge_cmd = add_merge_command(app, merge);
 
+  std::string help_topic;
+  CLI::App* help_cmd = app.add_subcommand("help", "Show this help, or a command's (restake-sim help run)");
+  help_cmd->add_option("command", help_topic, "A command");
+
   // -v / -q may come before or after the subcommand.
   for (CLI::App* sub : {run_cmd, validate_cmd, summary_cmd, cascade_cmd, compare_cmd, reproduce_cmd, schema_cmd, sweep_cmd, merge_cmd})
     sub->fallthrough();
   CLI11_PARSE(app, argc, argv);
+  run.progress = !no_progress;
+  run.records = !no_records;
+  if (*help_cmd) {
+    if (help_topic.empty()) {
+      // app.help() would show the selected subcommand's (help's own) help.
+      std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal) << std::flush;
+      return 0;
+    }
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == help_topic && sub != help_cmd) {
+        std::cout << sub->help() << std::flush;
+        return 0;
+      }
+    std::string known;
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub != help_cmd) known += (known.empty() ? "" : ", ") + sub->get_name();
+    std::cerr << fmt::format("help: no command \"{}\" (commands: {})\n", help_topic, known);
+    return 1;
+  }
 
   auto logger = spdlog::stderr_color_mt("restake-sim");
   spdlog::set_default_logger(logger);
