@@ -578,3 +578,17 @@ TEST_CASE("attacks in trials are refused for worlds the coalition search cannot 
   toml.replace(toml.find("corruption_profit = 3200"), 24, "corruption_profit = 0");
   CHECK_THROWS_WITH_AS(parse_scenario(toml, "t2.toml"), doctest::Contains("no AVS has a corruption_profit > 0"), ScenarioError);
 }
+
+TEST_CASE("restake-sim cascade says when its check is empty: no AVS at all, or none worth corrupting") {
+  TempDir dir;
+  std::string out;
+  REQUIRE(cli(fmt::format("cascade {}", RESTAKE_SOURCE_DIR "/scenarios/steth.toml"), dir, &out) == 0);
+  CHECK(out.find("empty: the scenario has no AVS, so there is nothing to attack") != std::string::npos);
+  CHECK(out.find("yes, vacuously (see above)") != std::string::npos);
+  REQUIRE(cli(fmt::format("cascade {}", RESTAKE_SOURCE_DIR "/scenarios/default.toml"), dir, &out) == 0);
+  CHECK(out.find("empty: no AVS sets corruption_profit > 0, so no attack pays") != std::string::npos);
+  CHECK(out.find("yes: no coalition can attack profitably") == std::string::npos);
+  // A scenario with a profit is checked in earnest: no such line.
+  REQUIRE(cli(fmt::format("cascade {}", kCascadeScenarios + "/theorem1-tight.toml"), dir, &out) == 0);
+  CHECK(out.find("empty:") == std::string::npos);
+}

@@ -532,3 +532,13 @@ TEST_CASE("help: the program's help, a command's help, and an unknown command na
   CHECK(cli("help runn", dir, &out, &err) == 1);
   CHECK(err.find("help: no command \"runn\" (commands: run, validate, summary") != std::string::npos);
 }
+
+TEST_CASE("validate counts what the scenario has, in the singular for one, and leaves out what it has none of") {
+  TempDir dir;
+  std::string out;
+  REQUIRE(cli(fmt::format("validate {}", RESTAKE_SOURCE_DIR "/scenarios/default.toml"), dir, &out) == 0);
+  CHECK(out.find("5 operators, 3 groups, 1 outage, 2 protocols, 3 AVSs, 3 holders (7 restaked positions), 5 contracts, "
+                 "1 coverage pool, 1 token, 2 lending markets; 200000 trials") != std::string::npos);
+  REQUIRE(cli(fmt::format("validate {}", RESTAKE_SOURCE_DIR "/scenarios/published/staked-2021.toml"), dir, &out) == 0);
+  CHECK(out.find("\"staked-2021\": 1 operator, 1 holder (0 restaked positions); 10 trials,") != std::string::npos);
+}

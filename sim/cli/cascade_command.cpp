@@ -2,6 +2,7 @@
 // computes, as a table or as JSON. See docs/cascade.md for how to read it.
 #include "cascade_command.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -99,9 +100,16 @@ std::string format_table(const CascadeArgs& a, const CascadeReport& r) {
       r.scenario_name, a.scenario);
   out += line("graph", fmt::format("{} validators (operators), {} services (AVSs), {} edges; total stake {}",
                                    g.validators.size(), g.services.size(), g.edge_count(), eth(g.total_stake())));
+  // With no service worth corrupting the check is empty: say so rather than "secure: yes" alone.
+  const bool any_profit = std::any_of(g.services.begin(), g.services.end(), [](const CascadeService& s) { return s.profit > 0.0; });
+  if (!any_profit)
+    out += line("check", g.services.empty() ? "empty: the scenario has no AVS, so there is nothing to attack"
+                                            : "empty: no AVS sets corruption_profit > 0, so no attack pays; give the "
+                                              "services' profit from corruption to test their security");
   if (r.security) {
     const SecurityReport& s = *r.security;
-    out += line("secure", s.secure ? "yes: no coalition can attack profitably" : "NO: some coalition can attack profitably");
+    out += line("secure", s.secure ? (any_profit ? "yes: no coalition can attack profitably" : "yes, vacuously (see above)")
+                                   : "NO: some coalition can attack profitably");
     if (std::isinf(s.slack)) {
       out += line("slack gamma*", "infinite: no coalition can attack a service with a profit > 0");
     } else {

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -101,12 +102,24 @@ int cmd_validate(const std::string& path) {
   std::size_t restaked = 0;
   for (const auto& h : m.holders)
     for (const auto& p : h.positions) restaked += p.protocol != kNoProtocol;
-  const std::string withdrawals = m.withdrawals.empty() ? "" : fmt::format(", {} withdrawals", m.withdrawals.size());
-  fmt::print("{}: ok - scenario \"{}\": {} operators, {} groups, {} outages, {} protocols, {} AVSs, {} holders ({} restaked "
-             "positions), {} contracts, {} pools{}; {} trials, seed {}, horizon {} days\n",
-             path, m.simulation.name, m.operators.size(), m.groups.size(), m.outages.size(), m.protocols.size(), m.avs.size(),
-             m.holders.size(), restaked, m.contracts.size(), m.coverage_pools.size(), withdrawals, m.simulation.trials,
-             m.simulation.seed, m.simulation.horizon_days);
+  // "1 group", "2 groups"; what the scenario has none of is left out.
+  const auto count = [](std::size_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); };
+  std::vector<std::string> parts{count(m.operators.size(), "operator", "operators")};
+  const auto some = [&](std::size_t n, const char* one, const char* many) {
+    if (n > 0) parts.push_back(count(n, one, many));
+  };
+  some(m.groups.size(), "group", "groups");
+  some(m.outages.size(), "outage", "outages");
+  some(m.protocols.size(), "protocol", "protocols");
+  some(m.avs.size(), "AVS", "AVSs");
+  parts.push_back(count(m.holders.size(), "holder", "holders") + " (" + count(restaked, "restaked position", "restaked positions") + ")");
+  some(m.contracts.size(), "contract", "contracts");
+  some(m.coverage_pools.size(), "coverage pool", "coverage pools");
+  some(m.withdrawals.size(), "withdrawal", "withdrawals");
+  some(m.tokens.size(), "token", "tokens");
+  some(m.lending_markets.size(), "lending market", "lending markets");
+  fmt::print("{}: ok - scenario \"{}\": {}; {}, seed {}, horizon {} days\n", path, m.simulation.name, fmt::join(parts, ", "),
+             count(m.simulation.trials, "trial", "trials"), m.simulation.seed, m.simulation.horizon_days);
   return 0;
 }
 
