@@ -542,3 +542,31 @@ TEST_CASE("validate counts what the scenario has, in the singular for one, and l
   REQUIRE(cli(fmt::format("validate {}", RESTAKE_SOURCE_DIR "/scenarios/published/staked-2021.toml"), dir, &out) == 0);
   CHECK(out.find("\"staked-2021\": 1 operator, 1 holder (0 restaked positions); 10 trials,") != std::string::npos);
 }
+
+TEST_CASE("the printed summary fits 120 columns, with a USD column only when some holder is priced") {
+  TempDir dir;
+  const auto widest = [](const std::string& text) {  // but the first line (the run's name, seed, version)
+    std::size_t widest = 0, at = text.find('\n') + 1;
+    while (at < text.size()) {
+      const std::size_t end = std::min(text.find('\n', at), text.size());
+      widest = std::max(widest, end - at);
+      at = end + 1;
+    }
+    return widest;
+  };
+  std::string out;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2000 --no-progress", RESTAKE_SOURCE_DIR "/scenarios/default.toml", dir / "d.h5"), dir,
+              &out) == 0);
+  CHECK(widest(out) <= 120);
+  CHECK(out.find("USD") == std::string::npos);  // no prices: no column of "-"
+  CHECK(out.find("cause                rsETH-like stETH-like native-restakers") != std::string::npos);
+  CHECK(out.find("cascade_attack") == std::string::npos);  // a cause without a loss is left out
+  REQUIRE(cli(fmt::format("run {} -o {} --no-progress", RESTAKE_SOURCE_DIR "/scenarios/published/kelp-rseth-april-2026-all-supply.toml",
+                          dir / "k.h5"),
+              dir, &out) == 0);
+  CHECK(widest(out) <= 120);
+  CHECK(out.find("Loss amounts (in the holder's asset; in USD at the scenario's price)") != std::string::npos);
+  CHECK(out.find("116503.5 ETH") != std::string::npos);  // the mean loss, 14.9936% of 777,024 ETH
+  CHECK(out.find("$291.96M") != std::string::npos);      // ... at $2,506
+  CHECK(out.find("bad debt USD") != std::string::npos);
+}

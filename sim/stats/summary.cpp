@@ -258,20 +258,34 @@ std::string estimator_line(const RunSummary& s) {
 std::string markets_table(const RunSummary& s) {
   std::string out = "\nMarkets (prices in ETH per token, 1 at the start; bad debt in ETH after the reserve)\n";
   if (!s.tokens.empty()) {
-    out += fmt::format("{:<16} {:<16} {:>14} {:>14} {:>12} {:>16} {:>16}\n", "token", "holder", "mean min price",
+    out += fmt::format("{:<16} {:<16} {:>14} {:>14} {:>10} {:>15} {:>14}\n", "token", "holder", "mean min price",
                        "min price q5%", "P(depeg)", "mean depeg days", "mean sold");
     for (const TokenSummary& t : s.tokens)
-      out += fmt::format("{:<16} {:<16} {:>14.4f} {:>14.4f} {:>12} {:>16.3f} {:>16.1f}\n", t.name, t.holder, t.min_price_mean,
+      out += fmt::format("{:<16} {:<16} {:>14.4f} {:>14.4f} {:>10} {:>15.3f} {:>14.1f}\n", t.name, t.holder, t.min_price_mean,
                          t.min_price_p05, pct(t.p_depeg), t.depeg_days_mean, t.sold_mean);
   }
   if (!s.lending.empty()) {
-    out += fmt::format("\n{:<14} {:<10} {:>10} {:>11} {:>13} {:>13} {:>9} {:>9} {:>11} {:>11}\n", "lending market", "token",
-                       "P(bad>0)", "P(>1% debt)", "bad debt ETH", "VaR95 ETH", "mean USD", "VaR95 USD", "liq. mean", "liq. p95");
+    // Names as wide as the longest; USD columns only when the scenario prices ETH.
+    std::size_t name_width = 14, token_width = 10;
+    bool priced = false;
     for (const LendingSummary& l : s.lending) {
-      const auto in_usd = [&](double eth) { return l.usd_price > 0 ? usd(eth * l.usd_price) : std::string("-"); };
-      out += fmt::format("{:<14} {:<10} {:>10} {:>11} {:>13.3f} {:>13.3f} {:>9} {:>9} {:>11.2f} {:>11.2f}\n", l.name, l.token,
-                         pct(l.p_bad_debt), pct(l.p_bad_debt_1pct), l.bad_debt_mean, l.bad_debt_var95, in_usd(l.bad_debt_mean),
-                         in_usd(l.bad_debt_var95), l.liquidated_mean, l.liquidated_p95);
+      name_width = std::max(name_width, l.name.size());
+      token_width = std::max(token_width, l.token.size());
+      priced = priced || l.usd_price > 0;
+    }
+    out += fmt::format("\n{:<{}} {:<{}} {:>9} {:>11} {:>12} {:>12} {:>11} {:>11}\n", "lending market", name_width, "token",
+                       token_width, "P(bad>0)", "P(>1% debt)", "bad debt ETH", "VaR95 ETH", "liq. mean", "liq. p95");
+    for (const LendingSummary& l : s.lending)
+      out += fmt::format("{:<{}} {:<{}} {:>9} {:>11} {:>12.3f} {:>12.3f} {:>11.2f} {:>11.2f}\n", l.name, name_width, l.token,
+                         token_width, pct(l.p_bad_debt), pct(l.p_bad_debt_1pct), l.bad_debt_mean, l.bad_debt_var95,
+                         l.liquidated_mean, l.liquidated_p95);
+    if (priced) {
+      out += fmt::format("\n{:<{}} {:>14} {:>14} {:>14}\n", "lending market", name_width, "debt USD", "bad debt USD", "VaR95 USD");
+      for (const LendingSummary& l : s.lending) {
+        const auto in_usd = [&](double eth) { return l.usd_price > 0 ? usd(eth * l.usd_price) : std::string("-"); };
+        out += fmt::format("{:<{}} {:>14} {:>14} {:>14}\n", l.name, name_width, in_usd(l.debt_eth), in_usd(l.bad_debt_mean),
+                           in_usd(l.bad_debt_var95));
+      }
     }
   }
   if (!s.tokens.empty()) {
@@ -295,28 +309,52 @@ std::string format_summary_table(const RunSummary& s) {
                                 s.info.program_version, s.info.git_commit.substr(0, 12));
   if (s.info.weighted()) out += estimator_line(s) + (s.tail ? "" : "\n");
   if (s.tail) out += tail_line(s) + "\n";
-  out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
-  out += fmt::format("{:<16} {:<6} {:>18} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", "holder", "kind",
-                     "value", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%",
-                     "VaR 99% USD");
+  // The tables fit 120 columns for the usual names: a USD column only when some holder is priced,
+  // and the causes as rows (only those with a loss), the holders as columns.
+  std::size_t name_width = 16;
+  bool priced = false;
   for (const auto& h : s.holders) {
-    // Amounts stay in the holder's own asset; USD only where the scenario gives a price.
-    const std::string var_usd = h.usd_price > 0 ? usd(h.loss.var99 * h.value * h.usd_price) : "-";
-    out += fmt::format("{:<16} {:<6} {:>14.1f} {:<3} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>13} {:>18}\n", h.name, h.kind,
+    name_width = std::max(name_width, h.name.size());
+    priced = priced || h.usd_price > 0;
+  }
+  out += "Loss (share of initial value, net of coverage) and net return over the horizon\n";
+  out += fmt::format("{:<{}} {:<6} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}\n", "holder", name_width, "kind",
+                     "value", "P(loss>0)", "mean loss", "+/- se", "VaR 99%", "ES 99%", "q99.9", "net ret", "net ret q1%");
+  for (const auto& h : s.holders)
+    out += fmt::format("{:<{}} {:<6} {:>10.1f} {:<3} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11}\n", h.name, name_width, h.kind,
                        h.value, h.asset, pct(h.loss.p_loss), pct(h.loss.moments.mean),
                        has_spread(s) ? pct(h.loss.moments.stderr_mean) : "n/a",
                        pct(h.loss.var99), pct(h.loss.es99), pct(h.loss.quantiles[4]), pct(h.net_return.moments.mean),
-                       pct(h.net_return.quantiles[0]), var_usd);
+                       pct(h.net_return.quantiles[0]));
+  if (priced) {
+    // The same losses as amounts: in the holder's own asset, and in USD where the scenario prices it.
+    out += "\nLoss amounts (in the holder's asset; in USD at the scenario's price)\n";
+    out += fmt::format("{:<{}} {:>16} {:>16} {:>16} {:>11} {:>11} {:>11}\n", "holder", name_width, "mean loss", "VaR 99%", "ES 99%",
+                       "mean USD", "VaR 99% USD", "ES 99% USD");
+    for (const auto& h : s.holders) {
+      const auto amount = [&](double share) { return fmt::format("{:.1f} {}", share * h.value, h.asset); };
+      const auto in_usd = [&](double share) { return h.usd_price > 0 ? usd(share * h.value * h.usd_price) : std::string("-"); };
+      out += fmt::format("{:<{}} {:>16} {:>16} {:>16} {:>11} {:>11} {:>11}\n", h.name, name_width, amount(h.loss.moments.mean),
+                         amount(h.loss.var99), amount(h.loss.es99), in_usd(h.loss.moments.mean), in_usd(h.loss.var99),
+                         in_usd(h.loss.es99));
+    }
   }
-  out += "\nMean loss by cause (gross, before coverage)\n";
-  out += fmt::format("{:<16}", "holder");
-  for (std::size_t c = 0; c < kLossCauseCount; ++c) out += fmt::format(" {:>20}", to_string(static_cast<LossCause>(c)));
-  out += fmt::format(" {:>12}\n", "covered");
-  for (const auto& h : s.holders) {
-    out += fmt::format("{:<16}", h.name);
-    for (double v : h.loss_by_cause_mean) out += fmt::format(" {:>20}", pct(v));
-    out += fmt::format(" {:>12}\n", pct(h.covered_mean));
+  out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n";
+  const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
+  out += fmt::format("{:<20}", "cause");
+  for (const auto& h : s.holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
+  out += "\n";
+  for (std::size_t c = 0; c < kLossCauseCount; ++c) {
+    bool any = false;
+    for (const auto& h : s.holders) any = any || h.loss_by_cause_mean[c] > 0.0;
+    if (!any) continue;
+    out += fmt::format("{:<20}", to_string(static_cast<LossCause>(c)));
+    for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(h.loss_by_cause_mean[c]), column(h.name));
+    out += "\n";
   }
+  out += fmt::format("{:<20}", "covered");
+  for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(h.covered_mean), column(h.name));
+  out += "\n";
   if (!s.avs.empty()) {
     out += fmt::format("\n{:<20} {:>26} {:>12}\n", "AVS", "mean stake slashed", "P(slash)");
     for (const auto& a : s.avs)
