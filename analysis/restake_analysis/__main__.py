@@ -15,6 +15,9 @@ def main(argv=None) -> int:
     rep.add_argument("results", nargs="+", help="results file(s) written by restake-sim run; several: a comparison")
     rep.add_argument("-o", "--output", required=True, help="output folder (created; files in it are replaced)")
     rep.add_argument("--title", help="page title")
+    rep.add_argument("--pair", action="append", default=[], metavar="A=B",
+                     help="compare holder A of the first file with holder B of the others, besides same-name "
+                          "holders (repeatable; or A=B,C=D)")
     summ = sub.add_parser("summary", help="print the stored summary as a table, and check it against the records")
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
@@ -23,7 +26,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "report":
             from .report import write_report
-            index = write_report(args.results, args.output, args.title)
+            index = write_report(args.results, args.output, args.title, args.pair)
             print(f"report written: {index}")
             return 0
         with Results(args.results) as r:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from . import compare as cmp
 from . import contagion as cg
 from . import market_plots
 from . import plots
@@ -684,14 +685,77 @@ def _run_section(rr: RunReport, single: bool) -> str:
     return "".join(parts)
 
 
-def _comparison_section(reports: list[RunReport], out: Path) -> str:
+def _diff_rows(name: str, diffs: list) -> list[list[str]]:
+    rows = []
+    for d in diffs:
+        iv = d.interval
+        ci = "—" if iv is None else _ci(iv.low, iv.high)
+        delta = "—" if not (math.isfinite(d.first) and math.isfinite(d.second)) else \
+            f"{'+' if d.second - d.first >= 0 else '−'}{_num(abs(d.second - d.first))}"
+        rows.append([name, d.statistic, _num(d.first), _num(d.second), delta, ci])
+    return rows
+
+
+def _differences_html(reports: list[RunReport], pairs) -> str:
+    """For each later run against the first: the holder pairs' differences with 95% intervals."""
+    first = reports[0]
+    parts = []
+    for rr in reports[1:]:
+        a, b = first.results, rr.results
+        shared, why = cmp.shared_draws(a, b)
+        matched = cmp.resolve_pairs(a, b, pairs)
+        parts.append(f"<h3>{_e(rr.label)} − {_e(first.label)}</h3>")
+        if shared:
+            parts.append(f'<p class="ok">The runs share their draws (same seed {a.seed}, {a.n_trials:,} trials, same '
+                         f'holders, operators, AVSs and pools{", same weights" if a.weighted else ""}): trial t is the '
+                         f'same simulated year in both, so the differences are PAIRED, trial by trial.</p>')
+        else:
+            parts.append(f'<p class="note"><b>Warning: the runs do not share draws</b> ({_e(why)}), so the differences '
+                         f'are between independent samples: the intervals are UNPAIRED (wider).</p>')
+        if not matched:
+            parts.append('<p class="note">The runs have no holder in common and no --pair was given, so there is '
+                         'nothing to compare; pair holders with <code>--pair A=B</code>.</p>')
+            continue
+        rows = []
+        for ha, hb in matched:
+            name = _e(ha) if ha == hb else f"{_e(ha)} → {_e(hb)}"
+            rows += _diff_rows(name, cmp.differences(a, a.holder_index(ha), b, b.holder_index(hb), shared))
+        how = ("mean and P(loss &gt; x): normal intervals from the standard error of the "
+               f"{'per-trial differences (paired)' if shared else 'two independent means (unpaired)'}; VaR 99% and "
+               f"ES 99%: batch means over {cmp.BATCHES} consecutive batches of trials "
+               f"({'per-batch differences, paired' if shared else 'the two runs’ batch errors combined, unpaired'}), "
+               f"t interval; deterministic, no resampling." if a.has_records and b.has_records else
+               "a run has no per-trial records: the mean's interval from the stored standard errors, no interval "
+               "for VaR and ES.")
+        parts.append(f'<p class="small">Loss as a share of the holder\'s initial value; difference = '
+                     f'{_e(rr.label)} minus {_e(first.label)}, with its 95% interval. {how}</p>')
+        parts.append(_table(["holder", "statistic", _e(first.label), _e(rr.label), "difference", "95% interval"],
+                            rows, numeric_from=2))
+        a.drop_cache()
+        b.drop_cache()
+    return "".join(parts)
+
+
+def _scenario_diff_html(reports: list[RunReport]) -> str:
+    first = reports[0]
+    parts = ["<h3>Scenario differences</h3>"]
+    for rr in reports[1:]:
+        d = cmp.scenario_diff(first.results, rr.results, first.label, rr.label)
+        parts.append(f'<p class="small">{_e(first.label)} → {_e(rr.label)}: '
+                     + ("identical</p>" if d is None else f'</p><pre class="scenario-diff">{_e(d)}</pre>'))
+    return "".join(parts)
+
+
+def _comparison_section(reports: list[RunReport], out: Path, pairs=()) -> str:
     runs = [rr.results for rr in reports]
     labels = [rr.label for rr in reports]
     rows = [[f'<a href="#{rr.anchor}">{_e(rr.label)}</a>', _e(os.path.basename(rr.results.path)),
              f"{rr.results.n_trials:,}", str(rr.results.seed), f"{rr.results.horizon_days:g} d",
              _e(rr.results.program_version), "yes" if rr.results.has_records else "no"] for rr in reports]
     parts = ['<section id="compare"><h2>Comparison</h2>',
-             _table(["run", "file", "trials", "seed", "horizon", "version", "records"], rows, numeric_from=2)]
+             _table(["run", "file", "trials", "seed", "horizon", "version", "records"], rows, numeric_from=2),
+             '<h3>Differences</h3>', _differences_html(reports, pairs), _scenario_diff_html(reports),
+             '</section><section id="compare-details"><h2>Details</h2>']
     names = [h for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
     if names:
         fig = plots.plot_exceedance_comparison(runs, labels)
@@ -711,8 +775,9 @@ def _comparison_section(reports: list[RunReport], out: Path) -> str:
                 rows.append([_e(name), m_name] + [_num(get(r, r.holder_index(name))) for r in runs])
         parts.append("<h3>Key statistics by run</h3>" + _table(header, rows, numeric_from=2))
     else:
-        parts.append('<p class="note">The runs have no holder in common, so there is nothing to compare side by side.</p>')
-    parts.append("</section>")
+        parts.append('<p class="small">The runs have no holder of the same name in every run: no side-by-side '
+                     'figure.</p>')
+    parts.append('<p class="small">Each run in full follows.</p></section>')
     return "".join(parts)
 
 
@@ -727,14 +792,24 @@ def _labels(runs: list[Results]) -> list[str]:
     return labels
 
 
-def write_report(paths: list, out_dir, title: str | None = None) -> Path:
-    """Write the report of one or more results files into out_dir; returns the index.html path."""
+def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> Path:
+    """Write the report of one or more results files into out_dir; returns the index.html path.
+    pairs: [("A", "B"), ...] or ["A=B,C=D", ...]: holder A of the first file compared with holder B
+    of each other file (besides the holders of the same name); an unknown name raises
+    compare.PairError before anything is written."""
     if not paths:
         raise ValueError("no results file given")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     runs = [Results(p) for p in paths]
     try:
+        pairs = [tuple(p) for p in pairs or []] if all(not isinstance(p, str) for p in pairs or []) else \
+            cmp.parse_pairs(pairs)
+        if pairs and len(runs) < 2:
+            raise cmp.PairError("--pair needs two or more results files (it pairs the first file's holders with "
+                                "the others')")
+        for r in runs[1:]:
+            cmp.resolve_pairs(runs[0], r, pairs)   # unknown names: an error before the folder is touched
+        out.mkdir(parents=True, exist_ok=True)
         single = len(runs) == 1
         reports = []
         for k, (r, label) in enumerate(zip(runs, _labels(runs))):
@@ -757,7 +832,7 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
                      f"restake-sim comparison: {', '.join(dict.fromkeys(r.scenario_name for r in runs))}")
         nav = []
         if not single:
-            nav.append('<a href="#compare">Comparison</a>')
+            nav += ['<a href="#compare">Comparison</a>', '<a href="#compare-details">Details</a>']
             nav += [f'<a href="#{rr.anchor}">{_e(rr.label)}</a>' for rr in reports]
         else:
             a = reports[0].anchor
@@ -772,7 +847,7 @@ def write_report(paths: list, out_dir, title: str | None = None) -> Path:
                 f"{' of importance sampling' if r0.weighted else ''} · seed {r0.seed} · "
                 f"{r0.horizon_days:g}-day horizon · restake-sim {_e(r0.program_version)} ({_e(r0.git_commit[:12])})"
                 if single else f"{len(runs)} runs")
-        body = ([_comparison_section(reports, out)] if not single else []) + \
+        body = ([_comparison_section(reports, out, pairs)] if not single else []) + \
                [_run_section(rr, single) for rr in reports]
         page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
