@@ -245,7 +245,8 @@ def plot_net_yield(r: Results) -> Figure | None:
     ax_body.set_ylim(0, ax_body.get_ylim()[1] * 1.3)  # room for the legend above the peaks
     ax_body.xaxis.set_major_formatter(PERCENT)
     ax_body.set_xlabel("net return over the horizon (% of initial value)")
-    ax_body.set_ylabel("density of the trials in the window")
+    # A density over the return as a fraction is, read per percentage point, the % of trials.
+    ax_body.set_ylabel("% of trials per percentage point of return")
     ax_body.set_title("Typical outcomes (thin lines: means)")
     ax_body.legend(fontsize=8, loc="upper left")
     # Left tail: P(return <= x) on a log scale.
@@ -453,13 +454,14 @@ def plot_avs_holder_matrix(r: Results, att: cg.AvsHolderLoss) -> Figure:
     return fig
 
 
-def plot_conditional(mats: list[cg.ConditionalMatrix], titles: list[str], suptitle: str) -> Figure:
-    """P(column hit | row hit) matrices, with the lift over P(column hit) in each cell."""
+def plot_conditional(mats: list[cg.ConditionalMatrix], titles: list[str], suptitle: str, basis: str = "") -> Figure:
+    """P(column hit | row hit) matrices, with the lift over P(column hit) in each cell. `basis` says
+    what P counts beside each row's P (e.g. "gross": before coverage, unlike the summary's P(loss))."""
     k = max(len(m.labels) for m in mats)
     fig = _figure(max(5.2, 2.2 + 1.3 * k) * len(mats) + 0.6, 2.0 + 0.75 * k)
     axes = fig.subplots(1, len(mats), squeeze=False)[0]
     for ax, m, title in zip(axes, mats, titles):
-        rows = [f"{lab}\n(P = {pct(p, 2)})" for lab, p in zip(m.labels, m.p_hit)]
+        rows = [f"{lab}\n(P = {pct(p, 2)}{', ' + basis if basis else ''})" for lab, p in zip(m.labels, m.p_hit)]
 
         def fmt(i, j, v, m=m):
             base = m.p_hit[j]

@@ -124,6 +124,21 @@ def _intervals(r: Results) -> dict:
     return {h.index: _loss_intervals(loss[:, h.index], r.weight) for h in r.holders}
 
 
+def _summary_with_intervals(r: Results, intervals: dict):
+    """The summary frame with the 95% intervals the page shows beside mean loss, VaR 95%, VaR 99% and
+    ES 99% (columns <name>_ci_low, <name>_ci_high); without records the frame as stored."""
+    df = r.summary_frame()
+    if not intervals:
+        return df
+    for key, column in (("mean", "loss_mean"), ("var95", "var95"), ("var99", "var99"), ("es99", "es99")):
+        at = df.columns.get_loc(column) + 1
+        lows = [intervals[h.index][key].low for h in r.holders]
+        highs = [intervals[h.index][key].high for h in r.holders]
+        df.insert(at, f"{column}_ci_high", highs)
+        df.insert(at, f"{column}_ci_low", lows)
+    return df
+
+
 def estimator_text(r: Results) -> str:
     """Which estimator produced the figures, and for importance sampling what they rest on."""
     if not r.weighted:
@@ -170,7 +185,8 @@ def _make_figures(rr: RunReport, out: Path):
         mats = [cg.holder_conditional_loss(r), cg.holder_conditional_loss(r, 0.01)]
         put("conditional_holders", plots.plot_conditional(
             mats, ["any gross loss (> 0)", "a material gross loss (> 1% of value)"],
-            "If one holder loses, how likely is another to lose in the same trial?"))
+            "If one holder loses, how likely is another to lose in the same trial? (gross: before coverage pools pay)",
+            basis="gross"))
         if len(r.avs_names) >= 2:
             put("conditional_avs", plots.plot_conditional(
                 [cg.avs_conditional_slashing(r)], ["AVS slashings that remove holders' stake"],
@@ -249,14 +265,32 @@ def _cards(rr: RunReport) -> str:
     return f'<div class="cards">{"".join(out)}</div>'
 
 
+# A baseline VaR below this share of value is "almost nothing": a ratio against it (×9,561) says more
+# about the baseline's rounding than about the holder.
+MATERIAL_VAR = 1e-3
+
+
+def var_ratio_text(v: float, vb: float) -> str:
+    """How a holder's VaR compares with its baseline's, for the key findings: a ratio when both are
+    material and it is at least 2, a plain statement when the baseline's is almost nothing."""
+    if vb < MATERIAL_VAR:
+        return "; the baseline loses almost nothing in its 1-in-100 year, so no ratio is given" if v >= MATERIAL_VAR else ""
+    return f" (×{v / vb:,.1f})" if v / vb >= 2 else ""
+
+
+def baseline_label(name: str) -> str:
+    """"the stETH baseline", but "stETH-baseline" rather than "the stETH-baseline baseline"."""
+    return name if "baseline" in name.lower() else f"{name} baseline"
+
+
 def _findings(rr: RunReport) -> str:
     r, s = rr.results, rr.results.summary
     items = []
     for h, b in plots.yield_pairs(r):  # restaked holders against LST baselines of the same asset
         v, vb = s.loss["var99"][h.index], s.loss["var99"][b.index]
-        ratio = f" (×{v / vb:,.0f})" if vb > 0 and v / vb >= 2 else ""
+        ratio = var_ratio_text(v, vb)
         items.append(f"<b>{_e(h.name)}</b> has a 1-in-100 loss of <b>{_num(v)}</b> of its value against "
-                     f"{_num(vb)} for the {_e(b.name)} baseline{ratio}; its mean net return is "
+                     f"{_num(vb)} for the {_e(baseline_label(b.name))}{ratio}; its mean net return is "
                      f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
         if r.has_records:
             d = r.net_return[:, h.index] - r.net_return[:, b.index]
@@ -559,8 +593,8 @@ FIGURE_TEXT = {
                         "confidence interval of each probability. Where a curve crosses 1% is its VaR 99%."),
     "net_yield": ("Net yield against the LST baseline",
                   "Each restaked holder against the LST baseline(s) of its own asset. "
-                  "Left: the distribution of the net return in ordinary years. Middle: the bad years, "
-                  "P(net return ≤ x) on a log scale. Right: the restaked holder's return minus the baseline's in "
+                  "Top left: the distribution of the net return in ordinary years. Top right: the bad years, "
+                  "P(net return ≤ x) on a log scale. Bottom: the restaked holder's return minus the baseline's in "
                   "the same simulated year; the share of years below 0 is how often restaking did worse than "
                   "plain staking."),
     "loss_by_cause": ("Loss by cause",
@@ -823,7 +857,7 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> 
                 r.tokens_frame().to_csv(out / rr.folder / "tokens.csv")
             if r.has_lending:
                 r.lending_frame().to_csv(out / rr.folder / "lending.csv")
-            r.summary_frame().to_csv(out / rr.folder / "summary.csv")
+            _summary_with_intervals(r, rr.intervals).to_csv(out / rr.folder / "summary.csv")
             r.loss_by_cause_frame().to_csv(out / rr.folder / "loss_by_cause.csv")
             r.drop_cache()  # keep one run's per-trial arrays in memory at a time
             reports.append(rr)

@@ -148,6 +148,10 @@ def test_conditional_heatmaps_plot_p_j_given_i(default, tmp_path):
         off = ~np.eye(3, dtype=bool)
         np.testing.assert_array_equal(data.data[off], m.matrix[off])
         assert data.mask[np.eye(3, dtype=bool)].all()   # the diagonal is blank
+    # Each row says what its P counts when asked: gross, unlike the summary's P(loss > 0) after coverage.
+    fig = plots.plot_conditional(mats[:1], ["any"], "holders", basis="gross")
+    labels = [t.get_text() for t in [a for a in fig.axes if a.images][0].get_yticklabels()]
+    assert labels and all(label.endswith(", gross)") for label in labels)
 
 
 def test_amplification_heatmap_rows_are_causes_then_overall_and_tail(default, tmp_path):

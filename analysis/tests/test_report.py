@@ -52,6 +52,14 @@ def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(singl
     assert "14.7%" in page                                   # rsETH-like VaR 99% (20000 trials)
     assert "equals the stored C++ summary exactly" in page
     assert (out / "figures" / "summary.csv").read_text().startswith("holder,kind,asset,value,value_usd,")
+    # summary.csv carries the page's 95% intervals beside the figures they bound.
+    import pandas as pd
+    table = pd.read_csv(out / "figures" / "summary.csv", index_col="holder")
+    cols = list(table.columns)
+    assert cols[cols.index("var99") + 1:cols.index("var99") + 3] == ["var99_ci_low", "var99_ci_high"]
+    assert ((table["var99_ci_low"] <= table["var99"]) & (table["var99"] <= table["var99_ci_high"])).all()
+    assert ((table["loss_mean_ci_low"] <= table["loss_mean"]) & (table["loss_mean"] <= table["loss_mean_ci_high"])).all()
+    assert {"var95_ci_low", "es99_ci_high"} <= set(cols)
     assert "580,000 ETH" in page                              # amounts carry their asset
     assert "value USD" not in page and "$" not in page.split("<pre>")[0]   # no prices, so no USD
 
@@ -228,3 +236,15 @@ def test_markets_in_usd_where_the_file_has_an_eth_price(tmp_path):
     assert "debt USD" in sec and "bad debt VaR 95% USD" in sec and "VaR 99% at market, USD" in sec
     with Results(tmp_path / "priced.h5") as r:
         assert f">{usd(r.lending_debt_eth[0] * 2000)}</td>" in sec
+
+
+def test_key_findings_give_no_ratio_against_a_baseline_that_loses_almost_nothing():
+    from restake_analysis.report import baseline_label, var_ratio_text
+    assert var_ratio_text(0.1468, 0.0243) == " (×6.0)"
+    assert var_ratio_text(0.02, 0.015) == ""                    # under 2x: no ratio
+    # 14.7% against 0.0015%: "x9,561" said more about the baseline's rounding than about the holder.
+    assert "×" not in var_ratio_text(0.1468, 0.0000154)
+    assert "loses almost nothing" in var_ratio_text(0.1468, 0.0000154)
+    assert var_ratio_text(0.0005, 0.0) == ""                     # neither is material
+    assert baseline_label("stETH-baseline") == "stETH-baseline"
+    assert baseline_label("stETH-like") == "stETH-like baseline"
