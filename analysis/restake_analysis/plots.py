@@ -480,14 +480,17 @@ def plot_conditional(mats: list[cg.ConditionalMatrix], titles: list[str], suptit
 
 
 def plot_amplification(amp: cg.Amplification) -> Figure:
-    rows = [CAUSE_LABELS.get(c, c) for c in amp.causes] + ["all trials with a loss", "worst 1% of trials"]
-    m = np.vstack([amp.by_cause, amp.ratio_of_sums[None, :], amp.tail[None, :]])
+    # Causes that initiated no trial's loss in any column would be rows of "no trials": left out, and named.
+    kept = [i for i in range(len(amp.causes)) if np.isfinite(amp.by_cause[i]).any()]
+    left_out = [CAUSE_LABELS.get(amp.causes[i], amp.causes[i]) for i in range(len(amp.causes)) if i not in kept]
+    rows = [CAUSE_LABELS.get(amp.causes[i], amp.causes[i]) for i in kept] + ["all trials with a loss", "worst 1% of trials"]
+    m = np.vstack([amp.by_cause[kept], amp.ratio_of_sums[None, :], amp.tail[None, :]])
     fig = _figure(3.4 + 1.5 * len(amp.labels), 2.4 + 0.5 * len(rows))
     ax = fig.add_subplot()
     top = max(1.5, float(np.nanmax(m)) if np.isfinite(m).any() else 1.5)
     _heatmap(ax, m, rows, amp.labels, lambda i, j, v: f"×{v:.2f}", cmap="Purples", norm=Normalize(1.0, top),
              fig=fig, empty="no trials", cbar_label="total loss / loss of the initiating cause")
-    ax.axhline(len(amp.causes) - 0.5, color="black", linewidth=1)
+    ax.axhline(len(kept) - 0.5, color="black", linewidth=1)
     ax.set_ylabel("trials whose initiating (largest) cause is …")
     ax.set_title("Cascade amplification: total loss over the loss of the initiating cause")
     if amp.note:
@@ -497,7 +500,8 @@ def plot_amplification(amp: cg.Amplification) -> Figure:
         agg = f"'all holders' adds the {unit} losses of every holder."
     _caption(fig, "×1.00: one cause did all the damage. Each cell is a ratio of sums over the trials of its row "
                   f"(loss-weighted). {agg} The loss ledger has no event times, so the largest cause of a trial "
-                  "stands in for its first fault.")
+                  "stands in for its first fault."
+                  + (f" Left out, as no trial's loss started with them: {', '.join(left_out)}." if left_out else ""))
     return fig
 
 
