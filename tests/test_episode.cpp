@@ -472,7 +472,6 @@ TEST_CASE("seized collateral is sold down to the next threshold: a deeper pool n
   //   its collateral is worth debt / LLTV > debt x LIF); the HF 1.2 bucket, at h p / LLTV = 1.0497,
   //   leaves none either. Selling the first round's collateral at once would have taken the price to
   //   about 0.49 and liquidated the HF 1.3 bucket there, leaving the deeper pool with more bad debt.
-  const LendingMarket morpho = morpho_blue_market(0.945);
   const double lif = morpho_incentive_factor(0.945);
   const auto expected = [&](double depth, std::initializer_list<double> liquidated_at_p) {
     const double p = depth * depth / (depth + 498.5) / (depth + 500.0);
