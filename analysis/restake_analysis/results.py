@@ -186,6 +186,12 @@ class Results:
         self.tilt = self._read_tilt() if self.weighted else None
         # The market layer's axes, only in files of runs that have them.
         self.has_tokens = "tokens/names" in f
+        # run --threshold: P(loss >= x) at the thresholds in /summary/loss/thresholds.
+        self.has_thresholds = "summary/loss/thresholds" in f
+        self.thresholds = f["summary/loss/thresholds"][()] if self.has_thresholds else np.array([])
+        # run --contributions: risk contributions on an operator axis (/operators/names).
+        self.has_contributions = "summary/contributions" in f
+        self.operator_names = _strings(f["operators/names"]) if self.has_contributions else []
         self.has_lending = "lending_markets/names" in f
         # The worst trials' price paths (run --price-paths), only in files of runs with a token.
         self.has_price_paths = "price_paths" in f
@@ -235,7 +241,8 @@ class Results:
     def _present(self, path: str) -> bool:
         """Whether this file's run has what output `path` needs (weights, tokens, lending markets)."""
         return {None: True, "weights": self.weighted, "tokens": self.has_tokens,
-                "lending_markets": self.has_lending}[NEEDS[path]]
+                "lending_markets": self.has_lending, "thresholds": self.has_thresholds,
+                "contributions": self.has_contributions}[NEEDS[path]]
 
     def _check_shapes(self):
         # Every dataset against its declared axes before any is read: the axes' lengths come from
@@ -243,7 +250,8 @@ class Results:
         # whose datasets disagree is refused instead of read in part (zip stops at the shortest).
         f = self._file
         extent = {"trial": self.n_trials}
-        optional = {"token": self.has_tokens, "lending_market": self.has_lending}
+        optional = {"token": self.has_tokens, "lending_market": self.has_lending, "threshold": self.has_thresholds,
+                    "operator": self.has_contributions}
         for d in DIMENSIONS.values():
             if d["scale"] and d["name"] != "point" and optional.get(d["name"], True):
                 extent[d["name"]] = self._shape(d["scale"], None)[0]
@@ -590,6 +598,30 @@ class Results:
             "price": g["price"][()],
             "nav": g["nav"][()],
         })
+
+    def contributions_frame(self, statistic: str = "es99", by: str = "cause"):
+        """Risk contributions (run --contributions) to each holder's ES 99% or VaR 99%, shares of its
+        initial value: contributors as rows, holders as columns. `by` is "cause", "avs" or "operator",
+        each with a row "coverage" (what pools paid back, <= 0) so a column adds up to the statistic;
+        "avs" also has "(no AVS)" for the gross losses no AVS caused. "total": the statistic itself
+        (a Series by holder)."""
+        import pandas as pd
+        if not self.has_contributions:
+            raise ResultsError(f"{self.path}: no risk contributions (its run had no --contributions)")
+        if statistic not in ("es99", "var99"):
+            raise ValueError(f"statistic must be 'es99' or 'var99', got {statistic!r}")
+        group = self._file["summary/contributions/" + statistic]
+        if by == "total":
+            return pd.Series(group["total"][()], index=self.holder_names, name=statistic)
+        rows = {"cause": self.loss_causes, "avs": self.avs_names, "operator": self.operator_names}
+        if by not in rows:
+            raise ValueError(f"by must be 'cause', 'avs', 'operator' or 'total', got {by!r}")
+        df = pd.DataFrame(group[by][()].T, index=list(rows[by]), columns=self.holder_names)
+        if by == "avs":
+            df.loc["(no AVS)"] = group["avs_other"][()]
+        df.loc["coverage"] = group["coverage"][()]
+        df.attrs.update(unit="fraction of initial value", statistic=statistic, by=by)
+        return df
 
     def trials_frame(self, name: str = "loss_fraction"):
         """A per-trial dataset as a DataFrame indexed by trial: columns are holders (for [N, H]),

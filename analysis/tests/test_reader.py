@@ -225,7 +225,7 @@ def test_without_prices_usd_columns_are_nan_and_the_cli_json_agrees(files):
 
 
 def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, files):
-    from restake_analysis.results import SCHEMA, SUMMARY_DATASETS, TRIAL_DATASETS, WEIGHTED_ONLY
+    from restake_analysis.results import NEEDS, SCHEMA, SUMMARY_DATASETS, TRIAL_DATASETS, WEIGHTED_ONLY
     # schema.json is the simulator's declaration as it prints it now.
     assert json.loads(run_cli("schema", "--json").stdout) == SCHEMA
     assert "trials/weight" in WEIGHTED_ONLY
@@ -254,7 +254,24 @@ def test_the_reader_reads_exactly_the_outputs_the_simulator_declares(default, fi
     top = [k for k in SUMMARY_DATASETS if "/" not in k and "summary/" + k not in WEIGHTED_ONLY]
     assert all(hasattr(default.summary, k) for k in top)
     assert set(default.summary.loss) == {k.removeprefix("loss/") for k in SUMMARY_DATASETS
-                                         if k.startswith("loss/") and "summary/" + k not in WEIGHTED_ONLY}
+                                         if k.startswith("loss/") and "summary/" + k not in WEIGHTED_ONLY
+                                         and NEEDS["summary/" + k] not in ("thresholds", "contributions")}
+
+
+def test_a_run_with_thresholds_reads_p_exceed_on_its_axis(tmp_path):
+    from restake_analysis import Results
+    out = tmp_path / "t.h5"
+    run_cli("run", str(REPO / "scenarios" / "etherfi.toml"), "-o", str(out), "--trials", "2000", "--threshold", "5%,1%",
+            "--no-progress", "-q", "--price-paths", "0")
+    r = Results(out)
+    assert r.has_thresholds and list(r.thresholds) == [0.01, 0.05]
+    p = r.summary.loss["p_exceed"]
+    assert p.shape == (1, 2)
+    loss = r.trials("loss_fraction")[:, 0]
+    assert p[0, 0] == (loss >= 0.01).mean() and p[0, 1] == (loss >= 0.05).mean()
+    assert p[0, 0] > p[0, 1] > 0
+    lo, hi = r.summary.loss["p_exceed_ci_low"], r.summary.loss["p_exceed_ci_high"]
+    assert (lo <= p).all() and (p <= hi).all()
 
 
 # --- the market layer (issue 11) -------------------------------------------------------------------
@@ -313,7 +330,7 @@ def test_a_run_with_markets_exposes_tokens_lending_markets_and_the_loss_at_marke
         # Every declared output but the weighted ones, each with its axes.
         with h5py.File(r.path, "r") as f:
             for o in SCHEMA["trial_records"] + SCHEMA["summaries"]:
-                assert (o["path"] in f) == (NEEDS[o["path"]] != "weights"), o["path"]
+                assert (o["path"] in f) == (NEEDS[o["path"]] not in ("weights", "thresholds", "contributions")), o["path"]
         assert r.trials("lending_bad_debt").shape == (400, 1)
         assert r.trials("token_min_price").shape == (400, 1)
         assert r.trials("loss_at_market").shape == (400, 2)
@@ -401,3 +418,23 @@ def test_weights_of_the_wrong_shape_or_value_are_refused_naming_the_dataset(file
     _replace(factors, "tilt/rate_factor", np.full(k, -1.0))
     with pytest.raises(ResultsError, match=r"/tilt/rate_factor\[0\] is -1.0"):
         Results(factors)
+
+
+def test_a_run_with_contributions_reads_them_by_cause_avs_and_operator(tmp_path):
+    from restake_analysis import Results
+    out = tmp_path / "c.h5"
+    run_cli("run", str(REPO / "scenarios" / "eigenlayer-unique.toml"), "-o", str(out), "--trials", "20000", "--contributions",
+            "--no-progress", "-q")
+    with Results(out) as r:
+        assert r.has_contributions and "el-op-1" in r.operator_names
+        for stat in ("es99", "var99"):
+            total = r.contributions_frame(stat, "total")
+            for by in ("cause", "avs", "operator"):
+                df = r.contributions_frame(stat, by)
+                assert list(df.columns) == r.holder_names
+                # Each view adds up to the statistic, coverage (and the losses from no AVS) included.
+                np.testing.assert_allclose(df.sum(axis=0).to_numpy(), total.to_numpy(), rtol=1e-9, atol=1e-15)
+        es = r.contributions_frame("es99", "total")
+        assert es["eigenpod-restakers"] == pytest.approx(r.summary.loss["es99"][r.holder_names.index("eigenpod-restakers")], rel=1e-12)
+        with pytest.raises(ValueError, match="by"):
+            r.contributions_frame("es99", "pool")

@@ -91,6 +91,8 @@ struct RunArgs {
   bool records = true;
   bool json = false;
   std::size_t price_paths = 10;  // the worst trials per token whose price paths are written; 0: none
+  std::vector<double> thresholds;  // --threshold: P(loss >= x) at each
+  bool contributions = false;      // --contributions: risk contributions, from the tail trials re-run
 };
 
 // More worst trials than a report can show, each re-run after the run: a typo, not a request.
@@ -179,7 +181,8 @@ int cmd_run(RunArgs a) {
   }
 
   ResultsMeta meta;
-  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt), target};
+  meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt), target,
+               a.thresholds};
   meta.scenario_path = a.scenario;
   meta.scenario_text = text;
   WriterOptions wo;
@@ -187,7 +190,7 @@ int cmd_run(RunArgs a) {
   wo.records = a.records;
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
-  Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target);
+  Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target, a.thresholds);
   // The worst trials by each token's low, re-run after the run for their price paths.
   const std::size_t paths_asked = m.tokens.empty() ? 0 : a.price_paths;
   WorstTrials worst(m.tokens.size(), paths_asked);
@@ -214,8 +217,17 @@ int cmd_run(RunArgs a) {
   }
   bar.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const RunSummary s = wo.records ? summarize_run(m, meta.info, tally, writer.record_columns())
-                                   : summarize_run(m, meta.info, tally);
+  RunSummary s = wo.records ? summarize_run(m, meta.info, tally, writer.record_columns()) : summarize_run(m, meta.info, tally);
+  if (a.contributions) {
+    const auto rerun_start = std::chrono::steady_clock::now();
+    const QuantileSource cols = writer.record_columns();
+    const std::vector<HolderContributions> c = risk_contributions(m, spec, cols.loss_fraction, cols.weight ? cols.weight() : std::vector<double>{});
+    for (std::size_t h = 0; h < c.size(); ++h) s.holders[h].contributions = c[h];
+    s.contributions = true;
+    for (const Operator& o : m.operators) s.operators.push_back(o.name);
+    spdlog::info("risk contributions: tail trials re-run in {:.2f} s",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - rerun_start).count());
+  }
   if (paths_asked > 0) {
     const auto rerun_start = std::chrono::steady_clock::now();
     const PricePaths paths = price_paths_of(m, spec, worst);
@@ -226,12 +238,20 @@ int cmd_run(RunArgs a) {
   writer.finish(s);
   spdlog::info("{} trials in {:.2f} s ({:.0f} trials/s); wrote {}", done, seconds, static_cast<double>(done) / seconds,
                a.output);
-  std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+  std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << (a.contributions && !a.json ? format_contributions(s) : "")
+            << std::flush;
   return 0;
 }
 
-int cmd_summary(const std::string& path, bool json) {
-  const RunSummary s = read_summary(path);
+int cmd_summary(const std::string& path, bool json, const std::vector<double>& thresholds, bool contributions) {
+  RunSummary s = read_summary(path);
+  if (!thresholds.empty()) set_thresholds_from_records(path, thresholds, s);
+  if (contributions && !s.contributions)
+    throw std::runtime_error(fmt::format("{}: no risk contributions (its run had no --contributions)", path));
+  if (contributions && !json) {
+    std::cout << format_summary_table(s) << format_contributions(s) << std::flush;
+    return 0;
+  }
   std::cout << (json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
   return 0;
 }
@@ -258,13 +278,19 @@ int run_command(int argc, char** argv) {
   // Plain flags set false, not negated ones ("!--no-progress"), whose help reads "--no-progress{false}".
   bool no_progress = false, no_records = false;
   run_cmd->add_flag("--no-progress", no_progress, "No progress bar");
-  run_cmd->add_flag("--no-records", no_records,
+  CLI::Option* no_records_flag = run_cmd->add_flag("--no-records", no_records,
                     "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
   add_integer_option(*run_cmd, "--price-paths", run.price_paths, 0, kMaxPricePaths,
                      "Price paths of the K worst trials per token (lowest price), re-run after the run (default 10; 0: none)")
       ->type_name("K");
   add_tail_option(*run_cmd, run.tail);
+  run_cmd->add_flag("--contributions", run.contributions,
+                    "Also each cause's, AVS's and operator's contribution to every holder's ES 99% and VaR 99% (re-runs the tail "
+                    "trials; needs records)")
+      ->excludes(no_records_flag);
+  add_loss_list_option(*run_cmd, "--threshold", run.thresholds,
+                       "Also P(loss >= x) with 95% intervals at these losses, e.g. 5%,10%,25% (stored in the results file)");
   run_cmd->add_flag("--no-tail", run.no_tail, "Plain Monte Carlo even when the scenario has a [tail] table")->excludes("--tail");
 
   std::string validate_path;
@@ -276,6 +302,12 @@ int run_command(int argc, char** argv) {
   CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results file");
   summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
   summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
+  std::vector<double> summary_thresholds;
+  bool summary_contributions = false;
+  summary_cmd->add_flag("--contributions", summary_contributions,
+                        "Also the risk contributions to each holder's ES 99% and VaR 99% (a run with --contributions)");
+  add_loss_list_option(*summary_cmd, "--threshold", summary_thresholds,
+                       "P(loss >= x) with 95% intervals at these losses, e.g. 5%,10%,25%, from the file's per-trial records");
 
   CascadeArgs cascade;
   CLI::App* cascade_cmd = add_cascade_command(app, cascade);
@@ -341,7 +373,7 @@ int run_command(int argc, char** argv) {
   try {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate_path);
-    if (*summary_cmd) return cmd_summary(summary_path, summary_json);
+    if (*summary_cmd) return cmd_summary(summary_path, summary_json, summary_thresholds, summary_contributions);
     if (*cascade_cmd) return run_cascade_command(cascade);
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);

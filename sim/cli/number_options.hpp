@@ -4,6 +4,7 @@
 // options take a decimal number within their range, and refuse anything else with the range, as the
 // scenario reader does: "--seed: expected an integer in [0, 9223372036854775807], got -1".
 // Included only where CLI11 already is (it is slow to compile).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -66,6 +67,32 @@ CLI::Option* add_number_option(CLI::App& cmd, const std::string& name, Target& t
     detail::assign(target, *v);
   };
   return cmd.add_option_function<std::string>(name, take, help)->type_name("NUMBER");
+}
+
+// A list of losses as fractions of initial value, "5%,10%,25%" or "0.05,0.1": each in (0, 1], none
+// twice; kept in ascending order (a table reads them so). Repeating the option adds to the list.
+template <class Target>
+CLI::Option* add_loss_list_option(CLI::App& cmd, const std::string& name, Target& target, const std::string& help) {
+  const auto take = [&target, name](const std::string& text) {
+    std::string_view rest = text;
+    while (true) {
+      const std::size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      const bool percent = !item.empty() && item.back() == '%';
+      if (percent) item.remove_suffix(1);
+      const auto v = detail::parse_whole<double>(item);
+      const double x = v ? (percent ? *v / 100.0 : *v) : std::nan("");
+      if (!(std::isfinite(x) && x > 0.0 && x <= 1.0))
+        throw CLI::ValidationError(name, fmt::format("expected losses in (0, 1] or (0%, 100%], comma-separated (5%,10%,25%), got {}",
+                                                     detail::shown(std::string(rest.substr(0, comma)))));
+      for (const double y : target)
+        if (y == x) throw CLI::ValidationError(name, fmt::format("{} is given twice", detail::shown(std::string(rest.substr(0, comma)))));
+      target.insert(std::lower_bound(target.begin(), target.end(), x), x);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  };
+  return cmd.add_option_function<std::string>(name, take, help)->type_name("LOSSES");
 }
 
 }  // namespace restake

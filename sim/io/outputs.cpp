@@ -179,8 +179,20 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
     if (p.weighted != present.weighted) throw std::logic_error("write_summaries: weighted and plain runs together");
     if (p.tokens != present.tokens || p.lending != present.lending)
       throw std::logic_error("write_summaries: runs with and without markets together");
+    if (s->info.thresholds != runs.front()->info.thresholds) throw std::logic_error("write_summaries: runs with different thresholds");
   }
   if (scales) write_quantile_levels(root);
+  if (scales && present.contributions) {
+    // The operator axis of the contributions; other files have no operator dataset.
+    if (!root.exists("operators")) root.create_group("operators");
+    root.write_strings(dimension(Dim::Operator).scale, runs.front()->operators);
+  }
+  if (scales && present.thresholds) {
+    const std::vector<double>& x = runs.front()->info.thresholds;
+    const std::string path = dimension(Dim::Threshold).scale;
+    create_parents(root, path);
+    root.write_doubles(path, x, {x.size()}, "fraction of initial value");
+  }
   Extents e = Extents::of(*runs.front());
   e.points = runs.size();
   for (const SummarySpec* p : summaries(present)) {

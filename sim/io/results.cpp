@@ -289,6 +289,28 @@ RunSummary read_summary(const std::string& path) {
       s.lending.push_back(std::move(ls));
     }
   }
+  // run --threshold: the axis of the P(loss >= x) datasets, before they are read into the holders.
+  if (const char* scale = dimension(Dim::Threshold).scale; f.exists(scale)) {
+    if (const std::vector<hsize_t> dims = f.dims(scale); dims.size() != 1)
+      throw std::runtime_error(fmt::format("{}: /{} has shape [{}], expected one axis", path, scale, fmt::join(dims, ", ")));
+    s.info.thresholds = f.read_doubles(scale);
+    for (std::size_t k = 0; k < s.info.thresholds.size(); ++k)
+      if (const double x = s.info.thresholds[k]; !(x > 0.0 && x <= 1.0) || (k > 0 && !(x > s.info.thresholds[k - 1])))
+        throw std::runtime_error(fmt::format("{}: /{}[{}] is {}, expected ascending losses in (0, 1]", path, scale, k, x));
+    for (HolderSummary& h : s.holders) h.loss.exceedance.resize(s.info.thresholds.size());
+  }
+  // run --contributions: the operator axis, then every holder's contributions sized to it.
+  if (f.exists("summary/contributions")) {
+    const char* scale = dimension(Dim::Operator).scale;
+    if (!f.exists(scale)) throw std::runtime_error(fmt::format("{}: /summary/contributions but no /{}", path, scale));
+    s.operators = f.read_strings(scale);
+    s.contributions = true;
+    for (HolderSummary& h : s.holders)
+      for (Contributions* c : {&h.contributions.es99, &h.contributions.var99}) {
+        c->avs.assign(s.avs.size(), 0.0);
+        c->op.assign(s.operators.size(), 0.0);
+      }
+  }
   std::vector<std::string> missing_summaries;
   try {
     missing_summaries = read_summaries(f, s);
@@ -301,6 +323,24 @@ RunSummary read_summary(const std::string& path) {
     for (AvsSummary& a : s.avs) a.holder_loss_mean.clear();
   }
   return s;
+}
+
+void set_thresholds_from_records(const std::string& path, const std::vector<double>& thresholds, RunSummary& s) {
+  const h5::File f = h5::File::open_read_only(path);
+  const char* loss = trial_record(&TrialBlock::loss_fraction).out.path;
+  if (f.attr_int("records") != 1 || !f.exists(loss))
+    throw std::runtime_error(fmt::format("{}: no per-trial records (a run with --no-records), so P(loss >= x) can only be had at "
+                                         "the thresholds its run was given (run --threshold)", path));
+  const std::size_t H = s.holders.size();
+  try {
+    if (const std::vector<hsize_t> dims = f.dims(loss); dims != std::vector<hsize_t>{s.info.trials, H})
+      throw h5::Error(fmt::format("/{} has shape [{}], expected [{}, {}] (trial, holder)", loss, fmt::join(dims, ", "), s.info.trials, H));
+    const std::vector<double> w = read_weights(f, s.info.trials, s.info.weighted());
+    s.info.thresholds = thresholds;
+    for (std::size_t h = 0; h < H; ++h) s.holders[h].loss.exceedance = exceedances(f.read_column(loss, h), w, thresholds);
+  } catch (const h5::Error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+  }
 }
 
 }  // namespace restake

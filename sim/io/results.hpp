@@ -58,4 +58,9 @@ class ResultsWriter {
 // file name if it is not a restake-sim results file of a known format version.
 RunSummary read_summary(const std::string& path);
 
+// P(loss >= x) at `thresholds` (ascending, in (0, 1]) of every holder, from the per-trial records of
+// the results file at `path`, into `s` (its read_summary) in place of any stored ones. Throws
+// std::runtime_error naming the file if it holds no records (a run with --no-records).
+void set_thresholds_from_records(const std::string& path, const std::vector<double>& thresholds, RunSummary& s);
+
 }  // namespace restake

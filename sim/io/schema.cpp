@@ -43,6 +43,8 @@ constexpr std::array kDims = {
     DimSpec{Dim::Lending, "lending_market", "lending_markets/names", "a lending market ([[lending_market]])"},
     DimSpec{Dim::Worst, "worst", "", "one of a token's worst trials by its lowest price, worst first (run --price-paths)"},
     DimSpec{Dim::PathPoint, "path_point", "", "a point of the worst trials' price paths: a step of a market episode"},
+    DimSpec{Dim::Operator, "operator", "operators/names", "an operator (in files with risk contributions: run --contributions)"},
+    DimSpec{Dim::Threshold, "threshold", "summary/loss/thresholds", "a loss x of P(loss >= x), as a fraction of initial value (run --threshold)"},
 };
 
 constexpr std::array kTrialRecords = {
@@ -168,6 +170,62 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/loss/es99_stderr", {Dim::Holder}, kFraction,
                  "standard error of es99 by batch means, as var99_stderr (NaN: no records)", Needs::Weights},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].loss.es99_stderr; }},
+    SummarySpec{{"summary/loss/p_exceed", {Dim::Holder, Dim::Threshold}, kProbability,
+                 "P(loss_fraction >= x) at each threshold x: the share of trials (weighted: (1/n) sum w) at or above it",
+                 Needs::Thresholds},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.exceedance[j].p; }},
+    SummarySpec{{"summary/loss/p_exceed_stderr", {Dim::Holder, Dim::Threshold}, kProbability,
+                 "standard error of p_exceed: sd of w 1{loss >= x} (divisor n - 1) / sqrt(n)", Needs::Thresholds},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.exceedance[j].stderr_p; }},
+    SummarySpec{{"summary/loss/p_exceed_ci_low", {Dim::Holder, Dim::Threshold}, kProbability,
+                 "lower end of p_exceed's 95% interval: Wilson's score interval, or p - 1.96 se (at least 0) in a weighted run",
+                 Needs::Thresholds},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.exceedance[j].ci_low; }},
+    SummarySpec{{"summary/loss/p_exceed_ci_high", {Dim::Holder, Dim::Threshold}, kProbability,
+                 "upper end of p_exceed's 95% interval: Wilson's, or p + 1.96 se in a weighted run", Needs::Thresholds},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].loss.exceedance[j].ci_high; }},
+    SummarySpec{{"summary/contributions/es99/total", {Dim::Holder}, kFraction,
+                 "the ES 99% the contributions below add up to (each view: causes + coverage, AVSs + avs_other + coverage, "
+                 "operators + coverage)", Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.es99.total; }},
+    SummarySpec{{"summary/contributions/es99/cause", {Dim::Holder, Dim::Cause}, kFraction,
+                 "each cause's gross loss's contribution to the ES 99% (Euler allocation; docs/statistics.md)", Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.es99.cause[j]; }},
+    SummarySpec{{"summary/contributions/es99/avs", {Dim::Holder, Dim::Avs}, kFraction,
+                 "each AVS's slashings' contribution to the ES 99%, gross", Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.es99.avs[j]; }},
+    SummarySpec{{"summary/contributions/es99/avs_other", {Dim::Holder}, kFraction,
+                 "the contribution to the ES 99% of the gross losses no AVS's slashing caused (beacon chain, contracts, ...)",
+                 Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.es99.other; }},
+    SummarySpec{{"summary/contributions/es99/operator", {Dim::Holder, Dim::Operator}, kFraction,
+                 "the contribution to the ES 99% of the gross losses of the holder's positions on each operator",
+                 Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.es99.op[j]; }},
+    SummarySpec{{"summary/contributions/es99/coverage", {Dim::Holder}, kFraction,
+                 "minus what coverage pools paid back, in the ES 99%'s trials (<= 0)", Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.es99.coverage; }},
+    SummarySpec{{"summary/contributions/var99/total", {Dim::Holder}, kFraction,
+                 "the VaR 99% the contributions below add up to (each view: causes + coverage, AVSs + avs_other + coverage, "
+                 "operators + coverage)", Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.var99.total; }},
+    SummarySpec{{"summary/contributions/var99/cause", {Dim::Holder, Dim::Cause}, kFraction,
+                 "each cause's gross loss's contribution to the VaR 99% (Euler allocation; docs/statistics.md)", Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.var99.cause[j]; }},
+    SummarySpec{{"summary/contributions/var99/avs", {Dim::Holder, Dim::Avs}, kFraction,
+                 "each AVS's slashings' contribution to the VaR 99%, gross", Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.var99.avs[j]; }},
+    SummarySpec{{"summary/contributions/var99/avs_other", {Dim::Holder}, kFraction,
+                 "the contribution to the VaR 99% of the gross losses no AVS's slashing caused (beacon chain, contracts, ...)",
+                 Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.var99.other; }},
+    SummarySpec{{"summary/contributions/var99/operator", {Dim::Holder, Dim::Operator}, kFraction,
+                 "the contribution to the VaR 99% of the gross losses of the holder's positions on each operator",
+                 Needs::Contributions},
+                [](auto& s, size_t i, size_t j) -> auto& { return s.holders[i].contributions.var99.op[j]; }},
+    SummarySpec{{"summary/contributions/var99/coverage", {Dim::Holder}, kFraction,
+                 "minus what coverage pools paid back, in the VaR 99%'s trials (<= 0)", Needs::Contributions},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.var99.coverage; }},
     SummarySpec{{"summary/net_return/mean", {Dim::Holder}, kFraction, "sample mean of net_return"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.mean; }},
     SummarySpec{{"summary/net_return/stderr", {Dim::Holder}, kFraction, "standard error of the mean, sd / sqrt(n)"},
@@ -283,7 +341,12 @@ const OutputSpec& price_path_output(std::string_view path) {
   throw std::logic_error(fmt::format("price_path_output: undeclared {}", path));
 }
 
-Presence Presence::of(const RunSummary& s) { return {s.info.weighted(), !s.tokens.empty(), !s.lending.empty()}; }
+Presence Presence::of(const RunSummary& s) {
+  Presence p{s.info.weighted(), !s.tokens.empty(), !s.lending.empty()};
+  p.thresholds = !s.info.thresholds.empty();
+  p.contributions = s.contributions;
+  return p;
+}
 Presence Presence::of(const RecordShape& r, bool weighted) { return {weighted, r.tokens > 0, r.lending > 0}; }
 
 std::vector<const TrialRecordSpec*> trial_records(const Presence& p) {
@@ -307,6 +370,8 @@ const char* needs_name(Needs n) {
     case Needs::Tokens: return "tokens";
     case Needs::LendingMarkets: return "lending_markets";
     case Needs::PricePaths: return "price_paths";
+    case Needs::Thresholds: return "thresholds";
+    case Needs::Contributions: return "contributions";
   }
   throw std::logic_error("needs_name: undeclared Needs");
 }
@@ -318,7 +383,10 @@ const TrialRecordSpec& trial_record(std::vector<double> TrialBlock::*field) {
 }
 
 Extents Extents::of(const RunSummary& s) {
-  return {0, s.info.trials, s.holders.size(), s.avs.size(), s.pools.size(), s.tokens.size(), s.lending.size()};
+  Extents e{0, s.info.trials, s.holders.size(), s.avs.size(), s.pools.size(), s.tokens.size(), s.lending.size()};
+  e.thresholds = s.info.thresholds.size();
+  e.operators = s.operators.size();
+  return e;
 }
 Extents Extents::of(const RecordShape& r, size_t trials) { return {0, trials, r.holders, r.avs, r.pools, r.tokens, r.lending}; }
 
@@ -337,6 +405,8 @@ size_t extent(Dim d, const Extents& e) {
     case Dim::Lending: return e.lending;
     case Dim::Worst: return e.worst;
     case Dim::PathPoint: return e.path_points;
+    case Dim::Threshold: return e.thresholds;
+    case Dim::Operator: return e.operators;
   }
   throw std::logic_error("extent: undeclared Dim");
 }
@@ -395,6 +465,8 @@ std::string schema_markdown() {
                        : o.needs == Needs::Tokens         ? " (runs with a [[token]] only)"
                        : o.needs == Needs::LendingMarkets ? " (runs with a [[lending_market]] only)"
                        : o.needs == Needs::PricePaths     ? " (results files of runs with a [[token]] and --price-paths above 0 only)"
+                       : o.needs == Needs::Thresholds     ? " (results files of runs with --threshold only)"
+                       : o.needs == Needs::Contributions  ? " (results files of runs with --contributions only)"
                                                           : "";
     out += fmt::format("| `/{}` | {} | {} | {}{} |\n", o.path, shape_text(o.shape.dims()), o.unit, o.description, only);
   };

@@ -19,7 +19,7 @@
 
 namespace restake {
 
-enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile, Token, Lending, Worst, PathPoint };
+enum class Dim : std::uint8_t { Point, Trial, Holder, Cause, Avs, Pool, Asset, LossQuantile, ReturnQuantile, Token, Lending, Worst, PathPoint, Threshold, Operator };
 
 struct DimSpec {
   Dim dim;
@@ -48,12 +48,14 @@ struct Presence {
   bool tokens = false;    // at least one [[token]]
   bool lending = false;   // at least one [[lending_market]]
   bool price_paths = false;  // a token, and the worst trials' price paths asked for (run --price-paths K > 0)
+  bool thresholds = false;   // loss thresholds asked for (run --threshold)
+  bool contributions = false;  // risk contributions asked for (run --contributions)
   static Presence of(const RunSummary& s);
   static Presence of(const RecordShape& r, bool weighted);
 };
 
 // The condition an output exists under.
-enum class Needs : std::uint8_t { Nothing, Weights, Tokens, LendingMarkets, PricePaths };
+enum class Needs : std::uint8_t { Nothing, Weights, Tokens, LendingMarkets, PricePaths, Thresholds, Contributions };
 
 struct OutputSpec {
   const char* path;  // from the file's root, e.g. "summary/loss/mean"
@@ -68,6 +70,8 @@ struct OutputSpec {
       case Needs::Tokens: return p.tokens;
       case Needs::LendingMarkets: return p.lending;
       case Needs::PricePaths: return p.price_paths;
+      case Needs::Thresholds: return p.thresholds;
+      case Needs::Contributions: return p.contributions;
     }
     return false;
   }
@@ -114,12 +118,14 @@ std::vector<const SummarySpec*> summaries(const Presence& p);
 std::span<const OutputSpec> price_path_outputs();
 const OutputSpec& price_path_output(std::string_view path);
 inline constexpr const char* kIndexUnit = "index";
-const char* needs_name(Needs n);  // "weights", "tokens", "lending_markets", "price_paths"; "" for Nothing
+const char* needs_name(Needs n);  // "weights", "tokens", "lending_markets", "price_paths", "thresholds", "contributions"; "" for Nothing
 
 // The sizes of the entity axes; the others (cause, asset, quantile levels) are fixed.
 struct Extents {
   std::size_t points = 0, trials = 0, holders = 0, avs = 0, pools = 0, tokens = 0, lending = 0;
   std::size_t worst = 0, path_points = 0;  // the price paths' axes
+  std::size_t thresholds = 0;
+  std::size_t operators = 0;  // with risk contributions
   static Extents of(const RunSummary& s);
   static Extents of(const RecordShape& r, std::size_t trials = 0);
 };

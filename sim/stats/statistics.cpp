@@ -40,6 +40,42 @@ double WeightedMoments::sd() const {
   return W_ > 0.0 && divisor > 0.0 ? std::sqrt(m2_ / divisor) : 0.0;
 }
 
+Exceedance exceedance_estimate(double sum_w, double sum_w2, double n, bool weighted) {
+  if (!(n > 0.0)) return {std::nan(""), std::nan(""), std::nan(""), std::nan("")};
+  constexpr double z = 1.959963984540054;  // the 0.975 normal quantile
+  const double p = sum_w / n;
+  // The sample variance of w 1{loss >= x} (divisor n - 1), over n for the mean's.
+  const double var = n > 1.0 ? std::max(0.0, (sum_w2 - n * p * p) / (n - 1.0)) : 0.0;
+  Exceedance e{p, std::sqrt(var / n), 0.0, 0.0};
+  if (weighted) {
+    e.ci_low = std::max(0.0, p - z * e.stderr_p);
+    e.ci_high = p + z * e.stderr_p;
+  } else {
+    const double z2 = z * z, centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    const double half = z / (1.0 + z2 / n) * std::sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n));
+    // At p = 0 (or 1) the interval's end is exactly 0 (or 1); computed, it is off by a rounding.
+    e.ci_low = p == 0.0 ? 0.0 : std::max(0.0, centre - half);
+    e.ci_high = p == 1.0 ? 1.0 : std::min(1.0, centre + half);
+  }
+  return e;
+}
+
+std::vector<Exceedance> exceedances(std::span<const double> x, std::span<const double> w, std::span<const double> thresholds) {
+  if (!w.empty() && w.size() != x.size()) throw std::logic_error("exceedances: weights and sample differ in length");
+  std::vector<Exceedance> out;
+  for (const double level : thresholds) {
+    double s1 = 0.0, s2 = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (x[i] >= level) {
+        const double wi = w.empty() ? 1.0 : w[i];
+        s1 += wi;
+        s2 += wi * wi;
+      }
+    out.push_back(exceedance_estimate(s1, s2, static_cast<double>(x.size()), !w.empty()));
+  }
+  return out;
+}
+
 Moments moments(std::span<const double> x) {
   RunningMoments r;
   for (double v : x) r.add(v);

@@ -80,6 +80,20 @@ struct WeightSpread {
   double max_weight_share = 0.0;
 };
 
+// P(loss >= x) at a threshold the user names (run --threshold), from the sums over the trials of
+// w 1{loss >= x} and w^2 1{loss >= x} (w = 1 in plain Monte Carlo). The 95% interval is Wilson's
+// score interval in plain Monte Carlo - it stays inside [0, 1] and is not empty when no trial
+// crossed (Brown, Cai & DasGupta 2001 recommend it over the normal one for small counts) - and the
+// normal interval p +/- 1.96 se in a weighted run, whose trials are not Bernoulli draws (its lower
+// end at 0 when the normal one would cross it: a probability is not negative).
+struct Exceedance {
+  double p = 0.0, stderr_p = 0.0, ci_low = 0.0, ci_high = 0.0;
+};
+Exceedance exceedance_estimate(double sum_w, double sum_w2, double trials, bool weighted);
+// The same from a sample in trial order (w: its weights, or empty), at each threshold; with the
+// sums added in trial order, as the tally adds them.
+std::vector<Exceedance> exceedances(std::span<const double> x, std::span<const double> w, std::span<const double> thresholds);
+
 struct LossSummary {
   Moments moments;
   double p_loss = 0.0;  // share of trials with a loss > 0
@@ -89,6 +103,7 @@ struct LossSummary {
   // the standard errors of var99 and es99 by batch means (kBatches batches; NaN otherwise).
   WeightSpread beyond_var95, beyond_var99;
   double var99_stderr = std::nan(""), es99_stderr = std::nan("");
+  std::vector<Exceedance> exceedance;  // [threshold] at RunInfo::thresholds (empty: none asked for)
 };
 struct ReturnSummary {
   Moments moments;

@@ -89,6 +89,7 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
   else if (t.weighted)
     s.weights = {0.0, std::nan("")};
   const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
+  if (t.thresholds != info.thresholds) throw std::logic_error("summarize_run: the tally's thresholds are not the run's");
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
     HolderSummary hs;
     hs.name = m.holders[h].name;
@@ -105,6 +106,9 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
       hs.net_return.moments.sd = t.return_spread[h].sd();
     }
     fill_tail(h, hs);
+    const std::size_t T = t.thresholds.size();
+    for (std::size_t k = 0; k < T; ++k)
+      hs.loss.exceedance.push_back(exceedance_estimate(t.threshold_w[h * T + k], t.threshold_w2[h * T + k], n, t.weighted));
     hs.covered_mean = t.covered_sum[h] / n;
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
@@ -339,6 +343,21 @@ std::string format_summary_table(const RunSummary& s) {
                          in_usd(h.loss.es99));
     }
   }
+  if (!s.info.thresholds.empty()) {
+    // A lending analyst's buffers: how often a holder loses at least each, with Wilson's 95% interval
+    // (normal with weights).
+    const auto short_pct = [](double x) { return fmt::format("{:.3g}", 100.0 * x); };
+    out += "\nP(loss >= x), net of coverage, with its 95% interval (%)\n";
+    out += fmt::format("{:<{}}", "holder", name_width);
+    for (const double x : s.info.thresholds) out += fmt::format(" {:>22}", fmt::format("x = {}%", short_pct(x)));
+    out += "\n";
+    for (const auto& h : s.holders) {
+      out += fmt::format("{:<{}}", h.name, name_width);
+      for (const Exceedance& e : h.loss.exceedance)
+        out += fmt::format(" {:>22}", fmt::format("{} [{}, {}]", short_pct(e.p), short_pct(e.ci_low), short_pct(e.ci_high)));
+      out += "\n";
+    }
+  }
   out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n";
   const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
   out += fmt::format("{:<20}", "cause");
@@ -378,6 +397,67 @@ std::string format_summary_table(const RunSummary& s) {
                          count(h.loss.beyond_var95.effective_sample_size), share(h.loss.beyond_var95.max_weight_share),
                          count(h.loss.beyond_var99.effective_sample_size), share(h.loss.beyond_var99.max_weight_share),
                          se(h.loss.var99_stderr), se(h.loss.es99_stderr));
+  }
+  return out;
+}
+
+std::string format_contributions(const RunSummary& s) {
+  if (!s.contributions) return "";
+  std::size_t name_width = 22;
+  for (const auto& a : s.avs) name_width = std::max(name_width, a.name.size() + 2);
+  for (const auto& o : s.operators) name_width = std::max(name_width, o.size() + 2);
+  const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
+  std::string out;
+  for (const auto& [label, stat] : {std::pair{"ES 99%", &HolderContributions::es99}, std::pair{"VaR 99%", &HolderContributions::var99}}) {
+    const auto part = [&](const HolderSummary& h) -> const Contributions& { return h.contributions.*stat; };
+    out += fmt::format("\nRisk contributions to {} (Euler allocation: each part's mean over the trials the {} rests on; "
+                       "they add up to it)\n",
+                       label, label);
+    out += fmt::format("{:<{}}", "", name_width);
+    for (const auto& h : s.holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
+    out += "\n";
+    const auto row = [&](const std::string& name, auto&& value) {
+      out += fmt::format("{:<{}}", name, name_width);
+      // A remainder of roundings (a few 1e-18) would print as -0.0000%.
+      for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(std::abs(value(part(h))) < 1e-12 ? 0.0 : value(part(h))), column(h.name));
+      out += "\n";
+    };
+    // A contributor is listed when it adds something to some holder.
+    const auto any = [&](auto&& value) {
+      for (const auto& h : s.holders)
+        if (value(part(h)) != 0.0) return true;
+      return false;
+    };
+    out += "by cause\n";
+    for (std::size_t c = 0; c < kLossCauseCount; ++c)
+      if (any([&](const Contributions& x) { return x.cause[c]; }))
+        row("  " + std::string(to_string(static_cast<LossCause>(c))), [&](const Contributions& x) { return x.cause[c]; });
+    if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
+    out += "by AVS\n";
+    for (std::size_t a = 0; a < s.avs.size(); ++a)
+      if (any([&](const Contributions& x) { return x.avs[a]; })) row("  " + s.avs[a].name, [&](const Contributions& x) { return x.avs[a]; });
+    if (any([](const Contributions& x) { return x.other; })) row("  (no AVS)", [](const Contributions& x) { return x.other; });
+    if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
+    // Operators: the largest few (by their largest contribution to any holder), the rest summed.
+    constexpr std::size_t kShown = 10;
+    std::vector<std::size_t> ops;
+    std::vector<double> size(s.operators.size(), 0.0);
+    for (std::size_t o = 0; o < s.operators.size(); ++o) {
+      for (const auto& h : s.holders) size[o] = std::max(size[o], std::abs(part(h).op[o]));
+      if (size[o] > 0.0) ops.push_back(o);
+    }
+    std::stable_sort(ops.begin(), ops.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
+    out += ops.size() > kShown ? fmt::format("by operator (the {} largest of {})\n", kShown, ops.size()) : std::string("by operator\n");
+    for (std::size_t k = 0; k < std::min(kShown, ops.size()); ++k)
+      row("  " + s.operators[ops[k]], [&](const Contributions& x) { return x.op[ops[k]]; });
+    if (ops.size() > kShown)
+      row(fmt::format("  ({} others)", ops.size() - kShown), [&](const Contributions& x) {
+        double rest = 0.0;
+        for (std::size_t k = kShown; k < ops.size(); ++k) rest += x.op[ops[k]];
+        return rest;
+      });
+    if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
+    row(fmt::format("total ({})", label), [](const Contributions& x) { return x.total; });
   }
   return out;
 }
@@ -434,17 +514,52 @@ std::string format_summary_json(const RunSummary& s) {
                          : fmt::format(", \"loss_at_market\": {{\"mean\": {}, \"var95\": {}, \"var99\": {}, \"es99\": {}}}",
                                        json_number(h.loss_at_market.mean), json_number(h.loss_at_market.var95),
                                        json_number(h.loss_at_market.var99), json_number(h.loss_at_market.es99));
+    // The same losses as amounts, in the holder's asset and in USD where the scenario prices it.
+    const auto amounts = [&](double unit_price) {
+      if (!(unit_price > 0)) return std::string("null");
+      const auto a = [&](double share) { return json_number(share * h.value * unit_price); };
+      return fmt::format("{{\"mean\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}}}", a(h.loss.moments.mean),
+                         a(h.loss.var95), a(h.loss.var99), a(h.loss.es95), a(h.loss.es99));
+    };
+    std::string exceed;
+    for (std::size_t k = 0; k < h.loss.exceedance.size(); ++k) {
+      const Exceedance& e = h.loss.exceedance[k];
+      exceed += fmt::format("{}{{\"threshold\": {}, \"p\": {}, \"stderr\": {}, \"ci_low\": {}, \"ci_high\": {}}}", k ? ", " : "",
+                            json_number(s.info.thresholds.at(k)), json_number(e.p), json_number(e.stderr_p), json_number(e.ci_low),
+                            json_number(e.ci_high));
+    }
+    if (!s.info.thresholds.empty()) beyond += fmt::format(", \"p_exceed\": [{}]", exceed);
+    std::string contributions;
+    if (s.contributions) {
+      const auto named = [](const std::vector<std::string>& names, const std::vector<double>& v) {
+        std::string o;
+        for (std::size_t k = 0; k < v.size() && k < names.size(); ++k) o += fmt::format("{}{}: {}", k ? ", " : "", json_string(names[k]), json_number(v[k]));
+        return "{" + o + "}";
+      };
+      std::vector<std::string> avs_names, cause_names;
+      for (const auto& a : s.avs) avs_names.push_back(a.name);
+      for (std::size_t c = 0; c < kLossCauseCount; ++c) cause_names.emplace_back(to_string(static_cast<LossCause>(c)));
+      const auto one = [&](const Contributions& c) {
+        return fmt::format("{{\"total\": {}, \"cause\": {}, \"avs\": {}, \"avs_other\": {}, \"operator\": {}, \"coverage\": {}}}",
+                           json_number(c.total), named(cause_names, std::vector<double>(c.cause.begin(), c.cause.end())),
+                           named(avs_names, c.avs), json_number(c.other), named(s.operators, c.op), json_number(c.coverage));
+      };
+      contributions = fmt::format(",\n     \"contributions\": {{\"es99\": {}, \"var99\": {}}}", one(h.contributions.es99),
+                                  one(h.contributions.var99));
+    }
     out += fmt::format(
         "    {{\"name\": {}, \"kind\": {}, \"asset\": {}, \"value\": {}, \"usd_price\": {},\n"
+        "     \"loss_amount\": {}, \"loss_usd\": {},\n"
         "     \"loss\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_loss\": {}, \"var95\": {}, \"var99\": {}, \"es95\": {}, \"es99\": {}, \"quantiles\": {{{}}}{}}},\n"
         "     \"net_return\": {{\"mean\": {}, \"stderr\": {}, \"sd\": {}, \"p_negative\": {}, \"quantiles\": {{{}}}}},\n"
         "     \"covered_mean\": {}, \"loss_by_cause_mean\": {{{}}}{}}}{}\n",
-        json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), json_number(h.loss.moments.mean),
+        json_string(h.name), json_string(h.kind), json_string(h.asset), json_number(h.value), json_number(h.usd_price), amounts(1.0),
+        amounts(h.usd_price), json_number(h.loss.moments.mean),
         spread(h.loss.moments.stderr_mean), spread(h.loss.moments.sd), json_number(h.loss.p_loss),
         json_number(h.loss.var95), json_number(h.loss.var99), json_number(h.loss.es95), json_number(h.loss.es99), lq, beyond,
         json_number(h.net_return.moments.mean), spread(h.net_return.moments.stderr_mean),
         spread(h.net_return.moments.sd), json_number(h.net_return.p_negative), rq, json_number(h.covered_mean),
-        causes, at_market, i + 1 < s.holders.size() ? "," : "");
+        causes, at_market + contributions, i + 1 < s.holders.size() ? "," : "");
   }
   out += "  ],\n  \"avs\": [";
   for (std::size_t i = 0; i < s.avs.size(); ++i) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "stats/contributions.hpp"
 #include "stats/statistics.hpp"
 #include "stats/tally.hpp"
 
@@ -35,6 +36,7 @@ struct RunInfo {
   double horizon_days = 0.0;
   TiltInfo tilt{};  // active: a weighted run
   std::optional<TailInfo> tail{};  // run --tail: its target
+  std::vector<double> thresholds{};  // run --threshold: the losses x of P(loss >= x), ascending
   bool weighted() const { return tilt.active(); }
 };
 
@@ -55,6 +57,7 @@ struct HolderSummary {
   double covered_mean = 0.0;
   std::array<double, kLossCauseCount> loss_by_cause_mean{};
   MarketLossSummary loss_at_market;  // only in runs with tokens
+  HolderContributions contributions;  // run --contributions (RunSummary::contributions)
 };
 
 // A [[token]]'s market over the trials; prices in ETH per token (1 at the start).
@@ -115,6 +118,9 @@ struct RunSummary {
   std::vector<CoveragePoolSummary> pools;
   std::vector<TokenSummary> tokens;     // empty without [[token]]
   std::vector<LendingSummary> lending;  // empty without [[lending_market]]
+  // run --contributions: each holder's risk contributions, over these operators (the model's).
+  bool contributions = false;
+  std::vector<std::string> operators;
 };
 
 // Per-holder samples of loss and net return, one column of trials at a time (read back from the
@@ -139,5 +145,7 @@ std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t
 
 std::string format_summary_table(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);
+// The risk contributions (s.contributions) as tables: contributors as rows, holders as columns.
+std::string format_contributions(const RunSummary& s);
 
 }  // namespace restake

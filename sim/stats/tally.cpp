@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
 namespace restake {
 
-OrderedSums::OrderedSums(const RecordShape& s)
+OrderedSums::OrderedSums(const RecordShape& s, std::size_t thresholds)
     : loss(s.holders),
       net_return(s.holders),
       loss_spread(s.holders),
@@ -30,7 +31,9 @@ OrderedSums::OrderedSums(const RecordShape& s)
       lending_accounts_sum(s.lending, 0.0),
       lending_with_bad_debt(s.lending, 0.0),
       lending_bad_debt_over_1pct(s.lending, 0.0),
-      market_loss_sum(s.market_holders(), 0.0) {}
+      market_loss_sum(s.market_holders(), 0.0),
+      threshold_w(s.holders * thresholds, 0.0),
+      threshold_w2(s.holders * thresholds, 0.0) {}
 
 void OrderedSums::merge(const OrderedSums& b) {
   auto add = [](auto& into, const auto& from) {
@@ -64,6 +67,8 @@ void OrderedSums::merge(const OrderedSums& b) {
   add(lending_with_bad_debt, b.lending_with_bad_debt);
   add(lending_bad_debt_over_1pct, b.lending_bad_debt_over_1pct);
   add(market_loss_sum, b.market_loss_sum);
+  add(threshold_w, b.threshold_w);
+  add(threshold_w2, b.threshold_w2);
 }
 
 void SketchSet::merge(const SketchSet& o) {
@@ -109,12 +114,13 @@ void ExactSums::merge(const ExactSums& e) {
   market_loss_sketch.merge(e.market_loss_sketch);
 }
 
-Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail)
+Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail, std::vector<double> thresholds)
     : shape_(RecordShape::of(m)),
       sketch_accuracy_(sketch_accuracy),
       tail_(tail),
-      done_(shape_),
-      open_(shape_),
+      thresholds_(std::move(thresholds)),
+      done_(shape_, thresholds_.size()),
+      open_(shape_, thresholds_.size()),
       exact_(ExactSums(shape_, sketch_accuracy)) {
   for (const auto& p : m.coverage_pools) pool_balance_.push_back(p.balance);
   for (const auto& l : m.lending_markets) bad_debt_1pct_.push_back(0.01 * l.debt_eth);
@@ -145,6 +151,11 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
         o.return_spread[h].add(r, w);
       }
       o.loss_positive[h] += count(w, l > 0.0);
+      for (std::size_t k = 0; k < thresholds_.size(); ++k)
+        if (l >= thresholds_[k]) {
+          o.threshold_w[h * thresholds_.size() + k] += w;
+          o.threshold_w2[h * thresholds_.size() + k] += w * w;
+        }
       o.return_negative[h] += count(w, r < 0.0);
       if (!x.loss_sketch.empty()) {
         if constexpr (Weighted) {
@@ -225,7 +236,7 @@ void Tally::add(const TrialBlock& b) {
     i = to;
   }
   const bool continues = open_.trials > 0;
-  std::vector<OrderedSums> sums(pieces.size(), OrderedSums(shape_));
+  std::vector<OrderedSums> sums(pieces.size(), OrderedSums(shape_, thresholds_.size()));
   if (continues) std::swap(sums[0], open_);
   tbb::parallel_for(std::size_t{0}, pieces.size(), [&](std::size_t k) {
     if (*weighted_)
@@ -252,6 +263,7 @@ TallyTotals Tally::totals() const {
   for (const ExactSums& e : exact_) exact.merge(e);
   t.weighted = weighted_.value_or(false);
   t.tail = tail_;
+  t.thresholds = thresholds_;
   return t;
 }
 

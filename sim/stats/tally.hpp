@@ -53,10 +53,13 @@ struct OrderedSums {
   std::vector<double> lending_liquidated_sum, lending_bad_debt_sum, lending_accounts_sum;       // [lending market]
   std::vector<double> lending_with_bad_debt, lending_bad_debt_over_1pct;                        // [lending market] trials
   std::vector<double> market_loss_sum;                                                          // [holder], with tokens
+  // P(loss >= x) at the run's thresholds (run --threshold): sums of w and w^2 over the trials at or
+  // above each, [holder * threshold].
+  std::vector<double> threshold_w, threshold_w2;
   double weight_sum = 0.0, weight_squares = 0.0;            // weighted runs: sum w, sum w^2
   RunningMoments exceedance;                                // with a tail target: of w 1{its holder's loss >= its loss}
   OrderedSums() = default;
-  explicit OrderedSums(const RecordShape& s);
+  explicit OrderedSums(const RecordShape& s, std::size_t thresholds = 0);
   void merge(const OrderedSums& later);
 };
 
@@ -93,6 +96,7 @@ struct ExactSums {
 struct TallyTotals : OrderedSums, ExactSums {
   bool weighted = false;
   std::optional<TailInfo> tail;  // the run's tail target (exceedance is its sum)
+  std::vector<double> thresholds;  // threshold_w's
 };
 
 class Tally {
@@ -100,7 +104,8 @@ class Tally {
   // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
   // runs whose per-trial records are not stored.
   // `tail`: also the exceedance of an importance-sampled run's target (run --tail).
-  explicit Tally(const Model& m, double sketch_accuracy = 0.0, std::optional<TailInfo> tail = {});
+  // `thresholds`: also P(loss >= x) of every holder at each x (run --threshold).
+  explicit Tally(const Model& m, double sketch_accuracy = 0.0, std::optional<TailInfo> tail = {}, std::vector<double> thresholds = {});
   // The next block of the run (blocks come in trial order, without gaps).
   void add(const TrialBlock& b);
   // Everything added so far.
@@ -114,6 +119,7 @@ class Tally {
   RecordShape shape_;
   double sketch_accuracy_;
   std::optional<TailInfo> tail_;
+  std::vector<double> thresholds_;
   std::optional<bool> weighted_;  // known from the first block
   std::vector<double> pool_balance_;
   std::vector<double> bad_debt_1pct_;  // [lending market] 1% of its debt_eth

@@ -133,6 +133,11 @@ void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t orig
   for (Mechanism* mech : loss_hooks_) mech->on_loss(loss, *this);
   // What nothing paid, summed as it is booked: exactly 0 when everything was covered.
   if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;
+  if (out_->losses) {
+    const double v0 = w_.holder_value[h];
+    out_->losses->push_back({now_, static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(w_.positions[i].op), cause, amount / v0,
+                             std::max(loss.uncovered, 0.0) / v0});
+  }
   const double paid = amount - std::max(loss.uncovered, 0.0);
   if (paid <= 0.0) return;
   const double per_beacon_unit = w_.positions[i].stake * stake_left_[i] * magnitude(i) * contract_factor_[i];

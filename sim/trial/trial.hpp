@@ -43,6 +43,16 @@ struct EpisodePath {
   bool operator==(const EpisodePath&) const = default;
 };
 
+// One loss as book() saw it: for a trial re-run to attribute its losses (stats/contributions.hpp).
+// Shares of the holder's initial value: `gross` before coverage, `net` what coverage left of it.
+struct BookedLoss {
+  double day = 0.0;
+  std::uint32_t holder = 0, op = 0;  // op: the operator of the position that lost it
+  LossCause cause = LossCause::BeaconSlashing;
+  double gross = 0.0, net = 0.0;
+  bool operator==(const BookedLoss&) const = default;
+};
+
 // One trial's outputs, written into rows owned by the caller.
 struct TrialRecord {
   std::span<double> loss_fraction;     // [holder] net of coverage, share of initial value
@@ -65,6 +75,8 @@ struct TrialRecord {
   // Asked for by the caller, not by the model: when set, each market episode's path is APPENDED to
   // it (a trial re-run for its price paths, trial/price_paths.hpp). nullptr: none kept, as in a run.
   std::vector<EpisodePath>* price_paths = nullptr;
+  // Asked for by the caller, as price_paths: every loss booked, APPENDED in booking order.
+  std::vector<BookedLoss>* losses = nullptr;
 };
 
 // Days during which a share of an operator's validators is offline (an outage): they earn nothing.

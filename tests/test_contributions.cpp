@@ -1,0 +1,193 @@
+// Risk contributions (stats/contributions.hpp): the tail trials' selection by hand, a world whose
+// contributions are worked out by hand, every view adding up to the ES and VaR of the summary, and
+// the file and the command line end to end.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "io/h5.hpp"
+#include "io/results.hpp"
+#include "io/scenario.hpp"
+#include "stats/contributions.hpp"
+#include "stats/statistics.hpp"
+#include "trial/engine.hpp"
+#include "cli_support.hpp"
+#include "support.hpp"
+
+using namespace restake;
+using namespace restake::test;
+
+namespace {
+
+// Restakers with 60,000 ETH on op-a (which serves AVS a1) and 40,000 on op-b (a2), behind a vault
+// contract. Every trial one of the two AVSs, drawn at random, slashes 20% on day 10 as a faulty
+// slashing; on day 100 the vault loses 10% of what is left. a1's trials: 12% + 10% of 88% = 20.8%;
+// a2's: 8% + 9.2% = 17.2%.
+const char* kTwoAvs = R"(
+[simulation]
+name = "contributions"
+trials = 400
+seed = 9
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.0
+[[operator]]
+name = "op-a"
+stake_eth = 60_000
+[[operator]]
+name = "op-b"
+stake_eth = 40_000
+[[contract]]
+name = "vault"
+[[protocol]]
+name = "restaking"
+slashing_mode = "shared"
+[[avs]]
+name = "a1"
+protocol = "restaking"
+operators = [{ operator = "op-a" }]
+[[avs]]
+name = "a2"
+protocol = "restaking"
+operators = [{ operator = "op-b" }]
+[[native]]
+name = "restakers"
+protocol = "restaking"
+contracts = ["vault"]
+positions = [{ operator = "op-a", stake_eth = 60_000 }, { operator = "op-b", stake_eth = 40_000 }]
+[stress]
+random_events = false
+  [[stress.avs_failures]]
+  avs = ["a1", "a2"]
+  count = 1
+  day = 10
+  fraction = 0.2
+  [[stress.contract_failure]]
+  contract = "vault"
+  day = 100
+  loss = 0.1
+)";
+
+// Every trial of the run in memory: holder h's loss column.
+std::vector<std::vector<double>> loss_columns(const Model& m, const RunSpec& run) {
+  std::vector<std::vector<double>> cols(m.holders.size());
+  run_trials(m, run, [&](const TrialBlock& b) {
+    for (std::size_t i = 0; i < b.count; ++i)
+      for (std::size_t h = 0; h < m.holders.size(); ++h) cols[h].push_back(b.loss_fraction[i * m.holders.size() + h]);
+  });
+  return cols;
+}
+
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+}  // namespace
+
+TEST_CASE("tail trials: the largest losses first, ties by trial index, the boundary trial in part") {
+  const std::vector<double> loss = {0.1, 0.5, 0.3, 0.5, 0.0};
+  // n (1 - p) = 2: the two trials of 0.5.
+  TailTrials t = tail_trials(loss, {}, 0.6);
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 3});
+  CHECK(t.es_weight == std::vector<double>{1.0, 1.0});
+  CHECK(t.var == 0.3);  // x_(ceil(0.6 x 5)) = x_(3) of 0, 0.1, 0.3, 0.5, 0.5
+  // n (1 - p) = 1.5: trial 1 whole, trial 3 half (Acerbi-Tasche); the window is one rank either side of the VaR's.
+  t = tail_trials(loss, {}, 0.7);
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 3});
+  CHECK(t.es_weight[1] == doctest::Approx(0.5));
+  CHECK(t.var == 0.5);
+  CHECK(t.var_trial == std::vector<std::uint64_t>{1, 3});  // 0.5 first reached at rank 0: ranks 0 and 1
+  // Weights: trial 3 weighs 0 and is skipped; n (1 - p) = 2 is then trial 1 (weight 1.5) and half of trial 2.
+  const std::vector<double> w = {1.0, 1.5, 1.0, 0.0, 1.5};
+  t = tail_trials(loss, w, 0.6);
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 2});
+  CHECK(t.es_weight == std::vector<double>{1.5, 0.5});
+}
+
+TEST_CASE("contributions of a world worked out by hand: the AVS, the cause and the operator of each part") {
+  const Model m = parse_scenario(kTwoAvs, "two-avs.toml");
+  RunSpec run;
+  run.trials = 400;
+  run.seed = 9;
+  const auto cols = loss_columns(m, run);
+  std::size_t a1_trials = 0;
+  for (const double l : cols[0]) {
+    CHECK((l == doctest::Approx(0.208).epsilon(1e-12) || l == doctest::Approx(0.172).epsilon(1e-12)));
+    a1_trials += l > 0.2 ? 1 : 0;
+  }
+  REQUIRE(a1_trials > 100);  // both kinds of trial happen: the tail is a1's
+  REQUIRE(a1_trials < 300);
+  const std::vector<HolderContributions> c = risk_contributions(m, run, [&](std::size_t h) { return cols[h]; }, {});
+  REQUIRE(c.size() == 1);
+  for (const Contributions* x : {&c[0].es99, &c[0].var99}) {
+    CHECK(x->total == doctest::Approx(0.208).epsilon(1e-12));
+    CHECK(x->cause[static_cast<std::size_t>(LossCause::AvsFaultySlashing)] == doctest::Approx(0.12).epsilon(1e-12));
+    CHECK(x->cause[static_cast<std::size_t>(LossCause::Contract)] == doctest::Approx(0.088).epsilon(1e-12));
+    CHECK(x->avs[0] == doctest::Approx(0.12).epsilon(1e-12));  // a1
+    CHECK(x->avs[1] == 0.0);                                   // a2 never slashes in the tail
+    CHECK(x->other == doctest::Approx(0.088).epsilon(1e-12));  // the vault
+    CHECK(x->op[0] == doctest::Approx(0.12 + 0.048).epsilon(1e-12));  // op-a: its slash, and 10% of its 48,000 left
+    CHECK(x->op[1] == doctest::Approx(0.04).epsilon(1e-12));          // op-b: 10% of its 40,000
+    CHECK(x->coverage == 0.0);
+  }
+}
+
+TEST_CASE("every view of the contributions adds up to the summary's ES 99% and VaR 99%, with coverage and weights") {
+  // The ecosystem world has coverage pools (negative parts), BTC holders and every cause.
+  const char* path = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";
+  const Model m = parse_scenario(slurp(path), path);
+  RunSpec run;
+  run.trials = 30000;
+  run.seed = 4;
+  const auto cols = loss_columns(m, run);
+  const std::vector<HolderContributions> c = risk_contributions(m, run, [&](std::size_t h) { return cols[h]; }, {});
+  bool some_coverage = false;
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    CAPTURE(m.holders[h].name);
+    std::vector<double> sorted = cols[h];
+    std::sort(sorted.begin(), sorted.end());
+    CHECK(c[h].es99.total == doctest::Approx(expected_shortfall_sorted(sorted, 0.99)).epsilon(1e-12));
+    CHECK(c[h].var99.total == quantile_sorted(sorted, 0.99));
+    for (const Contributions* x : {&c[h].es99, &c[h].var99}) {
+      const double causes = std::accumulate(x->cause.begin(), x->cause.end(), 0.0) + x->coverage;
+      CHECK(causes == doctest::Approx(x->total).epsilon(1e-9));
+      CHECK(sum(x->avs) + x->other + x->coverage == doctest::Approx(x->total).epsilon(1e-9));
+      CHECK(sum(x->op) + x->coverage == doctest::Approx(x->total).epsilon(1e-9));
+      some_coverage = some_coverage || x->coverage < 0.0;
+    }
+  }
+  CHECK(some_coverage);
+}
+
+TEST_CASE("run --contributions stores them on the operator axis, summary --contributions prints them, and refuses a file without") {
+  TempDir dir;
+  const std::string scenario = dir / "two-avs.toml", out = dir / "c.h5";
+  { std::ofstream(scenario) << kTwoAvs; }
+  std::string table;
+  REQUIRE(cli(fmt::format("run {} -o {} --contributions --no-progress -q", scenario, out), dir, &table) == 0);
+  CHECK(table.find("Risk contributions to ES 99%") != std::string::npos);
+  const h5::File f = h5::File::open_read_only(out);
+  CHECK(f.read_strings("operators/names") == std::vector<std::string>{"op-a", "op-b"});
+  std::vector<hsize_t> dims;
+  const std::vector<double> by_op = f.read_doubles("summary/contributions/es99/operator", &dims);
+  CHECK(dims == std::vector<hsize_t>{1, 2});
+  CHECK(by_op[0] == doctest::Approx(0.168).epsilon(1e-12));
+  const RunSummary s = read_summary(out);
+  REQUIRE(s.contributions);
+  CHECK(s.holders[0].contributions.var99.avs[0] == doctest::Approx(0.12).epsilon(1e-12));
+  REQUIRE(cli(fmt::format("summary {} --contributions", out), dir, &table) == 0);
+  CHECK(table.find("  a1 ") != std::string::npos);
+  CHECK(table.find("total (VaR 99%)") != std::string::npos);
+  std::string json;
+  REQUIRE(cli(fmt::format("summary {} --json", out), dir, &json) == 0);
+  CHECK(json.find("\"contributions\": {\"es99\": {\"total\": ") != std::string::npos);
+
+  std::string err;
+  REQUIRE(cli(fmt::format("run {} -o {} --no-progress -q", scenario, dir / "plain.h5"), dir) == 0);
+  CHECK(!h5::File::open_read_only(dir / "plain.h5").exists("operators"));
+  CHECK(cli(fmt::format("summary {} --contributions", dir / "plain.h5"), dir, nullptr, &err) != 0);
+  CHECK(err.find("no risk contributions") != std::string::npos);
+  CHECK(cli(fmt::format("run {} -o {} --contributions --no-records --no-progress -q", scenario, dir / "x.h5"), dir, nullptr, &err) != 0);
+  CHECK(!std::filesystem::exists(dir / "x.h5"));
+}
