@@ -2133,6 +2133,22 @@ TEST_CASE("an error stops its own entry only: the next entry of the same array i
   CHECK(all[1].key == "contract \"vault\" (contract[1]).annual_failure_probability");
 }
 
+TEST_CASE("the elements of one list in an entry are each checked: two bad slashing conditions, two bad positions") {
+  const Scenario s = Scenario()
+                         .replace("  fraction = 0.1", "  fraction = 1.5")
+                         .replace("  [avs.rewards]", "  [[avs.slashing]]\n  name = \"late\"\n  rate_per_year = 0.1\n  fraction = 2\n  [avs.rewards]")
+                         .replace("positions = [{ operator = \"op-a\", stake_eth = 1000 }]",
+                                  "positions = [{ operator = \"op-q\", stake_eth = 1000 }, { operator = \"op-a\", stake_eth = 1000, protocl = \"eigen\" }]");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].key == "avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).fraction");
+  CHECK(all[1].key == "avs \"oracle\" (avs[0]).slashing \"late\" (slashing[1]).fraction");
+  CHECK(all[2].key == "lrt \"lrt-x\" (lrt[0]).positions[0].operator");
+  CHECK(contains(all[2].what(), "unknown operator \"op-q\" (defined: op-a, op-b)"));
+  CHECK(all[3].key == "lrt \"lrt-x\" (lrt[0]).positions[1].protocl");
+  CHECK(contains(all[3].what(), "did you mean 'protocol'?"));
+}
+
 TEST_CASE("an entry naming an entry with errors stops quietly: its error is reported once") {
   // op-b is broken; the AVS, the lst position and nothing else that names it adds an error.
   const Scenario s = Scenario().replace("stake_eth = 6400", "stake_eth = 6401");

@@ -157,7 +157,8 @@ class Parser {
 
   // Reads every table, recording each error and going on, so that one run reports them all. An
   // error stops the entry it is in (an [[avs]], a [[stress.outage]], the [market] table): its later
-  // checks would read values that were not. Three things stop more: an unknown top-level key (a
+  // checks would read values that were not; the elements of a list in it are each checked first
+  // (each_element). Three things stop more: an unknown top-level key (a
   // misspelt [[opertor]] would make every name it defines unknown), an error in [simulation] (its
   // horizon bounds the days of [[withdrawal]], [[allocation_change]] and [stress], not checked
   // then), and any error at all before the checks of the whole world (check_world,
@@ -214,9 +215,10 @@ class Parser {
   // not stopping the next entry. `index` is the entry's place in `list`, where the body adds it
   // last of all; an entry with errors adds nothing, and its name (registered or not yet, as when
   // an unknown key stopped it first) is kFailed in `names`, so that entries naming it stop
-  // quietly (resolve) instead of calling it unknown.
+  // quietly (resolve) instead of calling it unknown. True if every entry was read.
   template <class T, class F>
-  void each_entry(TableReader& parent, std::string_view key, NameIndex* names, const std::vector<T>& list, F&& body) {
+  bool each_entry(TableReader& parent, std::string_view key, NameIndex* names, const std::vector<T>& list, F&& body) {
+    bool all = true;
     parent.array(key, [&](const toml::node& n, std::size_t, const std::string& path) {
       const std::size_t index = list.size();
       const bool read = attempt([&] {
@@ -224,12 +226,26 @@ class Parser {
         body(entry, index);
         entry.finish();
       });
+      all = all && read;
       if (read || !names) return;
       for (auto& [name, at] : *names)
         if (at == index) at = kFailed;
       const toml::node* name = n.is_table() ? n.as_table()->get("name") : nullptr;
       if (name && name->is_string()) names->emplace(name->as_string()->get(), kFailed);  // a duplicate keeps the first
     });
+    return all;
+  }
+
+  // Each element of the array `key` of an entry, read by `each(node, index, path)`, an element's
+  // error not stopping its siblings (two unknown operators in one list are two errors). If one
+  // had an error, the entry stops after them: its later checks would read a part of it.
+  template <class F>
+  void each_element(TableReader& f, std::string_view key, F&& each) {
+    bool all = true;
+    f.array(key, [&](const toml::node& n, std::size_t i, const std::string& path) {
+      all = attempt([&] { each(n, i, path); }) && all;
+    });
+    if (!all) throw EntryAbandoned{};
   }
 
   std::string unique_name(TableReader& f, NameIndex& names, std::size_t index, const char* what) {
@@ -419,7 +435,7 @@ class Parser {
       auto d = read_distribution(f, "fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d && o.fault_rate_per_year > 0.0) f.fail_table("missing 'fault_fraction' (share of validators a fault hits)");
       o.fault_fraction = d.value_or(Distribution::fixed(0.0));
-      f.array("groups", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "groups", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t g = resolve_element(groups_, f, n, path, "group");
         auto& members = m_.groups[g].members;
         if (std::find(members.begin(), members.end(), i) != members.end())
@@ -451,7 +467,7 @@ class Parser {
       o.network_share = *share;
       o.fraction = read_distribution(f, "fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       if (!f.has("operators")) f.fail_table("missing required key 'operators' (whose validators go offline)");
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t op = resolve_element(operators_, f, n, path, "operator");
         if (m_.operators[op].asset != Asset::Eth)
           f.fail_at(n.source(), path, fmt::format("operator \"{}\" is a BTC operator: it has no beacon-chain validators to go offline", m_.operators[op].name));
@@ -472,7 +488,7 @@ class Parser {
       p.name = unique_name(f, protocols_, i, "protocol");
       p.mode = f.required_one_of<SlashingMode>("slashing_mode",
                                                {{"shared", SlashingMode::Shared}, {"unique", SlashingMode::Unique}});
-      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         p.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
       read_timing(f, p);
@@ -547,7 +563,7 @@ class Parser {
       a.protocol = resolve_key(protocols_, f, "protocol", proto, "protocol");
       const bool unique = m_.protocols[a.protocol].mode == SlashingMode::Unique;
       if (!f.has("operators")) f.fail_table("missing required key 'operators'");
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         Allocation al;
         if (n.is_string()) {
           al.op = resolve_element(operators_, f, n, path, "operator");
@@ -586,7 +602,7 @@ class Parser {
         a.allocations.push_back(al);
       });
       if (a.allocations.empty()) f.fail("operators", "expected at least one operator");
-      f.each_table("slashing", [&](TableReader& s, std::size_t) {
+      const bool conditions = each_entry(f, "slashing", nullptr, a.conditions, [&](TableReader& s, std::size_t) {
         s.allow({"name", "annual_probability", "rate_per_year", "fraction"});
         SlashingCondition c;
         c.name = s.required_string("name");
@@ -598,6 +614,7 @@ class Parser {
         c.fraction = *d;
         a.conditions.push_back(std::move(c));
       });
+      if (!conditions) throw EntryAbandoned{};  // each condition's errors are reported; the checks below count them
       a.faulty_rate_per_year = rate(f, "faulty_annual_probability", "faulty_rate_per_year");
       auto fd = read_distribution(f, "faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
@@ -664,7 +681,7 @@ class Parser {
         default_protocol = resolve_key(protocols_, f, "protocol", *p, "protocol");
       }
       if (!f.has("positions")) f.fail_table("missing required key 'positions'");
-      f.array("positions", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "positions", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
         TableReader pf(*t, path, file_);
@@ -707,11 +724,11 @@ class Parser {
       });
       if (h.positions.empty()) f.fail("positions", "expected at least one position");
       if (h.value() <= 0.0) f.fail("positions", "expected a total stake > 0");
-      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         h.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
       double bridged_share = 0.0;
-      f.array("bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { bridge = \"...\", share = ... }");
         TableReader bf(*t, path, file_);
@@ -816,7 +833,7 @@ class Parser {
       p.balance = *balance;
       p.asset = *asset;
       if (!f.has("covers")) f.fail_table("missing required key 'covers' (loss causes the pool pays for)");
-      f.array("covers", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "covers", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* s = n.as_string();
         std::string names;
         std::vector<std::string_view> causes;
@@ -833,7 +850,7 @@ class Parser {
                                                   near ? fmt::format(" (did you mean \"{}\"?)", *near) : ""));
       });
       if (f.has("holders")) {
-        f.array("holders", [&](const toml::node& n, std::size_t, const std::string& path) {
+        each_element(f, "holders", [&](const toml::node& n, std::size_t, const std::string& path) {
           const std::size_t h = resolve_element(holders_, f, n, path, "holder");
           if (m_.holders[h].asset != p.asset)
             f.fail_at(n.source(), path, fmt::format("holder \"{}\" holds {}, the pool pays in {}", m_.holders[h].name,
@@ -844,7 +861,7 @@ class Parser {
         for (std::size_t h = 0; h < m_.holders.size(); ++h)  // every holder of the pool's asset
           if (m_.holders[h].asset == p.asset) p.holders.push_back(h);
       }
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t op = resolve_element(operators_, f, n, path, "operator");
         if (m_.operators[op].asset != p.asset)
           f.fail_at(n.source(), path, fmt::format("operator \"{}\" stakes {}, the pool pays in {}", m_.operators[op].name,
@@ -1203,7 +1220,7 @@ class Parser {
       e.allow({"avs", "count", "day", "fraction"});
       ForcedAvsFailures x;
       if (!e.has("avs")) e.fail_table("missing required key 'avs' (the set of AVSs that may fail)");
-      e.array("avs", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(e, "avs", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t a = resolve_element(avs_, e, n, path, "avs");
         if (std::find(x.avs.begin(), x.avs.end(), a) != x.avs.end())
           e.fail_at(n.source(), path, fmt::format("AVS \"{}\" listed twice", m_.avs[a].name));
