@@ -487,7 +487,7 @@ TEST_CASE("restake-sim cascade exits with 2 on a scenario error, as the other co
   std::ofstream(bad) << text;
   std::string err;
   CHECK(cli(fmt::format("cascade {}", bad), dir, nullptr, &err) == 2);
-  CHECK(err.find("avs[0].attack_threshold") != std::string::npos);
+  CHECK(err.find("avs \"service\" (avs[0]).attack_threshold") != std::string::npos);
   CHECK(cli(fmt::format("cascade {}", dir / "missing.toml"), dir) == 1);
 }
 

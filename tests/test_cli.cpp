@@ -131,11 +131,52 @@ TEST_CASE("an invalid scenario exits non-zero with file, line and key, and creat
   std::string err;
   CHECK(cli(fmt::format("run {} -o {}", bad, dir / "out.h5"), dir, nullptr, &err) == 2);
   CHECK(err.find(bad + ":") != std::string::npos);
-  CHECK(err.find("operator[0].anual_fault_probability") != std::string::npos);
-  CHECK(err.find("unknown key") != std::string::npos);
+  CHECK(err.find("operator \"op-alpha\" (operator[0]).anual_fault_probability") != std::string::npos);
+  CHECK(err.find("unknown key; did you mean 'annual_fault_probability'?") != std::string::npos);
   CHECK(!fs::exists(dir / "out.h5"));
   CHECK(cli(fmt::format("validate {}", bad), dir) == 2);
   CHECK(cli(fmt::format("validate {}", dir / "missing.toml"), dir) == 1);
+}
+
+TEST_CASE("validate reports every independent error of a scenario, one per line, then their count, and exits 2") {
+  TempDir dir;
+  std::string text = slurp(kDefault);
+  const auto edit = [&](const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(text.find(from, at + 1) == std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  edit("annual_fault_probability = 0.015", "anual_fault_probability = 0.015");  // op-gamma: a typo
+  edit("slashing_mode = \"shared\"", "slashing_mode = \"shard\"");              // a choice
+  edit("{ operator = \"op-delta\", allocation = 0.5 }", "{ operator = \"op-dleta\", allocation = 0.5 }");  // a name
+  const std::string bad = dir / "bad.toml";
+  std::ofstream(bad) << text;
+  std::string out, err;
+  CHECK(cli(fmt::format("validate {}", bad), dir, &out, &err) == 2);
+  CHECK(out.empty());
+  INFO(err);
+  const auto line_of = [&](const std::string& needle) {
+    const auto at = err.find(needle);
+    return at == std::string::npos ? -1 : static_cast<long>(std::count(err.begin(), err.begin() + static_cast<long>(at), '\n'));
+  };
+  const long typo = line_of(": operator \"op-gamma\" (operator[2]).anual_fault_probability: unknown key; did you mean "
+                            "'annual_fault_probability'?");
+  const long choice = line_of(": protocol \"symbiotic\" (protocol[1]).slashing_mode: expected \"shared\" or \"unique\", got \"shard\" "
+                              "(did you mean \"shared\"?)");
+  const long name = line_of(": avs \"data-availability\" (avs[1]).operators[2].operator: unknown operator \"op-dleta\"; did you "
+                            "mean \"op-delta\"?");
+  const long count = line_of(bad + ": 3 errors");
+  CHECK(typo == 0);  // in file order, each on its own line
+  CHECK(choice == 1);
+  CHECK(name == 2);
+  CHECK(count == 3);
+  CHECK(std::count(err.begin(), err.end(), '\n') == 4);
+  // run reports the same errors, and writes nothing.
+  std::string run_err;
+  CHECK(cli(fmt::format("run {} -o {}", bad, dir / "out.h5"), dir, nullptr, &run_err) == 2);
+  CHECK(run_err.find(bad + ": 3 errors") != std::string::npos);
+  CHECK(!fs::exists(dir / "out.h5"));
 }
 
 TEST_CASE("summary refuses a file that is not a restake-sim results file") {

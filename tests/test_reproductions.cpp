@@ -78,7 +78,7 @@ TEST_CASE("an unknown manifest key is an error at the key that lists the keys a 
   CHECK(e.key == "case[0].tolerence");
   CHECK(e.line == 9);
   CHECK(e.column == 1);
-  CHECK(contains(e.what(), "unknown key (check the spelling; expected one of: name, scenario, source, metric, holder, token, lending_market"));
+  CHECK(contains(e.what(), "unknown key; did you mean 'tolerance'? (expected one of: name, scenario, source, metric, holder, token, lending_market"));
 }
 
 TEST_CASE("an unknown metric or bound is an error at the value that says what was given") {

@@ -255,82 +255,82 @@ TEST_CASE("an unknown key at top level is an error at the key's line and column"
 
 TEST_CASE("a misspelt array-of-tables header at top level is an unknown key") {
   expect_error(Scenario().append("[[opertor]]\nname = \"op-c\"\nvalidators = 1\n"),
-               {"opertor", kUnknownKey, "[[^opertor]]"});
+               {"opertor", "unknown key; did you mean 'operator'?", "[[^opertor]]"});
 }
 
 TEST_CASE("an unknown key inside [simulation] is an error at the key's line and column") {
   expect_error(Scenario().replace("horizon_days = 365", "horizon_day = 365"),
-               {"simulation.horizon_day", kUnknownKey, "horizon_day = 365"});
+               {"simulation.horizon_day", "unknown key; did you mean 'horizon_days'?", "horizon_day = 365"});
 }
 
 TEST_CASE("an unknown key inside [ethereum] and [ethereum.penalties] is an error") {
   SUBCASE("[ethereum]") {
     expect_error(Scenario().replace("base_apr = 0.03", "base_aprr = 0.03"),
-                 {"ethereum.base_aprr", kUnknownKey, "base_aprr"});
+                 {"ethereum.base_aprr", "unknown key; did you mean 'base_apr'?", "base_aprr"});
   }
   SUBCASE("[ethereum.penalties]") {
     expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\nmissed_duty = false\n"),
-                 {"ethereum.penalties.missed_duty", kUnknownKey, "missed_duty"});
+                 {"ethereum.penalties.missed_duty", "unknown key; did you mean 'missed_duties'?", "missed_duty"});
   }
 }
 
 TEST_CASE("an unknown key inside [[operator]] is an error at the key's line and column") {
   expect_error(Scenario().replace("annual_fault_probability = 0.05", "anual_fault_probability = 0.05"),
-               {"operator[0].anual_fault_probability", kUnknownKey, "anual_fault_probability"});
+               {"operator \"op-a\" (operator[0]).anual_fault_probability", "unknown key; did you mean 'annual_fault_probability'?", "anual_fault_probability"});
 }
 
 TEST_CASE("an unknown key inside an inline distribution table is an error at the key's line and column") {
   expect_error(Scenario().replace("alpha = 1, beta = 30 }", "alpha = 1, beta = 30, mean = 0.03 }"),
-               {"operator[0].fault_fraction.mean", kUnknownKey, "mean = 0.03"});
+               {"operator \"op-a\" (operator[0]).fault_fraction.mean", kUnknownKey, "mean = 0.03"});
 }
 
 TEST_CASE("an unknown key inside [avs.rewards] is an error at the key's line and column") {
   expect_error(Scenario().replace("floor_apr = 0.002", "flor_apr = 0.002"),
-               {"avs[0].rewards.flor_apr", kUnknownKey, "flor_apr"});
+               {"avs \"oracle\" (avs[0]).rewards.flor_apr", "unknown key; did you mean 'floor_apr'?", "flor_apr"});
 }
 
 TEST_CASE("an unknown key inside a position is an error at the key's line and column") {
   expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }",
                                   "{ operator = \"op-a\", stake_eth = 1000, protocl = \"symb\" }"),
-               {"lrt[0].positions[0].protocl", kUnknownKey, "protocl"});
+               {"lrt \"lrt-x\" (lrt[0]).positions[0].protocl", "unknown key; did you mean 'protocol'?", "protocl"});
 }
 
 TEST_CASE("every other table rejects unknown keys too") {
   SUBCASE("[[contract]]") {
     expect_error(Scenario().replace("kind = \"bridge\"", "kind = \"bridge\"\nlos_given_failure = 1"),
-                 {"contract[2].los_given_failure", kUnknownKey, "los_given_failure"});
+                 {"contract \"l2-bridge\" (contract[2]).los_given_failure", "unknown key; did you mean 'loss_given_failure'?", "los_given_failure"});
   }
   SUBCASE("[[group]]") {
     expect_error(Scenario().replace("fraction = 0.3", "fraction = 0.3\nmembers = [\"op-a\"]"),
-                 {"group[0].members", kUnknownKey, "members"});
+                 {"group \"cloud\" (group[0]).members", kUnknownKey, "members"});
   }
   SUBCASE("[[protocol]]") {
     expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\ncontract = []"),
-                 {"protocol[1].contract", kUnknownKey, "contract = []"});
+                 {"protocol \"symb\" (protocol[1]).contract", "unknown key; did you mean 'contracts'?", "contract = []"});
   }
   SUBCASE("[[avs]]") {
     expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = 0.25\nfaulty_frac = 0.3"),
-                 {"avs[0].faulty_frac", kUnknownKey, "faulty_frac = 0.3"});
+                 {"avs \"oracle\" (avs[0]).faulty_frac", "unknown key; did you mean 'faulty_fraction'?", "faulty_frac = 0.3"});
   }
   SUBCASE("an allocation in avs.operators") {
     expect_error(Scenario().replace("allocation = 0.5 }", "allocation = 0.5, alocation = 0.5 }"),
-                 {"avs[0].operators[0].alocation", kUnknownKey, "alocation"});
+                 {"avs \"oracle\" (avs[0]).operators[0].alocation", "unknown key; did you mean 'allocation'?", "alocation"});
   }
   SUBCASE("[[avs.slashing]]") {
     expect_error(Scenario().replace("fraction = 0.1\n", "fraction = 0.1\n  rate = 1\n"),
-                 {"avs[0].slashing[0].rate", kUnknownKey, "rate = 1"});
+                 {"avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).rate", kUnknownKey, "rate = 1"});
   }
   SUBCASE("a holder") {
     expect_error(Scenario().replace("reward_fee = 0.1", "reward_fees = 0.1"),
-                 {"lrt[0].reward_fees", kUnknownKey, "reward_fees"});
+                 {"lrt \"lrt-x\" (lrt[0]).reward_fees", "unknown key; did you mean 'reward_fee'?", "reward_fees"});
   }
   SUBCASE("a bridged entry") {
     expect_error(Scenario().replace("share = 0.1 }", "share = 0.1, fee = 0 }"),
-                 {"lrt[0].bridged[0].fee", kUnknownKey, "fee = 0 }"});
+                 {"lrt \"lrt-x\" (lrt[0]).bridged[0].fee", kUnknownKey, "fee = 0 }"});
   }
   SUBCASE("[[pool]]") {
     expect_error(Scenario().replace("balance_eth = 100", "balance_eth = 100\nbalance = 5"),
-                 {"pool[0].balance", kUnknownKey, "balance = 5"});
+                 {"pool \"cover\" (pool[0]).balance", kUnknownKey, "balance = 5"});
   }
 }
 
@@ -338,73 +338,73 @@ TEST_CASE("every other table rejects unknown keys too") {
 
 TEST_CASE("an unknown operator in a position names the operators that exist") {
   expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }", "{ operator = \"op-z\", stake_eth = 1000 }"),
-               {"lrt[0].positions[0].operator", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
+               {"lrt \"lrt-x\" (lrt[0]).positions[0].operator", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
 }
 
 TEST_CASE("an unknown operator in an avs is an error, by name or in an allocation") {
   SUBCASE("by name") {
     expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-x\"]"),
-                 {"avs[1].operators[1]", "unknown operator \"op-x\"", "\"op-x\""});
+                 {"avs \"bridge-check\" (avs[1]).operators[1]", "unknown operator \"op-x\"", "\"op-x\""});
   }
   SUBCASE("in an allocation table") {
     expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ operator = \"op-x\", allocation = 0.5 }"),
-                 {"avs[0].operators[0].operator", "unknown operator \"op-x\"", "\"op-x\""});
+                 {"avs \"oracle\" (avs[0]).operators[0].operator", "unknown operator \"op-x\"", "\"op-x\""});
   }
 }
 
 TEST_CASE("an unknown group in operator.groups is an error") {
   expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\", \"clod\"]"),
-               {"operator[0].groups[1]", "unknown group \"clod\" (defined: cloud)", "\"clod\""});
+               {"operator \"op-a\" (operator[0]).groups[1]", "unknown group \"clod\"; did you mean \"cloud\"? (defined: cloud)", "\"clod\""});
 }
 
 TEST_CASE("a reference when nothing of that kind is defined says 'defined: none'") {
   expect_error(Scenario().remove("[[group]]\nname = \"cloud\"\nannual_probability = 0.04\nfraction = 0.3\n"),
-               {"operator[0].groups[0]", "unknown group \"cloud\" (defined: none)", "\"cloud\""});
+               {"operator \"op-a\" (operator[0]).groups[0]", "unknown group \"cloud\" (defined: none)", "\"cloud\""});
 }
 
 TEST_CASE("an unknown protocol in an avs, a holder or a position is an error") {
   SUBCASE("avs") {
     expect_error(Scenario().replace("protocol = \"symb\"", "protocol = \"symbiotic\""),
-                 {"avs[1].protocol", "unknown protocol \"symbiotic\" (defined: eigen, symb)", "\"symbiotic\""});
+                 {"avs \"bridge-check\" (avs[1]).protocol", "unknown protocol \"symbiotic\" (defined: eigen, symb)", "\"symbiotic\""});
   }
   SUBCASE("holder") {
     expect_error(Scenario().replace("name = \"lrt-x\"\nprotocol = \"eigen\"", "name = \"lrt-x\"\nprotocol = \"eigenlayer\""),
-                 {"lrt[0].protocol", "unknown protocol \"eigenlayer\"", "\"eigenlayer\""});
+                 {"lrt \"lrt-x\" (lrt[0]).protocol", "unknown protocol \"eigenlayer\"", "\"eigenlayer\""});
   }
   SUBCASE("position") {
     expect_error(Scenario().replace("stake_eth = 1000 }", "stake_eth = 1000, protocol = \"karak\" }"),
-                 {"lrt[0].positions[0].protocol", "unknown protocol \"karak\"", "\"karak\""});
+                 {"lrt \"lrt-x\" (lrt[0]).positions[0].protocol", "unknown protocol \"karak\"", "\"karak\""});
   }
 }
 
 TEST_CASE("an unknown contract in depends_on, holder contracts or protocol contracts is an error") {
   SUBCASE("depends_on") {
     expect_error(Scenario().replace("depends_on = [\"core\"]", "depends_on = [\"kore\"]"),
-                 {"contract[1].depends_on[0]", "unknown contract \"kore\" (defined: core, l2-bridge, vault)", "\"kore\""});
+                 {"contract \"vault\" (contract[1]).depends_on[0]", "unknown contract \"kore\"; did you mean \"core\"? (defined: core, l2-bridge, vault)", "\"kore\""});
   }
   SUBCASE("holder contracts") {
     expect_error(Scenario().replace("contracts = [\"vault\"]", "contracts = [\"vault\", \"safe\"]"),
-                 {"lrt[0].contracts[1]", "unknown contract \"safe\"", "\"safe\""});
+                 {"lrt \"lrt-x\" (lrt[0]).contracts[1]", "unknown contract \"safe\"", "\"safe\""});
   }
   SUBCASE("protocol contracts") {
     expect_error(Scenario().replace("contracts = [\"core\"]", "contracts = [\"eigen-core\"]"),
-                 {"protocol[0].contracts[0]", "unknown contract \"eigen-core\"", "\"eigen-core\""});
+                 {"protocol \"eigen\" (protocol[0]).contracts[0]", "unknown contract \"eigen-core\"", "\"eigen-core\""});
   }
 }
 
 TEST_CASE("an unknown bridge in bridged is an error") {
   expect_error(Scenario().replace("bridge = \"l2-bridge\"", "bridge = \"arb-bridge\""),
-               {"lrt[0].bridged[0].bridge", "unknown contract \"arb-bridge\"", "\"arb-bridge\""});
+               {"lrt \"lrt-x\" (lrt[0]).bridged[0].bridge", "unknown contract \"arb-bridge\"", "\"arb-bridge\""});
 }
 
 TEST_CASE("an unknown holder in pool.holders is an error") {
   expect_error(Scenario().replace("holders = [\"lrt-x\"]", "holders = [\"lrt-x\", \"lrt-q\"]"),
-               {"pool[0].holders[1]", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+               {"pool \"cover\" (pool[0]).holders[1]", "unknown holder \"lrt-q\"; did you mean \"lrt-x\"? (defined: lrt-x, lst-y)", "\"lrt-q\""});
 }
 
 TEST_CASE("an unknown loss cause in pool.covers lists the causes") {
   expect_error(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [\"avs_slashing\", \"hacks\"]"),
-               {"pool[0].covers[1]",
+               {"pool \"cover\" (pool[0]).covers[1]",
                 "expected a loss cause, one of: beacon_slashing, avs_slashing, avs_faulty_slashing, contract, bridge",
                 "\"hacks\""});
 }
@@ -412,15 +412,15 @@ TEST_CASE("an unknown loss cause in pool.covers lists the causes") {
 TEST_CASE("a name used where a string is expected must be a string") {
   SUBCASE("operator.groups") {
     expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [7]"),
-                 {"operator[0].groups[0]", "expected the name of a group (a string)", "7]"});
+                 {"operator \"op-a\" (operator[0]).groups[0]", "expected the name of a group (a string)", "7]"});
   }
   SUBCASE("avs.operators") {
     expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", 2]"),
-                 {"avs[1].operators[1]", "expected an operator name or { operator = \"...\", allocation = ... }", "2]"});
+                 {"avs \"bridge-check\" (avs[1]).operators[1]", "expected an operator name or { operator = \"...\", allocation = ... }", "2]"});
   }
   SUBCASE("pool.covers") {
     expect_error(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [true]"),
-                 {"pool[0].covers[0]", "expected a loss cause", "true]"});
+                 {"pool \"cover\" (pool[0]).covers[0]", "expected a loss cause", "true]"});
   }
 }
 
@@ -429,32 +429,32 @@ TEST_CASE("a name used where a string is expected must be a string") {
 TEST_CASE("a duplicate name is an error at the second definition") {
   SUBCASE("operator") {
     expect_error(Scenario().append("[[operator]]\nname = \"op-a\" # again\nvalidators = 1\n"),
-                 {"operator[2].name", "duplicate operator name \"op-a\"", "\"op-a\" # again"});
+                 {"operator \"op-a\" (operator[2]).name", "duplicate operator name \"op-a\"", "\"op-a\" # again"});
   }
   SUBCASE("contract") {
     expect_error(Scenario().append("[[contract]]\nname = \"core\" # again\n"),
-                 {"contract[3].name", "duplicate contract name \"core\"", "\"core\" # again"});
+                 {"contract \"core\" (contract[3]).name", "duplicate contract name \"core\"", "\"core\" # again"});
   }
   SUBCASE("group") {
     expect_error(Scenario().append("[[group]]\nname = \"cloud\" # again\nfraction = 0.1\n"),
-                 {"group[1].name", "duplicate group name \"cloud\"", "\"cloud\" # again"});
+                 {"group \"cloud\" (group[1]).name", "duplicate group name \"cloud\"", "\"cloud\" # again"});
   }
   SUBCASE("protocol") {
     expect_error(Scenario().append("[[protocol]]\nname = \"symb\" # again\nslashing_mode = \"shared\"\n"),
-                 {"protocol[2].name", "duplicate protocol name \"symb\"", "\"symb\" # again"});
+                 {"protocol \"symb\" (protocol[2]).name", "duplicate protocol name \"symb\"", "\"symb\" # again"});
   }
   SUBCASE("avs") {
     expect_error(Scenario().append("[[avs]]\nname = \"oracle\" # again\nprotocol = \"symb\"\noperators = []\n"),
-                 {"avs[2].name", "duplicate avs name \"oracle\"", "\"oracle\" # again"});
+                 {"avs \"oracle\" (avs[2]).name", "duplicate avs name \"oracle\"", "\"oracle\" # again"});
   }
   SUBCASE("holders of different kinds share one namespace") {
     expect_error(Scenario().append("[[native]]\nname = \"lst-y\" # again\nprotocol = \"symb\"\n"
                                    "positions = [{ operator = \"op-b\", stake_eth = 32 }]\n"),
-                 {"native[0].name", "duplicate holder name \"lst-y\"", "\"lst-y\" # again"});
+                 {"native \"lst-y\" (native[0]).name", "duplicate holder name \"lst-y\"", "\"lst-y\" # again"});
   }
   SUBCASE("pool") {
     expect_error(Scenario().append("[[pool]]\nname = \"cover\" # again\nbalance_eth = 1\ncovers = []\n"),
-                 {"pool[1].name", "duplicate pool name \"cover\"", "\"cover\" # again"});
+                 {"pool \"cover\" (pool[1]).name", "duplicate pool name \"cover\"", "\"cover\" # again"});
   }
 }
 
@@ -472,17 +472,17 @@ TEST_CASE("a name must be given and must not be empty") {
 TEST_CASE("two slashing conditions of one AVS may not share a name") {
   expect_error(Scenario().replace("  [avs.rewards]", "  [[avs.slashing]]\n  name = \"bad-price\" # again\n  rate_per_year = 1\n"
                                                    "  fraction = 0.01\n  [avs.rewards]"),
-               {"avs[0].slashing[1].name", "duplicate slashing condition name \"bad-price\" in this AVS", "\"bad-price\" # again"});
+               {"avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[1]).name", "duplicate slashing condition name \"bad-price\" in this AVS", "\"bad-price\" # again"});
 }
 
 TEST_CASE("the same operator or group listed twice is an error") {
   SUBCASE("operator in an avs") {
     expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\", \"op-a\" ]"),
-                 {"avs[1].operators[2]", "operator \"op-a\" listed twice", "\"op-a\" ]"});
+                 {"avs \"bridge-check\" (avs[1]).operators[2]", "operator \"op-a\" listed twice", "\"op-a\" ]"});
   }
   SUBCASE("group in an operator") {
     expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\", \"cloud\" ]"),
-                 {"operator[0].groups[1]", "group \"cloud\" listed twice", "\"cloud\" ]"});
+                 {"operator \"op-a\" (operator[0]).groups[1]", "group \"cloud\" listed twice", "\"cloud\" ]"});
   }
 }
 
@@ -491,23 +491,23 @@ TEST_CASE("the same operator or group listed twice is an error") {
 TEST_CASE("an annual probability must be at least 0 and below 1") {
   SUBCASE("negative") {
     expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = -0.04"),
-                 {"group[0].annual_probability", "expected an annual probability in [0, 1), got -0.04", "-0.04"});
+                 {"group \"cloud\" (group[0]).annual_probability", "expected an annual probability in [0, 1), got -0.04", "-0.04"});
   }
   SUBCASE("above 1") {
     expect_error(Scenario().replace("annual_probability = 0.06", "annual_probability = 1.5"),
-                 {"avs[0].slashing[0].annual_probability", "expected an annual probability in [0, 1), got 1.5", "1.5"});
+                 {"avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).annual_probability", "expected an annual probability in [0, 1), got 1.5", "1.5"});
   }
   SUBCASE("exactly 1") {
     expect_error(Scenario().replace("annual_fault_probability = 0.05", "annual_fault_probability = 1.0"),
-                 {"operator[0].annual_fault_probability", "expected an annual probability below 1", "1.0"});
+                 {"operator \"op-a\" (operator[0]).annual_fault_probability", "expected an annual probability below 1", "1.0"});
   }
   SUBCASE("exactly 1, written as an integer") {
     expect_error(Scenario().replace("annual_failure_probability = 0.02", "annual_failure_probability = 1"),
-                 {"contract[1].annual_failure_probability", "expected an annual probability below 1", "1\ndepends_on"});
+                 {"contract \"vault\" (contract[1]).annual_failure_probability", "expected an annual probability below 1", "1\ndepends_on"});
   }
   SUBCASE("faulty_annual_probability too") {
     expect_error(Scenario().replace("faulty_annual_probability = 0.001", "faulty_annual_probability = 2"),
-                 {"avs[0].faulty_annual_probability", "expected an annual probability in [0, 1), got 2", "2\nfaulty_fraction"});
+                 {"avs \"oracle\" (avs[0]).faulty_annual_probability", "expected an annual probability in [0, 1), got 2", "2\nfaulty_fraction"});
   }
 }
 
@@ -518,24 +518,24 @@ TEST_CASE("an annual probability of 0 is allowed and means no events") {
 
 TEST_CASE("a rate per year must be in [0, 1e6]") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = -0.5"),
-               {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6], got -0.5", "-0.5"});
+               {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year", "expected a rate per year in [0, 1e6], got -0.5", "-0.5"});
 }
 
 TEST_CASE("giving both an annual probability and a rate per year is an error at the rate") {
   SUBCASE("group") {
     expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = 0.04\nrate_per_year = 0.22"),
-                 {"group[0].rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", "0.22"});
+                 {"group \"cloud\" (group[0]).rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", "0.22"});
   }
   SUBCASE("operator") {
     expect_error(Scenario().replace("annual_fault_probability = 0.05",
                                     "annual_fault_probability = 0.05\nfault_rate_per_year = 0.7"),
-                 {"operator[0].fault_rate_per_year",
+                 {"operator \"op-a\" (operator[0]).fault_rate_per_year",
                   "give either 'annual_fault_probability' or 'fault_rate_per_year', not both", "0.7"});
   }
   SUBCASE("contract") {
     expect_error(Scenario().replace("failure_rate_per_year = 0.03",
                                     "failure_rate_per_year = 0.03\nannual_failure_probability = 0.5"),
-                 {"contract[2].failure_rate_per_year",
+                 {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year",
                   "give either 'annual_failure_probability' or 'failure_rate_per_year', not both", "0.03\nannual"});
   }
 }
@@ -553,30 +553,30 @@ TEST_CASE("an annual probability p becomes the Poisson rate -ln(1 - p)") {
 TEST_CASE("a negative stake is an error") {
   SUBCASE("operator stake_eth") {
     expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = -6400"),
-                 {"operator[1].stake_eth", "expected a stake in ETH >= 0, got -6400", "-6400"});
+                 {"operator \"op-b\" (operator[1]).stake_eth", "expected a stake in ETH >= 0, got -6400", "-6400"});
   }
   SUBCASE("position stake_eth") {
     expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = -2000 }"),
-                 {"lst[0].positions[0].stake_eth", "expected a stake in ETH >= 0, got -2000", "-2000"});
+                 {"lst \"lst-y\" (lst[0]).positions[0].stake_eth", "expected a stake in ETH >= 0, got -2000", "-2000"});
   }
   SUBCASE("pool balance") {
     expect_error(Scenario().replace("balance_eth = 100", "balance_eth = -100"),
-                 {"pool[0].balance_eth", "expected a balance in ETH >= 0, got -100", "-100"});
+                 {"pool \"cover\" (pool[0]).balance_eth", "expected a balance in ETH >= 0, got -100", "-100"});
   }
 }
 
 TEST_CASE("an operator's stake_eth must be a whole number of validators") {
   SUBCASE("not a multiple of 32 ETH") {
     expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6410"),
-                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 6410 ETH", "6410"});
+                 {"operator \"op-b\" (operator[1]).stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 6410 ETH", "6410"});
   }
   SUBCASE("zero") {
     expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 0"),
-                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 0 ETH", "stake_eth = ^0\n"});
+                 {"operator \"op-b\" (operator[1]).stake_eth", "expected a whole number (>= 1) of 32 ETH validators, got 0 ETH", "stake_eth = ^0\n"});
   }
   SUBCASE("with consolidated validators the unit is the effective balance") {
     expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6432\neffective_balance_eth = 64"),
-                 {"operator[1].stake_eth", "expected a whole number (>= 1) of 64 ETH validators, got 6432 ETH", "6432"});
+                 {"operator \"op-b\" (operator[1]).stake_eth", "expected a whole number (>= 1) of 64 ETH validators, got 6432 ETH", "6432"});
     const Model m = parse(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\neffective_balance_eth = 64").text());
     CHECK(m.operators[1].validators == 100);
     CHECK(m.operators[1].stake() == 6400.0);
@@ -586,26 +586,26 @@ TEST_CASE("an operator's stake_eth must be a whole number of validators") {
 TEST_CASE("an operator gives either validators or stake_eth") {
   SUBCASE("both") {
     expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\nvalidators = 200"),
-                 {"operator[1].stake_eth", "give either 'validators' or 'stake_eth', not both", "6400"});
+                 {"operator \"op-b\" (operator[1]).stake_eth", "give either 'validators' or 'stake_eth', not both", "6400"});
   }
   SUBCASE("neither") {
     expect_error(Scenario().replace("stake_eth = 6400\n", ""),
-                 {"operator[1]", "missing 'validators' or 'stake_eth'", "[[operator]]\nname = \"op-b\""});
+                 {"operator \"op-b\" (operator[1])", "missing 'validators' or 'stake_eth'", "[[operator]]\nname = \"op-b\""});
   }
   SUBCASE("zero validators") {
     expect_error(Scenario().replace("validators = 100", "validators = 0"),
-                 {"operator[0].validators", "expected a validator count >= 1, got 0", "0\nannual_fault"});
+                 {"operator \"op-a\" (operator[0]).validators", "expected a validator count >= 1, got 0", "0\nannual_fault"});
   }
 }
 
 TEST_CASE("an effective balance must be a whole number of ETH in [1, 2048]") {
   SUBCASE("fractional") {
     expect_error(Scenario().replace("validators = 100", "validators = 100\neffective_balance_eth = 32.5"),
-                 {"operator[0].effective_balance_eth", "expected a whole number of ETH", "32.5"});
+                 {"operator \"op-a\" (operator[0]).effective_balance_eth", "expected a whole number of ETH", "32.5"});
   }
   SUBCASE("too large") {
     expect_error(Scenario().replace("validators = 100", "validators = 100\neffective_balance_eth = 4096"),
-                 {"operator[0].effective_balance_eth", "expected an effective balance in ETH in [1, 2048], got 4096", "4096"});
+                 {"operator \"op-a\" (operator[0]).effective_balance_eth", "expected an effective balance in ETH in [1, 2048], got 4096", "4096"});
   }
 }
 
@@ -621,7 +621,7 @@ TEST_CASE("positions may delegate up to, but not more than, an operator's stake"
     // The error points at the position that tips the operator over.
     expect_error(Scenario().append("[[native]]\nname = \"solo\"\nprotocol = \"symb\"\n"
                                    "positions = [{ operator = \"op-a\", stake_eth = 2500 }]\n"),
-                 {"native[0].positions[0].stake_eth",
+                 {"native \"solo\" (native[0]).positions[0].stake_eth",
                   "positions so far put 3500 ETH in the validators of operator \"op-a\", more than its 3200 ETH",
                   "stake_eth = ^2500"});
   }
@@ -633,7 +633,7 @@ TEST_CASE("unique-mode allocations of one operator may not sum over 1 across the
   SUBCASE("over 1 is an error at the allocation that tips it over") {
     expect_error(Scenario().append("[[avs]]\nname = \"keeper\"\nprotocol = \"eigen\"\n"
                                    "operators = [{ operator = \"op-a\", allocation = 0.75 }]\n"),
-                 {"avs[2].operators[0]", "unique-mode allocations of operator \"op-a\" in protocol \"eigen\" sum to 1.25 > 1",
+                 {"avs \"keeper\" (avs[2]).operators[0]", "unique-mode allocations of operator \"op-a\" in protocol \"eigen\" sum to 1.25 > 1",
                   "{ operator = \"op-a\", allocation = 0.75 }"});
   }
   SUBCASE("exactly 1 is allowed") {
@@ -669,24 +669,24 @@ TEST_CASE("shared-mode AVSs take whole operators and are not summed") {
 TEST_CASE("unique mode needs an allocation for every operator") {
   SUBCASE("an operator named without a table") {
     expect_error(Scenario().replace("[{ operator = \"op-a\", allocation = 0.5 }]", "[\"op-a\"]"),
-                 {"avs[0].operators[0]", "unique slashing mode needs an allocation", "\"op-a\"]"});
+                 {"avs \"oracle\" (avs[0]).operators[0]", "unique slashing mode needs an allocation", "\"op-a\"]"});
   }
   SUBCASE("a table without allocation") {
     expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ operator = \"op-a\" }"),
-                 {"avs[0].operators[0]", "missing 'allocation' (required in unique slashing mode)", "{ operator = \"op-a\" }"});
+                 {"avs \"oracle\" (avs[0]).operators[0]", "missing 'allocation' (required in unique slashing mode)", "{ operator = \"op-a\" }"});
   }
 }
 
 TEST_CASE("an allocation must lie in [0, 1]") {
   expect_error(Scenario().replace("allocation = 0.5", "allocation = 1.2"),
-               {"avs[0].operators[0].allocation", "expected an allocated share of the operator's stake in [0, 1], got 1.2", "1.2"});
+               {"avs \"oracle\" (avs[0]).operators[0].allocation", "expected an allocated share of the operator's stake in [0, 1], got 1.2", "1.2"});
 }
 
 // --- contract dependencies ------------------------------------------------------------------------
 
 TEST_CASE("a contract that depends on itself is an error") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 0.03\ndepends_on = [\"l2-bridge\"]"),
-               {"contract[2].depends_on[0]", "a contract cannot depend on itself", "\"l2-bridge\"]"});
+               {"contract \"l2-bridge\" (contract[2]).depends_on[0]", "a contract cannot depend on itself", "\"l2-bridge\"]"});
 }
 
 TEST_CASE("a cycle in depends_on is an error that names the cycle") {
@@ -694,7 +694,7 @@ TEST_CASE("a cycle in depends_on is an error that names the cycle") {
     expect_error(Scenario().append("[[contract]]\nname = \"ring-a\"\ndepends_on = [\"ring-b\"]\n"
                                    "[[contract]]\nname = \"ring-b\"\ndepends_on = [\"ring-c\"]\n"
                                    "[[contract]]\nname = \"ring-c\"\ndepends_on = [\"ring-a\"]\n"),
-                 {"contract[5].depends_on[0]", "depends_on forms a cycle: ring-a -> ring-b -> ring-c -> ring-a",
+                 {"contract \"ring-c\" (contract[5]).depends_on[0]", "depends_on forms a cycle: ring-a -> ring-b -> ring-c -> ring-a",
                   "\"ring-a\"]"});
   }
   SUBCASE("a contract that leads into a cycle is not part of it") {
@@ -702,14 +702,14 @@ TEST_CASE("a cycle in depends_on is an error that names the cycle") {
         expect_error(Scenario().append("[[contract]]\nname = \"entry\"\ndepends_on = [\"loop-a\"]\n"
                                        "[[contract]]\nname = \"loop-a\"\ndepends_on = [\"loop-b\"]\n"
                                        "[[contract]]\nname = \"loop-b\"\ndepends_on = [\"loop-a\" ]\n"),
-                     {"contract[5].depends_on[0]", "depends_on forms a cycle: loop-a -> loop-b -> loop-a", "\"loop-a\" ]"});
+                     {"contract \"loop-b\" (contract[5]).depends_on[0]", "depends_on forms a cycle: loop-a -> loop-b -> loop-a", "\"loop-a\" ]"});
     CHECK_FALSE(contains(e.what(), "entry"));
   }
   SUBCASE("two contracts, one declared before the other") {
     expect_error(Scenario().replace("loss_given_failure = { dist = \"uniform\", min = 0.05, max = 0.5 }",
                                     "loss_given_failure = { dist = \"uniform\", min = 0.05, max = 0.5 }\n"
                                     "depends_on = [\"vault\"]"),
-                 {"contract[1].depends_on[0]", "depends_on forms a cycle: core -> vault -> core", "depends_on = [^\"core\"]"});
+                 {"contract \"vault\" (contract[1]).depends_on[0]", "depends_on forms a cycle: core -> vault -> core", "depends_on = [^\"core\"]"});
   }
 }
 
@@ -721,19 +721,19 @@ TEST_CASE("a dependency chain without a cycle is fine") {
 
 TEST_CASE("a contract kind is \"contract\" or \"bridge\"") {
   expect_error(Scenario().replace("kind = \"bridge\"", "kind = \"vault\""),
-               {"contract[2].kind", "expected \"contract\" or \"bridge\", got \"vault\"", "kind = ^\"vault\""});
+               {"contract \"l2-bridge\" (contract[2]).kind", "expected \"contract\" or \"bridge\", got \"vault\"", "kind = ^\"vault\""});
 }
 
 // --- distributions -------------------------------------------------------------------------------------
 
 TEST_CASE("a parameter of no distribution family is an unknown key") {
   expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 1, beta = 30, shape = 2 }"),
-               {"operator[0].fault_fraction.shape", kUnknownKey, "^shape"});
+               {"operator \"op-a\" (operator[0]).fault_fraction.shape", kUnknownKey, "^shape"});
 }
 
 TEST_CASE("an unknown distribution name lists the known ones") {
   expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"gamma\", alpha = 2 }"),
-               {"operator[0].fault_fraction.dist",
+               {"operator \"op-a\" (operator[0]).fault_fraction.dist",
                 "expected one of fixed, uniform, beta, triangular, normal, lognormal; got \"gamma\"", "\"gamma\""});
 }
 
@@ -744,7 +744,7 @@ TEST_CASE("a beta distribution is fine for a fraction, but not where 0 is out of
   }
   SUBCASE("a half-life must be > 0") {
     expect_error(Scenario().replace("half_life_days = 180", "half_life_days = { dist = \"beta\", alpha = 2, beta = 5 }"),
-                 {"avs[0].rewards.half_life_days",
+                 {"avs \"oracle\" (avs[0]).rewards.half_life_days",
                   "expected a half-life in days > 0, but beta(2, 5) can take values outside [1e-09, 1000000]", "half_life_days = ^{"});
   }
 }
@@ -752,26 +752,26 @@ TEST_CASE("a beta distribution is fine for a fraction, but not where 0 is out of
 TEST_CASE("a distribution for a fraction must stay inside [0, 1]") {
   SUBCASE("uniform with max > 1") {
     expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"uniform\", min = 0.1, max = 1.5 }"),
-                 {"operator[0].fault_fraction",
+                 {"operator \"op-a\" (operator[0]).fault_fraction",
                   "expected a share of validators in [0, 1], but uniform(0.1, 1.5) can take values outside [0, 1]",
                   "{ dist = \"uniform\", min = 0.1"});
   }
   SUBCASE("triangular with min < 0") {
     expect_error(Scenario().replace("fraction = 0.3", "fraction = { dist = \"triangular\", min = -0.1, mode = 0.2, max = 0.5 }"),
-                 {"group[0].fraction", "but triangular(-0.1, 0.2, 0.5) can take values outside [0, 1]", "{ dist = \"triangular\""});
+                 {"group \"cloud\" (group[0]).fraction", "but triangular(-0.1, 0.2, 0.5) can take values outside [0, 1]", "{ dist = \"triangular\""});
   }
   SUBCASE("fixed above 1") {
     expect_error(Scenario().replace("fraction = 0.1\n", "fraction = { dist = \"fixed\", value = 1.1 }\n"),
-                 {"avs[0].slashing[0].fraction", "expected a slashed share in [0, 1], but 1.1 can take values outside [0, 1]",
+                 {"avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).fraction", "expected a slashed share in [0, 1], but 1.1 can take values outside [0, 1]",
                   "{ dist = \"fixed\""});
   }
   SUBCASE("normal truncated below 0 by hand") {
     expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = { dist = \"normal\", mean = 0.2, sd = 0.1, min = -1 }"),
-                 {"avs[0].faulty_fraction", "can take values outside [0, 1]", "{ dist = \"normal\""});
+                 {"avs \"oracle\" (avs[0]).faulty_fraction", "can take values outside [0, 1]", "{ dist = \"normal\""});
   }
   SUBCASE("a plain number above 1") {
     expect_error(Scenario().replace("faulty_fraction = 0.25", "faulty_fraction = 1.5"),
-                 {"avs[0].faulty_fraction", "expected a slashed share in [0, 1], got 1.5", "1.5"});
+                 {"avs \"oracle\" (avs[0]).faulty_fraction", "expected a slashed share in [0, 1], got 1.5", "1.5"});
   }
 }
 
@@ -786,11 +786,11 @@ TEST_CASE("a normal distribution is truncated to the allowed range by default") 
 TEST_CASE("a distribution's min must be below its max") {
   SUBCASE("uniform min == max") {
     expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.5, max = 0.5 }"),
-                 {"contract[0].loss_given_failure.max", "expected max > min", "max = ^0.5 }"});
+                 {"contract \"core\" (contract[0]).loss_given_failure.max", "expected max > min", "max = ^0.5 }"});
   }
   SUBCASE("uniform min > max") {
     expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.6, max = 0.3 }"),
-                 {"contract[0].loss_given_failure.max", "expected max > min", "max = ^0.3 }"});
+                 {"contract \"core\" (contract[0]).loss_given_failure.max", "expected max > min", "max = ^0.3 }"});
   }
   SUBCASE("normal truncation window") {
     expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"normal\", mean = 0.03, sd = 0.01, min = 0.05, max = 0.02 }"),
@@ -798,18 +798,18 @@ TEST_CASE("a distribution's min must be below its max") {
   }
   SUBCASE("triangular mode outside [min, max]") {
     expect_error(Scenario().replace("fraction = 0.3", "fraction = { dist = \"triangular\", min = 0.1, mode = 0.9, max = 0.5 }"),
-                 {"group[0].fraction.mode", "expected min <= mode <= max and min < max", "mode = ^0.9"});
+                 {"group \"cloud\" (group[0]).fraction.mode", "expected min <= mode <= max and min < max", "mode = ^0.9"});
   }
 }
 
 TEST_CASE("a distribution with a missing parameter names the parameter") {
   SUBCASE("beta without beta") {
     expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 1 }"),
-                 {"operator[0].fault_fraction", "missing required key 'beta' (a positive number)", "{ dist = \"beta\", alpha = 1 }"});
+                 {"operator \"op-a\" (operator[0]).fault_fraction", "missing required key 'beta' (a positive number)", "{ dist = \"beta\", alpha = 1 }"});
   }
   SUBCASE("uniform without max") {
     expect_error(Scenario().replace("min = 0.05, max = 0.5 }", "min = 0.05 }"),
-                 {"contract[0].loss_given_failure", "missing required key 'max' (a number)", "{ dist = \"uniform\""});
+                 {"contract \"core\" (contract[0]).loss_given_failure", "missing required key 'max' (a number)", "{ dist = \"uniform\""});
   }
   SUBCASE("fixed without value") {
     expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"fixed\" }"),
@@ -817,18 +817,18 @@ TEST_CASE("a distribution with a missing parameter names the parameter") {
   }
   SUBCASE("lognormal without sigma") {
     expect_error(Scenario().replace("half_life_days = 180", "half_life_days = { dist = \"lognormal\", mu = 5 }"),
-                 {"avs[0].rewards.half_life_days", "missing required key 'sigma' (a positive number)", "{ dist = \"lognormal\""});
+                 {"avs \"oracle\" (avs[0]).rewards.half_life_days", "missing required key 'sigma' (a positive number)", "{ dist = \"lognormal\""});
   }
   SUBCASE("no dist at all") {
     expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ alpha = 1, beta = 30 }"),
-                 {"operator[0].fault_fraction", "missing required key 'dist' (a string)", "{ alpha = 1, beta = 30 }"});
+                 {"operator \"op-a\" (operator[0]).fault_fraction", "missing required key 'dist' (a string)", "{ alpha = 1, beta = 30 }"});
   }
 }
 
 TEST_CASE("distribution shape and scale parameters must be > 0") {
   SUBCASE("beta alpha = 0") {
     expect_error(Scenario().replace("alpha = 1, beta = 30", "alpha = 0, beta = 30"),
-                 {"operator[0].fault_fraction.alpha", "expected a positive number, got 0", "alpha = ^0"});
+                 {"operator \"op-a\" (operator[0]).fault_fraction.alpha", "expected a positive number, got 0", "alpha = ^0"});
   }
   SUBCASE("normal sd = 0") {
     expect_error(Scenario().replace("base_apr = 0.03", "base_apr = { dist = \"normal\", mean = 0.03, sd = 0 }"),
@@ -836,32 +836,32 @@ TEST_CASE("distribution shape and scale parameters must be > 0") {
   }
   SUBCASE("negative") {
     expect_error(Scenario().replace("alpha = 1, beta = 30", "alpha = 1, beta = -3"),
-                 {"operator[0].fault_fraction.beta", "expected a positive number, got -3", "-3"});
+                 {"operator \"op-a\" (operator[0]).fault_fraction.beta", "expected a positive number, got -3", "-3"});
   }
 }
 
 TEST_CASE("a distribution is a number or an inline table") {
   expect_error(Scenario().replace("fraction = 0.3", "fraction = \"high\""),
-               {"group[0].fraction",
+               {"group \"cloud\" (group[0]).fraction",
                 "expected a share of validators in [0, 1] as a number or a table { dist = ... }, got a string", "\"high\""});
 }
 
 TEST_CASE("a fraction is required where an event can happen") {
   SUBCASE("group fraction") {
     expect_error(Scenario().replace("fraction = 0.3\n", ""),
-                 {"group[0]", "missing required key 'fraction'", "[[group]]"});
+                 {"group \"cloud\" (group[0])", "missing required key 'fraction'", "[[group]]"});
   }
   SUBCASE("slashing condition fraction") {
     expect_error(Scenario().replace("  fraction = 0.1\n", ""),
-                 {"avs[0].slashing[0]", "missing required key 'fraction'", "[[avs.slashing]]"});
+                 {"avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0])", "missing required key 'fraction'", "[[avs.slashing]]"});
   }
   SUBCASE("operator fault_fraction when its fault rate is > 0") {
     expect_error(Scenario().replace("fault_fraction = { dist = \"beta\", alpha = 1, beta = 30 }\n", ""),
-                 {"operator[0]", "missing 'fault_fraction'", "[[operator]]\nname = \"op-a\""});
+                 {"operator \"op-a\" (operator[0])", "missing 'fault_fraction'", "[[operator]]\nname = \"op-a\""});
   }
   SUBCASE("avs faulty_fraction when its faulty rate is > 0") {
     expect_error(Scenario().replace("faulty_fraction = 0.25\n", ""),
-                 {"avs[0]", "missing 'faulty_fraction'", "[[avs]]\nname = \"oracle\""});
+                 {"avs \"oracle\" (avs[0])", "missing 'faulty_fraction'", "[[avs]]\nname = \"oracle\""});
   }
   SUBCASE("but not when the rate is 0") {
     const Model m = parse(Scenario().remove("faulty_annual_probability = 0.001\nfaulty_fraction = 0.25\n").text());
@@ -874,7 +874,7 @@ TEST_CASE("a fraction is required where an event can happen") {
 TEST_CASE("a value of the wrong type is an error that names the type found") {
   SUBCASE("a string where a number is expected") {
     expect_error(Scenario().replace("annual_probability = 0.04", "annual_probability = \"0.04\""),
-                 {"group[0].annual_probability", "expected an annual probability in [0, 1), got a string", "\"0.04\""});
+                 {"group \"cloud\" (group[0]).annual_probability", "expected an annual probability in [0, 1), got a string", "\"0.04\""});
   }
   SUBCASE("a string where an integer is expected") {
     expect_error(Scenario().replace("trials = 10", "trials = \"many\""),
@@ -882,7 +882,7 @@ TEST_CASE("a value of the wrong type is an error that names the type found") {
   }
   SUBCASE("a float where an integer is expected") {
     expect_error(Scenario().replace("validators = 100", "validators = 100.0"),
-                 {"operator[0].validators", "expected a validator count >= 1, got a float", "100.0"});
+                 {"operator \"op-a\" (operator[0]).validators", "expected a validator count >= 1, got a float", "100.0"});
   }
   SUBCASE("a number where a string is expected") {
     expect_error(Scenario().replace("name = \"minimal\"", "name = 5"),
@@ -894,13 +894,13 @@ TEST_CASE("a value of the wrong type is an error that names the type found") {
   }
   SUBCASE("a string where an array is expected") {
     expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = \"cloud\""),
-                 {"operator[0].groups", "expected an array, got a string", "groups = ^\"cloud\""});
+                 {"operator \"op-a\" (operator[0]).groups", "expected an array, got a string", "groups = ^\"cloud\""});
   }
   SUBCASE("a number where a table is expected") {
     expect_error(Scenario()
                      .remove("[avs.rewards]\n  initial_apr = 0.01\n  floor_apr = 0.002\n  half_life_days = 180\n")
                      .replace("faulty_fraction = 0.25\n", "faulty_fraction = 0.25\nrewards = 0.01\n"),
-                 {"avs[0].rewards", "expected a table, got a float", "rewards = ^0.01"});
+                 {"avs \"oracle\" (avs[0]).rewards", "expected a table, got a float", "rewards = ^0.01"});
   }
   SUBCASE("a string where a top-level table is expected") {
     expect_error(Scenario().replace("[simulation]\nname = \"minimal\"\ntrials = 10\nseed = 7\nhorizon_days = 365\n",
@@ -914,18 +914,18 @@ TEST_CASE("a value of the wrong type is an error that names the type found") {
   }
   SUBCASE("a position that is not a table") {
     expect_error(Scenario().replace("[{ operator = \"op-b\", stake_eth = 2000 }]", "[\"op-b\"]"),
-                 {"lst[0].positions[0]", "expected { operator = \"...\", stake_eth = ... }", "positions = [^\"op-b\"]"});
+                 {"lst \"lst-y\" (lst[0]).positions[0]", "expected { operator = \"...\", stake_eth = ... }", "positions = [^\"op-b\"]"});
   }
   SUBCASE("a bridged entry that is not a table") {
     expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]", "[\"l2-bridge\"]"),
-                 {"lrt[0].bridged[0]", "expected { bridge = \"...\", share = ... }", "\"l2-bridge\"]"});
+                 {"lrt \"lrt-x\" (lrt[0]).bridged[0]", "expected { bridge = \"...\", share = ... }", "\"l2-bridge\"]"});
   }
 }
 
 TEST_CASE("enumerated strings must be one of their values") {
   SUBCASE("slashing_mode") {
     expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = \"exclusive\""),
-                 {"protocol[1].slashing_mode", "expected \"shared\" or \"unique\", got \"exclusive\"", "\"exclusive\""});
+                 {"protocol \"symb\" (protocol[1]).slashing_mode", "expected \"shared\" or \"unique\", got \"exclusive\"", "\"exclusive\""});
   }
   SUBCASE("correlation_rounding") {
     expect_error(Scenario().replace("base_apr = 0.03\n", "base_apr = 0.03\n[ethereum.penalties]\ncorrelation_rounding = \"floor\"\n"),
@@ -933,7 +933,7 @@ TEST_CASE("enumerated strings must be one of their values") {
   }
   SUBCASE("a value that is not a string still lists the accepted texts") {
     expect_error(Scenario().replace("slashing_mode = \"shared\"", "slashing_mode = 1"),
-                 {"protocol[1].slashing_mode", "expected \"shared\" or \"unique\", got an integer", "slashing_mode = ^1"});
+                 {"protocol \"symb\" (protocol[1]).slashing_mode", "expected \"shared\" or \"unique\", got an integer", "slashing_mode = ^1"});
   }
 }
 
@@ -964,23 +964,23 @@ TEST_CASE("[simulation] and [ethereum] values are range-checked") {
 TEST_CASE("an lst is not restaked: a protocol on it or on its positions is an error") {
   SUBCASE("on the holder") {
     expect_error(Scenario().replace("name = \"lst-y\"", "name = \"lst-y\"\nprotocol = \"symb\" # on the lst"),
-                 {"lst[0].protocol", "an lst is not restaked: it has no restaking protocol", "\"symb\" # on the lst"});
+                 {"lst \"lst-y\" (lst[0]).protocol", "an lst is not restaked: it has no restaking protocol", "\"symb\" # on the lst"});
   }
   SUBCASE("on a position") {
     expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = 2000, protocol = \"symb\" }"),
-                 {"lst[0].positions[0].protocol", "an lst is not restaked", "\"symb\" }"});
+                 {"lst \"lst-y\" (lst[0]).positions[0].protocol", "an lst is not restaked", "\"symb\" }"});
   }
 }
 
 TEST_CASE("a restaked position without a protocol, on it or on its holder, is an error") {
   SUBCASE("lrt") {
     expect_error(Scenario().replace("name = \"lrt-x\"\nprotocol = \"eigen\"\n", "name = \"lrt-x\"\n"),
-                 {"lrt[0].positions[0]", "a restaked position needs a 'protocol' (here or on the holder)",
+                 {"lrt \"lrt-x\" (lrt[0]).positions[0]", "a restaked position needs a 'protocol' (here or on the holder)",
                   "{ operator = \"op-a\", stake_eth = 1000 }"});
   }
   SUBCASE("native") {
     expect_error(Scenario().append("[[native]]\nname = \"solo\"\npositions = [{ operator = \"op-b\", stake_eth = 64 }]\n"),
-                 {"native[0].positions[0]", "a restaked position needs a 'protocol'", "{ operator = \"op-b\", stake_eth = 64 }"});
+                 {"native \"solo\" (native[0]).positions[0]", "a restaked position needs a 'protocol'", "{ operator = \"op-b\", stake_eth = 64 }"});
   }
   SUBCASE("a position's protocol overrides the holder's") {
     const Model m = parse(Scenario().replace("stake_eth = 1000 }", "stake_eth = 1000, protocol = \"symb\" }").text());
@@ -992,19 +992,19 @@ TEST_CASE("a restaked position without a protocol, on it or on its holder, is an
 TEST_CASE("a holder needs at least one position and a stake > 0") {
   SUBCASE("empty positions") {
     expect_error(Scenario().replace("[{ operator = \"op-b\", stake_eth = 2000 }]", "[]"),
-                 {"lst[0].positions", "expected at least one position", "[]"});
+                 {"lst \"lst-y\" (lst[0]).positions", "expected at least one position", "[]"});
   }
   SUBCASE("no positions key") {
     expect_error(Scenario().replace("positions = [{ operator = \"op-b\", stake_eth = 2000 }]\n", ""),
-                 {"lst[0]", "missing required key 'positions'", "[[lst]]"});
+                 {"lst \"lst-y\" (lst[0])", "missing required key 'positions'", "[[lst]]"});
   }
   SUBCASE("all positions zero") {
     expect_error(Scenario().replace("stake_eth = 2000 }", "stake_eth = 0 }"),
-                 {"lst[0].positions", "expected a total stake > 0", "[{ operator = \"op-b\""});
+                 {"lst \"lst-y\" (lst[0]).positions", "expected a total stake > 0", "[{ operator = \"op-b\""});
   }
   SUBCASE("a position without stake_eth") {
     expect_error(Scenario().replace("{ operator = \"op-b\", stake_eth = 2000 }", "{ operator = \"op-b\" }"),
-                 {"lst[0].positions[0]", "missing 'stake_eth' (the stake delegated)", "{ operator = \"op-b\" }"});
+                 {"lst \"lst-y\" (lst[0]).positions[0]", "missing 'stake_eth' (the stake delegated)", "{ operator = \"op-b\" }"});
   }
 }
 
@@ -1013,57 +1013,57 @@ TEST_CASE("bridged shares of a holder may not sum over 1, nor name a bridge twic
                    .replace("failure_rate_per_year = 0.03\n", "failure_rate_per_year = 0.03\n\n[[contract]]\nname = \"op-bridge\"\nkind = \"bridge\"\n")
                    .replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
                             "[{ bridge = \"l2-bridge\", share = 0.75 }, { bridge = \"op-bridge\", share = 0.5 }]"),
-               {"lrt[0].bridged[1].share", "bridged shares of this holder sum to 1.25 > 1", "share = ^0.5 }]"});
+               {"lrt \"lrt-x\" (lrt[0]).bridged[1].share", "bridged shares of this holder sum to 1.25 > 1", "share = ^0.5 }]"});
   expect_error(Scenario().replace("[{ bridge = \"l2-bridge\", share = 0.1 }]",
                                   "[{ bridge = \"l2-bridge\", share = 0.05 }, { bridge = \"l2-bridge\", share = 0.05 }]"),
-               {"lrt[0].bridged[1].bridge", "bridge \"l2-bridge\" is listed twice in this holder's 'bridged'", "bridge = ^\"l2-bridge\", share = 0.05 }]"});
+               {"lrt \"lrt-x\" (lrt[0]).bridged[1].bridge", "bridge \"l2-bridge\" is listed twice in this holder's 'bridged'", "bridge = ^\"l2-bridge\", share = 0.05 }]"});
 }
 
 TEST_CASE("a single bridged share must lie in [0, 1]") {
   expect_error(Scenario().replace("share = 0.1 }", "share = 1.01 }"),
-               {"lrt[0].bridged[0].share", "expected a share of the holder's value in [0, 1], got 1.01", "1.01"});
+               {"lrt \"lrt-x\" (lrt[0]).bridged[0].share", "expected a share of the holder's value in [0, 1], got 1.01", "1.01"});
 }
 
 TEST_CASE("a bridged entry must point at a contract of kind bridge") {
   expect_error(Scenario().replace("bridge = \"l2-bridge\"", "bridge = \"core\""),
-               {"lrt[0].bridged[0].bridge", "contract \"core\" is not a bridge (kind = \"bridge\")", "\"core\", share"});
+               {"lrt \"lrt-x\" (lrt[0]).bridged[0].bridge", "contract \"core\" is not a bridge (kind = \"bridge\")", "\"core\", share"});
 }
 
 TEST_CASE("a reward fee must lie in [0, 1]") {
   expect_error(Scenario().replace("reward_fee = 0.1", "reward_fee = 1.5"),
-               {"lrt[0].reward_fee", "expected a share of rewards in [0, 1], got 1.5", "1.5"});
+               {"lrt \"lrt-x\" (lrt[0]).reward_fee", "expected a share of rewards in [0, 1], got 1.5", "1.5"});
 }
 
 // --- rewards ---------------------------------------------------------------------------------------------
 
 TEST_CASE("floor_apr above initial_apr is an error") {
   expect_error(Scenario().replace("floor_apr = 0.002", "floor_apr = 0.02"),
-               {"avs[0].rewards.floor_apr", "expected floor_apr <= initial_apr", "floor_apr = ^0.02"});
+               {"avs \"oracle\" (avs[0]).rewards.floor_apr", "expected floor_apr <= initial_apr", "floor_apr = ^0.02"});
 }
 
 TEST_CASE("a reward schedule has a half-life or a cliff, not both") {
   expect_error(Scenario().replace("half_life_days = 180", "half_life_days = 180\n  cliff_days = 90"),
-               {"avs[0].rewards.cliff_days", "give either 'half_life_days' or 'cliff_days', not both", "cliff_days = ^90"});
+               {"avs \"oracle\" (avs[0]).rewards.cliff_days", "give either 'half_life_days' or 'cliff_days', not both", "cliff_days = ^90"});
 }
 
 TEST_CASE("a floor_apr needs a subsidy decay") {
   expect_error(Scenario().remove("  half_life_days = 180\n"),
-               {"avs[0].rewards.floor_apr", "a floor needs a subsidy decay: give 'half_life_days' or 'cliff_days'",
+               {"avs \"oracle\" (avs[0]).rewards.floor_apr", "a floor needs a subsidy decay: give 'half_life_days' or 'cliff_days'",
                 "floor_apr = ^0.002"});
 }
 
 TEST_CASE("reward schedule values are range-checked") {
   SUBCASE("initial_apr") {
     expect_error(Scenario().replace("initial_apr = 0.01", "initial_apr = 11"),
-                 {"avs[0].rewards.initial_apr", "expected an APR in [0, 10], got 11", "initial_apr = ^11"});
+                 {"avs \"oracle\" (avs[0]).rewards.initial_apr", "expected an APR in [0, 10], got 11", "initial_apr = ^11"});
   }
   SUBCASE("half-life of 0 days") {
     expect_error(Scenario().replace("half_life_days = 180", "half_life_days = 0"),
-                 {"avs[0].rewards.half_life_days", "expected a half-life in days > 0, got 0", "half_life_days = ^0"});
+                 {"avs \"oracle\" (avs[0]).rewards.half_life_days", "expected a half-life in days > 0, got 0", "half_life_days = ^0"});
   }
   SUBCASE("negative cliff") {
     expect_error(Scenario().replace("half_life_days = 180", "cliff_days = -1"),
-                 {"avs[0].rewards.cliff_days", "expected a day >= 0, got -1", "-1"});
+                 {"avs \"oracle\" (avs[0]).rewards.cliff_days", "expected a day >= 0, got -1", "-1"});
   }
 }
 
@@ -1091,39 +1091,39 @@ TEST_CASE("a missing required key is named, at the table that lacks it") {
   }
   SUBCASE("protocol.slashing_mode") {
     expect_error(Scenario().remove("slashing_mode = \"shared\"\n"),
-                 {"protocol[1]", "missing required key 'slashing_mode' (a string)", "[[protocol]]\nname = \"symb\""});
+                 {"protocol \"symb\" (protocol[1])", "missing required key 'slashing_mode' (a string)", "[[protocol]]\nname = \"symb\""});
   }
   SUBCASE("avs.operators") {
     expect_error(Scenario().remove("operators = [\"op-a\", \"op-b\"]\n"),
-                 {"avs[1]", "missing required key 'operators'", "[[avs]]\nname = \"bridge-check\""});
+                 {"avs \"bridge-check\" (avs[1])", "missing required key 'operators'", "[[avs]]\nname = \"bridge-check\""});
   }
   SUBCASE("avs.protocol") {
     expect_error(Scenario().remove("protocol = \"symb\"\n"),
-                 {"avs[1]", "missing required key 'protocol' (a string)", "[[avs]]\nname = \"bridge-check\""});
+                 {"avs \"bridge-check\" (avs[1])", "missing required key 'protocol' (a string)", "[[avs]]\nname = \"bridge-check\""});
   }
   SUBCASE("slashing condition name") {
     expect_error(Scenario().remove("  name = \"bad-price\"\n"),
-                 {"avs[0].slashing[0]", "missing required key 'name' (a string)", "[[avs.slashing]]"});
+                 {"avs \"oracle\" (avs[0]).slashing[0]", "missing required key 'name' (a string)", "[[avs.slashing]]"});
   }
   SUBCASE("the operator of an allocation") {
     expect_error(Scenario().replace("{ operator = \"op-a\", allocation = 0.5 }", "{ allocation = 0.5 }"),
-                 {"avs[0].operators[0]", "missing required key 'operator' (a string)", "{ allocation = 0.5 }"});
+                 {"avs \"oracle\" (avs[0]).operators[0]", "missing required key 'operator' (a string)", "{ allocation = 0.5 }"});
   }
   SUBCASE("the operator of a position") {
     expect_error(Scenario().replace("{ operator = \"op-a\", stake_eth = 1000 }", "{ stake_eth = 1000 }"),
-                 {"lrt[0].positions[0]", "missing required key 'operator' (a string)", "{ stake_eth = 1000 }"});
+                 {"lrt \"lrt-x\" (lrt[0]).positions[0]", "missing required key 'operator' (a string)", "{ stake_eth = 1000 }"});
   }
   SUBCASE("the share of a bridged entry") {
     expect_error(Scenario().replace("{ bridge = \"l2-bridge\", share = 0.1 }", "{ bridge = \"l2-bridge\" }"),
-                 {"lrt[0].bridged[0]", "missing required key 'share'", "{ bridge = \"l2-bridge\" }"});
+                 {"lrt \"lrt-x\" (lrt[0]).bridged[0]", "missing required key 'share'", "{ bridge = \"l2-bridge\" }"});
   }
   SUBCASE("pool.covers") {
     expect_error(Scenario().remove("covers = [\"avs_slashing\"]\n"),
-                 {"pool[0]", "missing required key 'covers'", "[[pool]]"});
+                 {"pool \"cover\" (pool[0])", "missing required key 'covers'", "[[pool]]"});
   }
   SUBCASE("pool.balance_eth") {
     expect_error(Scenario().remove("balance_eth = 100\n"),
-                 {"pool[0]", "missing required key 'balance_eth'", "[[pool]]"});
+                 {"pool \"cover\" (pool[0])", "missing required key 'balance_eth'", "[[pool]]"});
   }
 }
 
@@ -1221,29 +1221,29 @@ TEST_CASE("the default scenario parses") {
 
 TEST_CASE("a misspelt required key is reported as the typo, not as a missing key") {
   expect_error(Scenario().replace("name = \"op-b\"\nstake_eth = 6400", "name = \"op-b\"\nstake_et = 6400"),
-               {"operator[1].stake_et", kUnknownKey, "^stake_et = 6400"});
+               {"operator \"op-b\" (operator[1]).stake_et", "unknown key; did you mean 'stake_eth'?", "^stake_et = 6400"});
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operator = [\"op-a\", \"op-b\"]"),
-               {"avs[1].operator", kUnknownKey, "^operator = [\"op-a\", \"op-b\"]"});
+               {"avs \"bridge-check\" (avs[1]).operator", "unknown key; did you mean 'operators'?", "^operator = [\"op-a\", \"op-b\"]"});
 }
 
 TEST_CASE("infinite numbers are rejected even where the range is unbounded") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = inf"),
-               {"contract[2].failure_rate_per_year", "got inf", "failure_rate_per_year = ^inf"});
+               {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year", "got inf", "failure_rate_per_year = ^inf"});
 }
 
 TEST_CASE("an operator cannot hold more than 1e10 ETH, so balances in Gwei cannot overflow") {
   expect_error(Scenario().replace("validators = 100\n", "validators = 1_000_000_000\n"),
-               {"operator[0].validators", "expected at most 1e10 ETH", "validators = ^1_000_000_000"});
+               {"operator \"op-a\" (operator[0]).validators", "expected at most 1e10 ETH", "validators = ^1_000_000_000"});
 }
 
 TEST_CASE("an allocation in a shared-mode AVS is an error, not silently ignored") {
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [{ operator = \"op-a\", allocation = 0.3 }]"),
-               {"avs[1].operators[0].allocation", "allocations only apply in unique slashing mode", "allocation = ^0.3"});
+               {"avs \"bridge-check\" (avs[1]).operators[0].allocation", "allocations only apply in unique slashing mode", "allocation = ^0.3"});
 }
 
 TEST_CASE("an AVS needs at least one operator") {
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = []"),
-               {"avs[1].operators", "expected at least one operator", "operators = ^[]"});
+               {"avs \"bridge-check\" (avs[1]).operators", "expected at least one operator", "operators = ^[]"});
 }
 
 // --- forks ---------------------------------------------------------------------------------------------
@@ -1277,7 +1277,7 @@ TEST_CASE("the total active stake is a whole number of ETH") {
 
 TEST_CASE("a beta shape below 0.05 is an error: the sampler would underflow to 0/0") {
   expect_error(Scenario().replace("{ dist = \"beta\", alpha = 1, beta = 30 }", "{ dist = \"beta\", alpha = 0.01, beta = 30 }"),
-               {"operator[0].fault_fraction.alpha", "expected a shape >= 0.05", "alpha = ^0.01"});
+               {"operator \"op-a\" (operator[0]).fault_fraction.alpha", "expected a shape >= 0.05", "alpha = ^0.01"});
 }
 
 TEST_CASE("the operators cannot hold more stake than the whole beacon chain") {
@@ -1287,7 +1287,7 @@ TEST_CASE("the operators cannot hold more stake than the whole beacon chain") {
 
 TEST_CASE("rates are capped at a million events a year") {
   expect_error(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 2e6"),
-               {"contract[2].failure_rate_per_year", "expected a rate per year in [0, 1e6]", "failure_rate_per_year = ^2e6"});
+               {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year", "expected a rate per year in [0, 1e6]", "failure_rate_per_year = ^2e6"});
 }
 
 TEST_CASE("a scenario expecting more events per trial than the budget is refused at the largest source") {
@@ -1295,7 +1295,7 @@ TEST_CASE("a scenario expecting more events per trial than the budget is refused
   expect_error(Scenario()
                    .replace("horizon_days = 365", "horizon_days = 36500")
                    .replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 1e6"),
-               {"contract[2].failure_rate_per_year",
+               {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year",
                 "contract \"l2-bridge\" expects 1e+08 events per trial (1e+06 per year over 36500 days); with every source, "
                 "1e+08: more than the 100000 one trial may hold (docs/scenario-format.md, \"Events per trial\")",
                 "failure_rate_per_year = ^1e6"});
@@ -1303,18 +1303,18 @@ TEST_CASE("a scenario expecting more events per trial than the budget is refused
   expect_error(Scenario()
                    .replace("annual_probability = 0.04", "rate_per_year = 60000")
                    .replace("stake_eth = 6400", "stake_eth = 6400\ngroups = [\"cloud\"]"),
-               {"group[0].rate_per_year", "group \"cloud\" expects 120000 events per trial (60000 per year over 365 days, one "
+               {"group \"cloud\" (group[0]).rate_per_year", "group \"cloud\" expects 120000 events per trial (60000 per year over 365 days, one "
                 "event for each of its 2 members); with every source, 120000", "rate_per_year = ^60000"});
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\"]\n  [[avs.slashing]]\n"
                                   "  name = \"often\"\n  rate_per_year = 60000\n  fraction = 0.1"),
-               {"avs[1].slashing[0].rate_per_year", "slashing condition \"often\" of AVS \"bridge-check\" expects 120000 events "
+               {"avs \"bridge-check\" (avs[1]).slashing \"often\" (slashing[0]).rate_per_year", "slashing condition \"often\" of AVS \"bridge-check\" expects 120000 events "
                 "per trial (60000 per year over 365 days, one event for each of its 2 operators)", "rate_per_year = ^60000"});
   // The budget is on the sum: no source alone is above it here.
   const std::string many = Scenario()
                                .replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 60000")
                                .replace("annual_fault_probability = 0.05", "fault_rate_per_year = 50000")
                                .text();
-  expect_error(many, {"contract[2].failure_rate_per_year", "with every source, 110000", "failure_rate_per_year = ^60000"});
+  expect_error(many, {"contract \"l2-bridge\" (contract[2]).failure_rate_per_year", "with every source, 110000", "failure_rate_per_year = ^60000"});
   // Within the budget, or with no random events at all, it parses.
   parse(Scenario().replace("failure_rate_per_year = 0.03", "failure_rate_per_year = 99000").text());
   parse(many + "\n[stress]\nrandom_events = false\n");
@@ -1358,40 +1358,40 @@ TEST_CASE("exit_churn and inactivity_penalty_quotient are checked") {
 
 TEST_CASE("an outage with a typo in a key is rejected") {
   expect_error(Scenario().append(kOutage).replace("fraction = 0.8", "fractoin = 0.8"),
-               {"outage[0].fractoin", kUnknownKey, "^fractoin = 0.8"});
+               {"outage \"client-bug\" (outage[0]).fractoin", "unknown key; did you mean 'fraction'?", "^fractoin = 0.8"});
 }
 
 TEST_CASE("an outage needs a duration, a network share and at least one operator") {
   expect_error(Scenario().append(kOutage).remove("duration_days = { dist = \"lognormal\", mu = 0.0, sigma = 1.0, max = 30 }\n"),
-               {"outage[0]", "missing required key 'duration_days'", ""});
+               {"outage \"client-bug\" (outage[0])", "missing required key 'duration_days'", ""});
   expect_error(Scenario().append(kOutage).remove("network_offline_share = { dist = \"uniform\", min = 0.2, max = 0.6 }\n"),
-               {"outage[0]", "missing required key 'network_offline_share'", ""});
+               {"outage \"client-bug\" (outage[0])", "missing required key 'network_offline_share'", ""});
   expect_error(Scenario().append(kOutage).replace("operators = [\"op-b\", \"op-a\"]", "operators = []"),
-               {"outage[0].operators", "expected at least one operator", ""});
+               {"outage \"client-bug\" (outage[0]).operators", "expected at least one operator", ""});
 }
 
 TEST_CASE("an outage's shares and duration are range-checked over the whole distribution") {
   expect_error(Scenario().append(kOutage).replace("min = 0.2, max = 0.6", "min = 0.2, max = 1.6"),
-               {"outage[0].network_offline_share", "a share of all active stake in [0, 0.99]", ""});
+               {"outage \"client-bug\" (outage[0]).network_offline_share", "a share of all active stake in [0, 0.99]", ""});
   expect_error(Scenario().append(kOutage).replace("network_offline_share = { dist = \"uniform\", min = 0.2, max = 0.6 }",
                                                   "network_offline_share = 1.0"),
-               {"outage[0].network_offline_share", "with everyone offline the chain halts", "network_offline_share = ^1.0"});
+               {"outage \"client-bug\" (outage[0]).network_offline_share", "with everyone offline the chain halts", "network_offline_share = ^1.0"});
   expect_error(Scenario().append(kOutage).replace("sigma = 1.0, max = 30", "sigma = 1.0, max = 4000"),
-               {"outage[0].duration_days", "a duration in days", ""});
+               {"outage \"client-bug\" (outage[0]).duration_days", "a duration in days", ""});
   expect_error(Scenario().append(kOutage).replace("fraction = 0.8", "fraction = 1.5"),
-               {"outage[0].fraction", "a share of validators in [0, 1]", "fraction = ^1.5"});
+               {"outage \"client-bug\" (outage[0]).fraction", "a share of validators in [0, 1]", "fraction = ^1.5"});
 }
 
 TEST_CASE("an outage's operators must exist, be listed once, and run beacon-chain validators") {
   expect_error(Scenario().append(kOutage).replace("[\"op-b\", \"op-a\"]", "[\"op-b\", \"op-z\"]"),
-               {"outage[0].operators[1]", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
+               {"outage \"client-bug\" (outage[0]).operators[1]", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
   expect_error(Scenario().append(kOutage).replace("[\"op-b\", \"op-a\"]", "[\"op-a\", \"op-a\"]"),
-               {"outage[0].operators[1]", "operator \"op-a\" listed twice", ""});
+               {"outage \"client-bug\" (outage[0]).operators[1]", "operator \"op-a\" listed twice", ""});
   expect_error(Scenario()
                    .append(kOutage)
                    .append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\n")
                    .replace("[\"op-b\", \"op-a\"]", "[\"op-a\", \"fp\"]"),
-               {"outage[0].operators[1]", "BTC operator: it has no beacon-chain validators", ""});
+               {"outage \"client-bug\" (outage[0]).operators[1]", "BTC operator: it has no beacon-chain validators", ""});
 }
 
 TEST_CASE("a forced outage names a defined outage and a day within the horizon") {
@@ -1426,7 +1426,7 @@ TEST_CASE("[tail] names a holder and exactly one target, and its search options 
   CHECK_FALSE(parse(Scenario().text()).tail.has_value());  // no table: plain Monte Carlo
 
   expect_error(Scenario().append("[tail]\nholder = \"lrt-q\"\nloss = 0.2\n"),
-               {"tail.holder", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+               {"tail.holder", "unknown holder \"lrt-q\"; did you mean \"lrt-x\"? (defined: lrt-x, lst-y)", "\"lrt-q\""});
   expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\nloss = 0.2\nquantile = 0.99\n"),
                {"tail", "needs exactly one target: 'loss' (the event loss >= x) or 'quantile'", ""});
   expect_error(Scenario().append("[tail]\nholder = \"lrt-x\"\n"), {"tail", "needs exactly one target", ""});
@@ -1593,58 +1593,58 @@ TEST_CASE("the default scenario has no escrows, windows or withdrawals") {
 
 TEST_CASE("a protocol's escrow is escrow_days or epoch_days, not both") {
   expect_error(with_eigen("escrow_days = 14\nepoch_days = 7"),
-               {"protocol[0].epoch_days", "give either 'escrow_days' (a fixed delay) or 'epoch_days'", "epoch_days = ^7"});
+               {"protocol \"eigen\" (protocol[0]).epoch_days", "give either 'escrow_days' (a fixed delay) or 'epoch_days'", "epoch_days = ^7"});
 }
 
 TEST_CASE("an epoch must last longer than 0 days") {
   expect_error(with_eigen("epoch_days = 0"),
-               {"protocol[0].epoch_days", "expected an epoch length in days in (0, 1e4], got 0", "epoch_days = ^0"});
+               {"protocol \"eigen\" (protocol[0]).epoch_days", "expected an epoch length in days in (0, 1e4], got 0", "epoch_days = ^0"});
   expect_error(with_eigen("epoch_days = -1"),
-               {"protocol[0].epoch_days", "expected an epoch length in days in (0, 1e4], got -1", "epoch_days = ^-1"});
+               {"protocol \"eigen\" (protocol[0]).epoch_days", "expected an epoch length in days in (0, 1e4], got -1", "epoch_days = ^-1"});
 }
 
 TEST_CASE("a protocol's delays, veto probability and configuration delay are range-checked") {
-  expect_error(with_eigen("escrow_days = 2e4"), {"protocol[0].escrow_days", "expected an escrow in days in [0, 1e4], got 20000", "2e4"});
+  expect_error(with_eigen("escrow_days = 2e4"), {"protocol \"eigen\" (protocol[0]).escrow_days", "expected an escrow in days in [0, 1e4], got 20000", "2e4"});
   expect_error(with_eigen("veto_window_days = -1"),
-               {"protocol[0].veto_window_days", "expected a veto window in days in [0, 1e4], got -1", "-1"});
+               {"protocol \"eigen\" (protocol[0]).veto_window_days", "expected a veto window in days in [0, 1e4], got -1", "-1"});
   expect_error(with_eigen("resolution_days = 1e5"),
-               {"protocol[0].resolution_days", "expected a resolution delay in days in [0, 1e4], got 100000", "1e5"});
+               {"protocol \"eigen\" (protocol[0]).resolution_days", "expected a resolution delay in days in [0, 1e4], got 100000", "1e5"});
   expect_error(with_eigen("veto_window_days = 1\nveto_probability = 1.5"),
-               {"protocol[0].veto_probability", "expected a probability in [0, 1], got 1.5", "1.5"});
+               {"protocol \"eigen\" (protocol[0]).veto_probability", "expected a probability in [0, 1], got 1.5", "1.5"});
   expect_error(with_eigen("allocation_configuration_days = -17.5"),
-               {"protocol[0].allocation_configuration_days", "expected a configuration delay in days in [0, 1e4], got -17.5", "-17.5"});
+               {"protocol \"eigen\" (protocol[0]).allocation_configuration_days", "expected a configuration delay in days in [0, 1e4], got -17.5", "-17.5"});
   expect_error(with_eigen("redistribution = \"yes\""),
-               {"protocol[0].redistribution", "expected true or false, got a string", "\"yes\""});
+               {"protocol \"eigen\" (protocol[0]).redistribution", "expected true or false, got a string", "\"yes\""});
 }
 
 TEST_CASE("a veto needs a window to be cast in") {
   expect_error(with_eigen("veto_probability = 0.5"),
-               {"protocol[0].veto_probability", "a veto needs a window: give 'veto_window_days' or 'resolution_days' > 0",
+               {"protocol \"eigen\" (protocol[0]).veto_probability", "a veto needs a window: give 'veto_window_days' or 'resolution_days' > 0",
                 "veto_probability = ^0.5"});
   parse(with_eigen("veto_probability = 0.5\nresolution_days = 7").text());  // ELIP-016's resolution delay is a window
 }
 
 TEST_CASE("a veto delay without a veto probability has no effect and is an error") {
   expect_error(with_eigen("veto_window_days = 1\nveto_delay_days = 0.5"),
-               {"protocol[0].veto_delay_days", "has no effect: no one vetoes with veto_probability = 0", "veto_delay_days = ^0.5"});
+               {"protocol \"eigen\" (protocol[0]).veto_delay_days", "has no effect: no one vetoes with veto_probability = 0", "veto_delay_days = ^0.5"});
   expect_error(with_eigen("veto_window_days = 1\nveto_probability = 0\nveto_delay_days = 0.5"),
-               {"protocol[0].veto_delay_days", "has no effect", "veto_delay_days = ^0.5"});
+               {"protocol \"eigen\" (protocol[0]).veto_delay_days", "has no effect", "veto_delay_days = ^0.5"});
 }
 
 TEST_CASE("a veto delay's support must lie in [0, 1e4] days") {
   expect_error(with_eigen("veto_window_days = 1\nveto_probability = 0.5\nveto_delay_days = { dist = \"normal\", mean = 1, sd = 1, min = -1 }"),
-               {"protocol[0].veto_delay_days", "expected a reaction time in days in [0, 1e4], but", ""});
+               {"protocol \"eigen\" (protocol[0]).veto_delay_days", "expected a reaction time in days in [0, 1e4], but", ""});
 }
 
 TEST_CASE("a slashing window must last longer than 0 days") {
   expect_error(with_eigen("slashing_window_days = 0"),
-               {"protocol[0].slashing_window_days", "(0, 1e4], got 0 (leave the key out for no limit)", "slashing_window_days = ^0"});
-  expect_error(with_eigen("slashing_window_days = inf"), {"protocol[0].slashing_window_days", "got inf", ""});
+               {"protocol \"eigen\" (protocol[0]).slashing_window_days", "(0, 1e4], got 0 (leave the key out for no limit)", "slashing_window_days = ^0"});
+  expect_error(with_eigen("slashing_window_days = inf"), {"protocol \"eigen\" (protocol[0]).slashing_window_days", "got inf", ""});
 }
 
 TEST_CASE("a slash delay that always exceeds the protocol's slashing window is an error naming both") {
   expect_error(with_oracle("slashing_window_days = 7", "slash_delay_days = { dist = \"uniform\", min = 8, max = 10 }"),
-               {"avs[0].slash_delay_days",
+               {"avs \"oracle\" (avs[0]).slash_delay_days",
                 "every slash would lapse: the delay is at least 8 days, more than protocol \"eigen\"'s slashing_window_days = 7",
                 "slash_delay_days = ^{"});
   // Some slashes lapse, others do not: valid.
@@ -1652,12 +1652,12 @@ TEST_CASE("a slash delay that always exceeds the protocol's slashing window is a
   CHECK(m.avs[0].slash_delay_days.a == 5.0);
   // Without a window any delay is valid.
   parse(with_oracle("", "slash_delay_days = 30").text());
-  expect_error(with_oracle("", "slash_delay_days = -1"), {"avs[0].slash_delay_days", "expected a delay in days in [0, 1e4], got -1", "-1"});
+  expect_error(with_oracle("", "slash_delay_days = -1"), {"avs \"oracle\" (avs[0]).slash_delay_days", "expected a delay in days in [0, 1e4], got -1", "-1"});
 }
 
 TEST_CASE("a redistributable AVS needs a protocol that allows redistribution") {
   expect_error(with_oracle("", "redistributable = true"),
-               {"avs[0].redistributable", "protocol \"eigen\" does not allow redistribution: set redistribution = true on it",
+               {"avs \"oracle\" (avs[0]).redistributable", "protocol \"eigen\" does not allow redistribution: set redistribution = true on it",
                 "redistributable = ^true"});
   parse(with_oracle("redistribution = true", "redistributable = true").text());
   parse(with_oracle("", "redistributable = false").text());
@@ -1665,10 +1665,10 @@ TEST_CASE("a redistributable AVS needs a protocol that allows redistribution") {
 
 TEST_CASE("an AVS's key compromise needs a redistributable operator set") {
   expect_error(with_oracle("redistribution = true", "key_compromise = { annual_probability = 0.01 }"),
-               {"avs[0].key_compromise", "a thief gains only from a redistributable operator set (burning profits nobody)",
+               {"avs \"oracle\" (avs[0]).key_compromise", "a thief gains only from a redistributable operator set (burning profits nobody)",
                 "key_compromise = ^{"});
   expect_error(with_oracle("redistribution = true", "redistributable = false\nkey_compromise = { annual_probability = 0.01 }"),
-               {"avs[0].key_compromise", "a thief gains only from a redistributable operator set", ""});
+               {"avs \"oracle\" (avs[0]).key_compromise", "a thief gains only from a redistributable operator set", ""});
 }
 
 TEST_CASE("a key compromise table is strict and its values are checked") {
@@ -1677,30 +1677,30 @@ TEST_CASE("a key compromise table is strict and its values are checked") {
     return with_oracle(proto, "redistributable = true\nkey_compromise = " + std::string(table));
   };
   parse(keys("{ rate_per_year = 0.1, drain = { dist = \"beta\", alpha = 2, beta = 2 } }").text());
-  expect_error(keys("{ rate_per_year = 0.1, drains = 0.5 }"), {"avs[0].key_compromise.drains", kUnknownKey, "drains"});
+  expect_error(keys("{ rate_per_year = 0.1, drains = 0.5 }"), {"avs \"oracle\" (avs[0]).key_compromise.drains", "unknown key; did you mean 'drain'?", "drains"});
   expect_error(keys("{ annual_probability = 0.1, rate_per_year = 0.1 }"),
-               {"avs[0].key_compromise.rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", ""});
-  expect_error(keys("{ annual_probability = 1 }"), {"avs[0].key_compromise.annual_probability", "expected an annual probability below 1", ""});
+               {"avs \"oracle\" (avs[0]).key_compromise.rate_per_year", "give either 'annual_probability' or 'rate_per_year', not both", ""});
+  expect_error(keys("{ annual_probability = 1 }"), {"avs \"oracle\" (avs[0]).key_compromise.annual_probability", "expected an annual probability below 1", ""});
   expect_error(keys("{ rate_per_year = 0.1, drain = 1.5 }"),
-               {"avs[0].key_compromise.drain", "expected a drained share in [0, 1], got 1.5", "1.5"});
+               {"avs \"oracle\" (avs[0]).key_compromise.drain", "expected a drained share in [0, 1], got 1.5", "1.5"});
   expect_error(keys("{ rate_per_year = 0.1, pause_probability = -0.1 }"),
-               {"avs[0].key_compromise.pause_probability", "expected a probability in [0, 1], got -0.1", "-0.1"});
+               {"avs \"oracle\" (avs[0]).key_compromise.pause_probability", "expected a probability in [0, 1], got -0.1", "-0.1"});
   expect_error(keys("{ rate_per_year = 0.1, pause_probability = 0.5, pause_delay_days = -2 }"),
-               {"avs[0].key_compromise.pause_delay_days", "expected a reaction time in days in [0, 1e4], got -2", "-2"});
-  expect_error(keys("0.1"), {"avs[0].key_compromise", "expected a table, got a float", ""});
+               {"avs \"oracle\" (avs[0]).key_compromise.pause_delay_days", "expected a reaction time in days in [0, 1e4], got -2", "-2"});
+  expect_error(keys("0.1"), {"avs \"oracle\" (avs[0]).key_compromise", "expected a table, got a float", ""});
 }
 
 TEST_CASE("a pause delay without a pause probability has no effect and is an error") {
   expect_error(with_oracle("redistribution = true\nresolution_days = 7",
                            "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_delay_days = 1 }"),
-               {"avs[0].key_compromise.pause_delay_days", "has no effect: no one pauses with pause_probability = 0",
+               {"avs \"oracle\" (avs[0]).key_compromise.pause_delay_days", "has no effect: no one pauses with pause_probability = 0",
                 "pause_delay_days = ^1"});
 }
 
 TEST_CASE("an AVS's key compromise can be paused only within a veto window or resolution delay") {
   expect_error(with_oracle("redistribution = true",
                            "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }"),
-               {"avs[0].key_compromise.pause_probability",
+               {"avs \"oracle\" (avs[0]).key_compromise.pause_probability",
                 "no window to pause in: protocol \"eigen\" has veto_window_days + resolution_days = 0", "pause_probability = ^0.5"});
   parse(with_oracle("redistribution = true\nveto_window_days = 1",
                     "redistributable = true\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }")
@@ -1709,20 +1709,20 @@ TEST_CASE("an AVS's key compromise can be paused only within a veto window or re
 
 TEST_CASE("an operator's allocation delay is range-checked") {
   expect_error(Scenario().replace("stake_eth = 6400", "stake_eth = 6400\nallocation_delay_days = -1"),
-               {"operator[1].allocation_delay_days", "expected an allocation delay in days in [0, 1e4], got -1", "-1"});
+               {"operator \"op-b\" (operator[1]).allocation_delay_days", "expected an allocation delay in days in [0, 1e4], got -1", "-1"});
 }
 
 TEST_CASE("a BTC operator has no allocation delay and no key to redistribute with") {
   expect_error(Scenario().append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\nallocation_delay_days = 1\n"),
-               {"operator[2].allocation_delay_days", "a BTC operator's stake is time-locked on Bitcoin", "allocation_delay_days = ^1"});
+               {"operator \"fp\" (operator[2]).allocation_delay_days", "a BTC operator's stake is time-locked on Bitcoin", "allocation_delay_days = ^1"});
   expect_error(Scenario().append("[[operator]]\nname = \"fp\"\nasset = \"BTC\"\nstake_btc = 10\nkey_compromise = { rate_per_year = 1 }\n"),
-               {"operator[2].key_compromise", "Babylon's slashing burns, it does not redistribute", ""});
+               {"operator \"fp\" (operator[2]).key_compromise", "Babylon's slashing burns, it does not redistribute", ""});
 }
 
 TEST_CASE("an operator's key compromise must reach stake restaked through a redistributing protocol") {
   // op-a's stake is restaked through eigen (lrt-x), which does not redistribute.
   expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }"),
-               {"operator[0].key_compromise",
+               {"operator \"op-a\" (operator[0]).key_compromise",
                 "operator \"op-a\"'s key_compromise reaches no stake: no token position (a liquid staking token, 'staked_with') "
                 "is delegated to it through a protocol with redistribution = true",
                 "key_compromise = ^{"});
@@ -1730,12 +1730,12 @@ TEST_CASE("an operator's key compromise must reach stake restaked through a redi
   expect_error(Scenario()
                    .replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\nredistribution = true")
                    .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }"),
-               {"operator[0].key_compromise", "redistributes neither native ETH", "key_compromise = ^{"});
+               {"operator \"op-a\" (operator[0]).key_compromise", "redistributes neither native ETH", "key_compromise = ^{"});
   // op-b only holds an lst's stake: nothing restaked at all, even with every protocol redistributing.
   expect_error(with_eigen("redistribution = true")
                    .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nredistribution = true")
                    .replace("stake_eth = 6400", "stake_eth = 6400\nkey_compromise = { rate_per_year = 0.1 }"),
-               {"operator[1].key_compromise", "operator \"op-b\"'s key_compromise reaches no stake", ""});
+               {"operator \"op-b\" (operator[1]).key_compromise", "operator \"op-b\"'s key_compromise reaches no stake", ""});
   parse(with_eigen("redistribution = true")
             .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1 }")
             .text());
@@ -1744,7 +1744,7 @@ TEST_CASE("an operator's key compromise must reach stake restaked through a redi
 TEST_CASE("an operator's key compromise can be paused only through a protocol with a window") {
   const std::string_view key = "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 0.1, pause_probability = 0.5 }";
   expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", key),
-               {"operator[0].key_compromise.pause_probability",
+               {"operator \"op-a\" (operator[0]).key_compromise.pause_probability",
                 "no time to pause in: the redistributing protocols operator \"op-a\"'s stake is restaked through all drain it "
                 "at once (no allocation delay, escrow, veto window or resolution delay)",
                 "pause_probability = ^0.5"});
@@ -1753,7 +1753,7 @@ TEST_CASE("an operator's key compromise can be paused only through a protocol wi
   const std::string delayed = std::string(key) + "\nallocation_delay_days = 3";
   parse(with_eigen("redistribution = true\nallocation_configuration_days = 17.5").replace("groups = [\"cloud\"]", delayed).text());
   expect_error(with_eigen("redistribution = true").replace("groups = [\"cloud\"]", delayed),
-               {"operator[0].key_compromise.pause_probability", "no time to pause in", "pause_probability = ^0.5"});
+               {"operator \"op-a\" (operator[0]).key_compromise.pause_probability", "no time to pause in", "pause_probability = ^0.5"});
   // So does a unique-mode escrow, for the stake allocated to AVSs.
   parse(with_eigen("redistribution = true\nescrow_days = 14").replace("groups = [\"cloud\"]", key).text());
 }
@@ -1763,7 +1763,7 @@ TEST_CASE("a key compromise of an AVS must reach token stake, and only ETH sets 
   expect_error(Scenario()
                    .replace("slashing_mode = \"unique\"", "slashing_mode = \"unique\"\nredistribution = true")
                    .replace("faulty_fraction = 0.25", "faulty_fraction = 0.25\nredistributable = true\nkey_compromise = { rate_per_year = 0.1 }"),
-               {"avs[0].key_compromise",
+               {"avs \"oracle\" (avs[0]).key_compromise",
                 "AVS \"oracle\"'s key_compromise reaches no token stake: no position restaked with its operators through protocol "
                 "\"eigen\" is a liquid staking token ('staked_with'), and ELIP-006 does not redistribute native ETH",
                 "key_compromise = ^{"});
@@ -1772,37 +1772,37 @@ TEST_CASE("a key compromise of an AVS must reach token stake, and only ETH sets 
                    .replace("slashing_mode = \"shared\"", "slashing_mode = \"shared\"\nredistribution = true")
                    .append(std::string(kBtcHolder) + "\n[[avs]]\nname = \"btc-chain\"\nprotocol = \"symb\"\noperators = [\"fp\"]\n"
                            "redistributable = true\n"),
-               {"avs[2].redistributable", "an AVS secured by BTC cannot redistribute", "redistributable = ^true"});
+               {"avs \"btc-chain\" (avs[2]).redistributable", "an AVS secured by BTC cannot redistribute", "redistributable = ^true"});
 }
 
 TEST_CASE("a slash delay needs slashing conditions to delay") {
   expect_error(Scenario().replace("operators = [\"op-a\", \"op-b\"]", "operators = [\"op-a\", \"op-b\"]\nslash_delay_days = 2"),
-               {"avs[1].slash_delay_days", "has no effect: the AVS has no slashing conditions", "slash_delay_days = ^2"});
+               {"avs \"bridge-check\" (avs[1]).slash_delay_days", "has no effect: the AVS has no slashing conditions", "slash_delay_days = ^2"});
 }
 
 TEST_CASE("key compromises count in the event budget at their rate keys") {
   expect_error(with_oracle("redistribution = true", "redistributable = true\nkey_compromise = { rate_per_year = 2e5 }"),
-               {"avs[0].key_compromise.rate_per_year",
+               {"avs \"oracle\" (avs[0]).key_compromise.rate_per_year",
                 "key compromise of AVS \"oracle\" expects 200000 events per trial (200000 per year over 365 days); with every "
                 "source, 200000",
                 "rate_per_year = ^2e5"});
   expect_error(with_eigen("redistribution = true")
                    .replace("groups = [\"cloud\"]", "groups = [\"cloud\"]\nkey_compromise = { rate_per_year = 3e5 }"),
-               {"operator[0].key_compromise.rate_per_year",
+               {"operator \"op-a\" (operator[0]).key_compromise.rate_per_year",
                 "key compromise of operator \"op-a\" expects 300000 events per trial", "rate_per_year = ^3e5"});
 }
 
 TEST_CASE("a withdrawal names a holder and exactly one of day and after_fault_days") {
   expect_error(Scenario().append("[[withdrawal]]\nday = 10\n"), {"withdrawal[0]", "missing required key 'holder'", ""});
   expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-q\"\nday = 10\n"),
-               {"withdrawal[0].holder", "unknown holder \"lrt-q\" (defined: lrt-x, lst-y)", "\"lrt-q\""});
+               {"withdrawal[0].holder", "unknown holder \"lrt-q\"; did you mean \"lrt-x\"? (defined: lrt-x, lst-y)", "\"lrt-q\""});
   expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 10\nafter_fault_days = 1\n"),
                {"withdrawal[0].after_fault_days", "give either 'day' (a day of the horizon) or 'after_fault_days'",
                 "after_fault_days = ^1"});
   expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nshare = 0.5\n"),
                {"withdrawal[0]", "missing 'day' (a day of the horizon) or 'after_fault_days'", ""});
   expect_error(Scenario().append("[[withdrawal]]\nholder = \"lrt-x\"\nday = 10\nexit_queue = 1\n"),
-               {"withdrawal[0].exit_queue", kUnknownKey, "exit_queue = 1"});
+               {"withdrawal[0].exit_queue", "unknown key; did you mean 'exit_queue_eth'?", "exit_queue = 1"});
 }
 
 TEST_CASE("a withdrawal's day, delay, share and exit queue are range-checked") {
@@ -1963,58 +1963,58 @@ TEST_CASE("a scenario without markets has none") {
 
 TEST_CASE("a token names an ETH holder with a token, once, and needs a pool") {
   expect_error(with_markets().replace("holder = \"lrt-x\"", "holder = \"nobody\""),
-               {"token[0].holder", "unknown holder \"nobody\" (defined: lrt-x, lst-y)", "holder = ^\"nobody\""});
+               {"token \"tok-x\" (token[0]).holder", "unknown holder \"nobody\" (defined: lrt-x, lst-y)", "holder = ^\"nobody\""});
   expect_error(with_markets().replace("pool = { kind = \"stableswap\", eth = 500, amplification = 100, lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]] }", ""),
-               {"token[0]", "missing required table 'pool' (the token's liquidity against ETH)", ""});
+               {"token \"tok-x\" (token[0])", "missing required table 'pool' (the token's liquidity against ETH)", ""});
   expect_error(with_markets().append("[[token]]\nname = \"tok-z\"\nholder = \"lrt-x\"\npool = { kind = \"constant_product\", eth = 1 }"),
-               {"token[1].holder", "holder \"lrt-x\" already has token \"tok-x\": one token per holder", ""});
+               {"token \"tok-z\" (token[1]).holder", "holder \"lrt-x\" already has token \"tok-x\": one token per holder", ""});
   expect_error(with_markets().append("[[token]]\nname = \"tok-x\"\nholder = \"lst-y\"\npool = { kind = \"constant_product\", eth = 1 }"),
-               {"token[1].name", "duplicate token name \"tok-x\"", ""});
-  expect_error(with_markets().replace("name = \"tok-x\"", "name = \"tok-x\"\ncolour = 1"), {"token[0].colour", kUnknownKey, ""});
+               {"token \"tok-x\" (token[1]).name", "duplicate token name \"tok-x\"", ""});
+  expect_error(with_markets().replace("name = \"tok-x\"", "name = \"tok-x\"\ncolour = 1"), {"token \"tok-x\" (token[0]).colour", kUnknownKey, ""});
 }
 
 TEST_CASE("a token's pool is checked: kind, depth, fee and the keys of its kind") {
   const std::string pool = "pool = { kind = \"stableswap\", eth = 500, amplification = 100, lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]] }";
   expect_error(with_markets().replace(pool, "pool = { kind = \"v3\", eth = 500 }"),
-               {"token[0].pool.kind", "expected \"constant_product\" (Uniswap v2), \"weighted\" (Balancer) or \"stableswap\" (Curve)", ""});
+               {"token \"tok-x\" (token[0]).pool.kind", "expected \"constant_product\" (Uniswap v2), \"weighted\" (Balancer) or \"stableswap\" (Curve)", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 0 }"),
-               {"token[0].pool.eth", "got 0 (a pool needs both sides)", ""});
+               {"token \"tok-x\" (token[0]).pool.eth", "got 0 (a pool needs both sides)", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 10, fee = 0.6 }"),
-               {"token[0].pool.fee", "expected a fee share in [0, 0.5]", ""});
+               {"token \"tok-x\" (token[0]).pool.fee", "expected a fee share in [0, 0.5]", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"constant_product\", eth = 10, amplification = 5 }"),
-               {"token[0].pool.amplification", "only a StableSwap pool has an amplification", ""});
+               {"token \"tok-x\" (token[0]).pool.amplification", "only a StableSwap pool has an amplification", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"stableswap\", eth = 10, token_weight = 0.8 }"),
-               {"token[0].pool.token_weight", "only a weighted pool has weights", ""});
+               {"token \"tok-x\" (token[0]).pool.token_weight", "only a weighted pool has weights", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"weighted\", eth = 10, token_weight = 1 }"),
-               {"token[0].pool.token_weight", "expected the token's weight in (0, 1), got 1", ""});
+               {"token \"tok-x\" (token[0]).pool.token_weight", "expected the token's weight in (0, 1), got 1", ""});
   expect_error(with_markets().replace(pool, "pool = { kind = \"stableswap\", eth = 10, amplification = 0 }"),
-               {"token[0].pool.amplification", "expected the whitepaper's A in (0, 1e6], got 0", ""});
+               {"token \"tok-x\" (token[0]).pool.amplification", "expected the whitepaper's A in (0, 1e6], got 0", ""});
 }
 
 TEST_CASE("a pool's LP withdrawal curve has increasing discounts and non-decreasing shares below 1") {
   const std::string curve = "lp_withdrawal = [[0.02, 0.1], [0.2, 0.8]]";
   expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 0.1], [0.02, 0.8]]"),
-               {"token[0].pool.lp_withdrawal[1][0]", "expected discounts strictly increasing, got 0.02 after 0.02", ""});
+               {"token \"tok-x\" (token[0]).pool.lp_withdrawal[1][0]", "expected discounts strictly increasing, got 0.02 after 0.02", ""});
   expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 0.5], [0.2, 0.4]]"),
-               {"token[0].pool.lp_withdrawal[1][1]", "expected shares non-decreasing (a deeper depeg never brings liquidity back), got 0.4 after 0.5", ""});
+               {"token \"tok-x\" (token[0]).pool.lp_withdrawal[1][1]", "expected shares non-decreasing (a deeper depeg never brings liquidity back), got 0.4 after 0.5", ""});
   expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02, 1.0]]"),
-               {"token[0].pool.lp_withdrawal[0][1]", "got 1 (a pool needs both sides)", ""});
+               {"token \"tok-x\" (token[0]).pool.lp_withdrawal[0][1]", "got 1 (a pool needs both sides)", ""});
   expect_error(with_markets().replace(curve, "lp_withdrawal = [[0.02]]"),
-               {"token[0].pool.lp_withdrawal[0]", "expected a point [discount, share withdrawn]", ""});
+               {"token \"tok-x\" (token[0]).pool.lp_withdrawal[0]", "expected a point [discount, share withdrawn]", ""});
   expect_error(with_markets().replace(curve, "lp_withdrawal = [[1.5, 0.2]]"),
-               {"token[0].pool.lp_withdrawal[0][0]", "expected a discount to NAV in [0, 1]", ""});
+               {"token \"tok-x\" (token[0]).pool.lp_withdrawal[0][0]", "expected a discount to NAV in [0, 1]", ""});
 }
 
 TEST_CASE("a token's redemption, sellers and the market grid are range-checked") {
   expect_error(with_markets().replace("opens_after_days = 3", "open = false, opens_after_days = 3"),
-               {"token[0].redemption.opens_after_days", "withdrawals that never open (open = false) have no opening day", ""});
-  expect_error(with_markets().replace("escrow_days = 14", "escrow_days = -1"), {"token[0].redemption.escrow_days", "expected days in [0, 3650]", ""});
+               {"token \"tok-x\" (token[0]).redemption.opens_after_days", "withdrawals that never open (open = false) have no opening day", ""});
+  expect_error(with_markets().replace("escrow_days = 14", "escrow_days = -1"), {"token \"tok-x\" (token[0]).redemption.escrow_days", "expected days in [0, 3650]", ""});
   expect_error(with_markets().replace("arbitrage_capital_eth = 200", "arbitrage_capital_eth = 200, required_return = -0.1"),
-               {"token[0].redemption.required_return", "expected a yearly return in [0, 10]", ""});
-  expect_error(with_markets().replace("trigger = 0.02", "trigger = 1.5"), {"token[0].sellers.trigger", "expected a fall in [0, 1]", ""});
-  expect_error(with_markets().replace("hours = 12", "hours = 0"), {"token[0].sellers.hours", "expected hours in (0, 8760], got 0", ""});
+               {"token \"tok-x\" (token[0]).redemption.required_return", "expected a yearly return in [0, 10]", ""});
+  expect_error(with_markets().replace("trigger = 0.02", "trigger = 1.5"), {"token \"tok-x\" (token[0]).sellers.trigger", "expected a fall in [0, 1]", ""});
+  expect_error(with_markets().replace("hours = 12", "hours = 0"), {"token \"tok-x\" (token[0]).sellers.hours", "expected hours in (0, 8760], got 0", ""});
   expect_error(with_markets().replace("share = { dist = \"uniform\", min = 0.01, max = 0.05 }", "share = { dist = \"uniform\", min = 0.5, max = 1.5 }"),
-               {"token[0].sellers.share", "a share of the supply in [0, 1]", ""});
+               {"token \"tok-x\" (token[0]).sellers.share", "a share of the supply in [0, 1]", ""});
   expect_error(with_markets().replace("episode_days = 5", "episode_days = 0"), {"market.episode_days", "expected a duration in days in (0, 365], got 0", ""});
   expect_error(with_markets().replace("step_hours = 2", "step_hours = 0.01"),
                {"market.step_hours", "an episode of 5 days in steps of 0.01 hours has 12000 steps; at most 8760", ""});
@@ -2023,32 +2023,32 @@ TEST_CASE("a token's redemption, sellers and the market grid are range-checked")
 
 TEST_CASE("a lending market's rules, oracle and borrowers are checked") {
   expect_error(with_markets().replace("token = \"tok-x\"\nrules = \"aave_v3\"", "token = \"tok-q\"\nrules = \"aave_v3\""),
-               {"lending_market[0].token", "unknown token \"tok-q\" (defined: tok-x)", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).token", "unknown token \"tok-q\"; did you mean \"tok-x\"? (defined: tok-x)", ""});
   expect_error(with_markets().replace("ltv = 0.93", "ltv = 0.96"),
-               {"lending_market[0].ltv", "expected a loan-to-value in (0, liquidation_threshold = 0.95], got 0.96", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).ltv", "expected a loan-to-value in (0, liquidation_threshold = 0.95], got 0.96", ""});
   expect_error(with_markets().replace("liquidation_bonus = 0.01", "liquidation_bonus = 0.1"),
-               {"lending_market[0].liquidation_bonus", "expected liquidation_threshold x (1 + bonus) <= 1 (Aave's PoolConfigurator)", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).liquidation_bonus", "expected liquidation_threshold x (1 + bonus) <= 1 (Aave's PoolConfigurator)", ""});
   expect_error(with_markets().replace("lltv = 0.86", "lltv = 0.86\nliquidation_bonus = 0.05"),
-               {"lending_market[1].liquidation_bonus", "a Morpho Blue market has one LLTV ('lltv')", ""});
+               {"lending_market \"morpho-x\" (lending_market[1]).liquidation_bonus", "a Morpho Blue market has one LLTV ('lltv')", ""});
   expect_error(with_markets().replace("ltv = 0.93", "ltv = 0.93\nlltv = 0.9"),
-               {"lending_market[0].lltv", "an Aave v3 market has ltv, liquidation_threshold and liquidation_bonus, not an LLTV", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).lltv", "an Aave v3 market has ltv, liquidation_threshold and liquidation_bonus, not an LLTV", ""});
   expect_error(with_markets().replace("oracle = \"exchange_rate\"", "oracle = \"chainlink\""),
-               {"lending_market[0].oracle", "expected \"exchange_rate\" (NAV, as Aave prices LRTs), \"market_spot\"", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).oracle", "expected \"exchange_rate\" (NAV, as Aave prices LRTs), \"market_spot\"", ""});
   expect_error(with_markets().replace("twap_window_days = 0.5", ""),
-               {"lending_market[1]", "missing required key 'twap_window_days'", ""});
+               {"lending_market \"morpho-x\" (lending_market[1])", "missing required key 'twap_window_days'", ""});
   expect_error(with_markets().replace("oracle = \"exchange_rate\"", "oracle = \"exchange_rate\"\ntwap_window_days = 1"),
-               {"lending_market[0].twap_window_days", "only a time-weighted oracle has a window", ""});
-  expect_error(with_markets().replace("debt_eth = 400", "debt_eth = 0"), {"lending_market[0].debt_eth", "expected ETH borrowed in (0, 1e10], got 0", ""});
-  expect_error(with_markets().replace("buckets = 4", "buckets = 0"), {"lending_market[0].buckets", "a number of buckets in [1, 1000]", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).twap_window_days", "only a time-weighted oracle has a window", ""});
+  expect_error(with_markets().replace("debt_eth = 400", "debt_eth = 0"), {"lending_market \"aave-x\" (lending_market[0]).debt_eth", "expected ETH borrowed in (0, 1e10], got 0", ""});
+  expect_error(with_markets().replace("buckets = 4", "buckets = 0"), {"lending_market \"aave-x\" (lending_market[0]).buckets", "a number of buckets in [1, 1000]", ""});
   expect_error(with_markets().replace("leverage = 4", ""),
-               {"lending_market[1]", "missing the borrowers: 'health_factor' or 'leverage' (a number or a distribution)", ""});
+               {"lending_market \"morpho-x\" (lending_market[1])", "missing the borrowers: 'health_factor' or 'leverage' (a number or a distribution)", ""});
   expect_error(with_markets().replace("leverage = 4", "leverage = 4\nhealth_factor = 1.1"),
-               {"lending_market[1]", "give the borrowers' 'health_factor' or their 'leverage', not both", ""});
+               {"lending_market \"morpho-x\" (lending_market[1])", "give the borrowers' 'health_factor' or their 'leverage', not both", ""});
   // Borrowers start healthy: HF >= 1, leverage <= 1 / (1 - LT) (7.14286 at LLTV 86%).
   expect_error(with_markets().replace("health_factor = { dist = \"uniform\", min = 1.0, max = 1.2 }", "health_factor = { dist = \"uniform\", min = 0.9, max = 1.2 }"),
-               {"lending_market[0].health_factor", "a health factor in [1, 1000]", ""});
-  expect_error(with_markets().replace("leverage = 4", "leverage = 8"), {"lending_market[1].leverage", "a leverage in (1, 1 / (1 - LT)] = (1, 7.14286]", ""});
-  expect_error(with_markets().replace("leverage = 4", "leverage = 1"), {"lending_market[1].leverage", "expected a leverage above 1 (a loop borrows), got 1", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).health_factor", "a health factor in [1, 1000]", ""});
+  expect_error(with_markets().replace("leverage = 4", "leverage = 8"), {"lending_market \"morpho-x\" (lending_market[1]).leverage", "a leverage in (1, 1 / (1 - LT)] = (1, 7.14286]", ""});
+  expect_error(with_markets().replace("leverage = 4", "leverage = 1"), {"lending_market \"morpho-x\" (lending_market[1]).leverage", "expected a leverage above 1 (a loop borrows), got 1", ""});
 }
 
 TEST_CASE("a forced market shock names a token and a day within the horizon") {
@@ -2057,7 +2057,7 @@ TEST_CASE("a forced market shock names a token and a day within the horizon") {
   CHECK(m.stress.market_shocks[0].token == 0);
   CHECK(m.stress.market_shocks[0].day == 12.5);
   expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-y\"\nday = 1"),
-               {"stress.market_shock[0].token", "unknown token \"tok-y\" (defined: tok-x)", ""});
+               {"stress.market_shock[0].token", "unknown token \"tok-y\"; did you mean \"tok-x\"? (defined: tok-x)", ""});
   expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\"\nday = 400"),
                {"stress.market_shock[0].day", "expected a day within the horizon [0, 365]", ""});
   expect_error(with_markets().append("[stress]\n[[stress.market_shock]]\ntoken = \"tok-x\""),
@@ -2066,13 +2066,160 @@ TEST_CASE("a forced market shock names a token and a day within the horizon") {
 
 TEST_CASE("closed withdrawals take no queue keys, a bonus stays below 1, a market grid needs a token, sellers' return is ranged") {
   expect_error(with_markets().replace("opens_after_days = 3, buffer_eth = 10", "open = false, buffer_eth = 10"),
-               {"token[0].redemption.buffer_eth", "withdrawals that never open (open = false) have no queue and no arbitrage through it", ""});
+               {"token \"tok-x\" (token[0]).redemption.buffer_eth", "withdrawals that never open (open = false) have no queue and no arbitrage through it", ""});
   expect_error(with_markets().replace("ltv = 0.93\nliquidation_threshold = 0.95\nliquidation_bonus = 0.01", "ltv = 0.3\nliquidation_threshold = 0.4\nliquidation_bonus = 1"),
-               {"lending_market[0].liquidation_bonus", "expected a bonus share in [0, 1), got 1", ""});
+               {"lending_market \"aave-x\" (lending_market[0]).liquidation_bonus", "expected a bonus share in [0, 1), got 1", ""});
   expect_error(Scenario().append("[market]\nepisode_days = 3"), {"market", "a [market] grid without any [[token]] has nothing to run", ""});
   expect_error(with_markets().replace("hours = 12", "hours = 12, required_return = -1"),
-               {"token[0].sellers.required_return", "expected a yearly return in [0, 1000]", ""});
+               {"token \"tok-x\" (token[0]).sellers.required_return", "expected a yearly return in [0, 1000]", ""});
   const Model m = parse(with_markets().replace("hours = 12", "hours = 12, required_return = 2").text());
   CHECK(m.tokens[0].sell_required_return == 2.0);
   CHECK(std::isinf(parse(with_markets().text()).tokens[0].sell_required_return));
+}
+
+// --- every error at once, names in paths, did you mean ---------------------------------------------
+
+namespace {
+
+using restake::ScenarioErrors;
+
+// Every error parsing `text` reports (a ScenarioErrors, or one ScenarioError), in file order.
+std::vector<ScenarioError> errors_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const ScenarioErrors& e) {
+    return e.errors;
+  } catch (const ScenarioError& e) {
+    return {e};
+  }
+  FAIL("the scenario parsed, but errors were expected");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("independent errors in different tables and entries are all reported, in file order") {
+  const Scenario s = Scenario()
+                         .replace("trials = 10", "trials = 0")
+                         .replace("  fraction = 0.1", "  fraction = 1.5")
+                         .replace("positions = [{ operator = \"op-b\", stake_eth = 2000 }]",
+                                  "positions = [{ operator = \"op-bb\", stake_eth = 2000 }]");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].key == "simulation.trials");
+  CHECK(all[0].line == locate(s.text(), "trials = 0").line);
+  CHECK(all[1].key == "avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).fraction");
+  CHECK(contains(all[1].what(), "expected a slashed share in [0, 1], got 1.5"));
+  CHECK(all[1].line == locate(s.text(), "fraction = 1.5").line);
+  CHECK(all[2].key == "lst \"lst-y\" (lst[0]).positions[0].operator");
+  CHECK(contains(all[2].what(), "unknown operator \"op-bb\"; did you mean \"op-b\"? (defined: op-a, op-b)"));
+  // As a ScenarioError it is the first; what() is every message, one per line.
+  try {
+    parse(s.text());
+  } catch (const ScenarioErrors& e) {
+    CHECK(e.key == "simulation.trials");
+    CHECK(std::string(e.what()) == std::string(all[0].what()) + "\n" + all[1].what() + "\n" + all[2].what());
+  }
+}
+
+TEST_CASE("an error stops its own entry only: the next entry of the same array is still checked") {
+  const Scenario s = Scenario()
+                         .replace("loss_given_failure = { dist = \"uniform\", min = 0.05, max = 0.5 }",
+                                  "loss_given_failure = 2")
+                         .replace("annual_failure_probability = 0.02", "annual_failure_probability = 1");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].key == "contract \"core\" (contract[0]).loss_given_failure");
+  CHECK(all[1].key == "contract \"vault\" (contract[1]).annual_failure_probability");
+}
+
+TEST_CASE("the elements of one list in an entry are each checked: two bad slashing conditions, two bad positions") {
+  const Scenario s = Scenario()
+                         .replace("  fraction = 0.1", "  fraction = 1.5")
+                         .replace("  [avs.rewards]", "  [[avs.slashing]]\n  name = \"late\"\n  rate_per_year = 0.1\n  fraction = 2\n  [avs.rewards]")
+                         .replace("positions = [{ operator = \"op-a\", stake_eth = 1000 }]",
+                                  "positions = [{ operator = \"op-q\", stake_eth = 1000 }, { operator = \"op-a\", stake_eth = 1000, protocl = \"eigen\" }]");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].key == "avs \"oracle\" (avs[0]).slashing \"bad-price\" (slashing[0]).fraction");
+  CHECK(all[1].key == "avs \"oracle\" (avs[0]).slashing \"late\" (slashing[1]).fraction");
+  CHECK(all[2].key == "lrt \"lrt-x\" (lrt[0]).positions[0].operator");
+  CHECK(contains(all[2].what(), "unknown operator \"op-q\" (defined: op-a, op-b)"));
+  CHECK(all[3].key == "lrt \"lrt-x\" (lrt[0]).positions[1].protocl");
+  CHECK(contains(all[3].what(), "did you mean 'protocol'?"));
+}
+
+TEST_CASE("an entry naming an entry with errors stops quietly: its error is reported once") {
+  // op-b is broken; the AVS, the lst position and nothing else that names it adds an error.
+  const Scenario s = Scenario().replace("stake_eth = 6400", "stake_eth = 6401");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].key == "operator \"op-b\" (operator[1]).stake_eth");
+}
+
+TEST_CASE("every unknown key of a table is listed, each with the closest key it may have meant") {
+  const Scenario s = Scenario().replace("annual_probability = 0.04\nfraction = 0.3",
+                                        "anual_probability = 0.04\nfractoin = 0.3\ncolour = 1");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 3);  // and no "missing 'fraction'": a misspelt key is not also missing
+  CHECK(all[0].key == "group \"cloud\" (group[0]).anual_probability");
+  CHECK(contains(all[0].what(), "unknown key; did you mean 'annual_probability'? (expected one of: name, annual_probability"));
+  CHECK(all[1].key == "group \"cloud\" (group[0]).fractoin");
+  CHECK(contains(all[1].what(), "did you mean 'fraction'?"));
+  CHECK(all[2].key == "group \"cloud\" (group[0]).colour");
+  CHECK(contains(all[2].what(), "unknown key (check the spelling; expected one of:"));
+}
+
+TEST_CASE("a misspelt name suggests the closest defined name, and no guess when two are as close") {
+  expect_error(Scenario().replace("groups = [\"cloud\"]", "groups = [\"clowd\"]"),
+               {"operator \"op-a\" (operator[0]).groups[0]", "unknown group \"clowd\"; did you mean \"cloud\"? (defined: cloud)",
+                "\"clowd\""});
+  expect_error(Scenario().replace("covers = [\"avs_slashing\"]", "covers = [\"avs-slashing\"]"),
+               {"pool \"cover\" (pool[0]).covers[0]", "(did you mean \"avs_slashing\"?)", "\"avs-slashing\""});
+  // op-z is one letter away from both op-a and op-b.
+  const ScenarioError e = expect_error(
+      Scenario().replace("positions = [{ operator = \"op-b\", stake_eth = 2000 }]", "positions = [{ operator = \"op-z\", stake_eth = 2000 }]"),
+      {"lst \"lst-y\" (lst[0]).positions[0].operator", "unknown operator \"op-z\" (defined: op-a, op-b)", "\"op-z\""});
+  CHECK(!contains(e.what(), "did you mean"));
+}
+
+TEST_CASE("a misspelt choice suggests the closest accepted text") {
+  expect_error(Scenario().replace("slashing_mode = \"unique\"", "slashing_mode = \"uniqe\""),
+               {"protocol \"eigen\" (protocol[0]).slashing_mode", "expected \"shared\" or \"unique\", got \"uniqe\" (did you mean \"unique\"?)",
+                "\"uniqe\""});
+}
+
+TEST_CASE("closest_match: a third of the letters may differ, neighbours may be swapped, case does not count") {
+  using restake::closest_match;
+  const std::vector<std::string_view> keys{"fraction", "annual_probability", "rate_per_year", "name"};
+  CHECK(closest_match("fratcion", keys) == "fraction");   // a swap is one edit
+  CHECK(closest_match("Fraction", keys) == "fraction");   // case only
+  CHECK(closest_match("fraktoin", keys) == "fraction");   // two edits in eight letters
+  CHECK(closest_match("rate", keys) == std::nullopt);     // nine letters short
+  CHECK(closest_match("nme", keys) == "name");
+  CHECK(closest_match("xyz", keys) == std::nullopt);
+  CHECK(closest_match("nm", {"name", "nx"}) == std::nullopt);  // two letters: only a difference of case
+  CHECK(closest_match("NX", {"name", "nx"}) == "nx");
+  CHECK(closest_match("name", keys) == std::nullopt);  // the word itself is no suggestion
+}
+
+TEST_CASE("the whole-world checks wait for a scenario without other errors") {
+  // The operators hold more than the chain (a world check), and a group's fraction is out of range:
+  // only the group's error, since the world check would read a world that was not fully read.
+  const Scenario s = Scenario()
+                         .replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 1000")
+                         .replace("fraction = 0.3", "fraction = 3");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].key == "group \"cloud\" (group[0]).fraction");
+  expect_error(Scenario().replace("total_active_stake_eth = 34_000_000", "total_active_stake_eth = 1000"),
+               {"(top level)", "more than [ethereum] total_active_stake_eth", ""});
+}
+
+TEST_CASE("an unknown top-level key stops the reading: the names its table would define would all be unknown") {
+  const Scenario s = Scenario().replace("[[group]]", "[[grop]]").replace("trials = 10", "trials = 0");
+  const std::vector<ScenarioError> all = errors_of(s.text());
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].key == "grop");
+  CHECK(contains(all[0].what(), "unknown key; did you mean 'group'?"));
 }

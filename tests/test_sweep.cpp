@@ -251,7 +251,7 @@ TEST_CASE("a point out of the scenario's range is an error at that value naming 
   CHECK(e.column == 21);
   CHECK(e.key == "sweep.parameter[0].values[2]");
   contains(e.what(), "point 2 of 3 (avs.oracle.slashing.wrong-price.annual_probability = 1.0) is rejected by the scenario");
-  contains(e.what(), "dir/world.toml:34:24: avs[0].slashing[0].annual_probability:");  // the scenario's own location
+  contains(e.what(), "dir/world.toml:34:24: avs \"oracle\" (avs[0]).slashing \"wrong-price\" (slashing[0]).annual_probability:");  // the scenario's own location
   // A world check (too much stake on op-beta) points at the position that tips the operator over:
   // here the swept value itself.
   e = sweep_error("[[sweep.parameter]]\npath = \"native.natives.positions[0].stake_eth\"\nlinspace = [4000, 12000, 3]\n");

@@ -294,7 +294,7 @@ int run_command(int argc, char** argv) {
   run_cmd->add_flag("--no-tail", run.no_tail, "Plain Monte Carlo even when the scenario has a [tail] table")->excludes("--tail");
 
   std::string validate_path;
-  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file and exit");
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file, report every error in it, and exit");
   validate_cmd->add_option("scenario", validate_path, "Scenario file")->required();
 
   std::string summary_path;
@@ -383,6 +383,11 @@ int run_command(int argc, char** argv) {
     }
     if (*sweep_cmd) return run_sweep_command(sweep);
     if (*merge_cmd) return run_merge_command(merge);
+  } catch (const ScenarioErrors& e) {
+    // A scenario's errors, all of them (io/scenario.hpp), one per line as a single one is.
+    for (const ScenarioError& each : e.errors) spdlog::error("{}", each.what());
+    if (e.errors.size() > 1) spdlog::error("{}: {} errors", e.file, e.errors.size());
+    return 2;
   } catch (const ScenarioError& e) {
     spdlog::error("{}", e.what());
     return 2;

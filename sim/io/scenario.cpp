@@ -101,18 +101,28 @@ std::optional<double> read_amount(TableReader& f, const std::string& stem, std::
   return e ? e : b;
 }
 
-// Name -> index, with the location of each definition for duplicate errors.
+// Name -> index in the model; kFailed for an entry that has errors.
 using NameIndex = std::map<std::string, std::size_t, std::less<>>;
+constexpr std::size_t kFailed = std::numeric_limits<std::size_t>::max();
 
+// An entry that names one with errors stops there, silently (EntryAbandoned): whatever else it
+// says is about an entity that was not read, and its error is already reported.
 std::size_t resolve(const NameIndex& names, TableReader& f, const std::string& name, const char* what,
                     const toml::source_region& where, const std::string& path) {
   const auto it = names.find(name);
   if (it == names.end()) {
     std::string known;
-    for (const auto& [n, i] : names) known += (known.empty() ? "" : ", ") + n;
+    std::vector<std::string_view> candidates;
+    for (const auto& [n, i] : names) {
+      known += (known.empty() ? "" : ", ") + n;
+      candidates.push_back(n);
+    }
+    const auto near = closest_match(name, candidates);
     f.fail_at(where, path,
-              fmt::format("unknown {} \"{}\" (defined: {})", what, name, known.empty() ? "none" : known));
+              fmt::format("unknown {} \"{}\"{} (defined: {})", what, name, near ? fmt::format("; did you mean \"{}\"?", *near) : "",
+                          known.empty() ? "none" : known));
   }
+  if (it->second == kFailed) throw EntryAbandoned{};
   return it->second;
 }
 
@@ -145,30 +155,39 @@ class Parser {
  public:
   Parser(const toml::table& root, const TomlFile& file) : root_(root, "", file), file_(file) {}
 
+  // Reads every table, recording each error and going on, so that one run reports them all. An
+  // error stops the entry it is in (an [[avs]], a [[stress.outage]], the [market] table): its later
+  // checks would read values that were not; the elements of a list in it are each checked first
+  // (each_element). Three things stop more: an unknown top-level key (a
+  // misspelt [[opertor]] would make every name it defines unknown), an error in [simulation] (its
+  // horizon bounds the days of [[withdrawal]], [[allocation_change]] and [stress], not checked
+  // then), and any error at all before the checks of the whole world (check_world,
+  // check_event_budget, [cascade] in_trials), which need every entity read.
   Model parse() {
     root_.allow({"simulation", "ethereum", "group", "operator", "outage", "contract", "protocol", "avs", "lrt", "lst", "native", "pool",
                  "withdrawal", "allocation_change", "market", "token", "lending_market", "stress", "prices_usd", "cascade", "tail"});
-    read_simulation();
-    read_ethereum();
-    read_contracts();
-    read_groups();
-    read_operators();
-    read_outages();
-    read_protocols();
-    read_avs();
-    read_holders("lrt", HolderKind::Lrt);
-    read_holders("lst", HolderKind::Lst);
-    read_holders("native", HolderKind::Native);
-    read_withdrawals();
-    read_allocation_changes();
-    read_pools();
-    read_market_grid();
-    read_tokens();
-    read_lending_markets();
-    read_stress();
-    read_prices();
-    read_cascade();
-    read_tail();
+    const bool horizon = attempt([&] { read_simulation(); });
+    attempt([&] { read_ethereum(); });
+    attempt([&] { read_contracts(); });
+    attempt([&] { read_groups(); });
+    attempt([&] { read_operators(); });
+    attempt([&] { read_outages(); });
+    attempt([&] { read_protocols(); });
+    attempt([&] { read_avs(); });
+    attempt([&] { read_holders("lrt", HolderKind::Lrt); });
+    attempt([&] { read_holders("lst", HolderKind::Lst); });
+    attempt([&] { read_holders("native", HolderKind::Native); });
+    if (horizon) attempt([&] { read_withdrawals(); });
+    if (horizon) attempt([&] { read_allocation_changes(); });
+    attempt([&] { read_pools(); });
+    attempt([&] { read_market_grid(); });
+    attempt([&] { read_tokens(); });
+    attempt([&] { read_lending_markets(); });
+    if (horizon) attempt([&] { read_stress(); });
+    attempt([&] { read_prices(); });
+    attempt([&] { read_cascade(); });
+    attempt([&] { read_tail(); });
+    if (!errors_.empty()) throw ScenarioErrors(std::move(errors_));
     root_.finish();
     check_world();
     check_event_budget();
@@ -176,6 +195,59 @@ class Parser {
   }
 
  private:
+  // Runs `read`; an error it raises is recorded (all of them, for an unknown keys' list). False if
+  // it raised one, or stopped at an entry with errors (EntryAbandoned).
+  template <class F>
+  bool attempt(F&& read) {
+    try {
+      read();
+      return true;
+    } catch (const ScenarioErrors& e) {
+      errors_.insert(errors_.end(), e.errors.begin(), e.errors.end());
+    } catch (const ScenarioError& e) {
+      errors_.push_back(e);
+    } catch (const EntryAbandoned&) {
+    }
+    return false;
+  }
+
+  // Reads each table of the array of tables `key` with `body(reader, index)`, an entry's errors
+  // not stopping the next entry. `index` is the entry's place in `list`, where the body adds it
+  // last of all; an entry with errors adds nothing, and its name (registered or not yet, as when
+  // an unknown key stopped it first) is kFailed in `names`, so that entries naming it stop
+  // quietly (resolve) instead of calling it unknown. True if every entry was read.
+  template <class T, class F>
+  bool each_entry(TableReader& parent, std::string_view key, NameIndex* names, const std::vector<T>& list, F&& body) {
+    bool all = true;
+    parent.array(key, [&](const toml::node& n, std::size_t, const std::string& path) {
+      const std::size_t index = list.size();
+      const bool read = attempt([&] {
+        TableReader entry = parent.element_reader(n, path);
+        body(entry, index);
+        entry.finish();
+      });
+      all = all && read;
+      if (read || !names) return;
+      for (auto& [name, at] : *names)
+        if (at == index) at = kFailed;
+      const toml::node* name = n.is_table() ? n.as_table()->get("name") : nullptr;
+      if (name && name->is_string()) names->emplace(name->as_string()->get(), kFailed);  // a duplicate keeps the first
+    });
+    return all;
+  }
+
+  // Each element of the array `key` of an entry, read by `each(node, index, path)`, an element's
+  // error not stopping its siblings (two unknown operators in one list are two errors). If one
+  // had an error, the entry stops after them: its later checks would read a part of it.
+  template <class F>
+  void each_element(TableReader& f, std::string_view key, F&& each) {
+    bool all = true;
+    f.array(key, [&](const toml::node& n, std::size_t i, const std::string& path) {
+      all = attempt([&] { each(n, i, path); }) && all;
+    });
+    if (!all) throw EntryAbandoned{};
+  }
+
   std::string unique_name(TableReader& f, NameIndex& names, std::size_t index, const char* what) {
     std::string name = f.required_string("name");
     if (name.empty()) f.fail("name", "expected a non-empty name");
@@ -252,7 +324,7 @@ class Parser {
 
   void read_contracts() {
     std::vector<std::pair<std::vector<const toml::node*>, std::string>> deps;  // resolved after all names are known
-    root_.each_table("contract", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "contract", &contracts_, m_.contracts, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "kind", "annual_failure_probability", "failure_rate_per_year", "loss_given_failure", "depends_on"});
       Contract c;
       c.name = unique_name(f, contracts_, i, "contract");
@@ -266,14 +338,16 @@ class Parser {
       m_.contracts.push_back(std::move(c));
     });
     for (std::size_t i = 0; i < deps.size(); ++i) {
-      for (std::size_t j = 0; j < deps[i].first.size(); ++j) {
-        const auto path = fmt::format("{}[{}]", deps[i].second, j);
-        const std::size_t d = resolve_element(contracts_, root_, *deps[i].first[j], path, "contract");
-        if (d == i) root_.fail_at(deps[i].first[j]->source(), path, "a contract cannot depend on itself");
-        m_.contracts[i].depends_on.push_back(d);
-      }
+      attempt([&] {
+        for (std::size_t j = 0; j < deps[i].first.size(); ++j) {
+          const auto path = fmt::format("{}[{}]", deps[i].second, j);
+          const std::size_t d = resolve_element(contracts_, root_, *deps[i].first[j], path, "contract");
+          if (d == i) root_.fail_at(deps[i].first[j]->source(), path, "a contract cannot depend on itself");
+          m_.contracts[i].depends_on.push_back(d);
+        }
+      });
     }
-    check_acyclic(deps);
+    check_acyclic(deps);  // on the edges resolved: a cycle among them is one whatever the others
   }
 
   // depends_on must be a DAG: a depth-first search that meets a contract on its own path has a cycle.
@@ -304,7 +378,7 @@ class Parser {
   }
 
   void read_groups() {
-    root_.each_table("group", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "group", &groups_, m_.groups, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "annual_probability", "rate_per_year", "fraction"});
       CorrelationGroup g;
       g.name = unique_name(f, groups_, i, "group");
@@ -317,7 +391,7 @@ class Parser {
   }
 
   void read_operators() {
-    root_.each_table("operator", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "operator", &operators_, m_.operators, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "asset", "validators", "stake_eth", "stake_btc", "effective_balance_eth", "annual_fault_probability",
                "fault_rate_per_year", "fault_fraction", "groups", "allocation_delay_days", "key_compromise"});
       Operator o;
@@ -361,7 +435,7 @@ class Parser {
       auto d = read_distribution(f, "fault_fraction", 0.0, 1.0, "a share of validators in [0, 1]");
       if (!d && o.fault_rate_per_year > 0.0) f.fail_table("missing 'fault_fraction' (share of validators a fault hits)");
       o.fault_fraction = d.value_or(Distribution::fixed(0.0));
-      f.array("groups", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "groups", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t g = resolve_element(groups_, f, n, path, "group");
         auto& members = m_.groups[g].members;
         if (std::find(members.begin(), members.end(), i) != members.end())
@@ -379,7 +453,7 @@ class Parser {
   }
 
   void read_outages() {
-    root_.each_table("outage", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "outage", &outages_, m_.outages, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "annual_probability", "rate_per_year", "duration_days", "network_offline_share", "operators", "fraction"});
       Outage o;
       o.name = unique_name(f, outages_, i, "outage");
@@ -393,7 +467,7 @@ class Parser {
       o.network_share = *share;
       o.fraction = read_distribution(f, "fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       if (!f.has("operators")) f.fail_table("missing required key 'operators' (whose validators go offline)");
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t op = resolve_element(operators_, f, n, path, "operator");
         if (m_.operators[op].asset != Asset::Eth)
           f.fail_at(n.source(), path, fmt::format("operator \"{}\" is a BTC operator: it has no beacon-chain validators to go offline", m_.operators[op].name));
@@ -407,14 +481,14 @@ class Parser {
   }
 
   void read_protocols() {
-    root_.each_table("protocol", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "protocol", &protocols_, m_.protocols, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "slashing_mode", "contracts", "escrow_days", "epoch_days", "veto_window_days", "resolution_days",
                "veto_probability", "veto_delay_days", "slashing_window_days", "redistribution", "allocation_configuration_days"});
       Protocol p;
       p.name = unique_name(f, protocols_, i, "protocol");
       p.mode = f.required_one_of<SlashingMode>("slashing_mode",
                                                {{"shared", SlashingMode::Shared}, {"unique", SlashingMode::Unique}});
-      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         p.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
       read_timing(f, p);
@@ -479,7 +553,7 @@ class Parser {
   void read_avs() {
     // allocation sums per (protocol, operator), to check unique-mode magnitudes <= 1
     std::map<std::pair<std::size_t, std::size_t>, double> allocated;
-    root_.each_table("avs", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "avs", &avs_, m_.avs, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "protocol", "operators", "slashing", "faulty_annual_probability", "faulty_rate_per_year",
                "faulty_fraction", "rewards", "corruption_profit", "attack_threshold", "slash_delay_days", "redistributable",
                "key_compromise"});
@@ -489,7 +563,7 @@ class Parser {
       a.protocol = resolve_key(protocols_, f, "protocol", proto, "protocol");
       const bool unique = m_.protocols[a.protocol].mode == SlashingMode::Unique;
       if (!f.has("operators")) f.fail_table("missing required key 'operators'");
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         Allocation al;
         if (n.is_string()) {
           al.op = resolve_element(operators_, f, n, path, "operator");
@@ -528,7 +602,7 @@ class Parser {
         a.allocations.push_back(al);
       });
       if (a.allocations.empty()) f.fail("operators", "expected at least one operator");
-      f.each_table("slashing", [&](TableReader& s, std::size_t) {
+      const bool conditions = each_entry(f, "slashing", nullptr, a.conditions, [&](TableReader& s, std::size_t) {
         s.allow({"name", "annual_probability", "rate_per_year", "fraction"});
         SlashingCondition c;
         c.name = s.required_string("name");
@@ -540,6 +614,7 @@ class Parser {
         c.fraction = *d;
         a.conditions.push_back(std::move(c));
       });
+      if (!conditions) throw EntryAbandoned{};  // each condition's errors are reported; the checks below count them
       a.faulty_rate_per_year = rate(f, "faulty_annual_probability", "faulty_rate_per_year");
       auto fd = read_distribution(f, "faulty_fraction", 0.0, 1.0, "a slashed share in [0, 1]");
       if (!fd && a.faulty_rate_per_year > 0.0) f.fail_table("missing 'faulty_fraction' (share slashed by a faulty slashing event)");
@@ -594,11 +669,11 @@ class Parser {
   }
 
   void read_holders(std::string_view table_key, HolderKind kind) {
-    root_.each_table(table_key, [&](TableReader& f, std::size_t) {
+    each_entry(root_, table_key, &holders_, m_.holders, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "reward_fee", "protocol", "positions", "contracts", "bridged"});
       Holder h;
       h.kind = kind;
-      h.name = unique_name(f, holders_, m_.holders.size(), "holder");
+      h.name = unique_name(f, holders_, i, "holder");
       h.reward_fee = f.number_or("reward_fee", 0.0, 0.0, 1.0, "a share of rewards in [0, 1]");
       std::size_t default_protocol = kNoProtocol;
       if (auto p = f.string("protocol")) {
@@ -606,7 +681,7 @@ class Parser {
         default_protocol = resolve_key(protocols_, f, "protocol", *p, "protocol");
       }
       if (!f.has("positions")) f.fail_table("missing required key 'positions'");
-      f.array("positions", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "positions", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { operator = \"...\", stake_eth = ... }");
         TableReader pf(*t, path, file_);
@@ -649,11 +724,11 @@ class Parser {
       });
       if (h.positions.empty()) f.fail("positions", "expected at least one position");
       if (h.value() <= 0.0) f.fail("positions", "expected a total stake > 0");
-      f.array("contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "contracts", [&](const toml::node& n, std::size_t, const std::string& path) {
         h.contracts.push_back(resolve_element(contracts_, f, n, path, "contract"));
       });
       double bridged_share = 0.0;
-      f.array("bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "bridged", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* t = n.as_table();
         if (!t) f.fail_at(n.source(), path, "expected { bridge = \"...\", share = ... }");
         TableReader bf(*t, path, file_);
@@ -693,7 +768,7 @@ class Parser {
   }
 
   void read_withdrawals() {
-    root_.each_table("withdrawal", [&](TableReader& f, std::size_t) {
+    each_entry(root_, "withdrawal", nullptr, m_.withdrawals, [&](TableReader& f, std::size_t) {
       f.allow({"holder", "share", "day", "after_fault_days", "exit_queue_eth"});
       Withdrawal w;
       w.holder = resolve_key(holders_, f, "holder", f.required_string("holder"), "holder");
@@ -712,7 +787,7 @@ class Parser {
     // Per (protocol, operator): the largest allocation each AVS may have at any time, whose sum
     // must stay within the operator's stake whatever order the changes take effect in.
     std::map<std::pair<std::size_t, std::size_t>, std::map<std::size_t, double>> peak;
-    root_.each_table("allocation_change", [&](TableReader& f, std::size_t) {
+    each_entry(root_, "allocation_change", nullptr, m_.allocation_changes, [&](TableReader& f, std::size_t) {
       f.allow({"operator", "avs", "allocation", "day", "after_fault_days"});
       AllocationChange c;
       const std::size_t op = resolve_key(operators_, f, "operator", f.required_string("operator"), "operator");
@@ -748,7 +823,7 @@ class Parser {
   }
 
   void read_pools() {
-    root_.each_table("pool", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "pool", &pools_, m_.coverage_pools, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "balance_eth", "balance_btc", "covers", "holders", "operators"});
       CoveragePool p;
       p.name = unique_name(f, pools_, i, "pool");
@@ -758,19 +833,24 @@ class Parser {
       p.balance = *balance;
       p.asset = *asset;
       if (!f.has("covers")) f.fail_table("missing required key 'covers' (loss causes the pool pays for)");
-      f.array("covers", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "covers", [&](const toml::node& n, std::size_t, const std::string& path) {
         const auto* s = n.as_string();
         std::string names;
+        std::vector<std::string_view> causes;
         bool known = false;
         for (std::size_t c = 0; c < kLossCauseCount; ++c) {
           const char* cn = to_string(static_cast<LossCause>(c));
           names += (c ? ", " : "") + std::string(cn);
+          causes.push_back(cn);
           if (s && s->get() == cn) p.covers[c] = known = true;
         }
-        if (!known) f.fail_at(n.source(), path, fmt::format("expected a loss cause, one of: {}", names));
+        const auto near = s ? closest_match(s->get(), causes) : std::nullopt;
+        if (!known)
+          f.fail_at(n.source(), path, fmt::format("expected a loss cause, one of: {}{}", names,
+                                                  near ? fmt::format(" (did you mean \"{}\"?)", *near) : ""));
       });
       if (f.has("holders")) {
-        f.array("holders", [&](const toml::node& n, std::size_t, const std::string& path) {
+        each_element(f, "holders", [&](const toml::node& n, std::size_t, const std::string& path) {
           const std::size_t h = resolve_element(holders_, f, n, path, "holder");
           if (m_.holders[h].asset != p.asset)
             f.fail_at(n.source(), path, fmt::format("holder \"{}\" holds {}, the pool pays in {}", m_.holders[h].name,
@@ -781,7 +861,7 @@ class Parser {
         for (std::size_t h = 0; h < m_.holders.size(); ++h)  // every holder of the pool's asset
           if (m_.holders[h].asset == p.asset) p.holders.push_back(h);
       }
-      f.array("operators", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(f, "operators", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t op = resolve_element(operators_, f, n, path, "operator");
         if (m_.operators[op].asset != p.asset)
           f.fail_at(n.source(), path, fmt::format("operator \"{}\" stakes {}, the pool pays in {}", m_.operators[op].name,
@@ -931,7 +1011,7 @@ class Parser {
   }
 
   void read_tokens() {
-    root_.each_table("token", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "token", &tokens_, m_.tokens, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "holder", "pool", "redemption", "sellers", "chains", "loss_allocation"});
       Token t;
       t.name = unique_name(f, tokens_, i, "token");
@@ -962,7 +1042,7 @@ class Parser {
   }
 
   void read_lending_markets() {
-    root_.each_table("lending_market", [&](TableReader& f, std::size_t i) {
+    each_entry(root_, "lending_market", &lending_markets_, m_.lending_markets, [&](TableReader& f, std::size_t i) {
       f.allow({"name", "token", "rules", "ltv", "liquidation_threshold", "liquidation_bonus", "lltv", "oracle", "twap_window_days",
                "debt_eth", "reserve_eth", "health_factor", "leverage", "buckets", "chain"});
       LendingMarketSpec l;
@@ -974,8 +1054,14 @@ class Parser {
         const auto at = std::find_if(token.chains.begin(), token.chains.end(), [&](const TokenChain& c) { return c.name == chain; });
         if (at == token.chains.end()) {
           std::string known;
-          for (const TokenChain& c : token.chains) known += (known.empty() ? "" : ", ") + c.name;
-          f.fail("chain", fmt::format("token \"{}\" has no chain \"{}\" (its chains: {})", token.name, chain, known));
+          std::vector<std::string_view> names;
+          for (const TokenChain& c : token.chains) {
+            known += (known.empty() ? "" : ", ") + c.name;
+            names.push_back(c.name);
+          }
+          const auto near = closest_match(chain, names);
+          f.fail("chain", fmt::format("token \"{}\" has no chain \"{}\"{} (its chains: {})", token.name, chain,
+                                      near ? fmt::format("; did you mean \"{}\"?", *near) : "", known));
         }
         l.chain = static_cast<std::size_t>(at - token.chains.begin());
       }
@@ -1046,7 +1132,7 @@ class Parser {
     TableReader f(*t, "cascade", file_);
     f.allow({"in_trials"});
     m_.cascade_in_trials = f.boolean("in_trials").value_or(false);
-    if (m_.cascade_in_trials) {
+    if (m_.cascade_in_trials && errors_.empty()) {  // checks of every AVS and operator: all must have been read
       std::vector<bool> secures(m_.operators.size(), false);
       bool profit = false;
       for (const auto& a : m_.avs) {
@@ -1119,7 +1205,7 @@ class Parser {
       if (!d) e.fail_table("missing required key 'day'");
       return *d;
     };
-    f.each_table("operator_fault", [&](TableReader& e, std::size_t) {
+    each_entry(f, "operator_fault", nullptr, st.operator_faults, [&](TableReader& e, std::size_t) {
       e.allow({"operator", "day", "fraction"});
       ForcedOperatorFault x;
       const std::string name = e.required_string("operator");
@@ -1130,11 +1216,11 @@ class Parser {
       x.fraction = read_distribution(e, "fraction", 0.0, 1.0, "a share of validators in [0, 1]").value_or(Distribution::fixed(1.0));
       st.operator_faults.push_back(x);
     });
-    f.each_table("avs_failures", [&](TableReader& e, std::size_t) {
+    each_entry(f, "avs_failures", nullptr, st.avs_failures, [&](TableReader& e, std::size_t) {
       e.allow({"avs", "count", "day", "fraction"});
       ForcedAvsFailures x;
       if (!e.has("avs")) e.fail_table("missing required key 'avs' (the set of AVSs that may fail)");
-      e.array("avs", [&](const toml::node& n, std::size_t, const std::string& path) {
+      each_element(e, "avs", [&](const toml::node& n, std::size_t, const std::string& path) {
         const std::size_t a = resolve_element(avs_, e, n, path, "avs");
         if (std::find(x.avs.begin(), x.avs.end(), a) != x.avs.end())
           e.fail_at(n.source(), path, fmt::format("AVS \"{}\" listed twice", m_.avs[a].name));
@@ -1148,7 +1234,7 @@ class Parser {
       x.fraction = read_distribution(e, "fraction", 0.0, 1.0, "a slashed share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.avs_failures.push_back(std::move(x));
     });
-    f.each_table("contract_failure", [&](TableReader& e, std::size_t) {
+    each_entry(f, "contract_failure", nullptr, st.contract_failures, [&](TableReader& e, std::size_t) {
       e.allow({"contract", "day", "loss"});
       ForcedContractFailure x;
       const std::string name = e.required_string("contract");
@@ -1157,7 +1243,7 @@ class Parser {
       x.loss = read_distribution(e, "loss", 0.0, 1.0, "a loss share in [0, 1]").value_or(Distribution::fixed(1.0));
       st.contract_failures.push_back(x);
     });
-    f.each_table("outage", [&](TableReader& e, std::size_t) {
+    each_entry(f, "outage", nullptr, st.outages, [&](TableReader& e, std::size_t) {
       e.allow({"outage", "day"});
       ForcedOutage x;
       const std::string name = e.required_string("outage");
@@ -1165,7 +1251,7 @@ class Parser {
       x.day = day(e);
       st.outages.push_back(x);
     });
-    f.each_table("market_shock", [&](TableReader& e, std::size_t) {
+    each_entry(f, "market_shock", nullptr, st.market_shocks, [&](TableReader& e, std::size_t) {
       e.allow({"token", "day"});
       ForcedMarketShock x;
       x.token = resolve_key(tokens_, e, "token", e.required_string("token"), "token");
@@ -1180,7 +1266,7 @@ class Parser {
   void check_event_budget() {
     if (!m_.stress.random_events) return;
     struct Source {
-      std::string table;  // where its rate is, e.g. "avs[1].slashing[0]"
+      std::string table;  // where its rate is, e.g. `avs "oracle" (avs[1]).slashing "wrong-price" (slashing[0])`
       std::string what;   // e.g. "slashing condition \"wrong-price\" of AVS \"oracle\""
       double rate_per_year;
       std::size_t events_per_firing;
@@ -1188,31 +1274,32 @@ class Parser {
     };
     std::vector<Source> sources;
     for (std::size_t o = 0; o < m_.operators.size(); ++o)
-      sources.push_back({fmt::format("operator[{}]", o), fmt::format("operator \"{}\"", m_.operators[o].name),
+      sources.push_back({element_key_path("", "operator", o, m_.operators[o].name), fmt::format("operator \"{}\"", m_.operators[o].name),
                          m_.operators[o].fault_rate_per_year, 1, ""});
     for (std::size_t g = 0; g < m_.groups.size(); ++g)
-      sources.push_back({fmt::format("group[{}]", g), fmt::format("group \"{}\"", m_.groups[g].name),
+      sources.push_back({element_key_path("", "group", g, m_.groups[g].name), fmt::format("group \"{}\"", m_.groups[g].name),
                          m_.groups[g].rate_per_year, m_.groups[g].members.size(), "member"});
     for (std::size_t a = 0; a < m_.avs.size(); ++a) {
       const Avs& avs = m_.avs[a];
+      const std::string avs_path = element_key_path("", "avs", a, avs.name);
       for (std::size_t c = 0; c < avs.conditions.size(); ++c)
-        sources.push_back({fmt::format("avs[{}].slashing[{}]", a, c),
+        sources.push_back({element_key_path(avs_path, "slashing", c, avs.conditions[c].name),
                            fmt::format("slashing condition \"{}\" of AVS \"{}\"", avs.conditions[c].name, avs.name),
                            avs.conditions[c].rate_per_year, avs.allocations.size(), "operator"});
-      sources.push_back({fmt::format("avs[{}]", a), fmt::format("AVS \"{}\" (faulty slashings)", avs.name),
+      sources.push_back({avs_path, fmt::format("AVS \"{}\" (faulty slashings)", avs.name),
                          avs.faulty_rate_per_year, 1, ""});
-      sources.push_back({fmt::format("avs[{}].key_compromise", a), fmt::format("key compromise of AVS \"{}\"", avs.name),
+      sources.push_back({avs_path + ".key_compromise", fmt::format("key compromise of AVS \"{}\"", avs.name),
                          avs.key_compromise.rate_per_year, 1, ""});
     }
     for (std::size_t o = 0; o < m_.operators.size(); ++o)
-      sources.push_back({fmt::format("operator[{}].key_compromise", o),
+      sources.push_back({element_key_path("", "operator", o, m_.operators[o].name) + ".key_compromise",
                          fmt::format("key compromise of operator \"{}\"", m_.operators[o].name),
                          m_.operators[o].key_compromise.rate_per_year, 1, ""});
     for (std::size_t c = 0; c < m_.contracts.size(); ++c)
-      sources.push_back({fmt::format("contract[{}]", c), fmt::format("contract \"{}\"", m_.contracts[c].name),
+      sources.push_back({element_key_path("", "contract", c, m_.contracts[c].name), fmt::format("contract \"{}\"", m_.contracts[c].name),
                          m_.contracts[c].failure_rate_per_year, 1, ""});
     for (std::size_t o = 0; o < m_.outages.size(); ++o)
-      sources.push_back({fmt::format("outage[{}]", o), fmt::format("outage \"{}\"", m_.outages[o].name),
+      sources.push_back({element_key_path("", "outage", o, m_.outages[o].name), fmt::format("outage \"{}\"", m_.outages[o].name),
                          m_.outages[o].rate_per_year, m_.outages[o].operators.size(), "operator"});
 
     const double years = m_.simulation.horizon_days / kDaysPerYear;
@@ -1306,6 +1393,7 @@ class Parser {
   };
   std::map<std::size_t, KeyAt> operator_keys_;  // operators with a key_compromise table
   std::map<std::size_t, KeyAt> avs_keys_;       // AVSs with one
+  std::vector<ScenarioError> errors_;           // the errors found so far
 };
 
 }  // namespace
@@ -1322,8 +1410,10 @@ std::vector<std::string> scenario_warnings(const Model& m) {
 }
 
 Model parse_scenario(std::string_view text, const std::string& file_name) {
-  const TomlFile file{file_name, "docs/scenario-format.md"};
-  const toml::table root = parse_toml(text, file);
+  TomlFile file{file_name, "docs/scenario-format.md"};
+  file.collect_errors = true;
+  file.named_paths = true;
+  const toml::table root = parse_toml(text, file);  // a syntax error stops here: there is nothing to read past it
   return Parser(root, file).parse();
 }
 

@@ -17,6 +17,32 @@ ScenarioError::ScenarioError(std::string file_, int line_, int column_, std::str
       column(column_),
       key(std::move(key_)) {}
 
+ScenarioError::ScenarioError(const ScenarioError& where, const std::string& message)
+    : std::runtime_error(message), file(where.file), line(where.line), column(where.column), key(where.key) {}
+
+namespace {
+
+std::vector<ScenarioError> in_file_order(std::vector<ScenarioError> all) {
+  std::stable_sort(all.begin(), all.end(), [](const ScenarioError& a, const ScenarioError& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  return all;
+}
+
+std::string joined(const std::vector<ScenarioError>& all) {
+  std::string out;
+  for (const auto& e : all) {
+    if (!out.empty()) out += '\n';
+    out += e.what();
+  }
+  return out;
+}
+
+}  // namespace
+
+ScenarioErrors::ScenarioErrors(std::vector<ScenarioError> all)
+    : ScenarioError(in_file_order(all).front(), joined(in_file_order(all))), errors(in_file_order(std::move(all))) {}
+
 void TomlFile::fail(int line, int column, const std::string& key, const std::string& what) const {
   raise(name, line, column, key, what);
   throw ScenarioError(name, line, column, key, what);  // a `raise` that returned is a bug: still stop here
@@ -48,23 +74,85 @@ std::string a_type(const toml::node& n) {
   }
 }
 
+// Damerau-Levenshtein distance (the optimal string alignment variant: insertions, deletions,
+// substitutions and swaps of neighbours, each 1), ignoring case. Written here rather than taken
+// from a library: it is a dozen lines, and Debian 12 packages no C++ string-distance library.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t change = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) && lower(a[i - 2]) == lower(b[j - 1]))
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+std::optional<std::string_view> closest_match(std::string_view word, const std::vector<std::string_view>& candidates) {
+  // A third of the longer word's letters may be wrong (one in "sed" for "seed", two in "fraktoin"
+  // for "fraction"); words of one or two letters only by case. Past 64 letters a word is no typo.
+  constexpr std::size_t kLongest = 64;
+  if (word.size() > kLongest) return std::nullopt;
+  std::optional<std::string_view> best;
+  std::size_t best_distance = 0;
+  bool tied = false;
+  for (const std::string_view c : candidates) {
+    if (c.size() > kLongest || c == word) continue;
+    const std::size_t longer = std::max(word.size(), c.size());
+    const std::size_t allowed = longer < 3 ? 0 : longer / 3;
+    const std::size_t length_gap = longer - std::min(word.size(), c.size());
+    if (length_gap > allowed) continue;
+    const std::size_t d = edit_distance(word, c);
+    if (d > allowed || (best && d > best_distance)) continue;
+    tied = best && d == best_distance && c != *best;
+    if (!tied) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  // "op-z" is as close to "op-a" as to "op-b": naming either would be a guess.
+  return tied ? std::nullopt : best;
+}
+
+std::string element_key_path(std::string_view parent, std::string_view key, std::size_t index, std::string_view name) {
+  const std::string at = fmt::format("{}[{}]", key, index);
+  const std::string element = name.empty() ? at : fmt::format("{} \"{}\" ({})", key, name, at);
+  return parent.empty() ? element : fmt::format("{}.{}", parent, element);
+}
+
 TableReader::TableReader(const toml::table& table, std::string path, const TomlFile& file)
     : table_(table), path_(std::move(path)), file_(file) {}
 
 TableReader& TableReader::allow(std::initializer_list<std::string_view> keys) {
-  // toml++ iterates keys in sorted order: report the one written first, where a reader looks.
-  const toml::key* first = nullptr;
-  for (const auto& [k, v] : table_) {
-    if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
-    const auto& b = k.source().begin;
-    if (!first || std::pair(b.line, b.column) < std::pair(first->source().begin.line, first->source().begin.column)) first = &k;
+  std::vector<const toml::key*> unknown;
+  for (const auto& [k, v] : table_)
+    if (std::find(keys.begin(), keys.end(), k.str()) == keys.end()) unknown.push_back(&k);
+  if (unknown.empty()) return *this;
+  // toml++ iterates keys in sorted order: report them as written, the first where a reader looks.
+  std::sort(unknown.begin(), unknown.end(), [](const toml::key* a, const toml::key* b) {
+    return std::pair(a->source().begin.line, a->source().begin.column) < std::pair(b->source().begin.line, b->source().begin.column);
+  });
+  std::string known;
+  for (const auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
+  // A key of this table that is absent is the likelier meaning of a typo than one already given.
+  std::vector<std::string_view> absent, given;
+  for (const auto k : keys) (table_.contains(k) ? given : absent).push_back(k);
+  std::vector<ScenarioError> errors;
+  for (const toml::key* k : unknown) {
+    auto near = closest_match(k->str(), absent);
+    if (!near) near = closest_match(k->str(), given);
+    const std::string what = near ? fmt::format("unknown key; did you mean '{}'? (expected one of: {})", *near, known)
+                                  : fmt::format("unknown key (check the spelling; expected one of: {})", known);
+    if (!file_.collect_errors) fail_at(k->source(), key_path(k->str()), what);
+    const auto& b = k->source().begin;
+    errors.emplace_back(file_.name, static_cast<int>(b.line), static_cast<int>(b.column), key_path(k->str()), what);
   }
-  if (first) {
-    std::string known;
-    for (const auto k : keys) known += (known.empty() ? "" : ", ") + std::string(k);
-    fail_at(first->source(), key_path(first->str()), fmt::format("unknown key (check the spelling; expected one of: {})", known));
-  }
-  return *this;
+  if (errors.size() == 1) throw errors.front();
+  throw ScenarioErrors(std::move(errors));
 }
 
 void TableReader::finish() const {
@@ -184,7 +272,12 @@ std::optional<std::size_t> TableReader::choice(std::string_view key, const Choic
     if (!note.empty()) accepted += fmt::format(" ({})", note);
   }
   const std::string got = s ? fmt::format("\"{}\"", s->get()) : a_type(*n);
-  fail(key, sentence ? fmt::format("expected {}, got {}", accepted, got) : fmt::format("expected one of {}; got {}", accepted, got));
+  std::vector<std::string_view> texts;
+  for (const auto& c : choices) texts.push_back(c.first);
+  const auto near = s ? closest_match(s->get(), texts) : std::nullopt;
+  const std::string hint = near ? fmt::format(" (did you mean \"{}\"?)", *near) : "";
+  fail(key, sentence ? fmt::format("expected {}, got {}{}", accepted, got, hint)
+                     : fmt::format("expected one of {}; got {}{}", accepted, got, hint));
 }
 
 const toml::table* TableReader::table(std::string_view key) {
@@ -203,8 +296,13 @@ const toml::array* TableReader::find_array(std::string_view key, const char* exp
   return a;
 }
 
-std::string TableReader::element_path(std::string_view key, std::size_t index) const {
-  return fmt::format("{}[{}]", key_path(key), index);
+std::string TableReader::element_path(std::string_view key, std::size_t index, const toml::node& n) const {
+  const toml::node* name = file_.named_paths && n.is_table() ? n.as_table()->get("name") : nullptr;
+  return element_key_path(path_, key, index, name && name->is_string() ? std::string_view(name->as_string()->get()) : "");
+}
+
+TableReader TableReader::element_reader(const toml::node& n, const std::string& path) const {
+  return TableReader(element_table(n, path), path, file_);
 }
 
 const toml::table& TableReader::element_table(const toml::node& n, const std::string& path) const {

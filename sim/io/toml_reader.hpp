@@ -37,7 +37,21 @@ struct ScenarioError : std::runtime_error {
   int line = 0;
   int column = 0;
   std::string key;  // key path, e.g. "avs[1].slashing[0].fraction"
+
+ protected:
+  ScenarioError(const ScenarioError& where, const std::string& message);  // `where`'s place, another text
 };
+
+// Several errors of one file, in the order of their places in it (line, column). As a
+// ScenarioError it is the first of them; what() is every error's message, one per line.
+struct ScenarioErrors : ScenarioError {
+  explicit ScenarioErrors(std::vector<ScenarioError> all);  // not empty
+  std::vector<ScenarioError> errors;
+};
+
+// Thrown instead of an error that would only repeat one already recorded (an entry that names an
+// entry with errors): the reader stops that entry and reports nothing more for it.
+struct EntryAbandoned {};
 
 // Throws the error a file's reader reports: ScenarioError, or a type derived from it (SweepError),
 // so that callers can tell a sweep file's errors from its scenario's.
@@ -52,6 +66,11 @@ struct TomlFile {
   std::string name;
   std::string format_doc;
   ThrowError raise = &throw_as<ScenarioError>;
+  // A reader that collects errors (scenarios) takes every unknown key of a table at once, as
+  // ScenarioErrors; others stop at the first, thrown by `raise`.
+  bool collect_errors = false;
+  // An array's table with a string `name` is called by it in key paths: `avs "EigenDA" (avs[2])`.
+  bool named_paths = false;
 
   [[noreturn]] void fail(int line, int column, const std::string& key, const std::string& what) const;
   [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& what) const;
@@ -63,6 +82,14 @@ toml::table parse_toml(std::string_view text, const TomlFile& file);
 
 // "a float", "an array", ...: what a value is, for "expected X, got <a_type>".
 std::string a_type(const toml::node& n);
+
+// The candidate closest to a mistyped `word`, if one is close enough to be what was meant
+// (io/toml_reader.cpp, closest_match, says how close); none if two are equally close.
+std::optional<std::string_view> closest_match(std::string_view word, const std::vector<std::string_view>& candidates);
+
+// The key path of element `index` of the array `key` under `parent`: "avs[2]", or with a name
+// (not empty), `avs "EigenDA" (avs[2])`, readable and still locating it.
+std::string element_key_path(std::string_view parent, std::string_view key, std::size_t index, std::string_view name = {});
 
 // One text an enumerated key accepts, the value it stands for, and a note said after it in errors:
 // {"balance", ExitChurn::Balance, "Electra"} -> expected "validators" (before Electra) or "balance" (Electra).
@@ -81,8 +108,9 @@ class TableReader {
 
   TableReader(const toml::table& table, std::string path, const TomlFile& file);
 
-  // Declares every key this table may hold and rejects any other at once (the first in the file),
-  // before other checks run: a misspelt required key is reported as the typo it is, not as missing.
+  // Declares every key this table may hold and rejects any other at once, before other checks
+  // run: a misspelt required key is reported as the typo it is (with the closest declared key),
+  // not as missing. Reports the first unknown key in the file, or all (TomlFile::collect_errors).
   TableReader& allow(std::initializer_list<std::string_view> keys);
   // A key that was declared but not read (it does not apply here) is an unknown key too.
   void finish() const;
@@ -136,18 +164,21 @@ class TableReader {
   void array(std::string_view key, F&& each) {
     const toml::array* a = find_array(key);
     if (!a) return;
-    for (std::size_t i = 0; i < a->size(); ++i) each(*a->get(i), i, element_path(key, i));
+    for (std::size_t i = 0; i < a->size(); ++i) each(*a->get(i), i, element_path(key, i, *a->get(i)));
   }
 
   // Each table of an array of tables [[key]], read by `body(reader, index)` and then finished.
   template <class F>
   void each_table(std::string_view key, F&& body) {
     array(key, [&](const toml::node& n, std::size_t i, const std::string& path) {
-      TableReader element(element_table(n, path), path, file_);
+      TableReader element = element_reader(n, path);
       body(element, i);
       element.finish();
     });
   }
+
+  // The reader of an array's element `n` at key path `path`, which must be a table.
+  TableReader element_reader(const toml::node& n, const std::string& path) const;
 
  private:
   using Choices = std::vector<std::pair<std::string_view, std::string_view>>;  // text, note
@@ -159,7 +190,7 @@ class TableReader {
   }
   // The index of the key's text in `choices`; absent -> nullopt, or an error if `required`.
   std::optional<std::size_t> choice(std::string_view key, const Choices& choices, bool required);
-  std::string element_path(std::string_view key, std::size_t index) const;
+  std::string element_path(std::string_view key, std::size_t index, const toml::node& n) const;
   const toml::table& element_table(const toml::node& n, const std::string& path) const;
 
   const toml::table& table_;
