@@ -33,6 +33,7 @@
 #include "io/schema.hpp"
 #include "io/scenario.hpp"
 #include "sweep_command.hpp"
+#include "sweep/sweep_summary.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
 
@@ -230,9 +231,30 @@ int cmd_run(RunArgs a) {
   return 0;
 }
 
-int cmd_summary(const std::string& path, bool json) {
-  const RunSummary s = read_summary(path);
-  std::cout << (json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+struct SummaryArgs {
+  std::string path;
+  bool json = false, csv = false;
+  std::string metric;  // empty: every point's whole summary
+};
+
+// A results file as before; a sweep file point by point; either as one metric across its points
+// (--metric) or as CSV.
+int cmd_summary(const SummaryArgs& a) {
+  const bool sweep = is_sweep_file(a.path);
+  if (!sweep && a.metric.empty() && !a.csv) {
+    const RunSummary s = read_summary(a.path);
+    std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+    return 0;
+  }
+  const SweepSummary s = sweep ? read_sweep_summary(a.path) : single_point(a.path, read_summary(a.path));
+  std::string out;
+  if (!a.metric.empty()) {
+    const MetricTable t = metric_table(s, a.metric);
+    out = a.json ? format_metric_json(s, t) : a.csv ? format_metric_csv(s, t) : format_metric_table(s, t);
+  } else {
+    out = a.json ? format_sweep_json(s) : a.csv ? format_sweep_csv(s) : format_sweep_table(s);
+  }
+  std::cout << out << std::flush;
   return 0;
 }
 
@@ -271,11 +293,14 @@ int run_command(int argc, char** argv) {
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file and exit");
   validate_cmd->add_option("scenario", validate_path, "Scenario file")->required();
 
-  std::string summary_path;
-  bool summary_json = false;
-  CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results file");
-  summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
-  summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
+  SummaryArgs summary;
+  CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results or sweep file");
+  summary_cmd->add_option("results", summary.path, "Results or sweep file (.h5)")->required();
+  CLI::Option* summary_json = summary_cmd->add_flag("--json", summary.json, "Machine-readable output");
+  summary_cmd->add_flag("--csv", summary.csv, "CSV: one row per point and holder (fractions as stored)")->excludes(summary_json);
+  summary_cmd->add_option("--metric", summary.metric,
+                          "One metric with a value per holder (loss/var99, loss/mean, ...): points as rows, holders as columns")
+      ->type_name("NAME");
 
   CascadeArgs cascade;
   CLI::App* cascade_cmd = add_cascade_command(app, cascade);
@@ -341,7 +366,7 @@ int run_command(int argc, char** argv) {
   try {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate_path);
-    if (*summary_cmd) return cmd_summary(summary_path, summary_json);
+    if (*summary_cmd) return cmd_summary(summary);
     if (*cascade_cmd) return run_cascade_command(cascade);
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
