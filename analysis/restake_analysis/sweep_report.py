@@ -261,6 +261,7 @@ class LimitReading:
     condition: str            # the other parameter's value this reading holds at ('' for a 1-D sweep)
     crossing: Crossing
     band: bool                # whether the interval comes from a band
+    nearest: tuple = (math.nan, math.nan)  # (x, y) of the point nearest the limit: the lowest y, or the highest if all under
 
 
 def var_limit_crossings(s: Sweep, limit: float, metric: str = "loss/var99", x: str | None = None) -> \
@@ -297,7 +298,9 @@ def var_limit_crossings(s: Sweep, limit: float, metric: str = "loss/var99", x: s
             if np.unique(xs[order]).size != order.size:
                 raise ValueError(f"{x} repeats a value within a curve: no single curve to interpolate")
             lo, hi = (band[0][order], band[1][order]) if band is not None else (None, None)
-            readings.append(LimitReading(h, condition, crossing(xs[order], y[order], limit, lo, hi), band is not None))
+            c = crossing(xs[order], y[order], limit, lo, hi)
+            k = order[np.argmax(y[order])] if c.kind == "always" else order[np.argmin(y[order])]
+            readings.append(LimitReading(h, condition, c, band is not None, (float(xs[k]), float(y[k]))))
     return x, readings
 
 
@@ -306,10 +309,12 @@ def reading_text(r: LimitReading, x: str, limit: float, metric: str = "loss/var9
     words = METRICS.get(metric, (metric, ""))[0]
     c = r.crossing
     v = lambda z: value_text(z, x)  # noqa: E731
+    near = f" ({'highest' if c.kind == 'always' else 'lowest'} {pct(r.nearest[1])} at {v(r.nearest[0])})" \
+        if math.isfinite(r.nearest[1]) else ""
     if c.kind == "always":
-        return f"{words} is at or under {pct(limit)} at every swept value"
+        return f"{words} is at or under {pct(limit)} at every swept value{near}"
     if c.kind == "never":
-        return f"{words} is above {pct(limit)} at every swept value"
+        return f"{words} is above {pct(limit)} at every swept value{near}"
     if c.kind == "several":
         return (f"{words} crosses {pct(limit)} {len(c.crossings)} times, at "
                 + ", ".join(f"{v(z)} ({'down' if d == 'down' else 'up'})" for z, d in c.crossings))
@@ -420,7 +425,8 @@ def plot_metric(s: Sweep, x: str, metric: str = "loss/var99", holders: list[str]
         kind = s.kinds[s.parameters.index(by)]
         # On the first panel (matplotlib 3.6, Debian 12, cannot place a figure legend outside the panels).
         axes[holders[0]].legend(title=parameter_label(by, kind), fontsize=7, title_fontsize=7)
-        fig.suptitle(f"{METRICS.get(metric, (metric,))[0]}, one line per value of the second parameter", fontsize=11)
+        fig.suptitle(f"{METRICS.get(metric, (metric,))[0]} of each holder, one line per value of {parameter_label(by, kind)}",
+                     fontsize=11)
     return fig
 
 

@@ -11,6 +11,7 @@ from conftest import SCENARIO, run_cli
 from restake_analysis import Sweep
 from restake_analysis import statistics as st
 from restake_analysis.__main__ import main
+from restake_analysis.plots import pct
 from restake_analysis.sweep_report import (Crossing, crossing, metric_band, metric_label, parameter_label, parse_limit,
                                            plot_heatmap, plot_metric, reading_text, value_text, var_limit_crossings)
 
@@ -109,8 +110,13 @@ def test_the_reading_interpolates_the_files_var99_between_the_two_points_around_
                 ci = st.quantile_ci_sorted(np.sort(f["trials/loss_fraction"][p, :, h]), 0.99)
                 assert (low[p], high[p]) == (ci.low, ci.high)
         assert r.band and r.crossing.low <= r.crossing.x <= r.crossing.high
-        # The unrestaked LST is far under any such limit at every rate.
-        assert next(r for r in readings if r.holder == "stETH-like").crossing.kind == "always"
+        # The unrestaked LST is far under any such limit at every rate; the page says how far.
+        lst = next(r for r in readings if r.holder == "stETH-like")
+        assert lst.crossing.kind == "always"
+        y_lst = s.metric("loss/var99", "stETH-like")
+        assert lst.nearest[1] == y_lst.max()
+        assert reading_text(lst, RATE, limit).startswith("VaR 99% is at or under")
+        assert f"(highest {pct(y_lst.max())} at " in reading_text(lst, RATE, limit)
 
 
 def test_the_plots_carry_units_readable_labels_bands_and_one_line_per_value_of_the_second_parameter(sweeps, tmp_path):
