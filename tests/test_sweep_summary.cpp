@@ -209,6 +209,15 @@ TEST_CASE("summary --metric and --csv read a results file as one point without p
     CHECK(rows[1 + h][0] == holders[h]);
     CHECK(std::stod(rows[1 + h][1]) == var99[h]);
   }
+  REQUIRE(cli(fmt::format("summary {} --metric loss/var99", dir / "r.h5"), dir, &out) == 0);
+  CHECK(out.starts_with(fmt::format("results {} | scenario default | 500 trials | seed ", dir / "r.h5")));
+  std::istringstream in(out);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 5);  // first line, blank, title, holders, the one row
+  CHECK(lines[3].find("point") == std::string::npos);  // no point column for a results file
+  CHECK(lines[3].find(holders[0]) != std::string::npos);
+  for (std::size_t h = 0; h < holders.size(); ++h) CHECK(lines[4].find(pct(var99[h])) != std::string::npos);
 }
 
 TEST_CASE("summary refuses an incomplete sweep file and one whose datasets disagree with its point axis") {

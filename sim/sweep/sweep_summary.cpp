@@ -85,6 +85,10 @@ const SummarySpec* holder_spec(const RunSummary& s, const std::string& metric) {
 
 std::string header_line(const SweepSummary& s) {
   const RunInfo& info = s.points.front().info;
+  if (!s.sweep)
+    return fmt::format("results {} | scenario {} | {} trials | seed {} | restake-sim {} ({})\n", s.path, s.scenario_name, s.trials,
+                       s.seed, s.program_version, s.git_commit.substr(0, 12)) +
+           (info.weighted() ? "importance sampling: trials weighted by their likelihood ratios\n" : "");
   return fmt::format("sweep {} | scenario {} | {} points ({}) x {} trials | seed {} | restake-sim {} ({})\n", s.path,
                      s.scenario_name, s.points.size(), s.mode, s.trials, s.seed, s.program_version,
                      s.git_commit.substr(0, 12)) +
@@ -353,12 +357,16 @@ std::string format_metric_table(const SweepSummary& s, const MetricTable& t) {
   };
   const std::vector<HolderSummary>& holders = s.points.front().holders;
   // Columns as wide as their widest cell.
-  std::vector<std::string> head{"point"};
+  // A sweep's rows start with the point's number (a results file has one row and no parameters).
+  const std::size_t numbered = s.sweep ? 1 : 0;
+  std::vector<std::string> head;
+  if (numbered) head.emplace_back("point");
   for (const std::string& k : s.parameters) head.push_back(k);
   for (const HolderSummary& h : holders) head.push_back(h.name);
   std::vector<std::vector<std::string>> rows;
   for (std::size_t p = 0; p < s.points.size(); ++p) {
-    std::vector<std::string> row{fmt::format("{}", p + 1)};
+    std::vector<std::string> row;
+    if (numbered) row.push_back(fmt::format("{}", p + 1));
     for (std::size_t k = 0; k < s.parameters.size(); ++k) row.push_back(value_text(s, p, k));
     for (std::size_t h = 0; h < holders.size(); ++h) row.push_back(cell(p, h));
     rows.push_back(std::move(row));
@@ -368,12 +376,12 @@ std::string format_metric_table(const SweepSummary& s, const MetricTable& t) {
     width[c] = head[c].size();
     for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
   }
-  const std::size_t first_number = 1 + s.parameters.size();  // holders' columns: right-aligned
+  const std::size_t first_number = numbered + s.parameters.size();  // holders' columns: right-aligned
   const auto line = [&](const std::vector<std::string>& cells) {
     std::string out;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       out += c ? "  " : "";
-      out += c >= first_number || c == 0 ? fmt::format("{:>{}}", cells[c], width[c]) : fmt::format("{:<{}}", cells[c], width[c]);
+      out += c >= first_number || (numbered && c == 0) ? fmt::format("{:>{}}", cells[c], width[c]) : fmt::format("{:<{}}", cells[c], width[c]);
     }
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out + "\n";
