@@ -543,16 +543,20 @@ def write_sweep_report(path, out_dir, title: str | None = None, var_limit: float
         xp = x or (numeric[0] if numeric else (varying[0] if varying else s.parameters[0]))
         others = [p for p in varying if p != xp]
         by = others[0] if s.mode == "grid" and len(others) == 1 else None
+        # A parameter over two decades or more (a logspace) reads better on a log axis.
+        xv = s.parameter_values(xp)
+        log_x = not s.is_categorical(xp) and bool(np.all(xv > 0)) and xv.max() / xv.min() >= 100
         figures = []
         for metric in REPORT_METRICS:
             if "summary/" + metric not in s._f:
                 continue
-            fig = plot_metric(s, xp, metric, by=by)
+            fig = plot_metric(s, xp, metric, by=by, log_x=log_x)
             name = f"figures/{metric.replace('/', '_')}.png"
             fig.savefig(out / name, dpi=110)
             figures.append((name, f"{metric_label(metric)} against {parameter_label(xp, s.kinds[s.parameters.index(xp)])}"
                                   + (f", one panel per holder and one line per value of {parameter_label(by)}" if by else
                                      ", one line per holder")
+                                  + ("; x on a log scale" if log_x else "")
                                   + ("; shaded: the 95% interval of each point's value"
                                      if any(metric_band(s, metric, h) is not None for h in s.holder_names) else
                                      "; no band: the file stores no standard error of this metric and no per-trial "
