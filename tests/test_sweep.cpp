@@ -139,6 +139,24 @@ TEST_CASE("a list, a linspace and a logspace give exactly the values asked for")
   CHECK(c.points[3][0] == 0.1);
 }
 
+TEST_CASE("a point is described with at most 12 significant digits while its scenario keeps every digit") {
+  const Sweep b = sweep_of("[[sweep.parameter]]\npath = \"operator.op-alpha.annual_fault_probability\"\nlinspace = [0.0, 0.09, 10]\n"
+                           "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nlogspace = [0.0001, 0.1, 4]\n");
+  // Point 3 x 4 + 1: (0.09 * 3 / 9, 0.0001 * 1000^(1/3)), neither the decimal it stands for.
+  const std::size_t p = 3 * 4 + 1;
+  REQUIRE(b.points[p][0] != 0.03);
+  REQUIRE(b.points[p][1] != 0.001);
+  CHECK(b.parameters[0].text(b.points[p][0]) == "0.030000000000000002");
+  CHECK(b.parameters[1].text(b.points[p][1]) == "0.0009999999999999998");
+  CHECK(b.point_scenario(p).find("annual_fault_probability = 0.030000000000000002") != std::string::npos);
+  CHECK(b.describe_point(p) == "operator.op-alpha.annual_fault_probability = 0.03, avs.oracle.faulty_annual_probability = 0.001");
+  CHECK(b.describe_point(p, true) ==
+        "operator.op-alpha.annual_fault_probability = 0.030000000000000002, avs.oracle.faulty_annual_probability = 0.0009999999999999998");
+  // 12 digits: a value that differs in its 12th digit still reads apart.
+  CHECK(b.parameters[0].readable(0.0123456789012) == "0.0123456789012");
+  CHECK(b.parameters[0].readable(1234567.891234567) == "1234567.89123");
+}
+
 TEST_CASE("a point's scenario is the original text with only the swept numbers replaced") {
   const Sweep s = sweep_of(
       "[[sweep.parameter]]\npath = \"avs.oracle.rewards.half_life_days.max\"\nvalues = [400.0]\n"

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .results import Results, ResultsError
+from .sweep_report import SweepReportError
 
 
 def main(argv=None) -> int:
@@ -18,6 +19,12 @@ def main(argv=None) -> int:
     rep.add_argument("--pair", action="append", default=[], metavar="A=B",
                      help="compare holder A of the first file with holder B of the others, besides same-name "
                           "holders (repeatable; or A=B,C=D)")
+    rep.add_argument("--var-limit", metavar="X",
+                     help="sweep files: per holder, the parameter value that keeps VaR 99%% at or under X "
+                          "(5%% or 0.05), interpolated between adjacent points, with its 95%% interval")
+    rep.add_argument("--along", metavar="PARAMETER",
+                     help="sweep files: the parameter of the plots' x axis and of --var-limit (default: the first "
+                          "numeric parameter that varies)")
     summ = sub.add_parser("summary", help="print the stored summary as a table, and check it against the records")
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
@@ -25,6 +32,20 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.command == "report":
+            from .sweep_report import is_sweep_file, parse_limit, write_sweep_report
+            sweeps = [p for p in args.results if is_sweep_file(p)]
+            if sweeps:
+                if len(args.results) > 1:
+                    raise ResultsError(f"{sweeps[0]}: a sweep file is reported alone (one file per report)")
+                if args.pair:
+                    raise ResultsError("--pair compares results files, not sweeps")
+                index = write_sweep_report(sweeps[0], args.output, args.title,
+                                           parse_limit(args.var_limit) if args.var_limit else None, args.along)
+                print(f"report written: {index}")
+                return 0
+            if args.var_limit or args.along:
+                raise ResultsError("--var-limit and --along read a sweep file; "
+                                   f"{args.results[0]} is not one")
             from .report import write_report
             index = write_report(args.results, args.output, args.title, args.pair)
             print(f"report written: {index}")
@@ -45,6 +66,9 @@ def main(argv=None) -> int:
                 return 0 if ok else 1
         return 0
     except ResultsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SweepReportError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

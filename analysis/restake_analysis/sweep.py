@@ -168,49 +168,16 @@ class Sweep:
 
 
 def plot_sweep_metric(s: Sweep, parameter: str, metric: str = "loss/mean",
-                      holders: list[str] | None = None, log_x: bool = False) -> Figure:
-    """A metric against one parameter, one line per holder (all holders by default). With other
-    parameters varying too, each point is drawn as it is (markers only, no line)."""
-    fig = Figure(figsize=(7.5, 4.5), layout="constrained")
-    ax = fig.subplots()
-    x = s.parameter_values(parameter)
-    single = len(s.parameters) == 1
-    order = np.argsort(x, kind="stable")
-    for h in holders or s.holder_names:
-        y = s.metric(metric, h)
-        ax.plot(x[order], y[order], "o-" if single else "o", label=h, markersize=4)
-    if s.is_categorical(parameter):  # one tick per label, in the order the sweep file lists them
-        ticks = dict(zip(x, s.parameter_labels(parameter)))
-        ax.set_xticks(sorted(ticks), [ticks[t] for t in sorted(ticks)])
-    elif log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(parameter)
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric} against {parameter} ({s.points} points x {s.trials:,} trials, seed {s.seed})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return fig
+                      holders: list[str] | None = None, log_x: bool = False, by: str | None = None) -> Figure:
+    """A metric against one parameter in percent, with its 95% band where the file has one; one line
+    per holder (all holders by default), or with `by` (a second grid parameter) one panel per holder
+    and one line per value of `by`. Labels and units: sweep_report.plot_metric."""
+    from .sweep_report import plot_metric
+    return plot_metric(s, parameter, metric, holders, by=by, log_x=log_x)
 
 
 def plot_sweep_heatmap(s: Sweep, x: str, y: str, metric: str = "loss/mean", holder: str | int = 0) -> Figure:
-    """A metric of one holder over a grid of two parameters (cell [i, j]: y value i, x value j)."""
-    xs, ys, m = s.grid(x, y, metric, holder)
-    fig = Figure(figsize=(7.5, 5.5), layout="constrained")
-    ax = fig.subplots()
-    im = ax.imshow(m, origin="lower", aspect="auto", cmap="YlOrRd")
-    def tick_labels(parameter, values):
-        if not s.is_categorical(parameter):
-            return [f"{v:.4g}" for v in values]
-        names = dict(zip(s.parameter_values(parameter), s.parameter_labels(parameter)))
-        return [names[v] for v in values]
-    ax.set_xticks(range(xs.size), tick_labels(x, xs), rotation=45)
-    ax.set_yticks(range(ys.size), tick_labels(y, ys))
-    for i in range(ys.size):
-        for j in range(xs.size):
-            ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=7)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
-    name = s.holder_names[holder] if isinstance(holder, int) else holder
-    ax.set_title(f"{metric} of {name}")
-    fig.colorbar(im, ax=ax, label=metric)
-    return fig
+    """A metric of one holder over a grid of two parameters (cell [i, j]: y value i, x value j), ticks
+    in the parameters' units, cells in percent: sweep_report.plot_heatmap."""
+    from .sweep_report import plot_heatmap
+    return plot_heatmap(s, x, y, metric, holder)

@@ -49,11 +49,13 @@ def test_the_metric_plot_draws_each_holder_against_the_parameter(sweeps, tmp_pat
         fig = plot_sweep_metric(s, RATE, "loss/es99")
         fig.savefig(tmp_path / "metric.png")
         ax = fig.axes[0]
-        assert ax.get_xlabel() == RATE
+        assert ax.get_xlabel() == "avs oracle, slashing wrong-price: annual probability (%)"
+        assert ax.get_ylabel() == "ES 99% (% of initial value)"
         lines = {line.get_label(): line for line in ax.get_lines()}
         assert set(lines) == set(s.holder_names)
-        np.testing.assert_array_equal(lines["native-restakers"].get_xdata(), s.parameter_values(RATE))
-        np.testing.assert_array_equal(lines["native-restakers"].get_ydata(), s.metric("loss/es99", "native-restakers"))
+        # percent on both axes: the probability parameter and the loss
+        np.testing.assert_array_equal(lines["native-restakers"].get_xdata(), s.parameter_values(RATE) * 100)
+        np.testing.assert_array_equal(lines["native-restakers"].get_ydata(), s.metric("loss/es99", "native-restakers") * 100)
 
 
 def test_the_heatmap_puts_each_point_in_its_grid_cell(sweeps, tmp_path):
@@ -66,7 +68,7 @@ def test_the_heatmap_puts_each_point_in_its_grid_cell(sweeps, tmp_path):
         for p in range(s.points):
             i = [0.0, 0.2].index(s.values[p, 0])
             j = [0, 1000, 20000].index(s.values[p, 1])
-            assert m[i, j] == mean[p]
+            assert m[i, j] == mean[p] * 100   # percent
         assert np.all(np.diff(m, axis=0) > 0)  # more slashing, more loss, at every pool size
         assert np.all(np.diff(m, axis=1) <= 0)  # a bigger pool never makes it worse
         with pytest.raises(KeyError):
@@ -94,7 +96,7 @@ def test_a_boolean_parameter_reads_as_labels_and_plots_with_named_ticks(sweeps, 
         fig = plot_sweep_heatmap(s, RATE, LEAK, "loss/mean", "stETH-like")
         fig.savefig(tmp_path / "leak_heatmap.png")
         assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["true", "false"]
-        assert fig.axes[0].get_images()[0].get_array()[0, 0] == mean[0]
+        assert fig.axes[0].get_images()[0].get_array()[0, 0] == mean[0] * 100
 
 
 def test_labels_decode_toml_strings_and_old_files_read_as_numbers(sweeps, tmp_path):

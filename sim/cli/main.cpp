@@ -33,6 +33,7 @@
 #include "io/schema.hpp"
 #include "io/scenario.hpp"
 #include "sweep_command.hpp"
+#include "sweep/sweep_summary.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
 
@@ -243,16 +244,40 @@ int cmd_run(RunArgs a) {
   return 0;
 }
 
-int cmd_summary(const std::string& path, bool json, const std::vector<double>& thresholds, bool contributions) {
-  RunSummary s = read_summary(path);
-  if (!thresholds.empty()) set_thresholds_from_records(path, thresholds, s);
-  if (contributions && !s.contributions)
-    throw std::runtime_error(fmt::format("{}: no risk contributions (its run had no --contributions)", path));
-  if (contributions && !json) {
-    std::cout << format_summary_table(s) << format_contributions(s) << std::flush;
+struct SummaryArgs {
+  std::string path;
+  bool json = false, csv = false;
+  std::string metric;  // empty: every point's whole summary
+  std::vector<double> thresholds;  // P(loss >= x) at each, from the records (results files)
+  bool contributions = false;      // the stored risk contributions too (results files)
+};
+
+// A results file as before; a sweep file point by point; either as one metric across its points
+// (--metric) or as CSV.
+int cmd_summary(const SummaryArgs& a) {
+  const bool sweep = is_sweep_file(a.path);
+  if (sweep && (!a.thresholds.empty() || a.contributions))
+    throw std::runtime_error(fmt::format("{}: a sweep file: --threshold and --contributions read a results file", a.path));
+  if ((!a.metric.empty() || a.csv) && (!a.thresholds.empty() || a.contributions))
+    throw std::runtime_error("--threshold and --contributions go with the summary's table or --json, not with --metric or --csv");
+  if (!sweep && a.metric.empty() && !a.csv) {
+    RunSummary s = read_summary(a.path);
+    if (!a.thresholds.empty()) set_thresholds_from_records(a.path, a.thresholds, s);
+    if (a.contributions && !s.contributions)
+      throw std::runtime_error(fmt::format("{}: no risk contributions (its run had no --contributions)", a.path));
+    std::cout << (a.json ? format_summary_json(s) : format_summary_table(s) + (a.contributions ? format_contributions(s) : ""))
+              << std::flush;
     return 0;
   }
-  std::cout << (json ? format_summary_json(s) : format_summary_table(s)) << std::flush;
+  const SweepSummary s = sweep ? read_sweep_summary(a.path) : single_point(a.path, read_summary(a.path));
+  std::string out;
+  if (!a.metric.empty()) {
+    const MetricTable t = metric_table(s, a.metric);
+    out = a.json ? format_metric_json(s, t) : a.csv ? format_metric_csv(s, t) : format_metric_table(s, t);
+  } else {
+    out = a.json ? format_sweep_json(s) : a.csv ? format_sweep_csv(s) : format_sweep_table(s);
+  }
+  std::cout << out << std::flush;
   return 0;
 }
 
@@ -297,16 +322,17 @@ int run_command(int argc, char** argv) {
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check a scenario file, report every error in it, and exit");
   validate_cmd->add_option("scenario", validate_path, "Scenario file")->required();
 
-  std::string summary_path;
-  bool summary_json = false;
-  CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results file");
-  summary_cmd->add_option("results", summary_path, "Results file (.h5)")->required();
-  summary_cmd->add_flag("--json", summary_json, "Machine-readable output");
-  std::vector<double> summary_thresholds;
-  bool summary_contributions = false;
-  summary_cmd->add_flag("--contributions", summary_contributions,
+  SummaryArgs summary;
+  CLI::App* summary_cmd = app.add_subcommand("summary", "Print the summary stored in a results or sweep file");
+  summary_cmd->add_option("results", summary.path, "Results or sweep file (.h5)")->required();
+  CLI::Option* summary_json = summary_cmd->add_flag("--json", summary.json, "Machine-readable output");
+  summary_cmd->add_flag("--csv", summary.csv, "CSV: one row per point and holder (fractions as stored)")->excludes(summary_json);
+  summary_cmd->add_option("--metric", summary.metric,
+                          "One metric with a value per holder (loss/var99, loss/mean, ...): points as rows, holders as columns")
+      ->type_name("NAME");
+  summary_cmd->add_flag("--contributions", summary.contributions,
                         "Also the risk contributions to each holder's ES 99% and VaR 99% (a run with --contributions)");
-  add_loss_list_option(*summary_cmd, "--threshold", summary_thresholds,
+  add_loss_list_option(*summary_cmd, "--threshold", summary.thresholds,
                        "P(loss >= x) with 95% intervals at these losses, e.g. 5%,10%,25%, from the file's per-trial records");
 
   CascadeArgs cascade;
@@ -373,7 +399,7 @@ int run_command(int argc, char** argv) {
   try {
     if (*run_cmd) return cmd_run(run);
     if (*validate_cmd) return cmd_validate(validate_path);
-    if (*summary_cmd) return cmd_summary(summary_path, summary_json, summary_thresholds, summary_contributions);
+    if (*summary_cmd) return cmd_summary(summary);
     if (*cascade_cmd) return run_cascade_command(cascade);
     if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);

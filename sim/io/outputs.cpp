@@ -232,4 +232,33 @@ std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s) {
   return missing;
 }
 
+std::vector<std::string> read_point_summaries(const h5::Group& root, std::span<RunSummary> points) {
+  std::vector<std::string> missing;
+  if (points.empty()) return missing;
+  const Extents e = Extents::of(points.front());
+  for (const SummarySpec* p : summaries(Presence::of(points.front()))) {
+    const SummarySpec& spec = *p;
+    if (!root.exists(spec.out.path)) {
+      missing.emplace_back(spec.out.path);
+      continue;
+    }
+    std::vector<Dim> dims{Dim::Point};
+    dims.insert(dims.end(), spec.out.shape.dims().begin(), spec.out.shape.dims().end());
+    std::vector<hsize_t> expected = h5_dims(spec.out.shape.dims(), e);
+    expected.insert(expected.begin(), points.size());
+    // The shape before the data, as read_summaries.
+    if (const std::vector<hsize_t> got = root.dims(spec.out.path); got != expected) {
+      std::vector<std::string> axes;
+      for (const Dim d : dims) axes.emplace_back(dimension(d).name);
+      throw h5::Error(fmt::format("/{} has shape [{}], expected [{}] ({})", spec.out.path, fmt::join(got, ", "),
+                                  fmt::join(expected, ", "), fmt::join(axes, ", ")));
+    }
+    const std::vector<double> all = root.read_doubles(spec.out.path);
+    const std::size_t row = points.empty() ? 0 : all.size() / points.size();
+    for (std::size_t q = 0; q < points.size(); ++q)
+      set_summary_values(spec, std::span<const double>(all).subspan(q * row, row), points[q]);
+  }
+  return missing;
+}
+
 }  // namespace restake

@@ -28,6 +28,10 @@ void write_summaries(const h5::Group& root, std::span<const RunSummary* const> r
 // are already sized; a dataset of another shape is an h5::Error naming it. Returns the paths of
 // declared summaries the file lacks (older files), which are left as they were.
 std::vector<std::string> read_summaries(const h5::Group& root, RunSummary& s);
+// The same for a sweep file's summaries, stacked along a leading point axis: point p's row of each
+// declared summary into points[p] (all of one sweep, so of one presence and entity extents). A
+// dataset whose shape is not [points, ...] is an h5::Error naming it; returns the missing paths.
+std::vector<std::string> read_point_summaries(const h5::Group& root, std::span<RunSummary> points);
 
 // A weighted (importance-sampled) run says so in its file: the attribute `weighted` = 1 on `root`,
 // and /tilt holds how its trials were drawn (each source's label and rate factor, the defensive

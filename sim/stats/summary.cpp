@@ -286,7 +286,8 @@ std::string markets_table(const RunSummary& s) {
     if (priced) {
       out += fmt::format("\n{:<{}} {:>14} {:>14} {:>14}\n", "lending market", name_width, "debt USD", "bad debt USD", "VaR95 USD");
       for (const LendingSummary& l : s.lending) {
-        const auto in_usd = [&](double eth) { return l.usd_price > 0 ? usd(eth * l.usd_price) : std::string("-"); };
+        // NaN: an amount the file does not hold (a sweep file stores no debt_eth).
+        const auto in_usd = [&](double eth) { return l.usd_price > 0 && std::isfinite(eth) ? usd(eth * l.usd_price) : std::string("-"); };
         out += fmt::format("{:<{}} {:>14} {:>14} {:>14}\n", l.name, name_width, in_usd(l.debt_eth), in_usd(l.bad_debt_mean),
                            in_usd(l.bad_debt_var95));
       }
@@ -308,9 +309,13 @@ std::string markets_table(const RunSummary& s) {
 }  // namespace
 
 std::string format_summary_table(const RunSummary& s) {
-  std::string out = fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n",
-                                s.info.scenario_name, s.info.trials, s.info.seed, s.info.horizon_days,
-                                s.info.program_version, s.info.git_commit.substr(0, 12));
+  return fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n", s.info.scenario_name,
+                     s.info.trials, s.info.seed, s.info.horizon_days, s.info.program_version, s.info.git_commit.substr(0, 12)) +
+         format_summary_body(s);
+}
+
+std::string format_summary_body(const RunSummary& s) {
+  std::string out;
   if (s.info.weighted()) out += estimator_line(s) + (s.tail ? "" : "\n");
   if (s.tail) out += tail_line(s) + "\n";
   // The tables fit 120 columns for the usual names: a USD column only when some holder is priced,

@@ -144,6 +144,9 @@ std::vector<double> avs_holder_loss_means(const RunSummary& s);
 std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t avs_count, std::size_t holders, std::size_t a);
 
 std::string format_summary_table(const RunSummary& s);
+// The table without its first line (scenario, trials, seed, horizon, version): a sweep prints that
+// once and this per point.
+std::string format_summary_body(const RunSummary& s);
 std::string format_summary_json(const RunSummary& s);
 // The risk contributions (s.contributions) as tables: contributors as rows, holders as columns.
 std::string format_contributions(const RunSummary& s);

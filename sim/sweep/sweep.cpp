@@ -470,6 +470,12 @@ std::string SweepParameter::text(double value) const {
   return categorical() ? labels.at(static_cast<std::size_t>(value)) : toml_number(value, integer);
 }
 
+std::string SweepParameter::readable(double value) const {
+  if (categorical()) return labels.at(static_cast<std::size_t>(value));
+  if (integer && whole(value)) return toml_number(value, true);
+  return fmt::format("{:.12g}", value);
+}
+
 std::string Sweep::point_scenario(std::size_t p) const {
   std::vector<std::size_t> order(parameters.size());
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
@@ -486,10 +492,11 @@ std::string Sweep::point_scenario(std::size_t p) const {
   return out;
 }
 
-std::string Sweep::describe_point(std::size_t p) const {
+std::string Sweep::describe_point(std::size_t p, bool exact) const {
   std::string out;
   for (std::size_t k = 0; k < parameters.size(); ++k)
-    out += fmt::format("{}{} = {}", k ? ", " : "", parameters[k].path, parameters[k].text(points[p][k]));
+    out += fmt::format("{}{} = {}", k ? ", " : "", parameters[k].path,
+                       exact ? parameters[k].text(points[p][k]) : parameters[k].readable(points[p][k]));
   return out;
 }
 
@@ -500,7 +507,7 @@ Model Sweep::point_model(std::size_t p) const {
     // Blame the parameter whose value the scenario rejected (its value sits where the error points),
     // at the value of this point if it was listed; else the whole [sweep] table (a world check).
     const std::string what =
-        fmt::format("point {} of {} ({}) is rejected by the scenario: {}", p, points.size(), describe_point(p), e.what());
+        fmt::format("point {} of {} ({}) is rejected by the scenario: {}", p, points.size(), describe_point(p, true), e.what());
     for (std::size_t k = 0; k < parameters.size(); ++k) {
       const SweepParameter& q = parameters[k];
       if (q.scenario_line != e.line || q.scenario_column != e.column) continue;

@@ -50,6 +50,10 @@ struct SweepParameter {
   const char* kind_name() const;  // "number", "string", "boolean" (as /points/kinds stores it)
   // A value as TOML text, as it is written into the scenario: "0.01", "2000", "\"electra\"", "true".
   std::string text(double value) const;
+  // A value for people (logs, /points/names): a number to at most 12 significant digits, so a
+  // linspace's 0.030000000000000002 reads 0.03 (the text written into the scenario, /points/labels
+  // and /points/values keep every digit); a categorical value as its label.
+  std::string readable(double value) const;
 };
 
 struct Sweep {
@@ -70,8 +74,10 @@ struct Sweep {
   // The model of point p. A value the scenario rejects is a SweepError that names the sweep file's
   // parameter, the point and the scenario's own message.
   Model point_model(std::size_t p) const;
-  // "avs.oracle.faulty_annual_probability = 0.01, pool.lrt-coverage.balance_eth = 2000"
-  std::string describe_point(std::size_t p) const;
+  // "avs.oracle.faulty_annual_probability = 0.01, pool.lrt-coverage.balance_eth = 2000", each value
+  // readable() (at most 12 significant digits); with `exact`, as written into the scenario (text()),
+  // for errors about the point's scenario
+  std::string describe_point(std::size_t p, bool exact = false) const;
 };
 
 // Reads the scenario the sweep names; `path` is already resolved against the sweep file's folder.
