@@ -13,13 +13,11 @@ import math
 
 import numpy as np
 
+from .frames import T19_975  # the 95% interval of a batch-means estimate over 20 batches
 from .results import Results
 from .statistics import Z95
 
-# Student's t quantile at 0.975 with 19 degrees of freedom: the 95% interval of a batch-means
-# estimate over the C++ summary's 20 batches (boost::math::students_t(19), as the C++ prints it).
-T19_975 = 2.093024054408263
-BATCHES = 20
+BATCHES = 20  # the C++ summary's batch means (kBatches)
 
 
 def _pct(x: float) -> str:
