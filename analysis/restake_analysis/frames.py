@@ -85,7 +85,7 @@ def _metrics(levels_loss, levels_return, market: bool) -> list[tuple[str, str, i
     return out
 
 
-def _stored_interval(get, path: str, column, h: int, x: float, n: int, weighted: bool):
+def _stored_interval(get, path: str, h: int, x: float, n: int, weighted: bool):
     """(stderr, low, high, method) of one stored estimate from the stored summary alone."""
     if path in ("loss/mean", "net_return/mean"):
         se = float(get(path.replace("mean", "stderr"))[h])
@@ -101,7 +101,7 @@ def _stored_interval(get, path: str, column, h: int, x: float, n: int, weighted:
     return math.nan, math.nan, math.nan, ""
 
 
-def _record_interval(metric: str, column, x_sorted_cache, data, w, level_values):
+def _record_interval(metric: str, column, estimate: float, x_sorted_cache, data, w, level_values):
     """(stderr, low, high, method) of one estimate from the per-trial data of one holder, as the
     report computes them (statistics.py): None when the records give none."""
     loss, ret, covered = data
@@ -131,9 +131,10 @@ def _record_interval(metric: str, column, x_sorted_cache, data, w, level_values)
         return se, iv.low, iv.high, method
     stat = (lambda s, sw: st.weighted_quantile_sorted(s, sw, p)) if kind == "quantile" else \
         (lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, p))
-    se = st.batch_stderr(x, w, stat)
-    iv = st.weighted_batch_ci(x, w, stat)
-    return se, iv.low, iv.high, "batch means"
+    se = st.batch_stderr(x, w, stat)  # weighted_batch_ci's interval, with its t quantile exact
+    if not math.isfinite(se):
+        return None  # under two trials a batch
+    return se, estimate - T19_975 * se, estimate + T19_975 * se, "batch means"
 
 
 def holder_estimate_rows(get, holder_names, values, assets, prices: dict, n: int, weighted: bool,
@@ -160,9 +161,9 @@ def holder_estimate_rows(get, holder_names, values, assets, prices: dict, n: int
         for metric, path, column, unit in _metrics(levels_loss, levels_return, market):
             arr = get(path)
             x = float(arr[h] if column is None else arr[h, column])
-            se, low, high, method = _stored_interval(get, path, column, h, x, n, weighted)
+            se, low, high, method = _stored_interval(get, path, h, x, n, weighted)
             if data is not None and not method:
-                got = _record_interval(metric, column, x_sorted, data, w,
+                got = _record_interval(metric, column, x, x_sorted, data, w,
                                        {"loss": levels_loss, "return": levels_return})
                 if got is not None:
                     se, low, high, method = got

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import REPO, run_cli, simulate
 from restake_analysis import Results, ResultsError, Sweep
+from restake_analysis import statistics as st
 
 Z = 1.959963984540054      # standard normal quantile at 0.975
 T19 = 2.093024054408263    # Student's t at 0.975 with 19 degrees of freedom (20 batch means)
@@ -110,6 +111,13 @@ def test_a_weighted_runs_var_and_es_have_batch_means_intervals(files):
         p = row(rec, holder=r.holder_names[0], metric="p_loss")
         assert p.stderr == pytest.approx(np.std(w * (loss > 0), ddof=1) / math.sqrt(len(w)), rel=1e-12)
         assert p.interval == "normal"
+        # VaR 95%, by batch means over 20 consecutive batches of trials (none is stored for it)
+        var = row(rec, holder=r.holder_names[0], metric="var95")
+        batches = [st.weighted_quantile_sorted(*st.sort_weighted(bx, bw), 0.95)
+                   for bx, bw in zip(np.array_split(loss, 20), np.array_split(w, 20))]
+        se = np.std(batches, ddof=1) / math.sqrt(20)
+        assert var.interval == "batch means" and var.stderr == pytest.approx(se, rel=1e-12)
+        assert (var.ci_low, var.ci_high) == pytest.approx((var.estimate - T19 * se, var.estimate + T19 * se), rel=1e-12)
 
 
 def test_intervals_from_records(files):
