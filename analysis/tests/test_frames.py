@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_cli, simulate
+from test_summary_table import with_short_pilots
 from restake_analysis import Results, ResultsError, Sweep
 from restake_analysis import statistics as st
 
@@ -25,7 +26,8 @@ def files(tmp_path_factory):
     out = {
         "default": simulate(d / "default.h5", sc / "default.toml", "--trials", "1000", "--seed", "7"),
         "ecosystem": simulate(d / "eco.h5", sc / "ecosystem.toml", "--trials", "500"),
-        "weighted": simulate(d / "tail.h5", sc / "default.toml", "--trials", "600", "--tail", "rsETH-like:quantile=0.99"),
+        "weighted": simulate(d / "tail.h5", with_short_pilots(sc / "default.toml", d), "--trials", "600",
+                             "--tail", "rsETH-like:quantile=0.99"),
         "no-records": simulate(d / "norec.h5", sc / "default.toml", "--trials", "500", "--no-records"),
     }
     run_cli("sweep", REPO / "sweeps" / "forks.toml", "-o", d / "forks.h5", "--trials", "200", "--records",
