@@ -18,8 +18,9 @@ Intervals, from the stored summary (no per-trial data needed):
   `restake-sim summary` prints them ("batch means");
 - anything else has none (NaN, interval ""). With `intervals_from_records=True` a file with records
   also gets the report's intervals from the trials (restake_analysis.statistics): order-statistic
-  intervals for quantiles, VaR and ES of a plain run, batch means for a weighted run's, normal ones
-  for the means without a stored error (covered_mean, loss by cause) and weighted probabilities.
+  intervals for a plain run's quantiles and VaR and a normal one for its ES, batch means for a
+  weighted run's quantiles, VaR and ES, normal ones for the means without a stored error
+  (covered_mean, loss by cause) and for a weighted run's probabilities.
 
 xarray is a soft dependency (Debian's python3-xarray): it is imported only by to_xarray().
 """
