@@ -15,7 +15,7 @@ packages=(
   doctest-dev           # unit tests
   libopenmpi-dev openmpi-bin  # optional MPI sweeps (cmake -DRESTAKE_MPI=ON, docs/cluster.md)
   clang libclang-rt-14-dev  # libFuzzer + ASan/UBSan runtimes for tests/fuzz (scripts/fuzz.sh; clang 14)
-  python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest  # analysis/ (/usr/bin/python3)
+  python3-numpy python3-h5py python3-matplotlib python3-pandas python3-pytest python3-xarray  # analysis/ (/usr/bin/python3; xarray: optional, to_xarray())
 )
 
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     rep.add_argument("--along", metavar="PARAMETER",
                      help="sweep files: the parameter of the plots' x axis and of --var-limit (default: the first "
                           "numeric parameter that varies)")
-    summ = sub.add_parser("summary", help="print the stored summary as a table, and check it against the records")
+    summ = sub.add_parser("summary", help="print the stored summary as restake-sim summary does, and check it against the records")
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
                       help="recompute the statistics from the per-trial records and compare (exit 1 on a mismatch)")
@@ -51,11 +51,9 @@ def main(argv=None) -> int:
             print(f"report written: {index}")
             return 0
         with Results(args.results) as r:
-            import pandas as pd
-            with pd.option_context("display.width", 200, "display.max_columns", 40,
-                                   "display.float_format", "{:.6g}".format):
-                print(r)
-                print(r.summary_frame().T)
+            from .summary_table import format_summary
+            # The same text as `restake-sim summary FILE` (sim/stats/summary.cpp), from the same file.
+            sys.stdout.write(format_summary(r))
             if args.check:
                 diff = r.summary_mismatch()
                 worst_order = max(v for k, v in diff.items() if k.split(".")[1] not in ("mean", "sd", "stderr"))

@@ -639,6 +639,53 @@ class Results:
             else pd.Index(labels[dims[0]], name=dims[0])
         return pd.DataFrame(x.reshape(x.shape[0], -1), index=index, columns=cols)
 
+    # --- tidy frames and xarray (restake_analysis.frames) ----------------------------------------------
+
+    def estimates_frame(self, intervals_from_records: bool = False):
+        """Every per-holder estimate of /summary as a tidy pandas frame, one row per (holder,
+        metric), as OpenMC's Tally.get_pandas_dataframe(): columns holder, metric (the column names
+        of summary_frame: loss_mean, p_loss, var99, loss_q0.999, return_mean, covered_mean, ...),
+        estimate, stderr, ci_low, ci_high (95%), interval (how it was computed: "normal",
+        "wilson", "batch means", "order statistics", or "" for none), unit, asset, amount (estimate
+        x the holder's initial value, in its asset, for fractions of value; NaN otherwise) and
+        amount_usd (NaN without a price). df.attrs: units (of each column), metric_units, seed,
+        trials, scenario (text), scenario_name, program_version, git_commit, estimator, file.
+        Intervals come from the stored summary; intervals_from_records=True adds the report's
+        intervals from the trials (order statistics, batch means) where the summary has none."""
+        from .frames import estimates_frame
+        return estimates_frame(self, intervals_from_records)
+
+    def cause_holder_frame(self, intervals_from_records: bool = False):
+        """Mean gross loss by cause (/summary/loss_by_cause_mean) as a tidy frame, one row per
+        (cause, holder), with the columns and attrs of estimates_frame; the standard error and
+        normal interval of each mean come from the trials (intervals_from_records=True; else NaN)."""
+        from .frames import cause_holder_frame
+        return cause_holder_frame(self, intervals_from_records)
+
+    def avs_holder_frame(self):
+        """The exact AVS x holder loss (/summary/avs_holder_loss_mean) as a tidy frame, one row per
+        (avs, holder), with the columns and attrs of estimates_frame (no standard error: the file
+        has no per-trial [N, A, H] data)."""
+        from .frames import avs_holder_frame
+        return avs_holder_frame(self)
+
+    def trials_long(self, *names: str):
+        """Per-trial records in long form: one row per trial and entry of the other axes, columns
+        trial, the axes (holder, cause, avs, ...: categoricals) and one column per dataset named
+        (all of one shape, e.g. trials_long("loss_fraction", "net_return")), plus weight in a
+        weighted run. df.attrs: units of each data column and the run's provenance. Copies the data."""
+        from .frames import trials_long
+        return trials_long(self, names)
+
+    def to_xarray(self, group: str = "summary"):
+        """/summary (or group="trials": the per-trial records) as an xarray.Dataset: one variable per
+        dataset (loss/mean -> loss_mean), dimensions named by the file's axis labels, coordinates
+        read from its dimension scales (holder names, loss_quantile levels, ...), each variable's
+        units and description as attributes, the run's provenance as the Dataset's. Needs xarray
+        (Debian's python3-xarray); ImportError saying so without it."""
+        from .frames import to_xarray
+        return to_xarray(self, group)
+
     # --- statistics recomputed from the records -----------------------------------------------------
 
     def recompute_summary(self) -> dict:

@@ -152,6 +152,22 @@ class Sweep:
             raise ValueError(f"the points do not cover the full {xs.size} x {ys.size} grid of {x} and {y}")
         return xs, ys, m
 
+    def estimates_frame(self):
+        """Every per-holder estimate of every point as a tidy pandas frame, one row per (point,
+        holder, metric): columns point, point_name, each parameter's value (numbers as numbers,
+        strings and booleans as text), then those of Results.estimates_frame (intervals from the
+        stored summaries; amounts at the point's holder values and prices). df.attrs: seed, trials,
+        mode, parameters, scenario and sweep texts, program_version, units."""
+        from .frames import sweep_estimates_frame
+        return sweep_estimates_frame(self)
+
+    def to_xarray(self, group: str = "summary"):
+        """/summary (or group="trials", with --records) as an xarray.Dataset with a point dimension
+        (coordinate: /points/names, its dimension scale) and each parameter as a coordinate along
+        it; otherwise as Results.to_xarray. Needs xarray (Debian's python3-xarray)."""
+        from .frames import sweep_to_xarray
+        return sweep_to_xarray(self, group)
+
     def _param(self, parameter: str) -> int:
         try:
             return self.parameters.index(parameter)
