@@ -147,6 +147,17 @@ TEST_CASE("summary_values and set_summary_values are inverse for every declared 
   s.avs.resize(3);
   s.pools.resize(1);
   for (auto& a : s.avs) a.holder_loss_mean.resize(2);
+  // The outputs of runs with --threshold and --contributions, sized as read_summary sizes them.
+  s.info.thresholds = {0.05, 0.1};
+  s.contributions = true;
+  s.operators = {"op-a", "op-b", "op-c", "op-d"};
+  for (auto& h : s.holders) {
+    h.loss.exceedance.resize(2);
+    for (Contributions* c : {&h.contributions.es99, &h.contributions.var99}) {
+      c->avs.resize(3);
+      c->op.resize(4);
+    }
+  }
   RunSummary back = s;
   double x = 1.0;
   for (const SummarySpec& spec : summaries()) {

@@ -160,6 +160,26 @@ def format_summary(r: Results) -> str:
             out += (f"{h.name:<{nw}} {amount(loss['mean'][i]):>16} {amount(loss['var99'][i]):>16} "
                     f"{amount(loss['es99'][i]):>16} {in_usd(loss['mean'][i]):>11} {in_usd(loss['var99'][i]):>11} "
                     f"{in_usd(loss['es99'][i]):>11}\n")
+    if r.has_thresholds:
+        def short(x):
+            return f"{100.0 * x:.3g}"
+        out += "\nP(loss >= x), net of coverage, with its 95% interval (%)\n"
+        out += f"{'holder':<{nw}}" + "".join(f" {'x = ' + short(x) + '%':>22}" for x in r.thresholds) + "\n"
+        for h in r.holders:
+            i = h.index
+            out += f"{h.name:<{nw}}" + "".join(
+                f" {short(p) + ' [' + short(lo) + ', ' + short(hi) + ']':>22}"
+                for p, lo, hi in zip(loss["p_exceed"][i], loss["p_exceed_ci_low"][i], loss["p_exceed_ci_high"][i])) + "\n"
+    c = {k: r._file["summary/concentration/" + k][()] for k in ("hhi_operators", "hhi_avs", "restaked_share", "restaking_ratio")}
+    out += ("\nConcentration of each book: Herfindahl index of its stake over operators and of its exposure over AVSs "
+            "(1/k: spread evenly over k), share restaked, and stake counted once per AVS it secures\n")
+    out += f"{'holder':<{nw}} {'HHI operators':>14} {'HHI AVSs':>10} {'restaked':>9} {'restaking ratio':>15}\n"
+    for h in r.holders:
+        i = h.index
+        avs = f"{c['hhi_avs'][i]:.4f}" if c["hhi_avs"][i] > 0.0 else "-"
+        restaked = f"{100.0 * c['restaked_share'][i]:.1f}%"
+        out += (f"{h.name:<{nw}} {c['hhi_operators'][i]:>14.4f} {avs:>10} {restaked:>9} "
+                f"{c['restaking_ratio'][i]:>14.2f}x\n")
     out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n"
     widths = [max(len(h.name), 9) for h in r.holders]
     out += f"{'cause':<20}" + "".join(f" {h.name:>{w}}" for h, w in zip(r.holders, widths)) + "\n"

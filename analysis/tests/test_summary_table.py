@@ -20,7 +20,7 @@ RUNS = {
     "ecosystem": ("ecosystem.toml", ["--trials", "300"]),
     "lrt-markets": ("lrt-markets.toml", ["--trials", "300"]),
     "one-trial": ("babylon.toml", ["--trials", "1"]),
-    "no-records": ("default.toml", ["--trials", "400", "--no-records"]),
+    "no-records": ("default.toml", ["--trials", "400", "--no-records", "--threshold", "1%,5%,25%"]),
     "tail-quantile": ("default.toml", ["--trials", "400", "--tail", "rsETH-like:quantile=0.99"]),
     "tail-loss": ("default.toml", ["--trials", "400", "--tail", "rsETH-like:0.25", "--no-records"]),
 }
@@ -66,6 +66,8 @@ def test_the_runs_reach_every_table(files):
     assert "loss quantile 99%" in text["tail-quantile"] and "Trials beyond each VaR" in text["tail-quantile"]
     assert "tail target" in text["tail-loss"] and "loss quantile" not in text["tail-loss"]
     assert "Markets" in text["default"] and "AVS" in text["default"] and "pool" in text["default"]
+    assert "P(loss >= x)" in text["no-records"] and "x = 25%" in text["no-records"]
+    assert "Concentration of each book" in text["ecosystem"] and "HHI AVSs" in text["ecosystem"]
 
 
 def test_printed_numbers_by_hand():

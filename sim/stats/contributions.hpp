@@ -7,10 +7,10 @@
 //
 // A trial's net loss splits three ways, each adding up to it: by cause (the gross loss of each
 // cause, minus what coverage paid), by AVS (each AVS's slashings, the gross losses from no AVS,
-// minus coverage) and by operator (the gross losses of the positions on each operator, minus
-// coverage). Records keep the causes but not the AVSs or operators of a trial, so the tail trials
-// are re-run (a trial is a pure function of model, seed and index) with every loss kept; the re-run
-// is checked against the records bit for bit.
+// minus coverage) and by operator (the gross losses of the positions delegated to each operator,
+// or run by it when not restaked, minus coverage). Records keep the causes but not the AVSs or
+// operators of a trial, so the tail trials are re-run (a trial is a pure function of model, seed
+// and index) with every loss kept; the re-run is checked against the records bit for bit.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -30,7 +30,7 @@ struct Contributions {
   std::array<double, kLossCauseCount> cause{};  // gross
   std::vector<double> avs;                      // [avs] gross
   double other = 0.0;                           // gross losses no AVS's slashing caused
-  std::vector<double> op;                       // [operator] gross, of the positions on it
+  std::vector<double> op;                       // [operator] gross, of the positions delegated to it (or run by it)
   double coverage = 0.0;                        // minus what coverage pools paid back (<= 0)
   double total = 0.0;                           // the statistic: each view adds up to it
 };

@@ -1,6 +1,7 @@
 #include "stats/summary.hpp"
 
 #include "io/json.hpp"
+#include "trial/world.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -90,6 +91,7 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
     s.weights = {0.0, std::nan("")};
   const double n = t.trials > 0 ? static_cast<double>(t.trials) : 1.0;
   if (t.thresholds != info.thresholds) throw std::logic_error("summarize_run: the tally's thresholds are not the run's");
+  const std::vector<Concentration> books = concentration(m, make_world(m));
   for (std::size_t h = 0; h < m.holders.size(); ++h) {
     HolderSummary hs;
     hs.name = m.holders[h].name;
@@ -110,6 +112,7 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
     for (std::size_t k = 0; k < T; ++k)
       hs.loss.exceedance.push_back(exceedance_estimate(t.threshold_w[h * T + k], t.threshold_w2[h * T + k], n, t.weighted));
     hs.covered_mean = t.covered_sum[h] / n;
+    hs.concentration = books[h];
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
   }
@@ -363,6 +366,16 @@ std::string format_summary_body(const RunSummary& s) {
       out += "\n";
     }
   }
+  out += "\nConcentration of each book: Herfindahl index of its stake over operators and of its exposure over AVSs "
+         "(1/k: spread evenly over k), share restaked, and stake counted once per AVS it secures\n";
+  out += fmt::format("{:<{}} {:>14} {:>10} {:>9} {:>15}\n", "holder", name_width, "HHI operators", "HHI AVSs", "restaked",
+                     "restaking ratio");
+  for (const auto& h : s.holders) {
+    const Concentration& c = h.concentration;
+    out += fmt::format("{:<{}} {:>14.4f} {:>10} {:>9} {:>14.2f}x\n", h.name, name_width, c.hhi_operators,
+                       c.hhi_avs > 0.0 ? fmt::format("{:.4f}", c.hhi_avs) : std::string("-"), fmt::format("{:.1f}%", 100.0 * c.restaked_share),
+                       c.restaking_ratio);
+  }
   out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n";
   const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
   out += fmt::format("{:<20}", "cause");
@@ -534,7 +547,10 @@ std::string format_summary_json(const RunSummary& s) {
                             json_number(e.ci_high));
     }
     if (!s.info.thresholds.empty()) beyond += fmt::format(", \"p_exceed\": [{}]", exceed);
-    std::string contributions;
+    std::string contributions = fmt::format(
+        ",\n     \"concentration\": {{\"hhi_operators\": {}, \"hhi_avs\": {}, \"restaked_share\": {}, \"restaking_ratio\": {}}}",
+        json_number(h.concentration.hhi_operators), json_number(h.concentration.hhi_avs), json_number(h.concentration.restaked_share),
+        json_number(h.concentration.restaking_ratio));
     if (s.contributions) {
       const auto named = [](const std::vector<std::string>& names, const std::vector<double>& v) {
         std::string o;
@@ -549,7 +565,7 @@ std::string format_summary_json(const RunSummary& s) {
                            json_number(c.total), named(cause_names, std::vector<double>(c.cause.begin(), c.cause.end())),
                            named(avs_names, c.avs), json_number(c.other), named(s.operators, c.op), json_number(c.coverage));
       };
-      contributions = fmt::format(",\n     \"contributions\": {{\"es99\": {}, \"var99\": {}}}", one(h.contributions.es99),
+      contributions += fmt::format(",\n     \"contributions\": {{\"es99\": {}, \"var99\": {}}}", one(h.contributions.es99),
                                   one(h.contributions.var99));
     }
     out += fmt::format(

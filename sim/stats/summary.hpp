@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/model.hpp"
+#include "stats/concentration.hpp"
 #include "stats/contributions.hpp"
 #include "stats/statistics.hpp"
 #include "stats/tally.hpp"
@@ -57,6 +58,7 @@ struct HolderSummary {
   double covered_mean = 0.0;
   std::array<double, kLossCauseCount> loss_by_cause_mean{};
   MarketLossSummary loss_at_market;  // only in runs with tokens
+  Concentration concentration;       // of its book, from the scenario
   HolderContributions contributions;  // run --contributions (RunSummary::contributions)
 };
 

@@ -135,7 +135,10 @@ void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t orig
   if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;
   if (out_->losses) {
     const double v0 = w_.holder_value[h];
-    out_->losses->push_back({now_, static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(w_.positions[i].op), cause, amount / v0,
+    // The operator the holder chose for the position: the one it delegated to when restaked.
+    const World::FlatPosition& p = w_.positions[i];
+    const std::size_t op = p.slot == kNone ? p.op : w_.slots[p.slot].op;
+    out_->losses->push_back({now_, static_cast<std::uint32_t>(h), static_cast<std::uint32_t>(op), cause, amount / v0,
                              std::max(loss.uncovered, 0.0) / v0});
   }
   const double paid = amount - std::max(loss.uncovered, 0.0);

@@ -47,7 +47,9 @@ struct EpisodePath {
 // Shares of the holder's initial value: `gross` before coverage, `net` what coverage left of it.
 struct BookedLoss {
   double day = 0.0;
-  std::uint32_t holder = 0, op = 0;  // op: the operator of the position that lost it
+  // op: the operator of the position that lost it, as the holder chose it (the one it delegated to
+  // when restaked, else the one running its validators).
+  std::uint32_t holder = 0, op = 0;
   LossCause cause = LossCause::BeaconSlashing;
   double gross = 0.0, net = 0.0;
   bool operator==(const BookedLoss&) const = default;
