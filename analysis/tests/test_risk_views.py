@@ -1,0 +1,58 @@
+"""The report's risk views (risk_views.py) against the simulator's own numbers and by hand."""
+import math
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli
+from restake_analysis import Results
+from restake_analysis import risk_views as rv
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("views") / "eco.h5"
+    run_cli("run", str(REPO / "scenarios" / "ecosystem.toml"), "-o", str(out), "--trials", "20000", "--threshold",
+            "1%,10%", "--contributions", "--no-progress", "-q")
+    return out
+
+
+def test_exceedance_by_hand():
+    # 5 of 100 at or above 0.1: Wilson's interval [0.02154, 0.11175]; weighted: p = 0.75, se 0.478714.
+    loss = np.array([0.2] * 5 + [0.0] * 95)
+    p, se, lo, hi = rv.exceedance(loss, None, 0.1)
+    assert p == 0.05 and lo == pytest.approx(0.021544, abs=1e-5) and hi == pytest.approx(0.111752, abs=1e-5)
+    p, se, lo, hi = rv.exceedance(np.array([0.2, 0.3, 0.0, 0.1]), np.array([2.0, 0.0, 1.0, 1.0]), 0.1)
+    assert p == 0.75 and se == pytest.approx(0.478714, rel=1e-5) and lo == 0.0
+
+
+def test_thresholds_recomputed_from_records_match_the_runs(run):
+    with Results(run) as r:
+        stored = rv.thresholds_frame(r)
+        again = rv.thresholds_frame(r, asked=[0.01, 0.1, 0.25])  # another list: from the records
+        assert list(stored["threshold"].unique()) == [0.01, 0.1]
+        both = stored.merge(again, on=["holder", "threshold"], suffixes=("", "_py"))
+        assert len(both) == 2 * len(r.holders)
+        np.testing.assert_allclose(both["p"], both["p_py"], rtol=0, atol=0)
+        np.testing.assert_allclose(both["ci_high"], both["ci_high_py"], rtol=1e-12)
+        assert "x = 10%" in rv.thresholds_html(stored)
+
+
+def test_concentration_amounts_and_contributions(run):
+    with Results(run) as r:
+        c = rv.concentration_frame(r)
+        assert ((c["hhi_operators"] > 0) & (c["hhi_operators"] <= 1)).all()
+        assert c.loc["stETH", "restaked_share"] == 0.0 and c.loc["stETH", "hhi_avs"] == 0.0
+        a = rv.amounts_frame(r)
+        eco = a[(a.holder == "weETH") & (a.metric == "var99")].iloc[0]
+        h = r.holders[r.holder_names.index("weETH")]
+        assert eco.amount == pytest.approx(r.summary.loss["var99"][h.index] * h.value, rel=1e-12)
+        assert math.isfinite(eco.amount_usd)  # the ecosystem prices ETH
+        long = rv.contributions_frame(r)
+        sums = long.groupby(["holder", "statistic", "by"])["value"].sum()
+        totals = {s: r.contributions_frame(s, "total") for s in ("es99", "var99")}
+        for (holder, stat, by), v in sums.items():
+            assert v == pytest.approx(totals[stat][holder], rel=1e-9, abs=1e-14)
+        fig = rv.plot_contributions(r, "es99", "avs")
+        assert fig.axes[0].get_xlabel().startswith("contribution to ES 99%")
+        assert "Risk contributions" in rv.contributions_html(r, {"avs": "x.png"})
