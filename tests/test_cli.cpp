@@ -221,6 +221,15 @@ TEST_CASE("--no-records stores no per-trial data and its summary is within the s
   }
 }
 
+// The lines of `text` that contain `what`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& what) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(what) != std::string::npos) out.push_back(line);
+  return out;
+}
+
 TEST_CASE("compare prints one row per holder against the LST baseline, with the premium and its shortfall probability") {
   TempDir dir;
   const std::string steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
@@ -239,18 +248,23 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
                           dir / "babylon.h5"), dir) == 0);
   REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "babylon.h5"), dir, &out) == 0);
   CHECK(out.find("n/a (other asset)") != std::string::npos);
+  // --csv and --json: the same rows as numbers (fractions as stored), NaN as an empty cell or null.
+  std::string csv, json;
+  REQUIRE(cli(fmt::format("compare {} {} --csv", dir / "steth.h5", dir / "default.h5"), dir, &csv) == 0);
+  const RunSummary d = read_summary(dir / "default.h5");
+  const HolderSummary& native = d.holders.at(1);
+  CHECK(csv.rfind("file,holder,kind,asset,baseline,net_yield,", 0) == 0);
+  const std::vector<std::string> native_rows = lines_with(csv, "," + native.name + ",");
+  REQUIRE(native_rows.size() == 1);
+  CHECK(native_rows[0].find(fmt::format(",{},{},", native.loss.var99, native.loss.es99)) != std::string::npos);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == static_cast<std::ptrdiff_t>(1 + 1 + d.holders.size()));  // header, stETH, default's
+  REQUIRE(cli(fmt::format("compare {} {} --json", dir / "steth.h5", dir / "babylon.h5"), dir, &json) == 0);
+  CHECK(json.find("\"baseline\": {\"file\": ") != std::string::npos);
+  CHECK(json.find("\"p_loss_above_premium\": null, \"p_loss_above_premium_note\": \"n/a (other asset)\"") != std::string::npos);
+  CHECK(cli(fmt::format("compare {} {} --json --csv", dir / "steth.h5", dir / "default.h5"), dir) != 0);
   std::string err;
   CHECK(cli(fmt::format("compare {} --baseline nobody", dir / "default.h5"), dir, nullptr, &err) == 1);
   CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
-}
-
-// The lines of `text` that contain `what`.
-std::vector<std::string> lines_with(const std::string& text, const std::string& what) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.find(what) != std::string::npos) out.push_back(line);
-  return out;
 }
 
 TEST_CASE("compare adds the loss at market and a table of lending markets only when the files have markets") {

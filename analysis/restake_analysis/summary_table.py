@@ -171,8 +171,7 @@ def format_summary(r: Results) -> str:
                 f" {short(p) + ' [' + short(lo) + ', ' + short(hi) + ']':>22}"
                 for p, lo, hi in zip(loss["p_exceed"][i], loss["p_exceed_ci_low"][i], loss["p_exceed_ci_high"][i])) + "\n"
     c = {k: r._file["summary/concentration/" + k][()] for k in ("hhi_operators", "hhi_avs", "restaked_share", "restaking_ratio")}
-    out += ("\nConcentration of each book: Herfindahl index of its stake over operators and of its exposure over AVSs "
-            "(1/k: spread evenly over k), share restaked, and stake counted once per AVS it secures\n")
+    out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n"
     out += f"{'holder':<{nw}} {'HHI operators':>14} {'HHI AVSs':>10} {'restaked':>9} {'restaking ratio':>15}\n"
     for h in r.holders:
         i = h.index

@@ -67,7 +67,7 @@ def test_the_runs_reach_every_table(files):
     assert "tail target" in text["tail-loss"] and "loss quantile" not in text["tail-loss"]
     assert "Markets" in text["default"] and "AVS" in text["default"] and "pool" in text["default"]
     assert "P(loss >= x)" in text["no-records"] and "x = 25%" in text["no-records"]
-    assert "Concentration of each book" in text["ecosystem"] and "HHI AVSs" in text["ecosystem"]
+    assert "Concentration: Herfindahl" in text["ecosystem"] and "HHI AVSs" in text["ecosystem"]
 
 
 def test_printed_numbers_by_hand():

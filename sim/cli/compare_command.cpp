@@ -1,12 +1,14 @@
 #include "compare_command.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "io/h5.hpp"
+#include "io/json.hpp"
 #include "io/outputs.hpp"
 #include "io/results.hpp"
 #include "io/schema.hpp"
@@ -31,6 +33,14 @@ struct LendingRow {
 };
 
 std::string pct(double x) { return fmt::format("{:.3f}%", 100.0 * x); }
+
+// A CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& x) {
+  if (x.find_first_of(",\"\n\r") == std::string::npos) return x;
+  std::string out = "\"";
+  for (const char c : x) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
 
 // The lending markets of every file, grouped by market name (in the order names first appear), so
 // one market's rows across files are side by side.
@@ -98,7 +108,7 @@ std::string estimator_note(const RunSummary& s, const std::string& file) {
 
 }  // namespace
 
-int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, bool markdown) {
+int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, CompareFormat format) {
   std::vector<Row> rows;
   std::vector<LendingRow> lending;
   std::vector<std::string> notes;
@@ -136,6 +146,96 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
   auto gross = [](const HolderSummary& h) { return h.net_return.moments.mean + h.loss.moments.mean; };
   const double base_net = base->holder.net_return.moments.mean, base_gross = gross(base->holder);
 
+  // Each row's figures first, as numbers (NaN: not applicable, with `above_note` saying why for
+  // P(loss > premium earned)); then printed in the format asked for.
+  struct Figures {
+    const Row* row;
+    bool is_base, comparable;
+    double net_premium, earned, above;
+    std::string above_note;  // when above is NaN: "-", "no premium", "n/a (other asset)", "n/a (no records)"
+    std::string cause;       // the largest cause of loss, or "none"
+    double cause_share;      // of the mean gross loss
+  };
+  const double nan = std::nan("");
+  std::vector<Figures> figures;
+  for (const auto& r : rows) {
+    const auto& h = r.holder;
+    Figures f{&r, &r == base, h.asset == base->holder.asset, nan, nan, nan, "", "none", nan};
+    // The premium earned: rewards above the baseline's, before losses. Losing more than it means
+    // the restaking did worse than the baseline would have in that trial's terms. A yield in BTC is
+    // not a premium over a yield in ETH: no premium for another asset.
+    if (f.comparable && !f.is_base) {
+      f.net_premium = h.net_return.moments.mean - base_net;
+      f.earned = gross(h) - base_gross;
+    }
+    if (f.is_base) {
+      f.above_note = "-";
+    } else if (!f.comparable) {
+      f.above_note = "n/a (other asset)";
+    } else if (f.earned <= 0.0) {
+      f.above_note = "no premium";
+    } else if (const auto p = p_loss_above(r.file, r.index, f.earned, r.weighted)) {
+      f.above = *p;
+    } else {
+      f.above_note = "n/a (no records)";
+    }
+    const auto top = std::max_element(h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
+    double total = 0.0;
+    for (double v : h.loss_by_cause_mean) total += v;
+    if (total > 0.0) {
+      f.cause = to_string(static_cast<LossCause>(top - h.loss_by_cause_mean.begin()));
+      f.cause_share = *top / total;
+    }
+    figures.push_back(std::move(f));
+  }
+
+  if (format == CompareFormat::Json) {
+    const auto number = [](double x) { return std::isfinite(x) ? json_number(x) : std::string("null"); };
+    std::string out = fmt::format("{{\n  \"baseline\": {{\"file\": {}, \"holder\": {}, \"net_yield\": {}, \"gross_yield\": {}}},\n  \"rows\": [\n",
+                                  json_string(base->file), json_string(base->holder.name), number(base_net), number(base_gross));
+    for (std::size_t k = 0; k < figures.size(); ++k) {
+      const Figures& f = figures[k];
+      const HolderSummary& h = f.row->holder;
+      out += fmt::format(
+          "    {{\"file\": {}, \"holder\": {}, \"kind\": {}, \"asset\": {}, \"baseline\": {}, \"net_yield\": {}, \"net_premium\": {}, "
+          "\"premium_earned\": {}, \"p_loss\": {}, \"var99\": {}, \"es99\": {}, \"var99_at_market\": {}, \"es99_at_market\": {}, "
+          "\"p_loss_above_premium\": {}, \"p_loss_above_premium_note\": {}, \"main_cause\": {}, \"main_cause_share\": {}}}{}\n",
+          json_string(f.row->file), json_string(h.name), json_string(h.kind), json_string(h.asset), f.is_base ? "true" : "false",
+          number(h.net_return.moments.mean), number(f.net_premium), number(f.earned), number(h.loss.p_loss), number(h.loss.var99),
+          number(h.loss.es99), number(f.row->market ? h.loss_at_market.var99 : nan), number(f.row->market ? h.loss_at_market.es99 : nan),
+          number(f.above), f.above_note.empty() ? std::string("null") : json_string(f.above_note),
+          f.cause == "none" ? std::string("null") : json_string(f.cause), number(f.cause_share), k + 1 < figures.size() ? "," : "");
+    }
+    out += "  ],\n  \"lending_markets\": [";
+    const std::vector<LendingRow> markets = by_market_name(lending);
+    for (std::size_t k = 0; k < markets.size(); ++k) {
+      const LendingSummary& m = markets[k].market;
+      out += fmt::format("{}{{\"file\": {}, \"name\": {}, \"token\": {}, \"debt_eth\": {}, \"bad_debt_var95\": {}, \"p_bad_debt_1pct\": {}, "
+                         "\"liquidated_p95\": {}}}",
+                         k ? ", " : "", json_string(markets[k].file), json_string(m.name), json_string(m.token), number(m.debt_eth),
+                         number(m.bad_debt_var95), number(m.p_bad_debt_1pct), number(m.liquidated_p95));
+    }
+    out += "],\n  \"notes\": [";
+    for (std::size_t k = 0; k < notes.size(); ++k) out += fmt::format("{}{}", k ? ", " : "", json_string(notes[k]));
+    fmt::print("{}]\n}}\n", out);
+    return 0;
+  }
+  if (format == CompareFormat::Csv) {
+    // Fractions as stored (not percent); empty cells where a figure does not apply.
+    const auto cell = [](double x) { return std::isfinite(x) ? fmt::format("{}", x) : std::string(); };
+    fmt::print("file,holder,kind,asset,baseline,net_yield,net_premium,premium_earned,p_loss,var99,es99,var99_at_market,es99_at_market,"
+               "p_loss_above_premium,main_cause,main_cause_share\n");
+    for (const Figures& f : figures) {
+      const HolderSummary& h = f.row->holder;
+      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(f.row->file), csv_field(h.name), h.kind, h.asset,
+                 f.is_base ? 1 : 0, cell(h.net_return.moments.mean), cell(f.net_premium), cell(f.earned), cell(h.loss.p_loss),
+                 cell(h.loss.var99), cell(h.loss.es99), cell(f.row->market ? h.loss_at_market.var99 : nan),
+                 cell(f.row->market ? h.loss_at_market.es99 : nan), cell(f.above), f.cause == "none" ? "" : f.cause, cell(f.cause_share));
+    }
+    return 0;
+  }
+
+  const bool markdown = format == CompareFormat::Markdown;
   std::vector<std::string> header = {"file", "holder", "kind", "asset", "net yield", "net premium", "premium earned", "P(loss>0)",
                                       "VaR 99%", "ES 99%", "P(loss>premium earned)", "main loss cause"};
   if (market) header.insert(header.begin() + 10, {"VaR 99% at market", "ES 99% at market"});
@@ -153,34 +253,13 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
     if (market) fmt::print("{:>17} {:>16} ", header[10], header[11]);
     fmt::print("{:>22}  {}\n", header[header.size() - 2], header.back());
   }
-  for (const auto& r : rows) {
+  for (const Figures& f : figures) {
+    const Row& r = *f.row;
     const auto& h = r.holder;
-    const bool is_base = &r == base;
-    // The premium earned: rewards above the baseline's, before losses. Losing more than it means
-    // the restaking did worse than the baseline would have in that trial's terms.
-    const double earned = gross(h) - base_gross;
-    // A yield in BTC is not a premium over a yield in ETH: no premium for another asset.
-    const bool comparable = h.asset == base->holder.asset;
-    std::string above = "-";
-    if (!is_base && !comparable) {
-      above = "n/a (other asset)";
-    } else if (!is_base) {
-      if (earned <= 0.0) {
-        above = "no premium";
-      } else {
-        const auto p = p_loss_above(r.file, r.index, earned, r.weighted);
-        above = p ? pct(*p) : "n/a (no records)";
-      }
-    }
-    const auto top = std::max_element(h.loss_by_cause_mean.begin(), h.loss_by_cause_mean.end());
-    double total = 0.0;
-    for (double v : h.loss_by_cause_mean) total += v;
-    const std::string cause =
-        total > 0.0 ? fmt::format("{} ({:.0f}% of loss)", to_string(static_cast<LossCause>(top - h.loss_by_cause_mean.begin())),
-                                  100.0 * *top / total)
-                    : "none";
-    const std::string net_premium = is_base ? "baseline" : comparable ? pct(h.net_return.moments.mean - base_net) : "n/a";
-    const std::string earned_text = is_base ? "baseline" : comparable ? pct(earned) : "n/a";
+    const std::string above = std::isfinite(f.above) ? pct(f.above) : f.above_note;
+    const std::string cause = f.cause == "none" ? "none" : fmt::format("{} ({:.0f}% of loss)", f.cause, 100.0 * f.cause_share);
+    const std::string net_premium = f.is_base ? "baseline" : f.comparable ? pct(f.net_premium) : "n/a";
+    const std::string earned_text = f.is_base ? "baseline" : f.comparable ? pct(f.earned) : "n/a";
     // A file without tokens has no market layer: no loss at market to show.
     const std::string var99_market = r.market ? pct(h.loss_at_market.var99) : "-";
     const std::string es99_market = r.market ? pct(h.loss_at_market.es99) : "-";

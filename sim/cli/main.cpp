@@ -344,7 +344,10 @@ int run_command(int argc, char** argv) {
   CLI::App* compare_cmd = app.add_subcommand("compare", "One table across the holders of several results files");
   compare_cmd->add_option("results", compare_files, "Results files (.h5)")->required();
   compare_cmd->add_option("--baseline", compare_baseline, "FILE:HOLDER to compare against (default: the first lst holder)");
-  compare_cmd->add_flag("--markdown", compare_markdown, "Print a Markdown table");
+  CLI::Option* compare_md = compare_cmd->add_flag("--markdown", compare_markdown, "Print a Markdown table");
+  bool compare_json = false, compare_csv = false;
+  CLI::Option* compare_js = compare_cmd->add_flag("--json", compare_json, "Machine-readable output (fractions, not percent)")->excludes(compare_md);
+  compare_cmd->add_flag("--csv", compare_csv, "CSV: one row per file and holder (fractions, not percent)")->excludes(compare_md, compare_js);
 
   std::string reproduce_manifest = RESTAKE_SOURCE_DIR "/scenarios/published/reproductions.toml";
   bool reproduce_markdown = false;
@@ -401,7 +404,11 @@ int run_command(int argc, char** argv) {
     if (*validate_cmd) return cmd_validate(validate_path);
     if (*summary_cmd) return cmd_summary(summary);
     if (*cascade_cmd) return run_cascade_command(cascade);
-    if (*compare_cmd) return run_compare_command(compare_files, compare_baseline, compare_markdown);
+    if (*compare_cmd) return run_compare_command(compare_files, compare_baseline,
+                                                     compare_json ? CompareFormat::Json
+                                                     : compare_csv ? CompareFormat::Csv
+                                                     : compare_markdown ? CompareFormat::Markdown
+                                                                        : CompareFormat::Table);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
     if (*schema_cmd) {
       std::cout << (schema_json_out ? schema_json() : schema_markdown()) << std::flush;

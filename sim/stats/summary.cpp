@@ -366,8 +366,7 @@ std::string format_summary_body(const RunSummary& s) {
       out += "\n";
     }
   }
-  out += "\nConcentration of each book: Herfindahl index of its stake over operators and of its exposure over AVSs "
-         "(1/k: spread evenly over k), share restaked, and stake counted once per AVS it secures\n";
+  out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n";
   out += fmt::format("{:<{}} {:>14} {:>10} {:>9} {:>15}\n", "holder", name_width, "HHI operators", "HHI AVSs", "restaked",
                      "restaking ratio");
   for (const auto& h : s.holders) {
