@@ -18,6 +18,11 @@ def main(argv=None) -> int:
     rep.add_argument("--pair", action="append", default=[], metavar="A=B",
                      help="compare holder A of the first file with holder B of the others, besides same-name "
                           "holders (repeatable; or A=B,C=D)")
+    shown = rep.add_mutually_exclusive_group()
+    shown.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="print what is being computed, with the seconds elapsed, on stderr (the default "
+                            "when stderr is a terminal)")
+    shown.add_argument("-q", "--quiet", dest="progress", action="store_false", help="no progress lines")
     summ = sub.add_parser("summary", help="print the stored summary as a table, and check it against the records")
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
@@ -26,7 +31,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "report":
             from .report import write_report
-            index = write_report(args.results, args.output, args.title, args.pair)
+            index = write_report(args.results, args.output, args.title, args.pair, progress=args.progress)
             print(f"report written: {index}")
             return 0
         with Results(args.results) as r:
