@@ -76,7 +76,7 @@ class TrialColumns:
 
     def _sort(self, key, x) -> tuple[np.ndarray, np.ndarray | None]:
         if key not in self._sorted:
-            self._sorted[key] = (np.sort(x), None) if self.weight is None else st.sort_weighted(x, self.weight)
+            self._sorted[key] = sort_sparse(x, self.weight)
         return self._sorted[key]
 
     def sorted_loss(self, h: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -103,9 +103,27 @@ class TrialColumns:
         def sort(key):
             x = {"loss": self._loss, "return": self._return}[key[0]][key[1]] if key[0] != "spread" \
                 else self.spread(key[1], key[2])
-            return key, (np.sort(x), None) if self.weight is None else st.sort_weighted(x, self.weight)
+            return key, sort_sparse(x, self.weight)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             self._sorted.update(pool.map(sort, todo))
+
+
+def sort_sparse(x: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(np.sort(x), None), or st.sort_weighted(x, w) with weights: the same values in the same order,
+    sorting only the nonzero values when most are zero (most trials lose nothing) and putting the
+    zeros, in trial order, between the negative and the positive ones."""
+    nonzero = np.flatnonzero(x != 0.0)
+    if 2 * nonzero.size > x.size:
+        return (np.sort(x), None) if w is None else st.sort_weighted(x, w)
+    zero = np.flatnonzero(x == 0.0)
+    if w is None:
+        v = np.sort(x[nonzero])
+        k = int(np.searchsorted(v, 0.0))   # the negative ones (NaN sorts last, as np.sort puts it)
+        return np.concatenate((v[:k], x[zero], v[k:])), None
+    order = nonzero[np.argsort(x[nonzero], kind="stable")]
+    k = int(np.searchsorted(x[order], 0.0))
+    order = np.concatenate((order[:k], zero, order[k:]))
+    return x[order], np.asarray(w, dtype=np.float64)[order]
 
 
 class WorstTrials:

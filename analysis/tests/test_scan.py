@@ -13,6 +13,7 @@ from restake_analysis import contagion as cg
 from restake_analysis import plots
 from restake_analysis import report
 from restake_analysis import scan
+from restake_analysis import statistics as st
 
 # 20,000 trials in blocks of 777: 26 blocks, the last one short.
 BLOCK = 777
@@ -139,3 +140,18 @@ def test_progress_lines_go_to_stderr_on_request_and_stdout_is_unchanged(files, t
     assert lines and all(line.startswith("[") and " s] " in line for line in lines)
     assert any("reading the per-trial records of 1,234 trials" in line for line in lines)
     assert any("figure loss_exceedance" in line for line in lines) and lines[-1].endswith("done")
+
+
+def test_sorting_the_nonzero_values_only_gives_numpys_sort_and_the_stable_weighted_order():
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 10, 1000, 100_000):
+        for share in (0.0, 0.1, 0.6, 1.0):       # share of nonzero values; ties among them too
+            x = np.where(rng.random(n) < share, np.round(rng.normal(size=n), 2), 0.0)
+            x[rng.random(n) < 0.01] = -0.0
+            w = rng.exponential(size=n)
+            for nan in (False, True):
+                if nan:
+                    x[::7] = np.nan
+                same(scan.sort_sparse(x)[0], np.sort(x))
+                for got, expected in zip(scan.sort_sparse(x, w), st.sort_weighted(x, w)):
+                    same(got, expected)
