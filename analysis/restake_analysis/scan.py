@@ -31,7 +31,7 @@ import numpy as np
 from . import contagion as cg
 from . import statistics as st
 
-BLOCK_BYTES = 32 << 20      # bytes of the widest per-trial dataset read at once
+BLOCK_BYTES = 16 << 20      # bytes of the widest dataset read at once (below glibc's 32 MB mmap threshold: reused)
 MATERIAL_LOSS = 0.01        # the conditional matrix's "material" gross loss, share of value
 TAIL_SHARE = 0.01           # the tail cause mix's worst share of trials
 
