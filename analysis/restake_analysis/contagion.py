@@ -139,6 +139,18 @@ def amplification_ledgers(r: Results, loss_by_cause: np.ndarray, groups) -> list
     return [amount, np.stack(aggregates, axis=1)] if aggregates else [amount]
 
 
+def _largest_cause(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's largest cause's loss and the first cause to reach it (argmax), column by column:
+    max and argmax along a short last axis cost a call per row."""
+    direct = rows[:, 0].copy()
+    for c in range(1, rows.shape[1]):
+        np.maximum(direct, rows[:, c], out=direct)
+    first = np.zeros(direct.size, dtype=np.int16)
+    for c in range(rows.shape[1] - 1, -1, -1):
+        first[rows[:, c] == direct] = c
+    return direct, first
+
+
 def ledger_trials(ledgers: list[np.ndarray], first_trial: int = 0) -> list[tuple[np.ndarray, ...]]:
     """For each ledger of a block (arrays [n, k, C] of k ledgers each, the block starting at trial
     `first_trial`), its trials with a loss: their indices, total loss, loss of the largest
@@ -148,18 +160,46 @@ def ledger_trials(ledgers: list[np.ndarray], first_trial: int = 0) -> list[tuple
     for block in ledgers:
         total = block.sum(axis=2)                            # [n, k]
         ledger, trial = np.nonzero(total.T > 0.0)            # by ledger, then trial
-        rows = block[trial, ledger]                          # [m, C] the rows with a loss
-        # The largest cause and the first to reach it (argmax), column by column: max and argmax
-        # along a short last axis cost a call per row.
-        direct = rows[:, 0].copy()
-        for c in range(1, rows.shape[1]):
-            np.maximum(direct, rows[:, c], out=direct)
-        first = np.zeros(direct.size, dtype=np.int16)
-        for c in range(rows.shape[1] - 1, -1, -1):
-            first[rows[:, c] == direct] = c
+        direct, first = _largest_cause(block[trial, ledger])
         bounds = np.searchsorted(ledger, np.arange(block.shape[1] + 1))
         out += [(trial[a:b] + first_trial, total[trial[a:b], k], direct[a:b], first[a:b])
                 for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+    return out
+
+
+def block_ledger_trials(r: Results, loss_by_cause: np.ndarray, groups, gross: np.ndarray,
+                        first_trial: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """ledger_trials(amplification_ledgers(r, loss_by_cause, groups), first_trial), the same values,
+    from the rows with a loss only (gross [n, H]: loss_by_cause summed over causes): a holder's row
+    of a trial in which it lost nothing is zeros, and zeros add nothing to an aggregate's sum
+    (which adds the members in order). Losses by cause are never negative; a block with a negative
+    one, or a NaN (a damaged file), takes the way of every row."""
+    if (loss_by_cause < 0.0).any() or np.isnan(gross).any():
+        return ledger_trials(amplification_ledgers(r, loss_by_cause, groups), first_trial)
+    n, H, C = loss_by_cause.shape
+    hit = gross > 0.0
+    holder, trial = np.nonzero(hit.T)                        # by holder, then trial
+    parts = [(holder, trial, loss_by_cause[trial, holder] * r.holder_value[holder][:, None], H)]
+    for _label, unit, members in groups:
+        scale = (r.holder_value_usd if unit == "USD" else r.holder_value)[members]
+        member_hit = hit[:, members]
+        lost = np.flatnonzero(member_hit.any(axis=1))
+        row = np.full(n, -1, dtype=np.int64)
+        row[lost] = np.arange(lost.size)
+        rows = np.zeros((lost.size, C))
+        for j, m in enumerate(members):
+            t = np.flatnonzero(member_hit[:, j])
+            rows[row[t]] += loss_by_cause[t, m, :] * scale[j]
+        parts.append((np.zeros(lost.size, dtype=np.int64), lost, rows, 1))
+    out = []
+    for ledger, trial, rows, k in parts:
+        total = rows.sum(axis=1)
+        keep = np.flatnonzero(total > 0.0)
+        ledger, trial, total = ledger[keep], trial[keep], total[keep]
+        direct, first = _largest_cause(rows[keep])
+        bounds = np.searchsorted(ledger, np.arange(k + 1))
+        out += [(trial[a:b] + first_trial, total[a:b], direct[a:b], first[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:])]
     return out
 
 

@@ -297,7 +297,7 @@ def _scan_part(r, f, start: int, stop: int, block: int, out: dict, groups, progr
         wb = None if w is None else w[a:b]
         for h in range(H):
             worst[h].add(gross[:, h], lbc[:, h, :], a, wb)
-        for acc, piece in zip(ledgers, cg.ledger_trials(cg.amplification_ledgers(r, lbc, groups), a)):
+        for acc, piece in zip(ledgers, cg.block_ledger_trials(r, lbc, groups, gross, a)):
             acc.append(piece)
         if A:
             out["avs_hit"][a:b] = f["avs_stake_lost"][a:b] > 0.0

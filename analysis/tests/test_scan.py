@@ -155,3 +155,18 @@ def test_sorting_the_nonzero_values_only_gives_numpys_sort_and_the_stable_weight
                 same(scan.sort_sparse(x)[0], np.sort(x))
                 for got, expected in zip(scan.sort_sparse(x, w), st.sort_weighted(x, w)):
                     same(got, expected)
+
+
+def test_the_ledgers_from_the_rows_with_a_loss_are_those_from_every_row(files):
+    """block_ledger_trials skips the rows of holders that lost nothing; a negative loss (never
+    written, but not assumed away) sends a block the way of every row."""
+    with Results(files["mixed"]) as r:
+        groups, _ = cg.holder_aggregates(r)
+        lbc = r.loss_by_cause[:3000].copy()
+        for block in (lbc, np.where(np.arange(3000)[:, None, None] == 7, -lbc, lbc)):
+            dense = cg.ledger_trials(cg.amplification_ledgers(r, block, groups), 100)
+            sparse = cg.block_ledger_trials(r, block, groups, block.sum(axis=2), 100)
+            assert len(dense) == len(sparse) == len(r.holders) + len(groups)
+            for d, s in zip(dense, sparse):
+                for a, b in zip(d, s):
+                    same(a, b)
