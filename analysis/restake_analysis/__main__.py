@@ -25,6 +25,11 @@ def main(argv=None) -> int:
     rep.add_argument("--along", metavar="PARAMETER",
                      help="sweep files: the parameter of the plots' x axis and of --var-limit (default: the first "
                           "numeric parameter that varies)")
+    shown = rep.add_mutually_exclusive_group()
+    shown.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="print what is being computed, with the seconds elapsed, on stderr (the default "
+                            "when stderr is a terminal)")
+    shown.add_argument("-q", "--quiet", dest="progress", action="store_false", help="no progress lines")
     summ = sub.add_parser("summary", help="print the stored summary as restake-sim summary does, and check it against the records")
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
@@ -47,7 +52,7 @@ def main(argv=None) -> int:
                 raise ResultsError("--var-limit and --along read a sweep file; "
                                    f"{args.results[0]} is not one")
             from .report import write_report
-            index = write_report(args.results, args.output, args.title, args.pair)
+            index = write_report(args.results, args.output, args.title, args.pair, progress=args.progress)
             print(f"report written: {index}")
             return 0
         with Results(args.results) as r:

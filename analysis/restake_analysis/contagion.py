@@ -30,33 +30,48 @@ class ConditionalMatrix:
     what: str               # what "hit" means, for captions
 
 
+CONDITIONAL_BLOCK = 1 << 16  # trials per block of conditional_matrix's sums
+
+
 def conditional_matrix(hit: np.ndarray, labels, threshold: float, what: str, w=None) -> ConditionalMatrix:
     """From a boolean [N, K] array of 'k was hit in trial t': P(j hit | i hit) = #(i and j) / #i.
     With the trials' weights `w` (a weighted run): sum w over (i and j) / sum w over i, and
     P(hit) = sum w over i / N; n_hit still counts trials."""
-    h = hit.astype(np.float64)
-    hw = h if w is None else h * np.asarray(w, dtype=np.float64)[:, None]
-    joint = hw.T @ h                      # [K, K] trials (their weight) where both were hit
+    n, k = hit.shape
+    w = None if w is None else np.asarray(w, dtype=np.float64)
+    joint = np.zeros((k, k))              # [K, K] trials (their weight) where both were hit
+    # In blocks of trials, so the float copies stay small (a 2M x 18 hit array is 288 MB as
+    # doubles). Counts are whole numbers, exact in any order; weights are summed block by block.
+    for a in range(0, n, CONDITIONAL_BLOCK):
+        h = hit[a:a + CONDITIONAL_BLOCK].astype(np.float64)
+        hw = h if w is None else h * w[a:a + CONDITIONAL_BLOCK, None]
+        joint += hw.T @ h
     mass = np.diag(joint).copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         m = joint / mass[:, None]
     m[mass == 0, :] = np.nan
-    n = hit.shape[0]
-    return ConditionalMatrix(list(labels), m, mass / n if n else mass, h.sum(axis=0).astype(np.int64), threshold, what)
+    return ConditionalMatrix(list(labels), m, mass / n if n else mass,
+                             np.count_nonzero(hit, axis=0).astype(np.int64), threshold, what)
 
 
-def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = True) -> ConditionalMatrix:
+def holder_conditional_loss(r: Results, threshold: float = 0.0, gross: bool = True,
+                            hit: np.ndarray | None = None) -> ConditionalMatrix:
     """P(holder j loses more than `threshold` of its value | holder i does). Gross loss (before
-    coverage) by default: the question is whether the fault reaches j, not who paid for it."""
-    loss = r.gross_loss if gross else r.loss_fraction
+    coverage) by default: the question is whether the fault reaches j, not who paid for it.
+    `hit`: the [N, H] array loss > threshold if already at hand (the report's scan of the records)."""
+    if hit is None:
+        hit = (r.gross_loss if gross else r.loss_fraction) > threshold
     what = f"{'gross ' if gross else ''}loss > {threshold:g} of value" if threshold else \
            f"{'gross ' if gross else ''}loss > 0"
-    return conditional_matrix(loss > threshold, r.holder_names, threshold, what, r.weight)
+    return conditional_matrix(hit, r.holder_names, threshold, what, r.weight)
 
 
-def avs_conditional_slashing(r: Results) -> ConditionalMatrix:
-    """P(AVS b slashes holders' stake | AVS a does), from /trials/avs_stake_lost > 0."""
-    return conditional_matrix(r.avs_stake_lost > 0.0, r.avs_names, 0.0, "slashed holders' stake > 0", r.weight)
+def avs_conditional_slashing(r: Results, hit: np.ndarray | None = None) -> ConditionalMatrix:
+    """P(AVS b slashes holders' stake | AVS a does), from /trials/avs_stake_lost > 0 (`hit`, if
+    already at hand)."""
+    if hit is None:
+        hit = r.avs_stake_lost > 0.0
+    return conditional_matrix(hit, r.avs_names, 0.0, "slashed holders' stake > 0", r.weight)
 
 
 # --- cascade amplification ------------------------------------------------------------------------
@@ -106,33 +121,125 @@ def holder_aggregates(r: Results) -> tuple[list[tuple[str, str, list[int]]], str
     return groups, note
 
 
+def amplification_ledgers(r: Results, loss_by_cause: np.ndarray, groups) -> list[np.ndarray]:
+    """The loss ledgers of a block of trials' loss_by_cause [n, H, C], as arrays [n, k, C] of k
+    ledgers each: the holders' (each in its asset), then the aggregates' of `groups`
+    (holder_aggregates, each in its unit)."""
+    amount = loss_by_cause * r.holder_value[None, :, None]     # [n, H, C] in each holder's asset
+    every = list(range(amount.shape[1]))
+    aggregates = []
+    for _label, unit, members in groups:
+        # In the holders' asset, amount's rows are the products the aggregate adds; in USD, new ones.
+        if unit == "USD":
+            rows = (loss_by_cause if list(members) == every else loss_by_cause[:, members, :]) \
+                * r.holder_value_usd[members][None, :, None]
+        else:
+            rows = amount if list(members) == every else amount[:, members, :]
+        aggregates.append(rows.sum(axis=1))
+    return [amount, np.stack(aggregates, axis=1)] if aggregates else [amount]
+
+
+def _largest_cause(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's largest cause's loss and the first cause to reach it (argmax), column by column:
+    max and argmax along a short last axis cost a call per row."""
+    direct = rows[:, 0].copy()
+    for c in range(1, rows.shape[1]):
+        np.maximum(direct, rows[:, c], out=direct)
+    first = np.zeros(direct.size, dtype=np.int16)
+    for c in range(rows.shape[1] - 1, -1, -1):
+        first[rows[:, c] == direct] = c
+    return direct, first
+
+
+def ledger_trials(ledgers: list[np.ndarray], first_trial: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """For each ledger of a block (arrays [n, k, C] of k ledgers each, the block starting at trial
+    `first_trial`), its trials with a loss: their indices, total loss, loss of the largest
+    (initiating) cause and that cause. Computed row by row, so blocks of any size give the same
+    values as the whole run at once."""
+    out = []
+    for block in ledgers:
+        total = block.sum(axis=2)                            # [n, k]
+        ledger, trial = np.nonzero(total.T > 0.0)            # by ledger, then trial
+        direct, first = _largest_cause(block[trial, ledger])
+        bounds = np.searchsorted(ledger, np.arange(block.shape[1] + 1))
+        out += [(trial[a:b] + first_trial, total[trial[a:b], k], direct[a:b], first[a:b])
+                for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+    return out
+
+
+def block_ledger_trials(r: Results, loss_by_cause: np.ndarray, groups, gross: np.ndarray,
+                        first_trial: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """ledger_trials(amplification_ledgers(r, loss_by_cause, groups), first_trial), the same values,
+    from the rows with a loss only (gross [n, H]: loss_by_cause summed over causes): a holder's row
+    of a trial in which it lost nothing is zeros, and zeros add nothing to an aggregate's sum
+    (which adds the members in order). Losses by cause are never negative; a block with a negative
+    one, or a NaN (a damaged file), takes the way of every row."""
+    if (loss_by_cause < 0.0).any() or np.isnan(gross).any():
+        return ledger_trials(amplification_ledgers(r, loss_by_cause, groups), first_trial)
+    n, H, C = loss_by_cause.shape
+    hit = gross > 0.0
+    holder, trial = np.nonzero(hit.T)                        # by holder, then trial
+    parts = [(holder, trial, loss_by_cause[trial, holder] * r.holder_value[holder][:, None], H)]
+    for _label, unit, members in groups:
+        scale = (r.holder_value_usd if unit == "USD" else r.holder_value)[members]
+        member_hit = hit[:, members]
+        lost = np.flatnonzero(member_hit.any(axis=1))
+        row = np.full(n, -1, dtype=np.int64)
+        row[lost] = np.arange(lost.size)
+        rows = np.zeros((lost.size, C))
+        for j, m in enumerate(members):
+            t = np.flatnonzero(member_hit[:, j])
+            rows[row[t]] += loss_by_cause[t, m, :] * scale[j]
+        parts.append((np.zeros(lost.size, dtype=np.int64), lost, rows, 1))
+    out = []
+    for ledger, trial, rows, k in parts:
+        total = rows.sum(axis=1)
+        keep = np.flatnonzero(total > 0.0)
+        ledger, trial, total = ledger[keep], trial[keep], total[keep]
+        direct, first = _largest_cause(rows[keep])
+        bounds = np.searchsorted(ledger, np.arange(k + 1))
+        out += [(trial[a:b] + first_trial, total[a:b], direct[a:b], first[a:b])
+                for a, b in zip(bounds[:-1], bounds[1:])]
+    return out
+
+
 def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: float = 0.01) -> Amplification:
     """A weighted run's trials are weighed by their likelihood ratios: sums are of w x, the mean and
     P(compound) are weighted, and the tail is the worst loss trials carrying `tail_share` of the loss
     trials' weight (at least one)."""
-    amount = r.loss_by_cause * r.holder_value[None, :, None]     # [N, H, C] in each holder's asset
-    weight = r.weight
     groups, note = holder_aggregates(r)
-    ledgers = [amount[:, h, :] for h in range(amount.shape[1])]
-    for _label, unit, members in groups:
-        scale = r.holder_value_usd[members] if unit == "USD" else r.holder_value[members]
-        ledgers.append((r.loss_by_cause[:, members, :] * scale[None, :, None]).sum(axis=1))
+    trials = ledger_trials(amplification_ledgers(r, r.loss_by_cause, groups))
+    return amplification_of_trials(r, trials, groups, note, compound_above, tail_share)
+
+
+def worst_first(t: np.ndarray, k: int) -> np.ndarray:
+    """np.argsort(-t, kind="stable")[:k], the indices of the k largest values, largest first and
+    ties in index order, without sorting all of t (a partition, then a sort of the k)."""
+    if k >= t.size:
+        return np.argsort(-t, kind="stable")
+    cut = np.partition(t, t.size - k)[t.size - k]          # the k-th largest value
+    above = np.flatnonzero(t > cut)
+    ties = np.flatnonzero(t == cut)[:k - above.size]        # the first of the ties make up k
+    chosen = np.concatenate((above, ties))
+    return chosen[np.lexsort((chosen, -t[chosen]))]
+
+
+def amplification_of_trials(r: Results, trials: list, groups, note: str, compound_above: float = 1.01,
+                            tail_share: float = 0.01) -> Amplification:
+    """cascade_amplification from each ledger's trials with a loss (ledger_trials over the whole run,
+    in trial order): the report gathers them block by block (scan.py)."""
+    weight = r.weight
     labels = r.holder_names + [g[0] for g in groups]
     C = len(r.loss_causes)
-    K = len(ledgers)
+    K = len(trials)
     out = Amplification(labels, list(r.loss_causes), np.full(K, np.nan), np.full(K, np.nan),
                         np.full(K, np.nan), np.full(K, np.nan), np.full((C, K), np.nan),
                         np.zeros((C, K), dtype=np.int64), np.zeros(K, dtype=np.int64),
                         [(g[0], g[1], list(g[2])) for g in groups], note)
-    for k, ledger in enumerate(ledgers):
-        total = ledger.sum(axis=1)
-        direct = ledger.max(axis=1)
-        first = ledger.argmax(axis=1)
-        hit = total > 0.0
-        out.n_loss[k] = int(hit.sum())
-        if not hit.any():
+    for k, (hit, t, d, c) in enumerate(trials):
+        out.n_loss[k] = int(hit.size)
+        if not hit.size:
             continue
-        t, d, c = total[hit], direct[hit], first[hit]
         a = t / d
         if weight is not None:
             w = weight[hit]
@@ -147,7 +254,7 @@ def cascade_amplification(r: Results, compound_above: float = 1.01, tail_share: 
             out.ratio_of_sums[k] = t.sum() / d.sum()
             out.mean[k] = a.mean()
             out.p_compound[k] = float(np.mean(a > compound_above))
-            worst = np.argsort(-t, kind="stable")[:max(1, int(np.ceil(tail_share * t.size)))]
+            worst = worst_first(t, max(1, int(np.ceil(tail_share * t.size))))
             out.tail[k] = t[worst].sum() / d[worst].sum()
         for cause in range(C):
             sel = c == cause

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from . import contagion as cg  # noqa: E402
 from . import statistics as st  # noqa: E402
 from .results import Results  # noqa: E402
+from .scan import TrialColumns  # noqa: E402
 
 HOLDER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
                  "#17becf", "#bcbd22", "#7f7f7f")
@@ -93,12 +94,15 @@ def _caption(fig: Figure, text: str):
 # --- loss exceedance ------------------------------------------------------------------------------
 
 
-def exceedance_curve(x: np.ndarray, max_points: int = 4000, level: float = 0.95, w=None):
+def exceedance_curve(x: np.ndarray, max_points: int = 4000, level: float = 0.95, w=None, presorted=None):
     """Empirical P(loss >= v) at the positive loss values v of the sample (or on a geometric grid
     of max_points values when there are more), with Wilson intervals. Returns (v, p, low, high).
     With the trials' weights `w` (a weighted run): P = (1/n) sum of w over x >= v, with the normal
-    interval of that mean (the Wilson interval is for counts)."""
-    if w is None:
+    interval of that mean (the Wilson interval is for counts). `presorted`: (x ascending, its
+    weights or None) if already at hand (scan.TrialColumns.sorted_loss)."""
+    if presorted is not None:
+        s, sw = presorted
+    elif w is None:
         s = np.sort(np.asarray(x, dtype=np.float64))
     else:
         s, sw = st.sort_weighted(x, w)
@@ -129,16 +133,17 @@ def _exceedance_axes(ax, n: int, floor: float | None = None):
     ax.grid(True, which="major", alpha=0.3)
 
 
-def plot_loss_exceedance(r: Results) -> Figure:
-    """Loss exceedance curve of each holder, log-log, with 95% Wilson bands."""
-    loss = r.loss_fraction
-    n = loss.shape[0]
+def plot_loss_exceedance(r: Results, columns: TrialColumns | None = None) -> Figure:
+    """Loss exceedance curve of each holder, log-log, with 95% Wilson bands. `columns`: the run's
+    scan.TrialColumns if already at hand (else read whole from r)."""
+    cols = columns if columns is not None else TrialColumns.of(r)
+    n = cols.n
     fig = _figure(8.5, 5.6)
     ax = fig.add_subplot()
     floor = 0.5 / n
     for h in r.holders:
         c = holder_color(h.index)
-        v, p, lo, hi = exceedance_curve(loss[:, h.index], w=r.weight)
+        v, p, lo, hi = exceedance_curve(cols.loss(h.index), w=r.weight, presorted=cols.sorted_loss(h.index))
         if p.size and p.min() > 0:
             floor = min(floor, 0.5 * float(p.min()))
         if v.size == 0:
@@ -210,36 +215,72 @@ def yield_pairs(r: Results) -> list:
             if h.kind != "lst" and h.asset == b.asset]
 
 
-def plot_net_yield(r: Results) -> Figure | None:
+STEP_POINTS = 4000  # points of a cumulative step curve drawn from a large sample (step_points)
+
+
+def step_points(s: np.ndarray, p: np.ndarray, max_points: int = STEP_POINTS) -> np.ndarray:
+    """Indices of the points of an ascending sample's cumulative step curve (s, p = P(X <= s)) to
+    draw on a log-probability axis: every point up to max_points; beyond, ranks spaced geometrically
+    from the lowest and points at geometrically spaced probabilities, each moved to the last of its
+    ties, and the last point. The low ranks, the tail on a log axis, are kept one by one; above them
+    consecutive kept points are less than 0.4% apart in probability (a fraction of a pixel on a log
+    axis), so the curve drawn is the full one's, without millions of vertices to render."""
+    m = s.size
+    if m <= max_points:
+        return np.arange(m)
+    idx = np.round(np.geomspace(1, m, max_points)).astype(np.int64) - 1
+    positive = p[p > 0.0]
+    if positive.size:
+        idx = np.concatenate((idx, np.searchsorted(p, np.geomspace(positive[0], p[-1], max_points))))
+    idx = np.minimum(idx, m - 1)
+    idx = np.searchsorted(s, s[idx], side="right") - 1   # the last of each tie: steps-post reaches its top
+    return np.unique(np.append(idx, m - 1))
+
+
+def plot_net_yield(r: Results, columns: TrialColumns | None = None) -> Figure | None:
     """Net-return distribution of each restaked holder (LRTs, native) against the LST baseline(s)
     of the same asset, and the paired per-trial spread (both see the same events and base APR in a
-    trial). None if no restaked holder has an LST baseline in its asset."""
+    trial). None if no restaked holder has an LST baseline in its asset. `columns`: the run's
+    scan.TrialColumns if already at hand (else read whole from r)."""
     pairs = yield_pairs(r)
     if not pairs:
         return None
     restaked = list({h.index: h for h, _ in pairs}.values())
     base = list({b.index: b for _, b in pairs}.values())
-    ret = r.net_return
-    n = ret.shape[0]
+    cols = columns if columns is not None else TrialColumns.of(r)
+    n = cols.n
     w = r.weight  # a weighted run: densities, means and probabilities weigh each trial by it
     one = np.ones(n) if w is None else w
 
-    def q(x, p):
-        return st.quantile(x, p) if w is None else st.weighted_quantile_sorted(*st.sort_weighted(x, w), p)
+    def q(ordered, p):
+        s, sw = ordered
+        return st.quantile_sorted(s, p) if w is None else st.weighted_quantile_sorted(s, sw, p)
+
+    def cumulative(ordered):
+        """(x ascending, P(X <= x)) at each sorted value."""
+        s, sw = ordered
+        return s, (np.arange(1, n + 1) if sw is None else np.cumsum(sw)) / n
     fig = _figure(12.0, 9.0)
     axd = fig.subplot_mosaic([["body", "tail"], ["spread", "spread"]])
     ax_body, ax_tail, ax_spread = axd["body"], axd["tail"], axd["spread"]
     shown = restaked + base
     # Body: the typical year, linear density between the 5th percentile and the maximum.
-    lo = min(q(ret[:, h.index], 0.05) for h in shown)
-    hi = max(float(ret[:, h.index].max()) for h in shown)
+    lo = min(q(cols.sorted_return(h.index), 0.05) for h in shown)
+    hi = max(float(cols.sorted_return(h.index)[0][-1]) for h in shown)
     bins = np.linspace(lo, hi, 80)
     for h in shown:
-        x = ret[:, h.index]
+        x = cols.net_return(h.index)
         style = dict(linestyle="--") if h.kind == "lst" else {}
         mean = float(np.mean(one * x))
-        ax_body.hist(x, bins=bins, weights=w, density=True, histtype="step", linewidth=1.6, color=holder_color(h.index),
-                     label=f"{h.name} ({h.kind}): mean {pct(mean)}", **style)
+        if w is None:   # the counts from the sorted returns, drawn as numpy.histogram would count x
+            s = cols.sorted_return(h.index)[0]
+            edges = np.searchsorted(s, bins, side="left")
+            edges[-1] = np.searchsorted(s, bins[-1], side="right")   # the last bin holds its right edge
+            x, counts = bins[:-1], np.diff(edges).astype(np.float64)
+        else:
+            counts = w
+        ax_body.hist(x, bins=bins, weights=counts, density=True, histtype="step", linewidth=1.6,
+                     color=holder_color(h.index), label=f"{h.name} ({h.kind}): mean {pct(mean)}", **style)
         ax_body.axvline(mean, color=holder_color(h.index), linewidth=0.8, alpha=0.7)
     ax_body.set_xlim(lo, hi)
     ax_body.set_ylim(0, ax_body.get_ylim()[1] * 1.3)  # room for the legend above the peaks
@@ -252,14 +293,15 @@ def plot_net_yield(r: Results) -> Figure | None:
     # Left tail: P(return <= x) on a log scale.
     floor = 0.5 / n
     for h in shown:
-        s, sw = st.sort_weighted(ret[:, h.index], one)
-        p = np.cumsum(sw) / n  # P(return <= x) at each sorted value
+        s, p = cumulative(cols.sorted_return(h.index))
         keep = p <= 0.5
         if keep.any():
             floor = min(floor, 0.5 * float(p[keep].min()))
-        ax_tail.plot(s[keep], p[keep], drawstyle="steps-post", color=holder_color(h.index),
+        s, p = s[keep], p[keep]
+        drawn = step_points(s, p)
+        ax_tail.plot(s[drawn], p[drawn], drawstyle="steps-post", color=holder_color(h.index),
                      linestyle="--" if h.kind == "lst" else "-",
-                     label=f"{h.name}: 1% quantile {pct(q(ret[:, h.index], 0.01))}")
+                     label=f"{h.name}: 1% quantile {pct(q(cols.sorted_return(h.index), 0.01))}")
     ax_tail.set_yscale("log")
     ax_tail.set_ylim(floor, 0.6)
     ax_tail.xaxis.set_major_formatter(PERCENT)
@@ -274,12 +316,15 @@ def plot_net_yield(r: Results) -> Figure | None:
     right = 0.02
     for b_i, b in enumerate(base):
         for h in [h for h, bb in pairs if bb.index == b.index]:
-            raw = ret[:, h.index] - ret[:, b.index]
-            d, dw = st.sort_weighted(raw, one)
-            right = max(right, 1.5 * q(raw, 0.9))
-            ax_spread.plot(d, np.cumsum(dw) / n, drawstyle="steps-post", color=holder_color(h.index),
+            raw = cols.spread(h.index, b.index)
+            ordered = cols.sorted_spread(h.index, b.index)
+            right = max(right, 1.5 * q(ordered, 0.9))
+            median = q(ordered, 0.5)
+            d, p = cumulative(ordered)
+            drawn = step_points(d, p)
+            ax_spread.plot(d[drawn], p[drawn], drawstyle="steps-post", color=holder_color(h.index),
                            linestyle=LINESTYLES[b_i % 4],
-                           label=f"{h.name} − {b.name}: median {100 * q(raw, 0.5):+.2f} pp, "
+                           label=f"{h.name} − {b.name}: median {100 * median:+.2f} pp, "
                                  f"P(< 0) {100 * float(np.sum(one[raw < 0.0]) / n):.1f}%")
     ax_spread.set_yscale("log")
     ax_spread.set_ylim(floor, 1.0)
@@ -327,9 +372,9 @@ def tail_loss_by_cause(r: Results, share: float = 0.01) -> np.ndarray:
     return out
 
 
-def plot_loss_by_cause(r: Results) -> Figure:
+def plot_loss_by_cause(r: Results, tail: np.ndarray | None = None) -> Figure:
     """Mean gross loss by cause per holder (stacked bars, from /summary); with records also the
-    cause mix of each holder's worst 1% of trials."""
+    cause mix of each holder's worst 1% of trials (`tail`: tail_loss_by_cause(r) if already at hand)."""
     causes = r.loss_causes
     names = [f"{h.name}\n({h.kind})" for h in r.holders]
     mean = r.summary.loss_by_cause_mean
@@ -355,7 +400,7 @@ def plot_loss_by_cause(r: Results) -> Figure:
     ax.set_title("Expected loss by cause")
     ax.legend(fontsize=8, loc="lower right")
     if r.has_records:
-        tail = tail_loss_by_cause(r)
+        tail = tail_loss_by_cause(r) if tail is None else tail
         ax2 = axes[1]
         left = np.zeros(len(names))
         for c, cause in enumerate(causes):
@@ -589,16 +634,17 @@ def _running_weighted(x, w, grid, p, level, support) -> dict:
             "mean_high": np.minimum(mean + half, support[1]), "q": q, "q_low": qlo, "q_high": qhi}
 
 
-def plot_convergence(r: Results, max_holders: int = 8) -> Figure:
+def plot_convergence(r: Results, max_holders: int = 8, columns: TrialColumns | None = None) -> Figure:
     """Mean loss and VaR 99% of the first n trials against n, with 95% confidence bands; the
-    dashed line is the full-run value stored in /summary."""
-    loss = r.loss_fraction
+    dashed line is the full-run value stored in /summary. `columns`: the run's scan.TrialColumns
+    if already at hand (else read whole from r)."""
+    cols = columns if columns is not None else TrialColumns.of(r)
     holders = r.holders[:max_holders]
-    grid = convergence_grid(loss.shape[0])
+    grid = convergence_grid(cols.n)
     fig = _figure(11.0, 1.4 + 2.4 * len(holders))
     axes = fig.subplots(len(holders), 2, squeeze=False, sharex=True)
     for row, h in enumerate(holders):
-        est = running_estimates(loss[:, h.index], grid, support=(0.0, 1.0), w=r.weight)  # a loss is a share of value
+        est = running_estimates(cols.loss(h.index), grid, support=(0.0, 1.0), w=r.weight)  # a loss is a share of value
         c = holder_color(h.index)
         for col, (key, stored, title) in enumerate((
                 ("mean", r.summary.loss["mean"][h.index], "mean loss"),

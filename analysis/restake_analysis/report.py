@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import html
 import math
+import multiprocessing as mp
 import os
+import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from . import plots
 from . import statistics as st
 from .plots import amount, pct, usd
 from .results import RELATIVE_FIELDS, Results
+from .scan import Progress, RecordScan, TrialColumns, scan_records
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0;
@@ -97,31 +101,49 @@ class RunReport:
     amplification: cg.Amplification | None = None
     restaking: cg.RestakingRatio | None = None
     markets: dict | None = None    # runs with records and tokens or lending markets: _market_intervals()
+    scan: RecordScan | None = None  # the run's records, read in blocks; dropped once its numbers are out
+    spreads: dict = field(default_factory=dict)  # (restaked, baseline) -> (P(worse), median pickup): _spreads()
 
 
 def _save(fig, path: Path):
     fig.savefig(path, dpi=110)
 
 
-def _loss_intervals(x: np.ndarray, w: np.ndarray | None) -> dict:
-    """95% intervals of a loss sample's mean, VaR 95%, VaR 99% and ES 99% (w: a weighted run's weights)."""
+def _loss_intervals(x: np.ndarray, w: np.ndarray | None, presorted=None) -> dict:
+    """95% intervals of a loss sample's mean, VaR 95%, VaR 99% and ES 99% (w: a weighted run's weights;
+    presorted: (x ascending, its weights or None) if already at hand)."""
     if w is not None:
         # Importance sampling: the mean's interval from w x; the tails' by batch means (the
         # order-statistic interval counts trials, and weighted trials do not count alike).
-        return {"mean": st.mean_ci(w * x),
-                "var99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99)),
-                "var95": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.95)),
-                "es99": st.weighted_batch_ci(x, w, lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, 0.99))}
-    s = np.sort(x)
+        tails = st.weighted_batch_cis(x, w, {
+            "var99": lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.99),
+            "var95": lambda s, sw: st.weighted_quantile_sorted(s, sw, 0.95),
+            "es99": lambda s, sw: st.weighted_expected_shortfall_sorted(s, sw, 0.99)}, presorted=presorted)
+        return {"mean": st.mean_ci(w * x), **tails}
+    s = np.sort(x) if presorted is None else presorted[0]
     return {"mean": st.mean_ci(x), "var99": st.quantile_ci_sorted(s, 0.99),
             "var95": st.quantile_ci_sorted(s, 0.95), "es99": st.expected_shortfall_ci_sorted(s, 0.99)}
 
 
-def _intervals(r: Results) -> dict:
+def _intervals(r: Results, columns: TrialColumns | None = None) -> dict:
     if not r.has_records:
         return {}
-    loss = r.loss_fraction
-    return {h.index: _loss_intervals(loss[:, h.index], r.weight) for h in r.holders}
+    cols = columns if columns is not None else TrialColumns.of(r)
+    return {h.index: _loss_intervals(cols.loss(h.index), r.weight, cols.sorted_loss(h.index)) for h in r.holders}
+
+
+def _spreads(r: Results, columns: TrialColumns) -> dict:
+    """For the key findings, each (restaked holder, LST baseline) pair's share of years in which the
+    holder earns less, and the median yield pickup."""
+    w = r.weight
+    out = {}
+    for h, b in plots.yield_pairs(r):
+        d = columns.spread(h.index, b.index)
+        p_less = float(np.mean(d < 0)) if w is None else st.weighted_probability(d < 0, w)
+        s, sw = columns.sorted_spread(h.index, b.index)
+        median = st.quantile_sorted(s, 0.5) if w is None else st.weighted_quantile_sorted(s, sw, 0.5)
+        out[(h.index, b.index)] = (p_less, median)
+    return out
 
 
 def _summary_with_intervals(r: Results, intervals: dict):
@@ -155,62 +177,123 @@ def estimator_text(r: Results) -> str:
             f"importance sampling: {r.n_trials:,} weighted trials, no source tilted")
 
 
-def _make_figures(rr: RunReport, out: Path):
+@dataclass
+class _Figure:
+    """A figure the report draws: draw() returns it, or None (not drawn, for the reason why_not)."""
+    name: str
+    draw: object
+    why_not: str | None = None
+
+
+# Figures drawn in a second process while the first reads the records (they need only the summary and
+# the scenario), and after it, while the first computes the intervals and the other figures.
+EARLY_FIGURES = ("avs_holder", "restaking_ratio")
+BACKGROUND_FIGURES = ("convergence", "conditional_avs")
+
+
+def _figure_plan(rr: RunReport, world) -> list:
+    """The run's figures and the notes on what is not shown, in the page's order: _Figure or str.
+    The figures of the records read rr.scan when drawn."""
     r = rr.results
-    folder = out / rr.folder
-    folder.mkdir(parents=True, exist_ok=True)
-    world = cg.world_of(r)
+    plan = []
 
-    def put(name, fig):
-        if fig is None:
-            return
-        path = folder / f"{name}.png"
-        _save(fig, path)
-        rr.figures[name] = f"{rr.folder}/{name}.png"
+    def cols():
+        return rr.scan.columns if rr.scan is not None else None
 
+    def hits(name):
+        return getattr(rr.scan, name) if rr.scan is not None else None
     records_needed = ["loss exceedance curves", "net-yield distributions", "tail cause mix",
                       "convergence", "conditional loss matrices", "cascade amplification"]
     if r.has_records:
-        put("loss_exceedance", plots.plot_loss_exceedance(r))
-        fig = plots.plot_net_yield(r)
-        if fig is None:
-            rr.skipped.append("net-yield comparison (needs an lst holder and an lrt or native holder of the same asset)")
-        put("net_yield", fig)
-    put("loss_by_cause", plots.plot_loss_by_cause(r))
+        plan.append(_Figure("loss_exceedance", lambda: plots.plot_loss_exceedance(r, cols())))
+        plan.append(_Figure("net_yield", lambda: plots.plot_net_yield(r, cols()),
+                            "net-yield comparison (needs an lst holder and an lrt or native holder of the same asset)"))
+    plan.append(_Figure("loss_by_cause", lambda: plots.plot_loss_by_cause(r, hits("tail_causes"))))
     if world is not None and r.avs_names:
         rr.avs_holder = cg.avs_holder_loss(r, world)
-        put("avs_holder", plots.plot_avs_holder_matrix(r, rr.avs_holder))
+        plan.append(_Figure("avs_holder", lambda: plots.plot_avs_holder_matrix(r, rr.avs_holder)))
     if r.has_records:
-        put("convergence", plots.plot_convergence(r))
-        mats = [cg.holder_conditional_loss(r), cg.holder_conditional_loss(r, 0.01)]
-        put("conditional_holders", plots.plot_conditional(
-            mats, ["any gross loss (> 0)", "a material gross loss (> 1% of value)"],
+        plan.append(_Figure("convergence", lambda: plots.plot_convergence(r, columns=cols())))
+        plan.append(_Figure("conditional_holders", lambda: plots.plot_conditional(
+            [cg.holder_conditional_loss(r, hit=hits("gross_hit")),
+             cg.holder_conditional_loss(r, 0.01, hit=hits("gross_hit_material"))],
+            ["any gross loss (> 0)", "a material gross loss (> 1% of value)"],
             "If one holder loses, how likely is another to lose in the same trial? (gross: before coverage pools pay)",
-            basis="gross"))
+            basis="gross")))
         if len(r.avs_names) >= 2:
-            put("conditional_avs", plots.plot_conditional(
-                [cg.avs_conditional_slashing(r)], ["AVS slashings that remove holders' stake"],
-                "If one AVS slashes, how likely is another to slash in the same trial?"))
-        rr.amplification = cg.cascade_amplification(r)
-        put("amplification", plots.plot_amplification(rr.amplification))
+            plan.append(_Figure("conditional_avs", lambda: plots.plot_conditional(
+                [cg.avs_conditional_slashing(r, hit=hits("avs_hit"))], ["AVS slashings that remove holders' stake"],
+                "If one AVS slashes, how likely is another to slash in the same trial?")))
+
+        def amplification():
+            if rr.amplification is None:
+                rr.amplification = rr.scan.amplification if rr.scan is not None else cg.cascade_amplification(r)
+            return plots.plot_amplification(rr.amplification)
+        plan.append(_Figure("amplification", amplification))
     else:
-        rr.skipped.extend(records_needed)
+        plan.extend(records_needed)
     if r.has_tokens:
-        fig = market_plots.price_paths_figure(r)
-        if fig is None:
-            rr.skipped.append("price paths of the worst trials (none stored: run --price-paths 0, or no trial moved a price)")
-        put("price_paths", fig)
+        plan.append(_Figure("price_paths", lambda: market_plots.price_paths_figure(r),
+                            "price paths of the worst trials (none stored: run --price-paths 0, or no trial moved a price)"))
     if r.has_lending:
         if r.has_records:
-            put("bad_debt_exceedance", plots.plot_bad_debt_exceedance(r))
+            plan.append(_Figure("bad_debt_exceedance", lambda: plots.plot_bad_debt_exceedance(r)))
         else:
-            rr.skipped.append("bad-debt exceedance per lending market")
+            plan.append("bad-debt exceedance per lending market")
     if world is not None:
         rr.restaking = cg.restaking_ratio(world)
-        put("restaking_ratio", plots.plot_restaking_ratio(rr.restaking))
+        plan.append(_Figure("restaking_ratio", lambda: plots.plot_restaking_ratio(rr.restaking)))
     else:
-        rr.skipped.append("restaking ratio and AVS x holder matrix (the stored scenario text could not be read, "
-                          "or its holders, AVSs or pools do not match the file's)")
+        plan.append("restaking ratio and AVS x holder matrix (the stored scenario text could not be read, "
+                    "or its holders, AVSs or pools do not match the file's)")
+    return plan
+
+
+def _draw(figures: list, folder: Path, progress: Progress, label: str) -> dict:
+    """Draw and save each figure: {name: whether it was drawn}."""
+    drawn = {}
+    for f in figures:
+        progress(f"{label}: figure {f.name}")
+        fig = f.draw()
+        drawn[f.name] = fig is not None
+        if fig is not None:
+            _save(fig, folder / f"{f.name}.png")
+    return drawn
+
+
+class _Drawing:
+    """Figures drawn in a forked process (they read only memory the process inherits, never the
+    results file), so that two cores draw at once; where there is no fork or one core, at once.
+    result() waits for them: {name: whether it was drawn}."""
+
+    def __init__(self, figures: list, folder: Path, progress: Progress, label: str):
+        self._process = None
+        if not figures or (os.cpu_count() or 1) < 2 or "fork" not in mp.get_all_start_methods():
+            self._result = _draw(figures, folder, progress, label)
+            return
+        ctx = mp.get_context("fork")
+        self._conn, child = ctx.Pipe(duplex=False)
+
+        def run():
+            try:
+                child.send(_draw(figures, folder, progress, label))
+            except BaseException:
+                child.send(traceback.format_exc())
+        self._process = ctx.Process(target=run, daemon=True)
+        self._process.start()
+        child.close()
+
+    def result(self) -> dict:
+        if self._process is None:
+            return self._result
+        try:
+            got = self._conn.recv()
+        except EOFError:
+            got = f"the drawing process ended with exit code {self._process.exitcode} before it reported"
+        self._process.join()
+        if isinstance(got, str):
+            raise RuntimeError(f"drawing figures failed:\n{got}")
+        return got
 
 
 # --- page sections --------------------------------------------------------------------------------
@@ -292,11 +375,8 @@ def _findings(rr: RunReport) -> str:
         items.append(f"<b>{_e(h.name)}</b> has a 1-in-100 loss of <b>{_num(v)}</b> of its value against "
                      f"{_num(vb)} for the {_e(baseline_label(b.name))}{ratio}; its mean net return is "
                      f"{_num(s.net_return['mean'][h.index])} against {_num(s.net_return['mean'][b.index])}.")
-        if r.has_records:
-            d = r.net_return[:, h.index] - r.net_return[:, b.index]
-            w = r.weight
-            p_less = float(np.mean(d < 0)) if w is None else st.weighted_probability(d < 0, w)
-            median = st.quantile(d, 0.5) if w is None else st.weighted_quantile_sorted(*st.sort_weighted(d, w), 0.5)
+        if (h.index, b.index) in rr.spreads:
+            p_less, median = rr.spreads[(h.index, b.index)]
             items.append(f"{_e(h.name)} earns less than {_e(b.name)} in <b>{100 * p_less:.1f}%</b> "
                          f"of years; median yield pickup {100 * median:+.2f} percentage points.")
     for h in r.holders:
@@ -826,13 +906,17 @@ def _labels(runs: list[Results]) -> list[str]:
     return labels
 
 
-def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> Path:
+def write_report(paths: list, out_dir, title: str | None = None, pairs=None, progress: bool | None = None,
+                 block: int | None = None) -> Path:
     """Write the report of one or more results files into out_dir; returns the index.html path.
     pairs: [("A", "B"), ...] or ["A=B,C=D", ...]: holder A of the first file compared with holder B
     of each other file (besides the holders of the same name); an unknown name raises
-    compare.PairError before anything is written."""
+    compare.PairError before anything is written. progress: print what is being computed, with the
+    seconds elapsed, on stderr (default: when stderr is a terminal). block: trials read at a time
+    (default: scan.block_trials)."""
     if not paths:
         raise ValueError("no results file given")
+    progress = Progress(sys.stderr.isatty() if progress is None else progress)
     out = Path(out_dir)
     runs = [Results(p) for p in paths]
     try:
@@ -848,11 +932,38 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> 
         reports = []
         for k, (r, label) in enumerate(zip(runs, _labels(runs))):
             rr = RunReport(r, label, f"run{k + 1}", "figures" if single else f"run{k + 1}")
-            rr.intervals = _intervals(r)
+            folder = out / rr.folder
+            folder.mkdir(parents=True, exist_ok=True)
+            plan = _figure_plan(rr, cg.world_of(r))
+            figures = [f for f in plan if isinstance(f, _Figure)]
+            early = _Drawing([f for f in figures if f.name in EARLY_FIGURES], folder, progress, label)
+            background = None
             if r.has_records:
-                rr.mismatch = r.summary_mismatch()
+                progress(f"{label}: reading the per-trial records of {r.n_trials:,} trials")
+                rr.scan = scan_records(r, block, progress)
+                background = _Drawing([f for f in figures if f.name in BACKGROUND_FIGURES], folder, progress, label)
+                progress(f"{label}: intervals and the statistics check")
+                rr.scan.columns.presort([(h.index, b.index) for h, b in plots.yield_pairs(r)])
+                rr.intervals = _intervals(r, rr.scan.columns)
+                rr.mismatch = r.summary_mismatch(rr.scan.columns)
+            if r.has_tokens or r.has_lending:
+                progress(f"{label}: markets")
             rr.markets = _market_intervals(r)
-            _make_figures(rr, out)
+            here = [f for f in figures if f.name not in EARLY_FIGURES + (BACKGROUND_FIGURES if background else ())]
+            drawn = _draw(here, folder, progress, label)
+            drawn.update(early.result())
+            if background is not None:
+                drawn.update(background.result())
+            for f in plan:   # in the page's order
+                if isinstance(f, str):
+                    rr.skipped.append(f)
+                elif drawn[f.name]:
+                    rr.figures[f.name] = f"{rr.folder}/{f.name}.png"
+                elif f.why_not:
+                    rr.skipped.append(f.why_not)
+            if rr.scan is not None:
+                rr.spreads = _spreads(r, rr.scan.columns)
+                rr.scan = None   # keep one run's records in memory at a time
             if r.has_tokens:
                 r.tokens_frame().to_csv(out / rr.folder / "tokens.csv")
             if r.has_lending:
@@ -881,6 +992,8 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> 
                 f"{' of importance sampling' if r0.weighted else ''} · seed {r0.seed} · "
                 f"{r0.horizon_days:g}-day horizon · restake-sim {_e(r0.program_version)} ({_e(r0.git_commit[:12])})"
                 if single else f"{len(runs)} runs")
+        if not single:
+            progress("comparison")
         body = ([_comparison_section(reports, out, pairs)] if not single else []) + \
                [_run_section(rr, single) for rr in reports]
         page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -894,6 +1007,7 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None) -> 
                 f'layout: docs/output-format.md.</p></main></body></html>\n')
         index = out / "index.html"
         index.write_text(page, encoding="utf-8")
+        progress("done")
         return index
     finally:
         for r in runs:

@@ -688,19 +688,22 @@ class Results:
 
     # --- statistics recomputed from the records -----------------------------------------------------
 
-    def recompute_summary(self) -> dict:
+    def recompute_summary(self, columns=None) -> dict:
         """The order statistics, probabilities and moments of /summary recomputed in Python from
         /trials with restake_analysis.statistics (docs/statistics.md): {"loss": {...}, "net_return":
         {...}} with arrays over holders, in the layout of Summary.loss / Summary.net_return. A
         weighted run's trials are weighed by /trials/weight, and "weights" holds the run's effective
-        sample size and largest weight's share, as /summary/weights."""
+        sample size and largest weight's share, as /summary/weights. `columns`: this file's
+        scan.TrialColumns if already at hand (the report's, read in blocks; their sorts are reused)."""
         from . import statistics as st
+        from .scan import TrialColumns
         self._require_records("recomputing the summary")
         w = self.weight
+        cols = columns if columns is not None else TrialColumns.of(self)
         out = {"loss": {}, "net_return": {}}
-        for key, data, fn in (("loss", self.loss_fraction, st.summarize_loss),
-                              ("net_return", self.net_return, st.summarize_return)):
-            per_holder = [fn(data[:, h], w) for h in range(len(self.holders))]
+        for key, column, ordered, fn in (("loss", cols.loss, cols.sorted_loss, st.summarize_loss),
+                                         ("net_return", cols.net_return, cols.sorted_return, st.summarize_return)):
+            per_holder = [fn(column(h), w, presorted=ordered(h)) for h in range(len(self.holders))]
             for field in per_holder[0]:
                 out[key][field] = np.array([d[field] for d in per_holder])
         if w is not None:
@@ -708,12 +711,12 @@ class Results:
             out["weights"] = {"effective_sample_size": ess, "max_weight_share": share}
         return out
 
-    def summary_mismatch(self) -> dict:
+    def summary_mismatch(self, columns=None) -> dict:
         """Largest differences between the stored C++ summary and the Python recomputation: order
         statistics, probabilities and weight diagnostics are compared exactly (NaN equals NaN),
         moments and batch-means standard errors relatively (they differ only in summation order).
-        Returns {field: max difference}."""
-        mine = self.recompute_summary()
+        Returns {field: max difference}. `columns` as for recompute_summary."""
+        mine = self.recompute_summary(columns)
         diff = {}
         groups = [("loss", self.summary.loss), ("net_return", self.summary.net_return)]
         if "weights" in mine:

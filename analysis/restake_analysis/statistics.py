@@ -194,19 +194,34 @@ def batch_stderr(x, w, statistic, batches: int = 20) -> float:
     return float(values.std(ddof=1)) / math.sqrt(batches)
 
 
-def weighted_batch_ci(x, w, statistic, batches: int = 20, level: float = 0.95) -> Interval:
+def weighted_batch_ci(x, w, statistic, batches: int = 20, level: float = 0.95, presorted=None) -> Interval:
     """A confidence interval for a weighted statistic(x_sorted, w_sorted) by batch means: the trials
     cut into `batches` consecutive batches (independent: trials are), the statistic computed in each,
     and the whole sample's estimate +/- t_(B-1) * sd(batch estimates) / sqrt(B). For quantiles and ES
-    of importance-sampled runs, where the order-statistic interval does not apply."""
+    of importance-sampled runs, where the order-statistic interval does not apply. `presorted`:
+    sort_weighted(x, w), if already at hand."""
+    return weighted_batch_cis(x, w, {"": statistic}, batches, level, presorted)[""]
+
+
+def weighted_batch_cis(x, w, statistics: dict, batches: int = 20, level: float = 0.95, presorted=None) -> dict:
+    """weighted_batch_ci of several statistics ({name: statistic}) of one sample, each batch sorted
+    once for all of them; returns {name: Interval}."""
     x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
-    estimate = statistic(*sort_weighted(x, w))
+    whole = presorted if presorted is not None else sort_weighted(x, w)
+    estimates = {name: statistic(*whole) for name, statistic in statistics.items()}
     if x.size < 2 * batches:
-        return Interval(estimate, -math.inf, math.inf, level)
-    values = np.array([statistic(*sort_weighted(bx, bw))
-                       for bx, bw in zip(np.array_split(x, batches), np.array_split(w, batches))])
-    half = _t_quantile(0.5 + level / 2.0, batches - 1) * float(values.std(ddof=1)) / math.sqrt(batches)
-    return Interval(estimate, estimate - half, estimate + half, level)
+        return {name: Interval(e, -math.inf, math.inf, level) for name, e in estimates.items()}
+    values = {name: [] for name in statistics}
+    for bx, bw in zip(np.array_split(x, batches), np.array_split(w, batches)):
+        sorted_batch = sort_weighted(bx, bw)
+        for name, statistic in statistics.items():
+            values[name].append(statistic(*sorted_batch))
+    t = _t_quantile(0.5 + level / 2.0, batches - 1)
+    out = {}
+    for name, e in estimates.items():
+        half = t * float(np.array(values[name]).std(ddof=1)) / math.sqrt(batches)
+        out[name] = Interval(e, e - half, e + half, level)
+    return out
 
 
 def _t_quantile(q: float, dof: int) -> float:
@@ -359,13 +374,15 @@ def _weighted_moments(x: np.ndarray, w: np.ndarray) -> dict:
     return {"mean": float(wx.mean()), "sd": weighted_sd(x, w), "stderr": se}
 
 
-def summarize_loss(x, w=None) -> dict:
+def summarize_loss(x, w=None, presorted=None) -> dict:
     """The fields of /summary/loss for one holder's loss column (as summarize_loss in C++); with the
-    trials' weights `w` (a weighted run), the weighted estimators and the tail diagnostics."""
+    trials' weights `w` (a weighted run), the weighted estimators and the tail diagnostics.
+    `presorted`: (x ascending, its weights) as sort_weighted(x, w) gives them, if already at hand
+    (the weights are not read in plain Monte Carlo: scan.TrialColumns gives None)."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     if w is None:
-        s = np.sort(x)
+        s = np.sort(x) if presorted is None else presorted[0]
         sd = float(x.std(ddof=1)) if n > 1 else 0.0
         return {
             "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
@@ -375,7 +392,7 @@ def summarize_loss(x, w=None) -> dict:
             "quantiles": np.array([quantile_sorted(s, p) for p in LOSS_QUANTILE_LEVELS]),
         }
     w = np.asarray(w, dtype=np.float64)
-    s, sw = sort_weighted(x, w)
+    s, sw = sort_weighted(x, w) if presorted is None else presorted
     out = _weighted_moments(x, w)
     out["p_loss"] = weighted_probability(x > 0.0, w)
     for p, name in ((0.95, "95"), (0.99, "99")):
@@ -389,12 +406,13 @@ def summarize_loss(x, w=None) -> dict:
     return out
 
 
-def summarize_return(x, w=None) -> dict:
-    """The fields of /summary/net_return for one holder's net-return column (weighted with `w`)."""
+def summarize_return(x, w=None, presorted=None) -> dict:
+    """The fields of /summary/net_return for one holder's net-return column (weighted with `w`;
+    `presorted` as for summarize_loss)."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     if w is None:
-        s = np.sort(x)
+        s = np.sort(x) if presorted is None else presorted[0]
         sd = float(x.std(ddof=1)) if n > 1 else 0.0
         return {
             "mean": float(x.mean()), "sd": sd, "stderr": sd / math.sqrt(n) if n > 1 else 0.0,
@@ -402,7 +420,7 @@ def summarize_return(x, w=None) -> dict:
             "quantiles": np.array([quantile_sorted(s, p) for p in RETURN_QUANTILE_LEVELS]),
         }
     w = np.asarray(w, dtype=np.float64)
-    s, sw = sort_weighted(x, w)
+    s, sw = sort_weighted(x, w) if presorted is None else presorted
     out = _weighted_moments(x, w)
     out["p_negative"] = weighted_probability(x < 0.0, w)
     out["quantiles"] = np.array([weighted_quantile_sorted(s, sw, p) for p in RETURN_QUANTILE_LEVELS])
