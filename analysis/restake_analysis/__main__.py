@@ -2,10 +2,29 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from .results import Results, ResultsError
 from .sweep_report import SweepReportError
+
+
+def parse_thresholds(text: str) -> list[float]:
+    """"5%,10%,25%" or "0.05,0.1": losses in (0, 1], none twice, ascending; as `restake-sim --threshold`."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            x = float(item[:-1]) / 100.0 if item.endswith("%") else float(item)
+        except ValueError:
+            x = math.nan
+        if not (0.0 < x <= 1.0):
+            raise ResultsError(f"--threshold: expected losses in (0, 1] or (0%, 100%], comma-separated (5%,10%,25%), "
+                               f"got {item or 'an empty value'}")
+        if x in out:
+            raise ResultsError(f"--threshold: {item} is given twice")
+        out.append(x)
+    return sorted(out)
 
 
 def main(argv=None) -> int:
@@ -25,6 +44,9 @@ def main(argv=None) -> int:
     rep.add_argument("--along", metavar="PARAMETER",
                      help="sweep files: the parameter of the plots' x axis and of --var-limit (default: the first "
                           "numeric parameter that varies)")
+    rep.add_argument("--threshold", metavar="X[,X...]",
+                     help="losses x of P(loss >= x) to show, e.g. 5%%,10%%,25%% (default: the run's --threshold, "
+                          "else 1%%,5%%,10%%,25%%; from the per-trial records)")
     shown = rep.add_mutually_exclusive_group()
     shown.add_argument("--progress", dest="progress", action="store_true", default=None,
                        help="print what is being computed, with the seconds elapsed, on stderr (the default "
@@ -52,7 +74,8 @@ def main(argv=None) -> int:
                 raise ResultsError("--var-limit and --along read a sweep file; "
                                    f"{args.results[0]} is not one")
             from .report import write_report
-            index = write_report(args.results, args.output, args.title, args.pair, progress=args.progress)
+            index = write_report(args.results, args.output, args.title, args.pair, progress=args.progress,
+                                 thresholds=parse_thresholds(args.threshold) if args.threshold else None)
             print(f"report written: {index}")
             return 0
         with Results(args.results) as r:

@@ -19,6 +19,7 @@ from . import compare as cmp
 from . import contagion as cg
 from . import market_plots
 from . import plots
+from . import risk_views as rv
 from . import statistics as st
 from .plots import amount, pct, usd
 from .results import RELATIVE_FIELDS, Results
@@ -103,6 +104,7 @@ class RunReport:
     markets: dict | None = None    # runs with records and tokens or lending markets: _market_intervals()
     scan: RecordScan | None = None  # the run's records, read in blocks; dropped once its numbers are out
     spreads: dict = field(default_factory=dict)  # (restaked, baseline) -> (P(worse), median pickup): _spreads()
+    thresholds: object = None  # risk_views.thresholds_frame: P(loss >= x) per holder and threshold, or None
 
 
 def _save(fig, path: Path):
@@ -770,12 +772,16 @@ def _run_section(rr: RunReport, single: bool) -> str:
     parts.append(f"<h3>Loss per holder</h3><p class='small'>Share of the holder's initial value over the horizon, "
                  f"net of coverage. {how}</p>" + _loss_table(rr))
     parts.append("<h3>Net return per holder</h3>" + _return_table(r))
+    parts.append(rv.amounts_html(r))
+    parts.append(rv.thresholds_html(rr.thresholds))
     parts.append("</section>")
     parts.append(f'<section id="{rr.anchor}-causes"><h2>Where losses come from</h2>')
     for name in ("loss_by_cause", "avs_holder"):
         parts.append(_figure_html(rr, name))
     parts.append("<h3>Mean loss by cause (gross, % of initial value)</h3>" + _cause_table(r))
     parts.append(_avs_pool_tables(r))
+    parts.append(rv.contributions_html(r, {by: rr.figures[f"contributions_{by}"] for by in ("avs", "cause")
+                                           if f"contributions_{by}" in rr.figures}))
     parts.append("</section>")
     parts.append(_markets_html(rr))
     parts.append(f'<section id="{rr.anchor}-contagion"><h2>Contagion</h2>')
@@ -785,12 +791,17 @@ def _run_section(rr: RunReport, single: bool) -> str:
     if amp is not None:
         parts.append(_amplification_table(amp))
     parts.append(_figure_html(rr, "restaking_ratio"))
+    parts.append(rv.concentration_html(r))
     parts.append("</section>")
     parts.append(f'<section id="{rr.anchor}-convergence"><h2>{"Convergence and checks" if r.has_records else "Data"}</h2>')
     parts.append(_figure_html(rr, "convergence"))
     parts.append(_check_html(rr))
     parts.append(f'<p class="small">Data: <a href="{_e(rr.folder)}/summary.csv">summary.csv</a> (one row per holder), '
-                 f'<a href="{_e(rr.folder)}/loss_by_cause.csv">loss_by_cause.csv</a>.</p></section>')
+                 f'<a href="{_e(rr.folder)}/loss_by_cause.csv">loss_by_cause.csv</a>, '
+                 f'<a href="{_e(rr.folder)}/amounts.csv">amounts.csv</a>'
+                 + (f', <a href="{_e(rr.folder)}/thresholds.csv">thresholds.csv</a>' if rr.thresholds is not None else "")
+                 + (f', <a href="{_e(rr.folder)}/contributions.csv">contributions.csv</a>' if r.has_contributions else "")
+                 + '.</p></section>')
     parts.append(f'<section id="{rr.anchor}-scenario"><h2>Scenario</h2><p class="small">The scenario file exactly as '
                  f'the run read it (stored in the results file). To reproduce: <code>restake-sim run '
                  f'{_e(r.scenario_path)} --trials {r.n_trials} --seed {r.seed}</code>.</p>'
@@ -907,13 +918,14 @@ def _labels(runs: list[Results]) -> list[str]:
 
 
 def write_report(paths: list, out_dir, title: str | None = None, pairs=None, progress: bool | None = None,
-                 block: int | None = None) -> Path:
+                 block: int | None = None, thresholds=None) -> Path:
     """Write the report of one or more results files into out_dir; returns the index.html path.
     pairs: [("A", "B"), ...] or ["A=B,C=D", ...]: holder A of the first file compared with holder B
     of each other file (besides the holders of the same name); an unknown name raises
     compare.PairError before anything is written. progress: print what is being computed, with the
     seconds elapsed, on stderr (default: when stderr is a terminal). block: trials read at a time
-    (default: scan.block_trials)."""
+    (default: scan.block_trials). thresholds: losses x of P(loss >= x) to show (default: the run's
+    --threshold, else risk_views.DEFAULT_THRESHOLDS)."""
     if not paths:
         raise ValueError("no results file given")
     progress = Progress(sys.stderr.isatty() if progress is None else progress)
@@ -963,7 +975,21 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None, pro
                     rr.skipped.append(f.why_not)
             if rr.scan is not None:
                 rr.spreads = _spreads(r, rr.scan.columns)
-                rr.scan = None   # keep one run's records in memory at a time
+            rr.thresholds = rv.thresholds_frame(r, thresholds, rr.scan.columns if rr.scan is not None else None)
+            rr.scan = None   # keep one run's records in memory at a time
+            if r.has_contributions:
+                for by in ("avs", "cause"):
+                    fig = rv.plot_contributions(r, "es99", by)
+                    _save(fig, folder / f"contributions_{by}.png")
+                    import matplotlib.pyplot as plt
+                    plt.close(fig)
+                    rr.figures[f"contributions_{by}"] = f"{rr.folder}/contributions_{by}.png"
+                rv.contributions_frame(r).to_csv(out / rr.folder / "contributions.csv", index=False)
+            if rr.thresholds is not None:
+                rr.thresholds.to_csv(out / rr.folder / "thresholds.csv", index=False)
+            if (c := rv.concentration_frame(r)) is not None:
+                c.to_csv(out / rr.folder / "concentration.csv")
+            rv.amounts_frame(r).to_csv(out / rr.folder / "amounts.csv", index=False)
             if r.has_tokens:
                 r.tokens_frame().to_csv(out / rr.folder / "tokens.csv")
             if r.has_lending:

@@ -66,10 +66,11 @@ def exceedance(loss: np.ndarray, w: np.ndarray | None, x: float) -> tuple[float,
     return p, se, 0.0 if p == 0 else max(0.0, centre - half), 1.0 if p == 1 else min(1.0, centre + half)
 
 
-def thresholds_frame(r: Results, asked=None):
+def thresholds_frame(r: Results, asked=None, columns=None):
     """P(loss >= x) per holder and threshold: the run's (run --threshold) when `asked` is None or
-    the same, else computed from the records at `asked`. Columns: holder, threshold, p, stderr,
-    ci_low, ci_high. None when neither the file nor the records can give them."""
+    the same, else computed from the records at `asked` (DEFAULT_THRESHOLDS when None). Columns:
+    holder, threshold, p, stderr, ci_low, ci_high. None when neither the file nor the records can
+    give them. `columns`: the report's scan.TrialColumns, read already (else read here)."""
     import pandas as pd
     stored = list(r.thresholds) if r.has_thresholds else []
     rows = []
@@ -80,10 +81,12 @@ def thresholds_frame(r: Results, asked=None):
                 rows.append((h.name, x, loss["p_exceed"][h.index, k], loss["p_exceed_stderr"][h.index, k],
                              loss["p_exceed_ci_low"][h.index, k], loss["p_exceed_ci_high"][h.index, k]))
     elif r.has_records:
-        w = r.trials("weight") if r.weighted else None
-        losses = r.trials("loss_fraction")
+        if columns is None:
+            from .scan import TrialColumns
+            columns = TrialColumns.of(r)
+        w = columns.weight
         for h in r.holders:
-            column = losses[:, h.index]
+            column = columns.loss(h.index)
             for x in (asked or DEFAULT_THRESHOLDS):
                 rows.append((h.name, float(x), *exceedance(column, w, float(x))))
     else:

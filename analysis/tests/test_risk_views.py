@@ -56,3 +56,27 @@ def test_concentration_amounts_and_contributions(run):
         fig = rv.plot_contributions(r, "es99", "avs")
         assert fig.axes[0].get_xlabel().startswith("contribution to ES 99%")
         assert "Risk contributions" in rv.contributions_html(r, {"avs": "x.png"})
+
+
+def test_the_report_shows_the_views_and_writes_their_csv(run, tmp_path):
+    from restake_analysis.report import write_report
+    out = tmp_path / "rep"
+    index = write_report([run], out, progress=False, thresholds=[0.05, 0.5])
+    page = index.read_text()
+    for text in ("P(loss &ge; x) at thresholds", "x = 50%", "Loss amounts", "Concentration of each book",
+                 "Risk contributions", "contributions_avs.png"):
+        assert text in page, text
+    df = __import__("pandas").read_csv(out / "figures" / "thresholds.csv")
+    assert list(df["threshold"].unique()) == [0.05, 0.5]
+    assert (out / "figures" / "contributions.csv").exists() and (out / "figures" / "concentration.csv").exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "150%", "5%,5%", "five"])
+def test_report_threshold_errors_write_nothing(run, tmp_path, bad):
+    import subprocess
+    import sys
+    out = tmp_path / "rep"
+    p = subprocess.run([sys.executable, "-m", "restake_analysis", "report", str(run), "-o", str(out), "--threshold", bad],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and "--threshold" in p.stderr
+    assert not out.exists()
