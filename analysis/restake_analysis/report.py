@@ -774,6 +774,7 @@ def _run_section(rr: RunReport, single: bool) -> str:
     parts.append("<h3>Net return per holder</h3>" + _return_table(r))
     parts.append(rv.amounts_html(r))
     parts.append(rv.thresholds_html(rr.thresholds))
+    parts.append(rv.timing_html(r, rr.figures.get("first_loss_day")))
     parts.append("</section>")
     parts.append(f'<section id="{rr.anchor}-causes"><h2>Where losses come from</h2>')
     for name in ("loss_by_cause", "avs_holder"):
@@ -990,6 +991,11 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None, pro
             if (c := rv.concentration_frame(r)) is not None:
                 c.to_csv(out / rr.folder / "concentration.csv")
             rv.amounts_frame(r).to_csv(out / rr.folder / "amounts.csv", index=False)
+            if (fig := rv.plot_first_loss_day(r)) is not None:
+                _save(fig, folder / "first_loss_day.png")
+                import matplotlib.pyplot as plt
+                plt.close(fig)
+                rr.figures["first_loss_day"] = f"{rr.folder}/first_loss_day.png"
             if r.has_tokens:
                 r.tokens_frame().to_csv(out / rr.folder / "tokens.csv")
             if r.has_lending:

@@ -237,3 +237,68 @@ def contributions_html(r: Results, figure_paths: dict) -> str:
     parts.append("<p class='small'>By AVS: contribution to ES 99% / VaR 99%, % of initial value.</p>"
                  + _table(["AVS"] + [_e(h) for h in r.holder_names], rows))
     return "".join(parts)
+
+
+# --- timing ----------------------------------------------------------------------------------------
+
+def timing_frame(r: Results):
+    """Per holder: the mean day of the first loss (over trials with a loss), and the largest loss
+    within any 7 days (mean and VaR 99%) beside the whole horizon's VaR 99%. None for files written
+    before these existed."""
+    import pandas as pd
+    f = r._file
+    if "summary/timing" not in f:
+        return None
+    g = f["summary/timing"]
+    df = pd.DataFrame({k: g[k][()] for k in ("first_loss_day_mean", "loss_7d_mean", "loss_7d_var99")},
+                      index=pd.Index(r.holder_names, name="holder"))
+    df["var99"] = r.summary.loss["var99"]
+    return df
+
+
+def plot_first_loss_day(r: Results):
+    """Per holder, the share of trials whose first loss came by each day (weighted in a weighted run);
+    None without records or without any loss."""
+    import matplotlib.pyplot as plt
+    f = r._file
+    if not r.has_records or "trials/first_loss_day" not in f:
+        return None
+    ds = f["trials/first_loss_day"]
+    w = r.trials("weight") if r.weighted else None
+    n = ds.shape[0]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    drawn = False
+    for h in r.holders:
+        day = ds[:, h.index]
+        hit = np.isfinite(day)
+        if not hit.any():
+            continue
+        order = np.argsort(day[hit], kind="stable")
+        x = day[hit][order]
+        weights = np.ones(hit.sum()) if w is None else w[hit][order]
+        ax.step(x, 100 * np.cumsum(weights) / n, where="post", label=h.name)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("day of the first loss (days from the start)")
+    ax.set_ylabel("% of trials with a loss by then")
+    ax.set_title("When each holder's first loss comes")
+    ax.set_xlim(0, r.horizon_days)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def timing_html(r: Results, figure_path: str | None) -> str:
+    df = timing_frame(r)
+    if df is None:
+        return ""
+    rows = [[_e(name), f"{t.first_loss_day_mean:.1f}" if math.isfinite(t.first_loss_day_mean) else "-",
+             _pct(t.loss_7d_mean), _pct(t.loss_7d_var99), _pct(t.var99)] for name, t in df.iterrows()]
+    figure = f'<figure><img src="{_e(figure_path)}" alt="first loss day"></figure>' if figure_path else ""
+    return ("<h3>When losses come</h3><p class='small'>A lending market liquidates within days: the largest loss "
+            "within any 7 days (net of coverage) beside the loss over the whole horizon. When the two VaRs are close, "
+            "the tail's losses come at once.</p>" + figure
+            + _table(["holder", "first loss day (mean)", "7-day loss: mean", "7-day loss: VaR 99%", "horizon VaR 99%"],
+                     rows))

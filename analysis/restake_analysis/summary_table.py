@@ -170,6 +170,14 @@ def format_summary(r: Results) -> str:
             out += f"{h.name:<{nw}}" + "".join(
                 f" {short(p) + ' [' + short(lo) + ', ' + short(hi) + ']':>22}"
                 for p, lo, hi in zip(loss["p_exceed"][i], loss["p_exceed_ci_low"][i], loss["p_exceed_ci_high"][i])) + "\n"
+    t = {k: r._file["summary/timing/" + k][()] for k in ("first_loss_day_mean", "loss_7d_mean", "loss_7d_var99")}
+    out += "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n"
+    out += f"{'holder':<{nw}} {'first loss day':>15} {'7-day loss mean':>16} {'7-day loss VaR99':>16} {'VaR 99%':>12}\n"
+    for h in r.holders:
+        i = h.index
+        day = f"{t['first_loss_day_mean'][i]:.1f}" if math.isfinite(t["first_loss_day_mean"][i]) else "-"
+        out += (f"{h.name:<{nw}} {day:>15} {_pct(t['loss_7d_mean'][i]):>16} {_pct(t['loss_7d_var99'][i]):>16} "
+                f"{_pct(loss['var99'][i]):>12}\n")
     c = {k: r._file["summary/concentration/" + k][()] for k in ("hhi_operators", "hhi_avs", "restaked_share", "restaking_ratio")}
     out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n"
     out += f"{'holder':<{nw}} {'HHI operators':>14} {'HHI AVSs':>10} {'restaked':>9} {'restaking ratio':>15}\n"

@@ -64,7 +64,7 @@ def test_the_report_shows_the_views_and_writes_their_csv(run, tmp_path):
     index = write_report([run], out, progress=False, thresholds=[0.05, 0.5])
     page = index.read_text()
     for text in ("P(loss &ge; x) at thresholds", "x = 50%", "Loss amounts", "Concentration of each book",
-                 "Risk contributions", "contributions_avs.png"):
+                 "Risk contributions", "contributions_avs.png", "When losses come", "first_loss_day.png"):
         assert text in page, text
     df = __import__("pandas").read_csv(out / "figures" / "thresholds.csv")
     assert list(df["threshold"].unique()) == [0.05, 0.5]
@@ -80,3 +80,18 @@ def test_report_threshold_errors_write_nothing(run, tmp_path, bad):
                        capture_output=True, text=True)
     assert p.returncode != 0 and "--threshold" in p.stderr
     assert not out.exists()
+
+
+def test_timing_frame_is_the_records_means(run):
+    with Results(run) as r:
+        t = rv.timing_frame(r)
+        day = r.trials("first_loss_day")
+        week = r.trials("loss_7d_max")
+        for h in r.holders:
+            d = day[:, h.index]
+            hit = np.isfinite(d)
+            if hit.any():
+                assert t.loc[h.name, "first_loss_day_mean"] == pytest.approx(d[hit].mean(), rel=1e-12)
+            assert t.loc[h.name, "loss_7d_mean"] == pytest.approx(week[:, h.index].mean(), rel=1e-12, abs=1e-18)
+            # Never more than the whole trial's loss.
+            assert (week[:, h.index] <= r.trials("loss_fraction")[:, h.index] * (1 + 1e-12)).all()

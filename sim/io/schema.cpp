@@ -101,6 +101,13 @@ constexpr std::array kTrialRecords = {
                      "holders without a token, loss_fraction)",
                      kTokensOnly},
                     &TrialBlock::loss_at_market},
+    TrialRecordSpec{{"trials/first_loss_day", {Dim::Trial, Dim::Holder}, kDays,
+                     "the day of the holder's first loss net of coverage, from the trial's start (NaN: no loss)"},
+                    &TrialBlock::first_loss_day},
+    TrialRecordSpec{{"trials/loss_7d_max", {Dim::Trial, Dim::Holder}, kFraction,
+                     "the largest loss net of coverage within any 7 days, [t, t + 7), share of initial value; equals "
+                     "loss_fraction when every loss of the trial falls within 7 days"},
+                    &TrialBlock::loss_7d_max},
 };
 
 constexpr Needs kPathsOnly = Needs::PricePaths;
@@ -241,6 +248,13 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/concentration/restaking_ratio", {Dim::Holder}, "times initial value",
                  "exposure summed over AVSs / initial value: the stake counted once per AVS it secures"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].concentration.restaking_ratio; }},
+    SummarySpec{{"summary/timing/first_loss_day_mean", {Dim::Holder}, kDays,
+                 "mean of first_loss_day over the trials with a loss (weighted: sum w day / sum w); NaN: no trial lost"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].timing.first_loss_day_mean; }},
+    SummarySpec{{"summary/timing/loss_7d_mean", {Dim::Holder}, kFraction, "mean of loss_7d_max"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].timing.loss_7d_mean; }},
+    SummarySpec{{"summary/timing/loss_7d_var99", {Dim::Holder}, kFraction, "the 0.99 quantile of loss_7d_max"},
+                [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].timing.loss_7d_var99; }},
     SummarySpec{{"summary/net_return/mean", {Dim::Holder}, kFraction, "sample mean of net_return"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].net_return.moments.mean; }},
     SummarySpec{{"summary/net_return/stderr", {Dim::Holder}, kFraction, "standard error of the mean, sd / sqrt(n)"},

@@ -55,6 +55,8 @@ void set_market_tails(RunSummary& s, bool tokens, Stats&& order_statistics) {
     s.lending[l].liquidated_p95 = order_statistics(&TrialBlock::lending_liquidated, l).quantile(0.95);
     s.lending[l].bad_debt_var95 = order_statistics(&TrialBlock::lending_bad_debt, l).quantile(0.95);
   }
+  for (std::size_t h = 0; h < s.holders.size(); ++h)
+    s.holders[h].timing.loss_7d_var99 = order_statistics(&TrialBlock::loss_7d_max, h).quantile(0.99);
   if (!tokens) return;
   for (std::size_t h = 0; h < s.holders.size(); ++h) {
     const auto loss = order_statistics(&TrialBlock::loss_at_market, h);
@@ -70,6 +72,7 @@ const SketchSet& market_sketches(const TallyTotals& t, std::vector<double> Trial
   if (field == &TrialBlock::lending_liquidated) return t.lending_liquidated_sketch;
   if (field == &TrialBlock::lending_bad_debt) return t.lending_bad_debt_sketch;
   if (field == &TrialBlock::loss_at_market) return t.market_loss_sketch;
+  if (field == &TrialBlock::loss_7d_max) return t.loss_7d_sketch;
   throw std::logic_error("summarize_run: no sketch of that market record");
 }
 
@@ -113,6 +116,8 @@ RunSummary summarize(const Model& m, const RunInfo& info, const TallyTotals& t, 
       hs.loss.exceedance.push_back(exceedance_estimate(t.threshold_w[h * T + k], t.threshold_w2[h * T + k], n, t.weighted));
     hs.covered_mean = t.covered_sum[h] / n;
     hs.concentration = books[h];
+    hs.timing.first_loss_day_mean = t.loss_positive[h] > 0.0 ? t.first_loss_day_sum[h] / t.loss_positive[h] : std::nan("");
+    hs.timing.loss_7d_mean = t.loss_7d_sum[h] / n;
     for (std::size_t c = 0; c < kLossCauseCount; ++c) hs.loss_by_cause_mean[c] = t.cause_sum[h * kLossCauseCount + c] / n;
     s.holders.push_back(std::move(hs));
   }
@@ -170,8 +175,8 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
     set_loss_tail(hs.loss, std::move(loss), weight);
     set_return_quantiles(hs.net_return, col.net_return(h), weight);
   });
-  if (!m.tokens.empty() || !m.lending_markets.empty()) {
-    if (!col.market) throw std::logic_error("summarize_run: a run with markets needs their records' columns");
+  {
+    if (!col.market) throw std::logic_error("summarize_run: the records' columns of the markets and loss_7d_max are needed");
     set_market_tails(s, !m.tokens.empty(), [&](std::vector<double> TrialBlock::*field, std::size_t i) {
       return SortedSample(col.market(field, i), weight);
     });
@@ -366,6 +371,13 @@ std::string format_summary_body(const RunSummary& s) {
       out += "\n";
     }
   }
+  out += "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n";
+  out += fmt::format("{:<{}} {:>15} {:>16} {:>16} {:>12}\n", "holder", name_width, "first loss day", "7-day loss mean",
+                     "7-day loss VaR99", "VaR 99%");
+  for (const auto& h : s.holders)
+    out += fmt::format("{:<{}} {:>15} {:>16} {:>16} {:>12}\n", h.name, name_width,
+                       std::isfinite(h.timing.first_loss_day_mean) ? fmt::format("{:.1f}", h.timing.first_loss_day_mean) : std::string("-"),
+                       pct(h.timing.loss_7d_mean), pct(h.timing.loss_7d_var99), pct(h.loss.var99));
   out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n";
   out += fmt::format("{:<{}} {:>14} {:>10} {:>9} {:>15}\n", "holder", name_width, "HHI operators", "HHI AVSs", "restaked",
                      "restaking ratio");
@@ -547,6 +559,10 @@ std::string format_summary_json(const RunSummary& s) {
     }
     if (!s.info.thresholds.empty()) beyond += fmt::format(", \"p_exceed\": [{}]", exceed);
     std::string contributions = fmt::format(
+        ",\n     \"timing\": {{\"first_loss_day_mean\": {}, \"loss_7d_mean\": {}, \"loss_7d_var99\": {}}}",
+        std::isfinite(h.timing.first_loss_day_mean) ? json_number(h.timing.first_loss_day_mean) : std::string("null"),
+        json_number(h.timing.loss_7d_mean), json_number(h.timing.loss_7d_var99));
+    contributions += fmt::format(
         ",\n     \"concentration\": {{\"hhi_operators\": {}, \"hhi_avs\": {}, \"restaked_share\": {}, \"restaking_ratio\": {}}}",
         json_number(h.concentration.hhi_operators), json_number(h.concentration.hhi_avs), json_number(h.concentration.restaked_share),
         json_number(h.concentration.restaking_ratio));

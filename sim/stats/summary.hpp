@@ -59,6 +59,11 @@ struct HolderSummary {
   std::array<double, kLossCauseCount> loss_by_cause_mean{};
   MarketLossSummary loss_at_market;  // only in runs with tokens
   Concentration concentration;       // of its book, from the scenario
+  // When its losses come: the day of the first (mean over trials with a loss), and the largest
+  // within any 7 days (mean and 0.99 quantile over all trials).
+  struct Timing {
+    double first_loss_day_mean = std::nan(""), loss_7d_mean = 0.0, loss_7d_var99 = 0.0;
+  } timing;
   HolderContributions contributions;  // run --contributions (RunSummary::contributions)
 };
 

@@ -32,6 +32,8 @@ OrderedSums::OrderedSums(const RecordShape& s, std::size_t thresholds)
       lending_with_bad_debt(s.lending, 0.0),
       lending_bad_debt_over_1pct(s.lending, 0.0),
       market_loss_sum(s.market_holders(), 0.0),
+      first_loss_day_sum(s.holders, 0.0),
+      loss_7d_sum(s.holders, 0.0),
       threshold_w(s.holders * thresholds, 0.0),
       threshold_w2(s.holders * thresholds, 0.0) {}
 
@@ -67,6 +69,8 @@ void OrderedSums::merge(const OrderedSums& b) {
   add(lending_with_bad_debt, b.lending_with_bad_debt);
   add(lending_bad_debt_over_1pct, b.lending_bad_debt_over_1pct);
   add(market_loss_sum, b.market_loss_sum);
+  add(first_loss_day_sum, b.first_loss_day_sum);
+  add(loss_7d_sum, b.loss_7d_sum);
   add(threshold_w, b.threshold_w);
   add(threshold_w2, b.threshold_w2);
 }
@@ -96,6 +100,7 @@ ExactSums::ExactSums(const RecordShape& s, double sketch_accuracy) : avs_holder_
     lending_liquidated_sketch = SketchSet(s.lending, sketch_accuracy);
     lending_bad_debt_sketch = SketchSet(s.lending, sketch_accuracy);
     market_loss_sketch = SketchSet(s.market_holders(), sketch_accuracy);
+    loss_7d_sketch = SketchSet(s.holders, sketch_accuracy);
   }
 }
 
@@ -112,6 +117,7 @@ void ExactSums::merge(const ExactSums& e) {
   lending_liquidated_sketch.merge(e.lending_liquidated_sketch);
   lending_bad_debt_sketch.merge(e.lending_bad_debt_sketch);
   market_loss_sketch.merge(e.market_loss_sketch);
+  loss_7d_sketch.merge(e.loss_7d_sketch);
 }
 
 Tally::Tally(const Model& m, double sketch_accuracy, std::optional<TailInfo> tail, std::vector<double> thresholds)
@@ -151,6 +157,11 @@ void Tally::add_trials(const TrialBlock& b, std::size_t from, std::size_t to, Or
         o.return_spread[h].add(r, w);
       }
       o.loss_positive[h] += count(w, l > 0.0);
+      // A trial with a loss has its first day (NaN without one: never added).
+      if (l > 0.0) o.first_loss_day_sum[h] += weigh(w, b.first_loss_day[t * H + h]);
+      const double week = b.loss_7d_max[t * H + h];
+      o.loss_7d_sum[h] += weigh(w, week);
+      if (sketches) x.loss_7d_sketch.add<Weighted>(h, week, w);
       for (std::size_t k = 0; k < thresholds_.size(); ++k)
         if (l >= thresholds_[k]) {
           o.threshold_w[h * thresholds_.size() + k] += w;

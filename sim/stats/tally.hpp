@@ -53,6 +53,7 @@ struct OrderedSums {
   std::vector<double> lending_liquidated_sum, lending_bad_debt_sum, lending_accounts_sum;       // [lending market]
   std::vector<double> lending_with_bad_debt, lending_bad_debt_over_1pct;                        // [lending market] trials
   std::vector<double> market_loss_sum;                                                          // [holder], with tokens
+  std::vector<double> first_loss_day_sum, loss_7d_sum;  // [holder]: of w day over the trials with a loss; of w loss_7d_max
   // P(loss >= x) at the run's thresholds (run --threshold): sums of w and w^2 over the trials at or
   // above each, [holder * threshold].
   std::vector<double> threshold_w, threshold_w2;
@@ -86,6 +87,7 @@ struct ExactSums {
   // The market layer's quantities with a quantile in the summary, when sketches are kept.
   SketchSet token_min_price_sketch, lending_liquidated_sketch, lending_bad_debt_sketch;  // [token], [lending market]
   SketchSet market_loss_sketch;                                                          // [holder], with tokens
+  SketchSet loss_7d_sketch;                                                              // [holder]
   double max_weight = 0.0;                                 // weighted runs
   ExactSums() = default;
   ExactSums(const RecordShape& s, double sketch_accuracy);

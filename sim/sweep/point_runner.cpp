@@ -13,7 +13,7 @@ namespace {
 
 // The market records whose quantiles the summary holds (summarize_run's QuantileSource::market).
 constexpr std::array kMarketColumns = {&TrialBlock::token_min_price, &TrialBlock::lending_liquidated,
-                                       &TrialBlock::lending_bad_debt, &TrialBlock::loss_at_market};
+                                       &TrialBlock::lending_bad_debt, &TrialBlock::loss_at_market, &TrialBlock::loss_7d_max};
 
 // A Tally, and with exact quantiles the loss and net-return columns (and the market ones). `m`
 // must outlive it.
@@ -28,7 +28,7 @@ class PointTally {
     }
     if (!exact_quantiles) return;
     const RecordShape shape = RecordShape::of(m);
-    const std::array widths = {shape.tokens, shape.lending, shape.lending, shape.market_holders()};
+    const std::array widths = {shape.tokens, shape.lending, shape.lending, shape.market_holders(), shape.holders};
     for (std::size_t c = 0; c < kMarketColumns.size(); ++c) market_[c].resize(widths[c]);
   }
 

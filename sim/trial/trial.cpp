@@ -60,6 +60,7 @@ void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {
   if (changed_) reset_balances();  // else the last trial left them as every trial starts
   changed_ = false;
   holder_rewards_.assign(m_.holders.size(), 0.0);
+  timed_.clear();
   count_validators_hit();
   for (auto& mech : mechanisms_) mech->begin(*this);
 }
@@ -132,7 +133,10 @@ void Trial::book(std::size_t i, LossCause cause, double amount, std::size_t orig
   Loss loss{i, h, cause, amount, origin_op, amount, contract};
   for (Mechanism* mech : loss_hooks_) mech->on_loss(loss, *this);
   // What nothing paid, summed as it is booked: exactly 0 when everything was covered.
-  if (loss.uncovered > 0.0) uncovered_[h] += loss.uncovered;
+  if (loss.uncovered > 0.0) {
+    uncovered_[h] += loss.uncovered;
+    timed_.push_back({static_cast<std::uint32_t>(h), now_, loss.uncovered});
+  }
   if (out_->losses) {
     const double v0 = w_.holder_value[h];
     // The operator the holder chose for the position: the one it delegated to when restaked.
@@ -165,6 +169,27 @@ void Trial::write_record() {
     out.loss_fraction[h] = net_loss / v0;
     out.covered_fraction[h] = covered_[h] / v0;
     out.net_return[h] = ((1.0 - m_.holders[h].reward_fee) * holder_rewards_[h] - net_loss) / v0;
+    out.first_loss_day[h] = std::nan("");
+    out.loss_7d_max[h] = 0.0;
+  }
+  if (timed_.empty()) return;
+  // Each holder's losses together, in time order within (booking follows the clock).
+  std::stable_sort(timed_.begin(), timed_.end(), [](const TimedLoss& a, const TimedLoss& b) { return a.holder < b.holder; });
+  for (std::size_t from = 0; from < timed_.size();) {
+    const std::size_t h = timed_[from].holder;
+    std::size_t to = from;
+    while (to < timed_.size() && timed_[to].holder == h) ++to;
+    out.first_loss_day[h] = timed_[from].day;
+    // Every window [day_j, day_j + 7) that starts at a loss, summed afresh in booking order, so a
+    // trial whose losses all fall in one window gives exactly its loss_fraction.
+    double best = 0.0;
+    for (std::size_t j = from; j < to; ++j) {
+      double sum = 0.0;
+      for (std::size_t i = j; i < to && timed_[i].day - timed_[j].day < kLossWindowDays; ++i) sum += timed_[i].net;
+      best = std::max(best, sum);
+    }
+    out.loss_7d_max[h] = best / w_.holder_value[h];
+    from = to;
   }
 }
 

@@ -72,6 +72,10 @@ struct TrialRecord {
   std::span<double> lending_bad_debt;             // [lending market] ETH, after the reserve
   std::span<double> lending_accounts_liquidated;  // [lending market] share of accounts, in [0, 1]
   std::span<double> loss_at_market;               // [holder] with tokens: share of initial value at market price
+  // When the losses came: [holder] the day of the first loss net of coverage (NaN: none), and the
+  // largest net loss within any kLossWindowDays window, share of initial value.
+  std::span<double> first_loss_day;
+  std::span<double> loss_7d_max;
   // This trial's AVS x holder losses, APPENDED to (the caller's list may hold earlier trials').
   std::vector<AvsHolderShare>* avs_shares = nullptr;
   // Asked for by the caller, not by the model: when set, each market episode's path is APPENDED to
@@ -80,6 +84,10 @@ struct TrialRecord {
   // Asked for by the caller, as price_paths: every loss booked, APPENDED in booking order.
   std::vector<BookedLoss>* losses = nullptr;
 };
+
+// The window of loss_7d_max: lending markets liquidate within days, so a loss spread over a year
+// hurts less than the same loss in a week.
+inline constexpr double kLossWindowDays = 7.0;
 
 // Days during which a share of an operator's validators is offline (an outage): they earn nothing.
 struct OfflineWindow {
@@ -202,6 +210,12 @@ class Trial {
   std::vector<double> covered_;          // [holder] paid by pools
   std::vector<double> uncovered_;        // [holder] borne by the holder
   std::vector<double> holder_rewards_;   // [holder]
+  // This trial's losses net of coverage, in booking (time) order: when they came (write_record).
+  struct TimedLoss {
+    std::uint32_t holder;
+    double day, net;
+  };
+  std::vector<TimedLoss> timed_;
 };
 
 }  // namespace restake

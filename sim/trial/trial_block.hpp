@@ -33,6 +33,7 @@ struct TrialBlock {
   std::vector<double> token_min_price, token_max_discount, token_depeg_days, token_sold;
   std::vector<double> lending_liquidated, lending_bad_debt, lending_accounts_liquidated;
   std::vector<double> loss_at_market;
+  std::vector<double> first_loss_day, loss_7d_max;  // [trial, holder], as TrialRecord
   // [trial] each trial's weight, its likelihood ratio in an importance-sampled run; empty in plain
   // Monte Carlo, where every trial weighs 1.
   std::vector<double> weight;
@@ -55,6 +56,8 @@ struct TrialBlock {
     loss_fraction.resize(n * s.holders);
     net_return.resize(n * s.holders);
     covered_fraction.resize(n * s.holders);
+    first_loss_day.resize(n * s.holders);
+    loss_7d_max.resize(n * s.holders);
     loss_by_cause.resize(n * s.holders * kLossCauseCount);
     avs_stake_lost.assign(n * s.avs, 0.0);
     pool_drawdown.assign(n * s.pools, 0.0);
@@ -91,6 +94,8 @@ struct TrialBlock {
             {lending_bad_debt.data() + i * l, l},
             {lending_accounts_liquidated.data() + i * l, l},
             {loss_at_market.data() + i * mh, mh},
+            {first_loss_day.data() + i * h, h},
+            {loss_7d_max.data() + i * h, h},
             &shares,
             nullptr};
   }
