@@ -495,7 +495,8 @@ TEST_CASE("the MPI block codec carries the market records of a run with markets,
   const Model plain = test::model_from(test::shared_avs_world(1.0, 0.1));
   TrialBlock b;
   b.reset(RecordShape::of(plain), 0, 4);
-  const std::size_t doubles = 4 * (3 + kLossCauseCount + 1 + 0) * 1;  // H = 1: loss, return, covered, causes; A = 1; P = 0
+  // H = 1: loss, return, covered, causes, first loss day, 7-day loss; A = 1; P = 0
+  const std::size_t doubles = 4 * (3 + kLossCauseCount + 2 + 1 + 0) * 1;
   CHECK(encode_block(0, 0, b).size() == 4 * sizeof(std::uint64_t) + doubles * sizeof(double) + 4 * sizeof(std::uint64_t));
 }
 

@@ -190,6 +190,7 @@ TEST_CASE("a weighted tally estimates means and probabilities as sums of w x ove
   cols.loss_fraction = [](std::size_t) { return std::vector<double>{0.0, 0.2, 0.5}; };
   cols.net_return = [](std::size_t) { return std::vector<double>{0.03, -0.17, -0.47}; };
   cols.weight = [] { return std::vector<double>{2.0, 0.5, 0.5}; };
+  cols.market = [](std::vector<double> TrialBlock::*, std::size_t) { return std::vector<double>{0.0, 0.2, 0.5}; };  // loss_7d_max
   const RunSummary r = summarize_run(m, RunInfo{}, t, cols);
   const HolderSummary& h = r.holders[0];
   CHECK(h.loss.p_loss == doctest::Approx(1.0 / 3.0).epsilon(1e-15));

@@ -43,7 +43,7 @@ def test_report_page_has_tables_every_figure_the_scenario_seed_and_version(singl
     figs = {os.path.basename(s)[:-4] for s in images(page)}
     assert figs == {"loss_exceedance", "net_yield", "loss_by_cause", "avs_holder", "convergence",
                     "conditional_holders", "conditional_avs", "amplification", "restaking_ratio", "bad_debt_exceedance",
-                    "price_paths"}
+                    "price_paths", "first_loss_day"}
     assert f"seed {default.seed}" in page and str(default.seed) in page
     assert default.program_version in page and default.git_commit in page
     assert "[[avs.slashing]]" in page and "&quot;eigenlayer&quot;" in page      # scenario text, escaped
