@@ -39,6 +39,10 @@ WEIGHTED_ONLY = frozenset(o["path"] for o in SCHEMA["trial_records"] + SCHEMA["s
 # market layer's outputs are only in the files of runs with a [[token]] / [[lending_market]]).
 NEEDS = {o["path"]: o.get("needs") for o in SCHEMA["trial_records"] + SCHEMA["summaries"]}
 DIMENSIONS = {d["name"]: d for d in SCHEMA["dimensions"]}
+# Outputs that files of format version 2 written before them lack; a reader takes them as absent.
+ADDED_LATER = frozenset(["summary/avs_holder_loss_mean", "trials/first_loss_day", "trials/loss_7d_max"]
+                        + [o["path"] for o in SCHEMA["summaries"]
+                           if o["path"].startswith(("summary/concentration/", "summary/timing/"))])
 # The worst trials' price paths (/price_paths): dataset name -> its declared dimensions.
 PRICE_PATH_DATASETS = {o["path"].removeprefix("price_paths/"): o["dims"] for o in SCHEMA.get("price_paths", [])}
 
@@ -267,10 +271,12 @@ class Results:
                 expected[o["path"]] = o["dims"]
             elif o["path"] in f:
                 why = {"weights": "the file of a plain run (no root attribute weighted = 1)",
-                       "tokens": "a file without /tokens/names", "lending_markets": "a file without /lending_markets/names"}
+                       "tokens": "a file without /tokens/names", "lending_markets": "a file without /lending_markets/names",
+                       "thresholds": "a file without /summary/loss/thresholds",
+                       "contributions": "a file without /summary/contributions"}
                 raise ResultsError(f"{self.path}: /{o['path']} in {why[NEEDS[o['path']]]}")
         for path, dims in expected.items():
-            if path in f or path != "summary/avs_holder_loss_mean":  # absent from files of earlier versions
+            if path in f or path not in ADDED_LATER:  # absent from files of earlier versions
                 self._shape(path, tuple(extent[d] for d in dims), dims)
 
     def _shape(self, path, expected, dims=None):

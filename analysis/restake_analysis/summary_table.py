@@ -170,23 +170,10 @@ def format_summary(r: Results) -> str:
             out += f"{h.name:<{nw}}" + "".join(
                 f" {short(p) + ' [' + short(lo) + ', ' + short(hi) + ']':>22}"
                 for p, lo, hi in zip(loss["p_exceed"][i], loss["p_exceed_ci_low"][i], loss["p_exceed_ci_high"][i])) + "\n"
-    t = {k: r._file["summary/timing/" + k][()] for k in ("first_loss_day_mean", "loss_7d_mean", "loss_7d_var99")}
-    out += "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n"
-    out += f"{'holder':<{nw}} {'first loss day':>15} {'7-day loss mean':>16} {'7-day loss VaR99':>16} {'VaR 99%':>12}\n"
-    for h in r.holders:
-        i = h.index
-        day = f"{t['first_loss_day_mean'][i]:.1f}" if math.isfinite(t["first_loss_day_mean"][i]) else "-"
-        out += (f"{h.name:<{nw}} {day:>15} {_pct(t['loss_7d_mean'][i]):>16} {_pct(t['loss_7d_var99'][i]):>16} "
-                f"{_pct(loss['var99'][i]):>12}\n")
-    c = {k: r._file["summary/concentration/" + k][()] for k in ("hhi_operators", "hhi_avs", "restaked_share", "restaking_ratio")}
-    out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n"
-    out += f"{'holder':<{nw}} {'HHI operators':>14} {'HHI AVSs':>10} {'restaked':>9} {'restaking ratio':>15}\n"
-    for h in r.holders:
-        i = h.index
-        avs = f"{c['hhi_avs'][i]:.4f}" if c["hhi_avs"][i] > 0.0 else "-"
-        restaked = f"{100.0 * c['restaked_share'][i]:.1f}%"
-        out += (f"{h.name:<{nw}} {c['hhi_operators'][i]:>14.4f} {avs:>10} {restaked:>9} "
-                f"{c['restaking_ratio'][i]:>14.2f}x\n")
+    if "summary/timing" in r._file:  # files written before these have neither
+        out += _timing_table(r, nw, loss)
+    if "summary/concentration" in r._file:
+        out += _concentration_table(r, nw)
     out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n"
     widths = [max(len(h.name), 9) for h in r.holders]
     out += f"{'cause':<20}" + "".join(f" {h.name:>{w}}" for h, w in zip(r.holders, widths)) + "\n"
@@ -219,4 +206,29 @@ def format_summary(r: Results) -> str:
             out += (f"{h.name:<16} {_count(loss['tail_ess95'][i]):>16} {_share(loss['tail_max_weight_share95'][i]):>16} "
                     f"{_count(loss['tail_ess99'][i]):>16} {_share(loss['tail_max_weight_share99'][i]):>16} "
                     f"{se(loss['var99_stderr'][i]):>14} {se(loss['es99_stderr'][i]):>14}\n")
+    return out
+
+
+def _timing_table(r: Results, nw: int, loss) -> str:
+    t = {k: r._file["summary/timing/" + k][()] for k in ("first_loss_day_mean", "loss_7d_mean", "loss_7d_var99")}
+    out = "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n"
+    out += f"{'holder':<{nw}} {'first loss day':>15} {'7-day loss mean':>16} {'7-day loss VaR99':>16} {'VaR 99%':>12}\n"
+    for h in r.holders:
+        i = h.index
+        day = f"{t['first_loss_day_mean'][i]:.1f}" if math.isfinite(t["first_loss_day_mean"][i]) else "-"
+        out += (f"{h.name:<{nw}} {day:>15} {_pct(t['loss_7d_mean'][i]):>16} {_pct(t['loss_7d_var99'][i]):>16} "
+                f"{_pct(loss['var99'][i]):>12}\n")
+    return out
+
+
+def _concentration_table(r: Results, nw: int) -> str:
+    c = {k: r._file["summary/concentration/" + k][()] for k in ("hhi_operators", "hhi_avs", "restaked_share", "restaking_ratio")}
+    out = "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n"
+    out += f"{'holder':<{nw}} {'HHI operators':>14} {'HHI AVSs':>10} {'restaked':>9} {'restaking ratio':>15}\n"
+    for h in r.holders:
+        i = h.index
+        avs = f"{c['hhi_avs'][i]:.4f}" if c["hhi_avs"][i] > 0.0 else "-"
+        restaked = f"{100.0 * c['restaked_share'][i]:.1f}%"
+        out += (f"{h.name:<{nw}} {c['hhi_operators'][i]:>14.4f} {avs:>10} {restaked:>9} "
+                f"{c['restaking_ratio'][i]:>14.2f}x\n")
     return out

@@ -89,3 +89,21 @@ def test_percentages_read_back_to_the_stored_summary(files):
         assert row[0] == r.holder_names[0]
         assert row[5] == f"{100 * r.summary.loss['mean'][0]:.4f}%"
         assert row[6] == f"{100 * r.summary.loss['stderr'][0]:.4f}%"
+
+
+def test_a_file_written_before_the_timing_and_concentration_reads_without_them(files, tmp_path):
+    # Format version 2 files of earlier releases lack these datasets: both readers take them as absent.
+    import shutil
+
+    import h5py
+    old = tmp_path / "old.h5"
+    shutil.copy(files["ecosystem"], old)
+    with h5py.File(old, "r+") as f:
+        for group in ("summary/timing", "summary/concentration"):
+            del f[group]
+        for name in ("trials/first_loss_day", "trials/loss_7d_max"):
+            del f[name]
+    cpp = run_cli("summary", old).stdout
+    assert "When losses come" not in cpp and "Concentration" not in cpp and "Mean loss by cause" in cpp
+    with Results(old) as r:
+        assert format_summary(r) == cpp

@@ -371,17 +371,20 @@ std::string format_summary_body(const RunSummary& s) {
       out += "\n";
     }
   }
-  out += "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n";
-  out += fmt::format("{:<{}} {:>15} {:>16} {:>16} {:>12}\n", "holder", name_width, "first loss day", "7-day loss mean",
-                     "7-day loss VaR99", "VaR 99%");
-  for (const auto& h : s.holders)
+  // Files written before these existed read them as NaN: no table.
+  const bool timed = std::any_of(s.holders.begin(), s.holders.end(), [](const auto& h) { return std::isfinite(h.timing.loss_7d_mean); });
+  const bool books = std::any_of(s.holders.begin(), s.holders.end(), [](const auto& h) { return std::isfinite(h.concentration.hhi_operators); });
+  if (timed) out += "\nWhen losses come: the first loss's day (mean over trials with a loss), the largest loss within 7 days\n";
+  if (timed) out += fmt::format("{:<{}} {:>15} {:>16} {:>16} {:>12}\n", "holder", name_width, "first loss day", "7-day loss mean",
+                                "7-day loss VaR99", "VaR 99%");
+  for (const auto& h : timed ? s.holders : std::vector<HolderSummary>{})
     out += fmt::format("{:<{}} {:>15} {:>16} {:>16} {:>12}\n", h.name, name_width,
                        std::isfinite(h.timing.first_loss_day_mean) ? fmt::format("{:.1f}", h.timing.first_loss_day_mean) : std::string("-"),
                        pct(h.timing.loss_7d_mean), pct(h.timing.loss_7d_var99), pct(h.loss.var99));
-  out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n";
-  out += fmt::format("{:<{}} {:>14} {:>10} {:>9} {:>15}\n", "holder", name_width, "HHI operators", "HHI AVSs", "restaked",
+  if (books) out += "\nConcentration: Herfindahl index of stake over operators and of exposure over AVSs (1/k: k equal shares)\n";
+  if (books) out += fmt::format("{:<{}} {:>14} {:>10} {:>9} {:>15}\n", "holder", name_width, "HHI operators", "HHI AVSs", "restaked",
                      "restaking ratio");
-  for (const auto& h : s.holders) {
+  for (const auto& h : books ? s.holders : std::vector<HolderSummary>{}) {
     const Concentration& c = h.concentration;
     out += fmt::format("{:<{}} {:>14.4f} {:>10} {:>9} {:>14.2f}x\n", h.name, name_width, c.hhi_operators,
                        c.hhi_avs > 0.0 ? fmt::format("{:.4f}", c.hhi_avs) : std::string("-"), fmt::format("{:.1f}%", 100.0 * c.restaked_share),
