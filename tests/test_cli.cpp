@@ -624,4 +624,11 @@ TEST_CASE("the printed summary fits 120 columns, with a USD column only when som
   CHECK(out.find("116503.5 ETH") != std::string::npos);  // the mean loss, 14.9936% of 777,024 ETH
   CHECK(out.find("$291.96M") != std::string::npos);      // ... at $2,506
   CHECK(out.find("bad debt USD") != std::string::npos);
+  // Eight holders, with every table a run can add: thresholds, timing, concentration, contributions.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress --threshold 1%,5%,10% --contributions",
+                          RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml", dir / "e.h5"),
+              dir, &out) == 0);
+  CHECK(widest(out) <= 120);
+  for (const char* table : {"P(loss >= x)", "When losses come", "Concentration", "Risk contributions to VaR 99%"})
+    CHECK(out.find(table) != std::string::npos);
 }

@@ -442,8 +442,7 @@ std::string format_contributions(const RunSummary& s) {
   std::string out;
   for (const auto& [label, stat] : {std::pair{"ES 99%", &HolderContributions::es99}, std::pair{"VaR 99%", &HolderContributions::var99}}) {
     const auto part = [&](const HolderSummary& h) -> const Contributions& { return h.contributions.*stat; };
-    out += fmt::format("\nRisk contributions to {} (Euler allocation: each part's mean over the trials the {} rests on; "
-                       "they add up to it)\n",
+    out += fmt::format("\nRisk contributions to {} (Euler allocation: each part's mean over the {} trials; they add up to it)\n",
                        label, label);
     out += fmt::format("{:<{}}", "", name_width);
     for (const auto& h : s.holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
