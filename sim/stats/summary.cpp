@@ -440,7 +440,10 @@ std::string format_contributions(const RunSummary& s) {
   for (const auto& o : s.operators) name_width = std::max(name_width, o.size() + 2);
   const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
   std::string out;
-  for (const auto& [label, stat] : {std::pair{"ES 99%", &HolderContributions::es99}, std::pair{"VaR 99%", &HolderContributions::var99}}) {
+  // Not a structured binding: clang 14 (the fuzzing build) cannot capture one in a lambda.
+  for (const auto& statistic : {std::pair{"ES 99%", &HolderContributions::es99}, std::pair{"VaR 99%", &HolderContributions::var99}}) {
+    const char* label = statistic.first;
+    const auto stat = statistic.second;
     const auto part = [&](const HolderSummary& h) -> const Contributions& { return h.contributions.*stat; };
     out += fmt::format("\nRisk contributions to {} (Euler allocation: each part's mean over the {} trials; they add up to it)\n",
                        label, label);
