@@ -631,4 +631,27 @@ TEST_CASE("the printed summary fits 120 columns, with a USD column only when som
   CHECK(widest(out) <= 120);
   for (const char* table : {"P(loss >= x)", "When losses come", "Concentration", "Risk contributions to VaR 99%"})
     CHECK(out.find(table) != std::string::npos);
+  // Fourteen holders: the tables of holder columns are cut in two, unless --wide.
+  std::string many = "[simulation]\nname = \"many\"\ntrials = 300\nseed = 3\nhorizon_days = 365\n"
+                     "[ethereum]\ntotal_active_stake_eth = 34_000_000\nbase_apr = 0.03\n";
+  for (int i = 0; i < 14; ++i)
+    many += fmt::format("[[operator]]\nname = \"op-{:02d}\"\nstake_eth = 32_000\nannual_fault_probability = 0.5\nfault_fraction = 0.01\n", i);
+  for (int i = 0; i < 14; ++i)
+    many += fmt::format("[[lst]]\nname = \"holder-{:02d}\"\npositions = [{{ operator = \"op-{:02d}\", stake_eth = 32_000 }}]\n", i, i);
+  { std::ofstream(dir / "many.toml") << many; }
+  std::string wide;
+  REQUIRE(cli(fmt::format("run {} -o {} --no-progress --contributions", dir / "many.toml", dir / "m.h5"), dir, &out) == 0);
+  REQUIRE(cli(fmt::format("summary {} --contributions --wide", dir / "m.h5"), dir, &wide) == 0);
+  CHECK(widest(out) <= 120);
+  CHECK(widest(wide) > 120);
+  for (int i = 0; i < 14; ++i) CHECK(out.find(fmt::format("holder-{:02d}", i)) != std::string::npos);
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(out, "\ncause ") == 2);
+  CHECK(count(wide, "\ncause ") == 1);
+  CHECK(count(out, "total (ES 99%)") == 2);  // the contributions' rows under each group of holders
+  CHECK(count(wide, "total (ES 99%)") == 1);
 }

@@ -56,6 +56,8 @@ def main(argv=None) -> int:
     summ.add_argument("results")
     summ.add_argument("--check", action="store_true",
                       help="recompute the statistics from the per-trial records and compare (exit 1 on a mismatch)")
+    summ.add_argument("--wide", action="store_true",
+                      help="tables with a column per holder in one piece, however wide (default: cut to 120 columns)")
     args = ap.parse_args(argv)
     try:
         if args.command == "report":
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
         with Results(args.results) as r:
             from .summary_table import format_summary
             # The same text as `restake-sim summary FILE` (sim/stats/summary.cpp), from the same file.
-            sys.stdout.write(format_summary(r))
+            sys.stdout.write(format_summary(r, 0 if args.wide else 120))
             if args.check:
                 diff = r.summary_mismatch()
                 worst_order = max(v for k, v in diff.items() if k.split(".")[1] not in ("mean", "sd", "stderr"))

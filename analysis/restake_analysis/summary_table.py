@@ -123,8 +123,29 @@ def _markets_table(r: Results) -> str:
     return out
 
 
-def format_summary(r: Results) -> str:
-    """The summary of `r` as `restake-sim summary` prints it (format_summary_table in C++)."""
+TABLE_WIDTH = 120  # kTableWidth
+
+
+def holder_groups(names: list[str], first: int, width: int) -> list[tuple[int, int]]:
+    """The holders [start, stop) of each table of holder columns: a first column `first` wide, then
+    1 + max(len(name), 9) per holder, within `width` (0: all in one) - holder_groups in C++."""
+    groups, start = [], 0
+    while start < len(names):
+        stop, used = start, first
+        while stop < len(names):
+            column = 1 + max(len(names[stop]), 9)
+            if width > 0 and stop > start and used + column > width:
+                break
+            used += column
+            stop += 1
+        groups.append((start, stop))
+        start = stop
+    return groups
+
+
+def format_summary(r: Results, width: int = TABLE_WIDTH) -> str:
+    """The summary of `r` as `restake-sim summary` prints it (format_summary_table in C++); width 0:
+    the tables of holder columns in one piece (--wide)."""
     s, loss, ret = r.summary, r.summary.loss, r.summary.net_return
     out = (f"scenario {r.scenario_name} | {r.n_trials} trials | seed {r.seed} | horizon {_shortest(r.horizon_days)} "
            f"days | restake-sim {r.program_version} ({r.git_commit[:12]})\n\n")
@@ -175,14 +196,18 @@ def format_summary(r: Results) -> str:
     if "summary/concentration" in r._file:
         out += _concentration_table(r, nw)
     out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n"
-    widths = [max(len(h.name), 9) for h in r.holders]
-    out += f"{'cause':<20}" + "".join(f" {h.name:>{w}}" for h, w in zip(r.holders, widths)) + "\n"
     by_cause = s.loss_by_cause_mean
-    for c, cause in enumerate(r.loss_causes):
-        if not np.any(by_cause[:, c] > 0.0):
-            continue
-        out += f"{cause:<20}" + "".join(f" {_pct(by_cause[i, c]):>{w}}" for i, w in enumerate(widths)) + "\n"
-    out += f"{'covered':<20}" + "".join(f" {_pct(s.covered_mean[i]):>{w}}" for i, w in enumerate(widths)) + "\n"
+    for g, (start, stop) in enumerate(holder_groups([h.name for h in r.holders], 20, width)):
+        group = r.holders[start:stop]
+        widths = {h.index: max(len(h.name), 9) for h in group}
+        if g > 0:
+            out += "\n"
+        out += f"{'cause':<20}" + "".join(f" {h.name:>{widths[h.index]}}" for h in group) + "\n"
+        for c, cause in enumerate(r.loss_causes):
+            if not np.any(by_cause[:, c] > 0.0):  # over every holder: each table has the same rows
+                continue
+            out += f"{cause:<20}" + "".join(f" {_pct(by_cause[h.index, c]):>{widths[h.index]}}" for h in group) + "\n"
+        out += f"{'covered':<20}" + "".join(f" {_pct(s.covered_mean[h.index]):>{widths[h.index]}}" for h in group) + "\n"
     if r.avs_names:
         out += f"\n{'AVS':<20} {'mean stake slashed':>26} {'P(slash)':>12}\n"
         for a, (name, asset) in enumerate(zip(r.avs_names, r.avs_assets)):

@@ -107,3 +107,34 @@ def test_a_file_written_before_the_timing_and_concentration_reads_without_them(f
     assert "When losses come" not in cpp and "Concentration" not in cpp and "Mean loss by cause" in cpp
     with Results(old) as r:
         assert format_summary(r) == cpp
+
+
+def many_holders(folder, n=14):
+    """A world of n LSTs, each on its own faulty operator: more holder columns than 120 characters hold."""
+    text = ('[simulation]\nname = "many"\ntrials = 300\nseed = 3\nhorizon_days = 365\n'
+            '[ethereum]\ntotal_active_stake_eth = 34_000_000\nbase_apr = 0.03\n')
+    for i in range(n):
+        text += (f'[[operator]]\nname = "op-{i:02d}"\nstake_eth = 32_000\nannual_fault_probability = 0.5\n'
+                 f'fault_fraction = 0.01\n')
+    for i in range(n):
+        text += f'[[lst]]\nname = "holder-{i:02d}"\npositions = [{{ operator = "op-{i:02d}", stake_eth = 32_000 }}]\n'
+    path = folder / "many.toml"
+    path.write_text(text)
+    return path
+
+
+def test_holder_columns_are_cut_to_120_unless_wide(tmp_path):
+    from restake_analysis.summary_table import holder_groups
+    # 20 + 10 x 10 = 120: ten holders of names up to 9 characters fit, the eleventh starts a table.
+    assert holder_groups(["h"] * 14, 20, 120) == [(0, 10), (10, 14)]
+    assert holder_groups(["h"] * 14, 20, 0) == [(0, 14)]
+    assert holder_groups(["x" * 200], 20, 120) == [(0, 1)]  # one holder always goes in
+    out = simulate(tmp_path / "many.h5", many_holders(tmp_path))
+    cpp, wide = run_cli("summary", out).stdout, run_cli("summary", out, "--wide").stdout
+    assert max(len(line) for line in cpp.splitlines()[1:]) <= 120
+    assert cpp.count("\ncause ") == 2 and wide.count("\ncause ") == 1
+    assert max(len(line) for line in wide.splitlines()) > 120
+    assert all(f"holder-{i:02d}" in cpp for i in range(14))
+    with Results(out) as r:
+        assert format_summary(r) == cpp
+        assert format_summary(r, 0) == wide

@@ -94,6 +94,7 @@ struct RunArgs {
   std::size_t price_paths = 10;  // the worst trials per token whose price paths are written; 0: none
   std::vector<double> thresholds;  // --threshold: P(loss >= x) at each
   bool contributions = false;      // --contributions: risk contributions, from the tail trials re-run
+  bool wide = false;               // --wide: tables of holder columns in one piece, however wide
 };
 
 // More worst trials than a report can show, each re-run after the run: a typo, not a request.
@@ -239,8 +240,9 @@ int cmd_run(RunArgs a) {
   writer.finish(s);
   spdlog::info("{} trials in {:.2f} s ({:.0f} trials/s); wrote {}", done, seconds, static_cast<double>(done) / seconds,
                a.output);
-  std::cout << (a.json ? format_summary_json(s) : format_summary_table(s)) << (a.contributions && !a.json ? format_contributions(s) : "")
-            << std::flush;
+  const std::size_t width = a.wide ? 0 : kTableWidth;
+  std::cout << (a.json ? format_summary_json(s) : format_summary_table(s, width))
+            << (a.contributions && !a.json ? format_contributions(s, width) : "") << std::flush;
   return 0;
 }
 
@@ -250,6 +252,7 @@ struct SummaryArgs {
   std::string metric;  // empty: every point's whole summary
   std::vector<double> thresholds;  // P(loss >= x) at each, from the records (results files)
   bool contributions = false;      // the stored risk contributions too (results files)
+  bool wide = false;               // tables of holder columns in one piece
 };
 
 // A results file as before; a sweep file point by point; either as one metric across its points
@@ -265,7 +268,8 @@ int cmd_summary(const SummaryArgs& a) {
     if (!a.thresholds.empty()) set_thresholds_from_records(a.path, a.thresholds, s);
     if (a.contributions && !s.contributions)
       throw std::runtime_error(fmt::format("{}: no risk contributions (its run had no --contributions)", a.path));
-    std::cout << (a.json ? format_summary_json(s) : format_summary_table(s) + (a.contributions ? format_contributions(s) : ""))
+    const std::size_t width = a.wide ? 0 : kTableWidth;
+    std::cout << (a.json ? format_summary_json(s) : format_summary_table(s, width) + (a.contributions ? format_contributions(s, width) : ""))
               << std::flush;
     return 0;
   }
@@ -314,6 +318,7 @@ int run_command(int argc, char** argv) {
                     "Also each cause's, AVS's and operator's contribution to every holder's ES 99% and VaR 99% (re-runs the tail "
                     "trials; needs records)")
       ->excludes(no_records_flag);
+  run_cmd->add_flag("--wide", run.wide, "Tables with a column per holder in one piece, however wide (default: cut to 120 columns)");
   add_loss_list_option(*run_cmd, "--threshold", run.thresholds,
                        "Also P(loss >= x) with 95% intervals at these losses, e.g. 5%,10%,25% (stored in the results file)");
   run_cmd->add_flag("--no-tail", run.no_tail, "Plain Monte Carlo even when the scenario has a [tail] table")->excludes("--tail");
@@ -332,6 +337,8 @@ int run_command(int argc, char** argv) {
       ->type_name("NAME");
   summary_cmd->add_flag("--contributions", summary.contributions,
                         "Also the risk contributions to each holder's ES 99% and VaR 99% (a run with --contributions)");
+  summary_cmd->add_flag("--wide", summary.wide,
+                        "Tables with a column per holder in one piece, however wide (default: cut to 120 columns)");
   add_loss_list_option(*summary_cmd, "--threshold", summary.thresholds,
                        "P(loss >= x) with 95% intervals at these losses, e.g. 5%,10%,25%, from the file's per-trial records");
 

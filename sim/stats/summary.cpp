@@ -4,6 +4,8 @@
 #include "trial/world.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <span>
 #include <cmath>
 #include <stdexcept>
 
@@ -316,13 +318,29 @@ std::string markets_table(const RunSummary& s) {
 
 }  // namespace
 
-std::string format_summary_table(const RunSummary& s) {
-  return fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n", s.info.scenario_name,
-                     s.info.trials, s.info.seed, s.info.horizon_days, s.info.program_version, s.info.git_commit.substr(0, 12)) +
-         format_summary_body(s);
+std::vector<std::pair<std::size_t, std::size_t>> holder_groups(const RunSummary& s, std::size_t first, std::size_t width) {
+  std::vector<std::pair<std::size_t, std::size_t>> groups;
+  for (std::size_t from = 0; from < s.holders.size();) {
+    std::size_t to = from, used = first;
+    while (to < s.holders.size()) {
+      const std::size_t column = 1 + std::max<std::size_t>(s.holders[to].name.size(), 9);
+      if (width > 0 && to > from && used + column > width) break;
+      used += column;
+      ++to;
+    }
+    groups.emplace_back(from, to);
+    from = to;
+  }
+  return groups;
 }
 
-std::string format_summary_body(const RunSummary& s) {
+std::string format_summary_table(const RunSummary& s, std::size_t width) {
+  return fmt::format("scenario {} | {} trials | seed {} | horizon {} days | restake-sim {} ({})\n\n", s.info.scenario_name,
+                     s.info.trials, s.info.seed, s.info.horizon_days, s.info.program_version, s.info.git_commit.substr(0, 12)) +
+         format_summary_body(s, width);
+}
+
+std::string format_summary_body(const RunSummary& s, std::size_t width) {
   std::string out;
   if (s.info.weighted()) out += estimator_line(s) + (s.tail ? "" : "\n");
   if (s.tail) out += tail_line(s) + "\n";
@@ -392,20 +410,27 @@ std::string format_summary_body(const RunSummary& s) {
   }
   out += "\nMean loss by cause (gross, before coverage; causes with a loss)\n";
   const auto column = [](const std::string& name) { return std::max<std::size_t>(name.size(), 9); };
-  out += fmt::format("{:<20}", "cause");
-  for (const auto& h : s.holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
-  out += "\n";
-  for (std::size_t c = 0; c < kLossCauseCount; ++c) {
-    bool any = false;
-    for (const auto& h : s.holders) any = any || h.loss_by_cause_mean[c] > 0.0;
-    if (!any) continue;
-    out += fmt::format("{:<20}", to_string(static_cast<LossCause>(c)));
-    for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(h.loss_by_cause_mean[c]), column(h.name));
+  // Too many holders for the width: the table again for the next ones, below a blank line.
+  const auto groups = holder_groups(s, 20, width);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto [from, to] = groups[g];
+    const std::span holders(s.holders.begin() + static_cast<std::ptrdiff_t>(from), to - from);
+    if (g > 0) out += "\n";
+    out += fmt::format("{:<20}", "cause");
+    for (const auto& h : holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
+    out += "\n";
+    for (std::size_t c = 0; c < kLossCauseCount; ++c) {
+      bool any = false;  // over every holder: each table has the same rows
+      for (const auto& h : s.holders) any = any || h.loss_by_cause_mean[c] > 0.0;
+      if (!any) continue;
+      out += fmt::format("{:<20}", to_string(static_cast<LossCause>(c)));
+      for (const auto& h : holders) out += fmt::format(" {:>{}}", pct(h.loss_by_cause_mean[c]), column(h.name));
+      out += "\n";
+    }
+    out += fmt::format("{:<20}", "covered");
+    for (const auto& h : holders) out += fmt::format(" {:>{}}", pct(h.covered_mean), column(h.name));
     out += "\n";
   }
-  out += fmt::format("{:<20}", "covered");
-  for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(h.covered_mean), column(h.name));
-  out += "\n";
   if (!s.avs.empty()) {
     out += fmt::format("\n{:<20} {:>26} {:>12}\n", "AVS", "mean stake slashed", "P(slash)");
     for (const auto& a : s.avs)
@@ -433,7 +458,7 @@ std::string format_summary_body(const RunSummary& s) {
   return out;
 }
 
-std::string format_contributions(const RunSummary& s) {
+std::string format_contributions(const RunSummary& s, std::size_t width) {
   if (!s.contributions) return "";
   std::size_t name_width = 22;
   for (const auto& a : s.avs) name_width = std::max(name_width, a.name.size() + 2);
@@ -447,29 +472,24 @@ std::string format_contributions(const RunSummary& s) {
     const auto part = [&](const HolderSummary& h) -> const Contributions& { return h.contributions.*stat; };
     out += fmt::format("\nRisk contributions to {} (Euler allocation: each part's mean over the {} trials; they add up to it)\n",
                        label, label);
-    out += fmt::format("{:<{}}", "", name_width);
-    for (const auto& h : s.holders) out += fmt::format(" {:>{}}", h.name, column(h.name));
-    out += "\n";
-    const auto row = [&](const std::string& name, auto&& value) {
-      out += fmt::format("{:<{}}", name, name_width);
-      // A remainder of roundings (a few 1e-18) would print as -0.0000%.
-      for (const auto& h : s.holders) out += fmt::format(" {:>{}}", pct(std::abs(value(part(h))) < 1e-12 ? 0.0 : value(part(h))), column(h.name));
-      out += "\n";
-    };
+    // The rows first (a section's title has no values), then printed for each group of holders.
+    std::vector<std::pair<std::string, std::function<double(const Contributions&)>>> rows;
+    const auto row = [&](const std::string& name, auto&& value) { rows.emplace_back(name, value); };
+    const auto title = [&](const std::string& name) { rows.emplace_back(name, nullptr); };
     // A contributor is listed when it adds something to some holder.
     const auto any = [&](auto&& value) {
       for (const auto& h : s.holders)
         if (value(part(h)) != 0.0) return true;
       return false;
     };
-    out += "by cause\n";
+    title("by cause");
     for (std::size_t c = 0; c < kLossCauseCount; ++c)
       if (any([&](const Contributions& x) { return x.cause[c]; }))
-        row("  " + std::string(to_string(static_cast<LossCause>(c))), [&](const Contributions& x) { return x.cause[c]; });
+        row("  " + std::string(to_string(static_cast<LossCause>(c))), [c](const Contributions& x) { return x.cause[c]; });
     if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
-    out += "by AVS\n";
+    title("by AVS");
     for (std::size_t a = 0; a < s.avs.size(); ++a)
-      if (any([&](const Contributions& x) { return x.avs[a]; })) row("  " + s.avs[a].name, [&](const Contributions& x) { return x.avs[a]; });
+      if (any([&](const Contributions& x) { return x.avs[a]; })) row("  " + s.avs[a].name, [a](const Contributions& x) { return x.avs[a]; });
     if (any([](const Contributions& x) { return x.other; })) row("  (no AVS)", [](const Contributions& x) { return x.other; });
     if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
     // Operators: the largest few (by their largest contribution to any holder), the rest summed.
@@ -481,17 +501,34 @@ std::string format_contributions(const RunSummary& s) {
       if (size[o] > 0.0) ops.push_back(o);
     }
     std::stable_sort(ops.begin(), ops.end(), [&](std::size_t a, std::size_t b) { return size[a] > size[b]; });
-    out += ops.size() > kShown ? fmt::format("by operator (the {} largest of {})\n", kShown, ops.size()) : std::string("by operator\n");
+    title(ops.size() > kShown ? fmt::format("by operator (the {} largest of {})", kShown, ops.size()) : std::string("by operator"));
     for (std::size_t k = 0; k < std::min(kShown, ops.size()); ++k)
-      row("  " + s.operators[ops[k]], [&](const Contributions& x) { return x.op[ops[k]]; });
+      row("  " + s.operators[ops[k]], [o = ops[k]](const Contributions& x) { return x.op[o]; });
     if (ops.size() > kShown)
-      row(fmt::format("  ({} others)", ops.size() - kShown), [&](const Contributions& x) {
+      row(fmt::format("  ({} others)", ops.size() - kShown), [ops](const Contributions& x) {
         double rest = 0.0;
         for (std::size_t k = kShown; k < ops.size(); ++k) rest += x.op[ops[k]];
         return rest;
       });
     if (any([](const Contributions& x) { return x.coverage; })) row("  coverage", [](const Contributions& x) { return x.coverage; });
     row(fmt::format("total ({})", label), [](const Contributions& x) { return x.total; });
+    const auto groups = holder_groups(s, name_width, width);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const auto [from, to] = groups[g];
+      if (g > 0) out += "\n";
+      out += fmt::format("{:<{}}", "", name_width);
+      for (std::size_t h = from; h < to; ++h) out += fmt::format(" {:>{}}", s.holders[h].name, column(s.holders[h].name));
+      out += "\n";
+      for (const auto& [name, value] : rows) {
+        out += fmt::format("{:<{}}", name, name_width);
+        // A remainder of roundings (a few 1e-18) would print as -0.0000%.
+        for (std::size_t h = from; h < to && value; ++h) {
+          const double x = value(part(s.holders[h]));
+          out += fmt::format(" {:>{}}", pct(std::abs(x) < 1e-12 ? 0.0 : x), column(s.holders[h].name));
+        }
+        out += "\n";
+      }
+    }
   }
   return out;
 }

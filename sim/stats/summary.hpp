@@ -150,12 +150,20 @@ RunSummary summarize_run(const Model& m, const RunInfo& info, const Tally& tally
 std::vector<double> avs_holder_loss_means(const RunSummary& s);
 std::vector<double> avs_holder_row(const std::vector<double>& table, std::size_t avs_count, std::size_t holders, std::size_t a);
 
-std::string format_summary_table(const RunSummary& s);
+// The printed tables fit this many columns: a table with a column per holder is cut into several,
+// each with as many holders as fit (at least one). 0: no limit, one table (--wide).
+inline constexpr std::size_t kTableWidth = 120;
+
+std::string format_summary_table(const RunSummary& s, std::size_t width = kTableWidth);
 // The table without its first line (scenario, trials, seed, horizon, version): a sweep prints that
 // once and this per point.
-std::string format_summary_body(const RunSummary& s);
+std::string format_summary_body(const RunSummary& s, std::size_t width = kTableWidth);
 std::string format_summary_json(const RunSummary& s);
 // The risk contributions (s.contributions) as tables: contributors as rows, holders as columns.
-std::string format_contributions(const RunSummary& s);
+std::string format_contributions(const RunSummary& s, std::size_t width = kTableWidth);
+
+// The holders [from, to) of each table of holder columns: a first column `first` wide, then a
+// column of 1 + max(name, 9) characters per holder, within `width` (0: all in one).
+std::vector<std::pair<std::size_t, std::size_t>> holder_groups(const RunSummary& s, std::size_t first, std::size_t width);
 
 }  // namespace restake
