@@ -98,11 +98,33 @@ TEST_CASE("tail trials: the largest losses first, ties by trial index, the bound
   CHECK(t.es_weight[1] == doctest::Approx(0.5));
   CHECK(t.var == 0.5);
   CHECK(t.var_trial == std::vector<std::uint64_t>{1, 3});  // 0.5 first reached at rank 0: ranks 0 and 1
+  // VaR 0.3 is no atom: the window is one rank either side of its own (0.5, 0.3, 0.1).
+  t = tail_trials(loss, {}, 0.6);
+  CHECK(t.var_trial == std::vector<std::uint64_t>{3, 2, 0});
   // Weights: trial 3 weighs 0 and is skipped; n (1 - p) = 2 is then trial 1 (weight 1.5) and half of trial 2.
   const std::vector<double> w = {1.0, 1.5, 1.0, 0.0, 1.5};
   t = tail_trials(loss, w, 0.6);
   CHECK(t.es_trial == std::vector<std::uint64_t>{1, 2});
   CHECK(t.es_weight == std::vector<double>{1.5, 0.5});
+}
+
+TEST_CASE("a VaR on an atom below the largest loss rests on the trials tied at it, none above, and a VaR of 0 on none") {
+  // 985 trials lose nothing, 10 lose 0.172 and 5 lose 0.208: VaR 99% = x_(990) = 0.172, an atom. A
+  // window around its rank would reach the 0.208s; E[part | loss = VaR] is the 0.172s' alone.
+  std::vector<double> loss(1000, 0.0);
+  for (std::size_t i = 0; i < 10; ++i) loss[100 + 37 * i] = 0.172;
+  for (std::size_t i = 0; i < 5; ++i) loss[50 + 101 * i] = 0.208;
+  const TailTrials t = tail_trials(loss, {}, 0.99);
+  CHECK(t.var == 0.172);
+  REQUIRE(t.var_trial.size() == 5);  // 2 h + 1, h = round(sqrt(10) / 2) = 2
+  for (const std::uint64_t i : t.var_trial) CHECK(loss[i] == 0.172);
+  CHECK(t.var_trial.front() == 100);  // the tied trials in trial order
+  // ES: the five 0.208s and five of the 0.172s, n (1 - p) = 10 of weight (to its rounding: 1 - 0.99
+  // is not 0.01, and a last trial may carry the 1e-14 left over).
+  REQUIRE(t.es_trial.size() >= 10);
+  CHECK(std::accumulate(t.es_weight.begin(), t.es_weight.begin() + 10, 0.0) == doctest::Approx(10.0).epsilon(1e-12));
+  for (std::size_t k = 0; k < 5; ++k) CHECK(loss[t.es_trial[k]] == 0.208);
+  CHECK(tail_trials(loss, {}, 0.5).var_trial.empty());  // VaR 50% = 0
 }
 
 TEST_CASE("contributions of a world worked out by hand: the AVS, the cause and the operator of each part") {
@@ -133,7 +155,7 @@ TEST_CASE("contributions of a world worked out by hand: the AVS, the cause and t
   }
 }
 
-TEST_CASE("every view of the contributions adds up to the summary's ES 99% and VaR 99%, with coverage and weights") {
+TEST_CASE("every view of the contributions adds up to the summary's ES 99% and VaR 99%, coverage included (plain Monte Carlo)") {
   // The ecosystem world has coverage pools (negative parts), BTC holders and every cause.
   const char* path = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";
   const Model m = parse_scenario(slurp(path), path);

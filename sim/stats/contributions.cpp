@@ -100,7 +100,15 @@ TailTrials tail_trials(std::span<const double> loss, std::span<const double> w, 
       std::find_if(order.begin(), order.end(), [&](std::uint64_t i) { return loss[i] <= t.var; }) - order.begin());
   // sqrt(n (1 - p)) / 2 ranks either side: wide enough to average, narrow against the tail's slope.
   const auto half = static_cast<std::size_t>(std::max(1.0, std::round(0.5 * std::sqrt(t.es_denominator))));
-  for (std::size_t k = at > half ? at - half : 0; k <= at + half && k < n; ++k) {
+  if (t.var == 0.0 || at == n) return t;  // no loss at the VaR: nothing to attribute
+  // An atom: trials tied at the VaR (fixed slashing fractions make them common). E[part | loss =
+  // VaR] is then their own mean - a window around the rank would reach the larger losses above.
+  // Up to 2 half + 1 of them, in trial order (which says nothing of their parts: unbiased).
+  std::size_t tied = at;
+  while (tied < n && loss[order[tied]] == t.var) ++tied;
+  const bool atom = tied - at > 1;
+  const std::size_t from = atom ? at : (at > half ? at - half : 0), to = atom ? std::min(tied, at + 2 * half + 1) : std::min(n, at + half + 1);
+  for (std::size_t k = from; k < to; ++k) {
     t.var_trial.push_back(order[k]);
     t.var_weight.push_back(weight(order[k]));
   }

@@ -3,7 +3,8 @@
 // holder's ES 99% and VaR 99%. ES_p is a mean over the trials in the tail, so each contributor's
 // share is the same mean of its own part of those trials' losses (Tasche 1999): the shares add up
 // to the ES. VaR_p's is E[part | loss = VaR_p], estimated over a window of trials around the VaR's
-// rank and scaled to add up to it (Glasserman 2005, "Measuring marginal risk contributions").
+// rank (or over the trials tied at it) and scaled to add up to it (Gourieroux, Laurent & Scaillet
+// 2000).
 //
 // A trial's net loss splits three ways, each adding up to it: by cause (the gross loss of each
 // cause, minus what coverage paid), by AVS (each AVS's slashings, the gross losses from no AVS,
@@ -41,8 +42,9 @@ struct HolderContributions {
 
 // The trials a holder's ES_p and VaR_p rest on, and what each weighs in them. Trials in order of
 // loss, largest first, ties by trial index. ES: the upper tail's first n (1 - p) of weight, the
-// last trial in part (expected_shortfall_sorted's Acerbi-Tasche estimator). VaR: the trials within
-// `half_window` ranks of the VaR's, each with its own weight.
+// last trial in part (expected_shortfall_sorted's Acerbi-Tasche estimator). VaR: when several trials
+// tie at the VaR (an atom), up to 2 h + 1 of them; else the trials within h ranks of the VaR's, h =
+// round(sqrt(n (1 - p)) / 2) at least 1; each with its own weight. None when the VaR is 0.
 struct TailTrials {
   std::vector<std::uint64_t> es_trial, var_trial;
   std::vector<double> es_weight, var_weight;
