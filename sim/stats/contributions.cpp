@@ -133,21 +133,14 @@ std::vector<HolderContributions> risk_contributions(const Model& m, const RunSpe
       }
   }
   if (!reruns.empty()) {
-    const Plans plans = Plans::of(m, run.tilt);
-    Trial runner(m, plans.world, plans.mechanisms);
-    TrialDraws draws;
-    TrialBlock block;
-    std::vector<AvsHolderShare> shares;
-    for (auto& [trial, r] : reruns) {
-      block.reset(RecordShape::of(m), run.first_trial + trial, 1);
-      shares.clear();
-      TrialRecord out = block.row(0, shares);
-      out.losses = &r.losses;
-      simulate_trial(m, plans, run.seed, run.first_trial + trial, draws, runner, out);
+    TrialRerun rerunner(m, run);
+    for (auto& entry : reruns) {  // not a structured binding: clang 14 cannot capture one
+      Rerun& r = entry.second;
+      const TrialRecord& out = rerunner.run(run.first_trial + entry.first, [&](TrialRecord& o) { o.losses = &r.losses; });
       r.loss.assign(out.loss_fraction.begin(), out.loss_fraction.end());
       r.covered.assign(out.covered_fraction.begin(), out.covered_fraction.end());
       r.by_cause.assign(out.loss_by_cause.begin(), out.loss_by_cause.end());
-      r.avs_shares = shares;
+      r.avs_shares = rerunner.avs_shares();
     }
   }
   for (const auto& [key, loss] : recorded)

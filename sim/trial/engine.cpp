@@ -21,6 +21,18 @@ void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std:
   runner.run(draws, out);
 }
 
+TrialRerun::TrialRerun(const Model& m, const RunSpec& run)
+    : m_(m), seed_(run.seed), plans_(Plans::of(m, run.tilt)), runner_(m, plans_.world, plans_.mechanisms) {}
+
+const TrialRecord& TrialRerun::run(std::uint64_t trial, const std::function<void(TrialRecord&)>& ask) {
+  block_.reset(RecordShape::of(m_), trial, 1);
+  shares_.clear();
+  out_ = block_.row(0, shares_);
+  if (ask) ask(out_);
+  simulate_trial(m_, plans_, seed_, trial, draws_, runner_, out_);
+  return out_;
+}
+
 namespace {
 
 struct Workspace {

@@ -34,6 +34,31 @@ struct Plans {
 void simulate_trial(const Model& m, const Plans& plans, std::uint64_t seed, std::uint64_t trial, TrialDraws& draws,
                     Trial& runner, const TrialRecord& out);
 
+// Trials of a run re-run alone, one after another, after the run (a trial is a pure function of
+// model, seed and index): for what a run does not keep, such as a market episode's price path or
+// every booked loss. `m` must outlive it; it refers into its own plans, so it stays where it is.
+class TrialRerun {
+ public:
+  TrialRerun(const Model& m, const RunSpec& run);
+  TrialRerun(const TrialRerun&) = delete;
+  TrialRerun& operator=(const TrialRerun&) = delete;
+  // Runs trial `trial` (its index in the whole run, as the blocks number it). `ask` sets what the
+  // caller wants kept (TrialRecord::price_paths, ::losses) before the trial runs. The record and
+  // the AVS x holder losses it returns are valid until the next call.
+  const TrialRecord& run(std::uint64_t trial, const std::function<void(TrialRecord&)>& ask = {});
+  const std::vector<AvsHolderShare>& avs_shares() const { return shares_; }
+
+ private:
+  const Model& m_;
+  std::uint64_t seed_;
+  Plans plans_;
+  Trial runner_;  // on plans_: declared after it
+  TrialDraws draws_;
+  TrialBlock block_;
+  std::vector<AvsHolderShare> shares_;
+  TrialRecord out_;
+};
+
 // Thrown by run_trials when its `stop` hook asked it to stop.
 struct RunStopped : std::runtime_error {
   RunStopped() : std::runtime_error("the run was stopped before its last trial") {}

@@ -38,17 +38,10 @@ PricePaths price_paths_of(const Model& m, const RunSpec& run, const WorstTrials&
   for (std::size_t k = 0; k < worst.tokens(); ++k)
     for (const RankedTrial& t : worst.of(k)) reruns.try_emplace(t.trial);
   if (!reruns.empty()) {
-    const Plans plans = Plans::of(m, run.tilt);
-    Trial runner(m, plans.world, plans.mechanisms);
-    TrialDraws draws;
-    TrialBlock block;
-    std::vector<AvsHolderShare> shares;
-    for (auto& [trial, rerun] : reruns) {
-      block.reset(RecordShape::of(m), trial, 1);
-      shares.clear();
-      TrialRecord out = block.row(0, shares);
-      out.price_paths = &rerun.paths;
-      simulate_trial(m, plans, run.seed, trial, draws, runner, out);
+    TrialRerun rerunner(m, run);
+    for (auto& entry : reruns) {  // not a structured binding: clang 14 cannot capture one
+      Rerun& rerun = entry.second;
+      const TrialRecord& out = rerunner.run(entry.first, [&](TrialRecord& o) { o.price_paths = &rerun.paths; });
       rerun.min_price.assign(out.token_min_price.begin(), out.token_min_price.end());
     }
   }
