@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the tests: build models from TOML text and run trials in memory.
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,6 +11,62 @@
 namespace restake::test {
 
 inline Model model_from(const std::string& toml) { return parse_scenario(toml, "test.toml"); }
+
+// Restakers with 60,000 ETH on op-a (which serves AVS a1) and 40,000 on op-b (a2), behind a vault
+// contract. Every trial one of the two AVSs, drawn at random, slashes 20% on day 10 as a faulty
+// slashing (a1: 12% of the book; a2: 8%); on `contract_day` the vault loses 10% of what is left
+// (8.8% or 9.2%). A pool of `pool_balance` ETH, if any, covers contract losses.
+inline std::string two_avs_world(std::uint64_t trials, std::uint64_t seed, double contract_day = 100, double pool_balance = 0) {
+  return R"(
+[simulation]
+name = "two-avs"
+trials = )" + std::to_string(trials) + R"(
+seed = )" + std::to_string(seed) + R"(
+horizon_days = 365
+[ethereum]
+total_active_stake_eth = 34_000_000
+base_apr = 0.0
+[[operator]]
+name = "op-a"
+stake_eth = 60_000
+[[operator]]
+name = "op-b"
+stake_eth = 40_000
+[[contract]]
+name = "vault"
+[[protocol]]
+name = "restaking"
+slashing_mode = "shared"
+[[avs]]
+name = "a1"
+protocol = "restaking"
+operators = [{ operator = "op-a" }]
+[[avs]]
+name = "a2"
+protocol = "restaking"
+operators = [{ operator = "op-b" }]
+[[native]]
+name = "restakers"
+protocol = "restaking"
+contracts = ["vault"]
+positions = [{ operator = "op-a", stake_eth = 60_000 }, { operator = "op-b", stake_eth = 40_000 }]
+)" + (pool_balance > 0 ? "[[pool]]\nname = \"cover\"\nbalance_eth = " + std::to_string(pool_balance) +
+                             "\ncovers = [\"contract\"]\nholders = [\"restakers\"]\n"
+                       : std::string()) +
+         R"(
+[stress]
+random_events = false
+  [[stress.avs_failures]]
+  avs = ["a1", "a2"]
+  count = 1
+  day = 10
+  fraction = 0.2
+  [[stress.contract_failure]]
+  contract = "vault"
+  day = )" + std::to_string(contract_day) + R"(
+  loss = 0.1
+)";
+}
 
 // One operator, one AVS slashing condition, one native holder: N ~ Poisson(rate per year) slashes
 // of `f` each leave (1 - f)^N of the stake, so the loss exceeds 1 - (1 - f)^(k-1) exactly when N >= k.

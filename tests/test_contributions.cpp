@@ -21,55 +21,9 @@ using namespace restake::test;
 
 namespace {
 
-// Restakers with 60,000 ETH on op-a (which serves AVS a1) and 40,000 on op-b (a2), behind a vault
-// contract. Every trial one of the two AVSs, drawn at random, slashes 20% on day 10 as a faulty
-// slashing; on day 100 the vault loses 10% of what is left. a1's trials: 12% + 10% of 88% = 20.8%;
-// a2's: 8% + 9.2% = 17.2%.
-const char* kTwoAvs = R"(
-[simulation]
-name = "contributions"
-trials = 400
-seed = 9
-horizon_days = 365
-[ethereum]
-total_active_stake_eth = 34_000_000
-base_apr = 0.0
-[[operator]]
-name = "op-a"
-stake_eth = 60_000
-[[operator]]
-name = "op-b"
-stake_eth = 40_000
-[[contract]]
-name = "vault"
-[[protocol]]
-name = "restaking"
-slashing_mode = "shared"
-[[avs]]
-name = "a1"
-protocol = "restaking"
-operators = [{ operator = "op-a" }]
-[[avs]]
-name = "a2"
-protocol = "restaking"
-operators = [{ operator = "op-b" }]
-[[native]]
-name = "restakers"
-protocol = "restaking"
-contracts = ["vault"]
-positions = [{ operator = "op-a", stake_eth = 60_000 }, { operator = "op-b", stake_eth = 40_000 }]
-[stress]
-random_events = false
-  [[stress.avs_failures]]
-  avs = ["a1", "a2"]
-  count = 1
-  day = 10
-  fraction = 0.2
-  [[stress.contract_failure]]
-  contract = "vault"
-  day = 100
-  loss = 0.1
-)";
+// The two-AVS world (support.hpp), 400 trials of seed 9, the vault failing on day 100: a1's trials
+// lose 12% + 10% of 88% = 20.8%; a2's 8% + 9.2% = 17.2%.
+const std::string kTwoAvs = two_avs_world(400, 9);
 
 // Every trial of the run in memory: holder h's loss column.
 std::vector<std::vector<double>> loss_columns(const Model& m, const RunSpec& run) {
