@@ -2,7 +2,9 @@
 // thread count and block size, and agree with one running sum over the whole sample.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -12,6 +14,7 @@
 #include "stats/tally.hpp"
 #include "cli_support.hpp"
 #include "support.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -234,4 +237,121 @@ TEST_CASE("a run is weighted or not throughout") {
   TrialBlock next = three_trials(m, {});
   next.first_trial = 3;
   CHECK_THROWS_AS(t.add(next), std::logic_error);
+}
+
+namespace {
+// The run of `o` streamed (stream_trials: tallied where each trial ran, no blocks).
+TallyTotals tally_streamed(const Model& m, const RunSpec& o, double sketch = 1e-4, std::optional<TailInfo> tail = {}) {
+  Tally t(m, sketch, tail, {0.05, 0.2});
+  stream_trials(m, o, kTallyChunk, t);
+  return t.totals();
+}
+TallyTotals tally_blocks(const Model& m, const RunSpec& o, double sketch = 1e-4, std::optional<TailInfo> tail = {}) {
+  Tally t(m, sketch, tail, {0.05, 0.2});
+  run_trials(m, o, [&](const TrialBlock& b) { t.add(b); });
+  return t.totals();
+}
+void check_same_streamed(const Model& m, const TallyTotals& s, const TallyTotals& b) {
+  check_same_sums(s, b);
+  CHECK(same_bits(s.exceedance, b.exceedance));
+  CHECK(s.threshold_w == b.threshold_w);
+  CHECK(s.threshold_w2 == b.threshold_w2);
+  CHECK(s.first_loss_day_sum == b.first_loss_day_sum);
+  CHECK(s.loss_7d_sum == b.loss_7d_sum);
+  CHECK(s.token_min_price_sum == b.token_min_price_sum);
+  CHECK(s.lending_bad_debt_sum == b.lending_bad_debt_sum);
+  CHECK(s.weight_sum == b.weight_sum);
+  CHECK(s.weighted == b.weighted);
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    // The sketch of the run's kind (the other stays empty: its quantile is NaN).
+    if (s.weighted)
+      CHECK(s.weighted_loss_sketch[h].quantile(0.99) == b.weighted_loss_sketch[h].quantile(0.99));
+    else
+      CHECK(s.loss_sketch[h].quantile(0.99) == b.loss_sketch[h].quantile(0.99));
+    CHECK(s.loss_7d_sketch.quantile(h, 0.99, s.weighted) == b.loss_7d_sketch.quantile(h, 0.99, b.weighted));
+  }
+}
+}  // namespace
+
+TEST_CASE("a streamed run tallies what its blocks tally, bit for bit, for any thread count and first trial") {
+  const Model m = model_from(slurp(kDefault));
+  const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 4);
+  RunSpec o;
+  o.trials = 3 * kTallyChunk + 1234;  // several chunks and a part of one
+  o.seed = 5;
+  o.threads = 1;
+  o.block_trials = 3000;
+  const TailInfo tail{0, 0.05, 0.0};
+  for (const std::uint64_t first : {std::uint64_t{0}, std::uint64_t{1000}}) {  // 1000: the first chunk is cut short too
+    o.first_trial = first;
+    const TallyTotals ref = tally_blocks(m, o, 1e-4, tail);
+    REQUIRE(ref.trials == o.trials);
+    for (const int threads : {1, 2, 3}) {
+      CAPTURE(first);
+      CAPTURE(threads);
+      RunSpec s = o;
+      s.threads = threads;
+      check_same_streamed(m, tally_streamed(m, s, 1e-4, tail), ref);
+    }
+  }
+}
+
+TEST_CASE("a streamed importance-sampled run tallies its weights as its blocks do") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o = tilted_run(m, 2 * kTallyChunk + 99, 11, 20.0, 0.1);
+  o.block_trials = 2500;
+  const TallyTotals ref = tally_blocks(m, o);
+  REQUIRE(ref.weighted);
+  REQUIRE(ref.weight_sum != static_cast<double>(o.trials));  // the weights are not all 1
+  check_same_streamed(m, tally_streamed(m, o), ref);
+}
+
+TEST_CASE("a streamed run stops within a chunk when asked, and closes none it did not finish") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o;
+  o.trials = 10 * kTallyChunk;
+  o.seed = 1;
+  o.threads = 1;  // one lane: the chunks run one after another
+  struct Counting final : ChunkSink {
+    Tally tally;
+    std::atomic<std::uint64_t> closed{0};
+    explicit Counting(const Model& m) : tally(m) {}
+    std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override { return tally.open(first, end); }
+    void add(Chunk& c, const TrialBlock& rows) override { tally.add(c, rows); }
+    void close(std::unique_ptr<Chunk> c) override {
+      tally.close(std::move(c));
+      ++closed;
+    }
+  } sink(m);
+  std::atomic<std::uint64_t> asked{0};
+  // Stop after about a chunk and a half of trials: chunk 0 is closed, the ones under way are not.
+  CHECK_THROWS_AS(stream_trials(m, o, kTallyChunk, sink, [&] { return ++asked > kTallyChunk * 3 / 2; }), RunStopped);
+  CHECK(sink.closed == 1);
+  CHECK(sink.tally.totals().trials == sink.closed * kTallyChunk);
+}
+
+TEST_CASE("a streamed tally takes its chunks whole and in trial order") {
+  const Model m = model_from(slurp(kDefault));
+  const RecordShape shape = RecordShape::of(m);
+  Tally t(m);
+  TrialBlock rows;
+  auto first = t.open(0, kTallyChunk);
+  auto second = t.open(kTallyChunk, 2 * kTallyChunk);
+  rows.reset(shape, kTallyChunk + 5, 3);  // not the chunk's next trials
+  CHECK_THROWS_AS(t.add(*second, rows), std::logic_error);
+  rows.reset(shape, kTallyChunk, 3);
+  t.add(*second, rows);
+  CHECK_THROWS_AS(t.close(std::move(second)), std::logic_error);  // 3 of its 4096 trials
+  for (std::uint64_t k = 0; k < kTallyChunk; k += 4096 / 8) {
+    rows.reset(shape, k, 4096 / 8);
+    t.add(*first, rows);
+  }
+  t.close(std::move(first));
+  CHECK(t.totals().trials == kTallyChunk);
+  auto skipped = t.open(2 * kTallyChunk, 3 * kTallyChunk);  // the chunk before it never closed
+  for (std::uint64_t k = 2 * kTallyChunk; k < 3 * kTallyChunk; k += 512) {
+    rows.reset(shape, k, 512);
+    t.add(*skipped, rows);
+  }
+  CHECK_THROWS_AS(t.close(std::move(skipped)), std::logic_error);
 }

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -162,6 +163,42 @@ CrossEntropyResult find_run_tilt(const Model& m, const TailSearch& s, const RunS
   return r;
 }
 
+// A run without per-trial records, streamed: its tallies (the sums, the worst trials) chunk by
+// chunk, and `closed` told of each chunk's trials in trial order.
+class UnrecordedRun final : public ChunkSink {
+ public:
+  UnrecordedRun(Tally& tally, WorstTrials& worst, std::function<void(std::uint64_t)> closed)
+      : tally_(tally), worst_(worst), closed_(std::move(closed)) {}
+  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override {
+    auto c = std::make_unique<RunChunk>();
+    c->sums = tally_.open(first, end);
+    c->worst = WorstTrials(worst_.tokens(), worst_.k());
+    c->trials = end - first;
+    return c;
+  }
+  void add(Chunk& chunk, const TrialBlock& rows) override {
+    auto& c = static_cast<RunChunk&>(chunk);
+    tally_.add(*c.sums, rows);
+    if (c.worst.k() > 0) c.worst.add(rows);
+  }
+  void close(std::unique_ptr<Chunk> chunk) override {
+    auto& c = static_cast<RunChunk&>(*chunk);
+    tally_.close(std::move(c.sums));
+    worst_.merge(c.worst);
+    closed_(c.trials);
+  }
+
+ private:
+  struct RunChunk final : Chunk {
+    std::unique_ptr<Chunk> sums;
+    WorstTrials worst;
+    std::uint64_t trials = 0;
+  };
+  Tally& tally_;
+  WorstTrials& worst_;
+  std::function<void(std::uint64_t)> closed_;
+};
+
 int cmd_run(RunArgs a) {
   if (a.scenario.empty()) a.scenario = default_scenario();
   const std::string text = read_text_file(a.scenario, "scenario file");
@@ -202,17 +239,27 @@ int cmd_run(RunArgs a) {
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
   try {
-    run_trials(
-        m, spec,
-        [&](const TrialBlock& b) {
-          throw_if_interrupted();
-          writer.append(b);
-          tally.add(b);
-          if (paths_asked > 0) worst.add(b);
-          done += b.count;
-          bar.update(done);
-        },
-        interrupted);
+    if (wo.records) {
+      run_trials(
+          m, spec,
+          [&](const TrialBlock& b) {
+            throw_if_interrupted();
+            writer.append(b);
+            tally.add(b);
+            if (paths_asked > 0) worst.add(b);
+            done += b.count;
+            bar.update(done);
+          },
+          interrupted);
+    } else {
+      // Without records nothing needs a block of rows: each trial is tallied where it ran.
+      UnrecordedRun sink(tally, worst, [&](std::uint64_t trials) {
+        writer.count_unrecorded(trials);
+        done += trials;
+        bar.update(done);
+      });
+      stream_trials(m, spec, kTallyChunk, sink, interrupted);
+    }
   } catch (const RunStopped&) {
     throw_if_interrupted();  // our stop hook said stop: a signal arrived
     throw;

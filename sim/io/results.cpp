@@ -97,6 +97,12 @@ void ResultsWriter::append(const TrialBlock& b) {
   d.trials += b.count;
 }
 
+void ResultsWriter::count_unrecorded(std::uint64_t trials) {
+  Impl& d = *impl_;
+  if (d.options.records) throw std::logic_error(d.out.target() + ": trials counted without their records");
+  d.trials += trials;
+}
+
 QuantileSource ResultsWriter::record_columns() const {
   const Impl& d = *impl_;
   if (!d.options.records) throw std::logic_error(d.out.target() + ": written without per-trial records");

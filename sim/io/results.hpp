@@ -38,6 +38,9 @@ class ResultsWriter {
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
   void append(const TrialBlock& block);
+  // Trials of a run without per-trial records (WriterOptions::records false), counted only: the
+  // streamed run's, which never form blocks.
+  void count_unrecorded(std::uint64_t trials);
   // The loss and net-return columns of the records written so far, read back from the file one
   // holder at a time: the exact quantiles' source that keeps memory flat (only with records; valid
   // until finish()).

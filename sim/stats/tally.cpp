@@ -1,6 +1,7 @@
 #include "stats/tally.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -262,6 +263,54 @@ void Tally::add(const TrialBlock& b) {
     else
       open_ = std::move(sums[k]);
   }
+}
+
+namespace {
+
+struct TallyChunk final : ChunkSink::Chunk {
+  TallyChunk(const RecordShape& s, std::size_t thresholds, std::uint64_t first, std::uint64_t end)
+      : sums(s, thresholds), first(first), end(end) {}
+  OrderedSums sums;
+  std::uint64_t first, end;
+  std::optional<bool> weighted;  // known from its first rows
+};
+
+}  // namespace
+
+std::unique_ptr<ChunkSink::Chunk> Tally::open(std::uint64_t first, std::uint64_t end) {
+  return std::make_unique<TallyChunk>(shape_, thresholds_.size(), first, end);
+}
+
+void Tally::add(Chunk& chunk, const TrialBlock& rows) {
+  auto& c = static_cast<TallyChunk&>(chunk);
+  if (rows.count == 0) return;
+  if (rows.first_trial != c.first + c.sums.trials || rows.first_trial + rows.count > c.end)
+    throw std::logic_error(fmt::format("Tally: rows of trials {}..{} in the chunk of trials {}..{} at trial {}", rows.first_trial,
+                                       rows.first_trial + rows.count - 1, c.first, c.end - 1, c.first + c.sums.trials));
+  const bool weighted = !rows.weight.empty();
+  if (c.weighted.value_or(weighted) != weighted) throw std::logic_error("Tally: weighted and unweighted rows in one chunk");
+  c.weighted = weighted;
+  // Exact sums into the thread's own (any order); ordered ones into the chunk's, in trial order.
+  if (weighted)
+    add_trials<true>(rows, 0, rows.count, c.sums, exact_.local());
+  else
+    add_trials<false>(rows, 0, rows.count, c.sums, exact_.local());
+}
+
+void Tally::close(std::unique_ptr<Chunk> chunk) {
+  auto& c = static_cast<TallyChunk&>(*chunk);
+  if (c.first + c.sums.trials != c.end)
+    throw std::logic_error(fmt::format("Tally: chunk of trials {}..{} closed after {} of them", c.first, c.end - 1, c.sums.trials));
+  if (open_.trials > 0 || (done_.trials > 0 && c.first != next_trial_))
+    throw std::logic_error(fmt::format("Tally: chunk of trial {} after trial {}", c.first, next_trial_ - 1));
+  if (!weighted_) weighted_ = c.weighted;
+  if (c.weighted && *weighted_ != *c.weighted) throw std::logic_error("Tally: weighted and unweighted chunks in one run");
+  next_trial_ = c.end;
+  // As add(block): a chunk that reaches its end boundary is merged; only the run's last one may not.
+  if (c.end % kTallyChunk == 0)
+    done_.merge(c.sums);
+  else
+    open_ = std::move(c.sums);
 }
 
 TallyTotals Tally::totals() const {

@@ -101,7 +101,7 @@ struct TallyTotals : OrderedSums, ExactSums {
   std::vector<double> thresholds;  // threshold_w's
 };
 
-class Tally {
+class Tally final : public ChunkSink {
  public:
   // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
   // runs whose per-trial records are not stored.
@@ -110,6 +110,11 @@ class Tally {
   explicit Tally(const Model& m, double sketch_accuracy = 0.0, std::optional<TailInfo> tail = {}, std::vector<double> thresholds = {});
   // The next block of the run (blocks come in trial order, without gaps).
   void add(const TrialBlock& b);
+  // Or the run streamed (stream_trials, with chunks of kTallyChunk trials): the same sums, merged
+  // at the same places. One tally is fed one way or the other, not both.
+  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override;
+  void add(Chunk& chunk, const TrialBlock& rows) override;
+  void close(std::unique_ptr<Chunk> chunk) override;
   // Everything added so far.
   TallyTotals totals() const;
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <optional>
 
@@ -125,6 +127,84 @@ void run_trials(const Model& m, const RunSpec& o, const std::function<void(const
     ahead.get();
     done += next.count;
   }
+}
+
+namespace {
+
+// Rows of a streamed run held at once by a thread: enough to amortise the consumer's call, few
+// enough to stay in cache (a trial of a 1,000-holder world writes ~100 kB).
+std::size_t rows_per_piece(const RecordShape& s) {
+  const std::size_t doubles = s.holders * (6 + kLossCauseCount) + s.market_holders() + s.avs + s.pools + 4 * s.tokens + 3 * s.lending + 1;
+  constexpr std::size_t kPieceBytes = std::size_t{1} << 16;
+  return std::clamp<std::size_t>(kPieceBytes / (doubles * sizeof(double)), 1, 256);
+}
+
+}  // namespace
+
+void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials, ChunkSink& sink, const std::function<bool()>& stop) {
+  if (chunk_trials == 0) throw std::invalid_argument("stream_trials: chunks of 0 trials");
+  if (o.trials == 0) return;
+  const Plans plans = Plans::of(m, o.tilt);
+  const RecordShape shape = RecordShape::of(m);
+  const std::size_t rows = rows_per_piece(shape);
+  const std::uint64_t first = o.first_trial, end = o.first_trial + o.trials;
+  const std::uint64_t first_chunk = first / chunk_trials, chunks = (end - 1) / chunk_trials + 1 - first_chunk;
+  tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
+  const int lanes = arena.max_concurrency();
+
+  std::atomic<std::uint64_t> next{0};  // the next chunk (from first_chunk) to hand out
+  std::atomic<bool> stopped{false}, failed{false};  // failed: a lane threw; the others stop too
+  const auto should_stop = [&] {
+    if (failed.load(std::memory_order_relaxed)) return true;
+    if (!stop) return false;
+    if (!stopped.load(std::memory_order_relaxed) && stop()) stopped = true;
+    return stopped.load(std::memory_order_relaxed);
+  };
+  // Chunks run, waiting for the ones before them to be closed (at most one per lane).
+  std::mutex closing;
+  std::map<std::uint64_t, std::unique_ptr<ChunkSink::Chunk>> waiting;
+  std::uint64_t next_to_close = 0;
+
+  // A lane takes the next chunk until there is none: chunks go out in trial order.
+  const auto lane = [&] {
+    TrialDraws draws;
+    Trial runner(m, plans.world, plans.mechanisms);
+    TrialBlock piece;
+    for (std::uint64_t k; (k = next.fetch_add(1)) < chunks;) {
+      const std::uint64_t from = std::max(first, (first_chunk + k) * chunk_trials);
+      const std::uint64_t to = std::min(end, (first_chunk + k + 1) * chunk_trials);
+      std::unique_ptr<ChunkSink::Chunk> chunk = sink.open(from, to);
+      for (std::uint64_t t = from; t < to; t += piece.count) {
+        piece.reset(shape, t, static_cast<std::size_t>(std::min<std::uint64_t>(rows, to - t)));
+        if (plans.sampler.tilted) piece.weight.assign(piece.count, 0.0);
+        for (std::size_t i = 0; i < piece.count; ++i) {
+          if (should_stop()) return;
+          simulate_trial(m, plans, o.seed, t + i, draws, runner, piece.row(i));
+          if (plans.sampler.tilted) piece.weight[i] = draws.weight;
+          piece.end_row(i);
+        }
+        sink.add(*chunk, piece);
+      }
+      const std::lock_guard lock(closing);
+      waiting.emplace(k, std::move(chunk));
+      for (auto it = waiting.begin(); it != waiting.end() && it->first == next_to_close; it = waiting.erase(it), ++next_to_close)
+        sink.close(std::move(it->second));
+    }
+  };
+  arena.execute([&] {
+    tbb::parallel_for(
+        0, lanes,
+        [&](int) {
+          try {
+            lane();
+          } catch (...) {
+            failed = true;
+            throw;
+          }
+        },
+        tbb::simple_partitioner());
+  });
+  if (stopped) throw RunStopped();
 }
 
 }  // namespace restake

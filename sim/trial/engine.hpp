@@ -64,6 +64,14 @@ struct RunStopped : std::runtime_error {
   RunStopped() : std::runtime_error("the run was stopped before its last trial") {}
 };
 
+// Runs the trials of `run` cut into chunks at the multiples of `chunk_trials` (trial indices, so
+// the cuts fall at the same places whatever the threads), each chunk on one thread, handed out in
+// trial order: at most one chunk per thread is open, so at most that many wait to be closed.
+// `stop` as run_trials': once it returns true the open chunks are dropped, never closed, and
+// stream_trials throws RunStopped.
+void stream_trials(const Model& m, const RunSpec& run, std::uint64_t chunk_trials, ChunkSink& sink,
+                   const std::function<bool()>& stop = {});
+
 // Calls `on_block` for each block of the run in trial order, from the calling thread.
 // `stop`, if given, is called by the worker threads before each trial (keep it cheap and
 // thread-safe); once it returns true the block in progress is dropped, never handed to

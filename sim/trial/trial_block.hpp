@@ -3,6 +3,7 @@
 // (row-major [trial, ...]) so a block is written to HDF5 as it is.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -102,6 +103,25 @@ struct TrialBlock {
   // Trials computed one at a time, in order: trial i's losses go straight into the block.
   TrialRecord row(std::size_t i) { return row(i, avs_shares); }
   void end_row(std::size_t i) { avs_shares_end[i] = avs_shares.size(); }
+};
+
+// The consumer of a streamed run (trial/engine.hpp's stream_trials): each trial is tallied on the thread that ran it,
+// chunk by chunk, and no block of rows is kept, so memory follows the threads rather than the
+// trials - what a run without per-trial records needs for a world of thousands of holders.
+class ChunkSink {
+ public:
+  // A chunk's running state, the consumer's own (its ordered sums).
+  struct Chunk {
+    virtual ~Chunk() = default;
+  };
+  virtual ~ChunkSink() = default;
+  // Trial indices [first, end) as one chunk, on the worker thread that runs them.
+  virtual std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) = 0;
+  // The chunk's trials, a few rows at a time and in trial order, on that worker thread; other
+  // chunks are added to concurrently.
+  virtual void add(Chunk& chunk, const TrialBlock& rows) = 0;
+  // A chunk whose trials were all added: called for the chunks in trial order, one at a time.
+  virtual void close(std::unique_ptr<Chunk> chunk) = 0;
 };
 
 }  // namespace restake
