@@ -17,12 +17,12 @@ namespace {
 
 Event at(double day, std::size_t entity) { return {day, EventKind::ContractFailure, entity, 0, 0.0}; }
 
-// A fixed fee: `share` of every position's value taken at `day`, and half of it refunded
-// `refund_after` days later (a follow-up the mechanism schedules for itself).
+// A fixed fee: `share` of every position's value (or of position `only`'s) taken at `day`, and
+// half of it refunded `refund_after` days later (a follow-up the mechanism schedules for itself).
 class FixedFee final : public Mechanism {
  public:
-  FixedFee(double day, double share, double refund_after, std::vector<double>* log)
-      : day_(day), share_(share), refund_after_(refund_after), log_(log) {}
+  FixedFee(double day, double share, double refund_after, std::vector<double>* log, std::size_t only)
+      : day_(day), share_(share), refund_after_(refund_after), log_(log), only_(only) {}
   void begin(Trial& trial) override {
     Event e;
     e.day = day_;
@@ -33,6 +33,7 @@ class FixedFee final : public Mechanism {
     log_->push_back(e.day);
     const double f = e.entity == 0 ? share_ : -share_ / 2 / (1 - share_);
     for (std::size_t i = 0; i < trial.world().positions.size(); ++i) {
+      if (only_ != kNone && i != only_) continue;
       trial.touch(i);  // rewards accrue on the value before the change
       const double amount = trial.nav(i) * f;
       trial.contract_factor()[i] *= 1.0 - f;
@@ -49,18 +50,20 @@ class FixedFee final : public Mechanism {
  private:
   double day_, share_, refund_after_;
   std::vector<double>* log_;  // days of the events it handled
+  std::size_t only_;
 };
 
 class FixedFeeType final : public MechanismType {
  public:
-  FixedFeeType(double day, double share, double refund_after, std::vector<double>* log)
-      : day_(day), share_(share), refund_after_(refund_after), log_(log) {}
+  FixedFeeType(double day, double share, double refund_after, std::vector<double>* log, std::size_t only)
+      : day_(day), share_(share), refund_after_(refund_after), log_(log), only_(only) {}
   std::string_view name() const override { return "fixed_fee"; }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<FixedFee>(day_, share_, refund_after_, log_); }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<FixedFee>(day_, share_, refund_after_, log_, only_); }
 
  private:
   double day_, share_, refund_after_;
   std::vector<double>* log_;
+  std::size_t only_;
 };
 
 const std::string kOneHolder = R"(
@@ -84,10 +87,10 @@ struct ToyRun {
 };
 
 // One trial of `m` with no sampled events and the standard mechanisms plus a FixedFee.
-ToyRun run_with_fee(const Model& m, double day, double share, double refund_after, double base_apr) {
+ToyRun run_with_fee(const Model& m, double day, double share, double refund_after, double base_apr, std::size_t only = kNone) {
   ToyRun r;
   Plans plans = Plans::of(m);
-  plans.mechanisms.push_back(std::make_unique<FixedFeeType>(day, share, refund_after, &r.handled));
+  plans.mechanisms.push_back(std::make_unique<FixedFeeType>(day, share, refund_after, &r.handled, only));
   Trial trial(m, plans.world, plans.mechanisms);
   TrialDraws d;
   d.base_apr = base_apr;
@@ -182,7 +185,7 @@ holders = ["h"]
 )");
   std::vector<double> handled;
   Plans plans = Plans::of(m);
-  plans.mechanisms.push_back(std::make_unique<FixedFeeType>(10, 0.01, 1000, &handled));
+  plans.mechanisms.push_back(std::make_unique<FixedFeeType>(10, 0.01, 1000, &handled, kNone));
   Trial trial(m, plans.world, plans.mechanisms);
   TrialDraws d;
   d.base_apr = 0.0;
@@ -232,4 +235,68 @@ TEST_CASE("a trial's outcome does not depend on the trials its runner ran before
   }
   CHECK(quiet > 60);  // both kinds of trial, mixed
   CHECK(quiet < 340);
+}
+
+namespace {
+// The share of the subsidy paid over [0, t] (as rewards.cpp's, written out again: the test's own).
+double subsidy_days_paid(const RewardSchedule& r, double d, double t) {
+  switch (r.decay) {
+    case SubsidyDecay::None: return t;
+    case SubsidyDecay::Cliff: return std::min(t, d);
+    case SubsidyDecay::HalfLife: return d / std::log(2.0) * (1.0 - std::exp2(-t / d));
+  }
+  return t;
+}
+}  // namespace
+
+TEST_CASE("a trial nothing happens in earns each position's rewards in closed form, summed per holder") {
+  // The ecosystem: ETH and BTC holders, shared and unique slashing, drawn half-lives.
+  Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml"));
+  m.stress.random_events = false;  // no events: every position untouched all year
+  const Plans plans = Plans::of(m);
+  Trial trial(m, plans.world, plans.mechanisms);
+  const double H = m.simulation.horizon_days;
+  TrialDraws d;
+  TrialBlock b;
+  for (std::uint64_t t = 0; t < 20; ++t) {
+    sample_trial(m, plans.sampler, 9, t, d);
+    b.reset(RecordShape::of(m), t, 1);
+    trial.run(d, b.row(0));
+    std::vector<double> rewards(m.holders.size(), 0.0);
+    for (std::size_t h = 0; h < m.holders.size(); ++h)
+      for (const Position& p : m.holders[h].positions) {
+        double rate_days = m.operators[p.validator_op].asset == Asset::Eth ? d.base_apr * H : 0.0;
+        if (p.protocol != kNoProtocol)
+          for (std::size_t a = 0; a < m.avs.size(); ++a) {
+            if (m.avs[a].protocol != p.protocol) continue;
+            for (const Allocation& al : m.avs[a].allocations) {
+              if (al.op != p.op) continue;
+              const double weight = m.protocols[p.protocol].mode == SlashingMode::Shared ? 1.0 : al.magnitude;
+              const RewardSchedule& r = m.avs[a].rewards;
+              rate_days += weight * (r.floor_apr * H + (r.initial_apr - r.floor_apr) * subsidy_days_paid(r, d.subsidy_days[a], H));
+            }
+          }
+        rewards[h] += p.stake * rate_days / kDaysPerYear;
+      }
+    for (std::size_t h = 0; h < m.holders.size(); ++h) {
+      CAPTURE(t);
+      CAPTURE(m.holders[h].name);
+      CHECK(b.loss_fraction[h] == 0.0);
+      CHECK(b.net_return[h] == doctest::Approx((1.0 - m.holders[h].reward_fee) * rewards[h] / m.holders[h].value()).epsilon(1e-14));
+    }
+  }
+}
+
+TEST_CASE("a touched position's rewards replace its closed form; the untouched ones beside it keep theirs") {
+  // Two positions of one holder, 32 ETH each; a fee of 1% of the first on day 100, half of it
+  // refunded 50 days later.
+  std::string two = kOneHolder;
+  two.replace(two.find("validators = 1"), 14, "validators = 2");
+  two.replace(two.find("stake_eth = 32 }"), 16, "stake_eth = 32 }, { operator = \"op\", stake_eth = 32 }");
+  const Model m = model_from(two);
+  REQUIRE(m.holders[0].positions.size() == 2);
+  const ToyRun r = run_with_fee(m, 100, 0.01, 50, 0.0365, 0);
+  // The fee mechanism touches position 0 only: position 1 earns 64 x 1e-4 x 365 / 2 untouched.
+  const double rewards = 32 * 1e-4 * 100 + 31.68 * 1e-4 * 50 + 31.84 * 1e-4 * 215 + 32 * 1e-4 * 365;
+  CHECK(r.out.net_return[0] == doctest::Approx((rewards - 0.32) / 64).epsilon(1e-12));
 }
