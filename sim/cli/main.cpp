@@ -23,6 +23,7 @@
 #include "trial/cross_entropy.hpp"
 #include "trial/engine.hpp"
 #include "trial/price_paths.hpp"
+#include "stats/quantile_sketch.hpp"
 #include "stats/worst_trials.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
@@ -96,6 +97,7 @@ struct RunArgs {
   std::vector<double> thresholds;  // --threshold: P(loss >= x) at each
   bool contributions = false;      // --contributions: risk contributions, from the tail trials re-run
   bool wide = false;               // --wide: tables of holder columns in one piece, however wide
+  std::optional<double> sketch_accuracy;  // --sketch-accuracy; unset: default_sketch_accuracy(holders)
 };
 
 // More worst trials than a report can show, each re-run after the run: a typo, not a request.
@@ -227,6 +229,9 @@ int cmd_run(RunArgs a) {
   WriterOptions wo;
   wo.deflate_level = a.deflate;
   wo.records = a.records;
+  wo.sketch_accuracy = a.sketch_accuracy.value_or(default_sketch_accuracy(m.holders.size()));
+  if (!a.records && !a.sketch_accuracy && wo.sketch_accuracy != 1e-4)
+    spdlog::info("{} holders: quantiles within {:.2g} relative error (--sketch-accuracy to choose)", m.holders.size(), wo.sketch_accuracy);
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
   Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target, a.thresholds);
@@ -355,7 +360,11 @@ int run_command(int argc, char** argv) {
   bool no_progress = false, no_records = false;
   run_cmd->add_flag("--no-progress", no_progress, "No progress bar");
   CLI::Option* no_records_flag = run_cmd->add_flag("--no-records", no_records,
-                    "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error");
+                    "Store no per-trial records (for huge runs): summaries only, quantiles within 0.01% relative error "
+                    "(coarser above 100 holders: --sketch-accuracy)");
+  add_number_option(*run_cmd, "--sketch-accuracy", run.sketch_accuracy, 1e-6, 0.05,
+                    "With --no-records: the quantiles' relative error (default 1e-4, x holders/100 above 100 holders)")
+      ->needs(no_records_flag);
   run_cmd->add_flag("--json", run.json, "Print the summary as JSON");
   add_integer_option(*run_cmd, "--price-paths", run.price_paths, 0, kMaxPricePaths,
                      "Price paths of the K worst trials per token (lowest price), re-run after the run (default 10; 0: none)")

@@ -6,6 +6,8 @@
 
 namespace restake {
 
+double default_sketch_accuracy(std::size_t holders) { return holders <= 100 ? 1e-4 : 1e-4 * static_cast<double>(holders) / 100.0; }
+
 template <class Count>
 BasicQuantileSketch<Count>::BasicQuantileSketch(double a, double zero_below)
     : alpha_(a), gamma_((1 + a) / (1 - a)), log_gamma_(std::log(gamma_)), zero_below_(zero_below) {}

@@ -59,6 +59,12 @@ class BasicQuantileSketch {
   std::uint64_t n_ = 0;
 };
 
+// The relative accuracy of a run's sketches unless asked otherwise: 1e-4, and coarser with more
+// than 100 holders (1e-4 x holders / 100), because a sketch at 1e-4 spans up to ~70,000 buckets
+// per holder and quantity (its losses over six decades): a 1,000-holder world would hold gigabytes
+// of them per thread. 1e-3 is still far inside the Monte Carlo error of a million trials' VaR.
+double default_sketch_accuracy(std::size_t holders);
+
 using QuantileSketch = BasicQuantileSketch<std::uint64_t>;
 using WeightedQuantileSketch = BasicQuantileSketch<FixedSum>;
 
