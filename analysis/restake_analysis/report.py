@@ -940,6 +940,8 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None, pro
                                 "the others')")
         for r in runs[1:]:
             cmp.resolve_pairs(runs[0], r, pairs)   # unknown names: an error before the folder is touched
+        for r in runs:
+            rv.check_thresholds(r, thresholds)     # likewise a --threshold the file cannot give
         out.mkdir(parents=True, exist_ok=True)
         single = len(runs) == 1
         reports = []

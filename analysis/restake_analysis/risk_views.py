@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .results import Results
+from .results import Results, ResultsError
 from .statistics import Z95
 
 # The report's thresholds when neither the run nor the command line named any: a lending analyst's
@@ -66,12 +66,29 @@ def exceedance(loss: np.ndarray, w: np.ndarray | None, x: float) -> tuple[float,
     return p, se, 0.0 if p == 0 else max(0.0, centre - half), 1.0 if p == 1 else min(1.0, centre + half)
 
 
+def check_thresholds(r: Results, asked) -> None:
+    """Raise ResultsError when `asked` (the report's --threshold; None: not given) can be had neither
+    from the run's stored thresholds nor from its records - as `restake-sim summary --threshold`
+    refuses such a file - so the report stops before it writes anything."""
+    if asked is None or r.has_records:
+        return
+    stored = [float(x) for x in r.thresholds] if r.has_thresholds else []
+    if [float(x) for x in asked] == stored:
+        return
+    given = (f"only at the thresholds its run was given ({', '.join(_pct(x) for x in stored)})" if stored else
+             "only at thresholds its run was given, and it was given none (run --threshold)")
+    raise ResultsError(f"{r.path}: --threshold {','.join(_pct(float(x)) for x in asked)}: the file has no per-trial "
+                       f"records (a run with --no-records), so P(loss >= x) can be had {given}")
+
+
 def thresholds_frame(r: Results, asked=None, columns=None):
     """P(loss >= x) per holder and threshold: the run's (run --threshold) when `asked` is None or
     the same, else computed from the records at `asked` (DEFAULT_THRESHOLDS when None). Columns:
-    holder, threshold, p, stderr, ci_low, ci_high. None when neither the file nor the records can
-    give them. `columns`: the report's scan.TrialColumns, read already (else read here)."""
+    holder, threshold, p, stderr, ci_low, ci_high. None when `asked` is None and the file has
+    neither stored thresholds nor records; ResultsError (check_thresholds) when `asked` cannot be
+    had. `columns`: the report's scan.TrialColumns, read already (else read here)."""
     import pandas as pd
+    check_thresholds(r, asked)
     stored = list(r.thresholds) if r.has_thresholds else []
     rows = []
     if stored and (asked is None or list(asked) == stored):
@@ -98,8 +115,8 @@ def thresholds_frame(r: Results, asked=None, columns=None):
 
 def thresholds_html(df) -> str:
     if df is None:
-        return ('<p class="small">P(loss &ge; x): this run has no per-trial records and was run without '
-                '<code>--threshold</code>.</p>')
+        return ('<p class="small">P(loss &ge; x): this run has no per-trial records (<code>--no-records</code>) '
+                'and stored no thresholds (<code>run --threshold</code>), so there is nothing to show.</p>')
     xs = list(dict.fromkeys(df["threshold"]))
     rows = []
     for name, g in df.groupby("holder", sort=False):
