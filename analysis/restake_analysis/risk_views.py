@@ -273,26 +273,25 @@ def timing_frame(r: Results):
     return df
 
 
-def plot_first_loss_day(r: Results):
+def plot_first_loss_day(r: Results, block: int | None = None):
     """Per holder, the share of trials whose first loss came by each day (weighted in a weighted run);
-    None without records or without any loss."""
+    None without records or without any loss. The days are read once, in blocks of `block` trials
+    (scan.finite_by_column), keeping only the trials with a loss."""
     import matplotlib.pyplot as plt
+    from .scan import finite_by_column
     f = r._file
     if not r.has_records or "trials/first_loss_day" not in f:
         return None
-    ds = f["trials/first_loss_day"]
     w = r.trials("weight") if r.weighted else None
-    n = ds.shape[0]
+    n = f["trials/first_loss_day"].shape[0]
     fig, ax = plt.subplots(figsize=(8, 4))
     drawn = False
-    for h in r.holders:
-        day = ds[:, h.index]
-        hit = np.isfinite(day)
-        if not hit.any():
+    for h, (trials, day) in zip(r.holders, finite_by_column(r, "first_loss_day", block)):
+        if not day.size:
             continue
-        order = np.argsort(day[hit], kind="stable")
-        x = day[hit][order]
-        weights = np.ones(hit.sum()) if w is None else w[hit][order]
+        order = np.argsort(day, kind="stable")
+        x = day[order]
+        weights = np.ones(day.size) if w is None else w[trials][order]
         ax.step(x, 100 * np.cumsum(weights) / n, where="post", label=h.name)
         drawn = True
     if not drawn:

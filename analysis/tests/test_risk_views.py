@@ -133,3 +133,23 @@ def test_report_threshold_the_file_cannot_give_is_refused_before_writing(no_reco
     with Results(bare) as r:     # nothing asked, nothing stored: no table, and the page says why truly
         assert rv.thresholds_frame(r) is None
         assert "stored no thresholds" in rv.thresholds_html(None) and "run without" not in rv.thresholds_html(None)
+
+
+def test_first_loss_day_figure_reads_the_days_once_in_blocks(run):
+    from restake_analysis import scan
+    with Results(run) as r:
+        day = r.trials("first_loss_day")
+        for block in (None, 997):
+            for h, (trials, values) in zip(r.holders, scan.finite_by_column(r, "first_loss_day", block)):
+                hit = np.flatnonzero(np.isfinite(day[:, h.index]))
+                np.testing.assert_array_equal(trials, hit)
+                np.testing.assert_array_equal(values, day[hit, h.index])
+        fig = rv.plot_first_loss_day(r, block=997)
+        lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+        drawn = [h for h in r.holders if np.isfinite(day[:, h.index]).any()]
+        assert drawn and sorted(lines) == sorted(h.name for h in drawn)
+        for h in drawn:   # the whole column's curve, to the bit
+            d = day[:, h.index]
+            x = np.sort(d[np.isfinite(d)], kind="stable")
+            np.testing.assert_array_equal(lines[h.name].get_xdata(), x)
+            np.testing.assert_array_equal(lines[h.name].get_ydata(), 100 * np.cumsum(np.ones(x.size)) / r.n_trials)
