@@ -175,13 +175,15 @@ def concentration_html(r: Results) -> str:
     df = concentration_frame(r)
     if df is None:
         return ""
-    rows = [[_e(name), f"{c.hhi_operators:.3f} (~{1 / c.hhi_operators:.1f} equal)",
-             f"{c.hhi_avs:.3f} (~{1 / c.hhi_avs:.1f} equal)" if c.hhi_avs > 0 else "-",
-             f"{100 * c.restaked_share:.1f}%", f"{c.restaking_ratio:.2f}x"] for name, c in df.iterrows()]
+    def hhi(x: float) -> str:  # 0: a holder with no positions (no stake to concentrate)
+        return f"{x:.3f} (~{1 / x:.1f} equal)" if x > 0 else "-"
+    rows = [[_e(name), hhi(c.hhi_operators), hhi(c.hhi_avs), f"{100 * c.restaked_share:.1f}%",
+             f"{c.restaking_ratio:.2f}x"] for name, c in df.iterrows()]
     return ("<h3>Concentration of each book</h3><p class='small'>Herfindahl index of the holder's stake over "
             "operators and of its exposure (stake &times; allocation) over AVSs, with the number of equal shares "
-            "it amounts to; the share restaked; and the restaking ratio, its stake counted once per AVS that can "
-            "slash it.</p>" + _table(["holder", "HHI operators", "HHI AVSs", "restaked", "restaking ratio"], rows))
+            "it amounts to (&ldquo;-&rdquo;: no positions); the share restaked; and the restaking ratio, its stake "
+            "&times; the magnitude allocated to each AVS, summed, over its value.</p>"
+            + _table(["holder", "HHI operators", "HHI AVSs", "restaked", "restaking ratio"], rows))
 
 
 # --- contributions ---------------------------------------------------------------------------------

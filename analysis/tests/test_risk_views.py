@@ -1,5 +1,6 @@
 """The report's risk views (risk_views.py) against the simulator's own numbers and by hand."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -133,6 +134,22 @@ def test_report_threshold_the_file_cannot_give_is_refused_before_writing(no_reco
     with Results(bare) as r:     # nothing asked, nothing stored: no table, and the page says why truly
         assert rv.thresholds_frame(r) is None
         assert "stored no thresholds" in rv.thresholds_html(None) and "run without" not in rv.thresholds_html(None)
+
+
+def test_a_holder_without_positions_has_no_equal_shares(run, tmp_path):
+    """hhi_operators is 0 for a holder without positions (no stake to share): "-", not "~inf equal"."""
+    import shutil
+    import h5py
+    copy = tmp_path / "copy.h5"
+    shutil.copy(run, copy)
+    with h5py.File(copy, "r+") as f:
+        f["summary/concentration/hhi_operators"][0] = 0.0
+        f["summary/concentration/hhi_avs"][0] = 0.0
+    with Results(copy) as r:
+        page = rv.concentration_html(r)
+        first = page[page.index("<tbody>"):].split("</tr>")[0]
+        assert "inf" not in page and re.findall(r"<td[^>]*>([^<]*)</td>", first)[1:3] == ["-", "-"]
+        assert "magnitude allocated to each AVS, summed" in page
 
 
 def test_first_loss_day_figure_reads_the_days_once_in_blocks(run):
