@@ -267,6 +267,27 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
   CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
 }
 
+TEST_CASE("--threshold repeated adds to the list, and a loss given twice across repeats is refused") {
+  TempDir dir;
+  const std::string out = dir / "t.h5";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q --threshold 10%,1% --threshold 0.05 --threshold 50%", kDefault, out),
+              dir) == 0);
+  CHECK(read_summary(out).info.thresholds == std::vector<double>{0.01, 0.05, 0.1, 0.5});
+  std::string text, err;
+  REQUIRE(cli(fmt::format("summary {} --threshold 2% --threshold 20%,30%", out), dir, &text) == 0);
+  CHECK(text.find(fmt::format("{:<16} {:>22} {:>22} {:>22}\n", "holder", "x = 2%", "x = 20%", "x = 30%")) != std::string::npos);
+  // The same loss in another repeat (and spelt otherwise: 5% is 0.05) is a mistake, not a wish for it twice.
+  for (const char* twice : {"--threshold 5% --threshold 0.05", "--threshold 1%,5% --threshold 10%,5%"}) {
+    CHECK(cli(fmt::format("run {} -o {} --trials 100 --no-progress -q {}", kDefault, dir / "x.h5", twice), dir, nullptr, &err) != 0);
+    CHECK(err.find("--threshold") != std::string::npos);
+    CHECK(err.find("is given twice") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir / "x.h5"));
+    CHECK(cli(fmt::format("summary {} {}", out, twice), dir, &text, &err) != 0);
+    CHECK(err.find("is given twice") != std::string::npos);
+    CHECK(text.empty());
+  }
+}
+
 TEST_CASE("compare adds the loss at market and a table of lending markets only when the files have markets") {
   TempDir dir;
   const std::string steth = RESTAKE_SOURCE_DIR "/scenarios/steth.toml";
