@@ -146,7 +146,7 @@ std::vector<HolderPair> resolve_pairs(const RunSummary& first, const std::string
 
 // A pair's figures: the first file's holder, the later file's, and the difference (second - first).
 struct PairStatistic {
-  const char* key;    // as in the holder rows of --json and --csv
+  const char* key;    // in --json and --csv: the holder rows' column name, where they have one
   const char* label;  // as in the table
   double first, second;
 };
@@ -355,8 +355,8 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
     // lending table) and "pair" (--pair: one row per pair and statistic). Fractions as stored (not
     // percent); empty cells where a figure does not apply.
     const auto cell = [](double x) { return std::isfinite(x) ? fmt::format("{}", x) : std::string(); };
-    // Empty cells, each with the comma before it: a holder row's after `file` (18), after `holder`
-    // (17), a lending row's (6) and a pair row's (6).
+    // Empty cells, each with the comma before it: the holder columns after `file` (18, in a lending
+    // row) or after `holder` (17, in a pair row), and the lending and the pair columns (6 each).
     const std::string after_file(18, ','), after_holder(17, ','), empty_lending(6, ','), empty_pair(6, ',');
     fmt::print("row,file,holder,kind,asset,baseline,net_yield,net_premium,premium_earned,p_loss,var99,es99,var99_at_market,es99_at_market,"
                "p_loss_above_premium,p_loss_above_premium_note,main_cause,main_cause_share,estimator,effective_sample_size,"
