@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "io/json.hpp"
 #include "io/results.hpp"
 #include "io/scenario.hpp"
 #include "stats/statistics.hpp"
@@ -253,11 +255,12 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
   REQUIRE(cli(fmt::format("compare {} {} --csv", dir / "steth.h5", dir / "default.h5"), dir, &csv) == 0);
   const RunSummary d = read_summary(dir / "default.h5");
   const HolderSummary& native = d.holders.at(1);
-  CHECK(csv.rfind("file,holder,kind,asset,baseline,net_yield,", 0) == 0);
+  CHECK(csv.rfind("row,file,holder,kind,asset,baseline,net_yield,", 0) == 0);
   const std::vector<std::string> native_rows = lines_with(csv, "," + native.name + ",");
   REQUIRE(native_rows.size() == 1);
   CHECK(native_rows[0].find(fmt::format(",{},{},", native.loss.var99, native.loss.es99)) != std::string::npos);
-  CHECK(std::count(csv.begin(), csv.end(), '\n') == static_cast<std::ptrdiff_t>(1 + 1 + d.holders.size()));  // header, stETH, default's
+  // header, stETH, default's holders, then default's lending markets
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == static_cast<std::ptrdiff_t>(1 + 1 + d.holders.size() + d.lending.size()));
   REQUIRE(cli(fmt::format("compare {} {} --json", dir / "steth.h5", dir / "babylon.h5"), dir, &json) == 0);
   CHECK(json.find("\"baseline\": {\"file\": ") != std::string::npos);
   CHECK(json.find("\"p_loss_above_premium\": null, \"p_loss_above_premium_note\": \"n/a (other asset)\"") != std::string::npos);
@@ -265,6 +268,195 @@ TEST_CASE("compare prints one row per holder against the LST baseline, with the 
   std::string err;
   CHECK(cli(fmt::format("compare {} --baseline nobody", dir / "default.h5"), dir, nullptr, &err) == 1);
   CHECK(err.find("baseline \"nobody\" not found") != std::string::npos);
+}
+
+// The cells of a CSV line, quoted ones unquoted (RFC 4180; no line breaks within a cell).
+std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back().push_back(line[++i]);
+    else if (c == '"') quoted = !quoted;
+    else if (c == ',' && !quoted) out.emplace_back();
+    else out.back().push_back(c);
+  }
+  return out;
+}
+
+TEST_CASE("compare --pair sets holder A of the first file against holder B of a later one in the table, JSON and CSV") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress -q", RESTAKE_SOURCE_DIR "/scenarios/steth.toml", dir / "steth.h5"),
+              dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3000 --no-progress -q", kDefault, dir / "default.h5"), dir) == 0);
+  const std::string a_file = dir / "steth.h5", b_file = dir / "default.h5";
+  const RunSummary a = read_summary(a_file), b = read_summary(b_file);
+  const auto holder = [](const RunSummary& s, const std::string& name) {
+    return *std::find_if(s.holders.begin(), s.holders.end(), [&](const HolderSummary& h) { return h.name == name; });
+  };
+  const HolderSummary st = holder(a, "stETH"), rs = holder(b, "rsETH-like");
+  REQUIRE(st.loss.var99 != rs.loss.var99);  // the rows below could not be told apart otherwise
+  const auto pct = [](double x) { return fmt::format("{:.3f}%", 100.0 * x); };
+
+  // The table: the pair's block, each statistic the first file's holder's, the second's, the difference.
+  std::string out;
+  REQUIRE(cli(fmt::format("compare {} {} --pair stETH=rsETH-like", a_file, b_file), dir, &out) == 0);
+  const std::string block = out.substr(out.find("holder pairs, second file minus first"));
+  CHECK(block.find(fmt::format("\nstETH ({}) -> rsETH-like ({})\n", a_file, b_file)) != std::string::npos);
+  CHECK(block.find(fmt::format("  {:<12} {:>10} {:>10} {:>15}\n", "VaR 99%", pct(st.loss.var99), pct(rs.loss.var99),
+                               fmt::format("{:+.3f}%", 100.0 * (rs.loss.var99 - st.loss.var99)))) != std::string::npos);
+  CHECK(block.find(fmt::format("  {:<12} {:>10} {:>10} {:>15}\n", "mean loss", pct(st.loss.moments.mean), pct(rs.loss.moments.mean),
+                               fmt::format("{:+.3f}%", 100.0 * (rs.loss.moments.mean - st.loss.moments.mean)))) != std::string::npos);
+  CHECK(lines_with(block, " -> ").size() == 1);  // no holder of the same name in both files
+  std::string plain;
+  REQUIRE(cli(fmt::format("compare {} {}", a_file, b_file), dir, &plain) == 0);
+  CHECK(plain.find("holder pairs") == std::string::npos);  // without --pair: the table as it was
+  CHECK(out.substr(0, out.find("\nholder pairs")) == plain);
+
+  std::string md;
+  REQUIRE(cli(fmt::format("compare {} {} --pair stETH=rsETH-like --markdown", a_file, b_file), dir, &md) == 0);
+  CHECK(lines_with(md, fmt::format("| {} | stETH | {} | rsETH-like | ES 99% | {} | {} | {:+.3f}% |", a_file, b_file, pct(st.loss.es99),
+                                   pct(rs.loss.es99), 100.0 * (rs.loss.es99 - st.loss.es99))).size() == 1);
+
+  // JSON: the pair with its five statistics, numbers as stored.
+  std::string json;
+  REQUIRE(cli(fmt::format("compare {} {} --pair stETH=rsETH-like --json", a_file, b_file), dir, &json) == 0);
+  CHECK(json.find(fmt::format("{{\"first_file\": {}, \"first_holder\": \"stETH\", \"second_file\": {}, \"second_holder\": \"rsETH-like\", "
+                              "\"statistics\": [{{\"statistic\": \"net_yield\", ",
+                              json_string(a_file), json_string(b_file))) != std::string::npos);
+  CHECK(json.find(fmt::format("{{\"statistic\": \"var99\", \"first\": {}, \"second\": {}, \"difference\": {}}}", json_number(st.loss.var99),
+                              json_number(rs.loss.var99), json_number(rs.loss.var99 - st.loss.var99))) != std::string::npos);
+  std::string no_pairs;
+  REQUIRE(cli(fmt::format("compare {} {} --json", a_file, b_file), dir, &no_pairs) == 0);
+  CHECK(no_pairs.find("\"pairs\": []") != std::string::npos);
+
+  // CSV: five pair rows, each line as many cells as the header.
+  std::string csv;
+  REQUIRE(cli(fmt::format("compare {} {} --pair stETH=rsETH-like --csv", a_file, b_file), dir, &csv) == 0);
+  const std::vector<std::string> header = csv_cells(csv.substr(0, csv.find('\n')));
+  std::istringstream lines(csv);
+  for (std::string line; std::getline(lines, line);) CHECK(csv_cells(line).size() == header.size());
+  const auto at = [&](const std::string& column) { return std::find(header.begin(), header.end(), column) - header.begin(); };
+  std::vector<std::vector<std::string>> pair_rows;
+  for (const auto& line : lines_with(csv, "pair,"))
+    if (line.starts_with("pair,")) pair_rows.push_back(csv_cells(line));
+  REQUIRE(pair_rows.size() == 5);
+  const auto& var = *std::find_if(pair_rows.begin(), pair_rows.end(), [&](const auto& r) { return r[at("statistic")] == "var99"; });
+  CHECK(var[at("file")] == a_file);
+  CHECK(var[at("holder")] == "stETH");
+  CHECK(var[at("second_file")] == b_file);
+  CHECK(var[at("second_holder")] == "rsETH-like");
+  CHECK(var[at("first")] == fmt::format("{}", st.loss.var99));
+  CHECK(var[at("second")] == fmt::format("{}", rs.loss.var99));
+  CHECK(var[at("difference")] == fmt::format("{}", rs.loss.var99 - st.loss.var99));
+  CHECK(var[at("var99")].empty());  // a holder row's column, empty in a pair row
+
+  // Explicit pairs first, then every holder of the same name: default against itself pairs all three.
+  REQUIRE(cli(fmt::format("compare {} {} --pair rsETH-like=stETH-like,rsETH-like=stETH-like --json", b_file, b_file), dir, &json) == 0);
+  std::vector<std::string> order;
+  for (std::size_t k = json.find("\"first_holder\": "); k != std::string::npos; k = json.find("\"first_holder\": ", k + 1))
+    order.push_back(json.substr(k + 16, json.find(',', k) - k - 16) + "=" +
+                    json.substr(json.find("\"second_holder\": ", k) + 17, json.find(',', json.find("\"second_holder\": ", k)) -
+                                                                                 json.find("\"second_holder\": ", k) - 17));
+  CHECK(order == std::vector<std::string>{"\"rsETH-like\"=\"stETH-like\"", "\"rsETH-like\"=\"rsETH-like\"", "\"stETH-like\"=\"stETH-like\"",
+                                          "\"native-restakers\"=\"native-restakers\""});
+}
+
+TEST_CASE("compare --pair refuses an unknown holder naming the file and its holders and a malformed pair, printing nothing") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", RESTAKE_SOURCE_DIR "/scenarios/steth.toml", dir / "steth.h5"),
+              dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", kDefault, dir / "default.h5"), dir) == 0);
+  const std::string a_file = dir / "steth.h5", b_file = dir / "default.h5";
+  for (const char* format : {"", " --json", " --csv", " --markdown"}) {
+    std::string out, err;
+    CHECK(cli(fmt::format("compare {} {} --pair stETH=rsETH-like --pair stETH=ezETH{}", a_file, b_file, format), dir, &out, &err) == 1);
+    CHECK(out.empty());
+    CHECK(err.find(fmt::format("--pair stETH=ezETH: no holder \"ezETH\" in {}; its holders: rsETH-like, stETH-like, native-restakers",
+                               b_file)) != std::string::npos);
+  }
+  std::string out, err;
+  CHECK(cli(fmt::format("compare {} {} --pair nobody=rsETH-like", a_file, b_file), dir, &out, &err) == 1);
+  CHECK(out.empty());
+  CHECK(err.find(fmt::format("no holder \"nobody\" in {}; its holders: stETH", a_file)) != std::string::npos);
+  for (const char* bad : {"stETH-rsETH-like", "=rsETH-like", "stETH=", "stETH=rsETH-like,oops"}) {
+    CHECK(cli(fmt::format("compare {} {} --pair {}", a_file, b_file, bad), dir, &out, &err) != 0);
+    CHECK(out.empty());
+    CHECK(err.find("--pair") != std::string::npos);
+    CHECK(err.find("expected HOLDER_IN_FIRST_FILE=HOLDER_IN_SECOND_FILE") != std::string::npos);
+  }
+  CHECK(cli(fmt::format("compare {} --pair stETH=stETH", a_file), dir, &out, &err) == 1);
+  CHECK(err.find("--pair needs two or more results files") != std::string::npos);
+  // Names are trimmed and empty items skipped, as restake-analysis report --pair reads them.
+  REQUIRE(cli(fmt::format("compare {} {} --pair ' stETH = rsETH-like ,, stETH=stETH-like' --pair 'stETH=native-restakers,' --csv", a_file,
+                          b_file),
+              dir, &out, &err) == 0);
+  std::vector<std::string> seconds;
+  for (const auto& row : lines_with(out, ",net_yield,"))
+    if (row.starts_with("pair,")) seconds.push_back(csv_cells(row).at(csv_cells(row).size() - 5));
+  CHECK(seconds == std::vector<std::string>{"rsETH-like", "stETH-like", "native-restakers"});
+}
+
+TEST_CASE("compare --csv says why a P(loss above premium) cell is empty, which rows are weighted, and lists the lending markets") {
+  TempDir dir;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", RESTAKE_SOURCE_DIR "/scenarios/steth.toml", dir / "steth.h5"),
+              dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q", RESTAKE_SOURCE_DIR "/scenarios/babylon.toml", dir / "btc.h5"),
+              dir) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q --no-records", kDefault, dir / "norec.h5"), dir) == 0);
+  std::string csv;
+  REQUIRE(cli(fmt::format("compare {} {} {} --csv", dir / "steth.h5", dir / "btc.h5", dir / "norec.h5"), dir, &csv) == 0);
+  const std::vector<std::string> header = csv_cells(csv.substr(0, csv.find('\n')));
+  const auto at = [&](const std::string& column) { return std::find(header.begin(), header.end(), column) - header.begin(); };
+  std::map<std::string, std::vector<std::string>> holders;
+  std::vector<std::vector<std::string>> markets;
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  while (std::getline(lines, line)) {
+    const auto cells = csv_cells(line);
+    REQUIRE(cells.size() == header.size());
+    if (cells[0] == "holder") holders[cells[at("holder")]] = cells;
+    if (cells[0] == "lending_market") markets.push_back(cells);
+  }
+  CHECK(holders.at("stETH")[at("p_loss_above_premium_note")] == "-");  // the baseline
+  CHECK(holders.at("btc-stakers")[at("p_loss_above_premium_note")] == "n/a (other asset)");
+  const auto& rs = holders.at("rsETH-like");  // a premium, but no records to count the trials above it
+  CHECK(rs[at("p_loss_above_premium")].empty());
+  CHECK(rs[at("p_loss_above_premium_note")] == (std::stod(rs[at("premium_earned")]) > 0.0 ? "n/a (no records)" : "no premium"));
+  for (const auto& [name, cells] : holders) {
+    CHECK(cells[at("estimator")] == "monte_carlo");
+    CHECK(cells[at("effective_sample_size")].empty());
+  }
+  const RunSummary d = read_summary(dir / "norec.h5");
+  REQUIRE(markets.size() == d.lending.size());
+  for (std::size_t k = 0; k < markets.size(); ++k) {
+    CHECK(markets[k][at("file")] == dir / "norec.h5");
+    CHECK(markets[k][at("lending_market")] == d.lending[k].name);
+    CHECK(markets[k][at("bad_debt_var95")] == fmt::format("{}", d.lending[k].bad_debt_var95));
+    CHECK(markets[k][at("holder")].empty());
+  }
+}
+
+TEST_CASE("--threshold repeated adds to the list, and a loss given twice across repeats is refused") {
+  TempDir dir;
+  const std::string out = dir / "t.h5";
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 500 --no-progress -q --threshold 10%,1% --threshold 0.05 --threshold 50%", kDefault, out),
+              dir) == 0);
+  CHECK(read_summary(out).info.thresholds == std::vector<double>{0.01, 0.05, 0.1, 0.5});
+  std::string text, err;
+  REQUIRE(cli(fmt::format("summary {} --threshold 2% --threshold 20%,30%", out), dir, &text) == 0);
+  CHECK(text.find(fmt::format("{:<16} {:>22} {:>22} {:>22}\n", "holder", "x = 2%", "x = 20%", "x = 30%")) != std::string::npos);
+  // The same loss in another repeat (and spelt otherwise: 5% is 0.05) is a mistake, not a wish for it twice.
+  for (const char* twice : {"--threshold 5% --threshold 0.05", "--threshold 1%,5% --threshold 10%,5%"}) {
+    CHECK(cli(fmt::format("run {} -o {} --trials 100 --no-progress -q {}", kDefault, dir / "x.h5", twice), dir, nullptr, &err) != 0);
+    CHECK(err.find("--threshold") != std::string::npos);
+    CHECK(err.find("is given twice") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir / "x.h5"));
+    CHECK(cli(fmt::format("summary {} {}", out, twice), dir, &text, &err) != 0);
+    CHECK(err.find("is given twice") != std::string::npos);
+    CHECK(text.empty());
+  }
 }
 
 TEST_CASE("compare adds the loss at market and a table of lending markets only when the files have markets") {

@@ -280,6 +280,13 @@ TEST_CASE("compare weighs a weighted file's trials and says which figures are we
   for (std::size_t i = 0; i < loss.size(); ++i)
     if (loss[i] > earned) above += w[i];
   CHECK(out.find(fmt::format("{:.3f}%", 100.0 * above / 3000.0)) != std::string::npos);
+  // The CSV has no notes below it: each row names its estimator, a weighted file's with its
+  // effective sample size.
+  std::string csv;
+  REQUIRE(cli(fmt::format("compare {} {} --csv", dir / "steth.h5", dir / "w.h5"), dir, &csv) == 0);
+  CHECK(csv.find(",estimator,effective_sample_size,") != std::string::npos);
+  CHECK(csv.find(fmt::format(",importance_sampling,{},", s.weights.effective_sample_size)) != std::string::npos);
+  CHECK(csv.find(",monte_carlo,,") != std::string::npos);  // steth.h5's row: plain, no effective sample size
   // A plain comparison says nothing of estimators.
   REQUIRE(cli(fmt::format("compare {} {}", dir / "steth.h5", dir / "steth.h5"), dir, &out) == 0);
   CHECK(out.find("importance sampling") == std::string::npos);

@@ -57,6 +57,22 @@ def resolve_pairs(first: Results, other: Results, pairs) -> list[tuple[str, str]
     return out
 
 
+def panels(runs: list[Results], pairs) -> list[tuple[str, list[str]]]:
+    """The holders shown side by side across runs (the comparison's exceedance figure and key
+    statistics): each --pair first (holder A in the first run, holder B in every later one; the
+    names checked as resolve_pairs does), then each holder present by name in every run. Each panel
+    is (title, [holder name in each run])."""
+    out = []
+    for r in runs[1:]:
+        resolve_pairs(runs[0], r, pairs)   # an unknown name: PairError naming the file
+    for a, b in dict.fromkeys(pairs):
+        out.append((a if a == b else f"{a} → {b}", [a] + [b] * (len(runs) - 1)))
+    for h in runs[0].holder_names:
+        if all(h in r.holder_names for r in runs[1:]) and (h, h) not in pairs:
+            out.append((h, [h] * len(runs)))
+    return out
+
+
 def _operator_names(r: Results) -> list[str] | None:
     try:
         doc = tomllib.loads(r.scenario_text)

@@ -170,19 +170,22 @@ def plot_loss_exceedance(r: Results, columns: TrialColumns | None = None) -> Fig
     return fig
 
 
-def plot_exceedance_comparison(runs: list[Results], labels: list[str]) -> Figure:
-    """Loss exceedance of the holders common to several runs: one panel per holder, one line per
-    run. A run without records contributes its five stored quantiles as points."""
-    names = [h for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
-    cols = min(3, max(1, len(names)))
-    rows = max(1, math.ceil(len(names) / cols))
+def plot_exceedance_comparison(runs: list[Results], labels: list[str], panels=None) -> Figure:
+    """Loss exceedance across several runs: one panel per (title, [holder name in each run]) of
+    compare.panels - each --pair's holders, then the holders present by name in every run - with
+    one line per run. A run without records contributes its five stored quantiles as points."""
+    if panels is None:
+        panels = [(h, [h] * len(runs)) for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
+    cols = min(3, max(1, len(panels)))
+    rows = max(1, math.ceil(len(panels) / cols))
     fig = _figure(4.8 * cols, 3.9 * rows + 0.8)
     axes = fig.subplots(rows, cols, squeeze=False)
     n_max = max(r.n_trials for r in runs)
-    for i, name in enumerate(names):
+    for i, (title, names) in enumerate(panels):
         ax = axes[i // cols][i % cols]
-        for k, (r, label) in enumerate(zip(runs, labels)):
+        for k, (r, label, name) in enumerate(zip(runs, labels, names)):
             h = r.holder_index(name)
+            label = label if len(set(names)) == 1 else f"{label}: {name}"
             color = HOLDER_COLORS[k % len(HOLDER_COLORS)]
             if not r.has_records:
                 q = r.summary.loss["quantiles"][h]
@@ -194,13 +197,13 @@ def plot_exceedance_comparison(runs: list[Results], labels: list[str]) -> Figure
             ax.fill_between(v, np.maximum(lo, 0.1 / r.n_trials), hi, step="pre", color=color, alpha=0.15, linewidth=0)
             ax.plot(v, p, drawstyle="steps-pre", color=color, linestyle=LINESTYLES[k % 4], label=label)
         _exceedance_axes(ax, n_max)
-        ax.set_title(name)
+        ax.set_title(title)
         ax.set_xlabel("loss, % of initial value (log)")
         ax.set_ylabel("P(loss ≥ x) (log)")
         ax.legend(fontsize=7, loc="lower left")
-    for j in range(len(names), rows * cols):
+    for j in range(len(panels), rows * cols):
         axes[j // cols][j % cols].set_visible(False)
-    fig.suptitle("Loss exceedance by run (holders present in every run)")
+    fig.suptitle("Loss exceedance by run (each --pair, and holders present in every run)")
     _caption(fig, "Shaded: 95% Wilson bands. Same scenario and seed with more trials should overlap inside the bands.")
     return fig
 

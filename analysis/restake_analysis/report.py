@@ -882,13 +882,13 @@ def _comparison_section(reports: list[RunReport], out: Path, pairs=()) -> str:
              _table(["run", "file", "trials", "seed", "horizon", "version", "records"], rows, numeric_from=2),
              '<h3>Differences</h3>', _differences_html(reports, pairs), _scenario_diff_html(reports),
              '</section><section id="compare-details"><h2>Details</h2>']
-    names = [h for h in runs[0].holder_names if all(h in r.holder_names for r in runs[1:])]
-    if names:
-        fig = plots.plot_exceedance_comparison(runs, labels)
+    panels = cmp.panels(runs, list(pairs))
+    if panels:
+        fig = plots.plot_exceedance_comparison(runs, labels, panels)
         _save(fig, out / "comparison_exceedance.png")
         parts.append('<figure><h3>Loss exceedance by run</h3><img src="comparison_exceedance.png" '
-                     'alt="loss exceedance by run"><figcaption>Each panel is one holder present in every run; one '
-                     'line per run.</figcaption></figure>')
+                     'alt="loss exceedance by run"><figcaption>Each panel is one --pair (A in the first run, B in the '
+                     'others) or one holder present in every run; one line per run.</figcaption></figure>')
         metrics = (("mean loss", lambda r, i: r.summary.loss["mean"][i]),
                    ("VaR 99%", lambda r, i: r.summary.loss["var99"][i]),
                    ("ES 99%", lambda r, i: r.summary.loss["es99"][i]),
@@ -896,13 +896,13 @@ def _comparison_section(reports: list[RunReport], out: Path, pairs=()) -> str:
                    ("mean net return", lambda r, i: r.summary.net_return["mean"][i]))
         header = ["holder", "statistic"] + [_e(lab) for lab in labels]
         rows = []
-        for name in names:
+        for title, names in panels:
             for m_name, get in metrics:
-                rows.append([_e(name), m_name] + [_num(get(r, r.holder_index(name))) for r in runs])
+                rows.append([_e(title), m_name] + [_num(get(r, r.holder_index(n))) for r, n in zip(runs, names)])
         parts.append("<h3>Key statistics by run</h3>" + _table(header, rows, numeric_from=2))
     else:
-        parts.append('<p class="small">The runs have no holder of the same name in every run: no side-by-side '
-                     'figure.</p>')
+        parts.append('<p class="small">The runs have no holder of the same name in every run and no --pair was '
+                     'given: no side-by-side figure.</p>')
     parts.append('<p class="small">Each run in full follows.</p></section>')
     return "".join(parts)
 
@@ -940,6 +940,8 @@ def write_report(paths: list, out_dir, title: str | None = None, pairs=None, pro
                                 "the others')")
         for r in runs[1:]:
             cmp.resolve_pairs(runs[0], r, pairs)   # unknown names: an error before the folder is touched
+        for r in runs:
+            rv.check_thresholds(r, thresholds)     # likewise a --threshold the file cannot give
         out.mkdir(parents=True, exist_ok=True)
         single = len(runs) == 1
         reports = []

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .results import Results
+from .results import Results, ResultsError
 from .statistics import Z95
 
 # The report's thresholds when neither the run nor the command line named any: a lending analyst's
@@ -66,12 +66,29 @@ def exceedance(loss: np.ndarray, w: np.ndarray | None, x: float) -> tuple[float,
     return p, se, 0.0 if p == 0 else max(0.0, centre - half), 1.0 if p == 1 else min(1.0, centre + half)
 
 
+def check_thresholds(r: Results, asked) -> None:
+    """Raise ResultsError when `asked` (the report's --threshold; None: not given) can be had neither
+    from the run's stored thresholds nor from its records - as `restake-sim summary --threshold`
+    refuses such a file - so the report stops before it writes anything."""
+    if asked is None or r.has_records:
+        return
+    stored = [float(x) for x in r.thresholds] if r.has_thresholds else []
+    if [float(x) for x in asked] == stored:
+        return
+    given = (f"only at the thresholds its run was given ({', '.join(_pct(x) for x in stored)})" if stored else
+             "only at thresholds its run was given, and it was given none (run --threshold)")
+    raise ResultsError(f"{r.path}: --threshold {','.join(_pct(float(x)) for x in asked)}: the file has no per-trial "
+                       f"records (a run with --no-records), so P(loss >= x) can be had {given}")
+
+
 def thresholds_frame(r: Results, asked=None, columns=None):
     """P(loss >= x) per holder and threshold: the run's (run --threshold) when `asked` is None or
     the same, else computed from the records at `asked` (DEFAULT_THRESHOLDS when None). Columns:
-    holder, threshold, p, stderr, ci_low, ci_high. None when neither the file nor the records can
-    give them. `columns`: the report's scan.TrialColumns, read already (else read here)."""
+    holder, threshold, p, stderr, ci_low, ci_high. None when `asked` is None and the file has
+    neither stored thresholds nor records; ResultsError (check_thresholds) when `asked` cannot be
+    had. `columns`: the report's scan.TrialColumns, read already (else read here)."""
     import pandas as pd
+    check_thresholds(r, asked)
     stored = list(r.thresholds) if r.has_thresholds else []
     rows = []
     if stored and (asked is None or list(asked) == stored):
@@ -98,8 +115,8 @@ def thresholds_frame(r: Results, asked=None, columns=None):
 
 def thresholds_html(df) -> str:
     if df is None:
-        return ('<p class="small">P(loss &ge; x): this run has no per-trial records and was run without '
-                '<code>--threshold</code>.</p>')
+        return ('<p class="small">P(loss &ge; x): this run has no per-trial records (<code>--no-records</code>) '
+                'and stored no thresholds (<code>run --threshold</code>), so there is nothing to show.</p>')
     xs = list(dict.fromkeys(df["threshold"]))
     rows = []
     for name, g in df.groupby("holder", sort=False):
@@ -158,13 +175,15 @@ def concentration_html(r: Results) -> str:
     df = concentration_frame(r)
     if df is None:
         return ""
-    rows = [[_e(name), f"{c.hhi_operators:.3f} (~{1 / c.hhi_operators:.1f} equal)",
-             f"{c.hhi_avs:.3f} (~{1 / c.hhi_avs:.1f} equal)" if c.hhi_avs > 0 else "-",
-             f"{100 * c.restaked_share:.1f}%", f"{c.restaking_ratio:.2f}x"] for name, c in df.iterrows()]
+    def hhi(x: float) -> str:  # 0: a holder with no positions (no stake to concentrate)
+        return f"{x:.3f} (~{1 / x:.1f} equal)" if x > 0 else "-"
+    rows = [[_e(name), hhi(c.hhi_operators), hhi(c.hhi_avs), f"{100 * c.restaked_share:.1f}%",
+             f"{c.restaking_ratio:.2f}x"] for name, c in df.iterrows()]
     return ("<h3>Concentration of each book</h3><p class='small'>Herfindahl index of the holder's stake over "
             "operators and of its exposure (stake &times; allocation) over AVSs, with the number of equal shares "
-            "it amounts to; the share restaked; and the restaking ratio, its stake counted once per AVS that can "
-            "slash it.</p>" + _table(["holder", "HHI operators", "HHI AVSs", "restaked", "restaking ratio"], rows))
+            "it amounts to (&ldquo;-&rdquo;: no positions); the share restaked; and the restaking ratio, its stake "
+            "&times; the magnitude allocated to each AVS, summed, over its value.</p>"
+            + _table(["holder", "HHI operators", "HHI AVSs", "restaked", "restaking ratio"], rows))
 
 
 # --- contributions ---------------------------------------------------------------------------------
@@ -256,26 +275,25 @@ def timing_frame(r: Results):
     return df
 
 
-def plot_first_loss_day(r: Results):
+def plot_first_loss_day(r: Results, block: int | None = None):
     """Per holder, the share of trials whose first loss came by each day (weighted in a weighted run);
-    None without records or without any loss."""
+    None without records or without any loss. The days are read once, in blocks of `block` trials
+    (scan.finite_by_column), keeping only the trials with a loss."""
     import matplotlib.pyplot as plt
+    from .scan import finite_by_column
     f = r._file
     if not r.has_records or "trials/first_loss_day" not in f:
         return None
-    ds = f["trials/first_loss_day"]
     w = r.trials("weight") if r.weighted else None
-    n = ds.shape[0]
+    n = f["trials/first_loss_day"].shape[0]
     fig, ax = plt.subplots(figsize=(8, 4))
     drawn = False
-    for h in r.holders:
-        day = ds[:, h.index]
-        hit = np.isfinite(day)
-        if not hit.any():
+    for h, (trials, day) in zip(r.holders, finite_by_column(r, "first_loss_day", block)):
+        if not day.size:
             continue
-        order = np.argsort(day[hit], kind="stable")
-        x = day[hit][order]
-        weights = np.ones(hit.sum()) if w is None else w[hit][order]
+        order = np.argsort(day, kind="stable")
+        x = day[order]
+        weights = np.ones(day.size) if w is None else w[trials][order]
         ax.step(x, 100 * np.cumsum(weights) / n, where="post", label=h.name)
         drawn = True
     if not drawn:

@@ -210,6 +210,25 @@ def block_trials(r, names, block_bytes: int = BLOCK_BYTES) -> int:
     return max(chunk, rows // chunk * chunk)
 
 
+def finite_by_column(r, name: str, block: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each holder's column of the [trial, holder] record /trials/`name`, read once in blocks of
+    `block` trials (default: block_trials), kept only where finite: [(trials ascending, values)]
+    per holder. For records that are NaN in most trials (first_loss_day: no loss), so a figure needs
+    neither the whole [N, H] array nor a read of the dataset per holder."""
+    d = r._file["trials"][name]
+    n, H = d.shape
+    block = block or block_trials(r, [name])
+    parts = [([], []) for _ in range(H)]
+    for a in range(0, n, block):
+        x = d[a:min(n, a + block)]
+        for h in range(H):
+            hit = np.flatnonzero(np.isfinite(x[:, h]))
+            parts[h][0].append(hit + a)
+            parts[h][1].append(x[hit, h])
+    return [(np.concatenate(t) if t else np.empty(0, dtype=np.int64), np.concatenate(v) if v else np.empty(0))
+            for t, v in parts]
+
+
 PARALLEL_TRIALS = 200_000   # from this many trials, two processes read the records (fork, two cores)
 
 

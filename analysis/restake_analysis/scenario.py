@@ -165,7 +165,8 @@ def holder_avs_exposure(world: World) -> np.ndarray:
     """[A, H] stake of each holder that each AVS can slash, in units of the holder's (= the AVS's)
     asset: for every restaked position delegated to an operator that secures the AVS through the
     position's protocol, stake x allocation (unique mode) or the whole stake (shared mode). Summed
-    over A it counts the same stake once per AVS. An AVS reaches only holders of its own asset."""
+    over A it counts the same stake for each AVS that can slash it (x its allocation in unique mode).
+    An AVS reaches only holders of its own asset."""
     out = np.zeros((len(world.avs), len(world.holders)))
     for a, avs in enumerate(world.avs):
         for h, holder in enumerate(world.holders):

@@ -185,12 +185,18 @@ def format_summary(r: Results, width: int = TABLE_WIDTH) -> str:
         def short(x):
             return f"{100.0 * x:.3g}"
         out += "\nP(loss >= x), net of coverage, with its 95% interval (%)\n"
-        out += f"{'holder':<{nw}}" + "".join(f" {'x = ' + short(x) + '%':>22}" for x in r.thresholds) + "\n"
-        for h in r.holders:
-            i = h.index
-            out += f"{h.name:<{nw}}" + "".join(
-                f" {short(p) + ' [' + short(lo) + ', ' + short(hi) + ']':>22}"
-                for p, lo, hi in zip(loss["p_exceed"][i], loss["p_exceed_ci_low"][i], loss["p_exceed_ci_high"][i])) + "\n"
+        xs = list(r.thresholds)
+        per = len(xs) if width == 0 else max(1, (width - nw) // 23 if width > nw else 0)  # 23 columns a threshold
+        for start in range(0, len(xs), per):
+            ks = range(start, min(len(xs), start + per))
+            if start > 0:
+                out += "\n"
+            out += f"{'holder':<{nw}}" + "".join(f" {'x = ' + short(xs[k]) + '%':>22}" for k in ks) + "\n"
+            for h in r.holders:
+                i = h.index
+                cells = [f"{short(loss['p_exceed'][i][k])} [{short(loss['p_exceed_ci_low'][i][k])}, "
+                         f"{short(loss['p_exceed_ci_high'][i][k])}]" for k in ks]
+                out += f"{h.name:<{nw}}" + "".join(f" {c:>22}" for c in cells) + "\n"
     if "summary/timing" in r._file:  # files written before these have neither
         out += _timing_table(r, nw, loss)
     if "summary/concentration" in r._file:

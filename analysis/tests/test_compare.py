@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO, TWO_BASELINES, simulate
@@ -122,3 +123,38 @@ def test_comparison_page_leads_with_differences_then_scenario_diff_then_details(
              'id="compare-details"', "Key statistics by run", 'id="run1"', 'id="run2"']
     at = [page.index(m) for m in marks]
     assert at == sorted(at), dict(zip(marks, at))
+
+
+def test_exceedance_figure_and_key_statistics_follow_the_pairs(runs, tmp_path):
+    """--pair lrt-x=weETH: a panel whose first-run line is lrt-x's exceedance in the first file and
+    whose second-run line is weETH's in the second - two holders no name matches - and the key
+    statistics table shows the same two holders."""
+    from restake_analysis import plots
+    with Results(runs["base"]) as a, Results(runs["etherfi"]) as b:
+        assert cmp.panels([a, b], []) == []   # no holder in common
+        panels = cmp.panels([a, b], [("lrt-x", "weETH")])
+        assert panels == [("lrt-x → weETH", ["lrt-x", "weETH"])]
+        fig = plots.plot_exceedance_comparison([a, b], ["base", "etherfi"], panels)
+        (ax,) = [x for x in fig.axes if x.get_visible()]
+        assert ax.get_title() == "lrt-x → weETH"
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["base: lrt-x", "etherfi: weETH"]
+        for line, r, name in zip(lines, (a, b), ("lrt-x", "weETH")):
+            v, p, _, _ = plots.exceedance_curve(r.loss_fraction[:, r.holder_index(name)], w=r.weight)
+            np.testing.assert_array_equal(line.get_xdata(), v)
+            np.testing.assert_array_equal(line.get_ydata(), p)
+        # Same-name holders come after the pairs; a pair of the same name is not shown twice.
+        with Results(runs["changed"]) as c:
+            got = cmp.panels([a, c], [("lrt-x", "lst-one"), ("lst-two", "lst-two")])
+            assert got[:2] == [("lrt-x → lst-one", ["lrt-x", "lst-one"]), ("lst-two", ["lst-two", "lst-two"])]
+            assert sorted(t for t, _ in got[2:]) == ["lrt-x", "lst-one"]
+        with pytest.raises(cmp.PairError, match="ezETH"):
+            cmp.panels([a, b], [("lrt-x", "ezETH")])
+        mean_a = a.summary.loss["mean"][a.holder_index("lrt-x")]
+        mean_b = b.summary.loss["mean"][b.holder_index("weETH")]
+    page = write_report([runs["base"], runs["etherfi"]], tmp_path, pairs=["lrt-x=weETH"]).read_text()
+    details = page[page.index('id="compare-details"'):page.index('id="run1"')]
+    assert "comparison_exceedance.png" in details and (tmp_path / "comparison_exceedance.png").exists()
+    row = re.search(r"<tr><td[^>]*>lrt-x → weETH</td><td[^>]*>mean loss</td>(.*?)</tr>", details).group(1)
+    from restake_analysis.report import _num
+    assert re.findall(r"<td[^>]*>([^<]+)</td>", row) == [_num(mean_a), _num(mean_b)]

@@ -1,5 +1,6 @@
 """The report's risk views (risk_views.py) against the simulator's own numbers and by hand."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -95,3 +96,77 @@ def test_timing_frame_is_the_records_means(run):
             assert t.loc[h.name, "loss_7d_mean"] == pytest.approx(week[:, h.index].mean(), rel=1e-12, abs=1e-18)
             # Never more than the whole trial's loss.
             assert (week[:, h.index] <= r.trials("loss_fraction")[:, h.index] * (1 + 1e-12)).all()
+
+
+@pytest.fixture(scope="module")
+def no_records(tmp_path_factory):
+    """Two --no-records runs: one with stored thresholds (5%, 10%), one without any."""
+    d = tmp_path_factory.mktemp("norecords")
+    stored, bare = d / "stored.h5", d / "bare.h5"
+    for out, extra in ((stored, ["--threshold", "5%,10%"]), (bare, [])):
+        run_cli("run", str(REPO / "scenarios" / "default.toml"), "-o", str(out), "--trials", "2000", "--no-records",
+                "--no-progress", "-q", *extra)
+    return stored, bare
+
+
+def test_report_threshold_the_file_cannot_give_is_refused_before_writing(no_records, tmp_path):
+    import subprocess
+    import sys
+    from restake_analysis import ResultsError
+    from restake_analysis.report import write_report
+    stored, bare = no_records
+    for file, asked, why in ((stored, "2%,20%", "only at the thresholds its run was given (5%, 10%)"),
+                             (bare, "5%", "it was given none")):
+        out = tmp_path / file.stem
+        p = subprocess.run([sys.executable, "-m", "restake_analysis", "report", str(file), "-o", str(out),
+                            "--threshold", asked], capture_output=True, text=True)
+        assert p.returncode == 2, p.stderr
+        assert str(file) in p.stderr and "no per-trial records" in p.stderr and why in p.stderr, p.stderr
+        assert not out.exists()
+        with pytest.raises(ResultsError, match="--threshold"):
+            write_report([file], tmp_path / "api", thresholds=[float(x.rstrip("%")) / 100 for x in asked.split(",")])
+        assert not (tmp_path / "api").exists()
+    with Results(stored) as r:   # the stored list asked for again, or nothing asked: the stored values
+        for asked in (None, [0.05, 0.1]):
+            df = rv.thresholds_frame(r, asked)
+            assert list(df["threshold"].unique()) == [0.05, 0.1]
+            np.testing.assert_array_equal(df["p"], r.summary.loss["p_exceed"].ravel())
+    with Results(bare) as r:     # nothing asked, nothing stored: no table, and the page says why truly
+        assert rv.thresholds_frame(r) is None
+        assert "stored no thresholds" in rv.thresholds_html(None) and "run without" not in rv.thresholds_html(None)
+
+
+def test_a_holder_without_positions_has_no_equal_shares(run, tmp_path):
+    """hhi_operators is 0 for a holder without positions (no stake to share): "-", not "~inf equal"."""
+    import shutil
+    import h5py
+    copy = tmp_path / "copy.h5"
+    shutil.copy(run, copy)
+    with h5py.File(copy, "r+") as f:
+        f["summary/concentration/hhi_operators"][0] = 0.0
+        f["summary/concentration/hhi_avs"][0] = 0.0
+    with Results(copy) as r:
+        page = rv.concentration_html(r)
+        first = page[page.index("<tbody>"):].split("</tr>")[0]
+        assert "inf" not in page and re.findall(r"<td[^>]*>([^<]*)</td>", first)[1:3] == ["-", "-"]
+        assert "magnitude allocated to each AVS, summed" in page
+
+
+def test_first_loss_day_figure_reads_the_days_once_in_blocks(run):
+    from restake_analysis import scan
+    with Results(run) as r:
+        day = r.trials("first_loss_day")
+        for block in (None, 997):
+            for h, (trials, values) in zip(r.holders, scan.finite_by_column(r, "first_loss_day", block)):
+                hit = np.flatnonzero(np.isfinite(day[:, h.index]))
+                np.testing.assert_array_equal(trials, hit)
+                np.testing.assert_array_equal(values, day[hit, h.index])
+        fig = rv.plot_first_loss_day(r, block=997)
+        lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+        drawn = [h for h in r.holders if np.isfinite(day[:, h.index]).any()]
+        assert drawn and sorted(lines) == sorted(h.name for h in drawn)
+        for h in drawn:   # the whole column's curve, to the bit
+            d = day[:, h.index]
+            x = np.sort(d[np.isfinite(d)], kind="stable")
+            np.testing.assert_array_equal(lines[h.name].get_xdata(), x)
+            np.testing.assert_array_equal(lines[h.name].get_ydata(), 100 * np.cumsum(np.ones(x.size)) / r.n_trials)

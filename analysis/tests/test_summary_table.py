@@ -138,3 +138,26 @@ def test_holder_columns_are_cut_to_120_unless_wide(tmp_path):
     with Results(out) as r:
         assert format_summary(r) == cpp
         assert format_summary(r, 0) == wide
+
+
+def test_thresholds_table_is_cut_to_120_unless_wide(tmp_path):
+    """Six thresholds (given in two --threshold repeats): 16 + 6 x 23 = 154 columns, so four in a
+    table and two in the next, the holders again; --wide prints one table. Python prints the same."""
+    out = simulate(tmp_path / "t.h5", SCENARIOS / "default.toml", "--trials", "300", "--threshold", "1%,2%,5%",
+                   "--threshold", "10%,25%,50%")
+    cpp, wide = run_cli("summary", out).stdout, run_cli("summary", out, "--wide").stdout
+
+    def headers(text):
+        return [line.split()[1:] for line in text.splitlines() if line.startswith("holder") and "x = " in line]
+    assert headers(cpp) == [["x", "=", "1%", "x", "=", "2%", "x", "=", "5%", "x", "=", "10%"],
+                            ["x", "=", "25%", "x", "=", "50%"]]
+    assert headers(wide) == [["x", "=", "1%", "x", "=", "2%", "x", "=", "5%", "x", "=", "10%", "x", "=", "25%", "x", "=",
+                              "50%"]]
+    assert max(len(line) for line in cpp.splitlines()[1:]) <= 120
+    assert max(len(line) for line in wide.splitlines()) > 120
+    table = cpp[cpp.index("P(loss >= x)"):cpp.index("When losses come")]
+    assert all(table.count(f"\n{h} ") == 2 for h in ("rsETH-like", "stETH-like", "native-restakers"))
+    with Results(out) as r:
+        assert list(r.thresholds) == [0.01, 0.02, 0.05, 0.1, 0.25, 0.5]
+        assert format_summary(r) == cpp
+        assert format_summary(r, 0) == wide

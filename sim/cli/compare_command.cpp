@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +26,7 @@ struct Row {
   double horizon_days = 0.0;
   bool weighted = false;  // importance sampling: every figure of the row is a weighted estimate
   bool market = false;    // the file's run has tokens, so the holder has a loss at market
+  double effective_sample_size = std::nan("");  // weighted runs: Kish's, of all the trials
 };
 
 // A lending market of one file, for the table across files.
@@ -106,19 +109,130 @@ std::string estimator_note(const RunSummary& s, const std::string& file) {
                      file, s.info.trials, s.weights.effective_sample_size);
 }
 
+std::string trimmed(std::string_view x) {
+  const auto first = x.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  return std::string(x.substr(first, x.find_last_not_of(" \t") - first + 1));
+}
+
+const HolderSummary* holder_named(const RunSummary& s, const std::string& name) {
+  for (const auto& h : s.holders)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+// The pairs compared between the first file and a later one: every --pair (each name checked: an
+// unknown one is an error naming the file and listing its holders), then the holders of the same
+// name, in the first file's order (restake_analysis.compare.resolve_pairs).
+std::vector<HolderPair> resolve_pairs(const RunSummary& first, const std::string& first_file, const RunSummary& other,
+                                      const std::string& other_file, const std::vector<HolderPair>& pairs) {
+  std::vector<HolderPair> out;
+  for (const auto& p : pairs) {
+    for (const auto& [name, s, file] : {std::tie(p.first, first, first_file), std::tie(p.second, other, other_file)}) {
+      if (holder_named(s, name)) continue;
+      std::string names;
+      for (const auto& h : s.holders) names += (names.empty() ? "" : ", ") + h.name;
+      throw std::runtime_error(fmt::format("compare: --pair {}={}: no holder \"{}\" in {}; its holders: {}", p.first, p.second, name,
+                                           file, names));
+    }
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  }
+  for (const auto& h : first.holders) {
+    const HolderPair same{h.name, h.name};
+    if (holder_named(other, h.name) && std::find(out.begin(), out.end(), same) == out.end()) out.push_back(same);
+  }
+  return out;
+}
+
+// A pair's figures: the first file's holder, the later file's, and the difference (second - first).
+struct PairStatistic {
+  const char* key;    // in --json and --csv: the holder rows' column name, where they have one
+  const char* label;  // as in the table
+  double first, second;
+};
+struct PairRow {
+  std::string first_file, first_holder, second_file, second_holder;
+  std::vector<PairStatistic> statistics;
+};
+
+std::vector<PairStatistic> pair_statistics(const HolderSummary& a, const HolderSummary& b) {
+  return {{"net_yield", "net yield", a.net_return.moments.mean, b.net_return.moments.mean},
+          {"mean_loss", "mean loss", a.loss.moments.mean, b.loss.moments.mean},
+          {"p_loss", "P(loss>0)", a.loss.p_loss, b.loss.p_loss},
+          {"var99", "VaR 99%", a.loss.var99, b.loss.var99},
+          {"es99", "ES 99%", a.loss.es99, b.loss.es99}};
+}
+
+// Signed, for a difference of two percentages (percentage points).
+std::string signed_pct(double x) { return fmt::format("{:+.3f}%", 100.0 * x); }
+
+void print_pair_table(const std::vector<PairRow>& pairs, bool markdown) {
+  fmt::print("\n");
+  if (markdown) {
+    fmt::print("| first file | holder | second file | holder | statistic | first | second | second - first |\n"
+               "|---|---|---|---|---|---|---|---|\n");
+    for (const auto& p : pairs)
+      for (const auto& s : p.statistics)
+        fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} |\n", p.first_file, p.first_holder, p.second_file, p.second_holder, s.label,
+                   pct(s.first), pct(s.second), signed_pct(s.second - s.first));
+    return;
+  }
+  fmt::print("holder pairs, second file minus first (95% intervals, paired when the runs share draws: restake-analysis report --pair):\n");
+  for (const auto& p : pairs) {
+    fmt::print("{} ({}) -> {} ({})\n", p.first_holder, p.first_file, p.second_holder, p.second_file);
+    fmt::print("  {:<12} {:>10} {:>10} {:>15}\n", "statistic", "first", "second", "second - first");
+    for (const auto& s : p.statistics)
+      fmt::print("  {:<12} {:>10} {:>10} {:>15}\n", s.label, pct(s.first), pct(s.second), signed_pct(s.second - s.first));
+  }
+}
+
 }  // namespace
 
-int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, CompareFormat format) {
+std::vector<HolderPair> parse_pairs(const std::vector<std::string>& specs) {
+  std::vector<HolderPair> out;
+  for (const auto& spec : specs) {
+    std::string_view rest = spec;
+    while (true) {
+      const std::size_t comma = rest.find(',');
+      const std::string item = trimmed(rest.substr(0, comma));
+      if (!item.empty()) {
+        const std::size_t eq = item.find('=');
+        const HolderPair p = eq == std::string::npos ? HolderPair{} : HolderPair{trimmed(item.substr(0, eq)), trimmed(item.substr(eq + 1))};
+        if (p.first.empty() || p.second.empty())
+          throw std::invalid_argument(fmt::format("\"{}\": expected HOLDER_IN_FIRST_FILE=HOLDER_IN_SECOND_FILE", item));
+        out.push_back(p);
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+int run_compare_command(const std::vector<std::string>& files, const std::string& baseline_spec, CompareFormat format,
+                        const std::vector<HolderPair>& pair_specs) {
+  if (!pair_specs.empty() && files.size() < 2)
+    throw std::runtime_error("compare: --pair needs two or more results files (it pairs the first file's holders with the others')");
   std::vector<Row> rows;
   std::vector<LendingRow> lending;
   std::vector<std::string> notes;
+  std::vector<RunSummary> summaries;
   for (const auto& file : files) {
-    const RunSummary s = read_summary(file);
+    summaries.push_back(read_summary(file));
+    const RunSummary& s = summaries.back();
     for (std::size_t h = 0; h < s.holders.size(); ++h)
-      rows.push_back({file, s.holders[h], h, s.info.horizon_days, s.info.weighted(), !s.tokens.empty()});
+      rows.push_back({file, s.holders[h], h, s.info.horizon_days, s.info.weighted(), !s.tokens.empty(),
+                      s.info.weighted() ? s.weights.effective_sample_size : std::nan("")});
     for (const auto& m : s.lending) lending.push_back({file, m});
     if (s.info.weighted()) notes.push_back(estimator_note(s, file));
   }
+  // The pairs, each name checked before anything is printed.
+  std::vector<PairRow> pairs;
+  if (!pair_specs.empty())
+    for (std::size_t k = 1; k < files.size(); ++k)
+      for (const auto& p : resolve_pairs(summaries[0], files[0], summaries[k], files[k], pair_specs))
+        pairs.push_back({files[0], p.first, files[k], p.second,
+                         pair_statistics(*holder_named(summaries[0], p.first), *holder_named(summaries[k], p.second))});
   // Files with tokens add the loss at market beside VaR and ES at NAV; a comparison of files
   // without markets prints what it always did.
   const bool market = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.market; });
@@ -215,23 +329,58 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
                          k ? ", " : "", json_string(markets[k].file), json_string(m.name), json_string(m.token), number(m.debt_eth),
                          number(m.bad_debt_var95), number(m.p_bad_debt_1pct), number(m.liquidated_p95));
     }
+    out += "],\n  \"pairs\": [";
+    for (std::size_t k = 0; k < pairs.size(); ++k) {
+      const PairRow& p = pairs[k];
+      out += fmt::format("{}\n    {{\"first_file\": {}, \"first_holder\": {}, \"second_file\": {}, \"second_holder\": {}, \"statistics\": [",
+                         k ? "," : "", json_string(p.first_file), json_string(p.first_holder), json_string(p.second_file),
+                         json_string(p.second_holder));
+      for (std::size_t j = 0; j < p.statistics.size(); ++j) {
+        const PairStatistic& st = p.statistics[j];
+        out += fmt::format("{}{{\"statistic\": \"{}\", \"first\": {}, \"second\": {}, \"difference\": {}}}", j ? ", " : "", st.key,
+                           number(st.first), number(st.second), number(st.second - st.first));
+      }
+      out += "]}";
+    }
+    out += pairs.empty() ? "" : "\n  ";
     out += "],\n  \"notes\": [";
     for (std::size_t k = 0; k < notes.size(); ++k) out += fmt::format("{}{}", k ? ", " : "", json_string(notes[k]));
     fmt::print("{}]\n}}\n", out);
     return 0;
   }
   if (format == CompareFormat::Csv) {
-    // Fractions as stored (not percent); empty cells where a figure does not apply.
+    // One table of three kinds of rows, told apart by the first column, each filling its own columns
+    // and leaving the others empty: "holder" (as the table; a note says why P(loss > premium) is
+    // empty, and the estimator says which rows are weighted estimates), "lending_market" (the
+    // lending table) and "pair" (--pair: one row per pair and statistic). Fractions as stored (not
+    // percent); empty cells where a figure does not apply.
     const auto cell = [](double x) { return std::isfinite(x) ? fmt::format("{}", x) : std::string(); };
-    fmt::print("file,holder,kind,asset,baseline,net_yield,net_premium,premium_earned,p_loss,var99,es99,var99_at_market,es99_at_market,"
-               "p_loss_above_premium,main_cause,main_cause_share\n");
+    // Empty cells, each with the comma before it: the holder columns after `file` (18, in a lending
+    // row) or after `holder` (17, in a pair row), and the lending and the pair columns (6 each).
+    const std::string after_file(18, ','), after_holder(17, ','), empty_lending(6, ','), empty_pair(6, ',');
+    fmt::print("row,file,holder,kind,asset,baseline,net_yield,net_premium,premium_earned,p_loss,var99,es99,var99_at_market,es99_at_market,"
+               "p_loss_above_premium,p_loss_above_premium_note,main_cause,main_cause_share,estimator,effective_sample_size,"
+               "lending_market,token,debt_eth,bad_debt_var95,p_bad_debt_1pct,liquidated_p95,"
+               "second_file,second_holder,statistic,first,second,difference\n");
     for (const Figures& f : figures) {
       const HolderSummary& h = f.row->holder;
-      fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(f.row->file), csv_field(h.name), h.kind, h.asset,
-                 f.is_base ? 1 : 0, cell(h.net_return.moments.mean), cell(f.net_premium), cell(f.earned), cell(h.loss.p_loss),
+      fmt::print("holder,{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}{}{}\n", csv_field(f.row->file), csv_field(h.name), h.kind,
+                 h.asset, f.is_base ? 1 : 0, cell(h.net_return.moments.mean), cell(f.net_premium), cell(f.earned), cell(h.loss.p_loss),
                  cell(h.loss.var99), cell(h.loss.es99), cell(f.row->market ? h.loss_at_market.var99 : nan),
-                 cell(f.row->market ? h.loss_at_market.es99 : nan), cell(f.above), f.cause == "none" ? "" : f.cause, cell(f.cause_share));
+                 cell(f.row->market ? h.loss_at_market.es99 : nan), cell(f.above), csv_field(f.above_note),
+                 f.cause == "none" ? "" : f.cause, cell(f.cause_share), f.row->weighted ? "importance_sampling" : "monte_carlo",
+                 cell(f.row->effective_sample_size), empty_lending, empty_pair);
     }
+    for (const auto& r : by_market_name(lending)) {
+      const LendingSummary& m = r.market;
+      fmt::print("lending_market,{}{},{},{},{},{},{},{}{}\n", csv_field(r.file), after_file, csv_field(m.name), csv_field(m.token),
+                 cell(m.debt_eth), cell(m.bad_debt_var95), cell(m.p_bad_debt_1pct), cell(m.liquidated_p95), empty_pair);
+    }
+    for (const PairRow& p : pairs)
+      for (const PairStatistic& st : p.statistics)
+        fmt::print("pair,{},{}{}{},{},{},{},{},{},{}\n", csv_field(p.first_file), csv_field(p.first_holder), after_holder,
+                   empty_lending, csv_field(p.second_file), csv_field(p.second_holder), st.key, cell(st.first), cell(st.second),
+                   cell(st.second - st.first));
     return 0;
   }
 
@@ -276,6 +425,7 @@ int run_compare_command(const std::vector<std::string>& files, const std::string
     }
   }
   if (!lending.empty()) print_lending_table(lending, markdown);
+  if (!pairs.empty()) print_pair_table(pairs, markdown);
   if (!notes.empty()) fmt::print("\n");
   for (const std::string& n : notes) fmt::print("{}\n", n);
   return 0;

@@ -409,8 +409,32 @@ int run_command(int argc, char** argv) {
   compare_cmd->add_option("--baseline", compare_baseline, "FILE:HOLDER to compare against (default: the first lst holder)");
   CLI::Option* compare_md = compare_cmd->add_flag("--markdown", compare_markdown, "Print a Markdown table");
   bool compare_json = false, compare_csv = false;
-  CLI::Option* compare_js = compare_cmd->add_flag("--json", compare_json, "Machine-readable output (fractions, not percent)")->excludes(compare_md);
-  compare_cmd->add_flag("--csv", compare_csv, "CSV: one row per file and holder (fractions, not percent)")->excludes(compare_md, compare_js);
+  CLI::Option* compare_js =
+      compare_cmd
+          ->add_flag("--json", compare_json,
+                     "Machine-readable output (fractions, not percent): rows, lending_markets, pairs (--pair) and notes")
+          ->excludes(compare_md);
+  compare_cmd->add_flag("--csv", compare_csv,
+                        "CSV (fractions, not percent), rows told apart by the first column: row=holder, one per file and holder "
+                        "(p_loss_above_premium_note says why that cell is empty; estimator and effective_sample_size say which "
+                        "rows are importance-sampling estimates); row=lending_market, one per file and market; row=pair, one per "
+                        "--pair and statistic")
+      ->excludes(compare_md, compare_js);
+  std::vector<HolderPair> compare_pairs;
+  compare_cmd
+      ->add_option("--pair",
+                   [&compare_pairs](const CLI::results_t& specs) {
+                     try {
+                       compare_pairs = parse_pairs(specs);
+                     } catch (const std::invalid_argument& e) {
+                       throw CLI::ValidationError("--pair", e.what());
+                     }
+                     return true;
+                   },
+                   "Compare holder A of the first file with holder B of each later file: A=B, repeatable or A=B,C=D; the "
+                   "holders of the same name in both files are paired too. Adds a table of differences (second - first)")
+      ->type_name("A=B")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
   std::string reproduce_manifest = RESTAKE_SOURCE_DIR "/scenarios/published/reproductions.toml";
   bool reproduce_markdown = false;
@@ -471,7 +495,8 @@ int run_command(int argc, char** argv) {
                                                      compare_json ? CompareFormat::Json
                                                      : compare_csv ? CompareFormat::Csv
                                                      : compare_markdown ? CompareFormat::Markdown
-                                                                        : CompareFormat::Table);
+                                                                        : CompareFormat::Table,
+                                                     compare_pairs);
     if (*reproduce_cmd) return run_reproduce_command(reproduce_manifest, reproduce_markdown);
     if (*schema_cmd) {
       std::cout << (schema_json_out ? schema_json() : schema_markdown()) << std::flush;

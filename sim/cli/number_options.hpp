@@ -70,7 +70,8 @@ CLI::Option* add_number_option(CLI::App& cmd, const std::string& name, Target& t
 }
 
 // A list of losses as fractions of initial value, "5%,10%,25%" or "0.05,0.1": each in (0, 1], none
-// twice; kept in ascending order (a table reads them so). Repeating the option adds to the list.
+// twice, within one value or across repeats; kept in ascending order (a table reads them so).
+// Repeating the option adds to the list (CLI11's default policy would refuse a second one).
 template <class Target>
 CLI::Option* add_loss_list_option(CLI::App& cmd, const std::string& name, Target& target, const std::string& help) {
   const auto take = [&target, name](const std::string& text) {
@@ -92,7 +93,11 @@ CLI::Option* add_loss_list_option(CLI::App& cmd, const std::string& name, Target
       rest.remove_prefix(comma + 1);
     }
   };
-  return cmd.add_option_function<std::string>(name, take, help)->type_name("LOSSES");
+  const auto take_all = [take](const CLI::results_t& values) {
+    for (const std::string& text : values) take(text);
+    return true;
+  };
+  return cmd.add_option(name, take_all, help)->type_name("LOSSES")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 }  // namespace restake

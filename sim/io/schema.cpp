@@ -235,9 +235,9 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/contributions/var99/coverage", {Dim::Holder}, kFraction,
                  "minus what coverage pools paid back, in the VaR 99%'s trials (<= 0)", Needs::Contributions},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].contributions.var99.coverage; }},
-    SummarySpec{{"summary/concentration/hhi_operators", {Dim::Holder}, "index in (0, 1]",
+    SummarySpec{{"summary/concentration/hhi_operators", {Dim::Holder}, "index in [0, 1]",
                  "Herfindahl index of the holder's stake over operators (the one it delegated to when restaked, else the one "
-                 "running its validators): sum of squared shares; 1/k for k equal shares"},
+                 "running its validators): sum of squared shares; 1/k for k equal shares; 0 for a holder without positions"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].concentration.hhi_operators; }},
     SummarySpec{{"summary/concentration/hhi_avs", {Dim::Holder}, "index in [0, 1]",
                  "Herfindahl index of the holder's exposure over AVSs, exposure = stake x the magnitude allocated to the AVS (1 "
@@ -246,7 +246,8 @@ constexpr std::array kSummaries = {
     SummarySpec{{"summary/concentration/restaked_share", {Dim::Holder}, kFraction, "restaked stake / initial value"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].concentration.restaked_share; }},
     SummarySpec{{"summary/concentration/restaking_ratio", {Dim::Holder}, "times initial value",
-                 "exposure summed over AVSs / initial value: the stake counted once per AVS it secures"},
+                 "exposure summed over AVSs / initial value: the stake x the magnitude allocated to each AVS (1 in shared "
+                 "mode), summed"},
                 [](auto& s, size_t i, size_t) -> auto& { return s.holders[i].concentration.restaking_ratio; }},
     SummarySpec{{"summary/timing/first_loss_day_mean", {Dim::Holder}, kDays,
                  "mean of first_loss_day over the trials with a loss (weighted: sum w day / sum w); NaN: no trial lost"},

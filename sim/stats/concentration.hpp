@@ -11,13 +11,13 @@ namespace restake {
 
 struct Concentration {
   // Over the operators the holder chose: the one it delegated to when restaked, else the one
-  // running its validators; shares of its stake.
+  // running its validators; shares of its stake. 0: a holder without positions (no stake to share).
   double hhi_operators = 0.0;
   // Over AVSs, shares of its exposure: stake x the magnitude allocated to the AVS (1 in shared
   // mode, where every AVS of the operator can slash all of it). 0: no AVS can slash it.
   double hhi_avs = 0.0;
   double restaked_share = 0.0;   // restaked stake / initial value
-  double restaking_ratio = 0.0;  // exposure summed over AVSs / initial value: stake counted once per AVS it secures
+  double restaking_ratio = 0.0;  // exposure summed over AVSs / initial value: stake x magnitude allocated to each AVS, summed
 };
 
 std::vector<Concentration> concentration(const Model& m, const World& w);

@@ -379,14 +379,24 @@ std::string format_summary_body(const RunSummary& s, std::size_t width) {
     // (normal with weights).
     const auto short_pct = [](double x) { return fmt::format("{:.3g}", 100.0 * x); };
     out += "\nP(loss >= x), net of coverage, with its 95% interval (%)\n";
-    out += fmt::format("{:<{}}", "holder", name_width);
-    for (const double x : s.info.thresholds) out += fmt::format(" {:>22}", fmt::format("x = {}%", short_pct(x)));
-    out += "\n";
-    for (const auto& h : s.holders) {
-      out += fmt::format("{:<{}}", h.name, name_width);
-      for (const Exceedance& e : h.loss.exceedance)
-        out += fmt::format(" {:>22}", fmt::format("{} [{}, {}]", short_pct(e.p), short_pct(e.ci_low), short_pct(e.ci_high)));
+    // 23 columns a threshold: as many as fit the width (at least one), the holders again below a
+    // blank line for the next ones, as the tables of holder columns are cut; --wide: one table.
+    const std::size_t T = s.info.thresholds.size(), column = 23;
+    const std::size_t per = width == 0 ? T : std::max<std::size_t>(1, width > name_width ? (width - name_width) / column : 0);
+    for (std::size_t from = 0; from < T; from += per) {
+      const std::size_t to = std::min(T, from + per);
+      if (from > 0) out += "\n";
+      out += fmt::format("{:<{}}", "holder", name_width);
+      for (std::size_t k = from; k < to; ++k) out += fmt::format(" {:>22}", fmt::format("x = {}%", short_pct(s.info.thresholds[k])));
       out += "\n";
+      for (const auto& h : s.holders) {
+        out += fmt::format("{:<{}}", h.name, name_width);
+        for (std::size_t k = from; k < to; ++k) {
+          const Exceedance& e = h.loss.exceedance[k];
+          out += fmt::format(" {:>22}", fmt::format("{} [{}, {}]", short_pct(e.p), short_pct(e.ci_low), short_pct(e.ci_high)));
+        }
+        out += "\n";
+      }
     }
   }
   // Files written before these existed read them as NaN: no table.
