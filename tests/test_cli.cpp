@@ -26,6 +26,7 @@
 #include "io/h5.hpp"
 #include "io/json.hpp"
 #include "io/results.hpp"
+#include "stats/quantile_sketch.hpp"
 #include "io/scenario.hpp"
 #include "stats/statistics.hpp"
 
@@ -221,6 +222,18 @@ TEST_CASE("--no-records stores no per-trial data and its summary is within the s
     for (std::size_t q = 0; q < e.net_return.quantiles.size(); ++q)
       CHECK(within(s.net_return.quantiles[q], e.net_return.quantiles[q]));
   }
+  // Coarser on request (or with more than 100 holders), and stored as such.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q --no-records --sketch-accuracy 0.002", kDefault, dir / "coarse.h5"),
+              dir) == 0);
+  CHECK(h5::File::open_read_only(dir / "coarse.h5").attr_double("quantile_relative_error") == 0.002);
+  std::string err;
+  CHECK(cli(fmt::format("run {} -o {} --trials 2000 --no-progress -q --sketch-accuracy 0.002", kDefault, dir / "records.h5"), dir, nullptr,
+            &err) != 0);  // records give exact quantiles: no sketch to tune
+  CHECK(err.find("--sketch-accuracy requires --no-records") != std::string::npos);
+  CHECK(!fs::exists(dir / "records.h5"));
+  CHECK(default_sketch_accuracy(8) == 1e-4);
+  CHECK(default_sketch_accuracy(100) == 1e-4);
+  CHECK(default_sketch_accuracy(1000) == doctest::Approx(1e-3).epsilon(1e-15));
 }
 
 // The lines of `text` that contain `what`.
@@ -579,6 +592,8 @@ TEST_CASE("a command-line number out of its range is refused with the range, not
       {run, "--threads", "99999999999", "[1, 4096]"},
       {run, "--block", "0", "[1, 16777216]"},
       {run, "--compression", "10", "[0, 9]"},
+      {run + " --no-records", "--sketch-accuracy", "0", "[1e-06, 0.05]"},
+      {run + " --no-records", "--sketch-accuracy", "0.5", "[1e-06, 0.05]"},
       {sw, "--seed", "-1", integer64},
       {sw, "--trials", "18446744073709551616", count64},
       {sw, "--threads", "0", "[1, 4096]"},
