@@ -62,6 +62,36 @@ TEST_CASE("tail trials: the largest losses first, ties by trial index, the bound
   CHECK(t.es_weight == std::vector<double>{1.5, 0.5});
 }
 
+TEST_CASE("tail trials with weights: the VaR window by hand, and weights short of n (1 - p) leave the rest at the smallest loss") {
+  const std::vector<double> loss = {0.1, 0.5, 0.3, 0.4, 0.2}, w = {1.0, 0.5, 1.5, 0.5, 2.0};
+  // n (1 - p) = 2 at p = 0.6. From the top, 0.5 and 0.4 weigh 1 and 0.3 brings it to 2.5 > 2: the
+  // VaR is 0.3, and the ES takes 0.5, 0.4 and 1 of 0.3's 1.5.
+  TailTrials t = tail_trials(loss, w, 0.6);
+  CHECK(t.var == 0.3);
+  CHECK(t.var == weighted_quantile_sorted(std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5}, std::vector<double>{1.0, 2.0, 1.5, 0.5, 0.5}, 0.6));
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 3, 2});
+  CHECK(t.es_weight == std::vector<double>{0.5, 0.5, 1.0});
+  // 0.3 is no atom: h = max(1, round(sqrt(2) / 2)) = 1 rank either side of its own (0.4, 0.3, 0.2),
+  // each trial with its own weight.
+  CHECK(t.var_trial == std::vector<std::uint64_t>{3, 2, 4});
+  CHECK(t.var_weight == std::vector<double>{0.5, 1.5, 2.0});
+
+  // Weights of 0.4 in all against n (1 - p) = 1.5: every trial whole, and the 1.1 left at the
+  // smallest loss (trial 0), as the summary's ES puts it: (0.2 x 0.5 + 0.1 x 0.3 + 0.1 x 0.1 + 1.1 x
+  // 0.1) / 1.5 = 1/6.
+  const std::vector<double> few = {0.1, 0.5, 0.3}, light = {0.1, 0.2, 0.1};
+  t = tail_trials(few, light, 0.5);
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 2, 0, 0});
+  REQUIRE(t.es_weight.size() == 4);
+  CHECK(t.es_weight[3] == doctest::Approx(1.1).epsilon(1e-15));
+  double es = 0.0;
+  for (std::size_t k = 0; k < t.es_trial.size(); ++k) es += t.es_weight[k] * few[t.es_trial[k]];
+  es /= t.es_denominator;
+  CHECK(es == doctest::Approx(1.0 / 6.0).epsilon(1e-15));
+  CHECK(es == doctest::Approx(weighted_expected_shortfall_sorted(std::vector<double>{0.1, 0.3, 0.5}, std::vector<double>{0.1, 0.1, 0.2}, 0.5))
+                  .epsilon(1e-15));
+}
+
 TEST_CASE("a VaR on an atom below the largest loss rests on the trials tied at it, none above, and a VaR of 0 on none") {
   // 985 trials lose nothing, 10 lose 0.172 and 5 lose 0.208: VaR 99% = x_(990) = 0.172, an atom. A
   // window around its rank would reach the 0.208s; E[part | loss = VaR] is the 0.172s' alone.

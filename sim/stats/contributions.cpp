@@ -81,6 +81,12 @@ TailTrials tail_trials(std::span<const double> loss, std::span<const double> w, 
     t.es_weight.push_back(u);
     taken += u;
   }
+  // Weights adding up to less than n (1 - p): the rest lies at the smallest loss, as
+  // weighted_expected_shortfall_sorted puts it. (Plain Monte Carlo always reaches n (1 - p).)
+  if (!w.empty() && taken < t.es_denominator) {
+    t.es_trial.push_back(order.back());
+    t.es_weight.push_back(t.es_denominator - taken);
+  }
   // The VaR's rank in the descending order: the first trial at or below the quantile.
   std::vector<double> sorted(loss.begin(), loss.end()), sorted_w;
   if (w.empty()) {
