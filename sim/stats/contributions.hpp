@@ -11,7 +11,9 @@
 // minus coverage) and by operator (the gross losses of the positions delegated to each operator,
 // or run by it when not restaked, minus coverage). Records keep the causes but not the AVSs or
 // operators of a trial, so the tail trials are re-run (a trial is a pure function of model, seed
-// and index) with every loss kept; the re-run is checked against the records bit for bit.
+// and index) with every loss kept; the re-run is checked against the records bit for bit. The
+// re-runs share the run's threads; each trial's parts are summed as it is re-run and its losses
+// dropped, in chunks of trials added in a fixed order (the same bits on any number of threads).
 #include <array>
 #include <cstdint>
 #include <functional>
