@@ -4,6 +4,7 @@
 // Stake leaving in a withdrawal earns nothing (EigenLayer pays no rewards on queued withdrawals).
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "trial/mechanisms.hpp"
 #include "trial/trial.hpp"
@@ -117,7 +118,7 @@ class Rewards final : public Mechanism {
     const Model& m = trial.model();
     const World& w = trial.world();
     // Validators offline earn nothing: their positions take the exact path too, touched or not.
-    for (const OfflineWindow& off : trial.offline())
+    for (const OfflineWindow& off : std::as_const(trial).offline())  // const: reading marks no change
       for (std::size_t i : w.positions_of_op[off.op]) touch(i);
     const double base_days = trial.draws().base_apr * m.simulation.horizon_days;
     for (std::size_t h = 0; h < m.holders.size(); ++h) {
