@@ -240,6 +240,7 @@ int cmd_run(RunArgs a) {
   const Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
   for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
   RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
+  if (!a.run.block_trials) spec.block_trials = block_trials_for(RecordShape::of(m));  // blocks of bounded bytes
   const std::optional<TailSearch> tail = tail_search(m, a);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
   check_replaceable(a.output);  // before the run, not after it
