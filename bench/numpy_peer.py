@@ -238,8 +238,9 @@ def summary(w: World, t) -> list:
 def cmd_run(args):
     world = json.loads(Path(args.world).read_text())
     w = World(world, args.variant, args.k)
+    batch_size = args.batch or max(256, min(8192, 2 ** 21 // len(w.names)))
     start = time.perf_counter()
-    tally, _, _ = simulate(w, args.trials, args.procs, args.seed, args.batch)
+    tally, _, _ = simulate(w, args.trials, args.procs, args.seed, batch_size)
     seconds = time.perf_counter() - start
     print(json.dumps({"trials": args.trials, "procs": args.procs, "k": args.k, "variant": args.variant,
                       "seconds_in_trials": seconds, "holders": summary(w, tally)}))
@@ -305,7 +306,7 @@ def exact_k1(label, w, names, e_loss, fraction, failures):
     """Fixed fraction, k = 1: each trial's loss is f G_hj / S_h for the one failing AVS j."""
     index = {name: i for i, name in enumerate(names)}
     n = len(e_loss)
-    worst_rel, worst_chi = 0.0, 0.0
+    worst_rel, worst_chi = 0.0, -math.inf
     for h, name in enumerate(w.names):
         expected = fraction * w.gn[h]                         # one value per AVS
         got = e_loss[:, index[name]]
@@ -368,7 +369,8 @@ def main():
     r.add_argument("--trials", type=int, default=100_000)
     r.add_argument("--procs", type=int, default=2)
     r.add_argument("--seed", type=int, default=1)
-    r.add_argument("--batch", type=int, default=8192, help="trials per batch (memory: a few (batch, holders) arrays)")
+    r.add_argument("--batch", type=int, help="trials per batch (default: 8192, fewer with many holders: "
+                   "the peer holds a few (batch, holders) arrays)")
     c = sub.add_parser("check", help="compare with restake-sim's per-trial records on the same world")
     c.add_argument("binary")
     c.add_argument("--scale", type=float, default=1.0)
@@ -379,7 +381,7 @@ def main():
     c.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     if args.cmd == "run":
-        if args.trials < 1 or args.procs < 1 or args.batch < 1:
+        if args.trials < 1 or args.procs < 1 or (args.batch is not None and args.batch < 1):
             raise SystemExit("--trials, --procs and --batch must be >= 1")
         cmd_run(args)
         return 0
