@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -102,11 +103,15 @@ class Runner:
         return self.cache[key]
 
 
-def generate(out: Path, scale: float, extra=()) -> dict:
+def generate(binary: str, out: Path, scale: float, extra=()) -> dict:
+    """The world at this scale in out (stale files of an earlier run removed), each file validated."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in [*out.glob("*.toml"), out / "world.json"]:
+        old.unlink(missing_ok=True)
     subprocess.run([PY, str(REPO / "scripts" / "make_large_world.py"), str(out), "--scale", str(scale), *extra],
                    check=True, stdout=subprocess.DEVNULL)
     for f in sorted(out.glob("*.toml")):
-        r = subprocess.run([ARGS.binary, "validate", str(f)], capture_output=True, text=True)
+        r = subprocess.run([binary, "validate", str(f)], capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"{f} does not validate:\n{r.stdout}{r.stderr}")
     return json.loads((out / "world.json").read_text())
@@ -126,13 +131,11 @@ def mean(xs):
 
 
 def geomean(xs):
-    import math
     xs = [x for x in xs if x == x and x > 0]
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
 def main() -> int:
-    global ARGS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("binary", help="the restake-sim to measure")
@@ -149,7 +152,6 @@ def main() -> int:
     ap.add_argument("--check-trials", type=int, default=4_000)
     ap.add_argument("--no-check", action="store_true", help="skip numpy_peer.py check")
     args = ap.parse_args()
-    ARGS = args
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary}: not an executable")
     for name in ("trials", "peer_trials", "holders_trials", "peer_holders_trials", "memory_trials", "max_trials"):
@@ -162,7 +164,7 @@ def main() -> int:
     if 1.0 not in scales:
         scales.append(1.0)   # the throughput and memory cases are on the full world
     version = subprocess.run([args.binary, "--version"], capture_output=True, text=True).stdout.strip()
-    print(f"# restake-sim vs numpy peer, EigenLayer-size world (issue 13)\n")
+    print("# restake-sim vs numpy peer, EigenLayer-size world (issue 13)\n")
     print(f"- {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; binary {args.binary} ({version}); "
           f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the start")
     print(f"- command: {' '.join(sys.argv)}", flush=True)
@@ -171,7 +173,7 @@ def main() -> int:
     worlds = {}
     for s in sorted(set(scales)):
         extra = () if s == 1.0 else ("--variants", "lrt", "--ks", "0", "--no-poisson")
-        worlds[s] = generate(out / f"scale-{s:g}", s, extra)
+        worlds[s] = generate(args.binary, out / f"scale-{s:g}", s, extra)
     full = out / "scale-1"
 
     if not args.no_check:
@@ -249,15 +251,12 @@ def main() -> int:
         if growth:
             print("- peak RSS growth over the last doubling: " + "; ".join(growth))
         if args.memory_trials >= 1_000_000:
-            print(f"- the issue's case (1M trials) is measured above; target <= ~1 GiB")
+            print("- the issue's case (1M trials) is measured above; target <= ~1 GiB")
         else:
-            print(f"- the issue's case is 1M trials (target <= ~1 GiB): --memory-trials 1000000 measures it; "
+            print("- the issue's case is 1M trials (target <= ~1 GiB): --memory-trials 1000000 measures it; "
                   "no extrapolation is made (a sketch's memory may level off)")
     print(f"- load average at the end {os.getloadavg()[0]:.2f}")
     return 0
-
-
-ARGS = None
 
 if __name__ == "__main__":
     sys.exit(main())
