@@ -95,7 +95,7 @@ def build_world(scale, seed, stress_fraction):
             "faulty_fraction_max": round(rng.uniform(0.1, 0.5), 3),
         })
 
-    # Memberships: Zipf popularity of AVSs, Pareto(1.2) count per operator (56% serve one AVS, ~1% serve
+    # Memberships: Zipf popularity of AVSs, Pareto(1.2) count per operator (P(1) = 1 - 2^-1.2 = 56%; ~1% serve
     # at least half at scale 1). Each operator allocates 20-90% of its stake, split at random.
     popularity = [1.0 / (j + 1) ** 0.7 for j in range(n_avs)]
     members = [[] for _ in range(n_ops)]
