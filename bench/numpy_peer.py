@@ -82,18 +82,12 @@ class World:
         self.floor = np.array([a["floor_apr"] for a in avs])
         self.decaying = np.array([a["initial_apr"] - a["floor_apr"] for a in avs])
         self.half_life = np.array([float(a["half_life_days"]) for a in avs])
-        # integral of APR_j over [0, horizon] in APR x days, and AVS rewards without any slash
-        self.apr_days_total = self.apr_days_after(np.zeros(1))[0]
-        self.avs_reward_full = self.gn @ self.apr_days_total / 365.0
+        # AVS rewards without any slash: each APR's integral over the horizon (APR x days) / 365
+        self.avs_reward_full = self.gn @ self.apr_days(0.0, self.floor, self.decaying, self.half_life) / 365.0
 
-    def apr_days_after(self, d):
-        """Integral of each AVS's APR from day d to the horizon: floor + (initial - floor) 2^(-t/h)."""
-        d = np.asarray(d)[..., None] if np.ndim(d) == 1 else d
-        return self._apr_days(d, self.floor, self.decaying, self.half_life)
-
-    def _apr_days(self, d, floor, decaying, half_life):
-        ln2 = math.log(2.0)
-        return floor * (self.horizon - d) + decaying * half_life / ln2 * (
+    def apr_days(self, d, floor, decaying, half_life):
+        """Integral of APR(t) = floor + decaying 2^(-t / half_life) from day d to the horizon."""
+        return floor * (self.horizon - d) + decaying * half_life / math.log(2.0) * (
             np.exp2(-d / half_life) - np.exp2(-self.horizon / half_life))
 
 
@@ -126,7 +120,7 @@ def batch(w: World, rng, n: int):
         rows = np.arange(n)[:, None]
         slashed = np.zeros((2 * n, w.n_avs))
         slashed[rows, failing] = f
-        after = w._apr_days(d[:, None], w.floor[failing], w.decaying[failing], w.half_life[failing])
+        after = w.apr_days(d[:, None], w.floor[failing], w.decaying[failing], w.half_life[failing])
         slashed[n + rows, failing] = f * after      # the AVS rewards the slashed allocation no longer earns
         both = slashed @ w.gn_t
         loss, lost_apr_days = both[:n], both[n:]
