@@ -3,6 +3,7 @@
 restake-sim and a JSON sidecar of the same world for bench/numpy_peer.py.
 
     scripts/make_large_world.py [OUT_DIR] [--scale S] [--seed N] [--stress-fraction F]
+                                [--stress-day D] [--base-apr R]
 
 At scale 1: 1,000 operators and 100 AVSs on one unique-stake protocol (ELIP-002: an operator's
 allocations sum to at most 1). Memberships are heavy-tailed: AVS popularity follows a Zipf law and the
@@ -50,6 +51,19 @@ def parse_fraction(text):
     raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1] or uniform:MIN:MAX within [0, 1], got {text!r}")
 
 
+def parse_fixed(low, high):
+    """A fixed value in [low, high], as a scenario distribution dict."""
+    def parse(text):
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"expected a number in [{low}, {high}], got {text!r}")
+        return {"dist": "fixed", "value": v}
+    return parse
+
+
 def toml_dist(d):
     if d["dist"] == "fixed":
         return repr(d["value"])
@@ -62,7 +76,7 @@ def weighted_sample(rng, weights, m):
     return [j for _, j in keys[:m]]
 
 
-def build_world(scale, seed, stress_fraction):
+def build_world(scale, seed, stress_fraction, stress_day=None, base_apr=None):
     rng = random.Random(seed)
     n_ops = max(1, round(1000 * scale))
     n_avs = max(1, round(100 * scale))
@@ -121,9 +135,10 @@ def build_world(scale, seed, stress_fraction):
     native = [{"operator": i, "stake_eth": max(1, math.floor(0.5 * o["validators"] * 32))} for i, o in enumerate(operators)]
     return {
         "generator": "scripts/make_large_world.py", "scale": scale, "seed": seed,
-        "horizon_days": HORIZON_DAYS, "total_active_stake_eth": TOTAL_STAKE_ETH, "base_apr": BASE_APR,
+        "horizon_days": HORIZON_DAYS, "total_active_stake_eth": TOTAL_STAKE_ETH, "base_apr": base_apr or BASE_APR,
         "protocol": "eigenlayer", "slashing_mode": "unique",
-        "stress_fraction": stress_fraction, "stress_day": {"dist": "uniform", "min": 0, "max": HORIZON_DAYS},
+        "stress_fraction": stress_fraction,
+        "stress_day": stress_day or {"dist": "uniform", "min": 0, "max": HORIZON_DAYS},
         "operators": operators, "avs": avs,
         "memberships": [{"operator": i, "avs": j, "allocation": a} for i, j, a in memberships],
         "holders": {
@@ -192,6 +207,10 @@ def main():
     ap.add_argument("--stress-fraction", type=parse_fraction, default=parse_fraction("uniform:0.05:0.5"),
                     help="what a failing AVS slashes: a number, or uniform:MIN:MAX drawn per failing AVS "
                          "(default uniform:0.05:0.5, the modelling guide's faulty slashings)")
+    # Fixed day and base APR make a k = 1 trial a function of the failing AVS alone: the peer's check
+    # compares restake-sim's every loss and net return with that function's values.
+    ap.add_argument("--stress-day", type=parse_fixed(0, HORIZON_DAYS), help="a fixed stress day (default uniform)")
+    ap.add_argument("--base-apr", type=parse_fixed(-1, 1), help="a fixed base APR (default normal, mean 3.1%%)")
     ap.add_argument("--variants", default="lrt,native", help="comma-separated subset of lrt,native")
     ap.add_argument("--ks", default=",".join(map(str, KS)), help="comma-separated k values (default 0,1,5,20)")
     ap.add_argument("--no-poisson", action="store_true", help="skip the random-events files")
@@ -206,7 +225,7 @@ def main():
     except ValueError:
         sys.exit(f"--ks: expected comma-separated integers, got {args.ks!r}")
 
-    world = build_world(args.scale, args.seed, args.stress_fraction)
+    world = build_world(args.scale, args.seed, args.stress_fraction, args.stress_day, args.base_apr)
     out_dir = pathlib.Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
