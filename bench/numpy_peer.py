@@ -3,7 +3,7 @@
 would write it in numpy in an afternoon, vectorised over trials in batches.
 
     bench/numpy_peer.py run WORLD_JSON --variant lrt|native --k K [--trials N] [--procs 2] [--seed S]
-    bench/numpy_peer.py check RESTAKE_SIM [--scale 1] [--trials 4000] [--variant lrt] [--ks 1,5,20]
+    bench/numpy_peer.py check RESTAKE_SIM [--scale 1] [--trials 4000] [--variant lrt] [--ks 0,1,5,20]
 
 `run` prints one JSON object: the trials, the seconds spent in trials (after imports and world
 loading) and each holder's loss and net-return statistics. `check` generates worlds, runs
@@ -18,8 +18,8 @@ stake x maxMagnitude. In the stress world each AVS fails at most once and nothin
 holder's loss is linear in the failures: loss_h = sum_j f_j [j fails] G_hj / S_h, with
 G_hj = sum_i stake_hi a_ij and S_h the holder's stake. Rewards (simple interest, as the engine):
 base APR on the value (which drops at the stress day d) and, per AVS, its decaying APR on the
-allocated stake stake x a_ij, which drops to a_ij (1 - f_j) at d. Per batch that is two dense matrix
-products with G; 2 processes run half the trials each (one BLAS thread apiece), so the timing is
+allocated stake stake x a_ij, which drops to a_ij (1 - f_j) at d. Per batch that is one dense matrix
+product with G (the failures' fractions and their lost AVS rewards stacked); 2 processes run half the trials each (one BLAS thread apiece), so the timing is
 2 cores against restake-sim's --threads 2.
 Statistics per holder: mean, sd, P(loss > 0), VaR and ES at 95% and 99% of the loss (from a
 log-spaced histogram: 200 bins per decade from 1e-8, about 1.2% relative resolution), mean, sd and
