@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -28,9 +30,9 @@ namespace restake {
 
 namespace {
 
-// Rank r -> rank 0: kChunk (a chunk's ordered sums, the rank's chunks in trial order), then kFinal
-// once (its order-free sums and worst trials); kBlock (a block of records, the rank's in trial
-// order). Rank 0 -> all: kDone, rank 0 has finished.
+// Rank r -> rank 0: kChunk (a chunk's ordered sums, the rank's chunks in trial order) or kBlock (a
+// block of records, the rank's in trial order). Rank r -> r - step at the end of a streamed run:
+// kFinal (the order-free sums and worst trials of r and the ranks it took them from).
 enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13 };
 
 // OpenMPI's blocking waits busy-poll a core the computing threads need: poll and sleep instead,
@@ -110,6 +112,7 @@ struct ShareThread {
   std::condition_variable& wake;
   bool finished = false;       // under `lock`
   std::exception_ptr error;    // under `lock`: why it ended early
+  std::atomic<bool> abandoned{false};  // the calling thread failed: stop at the next trial
   std::thread thread;
 
   ShareThread(std::mutex& lock, std::condition_variable& wake, const Model& m, const RunSpec& spec, ShareSink& sink,
@@ -118,7 +121,8 @@ struct ShareThread {
     thread = std::thread([this, &m, spec, &sink, stop, share] {
       std::exception_ptr failed;
       try {
-        stream_trials(m, spec, kTallyChunk, sink, stop, share);
+        stream_trials(m, spec, kTallyChunk, sink, [this, &stop] { return abandoned.load(std::memory_order_relaxed) || (stop && stop()); },
+                      share);
       } catch (...) {
         failed = std::current_exception();
       }
@@ -128,7 +132,12 @@ struct ShareThread {
       this->wake.notify_all();
     });
   }
-  ~ShareThread() { thread.join(); }  // never leave it running on what the caller frees
+  // Never leaves it running on what the caller frees; a caller that failed does not wait for the
+  // rest of its trials.
+  ~ShareThread() {
+    abandoned = true;
+    thread.join();
+  }
   // Call with `lock` held: rethrows the thread's exception, if it ended with one.
   void rethrow() const {
     if (error) std::rethrow_exception(error);
