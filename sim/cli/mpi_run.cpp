@@ -7,7 +7,6 @@
 #include <chrono>
 #include <climits>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <map>
 #include <memory>
@@ -30,7 +29,7 @@ namespace restake {
 
 namespace {
 
-// Rank r -> rank 0: kChunk (a chunk's ordered sums, the rank's chunks in trial order) or kBlock (a
+// Rank r -> rank 0: kChunk (chunks' ordered sums, the rank's chunks in trial order) or kBlock (a
 // block of records, the rank's in trial order). Rank r -> r - step at the end of a streamed run:
 // kFinal (the order-free sums and worst trials of r and the ranks it took them from).
 enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13 };
@@ -188,26 +187,30 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
   std::condition_variable wake;
 
   if (rank != 0) {
-    std::deque<std::vector<char>> outbox;  // chunks' sums, in trial order
+    // The chunks closed since the last message, in trial order: while a message is on its way the
+    // next ones gather, so a rank 0 slow to receive gets fewer, longer messages.
+    std::uint64_t pending = 0;
+    ByteWriter batch;
     ShareSink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
-      ByteWriter out;
-      save(out, *c);
       const std::lock_guard g(lock);
-      outbox.push_back(std::move(out.bytes));
+      save(batch, *c);
+      ++pending;
       wake.notify_all();
     });
     ShareThread thread(lock, wake, m, run, sink, stop, {ranks, rank});
     for (;;) {
-      std::vector<char> bytes;
+      ByteWriter message;
       {
         std::unique_lock g(lock);
-        wake.wait(g, [&] { return thread.finished || !outbox.empty(); });
+        wake.wait(g, [&] { return thread.finished || pending > 0; });
         thread.rethrow();
-        if (outbox.empty()) break;  // and finished
-        bytes = std::move(outbox.front());
-        outbox.pop_front();
+        if (pending == 0) break;  // and finished
+        message.put<std::uint64_t>(pending);
+        message.bytes.insert(message.bytes.end(), batch.bytes.begin(), batch.bytes.end());
+        batch.bytes.clear();
+        pending = 0;
       }
-      send(bytes, 0, kChunk, "a chunk's sums");
+      send(message.bytes, 0, kChunk, "chunks' sums");
     }
     reduce_exact(tally, worst, shape, sketch_accuracy, mpi);
     return;
@@ -223,7 +226,7 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
   });
   ShareThread thread(lock, wake, m, run, sink, stop, {ranks, 0});
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> arrived;  // other ranks', ahead of their turn
-  std::uint64_t received = 0, received_bytes = 0, most_waiting = 0;  // for the log
+  std::uint64_t messages = 0, received = 0, received_bytes = 0, most_waiting = 0;  // for the log
   const auto start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::duration merging{};
   for (std::uint64_t k = 0; k < chunks; ++k) {
@@ -241,18 +244,21 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
         }
         if (own && thread.finished) throw std::logic_error(fmt::format("MPI run: rank 0 finished without chunk {}", k));
       }
-      // Another rank's chunk (this one's or a later one's): kept for its turn.
+      // Another rank's chunks (this one or later ones): kept for their turn.
       if (auto got = try_receive(MPI_ANY_SOURCE, kChunk)) {
-        auto c = std::make_unique<TallyChunk>(shape, options.thresholds.size(), 0, 0);
-        ByteReader in{got->second.data(), got->second.data() + got->second.size(), "MPI run: a chunk's sums"};
-        load(in, *c);
-        if (!in.done()) throw std::runtime_error("MPI run: a chunk's sums: bytes left over");
-        const std::uint64_t at = c->first / kTallyChunk - first_chunk;
-        if (at >= chunks || at % ranks != static_cast<std::uint64_t>(got->first) || at < k)
-          throw std::runtime_error(fmt::format("MPI run: rank {} sent the sums of chunk {}", got->first, at));
-        const std::lock_guard g(lock);
-        arrived.emplace(at, std::move(c));
-        ++received;
+        ByteReader in{got->second.data(), got->second.data() + got->second.size(), "MPI run: chunks' sums"};
+        const auto count = in.get<std::uint64_t>();
+        for (std::uint64_t i = 0; i < count; ++i) {
+          auto c = std::make_unique<TallyChunk>(shape, options.thresholds.size(), 0, 0);
+          load(in, *c);
+          const std::uint64_t at = c->first / kTallyChunk - first_chunk;
+          if (at >= chunks || at % ranks != static_cast<std::uint64_t>(got->first) || at < k || arrived.contains(at))
+            throw std::runtime_error(fmt::format("MPI run: rank {} sent the sums of chunk {}", got->first, at));
+          arrived.emplace(at, std::move(c));
+        }
+        if (!in.done()) throw std::runtime_error("MPI run: chunks' sums: bytes left over");
+        ++messages;
+        received += count;
         received_bytes += got->second.size();
         most_waiting = std::max<std::uint64_t>(most_waiting, arrived.size());
         continue;
@@ -272,9 +278,10 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
     thread.rethrow();
   }
   const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
-  spdlog::debug("MPI run: {} chunks' sums from the other ranks, {} bytes each ({} in all), at most {} waiting; {} chunks "
-                "closed in {:.3f} s of the trials' {:.3f} s", received, received ? received_bytes / received : 0, received_bytes,
-                most_waiting, chunks, seconds(merging), seconds(std::chrono::steady_clock::now() - start));
+  spdlog::debug("MPI run: {} chunks' sums from the other ranks in {} messages, {} bytes a chunk ({} in all), at most {} "
+                "waiting; {} chunks closed in {:.3f} s of the trials' {:.3f} s", received, messages,
+                received ? (received_bytes - 8 * messages) / received : 0, received_bytes, most_waiting, chunks, seconds(merging),
+                seconds(std::chrono::steady_clock::now() - start));
   const auto reduce_start = std::chrono::steady_clock::now();
   reduce_exact(tally, worst, shape, sketch_accuracy, mpi);
   spdlog::debug("MPI run: the other ranks' sketches and exact sums merged in {:.3f} s", seconds(std::chrono::steady_clock::now() - reduce_start));
