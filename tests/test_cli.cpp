@@ -741,16 +741,34 @@ TEST_CASE("summary and compare refuse a results file whose datasets disagree in 
   CHECK(cli("summary " + good, dir) == 0);
 }
 
+// The default world with one operator faulting 99,000 times a year: trials of ~0.05 s each.
+std::string busy_scenario() {
+  std::string text = slurp(kDefault);
+  const std::string rate = "annual_fault_probability = 0.02";
+  REQUIRE(text.find(rate) != std::string::npos);
+  return text.replace(text.find(rate), rate.size(), "fault_rate_per_year = 99000");
+}
+
 TEST_CASE("SIGTERM and SIGINT stop a run within its block in about a second, exit 143 and 130, and leave no file") {
   TempDir dir;
-  const std::string scenario = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";  // slow trials, for slow blocks
+  const std::string ecosystem = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";  // slow trials, for slow blocks
+  const std::string busy = dir / "busy.toml";
+  std::ofstream(busy) << busy_scenario();
+  struct Case {
+    std::string scenario;
+    bool records;
+  };
+  // Streamed (no records) and in blocks (records); ordinary trials and trials of 99,000 events.
+  for (const Case& c : {Case{ecosystem, false}, Case{ecosystem, true}, Case{busy, false}, Case{busy, true}})
   for (const auto& [signal, code] : {std::pair{SIGTERM, 143}, std::pair{SIGINT, 130}}) {
     const std::string out = dir / "out.h5";
+    CAPTURE(c.scenario);
+    CAPTURE(c.records);
     // A block of 600,000 trials on one thread takes seconds; checked only between blocks, the run
     // went on to the end of the block after (the next is computed ahead): 3 s or more here.
-    const auto [exit_code, seconds] = signalled_run({"run", scenario, "-o", out, "--trials", "1000000000", "--block",
-                                                     "600000", "--threads", "1", "--no-records", "--no-progress"},
-                                                    dir / "err.txt", signal, std::chrono::milliseconds(1000));
+    std::vector<std::string> args{"run", c.scenario, "-o", out, "--trials", "1000000000", "--block", "600000", "--threads", "1", "--no-progress"};
+    if (!c.records) args.push_back("--no-records");
+    const auto [exit_code, seconds] = signalled_run(args, dir / "err.txt", signal, std::chrono::milliseconds(1000));
     INFO("stderr: " << slurp(dir / "err.txt"));
     CHECK(exit_code == code);
     CHECK(seconds < 1.5);
@@ -758,8 +776,23 @@ TEST_CASE("SIGTERM and SIGINT stop a run within its block in about a second, exi
                                                         : "interrupted by SIGINT: no output file written") !=
           std::string::npos);
     CHECK(!std::filesystem::exists(out));
-    CHECK(std::distance(std::filesystem::directory_iterator(dir.path), std::filesystem::directory_iterator{}) == 1);
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path), std::filesystem::directory_iterator{}) == 2);  // err.txt, busy.toml
   }
+}
+
+TEST_CASE("a run expecting many events per trial says so, with its time from a pilot, before it starts") {
+  TempDir dir;
+  std::ofstream(dir / "busy.toml") << busy_scenario();
+  std::string err;
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3 --threads 1 --no-progress", dir / "busy.toml", dir / "b.h5"), dir, nullptr, &err) == 0);
+  CHECK(err.find("about 99000 random events per trial expected") != std::string::npos);
+  CHECK(err.find("99000 events per trial expected (more than 1000): about ") != std::string::npos);
+  CHECK(err.find("s per trial") != std::string::npos);
+  CHECK(err.find("for 3 trials on 1 threads, from a pilot of 3 trials") != std::string::npos);
+  // An ordinary world: the count alone, no warning.
+  REQUIRE(cli(fmt::format("run {} -o {} --trials 3 --threads 1 --no-progress", kDefault, dir / "d.h5"), dir, nullptr, &err) == 0);
+  CHECK(err.find("random events per trial expected") != std::string::npos);
+  CHECK(err.find("events per trial expected (more than") == std::string::npos);
 }
 
 TEST_CASE("a one-trial run prints its standard error as n/a and sd and stderr as null in JSON, not 0") {

@@ -3,8 +3,10 @@
 // the file and the command line end to end.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "io/h5.hpp"
@@ -15,6 +17,7 @@
 #include "trial/engine.hpp"
 #include "cli_support.hpp"
 #include "support.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -35,7 +38,34 @@ std::vector<std::vector<double>> loss_columns(const Model& m, const RunSpec& run
   return cols;
 }
 
+// The trials' weights of a tilted run, in trial order (empty for plain Monte Carlo).
+std::vector<double> run_weights(const Model& m, const RunSpec& run) {
+  std::vector<double> w;
+  run_trials(m, run, [&](const TrialBlock& b) { w.insert(w.end(), b.weight.begin(), b.weight.end()); });
+  return w;
+}
+
+// Losses ascending, each with its weight: the summary's sorted sample.
+std::pair<std::vector<double>, std::vector<double>> sorted_with_weights(const std::vector<double>& loss, const std::vector<double>& w) {
+  std::vector<std::size_t> up(loss.size());
+  std::iota(up.begin(), up.end(), std::size_t{0});
+  std::stable_sort(up.begin(), up.end(), [&](std::size_t a, std::size_t b) { return loss[a] < loss[b]; });
+  std::pair<std::vector<double>, std::vector<double>> out;
+  for (const std::size_t i : up) {
+    out.first.push_back(loss[i]);
+    out.second.push_back(w[i]);
+  }
+  return out;
+}
+
 double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+// Every view of `x` adds up to its total.
+void check_views_add_up(const Contributions& x) {
+  CHECK(std::accumulate(x.cause.begin(), x.cause.end(), 0.0) + x.coverage == doctest::Approx(x.total).epsilon(1e-9));
+  CHECK(sum(x.avs) + x.other + x.coverage == doctest::Approx(x.total).epsilon(1e-9));
+  CHECK(sum(x.op) + x.coverage == doctest::Approx(x.total).epsilon(1e-9));
+}
 
 }  // namespace
 
@@ -60,6 +90,36 @@ TEST_CASE("tail trials: the largest losses first, ties by trial index, the bound
   t = tail_trials(loss, w, 0.6);
   CHECK(t.es_trial == std::vector<std::uint64_t>{1, 2});
   CHECK(t.es_weight == std::vector<double>{1.5, 0.5});
+}
+
+TEST_CASE("tail trials with weights: the VaR window by hand, and weights short of n (1 - p) leave the rest at the smallest loss") {
+  const std::vector<double> loss = {0.1, 0.5, 0.3, 0.4, 0.2}, w = {1.0, 0.5, 1.5, 0.5, 2.0};
+  // n (1 - p) = 2 at p = 0.6. From the top, 0.5 and 0.4 weigh 1 and 0.3 brings it to 2.5 > 2: the
+  // VaR is 0.3, and the ES takes 0.5, 0.4 and 1 of 0.3's 1.5.
+  TailTrials t = tail_trials(loss, w, 0.6);
+  CHECK(t.var == 0.3);
+  CHECK(t.var == weighted_quantile_sorted(std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5}, std::vector<double>{1.0, 2.0, 1.5, 0.5, 0.5}, 0.6));
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 3, 2});
+  CHECK(t.es_weight == std::vector<double>{0.5, 0.5, 1.0});
+  // 0.3 is no atom: h = max(1, round(sqrt(2) / 2)) = 1 rank either side of its own (0.4, 0.3, 0.2),
+  // each trial with its own weight.
+  CHECK(t.var_trial == std::vector<std::uint64_t>{3, 2, 4});
+  CHECK(t.var_weight == std::vector<double>{0.5, 1.5, 2.0});
+
+  // Weights of 0.4 in all against n (1 - p) = 1.5: every trial whole, and the 1.1 left at the
+  // smallest loss (trial 0), as the summary's ES puts it: (0.2 x 0.5 + 0.1 x 0.3 + 0.1 x 0.1 + 1.1 x
+  // 0.1) / 1.5 = 1/6.
+  const std::vector<double> few = {0.1, 0.5, 0.3}, light = {0.1, 0.2, 0.1};
+  t = tail_trials(few, light, 0.5);
+  CHECK(t.es_trial == std::vector<std::uint64_t>{1, 2, 0, 0});
+  REQUIRE(t.es_weight.size() == 4);
+  CHECK(t.es_weight[3] == doctest::Approx(1.1).epsilon(1e-15));
+  double es = 0.0;
+  for (std::size_t k = 0; k < t.es_trial.size(); ++k) es += t.es_weight[k] * few[t.es_trial[k]];
+  es /= t.es_denominator;
+  CHECK(es == doctest::Approx(1.0 / 6.0).epsilon(1e-15));
+  CHECK(es == doctest::Approx(weighted_expected_shortfall_sorted(std::vector<double>{0.1, 0.3, 0.5}, std::vector<double>{0.1, 0.1, 0.2}, 0.5))
+                  .epsilon(1e-15));
 }
 
 TEST_CASE("a VaR on an atom below the largest loss rests on the trials tied at it, none above, and a VaR of 0 on none") {
@@ -126,14 +186,49 @@ TEST_CASE("every view of the contributions adds up to the summary's ES 99% and V
     CHECK(c[h].es99.total == doctest::Approx(expected_shortfall_sorted(sorted, 0.99)).epsilon(1e-12));
     CHECK(c[h].var99.total == quantile_sorted(sorted, 0.99));
     for (const Contributions* x : {&c[h].es99, &c[h].var99}) {
-      const double causes = std::accumulate(x->cause.begin(), x->cause.end(), 0.0) + x->coverage;
-      CHECK(causes == doctest::Approx(x->total).epsilon(1e-9));
-      CHECK(sum(x->avs) + x->other + x->coverage == doctest::Approx(x->total).epsilon(1e-9));
-      CHECK(sum(x->op) + x->coverage == doctest::Approx(x->total).epsilon(1e-9));
+      check_views_add_up(*x);
       some_coverage = some_coverage || x->coverage < 0.0;
     }
   }
   CHECK(some_coverage);
+}
+
+TEST_CASE("with weights (a tilted run) the contributions add up to the summary's weighted ES 99% and VaR 99%, the same bits on 1 thread and 2") {
+  const char* path = RESTAKE_SOURCE_DIR "/scenarios/ecosystem.toml";
+  const Model m = parse_scenario(slurp(path), path);
+  RunSpec run = tilted_run(m, 20000, 4, 3.0, 0.1);
+  const auto cols = loss_columns(m, run);
+  const std::vector<double> w = run_weights(m, run);
+  REQUIRE(w.size() == run.trials);
+  const std::vector<HolderContributions> c = risk_contributions(m, run, [&](std::size_t h) { return cols[h]; }, w);
+  bool light_tail = false;  // tail trials weighing well below 1: the weights matter
+  for (std::size_t h = 0; h < m.holders.size(); ++h) {
+    CAPTURE(m.holders[h].name);
+    const auto up = sorted_with_weights(cols[h], w);  // no structured binding: doctest's checks are lambdas to clang 14
+    const std::vector<double>& sorted = up.first;
+    const std::vector<double>& sorted_w = up.second;
+    CHECK(c[h].es99.total == doctest::Approx(weighted_expected_shortfall_sorted(sorted, sorted_w, 0.99)).epsilon(1e-12));
+    CHECK(c[h].var99.total == weighted_quantile_sorted(sorted, sorted_w, 0.99));
+    CHECK(c[h].es99.total > 0.0);
+    check_views_add_up(c[h].es99);
+    check_views_add_up(c[h].var99);
+    const TailTrials t = tail_trials(cols[h], w, kContributionLevel);
+    light_tail = light_tail || *std::min_element(t.es_weight.begin(), t.es_weight.end()) < 0.5;
+  }
+  CHECK(light_tail);
+  // The re-runs' sums are chunked and added in chunk order: a thread count changes no bit.
+  run.threads = 1;
+  const std::vector<HolderContributions> one = risk_contributions(m, run, [&](std::size_t h) { return cols[h]; }, w);
+  for (std::size_t h = 0; h < m.holders.size(); ++h)
+    for (const auto stat : {&HolderContributions::es99, &HolderContributions::var99}) {
+      const Contributions &a = c[h].*stat, &b = one[h].*stat;
+      CHECK(a.total == b.total);
+      CHECK(a.cause == b.cause);
+      CHECK(a.avs == b.avs);
+      CHECK(a.op == b.op);
+      CHECK(a.other == b.other);
+      CHECK(a.coverage == b.coverage);
+    }
 }
 
 TEST_CASE("run --contributions stores them on the operator axis, summary --contributions prints them, and refuses a file without") {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <thread>
+#include <chrono>
 
 #include <tbb/global_control.h>
 
@@ -430,4 +432,39 @@ TEST_CASE("a streamed tally takes its chunks whole and in trial order") {
     t.add(*skipped, rows);
   }
   CHECK_THROWS_AS(t.close(std::move(skipped)), std::logic_error);
+}
+
+TEST_CASE("a streamed run's slow chunk holds the others back: few finished chunks wait to be closed") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o;
+  o.trials = 200 * 16;
+  o.seed = 3;
+  o.threads = 2;
+  // Chunk 0 is slow; without a window the other lane would run all 199 others meanwhile.
+  struct Watching final : ChunkSink {
+    struct C final : Chunk {
+      std::uint64_t first = 0;
+    };
+    std::atomic<int> open_now{0}, most_open{0};
+    std::uint64_t closed = 0;
+    std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t) override {
+      const int n = ++open_now;
+      for (int seen = most_open; n > seen && !most_open.compare_exchange_weak(seen, n);) {
+      }
+      auto c = std::make_unique<C>();
+      c->first = first;
+      return c;
+    }
+    void add(Chunk& c, const TrialBlock&) override {
+      if (static_cast<C&>(c).first == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    void close(std::unique_ptr<Chunk> c) override {
+      CHECK(static_cast<C&>(*c).first == closed * 16);  // in trial order
+      ++closed;
+      --open_now;
+    }
+  } sink;
+  stream_trials(m, o, 16, sink);
+  CHECK(sink.closed == 200);
+  CHECK(sink.most_open <= 4 * 2 + 1);  // the window of 4 chunks per lane, and the one being opened
 }

@@ -14,6 +14,7 @@
 #include "trial/engine.hpp"
 #include "cli_support.hpp"
 #include "support.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -81,6 +82,90 @@ TEST_CASE("the tally's P(loss >= x) is the records' count, for any threads and b
     CHECK(a.threshold_w[k] > 0.0);  // the scenario crosses every level: the check can fail
   }
   CHECK(a.threshold_w[0] > a.threshold_w[1]);
+}
+
+TEST_CASE("a weighted tally's P(loss >= x) sums w and w^2 over the trials at or above x, by hand") {
+  Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/default.toml"));
+  m.tokens.clear();  // the holders' tally alone (test_market_outputs has the markets')
+  m.lending_markets.clear();
+  const std::size_t H = m.holders.size();
+  REQUIRE(H >= 2);
+  // Holder 0 loses 0, 0.2 and 0.5 in trials of weight 2, 0.5 and 1.5.
+  TrialBlock b;
+  b.reset(RecordShape::of(m), 0, 3);
+  b.loss_fraction[1 * H] = 0.2;
+  b.loss_fraction[2 * H] = 0.5;
+  b.weight = {2.0, 0.5, 1.5};
+  const std::vector<double> levels = {0.1, 0.2, 0.3};
+  Tally t(m, 0.0, {}, levels);
+  t.add(b);
+  const TallyTotals s = t.totals();
+  REQUIRE(s.weighted);
+  // x = 0.1 and 0.2 (a loss at x counts): 0.5 + 1.5 and 0.25 + 2.25; x = 0.3: 1.5 and 2.25.
+  CHECK(s.threshold_w[0] == 2.0);
+  CHECK(s.threshold_w2[0] == 2.5);
+  CHECK(s.threshold_w[1] == 2.0);
+  CHECK(s.threshold_w2[1] == 2.5);
+  CHECK(s.threshold_w[2] == 1.5);
+  CHECK(s.threshold_w2[2] == 2.25);
+  CHECK(s.threshold_w[3] == 0.0);  // holder 1 lost nothing
+  // The summary's estimate: p = 2 / 3, se = sqrt((2.5 - 3 (2/3)^2) / 2 / 3) = sqrt(7 / 36), and the
+  // normal interval; the same as from the records (at x = 0.3: p = 0.5 and se = sqrt((2.25 - 3 x
+  // 0.25) / 2 / 3) = 0.5).
+  QuantileSource cols;
+  cols.loss_fraction = [&](std::size_t h) { return std::vector<double>{b.loss_fraction[h], b.loss_fraction[H + h], b.loss_fraction[2 * H + h]}; };
+  cols.net_return = [](std::size_t) { return std::vector<double>(3, 0.0); };
+  cols.weight = [&] { return b.weight; };
+  cols.market = [](std::vector<double> TrialBlock::*, std::size_t) { return std::vector<double>(3, 0.0); };
+  RunInfo info;
+  info.thresholds = levels;
+  const RunSummary r = summarize_run(m, info, t, cols);
+  const Exceedance& e = r.holders[0].loss.exceedance.at(0);
+  CHECK(e.p == doctest::Approx(2.0 / 3.0).epsilon(1e-15));
+  CHECK(e.stderr_p == doctest::Approx(std::sqrt(7.0 / 36.0)).epsilon(1e-14));
+  CHECK(e.ci_low == 0.0);  // 2/3 - 1.96 x 0.441 < 0: cut at 0
+  CHECK(e.ci_high == doctest::Approx(2.0 / 3.0 + 1.959964 * std::sqrt(7.0 / 36.0)).epsilon(1e-6));
+  const std::vector<double> loss0 = {0.0, 0.2, 0.5};
+  const Exceedance from_records = exceedances(loss0, b.weight, levels).at(2);
+  CHECK(from_records.p == 0.5);
+  CHECK(from_records.stderr_p == doctest::Approx(0.5).epsilon(1e-14));
+  CHECK(r.holders[0].loss.exceedance.at(2).p == from_records.p);
+  CHECK(r.holders[0].loss.exceedance.at(2).stderr_p == from_records.stderr_p);
+}
+
+TEST_CASE("a weighted run's P(loss >= x) sums are the same bits for any threads and blocks, and the records' sums") {
+  const Model m = parse_scenario(slurp(kEtherfi), kEtherfi);
+  const std::vector<double> levels = {0.01, 0.05, 0.1};
+  std::vector<double> loss, weight;  // holder 0's column, and the trials' weights
+  RunSpec o = tilted_run(m, 20000, 11, 3.0, 0.1);
+  const auto run = [&](int threads, std::size_t block, bool keep) {
+    o.threads = threads;
+    o.block_trials = block;
+    Tally t(m, 0.0, {}, levels);
+    run_trials(m, o, [&](const TrialBlock& b) {
+      t.add(b);
+      if (!keep) return;
+      for (std::size_t i = 0; i < b.count; ++i) loss.push_back(b.loss_fraction[i * b.shape.holders]);
+      weight.insert(weight.end(), b.weight.begin(), b.weight.end());
+    });
+    return t.totals();
+  };
+  const TallyTotals a = run(1, 20000, true), b = run(2, 777, false);
+  REQUIRE(a.weighted);
+  CHECK(a.threshold_w == b.threshold_w);  // sums of unequal weights: their order shows in the last bits
+  CHECK(a.threshold_w2 == b.threshold_w2);
+  for (std::size_t k = 0; k < levels.size(); ++k) {
+    double w = 0.0, w2 = 0.0;
+    for (std::size_t i = 0; i < loss.size(); ++i)
+      if (loss[i] >= levels[k]) {
+        w += weight[i];
+        w2 += weight[i] * weight[i];
+      }
+    CHECK(w > 0.0);
+    CHECK(w != std::round(w));  // weights, not counts
+    CHECK(a.threshold_w[k] == doctest::Approx(w).epsilon(1e-12));
+    CHECK(a.threshold_w2[k] == doctest::Approx(w2).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("run --threshold stores P(loss >= x) with its axis, and summary --threshold recomputes it from the records") {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -172,6 +174,37 @@ CrossEntropyResult find_run_tilt(const Model& m, const TailSearch& s, const RunS
   return r;
 }
 
+// "12 s", "45 min", "3.2 h", "4.1 days": a run's time as a reader takes it in.
+std::string human_duration(double seconds) {
+  if (seconds < 120) return fmt::format("{:.2g} s", seconds);
+  if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
+  if (seconds < 3 * 86400) return fmt::format("{:.2g} h", seconds / 3600);
+  return fmt::format("{:.3g} days", seconds / 86400);
+}
+
+// Events per trial above which a run is announced as costly, with an estimate of its time.
+inline constexpr double kCostlyEventsPerTrial = 1000;
+
+// The run's expected events per trial (its sources' rates, tilted if importance-sampled; forced
+// [stress] events are counted as they come), logged; above kCostlyEventsPerTrial, a warning with
+// the run's time from a pilot of a few trials, before any output exists.
+void announce_cost(const Model& m, const RunSpec& spec) {
+  const double events = m.stress.random_events ? expected_events(m, make_sampler_plan(m, spec.tilt)) : 0.0;
+  const std::string count = events >= 100 ? fmt::format("{:.0f}", events) : fmt::format("{:.3g}", events);
+  spdlog::info("about {} random events per trial expected", count);
+  if (!(events > kCostlyEventsPerTrial) || spec.trials == 0) return;
+  TrialRerun pilot(m, spec);
+  const std::uint64_t n = std::min<std::uint64_t>(spec.trials, 8);
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t t = 0; t < n; ++t) pilot.run(spec.first_trial + t);
+  const double per_trial = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(n);
+  const double threads = spec.threads > 0 ? spec.threads : std::thread::hardware_concurrency();
+  const double seconds = per_trial * static_cast<double>(spec.trials) / std::max(1.0, threads);
+  spdlog::warn("{} events per trial expected (more than {:.0f}): about {:.3g} s per trial, {} for {} trials on {} threads, "
+               "from a pilot of {} trials; SIGINT or SIGTERM stops it, leaving no file",
+               count, kCostlyEventsPerTrial, per_trial, human_duration(seconds), spec.trials, threads, n);
+}
+
 // A run without per-trial records, streamed: its tallies (the sums, the worst trials) chunk by
 // chunk, and `closed` told of each chunk's trials in trial order.
 class UnrecordedRun final : public ChunkSink {
@@ -235,6 +268,7 @@ int run_scenario(RunArgs a, RunRank at) {
     spec.tilt = r.tilt;
     target = TailInfo{tail->target.holder, r.target_loss, tail->target.quantile};
   }
+  if (at.rank == 0) announce_cost(m, spec);  // once, not per rank
 
   const double sketch_accuracy = a.sketch_accuracy.value_or(default_sketch_accuracy(m.holders.size()));
   const std::size_t paths_asked = m.tokens.empty() ? 0 : a.price_paths;

@@ -11,7 +11,9 @@
 // minus coverage) and by operator (the gross losses of the positions delegated to each operator,
 // or run by it when not restaked, minus coverage). Records keep the causes but not the AVSs or
 // operators of a trial, so the tail trials are re-run (a trial is a pure function of model, seed
-// and index) with every loss kept; the re-run is checked against the records bit for bit.
+// and index) with every loss kept; the re-run is checked against the records bit for bit. The
+// re-runs share the run's threads; each trial's parts are summed as it is re-run and its losses
+// dropped, in chunks of trials added in a fixed order (the same bits on any number of threads).
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -42,9 +44,11 @@ struct HolderContributions {
 
 // The trials a holder's ES_p and VaR_p rest on, and what each weighs in them. Trials in order of
 // loss, largest first, ties by trial index. ES: the upper tail's first n (1 - p) of weight, the
-// last trial in part (expected_shortfall_sorted's Acerbi-Tasche estimator). VaR: when several trials
-// tie at the VaR (an atom), up to 2 h + 1 of them; else the trials within h ranks of the VaR's, h =
-// round(sqrt(n (1 - p)) / 2) at least 1; each with its own weight. None when the VaR is 0.
+// last trial in part (expected_shortfall_sorted's Acerbi-Tasche estimator); with weights adding up
+// to less than that, the rest on the trial of the smallest loss, as weighted_expected_shortfall_sorted
+// puts it (so that trial may be listed twice). VaR: when several trials tie at the VaR (an atom), up
+// to 2 h + 1 of them; else the trials within h ranks of the VaR's, h = round(sqrt(n (1 - p)) / 2) at
+// least 1; each with its own weight. None when the VaR is 0.
 struct TailTrials {
   std::vector<std::uint64_t> es_trial, var_trial;
   std::vector<double> es_weight, var_weight;

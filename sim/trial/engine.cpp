@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
@@ -164,10 +165,19 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
     if (!stopped.load(std::memory_order_relaxed) && stop()) stopped = true;
     return stopped.load(std::memory_order_relaxed);
   };
-  // Chunks run, waiting for the ones before them to be closed (at most one per lane).
+  // Chunks run, waiting for the ones before them to be closed. A lane does not start a chunk more
+  // than `window` past the oldest one still open, so a slow chunk (a trial of many events) holds
+  // back the others rather than letting finished chunks pile up behind it.
   std::mutex closing;
+  std::condition_variable closed;
   std::map<std::uint64_t, std::unique_ptr<ChunkSink::Chunk>> waiting;
   std::uint64_t next_to_close = 0;
+  const std::uint64_t window = 4 * static_cast<std::uint64_t>(lanes);
+  // Under the lock, so that a lane about to wait sees the flags or gets the notification.
+  const auto wake_all = [&] {
+    { const std::lock_guard lock(closing); }
+    closed.notify_all();
+  };
 
   // A lane takes the next chunk until there is none: chunks go out in trial order.
   const auto lane = [&] {
@@ -175,6 +185,10 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
     Trial runner(m, plans.world, plans.mechanisms);
     TrialBlock piece;
     for (std::uint64_t j; (j = next.fetch_add(1)) < (chunks + share.of - 1 - share.index) / share.of;) {
+      {
+        std::unique_lock lock(closing);
+        closed.wait(lock, [&] { return j < next_to_close + window || failed || stopped; });
+      }
       const std::uint64_t k = share.index + j * share.of;  // the chunk of the run
       const std::uint64_t from = std::max(first, (first_chunk + k) * chunk_trials);
       const std::uint64_t to = std::min(end, (first_chunk + k + 1) * chunk_trials);
@@ -194,6 +208,7 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
       waiting.emplace(j, std::move(chunk));
       for (auto it = waiting.begin(); it != waiting.end() && it->first == next_to_close; it = waiting.erase(it), ++next_to_close)
         sink.close(std::move(it->second));
+      closed.notify_all();
     }
   };
   arena.execute([&] {
@@ -204,8 +219,10 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
             lane();
           } catch (...) {
             failed = true;
+            wake_all();
             throw;
           }
+          wake_all();  // a lane that stopped: the others may be waiting for its chunk
         },
         tbb::simple_partitioner());
   });

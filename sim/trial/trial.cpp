@@ -2,11 +2,51 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <span>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 namespace restake {
+
+namespace {
+
+// The largest net loss within a window [day_j, day_j + kLossWindowDays) that starts at a loss, of
+// one holder's losses in time order. Each window counts as summed afresh in booking order, as
+// loss_fraction is, so a trial whose losses all fall in one window gives exactly its
+// loss_fraction. A running sum over two pointers visits the windows in O(k) but rounds
+// differently, so only the windows whose running sum is within that rounding of the largest are
+// summed afresh (usually one): the same value as summing every window afresh.
+template <class TimedLoss>
+double largest_week_loss(std::span<const TimedLoss> x) {
+  const std::size_t k = x.size();
+  // Calls `each(j, running sum of window j)` for every window, in time order.
+  const auto windows = [&](const auto& each) {
+    double running = 0.0;
+    for (std::size_t j = 0, end = 0; j < k; ++j) {
+      if (end == j) running = 0.0;  // the last window held none of this one's: start afresh
+      else running -= x[j - 1].net;
+      for (; end < k && x[end].day - x[j].day < kLossWindowDays; ++end) running += x[end].net;
+      each(j, running);
+    }
+  };
+  double top = 0.0, total = 0.0;  // total: sum |net|, a bound on every partial sum
+  for (const TimedLoss& l : x) total += std::abs(l.net);
+  windows([&](std::size_t, double s) { top = std::max(top, s); });
+  // A running sum takes at most 2k roundings, a sum afresh k, each within eps / 2 x total.
+  const double slack = 4.0 * static_cast<double>(k) * std::numeric_limits<double>::epsilon() * total;
+  double best = 0.0;
+  windows([&](std::size_t j, double s) {
+    if (s < top - 2.0 * slack) return;
+    double sum = 0.0;
+    for (std::size_t i = j; i < k && x[i].day - x[j].day < kLossWindowDays; ++i) sum += x[i].net;
+    best = std::max(best, sum);
+  });
+  return best;
+}
+
+}  // namespace
 
 Trial::Trial(const Model& m, const World& world, const MechanismTypes& types)
     : m_(m), w_(world), handler_of_kind_(kEventKindCount, static_cast<std::uint32_t>(-1)) {
@@ -180,15 +220,7 @@ void Trial::write_record() {
     std::size_t to = from;
     while (to < timed_.size() && timed_[to].holder == h) ++to;
     out.first_loss_day[h] = timed_[from].day;
-    // Every window [day_j, day_j + 7) that starts at a loss, summed afresh in booking order, so a
-    // trial whose losses all fall in one window gives exactly its loss_fraction.
-    double best = 0.0;
-    for (std::size_t j = from; j < to; ++j) {
-      double sum = 0.0;
-      for (std::size_t i = j; i < to && timed_[i].day - timed_[j].day < kLossWindowDays; ++i) sum += timed_[i].net;
-      best = std::max(best, sum);
-    }
-    out.loss_7d_max[h] = best / w_.holder_value[h];
+    out.loss_7d_max[h] = largest_week_loss(std::span<const TimedLoss>(timed_).subspan(from, to - from)) / w_.holder_value[h];
     from = to;
   }
 }

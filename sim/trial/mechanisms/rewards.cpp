@@ -4,6 +4,7 @@
 // Stake leaving in a withdrawal earns nothing (EigenLayer pays no rewards on queued withdrawals).
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "trial/mechanisms.hpp"
 #include "trial/trial.hpp"
@@ -98,8 +99,10 @@ class Rewards final : public Mechanism {
         accrued_until_(positions, 0.0),
         touched_(positions, false),
         subsidy_to_horizon_(avs),
+        memo_(avs),
         holder_rewards_(untouched.eth_stake.size(), 0.0) {}
   void begin(Trial& trial) override {
+    ++trial_stamp_;  // every AVS's memo of subsidies is stale
     forget_touched();  // any touched after the last trial's end (a later end hook's change)
     const Model& m = trial.model();
     // Only the AVSs whose decay is drawn: the others' horizon integral never changes.
@@ -115,7 +118,7 @@ class Rewards final : public Mechanism {
     const Model& m = trial.model();
     const World& w = trial.world();
     // Validators offline earn nothing: their positions take the exact path too, touched or not.
-    for (const OfflineWindow& off : trial.offline())
+    for (const OfflineWindow& off : std::as_const(trial).offline())  // const: reading marks no change
       for (std::size_t i : w.positions_of_op[off.op]) touch(i);
     const double base_days = trial.draws().base_apr * m.simulation.horizon_days;
     for (std::size_t h = 0; h < m.holders.size(); ++h) {
@@ -183,10 +186,21 @@ class Rewards final : public Mechanism {
 
   // Subsidised-share integral of AVS a over [0, t] days; the full horizon is the common case
   // (a position untouched all trial) and is computed once per trial.
-  double subsidy(const Trial& trial, std::size_t a, double t) const {
+  // Positions changed together (an AVS's slashing touches every position on its operators) ask
+  // for the same days: the last two days asked of each AVS in this trial are kept.
+  double subsidy(const Trial& trial, std::size_t a, double t) {
     if (t == 0.0) return 0.0;
     if (t == trial.model().simulation.horizon_days && untouched_.drawn_decay[a]) return subsidy_to_horizon_[a];
-    return subsidy_integral(trial.model().avs[a].rewards, trial.draws().subsidy_days[a], t);
+    SubsidyMemo& memo = memo_[a];
+    if (memo.trial != trial_stamp_) memo = {trial_stamp_, {-1.0, -1.0}, {0.0, 0.0}};
+    if (memo.day[0] == t) return memo.value[0];
+    if (memo.day[1] == t) return memo.value[1];
+    const double value = subsidy_integral(trial.model().avs[a].rewards, trial.draws().subsidy_days[a], t);
+    memo.day[1] = memo.day[0];
+    memo.value[1] = memo.value[0];
+    memo.day[0] = t;
+    memo.value[0] = value;
+    return value;
   }
 
   // Rewards on position i's value since it last changed, up to now.
@@ -224,6 +238,12 @@ class Rewards final : public Mechanism {
   std::vector<bool> touched_;               // [position] changed (or offline) in this trial
   std::vector<std::size_t> touched_list_;   // the positions touched, in the order they were
   std::vector<double> subsidy_to_horizon_;  // [avs] drawn decays only
+  struct SubsidyMemo {
+    std::uint64_t trial = 0;  // trial_stamp_ of the trial they were computed in
+    double day[2], value[2];  // the last two days asked, newest first
+  };
+  std::vector<SubsidyMemo> memo_;  // [avs]
+  std::uint64_t trial_stamp_ = 0;
   std::vector<double> holder_rewards_;      // [holder] this trial's, units of its asset
 };
 
