@@ -8,7 +8,7 @@ packages=(
   libboost-dev          # Boost.Random distributions (header-only)
   librandom123-dev      # counter-based random streams (Philox)
   libtbb-dev            # oneTBB: threads
-  libhdf5-dev hdf5-tools
+  libhdf5-dev hdf5-tools zlib1g-dev  # zlib: records compressed on many threads
   libspdlog-dev libfmt-dev
   libtomlplusplus-dev   # scenario files
   libcli11-dev          # command line

@@ -287,7 +287,7 @@ TEST_CASE("a trial nothing happens in earns each position's rewards in closed fo
   }
 }
 
-TEST_CASE("a touched position's rewards replace its closed form, the untouched ones beside it keep theirs") {
+TEST_CASE("a touched position's rewards replace its closed form, and the untouched ones beside it keep theirs") {
   // Two positions of one holder, 32 ETH each; a fee of 1% of the first on day 100, half of it
   // refunded 50 days later.
   std::string two = kOneHolder;

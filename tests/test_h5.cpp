@@ -10,6 +10,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <span>
+
 namespace h5 = restake::h5;
 namespace fs = std::filesystem;
 
@@ -160,6 +163,39 @@ TEST_CASE("h5: RowAppender grows a [rows, 2, 3] dataset and read_column reads it
   REQUIRE(all.size() == total * width);
   CHECK(all[16 * width + 4] == value(16, 4));
   CHECK_THROWS_WITH_AS(g.read_column("loss", width), doctest::Contains("out of range"), h5::Error);
+}
+
+TEST_CASE("h5: chunks filtered on any thread and written whole read back as HDF5's own, at any deflate level") {
+  const hsize_t width = 2 * 3, chunk = 4;
+  auto value = [](hsize_t row, hsize_t col) { return std::sin(static_cast<double>(row * 7 + col)) * 1e3; };
+  for (const int level : {0, 1, 9}) {
+    CAPTURE(level);
+    TempFile tmp("filtered");
+    {
+      h5::File f = h5::File::create(tmp.str());
+      h5::Group g = f.create_group("trials");
+      h5::RowAppender app(g, "loss", {2, 3}, chunk, level, "ETH");
+      h5::RowAppender plain(g, "plain", {2, 3}, chunk, level, "ETH");  // the same rows through H5Dwrite
+      CHECK(app.chunk_rows() == chunk);
+      CHECK(app.row_size() == width);
+      std::vector<double> rows(11 * width);
+      for (hsize_t r = 0; r < 11; ++r)
+        for (hsize_t c = 0; c < width; ++c) rows[r * width + c] = value(r, c);
+      for (hsize_t k = 0; k < 2; ++k)  // two whole chunks, then the rest the usual way
+        app.append_filtered_chunk(app.filter_chunk(std::span<const double>(rows).subspan(k * chunk * width, chunk * width)));
+      CHECK(app.rows() == 2 * chunk);
+      app.append(std::span<const double>(rows).subspan(2 * chunk * width), 3);
+      plain.append(rows, 11);
+      CHECK_THROWS_AS(app.append_filtered_chunk(app.filter_chunk(std::span<const double>(rows).subspan(0, chunk * width))),
+                      h5::Error);  // row 11 is no chunk boundary
+      CHECK_THROWS_AS(app.filter_chunk(std::span<const double>(rows).subspan(0, width)), h5::Error);  // not a chunk
+    }
+    h5::File f = h5::File::open_read_only(tmp.str());
+    h5::Group g = f.open_group("trials");
+    CHECK(g.dims("loss") == std::vector<hsize_t>{11, 2, 3});
+    CHECK(g.read_doubles("loss") == g.read_doubles("plain"));
+    CHECK(g.read_column("loss", 4, 3) == g.read_column("plain", 4, 3));
+  }
 }
 
 TEST_CASE("h5: RowAppender with a zero trailing dim and a 1-D dataset") {

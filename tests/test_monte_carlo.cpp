@@ -10,10 +10,12 @@
 #include <tbb/global_control.h>
 
 #include "cli_support.hpp"
+#include "io/h5.hpp"
 #include "trial/rng.hpp"
 #include "stats/statistics.hpp"
 #include "stats/summary.hpp"
 #include "support.hpp"
+#include "weighted_run.hpp"
 
 using namespace restake;
 using namespace restake::test;
@@ -316,4 +318,22 @@ TEST_CASE("a run whose stop hook says stop ends within a few trials, hands over 
   std::uint64_t trials = 0;
   run_trials(m, o, [&](const TrialBlock& b) { trials += b.count; }, [] { return false; });
   CHECK(trials == 3'000);
+}
+
+TEST_CASE("records of several whole chunks, compressed on every thread, hold each trial's row as the engine wrote it") {
+  const Model m = model_from(slurp(RESTAKE_SOURCE_DIR "/scenarios/default.toml"));
+  const std::uint64_t trials = 2 * 16384 + 5000;  // two whole chunks of kChunkTrials and part of a third
+  const Records r = run_in_memory(m, trials, 2, 777, 5);
+  TempDir dir;
+  RunSpec spec;
+  spec.trials = trials;
+  spec.seed = 5;
+  spec.threads = 2;
+  spec.block_trials = 777;  // blocks that cut the chunks anywhere
+  write_results(dir / "r.h5", m, spec);
+  const h5::File f = h5::File::open_read_only(dir / "r.h5");
+  CHECK(f.read_doubles("trials/loss_fraction") == r.loss_fraction);
+  CHECK(f.read_doubles("trials/net_return") == r.net_return);
+  CHECK(f.read_doubles("trials/loss_by_cause") == r.loss_by_cause);
+  CHECK(f.read_doubles("trials/avs_stake_lost") == r.avs_stake_lost);
 }

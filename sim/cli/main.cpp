@@ -253,6 +253,7 @@ int run_scenario(RunArgs a, RunRank at) {
   const Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
   for (const std::string& w : scenario_warnings(m)) spdlog::warn("{}: {}", a.scenario, w);
   RunSpec spec = resolve_run_spec(m.simulation, {}, a.run);
+  if (!a.run.block_trials) spec.block_trials = block_trials_for(RecordShape::of(m));  // blocks of bounded bytes
   const std::optional<TailSearch> tail = tail_search(m, a);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
   if (at.rank == 0) {  // rank 0 alone writes

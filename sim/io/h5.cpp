@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <zlib.h>
 #include <fmt/ranges.h>
 #include <hdf5_hl.h>
 
@@ -525,7 +526,10 @@ void File::close() {
 
 RowAppender::RowAppender(const Group& parent, const std::string& name, std::vector<hsize_t> trailing_dims,
                          hsize_t chunk_rows, int deflate_level, const std::string& unit)
-    : trailing_(std::move(trailing_dims)), row_size_(product(trailing_)) {
+    : trailing_(std::move(trailing_dims)),
+      row_size_(product(trailing_)),
+      chunk_rows_(std::max<hsize_t>(1, chunk_rows)),
+      deflate_level_(deflate_level) {
   silence();
   const hid_t loc = parent.id();
   // HDF5 rejects chunk dims of 0; a chunk dim of 1 over a fixed dim of 0 is accepted.
@@ -575,6 +579,42 @@ void RowAppender::append(std::span<const double> data, hsize_t rows) {
   Handle mspace = make_space(count, nullptr, ds_.id(), "");
   check(H5Dwrite(ds_.id(), H5T_NATIVE_DOUBLE, mspace.id(), fspace.id(), H5P_DEFAULT, data.data()),
         "cannot write rows to", ds_.id(), "");
+}
+
+std::vector<unsigned char> RowAppender::filter_chunk(std::span<const double> values) const {
+  if (values.size() != chunk_rows_ * row_size_)
+    throw Error(fmt::format("cannot filter a chunk of {}: {} values for {} rows of {}", where(ds_.id(), ""), values.size(), chunk_rows_,
+                            row_size_));
+  const std::size_t bytes = values.size() * sizeof(double);
+  std::vector<unsigned char> raw(bytes);
+  std::memcpy(raw.data(), values.data(), bytes);
+  if (deflate_level_ == 0) return raw;
+  // HDF5's shuffle filter: byte k of every value together, k = 0 .. 7 (H5Zshuffle.c).
+  std::vector<unsigned char> shuffled(bytes);
+  const std::size_t n = values.size();
+  for (std::size_t v = 0; v < n; ++v)
+    for (std::size_t k = 0; k < sizeof(double); ++k) shuffled[k * n + v] = raw[v * sizeof(double) + k];
+  // Then its deflate filter: zlib's compress2 at the level (H5Zdeflate.c), so the file holds what
+  // H5Dwrite would have written.
+  uLongf size = compressBound(static_cast<uLong>(bytes));
+  std::vector<unsigned char> out(size);
+  if (compress2(out.data(), &size, shuffled.data(), static_cast<uLong>(bytes), deflate_level_) != Z_OK)
+    throw Error(fmt::format("cannot compress a chunk of {}", where(ds_.id(), "")));
+  out.resize(size);
+  return out;
+}
+
+void RowAppender::append_filtered_chunk(std::span<const unsigned char> bytes) {
+  if (rows_ % chunk_rows_ != 0)
+    throw Error(fmt::format("cannot write a whole chunk to {} at row {}: not a chunk boundary", where(ds_.id(), ""), rows_));
+  std::vector<hsize_t> dims{rows_ + chunk_rows_}, offset{rows_};
+  for (hsize_t t : trailing_) {
+    dims.push_back(t);
+    offset.push_back(0);
+  }
+  check(H5Dset_extent(ds_.id(), dims.data()), "cannot extend dataset", ds_.id(), "");
+  rows_ += chunk_rows_;  // the file now has these rows (fill values if the write below fails)
+  check(H5Dwrite_chunk(ds_.id(), H5P_DEFAULT, 0, offset.data(), bytes.size(), bytes.data()), "cannot write a chunk to", ds_.id(), "");
 }
 
 }  // namespace restake::h5

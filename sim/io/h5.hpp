@@ -162,12 +162,23 @@ class RowAppender {
   // data is row-major rows x product(trailing dims).
   void append(std::span<const double> data, hsize_t rows);
   hsize_t rows() const { return rows_; }
+  hsize_t row_size() const { return row_size_; }
+  hsize_t chunk_rows() const { return chunk_rows_; }
+  // A whole chunk of rows [rows(), rows() + chunk_rows()) whose bytes went through the dataset's
+  // filters already (filter_chunk): written as they are, so that chunks can be compressed on
+  // many threads and only written on one (HDF5 runs its filters on the writing thread).
+  void append_filtered_chunk(std::span<const unsigned char> bytes);
+  // What the dataset's filters make of a chunk of `values` (shuffle + deflate at its level; the
+  // values' bytes as they are at level 0). Thread-safe: touches no HDF5 state.
+  std::vector<unsigned char> filter_chunk(std::span<const double> values) const;
 
  private:
   Handle ds_;
   std::vector<hsize_t> trailing_;
   hsize_t row_size_ = 1;  // product of trailing dims
   hsize_t rows_ = 0;
+  hsize_t chunk_rows_ = 1;
+  int deflate_level_ = 0;
 };
 
 }  // namespace restake::h5

@@ -1,13 +1,18 @@
 #include "io/results.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
+#include <numeric>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <tbb/parallel_for.h>
 
 #include "io/atomic_file.hpp"
 #include "io/h5.hpp"
@@ -32,7 +37,14 @@ struct ResultsWriter::Impl {
   std::optional<h5::File> file;
   // One per trial_records(present) entry, with options.records.
   std::vector<std::pair<h5::RowAppender, std::vector<double> TrialBlock::*>> records;
+  // Rows appended and not yet written, per records entry: they wait to fill a chunk, which is
+  // compressed on every thread and written whole (write_chunks); the last, partial chunk goes
+  // through HDF5 at the end (flush_records).
+  std::vector<std::vector<double>> pending;
   std::uint64_t trials = 0;  // appended so far
+
+  void write_chunks();
+  void flush_records();
 
   Impl(const std::string& path, const Model& m, const ResultsMeta& me, const WriterOptions& o)
       : out(path), meta(me), options(o) {
@@ -77,11 +89,61 @@ struct ResultsWriter::Impl {
     const Extents e = Extents::of(RecordShape::of(m));
     for (const TrialRecordSpec* r : trial_records(Presence::of(RecordShape::of(m), meta.info.weighted()))) {
       const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
-      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, detail::kChunkTrials, o.deflate_level, r->out.unit), r->field);
+      records.emplace_back(h5::RowAppender(f, r->out.path, trailing, chunk_rows(trailing), o.deflate_level, r->out.unit), r->field);
       label_axes(f, r->out.path, r->out.shape.dims());
     }
+    pending.resize(records.size());
+  }
+
+  // Trials per chunk of a record: kChunkTrials, fewer for wide rows (a 1,000-holder world's
+  // loss_by_cause row is 56 kB), so that a chunk stays within ~4 MiB to compress and cache.
+  static hsize_t chunk_rows(const std::vector<hsize_t>& trailing) {
+    const hsize_t row_bytes = std::max<hsize_t>(1, std::accumulate(trailing.begin(), trailing.end(), hsize_t{1}, std::multiplies<>())) * sizeof(double);
+    return std::clamp<hsize_t>((hsize_t{4} << 20) / row_bytes, 1, detail::kChunkTrials);
   }
 };
+
+void ResultsWriter::Impl::write_chunks() {
+  // Every whole chunk waiting, of every record, compressed in parallel; then written in order.
+  struct Job {
+    std::size_t record;
+    hsize_t chunk;  // within the record's pending rows
+    std::vector<unsigned char> bytes;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    const h5::RowAppender& a = records[r].first;
+    if (a.row_size() == 0) continue;
+    for (hsize_t c = 0; c < pending[r].size() / (a.chunk_rows() * a.row_size()); ++c) jobs.push_back({r, c, {}});
+  }
+  if (jobs.empty()) return;
+  tbb::parallel_for(std::size_t{0}, jobs.size(), [&](std::size_t j) {
+    const h5::RowAppender& a = records[jobs[j].record].first;
+    const std::size_t size = a.chunk_rows() * a.row_size();
+    jobs[j].bytes = a.filter_chunk(std::span<const double>(pending[jobs[j].record]).subspan(jobs[j].chunk * size, size));
+  });
+  for (Job& job : jobs) {
+    records[job.record].first.append_filtered_chunk(job.bytes);
+    job.bytes = {};
+  }
+  // Each record keeps the rows past its last whole chunk.
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    const h5::RowAppender& a = records[r].first;
+    if (a.row_size() == 0) continue;
+    const std::size_t chunk = a.chunk_rows() * a.row_size();
+    pending[r].erase(pending[r].begin(), pending[r].begin() + static_cast<std::ptrdiff_t>(pending[r].size() / chunk * chunk));
+  }
+}
+
+void ResultsWriter::Impl::flush_records() {
+  for (std::size_t r = 0; r < records.size(); ++r) {
+    h5::RowAppender& a = records[r].first;
+    if (a.row_size() == 0) continue;
+    const hsize_t rows = pending[r].size() / a.row_size();
+    a.append(pending[r], rows);
+    pending[r].clear();
+  }
+}
 
 ResultsWriter::ResultsWriter(const std::string& path, const Model& m, const ResultsMeta& meta, const WriterOptions& o)
     : impl_(std::make_unique<Impl>(path, m, meta, o)) {}
@@ -93,7 +155,19 @@ void ResultsWriter::append(const TrialBlock& b) {
   if (d.meta.info.weighted() != !b.weight.empty())
     throw std::logic_error(fmt::format("{}: a {} block for the file of a {} run", d.out.target(), b.weight.empty() ? "plain" : "weighted",
                                        d.meta.info.weighted() ? "weighted" : "plain"));
-  for (auto& [appender, field] : d.records) appender.append(b.*field, b.count);
+  for (std::size_t r = 0; r < d.records.size(); ++r) {
+    auto& [appender, field] = d.records[r];
+    const std::vector<double>& rows = b.*field;
+    if (appender.row_size() == 0) {
+      appender.append(rows, b.count);  // only the extent grows
+      continue;
+    }
+    if (rows.size() != b.count * appender.row_size())
+      throw std::logic_error(fmt::format("{}: a block of {} trials with {} values of a record of {} per trial", d.out.target(), b.count,
+                                         rows.size(), appender.row_size()));
+    d.pending[r].insert(d.pending[r].end(), rows.begin(), rows.end());
+  }
+  d.write_chunks();
   d.trials += b.count;
 }
 
@@ -103,9 +177,10 @@ void ResultsWriter::count_unrecorded(std::uint64_t trials) {
   d.trials += trials;
 }
 
-QuantileSource ResultsWriter::record_columns() const {
-  const Impl& d = *impl_;
+QuantileSource ResultsWriter::record_columns() {
+  Impl& d = *impl_;
   if (!d.options.records) throw std::logic_error(d.out.target() + ": written without per-trial records");
+  d.flush_records();  // the last, partial chunks: every row in the file before it is read
   // Read through the open file: what was appended is visible to it before any flush.
   const h5::File& f = *d.file;
   QuantileSource cols;
@@ -168,6 +243,7 @@ void ResultsWriter::finish(const RunSummary& s) {
   if (d.trials != d.meta.info.trials || s.info.trials != d.meta.info.trials)
     throw std::runtime_error(fmt::format("{}: {} trials written and {} summarized, expected {}", d.out.target(), d.trials,
                                          s.info.trials, d.meta.info.trials));
+  d.flush_records();
   const std::array runs{&s};
   write_summaries(*d.file, runs, false, true);
   if (s.tail) write_tail(*d.file, s, s.holders.at(s.info.tail->holder).name);

@@ -44,7 +44,7 @@ class ResultsWriter {
   // The loss and net-return columns of the records written so far, read back from the file one
   // holder at a time: the exact quantiles' source that keeps memory flat (only with records; valid
   // until finish()).
-  QuantileSource record_columns() const;
+  QuantileSource record_columns();
   // The price paths of the run's worst trials (/price_paths, io/schema.hpp's price_path_outputs),
   // `asked` per token; before finish(). A run without tokens or with K = 0 writes none.
   void write_price_paths(const PricePaths& paths, std::size_t asked);

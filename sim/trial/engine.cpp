@@ -136,12 +136,16 @@ namespace {
 // Rows of a streamed run held at once by a thread: enough to amortise the consumer's call, few
 // enough to stay in cache (a trial of a 1,000-holder world writes ~100 kB).
 std::size_t rows_per_piece(const RecordShape& s) {
-  const std::size_t doubles = s.holders * (6 + kLossCauseCount) + s.market_holders() + s.avs + s.pools + 4 * s.tokens + 3 * s.lending + 1;
   constexpr std::size_t kPieceBytes = std::size_t{1} << 16;
-  return std::clamp<std::size_t>(kPieceBytes / (doubles * sizeof(double)), 1, 256);
+  return std::clamp<std::size_t>(kPieceBytes / (s.doubles_per_trial() * sizeof(double)), 1, 256);
 }
 
 }  // namespace
+
+std::size_t block_trials_for(const RecordShape& shape) {
+  constexpr std::size_t kBlockBytes = std::size_t{64} << 20;
+  return std::clamp<std::size_t>(kBlockBytes / (shape.doubles_per_trial() * sizeof(double)), 64, RunSpec{}.block_trials);
+}
 
 void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials, ChunkSink& sink, const std::function<bool()>& stop,
                    ChunkShare share) {

@@ -59,6 +59,11 @@ class TrialRerun {
   TrialRecord out_;
 };
 
+// Trials per block of a run with records unless asked otherwise: RunSpec's 32,768, fewer when a
+// block would pass ~64 MiB (a 1,000-holder world writes ~100 kB per trial), since two blocks are
+// in memory at once (one computed while the other is written). Never fewer than 64.
+std::size_t block_trials_for(const RecordShape& shape);
+
 // Thrown by run_trials when its `stop` hook asked it to stop.
 struct RunStopped : std::runtime_error {
   RunStopped() : std::runtime_error("the run was stopped before its last trial") {}

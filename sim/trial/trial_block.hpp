@@ -22,6 +22,10 @@ struct RecordShape {
   }
   // loss_at_market has a row per holder only in runs with a market for some of them.
   std::size_t market_holders() const { return tokens > 0 ? holders : 0; }
+  // The doubles one trial's row holds (TrialBlock's arrays; its AVS x holder losses aside).
+  std::size_t doubles_per_trial() const {
+    return holders * (5 + kLossCauseCount) + market_holders() + avs + pools + 4 * tokens + 3 * lending + 1;
+  }
 };
 
 struct TrialBlock {
