@@ -30,11 +30,12 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# The mpirun-driven tests (mpi_sweep_N_ranks*, mpi_tail_sweep_2_ranks, mpi_sweep_resume) run with leak checking off, and
+# The mpirun-driven tests (mpi_sweep_N_ranks*, mpi_tail_sweep_2_ranks, mpi_sweep_resume, mpi_run_*_N_ranks,
+# mpi_run_fails) run with leak checking off, and
 # only they: OpenMPI 4.1 leaves memory of its own at exit (ompi_op_base_op_select, hwloc, opal_argv,
 # and its MCA plugins, unloaded by MPI_Finalize, so that LeakSanitizer cannot even name their frames
 # for a suppression). Memory errors and undefined behaviour are still checked there.
-mpirun_tests='^mpi_(tail_)?sweep_([0-9]_ranks|resume)'
+mpirun_tests='^mpi_((tail_)?sweep_([0-9]_ranks|resume)|run_([a-z]+_[0-9]_ranks|fails))'
 rounds=1
 [ "$nightly" = 0 ] || rounds=3  # nightly: the suite three times, in random order, to shake out flakes
 for round in $(seq "$rounds"); do

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -14,6 +16,7 @@
 
 #include "stats/summary.hpp"
 #include "stats/tally.hpp"
+#include "stats/tally_codec.hpp"
 #include "cli_support.hpp"
 #include "support.hpp"
 #include "weighted_run.hpp"
@@ -296,6 +299,79 @@ TEST_CASE("a streamed run tallies what its blocks tally, bit for bit, for any th
       check_same_streamed(m, tally_streamed(m, s, 1e-4, tail), ref);
     }
   }
+}
+
+namespace {
+// A share of a streamed run (ChunkShare) on its own tally, each chunk's sums kept as bytes.
+struct ShareToBytes final : ChunkSink {
+  Tally tally;
+  std::map<std::uint64_t, std::vector<char>>& chunks;  // by first trial
+  ShareToBytes(const Model& m, std::optional<TailInfo> tail, std::map<std::uint64_t, std::vector<char>>& chunks)
+      : tally(m, 1e-4, tail, {0.05, 0.2}), chunks(chunks) {}
+  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override { return tally.open(first, end); }
+  void add(Chunk& c, const TrialBlock& rows) override { tally.add(c, rows); }
+  void close(std::unique_ptr<Chunk> c) override {
+    ByteWriter out;
+    save(out, static_cast<const TallyChunk&>(*c));
+    chunks.emplace(static_cast<const TallyChunk&>(*c).first, std::move(out.bytes));
+  }
+};
+
+// The run of `o` as `shares` processes would run it (cli/mpi_run.cpp): every share's chunks
+// through bytes into one tally, closed in trial order; each share's exact sums through bytes too.
+TallyTotals tally_shared(const Model& m, const RunSpec& o, std::uint64_t shares, std::optional<TailInfo> tail) {
+  std::map<std::uint64_t, std::vector<char>> chunks;
+  std::vector<std::vector<char>> exact;
+  for (std::uint64_t k = 0; k < shares; ++k) {
+    ShareToBytes share(m, tail, chunks);
+    stream_trials(m, o, kTallyChunk, share, {}, {shares, k});
+    ByteWriter out;
+    const TallyTotals t = share.tally.totals();
+    save(out, static_cast<const ExactSums&>(t));
+    exact.push_back(std::move(out.bytes));
+  }
+  Tally whole(m, 1e-4, tail, {0.05, 0.2});
+  for (const auto& [first, bytes] : chunks) {
+    auto c = std::make_unique<TallyChunk>(RecordShape::of(m), 2, 0, 0);
+    ByteReader in{bytes.data(), bytes.data() + bytes.size(), "test chunk"};
+    load(in, *c);
+    CHECK(in.done());
+    whole.close(std::move(c));
+  }
+  for (const std::vector<char>& bytes : exact) {
+    ExactSums e(RecordShape::of(m), 1e-4);
+    ByteReader in{bytes.data(), bytes.data() + bytes.size(), "test exact sums"};
+    load(in, e);
+    CHECK(in.done());
+    whole.merge_exact(e);
+  }
+  return whole.totals();
+}
+}  // namespace
+
+TEST_CASE("a streamed run split into shares, its sums passed as bytes, tallies what one process tallies") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o;
+  o.trials = 5 * kTallyChunk + 1234;
+  o.seed = 7;
+  o.threads = 2;
+  const TailInfo tail{0, 0.05, 0.0};
+  const TallyTotals ref = tally_streamed(m, o, 1e-4, tail);
+  for (const std::uint64_t shares : {1, 2, 3, 7}) {  // 7: more shares than chunks
+    CAPTURE(shares);
+    const TallyTotals t = tally_shared(m, o, shares, tail);
+    check_same_streamed(m, t, ref);
+    CHECK(t.avs_holder_loss == ref.avs_holder_loss);
+    CHECK(t.return_sketch[1].quantile(0.05) == ref.return_sketch[1].quantile(0.05));
+  }
+  ByteWriter out;
+  save(out, static_cast<const OrderedSums&>(ref));
+  OrderedSums cut(RecordShape::of(m), 2);
+  ByteReader in{out.bytes.data(), out.bytes.data() + out.bytes.size() - 1, "test sums"};
+  CHECK_THROWS_AS(load(in, cut), std::runtime_error);  // a message cut short
+  OrderedSums other(RecordShape::of(m), 3);  // another run's thresholds
+  ByteReader again{out.bytes.data(), out.bytes.data() + out.bytes.size(), "test sums"};
+  CHECK_THROWS_AS(load(again, other), std::runtime_error);
 }
 
 TEST_CASE("a streamed importance-sampled run tallies its weights as its blocks do") {

@@ -40,9 +40,16 @@
 #include "sweep/sweep_summary.hpp"
 #include "text_file.hpp"
 #include "version.hpp"
+#ifdef RESTAKE_MPI
+#include "mpi_run.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace restake;
+
+namespace restake {
+class MpiSession;  // cli/mpi_sweep.hpp, in builds with RESTAKE_MPI
+}
 
 namespace {
 
@@ -234,7 +241,13 @@ class UnrecordedRun final : public ChunkSink {
   std::function<void(std::uint64_t)> closed_;
 };
 
-int cmd_run(RunArgs a) {
+// The process's place in a run split over MPI ranks (cli/mpi_run.hpp); {} without MPI.
+struct RunRank {
+  const MpiSession* mpi = nullptr;  // a session of more than one rank (builds with RESTAKE_MPI only)
+  int rank = 0, ranks = 1;
+};
+
+int run_scenario(RunArgs a, RunRank at) {
   if (a.scenario.empty()) a.scenario = default_scenario();
   const std::string text = read_text_file(a.scenario, "scenario file");
   const Model m = parse_scenario(text, a.scenario);  // all validation happens before any output exists
@@ -243,18 +256,42 @@ int cmd_run(RunArgs a) {
   if (!a.run.block_trials) spec.block_trials = block_trials_for(RecordShape::of(m));  // blocks of bounded bytes
   const std::optional<TailSearch> tail = tail_search(m, a);
   if (a.output.empty()) a.output = (fs::path("results") / fs::path(a.scenario).stem()).string() + ".h5";
-  check_replaceable(a.output);  // before the run, not after it
-  if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
+  if (at.rank == 0) {  // rank 0 alone writes
+    check_replaceable(a.output);  // before the run, not after it
+    if (const fs::path dir = fs::path(a.output).parent_path(); !dir.empty()) fs::create_directories(dir);
+  }
 
-  spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads -> {}", m.simulation.name, a.scenario,
-               spec.trials, spec.seed, spec.threads, a.output);
+  spdlog::info("scenario \"{}\" from {}: {} trials, seed {}, {} threads{} -> {}", m.simulation.name, a.scenario,
+               spec.trials, spec.seed, spec.threads, at.ranks > 1 ? fmt::format(" x {} ranks", at.ranks) : "", a.output);
   std::optional<TailInfo> target;
   if (tail) {
     const CrossEntropyResult r = find_run_tilt(m, *tail, spec);
     spec.tilt = r.tilt;
     target = TailInfo{tail->target.holder, r.target_loss, tail->target.quantile};
   }
-  announce_cost(m, spec);
+  if (at.rank == 0) announce_cost(m, spec);  // once, not per rank
+
+  const double sketch_accuracy = a.sketch_accuracy.value_or(default_sketch_accuracy(m.holders.size()));
+  const std::size_t paths_asked = m.tokens.empty() ? 0 : a.price_paths;
+#ifdef RESTAKE_MPI
+  const MpiSession* mpi = at.mpi;
+  if (mpi && at.rank != 0) {
+    // This rank's share of the trials, sent to rank 0; it writes nothing.
+    catch_interrupts();
+    Tally tally(m, a.records ? 0.0 : sketch_accuracy, target, a.thresholds);
+    WorstTrials worst(m.tokens.size(), paths_asked);
+    try {
+      if (a.records)
+        record_run_mpi(m, spec, {}, interrupted, *mpi);
+      else
+        stream_run_mpi(m, spec, tally, worst, {}, interrupted, *mpi);
+    } catch (const RunStopped&) {
+      throw_if_interrupted();  // our stop hook said stop: a signal arrived
+      throw;
+    }
+    return 0;
+  }
+#endif
 
   ResultsMeta meta;
   meta.info = {m.simulation.name, kVersion, kGitCommit, spec.seed, spec.trials, m.simulation.horizon_days, TiltInfo::of(m, spec.tilt), target,
@@ -264,14 +301,13 @@ int cmd_run(RunArgs a) {
   WriterOptions wo;
   wo.deflate_level = a.deflate;
   wo.records = a.records;
-  wo.sketch_accuracy = a.sketch_accuracy.value_or(default_sketch_accuracy(m.holders.size()));
+  wo.sketch_accuracy = sketch_accuracy;
   if (!a.records && !a.sketch_accuracy && wo.sketch_accuracy != 1e-4)
     spdlog::info("{} holders: quantiles within {:.2g} relative error (--sketch-accuracy to choose)", m.holders.size(), wo.sketch_accuracy);
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
   Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target, a.thresholds);
   // The worst trials by each token's low, re-run after the run for their price paths.
-  const std::size_t paths_asked = m.tokens.empty() ? 0 : a.price_paths;
   WorstTrials worst(m.tokens.size(), paths_asked);
 
   catch_interrupts();
@@ -280,25 +316,34 @@ int cmd_run(RunArgs a) {
   std::uint64_t done = 0;
   try {
     if (wo.records) {
-      run_trials(
-          m, spec,
-          [&](const TrialBlock& b) {
-            throw_if_interrupted();
-            writer.append(b);
-            tally.add(b);
-            if (paths_asked > 0) worst.add(b);
-            done += b.count;
-            bar.update(done);
-          },
-          interrupted);
+      const auto on_block = [&](const TrialBlock& b) {
+        throw_if_interrupted();
+        writer.append(b);
+        tally.add(b);
+        if (paths_asked > 0) worst.add(b);
+        done += b.count;
+        bar.update(done);
+      };
+#ifdef RESTAKE_MPI
+      if (mpi) record_run_mpi(m, spec, on_block, interrupted, *mpi);
+      else
+#endif
+      run_trials(m, spec, on_block, interrupted);
     } else {
-      // Without records nothing needs a block of rows: each trial is tallied where it ran.
-      UnrecordedRun sink(tally, worst, [&](std::uint64_t trials) {
+      const auto closed = [&](std::uint64_t trials) {
         writer.count_unrecorded(trials);
         done += trials;
         bar.update(done);
-      });
-      stream_trials(m, spec, kTallyChunk, sink, interrupted);
+      };
+#ifdef RESTAKE_MPI
+      if (mpi) stream_run_mpi(m, spec, tally, worst, closed, interrupted, *mpi);
+      else
+#endif
+      {
+        // Without records nothing needs a block of rows: each trial is tallied where it ran.
+        UnrecordedRun sink(tally, worst, closed);
+        stream_trials(m, spec, kTallyChunk, sink, interrupted);
+      }
     }
   } catch (const RunStopped&) {
     throw_if_interrupted();  // our stop hook said stop: a signal arrived
@@ -331,6 +376,17 @@ int cmd_run(RunArgs a) {
   std::cout << (a.json ? format_summary_json(s) : format_summary_table(s, width))
             << (a.contributions && !a.json ? format_contributions(s, width) : "") << std::flush;
   return 0;
+}
+
+int cmd_run(const RunArgs& a) {
+#ifdef RESTAKE_MPI
+  // Under mpirun/srun the ranks share the run's trials (docs/cluster.md, MPI); one rank runs it as usual.
+  if (MpiSession::launched()) {
+    const MpiSession mpi;
+    if (mpi.size() > 1) return run_on_ranks(mpi, [&] { return run_scenario(a, {&mpi, mpi.rank(), mpi.size()}); });
+  }
+#endif
+  return run_scenario(a, {});
 }
 
 struct SummaryArgs {

@@ -157,7 +157,9 @@ bool MpiSession::launched() {
 }
 
 MpiSession::MpiSession() {
-  MPI_Init(nullptr, nullptr);
+  // Funneled: only the calling thread speaks MPI, the engine's threads compute (cli/mpi_run.cpp).
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }

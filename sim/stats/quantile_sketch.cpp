@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace restake {
 
@@ -59,6 +60,30 @@ void BasicQuantileSketch<Count>::merge(const BasicQuantileSketch& o) {
   merge(positive_, o.positive_);
   zeros_ += o.zeros_;
   n_ += o.n_;
+}
+
+template <class Count>
+void BasicQuantileSketch<Count>::save(ByteWriter& out) const {
+  out.put(alpha_);
+  out.put(zero_below_);
+  out.put<std::uint64_t>(n_);
+  out.put(zeros_);
+  for (const Side* s : {&negative_, &positive_}) {
+    out.put(s->offset);
+    out.put_vector(s->counts);
+  }
+}
+
+template <class Count>
+void BasicQuantileSketch<Count>::load(ByteReader& in) {
+  if (in.get<double>() != alpha_ || in.get<double>() != zero_below_)
+    throw std::runtime_error(std::string(in.what) + ": a quantile sketch of another accuracy");
+  n_ = in.get<std::uint64_t>();
+  zeros_ = in.get<Count>();
+  for (Side* s : {&negative_, &positive_}) {
+    s->offset = in.get<std::int64_t>();
+    s->counts = in.get_vector<Count>();
+  }
 }
 
 template <class Count>

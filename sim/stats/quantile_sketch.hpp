@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "stats/bytes.hpp"
 #include "stats/fixed_sum.hpp"
 
 namespace restake {
@@ -34,6 +35,11 @@ class BasicQuantileSketch {
   // weighted ones for a weighted sketch).
   double quantile(double p) const;
   double expected_shortfall(double p) const;
+
+  // The sketch as bytes and back (stats/bytes.hpp), for another process to merge: the buckets as
+  // they are, so the merge is the one of sketches in one process.
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in);  // into a sketch of the same accuracy
 
  private:
   // One sign of the values: bucket i holds |x| in (gamma^(i-1), gamma^i], stored from `offset`.

@@ -265,18 +265,6 @@ void Tally::add(const TrialBlock& b) {
   }
 }
 
-namespace {
-
-struct TallyChunk final : ChunkSink::Chunk {
-  TallyChunk(const RecordShape& s, std::size_t thresholds, std::uint64_t first, std::uint64_t end)
-      : sums(s, thresholds), first(first), end(end) {}
-  OrderedSums sums;
-  std::uint64_t first, end;
-  std::optional<bool> weighted;  // known from its first rows
-};
-
-}  // namespace
-
 std::unique_ptr<ChunkSink::Chunk> Tally::open(std::uint64_t first, std::uint64_t end) {
   return std::make_unique<TallyChunk>(shape_, thresholds_.size(), first, end);
 }
@@ -312,6 +300,8 @@ void Tally::close(std::unique_ptr<Chunk> chunk) {
   else
     open_ = std::move(c.sums);
 }
+
+void Tally::merge_exact(const ExactSums& other) { exact_.local().merge(other); }
 
 TallyTotals Tally::totals() const {
   TallyTotals t;

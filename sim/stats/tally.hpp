@@ -101,6 +101,16 @@ struct TallyTotals : OrderedSums, ExactSums {
   std::vector<double> thresholds;  // threshold_w's
 };
 
+// A chunk of a streamed run as Tally::open makes it: in the open, so that its sums can travel
+// between processes and be closed by another process's tally (cli/mpi_run.cpp).
+struct TallyChunk final : ChunkSink::Chunk {
+  TallyChunk(const RecordShape& s, std::size_t thresholds, std::uint64_t first, std::uint64_t end)
+      : sums(s, thresholds), first(first), end(end) {}
+  OrderedSums sums;
+  std::uint64_t first, end;
+  std::optional<bool> weighted;  // known from its first rows
+};
+
 class Tally final : public ChunkSink {
  public:
   // `sketch_accuracy` > 0 also keeps quantile sketches of each holder's loss and net return, for
@@ -115,6 +125,9 @@ class Tally final : public ChunkSink {
   std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override;
   void add(Chunk& chunk, const TrialBlock& rows) override;
   void close(std::unique_ptr<Chunk> chunk) override;
+  // Another tally's order-free sums (another process's share of a streamed run; its chunks are
+  // closed here): any order, any time before totals().
+  void merge_exact(const ExactSums& other);
   // Everything added so far.
   TallyTotals totals() const;
 

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 
+#include <fmt/format.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -146,8 +147,11 @@ std::size_t block_trials_for(const RecordShape& shape) {
   return std::clamp<std::size_t>(kBlockBytes / (shape.doubles_per_trial() * sizeof(double)), 64, RunSpec{}.block_trials);
 }
 
-void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials, ChunkSink& sink, const std::function<bool()>& stop) {
+void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials, ChunkSink& sink, const std::function<bool()>& stop,
+                   ChunkShare share) {
   if (chunk_trials == 0) throw std::invalid_argument("stream_trials: chunks of 0 trials");
+  if (share.of == 0 || share.index >= share.of)
+    throw std::invalid_argument(fmt::format("stream_trials: share {} of {} chunks", share.index, share.of));
   if (o.trials == 0) return;
   const Plans plans = Plans::of(m, o.tilt);
   const RecordShape shape = RecordShape::of(m);
@@ -157,7 +161,7 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
   tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
   const int lanes = arena.max_concurrency();
 
-  std::atomic<std::uint64_t> next{0};  // the next chunk (from first_chunk) to hand out
+  std::atomic<std::uint64_t> next{0};  // the next of this share's chunks to hand out (k = index + next x of)
   std::atomic<bool> stopped{false}, failed{false};  // failed: a lane threw; the others stop too
   const auto should_stop = [&] {
     if (failed.load(std::memory_order_relaxed)) return true;
@@ -184,11 +188,12 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
     TrialDraws draws;
     Trial runner(m, plans.world, plans.mechanisms);
     TrialBlock piece;
-    for (std::uint64_t k; (k = next.fetch_add(1)) < chunks;) {
+    for (std::uint64_t j; (j = next.fetch_add(1)) < (chunks + share.of - 1 - share.index) / share.of;) {
       {
         std::unique_lock lock(closing);
-        closed.wait(lock, [&] { return k < next_to_close + window || failed || stopped; });
+        closed.wait(lock, [&] { return j < next_to_close + window || failed || stopped; });
       }
+      const std::uint64_t k = share.index + j * share.of;  // the chunk of the run
       const std::uint64_t from = std::max(first, (first_chunk + k) * chunk_trials);
       const std::uint64_t to = std::min(end, (first_chunk + k + 1) * chunk_trials);
       std::unique_ptr<ChunkSink::Chunk> chunk = sink.open(from, to);
@@ -204,7 +209,7 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
         sink.add(*chunk, piece);
       }
       const std::lock_guard lock(closing);
-      waiting.emplace(k, std::move(chunk));
+      waiting.emplace(j, std::move(chunk));
       for (auto it = waiting.begin(); it != waiting.end() && it->first == next_to_close; it = waiting.erase(it), ++next_to_close)
         sink.close(std::move(it->second));
       closed.notify_all();

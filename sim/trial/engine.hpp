@@ -74,8 +74,14 @@ struct RunStopped : std::runtime_error {
 // trial order: at most one chunk per thread is open, so at most that many wait to be closed.
 // `stop` as run_trials': once it returns true the open chunks are dropped, never closed, and
 // stream_trials throws RunStopped.
+// `share`: only every `of`-th chunk of the run from its `index`-th (counted from the run's first),
+// for processes that split one run between them (cli/mpi_run.cpp); the sink sees those chunks
+// opened and closed in trial order. The default is every chunk.
+struct ChunkShare {
+  std::uint64_t of = 1, index = 0;
+};
 void stream_trials(const Model& m, const RunSpec& run, std::uint64_t chunk_trials, ChunkSink& sink,
-                   const std::function<bool()>& stop = {});
+                   const std::function<bool()>& stop = {}, ChunkShare share = {});
 
 // Calls `on_block` for each block of the run in trial order, from the calling thread.
 // `stop`, if given, is called by the worker threads before each trial (keep it cheap and
