@@ -468,3 +468,34 @@ TEST_CASE("a streamed run's slow chunk holds the others back: few finished chunk
   CHECK(sink.closed == 200);
   CHECK(sink.most_open <= 4 * 2 + 1);  // the window of 4 chunks per lane, and the one being opened
 }
+
+TEST_CASE("a streamed run whose sink fails to close a chunk throws that error, and closes nothing after it") {
+  const Model m = model_from(slurp(kDefault));
+  RunSpec o;
+  o.trials = 300 * 16;
+  o.seed = 4;
+  o.threads = 3;
+  struct Failing final : ChunkSink {
+    struct C final : Chunk {
+      std::uint64_t first = 0;
+    };
+    std::atomic<int> after_failure{0};
+    bool failed = false;
+    std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t) override {
+      auto c = std::make_unique<C>();
+      c->first = first;
+      return c;
+    }
+    void add(Chunk&, const TrialBlock&) override {}
+    void close(std::unique_ptr<Chunk> c) override {
+      REQUIRE(c != nullptr);  // never an empty chunk left behind by the failed close
+      if (failed) ++after_failure;
+      if (static_cast<C&>(*c).first == 5 * 16) {
+        failed = true;
+        throw std::runtime_error("disk full");
+      }
+    }
+  } sink;
+  CHECK_THROWS_WITH_AS(stream_trials(m, o, 16, sink), "disk full", std::runtime_error);
+  CHECK(sink.after_failure == 0);
+}

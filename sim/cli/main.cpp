@@ -176,10 +176,11 @@ CrossEntropyResult find_run_tilt(const Model& m, const TailSearch& s, const RunS
 
 // "12 s", "45 min", "3.2 h", "4.1 days": a run's time as a reader takes it in.
 std::string human_duration(double seconds) {
-  if (seconds < 120) return fmt::format("{:.2g} s", seconds);
+  if (seconds < 10) return fmt::format("{:.2g} s", seconds);
+  if (seconds < 120) return fmt::format("{:.0f} s", seconds);
   if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
-  if (seconds < 3 * 86400) return fmt::format("{:.2g} h", seconds / 3600);
-  return fmt::format("{:.3g} days", seconds / 86400);
+  if (seconds < 3 * 86400) return fmt::format("{:.1f} h", seconds / 3600);
+  return fmt::format("{:.0f} days", seconds / 86400);
 }
 
 // Events per trial above which a run is announced as costly, with an estimate of its time.
@@ -198,7 +199,7 @@ void announce_cost(const Model& m, const RunSpec& spec) {
   const auto start = std::chrono::steady_clock::now();
   for (std::uint64_t t = 0; t < n; ++t) pilot.run(spec.first_trial + t);
   const double per_trial = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(n);
-  const double threads = spec.threads > 0 ? spec.threads : std::thread::hardware_concurrency();
+  const double threads = std::max(1.0, spec.threads > 0 ? spec.threads : static_cast<double>(std::thread::hardware_concurrency()));
   const double seconds = per_trial * static_cast<double>(spec.trials) / std::max(1.0, threads);
   spdlog::warn("{} events per trial expected (more than {:.0f}): about {:.3g} s per trial, {} for {} trials on {} threads, "
                "from a pilot of {} trials; SIGINT or SIGTERM stops it, leaving no file",

@@ -1,6 +1,7 @@
 #include "io/h5.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -557,6 +558,7 @@ RowAppender::RowAppender(const Group& parent, const std::string& name, std::vect
   ds_ = own(H5Dcreate2(loc, name.c_str(), H5T_IEEE_F64LE, space.id(), H5P_DEFAULT, dcpl.id(), dapl.id()),
             H5Dclose, "cannot create dataset", loc, name);
   if (!unit.empty()) write_string_attr(ds_.id(), "units", unit);
+  location_ = where(ds_.id(), "");
 }
 
 void RowAppender::append(std::span<const double> data, hsize_t rows) {
@@ -583,8 +585,10 @@ void RowAppender::append(std::span<const double> data, hsize_t rows) {
 
 std::vector<unsigned char> RowAppender::filter_chunk(std::span<const double> values) const {
   if (values.size() != chunk_rows_ * row_size_)
-    throw Error(fmt::format("cannot filter a chunk of {}: {} values for {} rows of {}", where(ds_.id(), ""), values.size(), chunk_rows_,
+    throw Error(fmt::format("cannot filter a chunk of {}: {} values for {} rows of {}", location_, values.size(), chunk_rows_,
                             row_size_));
+  // HDF5 reads these bytes as H5T_IEEE_F64LE: the values' own bytes only on a little-endian machine.
+  static_assert(std::endian::native == std::endian::little, "filter_chunk copies doubles as little-endian bytes");
   const std::size_t bytes = values.size() * sizeof(double);
   std::vector<unsigned char> raw(bytes);
   std::memcpy(raw.data(), values.data(), bytes);
@@ -601,7 +605,7 @@ std::vector<unsigned char> RowAppender::filter_chunk(std::span<const double> val
   // loss_fraction). Above 1, the level's usual search, as HDF5 runs it (H5Zdeflate.c).
   z_stream z{};
   if (deflateInit2(&z, deflate_level_, Z_DEFLATED, 15, 8, deflate_level_ == 1 ? Z_RLE : Z_DEFAULT_STRATEGY) != Z_OK)
-    throw Error(fmt::format("cannot compress a chunk of {}: zlib would not start", where(ds_.id(), "")));
+    throw Error(fmt::format("cannot compress a chunk of {}: zlib would not start", location_));
   std::vector<unsigned char> out(deflateBound(&z, static_cast<uLong>(bytes)));
   z.next_in = shuffled.data();
   z.avail_in = static_cast<uInt>(bytes);
@@ -610,7 +614,7 @@ std::vector<unsigned char> RowAppender::filter_chunk(std::span<const double> val
   const int done = deflate(&z, Z_FINISH);
   const std::size_t size = z.total_out;
   deflateEnd(&z);
-  if (done != Z_STREAM_END) throw Error(fmt::format("cannot compress a chunk of {}", where(ds_.id(), "")));
+  if (done != Z_STREAM_END) throw Error(fmt::format("cannot compress a chunk of {}", location_));
   out.resize(size);
   return out;
 }

@@ -180,6 +180,7 @@ class RowAppender {
   hsize_t rows_ = 0;
   hsize_t chunk_rows_ = 1;
   int deflate_level_ = 0;
+  std::string location_;  // for filter_chunk's errors, raised on threads that must not call HDF5
 };
 
 }  // namespace restake::h5

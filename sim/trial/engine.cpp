@@ -210,8 +210,13 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
       }
       const std::lock_guard lock(closing);
       waiting.emplace(j, std::move(chunk));
-      for (auto it = waiting.begin(); it != waiting.end() && it->first == next_to_close; it = waiting.erase(it), ++next_to_close)
-        sink.close(std::move(it->second));
+      // Out of the map before it is closed: a close that throws leaves no empty entry for another
+      // lane to close after it (and once a lane failed, nothing more is closed).
+      while (!failed && !waiting.empty() && waiting.begin()->first == next_to_close) {
+        auto next_chunk = waiting.extract(waiting.begin());
+        ++next_to_close;
+        sink.close(std::move(next_chunk.mapped()));
+      }
       closed.notify_all();
     }
   };

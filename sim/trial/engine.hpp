@@ -71,7 +71,8 @@ struct RunStopped : std::runtime_error {
 
 // Runs the trials of `run` cut into chunks at the multiples of `chunk_trials` (trial indices, so
 // the cuts fall at the same places whatever the threads), each chunk on one thread, handed out in
-// trial order: at most one chunk per thread is open, so at most that many wait to be closed.
+// trial order: a thread starts no chunk more than 4 per thread past the oldest still open, so at
+// most that many finished chunks wait to be closed.
 // `stop` as run_trials': once it returns true the open chunks are dropped, never closed, and
 // stream_trials throws RunStopped.
 // `share`: only every `of`-th chunk of the run from its `index`-th (counted from the run's first),

@@ -34,6 +34,7 @@ struct UntouchedRewards {
     std::size_t avs = 0;
     double stake = 0.0;  // sum of stake x weight over the holder's positions securing it
   };
+  std::vector<std::size_t> positions;       // [holder] how many it has
   std::vector<double> eth_stake;            // [holder] on Ethereum operators: earns the base APR
   std::vector<std::vector<Term>> terms;     // [holder] AVSs whose subsidy decay is drawn per trial
   std::vector<double> fixed_avs_rate_days;  // [holder] sum of stake x rate-days of AVSs with a fixed decay
@@ -41,7 +42,8 @@ struct UntouchedRewards {
   std::vector<bool> drawn_decay;            // [avs]
 
   UntouchedRewards(const Model& m, const World& w)
-      : eth_stake(m.holders.size(), 0.0),
+      : positions(m.holders.size(), 0),
+        eth_stake(m.holders.size(), 0.0),
         terms(m.holders.size()),
         fixed_avs_rate_days(m.holders.size(), 0.0),
         avs_rate_days(m.avs.size(), 0.0),
@@ -58,6 +60,7 @@ struct UntouchedRewards {
       const std::size_t h = w.positions[i].holder;
       for (; i < w.positions.size() && w.positions[i].holder == h; ++i) {
         const World::FlatPosition& p = w.positions[i];
+        ++positions[h];
         if (m.operators[p.op].asset == Asset::Eth) eth_stake[h] += p.stake;
         if (p.slot == kNone) continue;
         const World::Slot& slot = w.slots[p.slot];
@@ -100,10 +103,11 @@ class Rewards final : public Mechanism {
         touched_(positions, false),
         subsidy_to_horizon_(avs),
         memo_(avs),
-        holder_rewards_(untouched.eth_stake.size(), 0.0) {}
+        holder_rewards_(untouched.eth_stake.size(), 0.0),
+        touched_of_holder_(untouched.eth_stake.size(), 0) {}
   void begin(Trial& trial) override {
     ++trial_stamp_;  // every AVS's memo of subsidies is stale
-    forget_touched();  // any touched after the last trial's end (a later end hook's change)
+    forget_touched(trial.world());  // any touched after the last trial's end (a later end hook's change)
     const Model& m = trial.model();
     // Only the AVSs whose decay is drawn: the others' horizon integral never changes.
     for (std::size_t a = 0; a < m.avs.size(); ++a)
@@ -111,7 +115,7 @@ class Rewards final : public Mechanism {
         subsidy_to_horizon_[a] = subsidy_integral(m.avs[a].rewards, trial.draws().subsidy_days[a], m.simulation.horizon_days);
   }
   void before_change(std::size_t i, Trial& trial) override {
-    touch(i);
+    touch(i, trial.world());
     accrue(i, trial);
   }
   void end(Trial& trial) override {
@@ -119,9 +123,16 @@ class Rewards final : public Mechanism {
     const World& w = trial.world();
     // Validators offline earn nothing: their positions take the exact path too, touched or not.
     for (const OfflineWindow& off : std::as_const(trial).offline())  // const: reading marks no change
-      for (std::size_t i : w.positions_of_op[off.op]) touch(i);
+      for (std::size_t i : w.positions_of_op[off.op]) touch(i, w);
     const double base_days = trial.draws().base_apr * m.simulation.horizon_days;
+    // A holder every position of which was touched earns what they accrued, nothing else (no
+    // closed form to take their shares from again: its rounding would not cancel exactly).
+    const auto all_touched = [&](std::size_t h) { return touched_of_holder_[h] == untouched_.positions[h]; };
     for (std::size_t h = 0; h < m.holders.size(); ++h) {
+      if (all_touched(h)) {
+        holder_rewards_[h] = 0.0;
+        continue;
+      }
       double rate_days = base_days * untouched_.eth_stake[h] + untouched_.fixed_avs_rate_days[h];
       for (const UntouchedRewards::Term& t : untouched_.terms[h]) rate_days += t.stake * drawn_rate_days(trial, t.avs);
       holder_rewards_[h] = rate_days / kDaysPerYear;
@@ -130,24 +141,27 @@ class Rewards final : public Mechanism {
     // form counted for it as if untouched.
     for (std::size_t i : touched_list_) {
       accrue(i, trial);
-      holder_rewards_[w.positions[i].holder] += rewards_[i] - untouched_rate_days(trial, i) / kDaysPerYear;
+      const std::size_t h = w.positions[i].holder;
+      holder_rewards_[h] += all_touched(h) ? rewards_[i] : rewards_[i] - untouched_rate_days(trial, i) / kDaysPerYear;
     }
-    forget_touched();
+    forget_touched(w);
     for (std::size_t h = 0; h < m.holders.size(); ++h) trial.add_rewards(h, holder_rewards_[h]);
   }
 
  private:
-  void touch(std::size_t i) {
+  void touch(std::size_t i, const World& w) {
     if (touched_[i]) return;
     touched_[i] = true;
     touched_list_.push_back(i);
+    ++touched_of_holder_[w.positions[i].holder];
   }
   // Every touched position back to untouched, with nothing accrued: as the next trial starts.
-  void forget_touched() {
+  void forget_touched(const World& w) {
     for (std::size_t i : touched_list_) {
       rewards_[i] = 0.0;
       accrued_until_[i] = 0.0;
       touched_[i] = false;
+      touched_of_holder_[w.positions[i].holder] = 0;
     }
     touched_list_.clear();
   }
@@ -245,6 +259,7 @@ class Rewards final : public Mechanism {
   std::vector<SubsidyMemo> memo_;  // [avs]
   std::uint64_t trial_stamp_ = 0;
   std::vector<double> holder_rewards_;      // [holder] this trial's, units of its asset
+  std::vector<std::size_t> touched_of_holder_;  // [holder] its positions in touched_list_
 };
 
 class RewardsType final : public MechanismType {
