@@ -215,7 +215,12 @@ void stream_trials(const Model& m, const RunSpec& o, std::uint64_t chunk_trials,
       while (!failed && !waiting.empty() && waiting.begin()->first == next_to_close) {
         auto next_chunk = waiting.extract(waiting.begin());
         ++next_to_close;
-        sink.close(std::move(next_chunk.mapped()));
+        try {
+          sink.close(std::move(next_chunk.mapped()));
+        } catch (...) {
+          failed = true;  // under the lock: no other lane closes a chunk after this one
+          throw;
+        }
       }
       closed.notify_all();
     }
