@@ -194,10 +194,15 @@ void announce_cost(const Model& m, const RunSpec& spec) {
   const std::string count = events >= 100 ? fmt::format("{:.0f}", events) : fmt::format("{:.3g}", events);
   spdlog::info("about {} random events per trial expected", count);
   if (!(events > kCostlyEventsPerTrial) || spec.trials == 0) return;
+  // The pilot itself may take seconds: a signal during it stops the run as one during the run does.
+  catch_interrupts();
   TrialRerun pilot(m, spec);
   const std::uint64_t n = std::min<std::uint64_t>(spec.trials, 8);
   const auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t t = 0; t < n; ++t) pilot.run(spec.first_trial + t);
+  for (std::uint64_t t = 0; t < n; ++t) {
+    throw_if_interrupted();
+    pilot.run(spec.first_trial + t);
+  }
   const double per_trial = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(n);
   const double threads = std::max(1.0, spec.threads > 0 ? spec.threads : static_cast<double>(std::thread::hardware_concurrency()));
   const double seconds = per_trial * static_cast<double>(spec.trials) / std::max(1.0, threads);
