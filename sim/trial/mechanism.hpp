@@ -31,6 +31,7 @@ struct Loss {
 // The hooks a mechanism uses; only those are called (the loss and change hooks are on hot paths).
 struct MechanismHooks {
   bool before_change = false;  // a position's value or reward weights are about to change
+  bool allocation_change = false;  // an allocation (a slot's magnitude for one AVS) is about to change
   bool on_loss = false;        // after each loss is booked
   bool end = false;            // at the horizon, after the last event
 };
@@ -42,6 +43,8 @@ class Mechanism {
   virtual void begin(Trial&) {}                          // before the first event: reset, price, schedule
   virtual void handle(const Event&, Trial&) {}           // an event of a kind it handles, or its own Scheduled one
   virtual void before_change(std::size_t /*position*/, Trial&) {}
+  // Member `member` of `slot` (World::Slot::avs) is about to be set to `to` (Trial::set_allocation).
+  virtual void before_allocation_change(std::size_t /*slot*/, std::size_t /*member*/, double /*to*/, Trial&) {}
   virtual void on_loss(Loss&, Trial&) {}
   virtual void end(Trial&) {}
 };

@@ -62,9 +62,12 @@ Trial::Trial(const Model& m, const World& world, const MechanismTypes& types)
     }
     const MechanismHooks hooks = type->hooks();
     if (hooks.before_change) change_hooks_.push_back(mech);
+    if (hooks.allocation_change) allocation_hooks_.push_back(mech);
     if (hooks.on_loss) loss_hooks_.push_back(mech);
     if (hooks.end) end_hooks_.push_back(mech);
   }
+  for (const Operator& o : m.operators)
+    full_balance_.push_back({static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei), o.asset == Asset::Eth});
 }
 
 void Trial::run(const TrialDraws& draws, const TrialRecord& out) {
@@ -89,6 +92,12 @@ void Trial::schedule(Event e, const Mechanism& by) {
   if (it == mechanisms_.end()) throw std::logic_error("an event scheduled by a mechanism not in this trial");
   e.handler = static_cast<std::uint32_t>(it - mechanisms_.begin());
   queue_.push(e);
+}
+
+void Trial::set_allocation(std::size_t slot, std::size_t member, double value) {
+  for (Mechanism* mech : allocation_hooks_) mech->before_allocation_change(slot, member, value, *this);
+  changed_ = true;
+  allocation_[w_.slots[slot].first_alloc + member] = value;
 }
 
 void Trial::begin(const TrialDraws& draws, const TrialRecord& out) {

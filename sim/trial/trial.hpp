@@ -125,6 +125,12 @@ class Trial {
   }
   // The share of position i's value that earns rewards: all but the stake leaving in a withdrawal.
   double earning_share(std::size_t i) const { return leaving_[i] == 0.0 ? 1.0 : 1.0 - leaving_[i] / stake_left_[i]; }
+  // nav(i) before the operator's magnitude, without dividing by it: what an allocation weighs per
+  // unit of magnitude. Constant while only magnitudes and allocations change (AVS slashing).
+  double value_per_magnitude(std::size_t i) const {
+    const auto& p = w_.positions[i];
+    return p.stake * stake_left_[i] * (beacon_factor(p.op) + beacon_restored_[i]) * contract_factor_[i];
+  }
   // Restaking: the operator's remaining maxMagnitude (1 for a position that is not restaked).
   double magnitude(std::size_t i) const {
     const std::size_t slot = w_.positions[i].slot;
@@ -133,9 +139,8 @@ class Trial {
   // The operator's validator balance as a share of its initial balance (1 for BTC operators).
   // Inline, as nav(): rewards value every position at every change.
   double beacon_factor(std::size_t op) const {
-    const Operator& o = m_.operators[op];
-    if (o.asset != Asset::Eth) return 1.0;
-    return static_cast<double>(op_balance_gwei_[op]) / (static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei));
+    const FullBalance& full = full_balance_[op];
+    return full.eth ? static_cast<double>(op_balance_gwei_[op]) / full.gwei : 1.0;
   }
 
   // Balances mechanisms change. Call touch(i) before changing what position i is worth or earns.
@@ -145,14 +150,16 @@ class Trial {
     for (Mechanism* mech : change_hooks_) mech->before_change(i, *this);
   }
   std::vector<double>& max_magnitude() { changed_ = true; return max_magnitude_; }  // [slot]
-  std::vector<double>& allocation() { changed_ = true; return allocation_; }        // [slot member], flat
+  // Sets member `member` of `slot` to `value` (of the operator's initial stake), after the
+  // allocation hooks: rewards book the change of weight at this moment.
+  void set_allocation(std::size_t slot, std::size_t member, double value);
   std::vector<double>& contract_factor() { changed_ = true; return contract_factor_; }  // [position]
   // Withdrawals, per position in units of its initial stake: what is still in it (leaving or not)
   // and what is leaving (requested, not yet out). Both bear every loss until it is out.
   std::vector<double>& stake_left() { changed_ = true; return stake_left_; }
   std::vector<double>& leaving() { changed_ = true; return leaving_; }
   const std::vector<double>& max_magnitude() const { return max_magnitude_; }
-  const std::vector<double>& allocation() const { return allocation_; }
+  const std::vector<double>& allocation() const { return allocation_; }  // [slot member], flat
   const std::vector<double>& contract_factor() const { return contract_factor_; }
   // Validators: how many of its operator's validators each sampled beacon-chain event (fault or
   // outage) reaches, in time order: at least one of those not slashed yet, never one twice.
@@ -176,6 +183,7 @@ class Trial {
   double uncovered(std::size_t h) const { return uncovered_[h]; }
   void add_covered(std::size_t holder, double paid) { changed_ = true; covered_[holder] += paid; }
   void add_rewards(std::size_t holder, double amount) { holder_rewards_[holder] += amount; }
+  double rewards(std::size_t holder) const { return holder_rewards_[holder]; }  // added so far this trial
 
  private:
   void begin(const TrialDraws& draws, const TrialRecord& out);
@@ -187,7 +195,7 @@ class Trial {
   const World& w_;
   std::vector<std::unique_ptr<Mechanism>> mechanisms_;    // registration order
   std::vector<std::uint32_t> handler_of_kind_;            // [EventKind] -> mechanism
-  std::vector<Mechanism*> change_hooks_, loss_hooks_, end_hooks_;
+  std::vector<Mechanism*> change_hooks_, allocation_hooks_, loss_hooks_, end_hooks_;
   const TrialDraws* draws_ = nullptr;
   const TrialRecord* out_ = nullptr;
   EventQueue queue_;
@@ -200,6 +208,13 @@ class Trial {
   std::vector<std::uint64_t> validators_hit_;  // [sampled event]
   std::vector<std::uint64_t> remaining_validators_;
   std::vector<Gwei> op_balance_gwei_;
+  // [operator] validators x effective balance, as beacon_factor divides by it: read at every
+  // change of every position, so kept apart from the (large) Operator records.
+  struct FullBalance {
+    double gwei = 0.0;
+    bool eth = false;
+  };
+  std::vector<FullBalance> full_balance_;
   std::vector<double> max_magnitude_, allocation_;
   std::vector<double> contract_factor_;  // per position: contract losses and coverage payouts
   std::vector<double> stake_left_, leaving_;  // per position: withdrawals (stake_left(), leaving())

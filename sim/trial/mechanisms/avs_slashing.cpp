@@ -11,6 +11,7 @@
 // An operator's own allocation changes ([[allocation_change]]) follow the same delays: a
 // deallocation stays slashable until the escrow ends, an allocation waits for the allocation delay.
 #include <algorithm>
+#include <utility>
 
 #include "trial/mechanisms.hpp"
 #include "trial/trial.hpp"
@@ -135,7 +136,7 @@ class AvsSlashing final : public Mechanism {
     const World& w = trial.world();
     const Change& c = changes_[e.entity];
     const double alloc = trial.allocation()[c.alloc];
-    const double target = m.allocation_changes[e.entity].allocation * trial.max_magnitude()[c.slot];
+    const double target = m.allocation_changes[e.entity].allocation * std::as_const(trial).max_magnitude()[c.slot];
     if (target == alloc) return;
     const bool decrease = target < alloc;
     pending_[e.entity] = decrease ? target / alloc : target - alloc;
@@ -151,13 +152,14 @@ class AvsSlashing final : public Mechanism {
     const World::Slot& slot = w.slots[c.slot];
     for (std::size_t i : w.positions_of_slot[c.slot]) trial.touch(i);  // reward weights change
     const auto free_of = [&](const std::vector<double>& alloc, double mag) { return std::max(0.0, mag - sum_allocated(alloc, slot)); };
-    std::vector<double>& alloc = trial.allocation();
+    const std::vector<double>& alloc = std::as_const(trial).allocation();
+    const std::size_t member = c.alloc - slot.first_alloc;
     if (decrease_[k]) {
-      alloc[c.alloc] *= pending_[k];
+      trial.set_allocation(c.slot, member, alloc[c.alloc] * pending_[k]);
       if (split_[c.slot]) token_alloc_[c.alloc] *= pending_[k];
     } else {
       // What was free at the request may since have been drained: never allocate more than is there.
-      alloc[c.alloc] += std::min(pending_[k], free_of(alloc, trial.max_magnitude()[c.slot]));
+      trial.set_allocation(c.slot, member, alloc[c.alloc] + std::min(pending_[k], free_of(alloc, std::as_const(trial).max_magnitude()[c.slot])));
       if (split_[c.slot]) token_alloc_[c.alloc] += std::min(pending_[k], free_of(token_alloc_, token_mag_[c.slot]));
     }
   }
@@ -195,9 +197,10 @@ class AvsSlashing final : public Mechanism {
     for (std::size_t i : w.positions_of_slot[s]) trial.touch(i);  // value and reward weights change
     double removed = 0.0;
     if (w.slots[s].mode == SlashingMode::Unique) {
-      double& alloc = trial.allocation()[w.slots[s].first_alloc + w.index_in_slot[avs][member]];
+      const std::size_t j = w.index_in_slot[avs][member];
+      const double alloc = std::as_const(trial).allocation()[w.slots[s].first_alloc + j];
       removed = f * alloc;
-      alloc -= removed;
+      trial.set_allocation(s, j, alloc - removed);
     } else {
       removed = f * max_mag;
     }

@@ -61,7 +61,7 @@ class Markets final : public Mechanism {
       : setup_(setup), scratch_(setup.tokens), marks_(setup.tokens.size()), backing_(setup.tokens.size()),
         chain_navs_(setup.tokens.size()) {}
 
-  void begin(Trial& trial) override {
+  void begin(Trial&) override {
     for (auto& marks : marks_) marks.clear();
     for (std::size_t k = 0; k < backing_.size(); ++k) {
       backing_[k] = setup_.chains[k].shares;  // of the holder's initial value

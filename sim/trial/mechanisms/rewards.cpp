@@ -40,6 +40,7 @@ struct UntouchedRewards {
   std::vector<double> fixed_avs_rate_days;  // [holder] sum of stake x rate-days of AVSs with a fixed decay
   std::vector<double> avs_rate_days;        // [avs] rate-days over the horizon (fixed decays)
   std::vector<bool> drawn_decay;            // [avs]
+  std::vector<char> on_ethereum;            // [position] earns the base APR (its operator's, apart from the Operator)
 
   UntouchedRewards(const Model& m, const World& w)
       : positions(m.holders.size(), 0),
@@ -47,7 +48,8 @@ struct UntouchedRewards {
         terms(m.holders.size()),
         fixed_avs_rate_days(m.holders.size(), 0.0),
         avs_rate_days(m.avs.size(), 0.0),
-        drawn_decay(m.avs.size(), false) {
+        drawn_decay(m.avs.size(), false),
+        on_ethereum(w.positions.size(), 0) {
     for (std::size_t a = 0; a < m.avs.size(); ++a) {
       drawn_decay[a] = !m.avs[a].rewards.decay_days.is_fixed();
       if (!drawn_decay[a]) avs_rate_days[a] = rate_days(m, a, m.avs[a].rewards.decay_days.a);
@@ -61,7 +63,8 @@ struct UntouchedRewards {
       for (; i < w.positions.size() && w.positions[i].holder == h; ++i) {
         const World::FlatPosition& p = w.positions[i];
         ++positions[h];
-        if (m.operators[p.op].asset == Asset::Eth) eth_stake[h] += p.stake;
+        on_ethereum[i] = m.operators[p.op].asset == Asset::Eth;
+        if (on_ethereum[i]) eth_stake[h] += p.stake;
         if (p.slot == kNone) continue;
         const World::Slot& slot = w.slots[p.slot];
         for (std::size_t j = 0; j < slot.avs.size(); ++j) {
@@ -94,29 +97,56 @@ struct UntouchedRewards {
   }
 };
 
+// A touched position's rewards come in two parts. The base yield is on its value and is accrued at
+// each change (O(1)). An AVS's rewards are on what is allocated to it: weight(t) x allocation_j(t)
+// x rate_j(t), where weight is the position's value per unit of magnitude (unique mode; its whole
+// value in shared mode, with allocations of 1). Both factors are piecewise constant, so by parts,
+//   integral over [0, T] = sum_j weight(T) alloc_j(T) R_j(T) - sum over changes of (jump) x R_j(then),
+// R_j the rate-days since day 0. An allocation's change (an AVS slashing it) is one term; a change of
+// weight (a beacon loss, a contract's, a withdrawal) is a term per AVS of the slot; the sum at T is
+// taken once, at the end. A slashing then costs O(1) however many AVSs its operator secures.
 class Rewards final : public Mechanism {
  public:
-  Rewards(const UntouchedRewards& untouched, std::size_t positions, std::size_t avs)
+  Rewards(const UntouchedRewards& untouched, const World& w, std::size_t avs)
       : untouched_(untouched),
-        rewards_(positions, 0.0),
-        accrued_until_(positions, 0.0),
-        touched_(positions, false),
+        base_(w.positions.size(), 0.0),
+        accrued_until_(w.positions.size(), 0.0),
+        weight_(w.positions.size(), 0.0),
+        weighed_at_(w.positions.size(), 0.0),
+        jumps_(w.positions.size(), 0.0),
+        touched_(w.positions.size(), false),
         subsidy_to_horizon_(avs),
+        horizon_rate_days_(untouched.avs_rate_days),
         memo_(avs),
         holder_rewards_(untouched.eth_stake.size(), 0.0),
-        touched_of_holder_(untouched.eth_stake.size(), 0) {}
+        touched_of_holder_(untouched.eth_stake.size(), 0) {
+    for (std::size_t i = 0; i < w.positions.size(); ++i) weight_[i] = w.positions[i].stake;
+  }
   void begin(Trial& trial) override {
     ++trial_stamp_;  // every AVS's memo of subsidies is stale
     forget_touched(trial.world());  // any touched after the last trial's end (a later end hook's change)
     const Model& m = trial.model();
     // Only the AVSs whose decay is drawn: the others' horizon integral never changes.
     for (std::size_t a = 0; a < m.avs.size(); ++a)
-      if (untouched_.drawn_decay[a])
-        subsidy_to_horizon_[a] = subsidy_integral(m.avs[a].rewards, trial.draws().subsidy_days[a], m.simulation.horizon_days);
+      if (untouched_.drawn_decay[a]) {
+        const RewardSchedule& r = m.avs[a].rewards;
+        subsidy_to_horizon_[a] = subsidy_integral(r, trial.draws().subsidy_days[a], m.simulation.horizon_days);
+        horizon_rate_days_[a] = r.floor_apr * m.simulation.horizon_days + (r.initial_apr - r.floor_apr) * subsidy_to_horizon_[a];
+      }
   }
-  void before_change(std::size_t i, Trial& trial) override {
-    touch(i, trial.world());
-    accrue(i, trial);
+  void before_change(std::size_t i, Trial& trial) override { bring_up_to_now(i, trial); }
+  void before_allocation_change(std::size_t s, std::size_t member, double to, Trial& trial) override {
+    const World& w = trial.world();
+    const World::Slot& slot = w.slots[s];
+    if (slot.mode == SlashingMode::Shared) return;  // shared mode pays on the whole stake, whatever is allocated
+    const double from = trial.allocation()[slot.first_alloc + member];
+    if (to == from) return;
+    const double rate_days = rate_days_to(trial, slot.avs[member], trial.now());
+    for (std::size_t i : w.positions_of_slot[s]) {
+      // Touched already at this moment (an AVS slashing touches first): nothing to bring up.
+      if (!touched_[i] || weighed_at_[i] != trial.now()) bring_up_to_now(i, trial);
+      jumps_[i] += weight_[i] * (to - from) * rate_days;
+    }
   }
   void end(Trial& trial) override {
     const Model& m = trial.model();
@@ -134,15 +164,27 @@ class Rewards final : public Mechanism {
         continue;
       }
       double rate_days = base_days * untouched_.eth_stake[h] + untouched_.fixed_avs_rate_days[h];
-      for (const UntouchedRewards::Term& t : untouched_.terms[h]) rate_days += t.stake * drawn_rate_days(trial, t.avs);
+      for (const UntouchedRewards::Term& t : untouched_.terms[h]) rate_days += t.stake * horizon_rate_days_[t.avs];
       holder_rewards_[h] = rate_days / kDaysPerYear;
     }
-    // A touched position: what it earned, accrued between its changes, in place of what the closed
-    // form counted for it as if untouched.
+    // A touched position: what it earned in place of what the closed form counted for it as if
+    // untouched (its stake at the initial allocations all trial).
     for (std::size_t i : touched_list_) {
-      accrue(i, trial);
-      const std::size_t h = w.positions[i].holder;
-      holder_rewards_[h] += all_touched(h) ? rewards_[i] : rewards_[i] - untouched_rate_days(trial, i) / kDaysPerYear;
+      bring_up_to_now(i, trial);
+      const auto& p = w.positions[i];
+      const bool alone = all_touched(p.holder);
+      double rate_days = base_[i] - (alone || !untouched_.on_ethereum[i] ? 0.0 : p.stake * base_days);
+      if (p.slot != kNone) {
+        const World::Slot& slot = w.slots[p.slot];
+        const bool shared = slot.mode == SlashingMode::Shared;
+        rate_days -= jumps_[i];
+        for (std::size_t j = 0; j < slot.avs.size(); ++j) {
+          const double now = shared ? 1.0 : trial.allocation()[slot.first_alloc + j];
+          const double then = alone ? 0.0 : p.stake * (shared ? 1.0 : slot.allocation[j]);
+          rate_days += (weight_[i] * now - then) * horizon_rate_days_[slot.avs[j]];
+        }
+      }
+      holder_rewards_[p.holder] += rate_days / kDaysPerYear;
     }
     forget_touched(w);
     for (std::size_t h = 0; h < m.holders.size(); ++h) trial.add_rewards(h, holder_rewards_[h]);
@@ -158,35 +200,54 @@ class Rewards final : public Mechanism {
   // Every touched position back to untouched, with nothing accrued: as the next trial starts.
   void forget_touched(const World& w) {
     for (std::size_t i : touched_list_) {
-      rewards_[i] = 0.0;
+      base_[i] = 0.0;
       accrued_until_[i] = 0.0;
+      weight_[i] = w.positions[i].stake;
+      weighed_at_[i] = 0.0;
+      jumps_[i] = 0.0;
       touched_[i] = false;
       touched_of_holder_[w.positions[i].holder] = 0;
     }
     touched_list_.clear();
   }
 
-  // AVS a's rate-days over the horizon in this trial.
-  double drawn_rate_days(const Trial& trial, std::size_t a) const {
-    const RewardSchedule& r = trial.model().avs[a].rewards;
-    return r.floor_apr * trial.model().simulation.horizon_days + (r.initial_apr - r.floor_apr) * subsidy_to_horizon_[a];
+  // Position i's rewards up to now, before something about it changes. Things change only right
+  // after this is called (Trial::touch), so a weight found changed here changed when it was last
+  // called, with the allocations it has now.
+  void bring_up_to_now(std::size_t i, const Trial& trial) {
+    const World& w = trial.world();
+    touch(i, w);
+    const auto& p = w.positions[i];
+    // What earns: the value (per unit of magnitude) less the stake leaving in a withdrawal.
+    const double earning = trial.value_per_magnitude(i) * trial.earning_share(i);
+    const double magnitude = trial.magnitude(i);
+    accrue_base(i, trial, earning * magnitude);
+    if (p.slot == kNone) return;
+    // Per unit of an allocation: per unit of magnitude in unique mode (allocations are magnitudes;
+    // nothing once the magnitude is gone), the whole value in shared mode (allocations of 1).
+    const double weight = w.slots[p.slot].mode == SlashingMode::Shared ? earning * magnitude : magnitude > 0.0 ? earning : 0.0;
+    if (weight != weight_[i]) {
+      jumps_[i] += (weight - weight_[i]) * allocated_rate_days(trial, p.slot, weighed_at_[i]);
+      weight_[i] = weight;
+    }
+    weighed_at_[i] = trial.now();
   }
 
-  // Stake x rate-days position i would have earned untouched: its share of the closed form.
-  double untouched_rate_days(const Trial& trial, std::size_t i) const {
-    const Model& m = trial.model();
-    const World& w = trial.world();
-    const auto& p = w.positions[i];
-    double rate_days = m.operators[p.op].asset == Asset::Eth ? trial.draws().base_apr * m.simulation.horizon_days : 0.0;
-    if (p.slot != kNone) {
-      const World::Slot& slot = w.slots[p.slot];
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) {
-        const double weight = slot.mode == SlashingMode::Shared ? 1.0 : slot.allocation[j];
-        const std::size_t a = slot.avs[j];
-        rate_days += weight * (untouched_.drawn_decay[a] ? drawn_rate_days(trial, a) : untouched_.avs_rate_days[a]);
-      }
-    }
-    return p.stake * rate_days;
+  // Sum over slot s's AVSs of allocation now x rate-days to day t (allocations of 1 in shared mode).
+  double allocated_rate_days(const Trial& trial, std::size_t s, double t) {
+    if (t == 0.0) return 0.0;
+    const World::Slot& slot = trial.world().slots[s];
+    const bool shared = slot.mode == SlashingMode::Shared;
+    double sum = 0.0;
+    for (std::size_t j = 0; j < slot.avs.size(); ++j)
+      sum += (shared ? 1.0 : trial.allocation()[slot.first_alloc + j]) * rate_days_to(trial, slot.avs[j], t);
+    return sum;
+  }
+
+  // AVS a's reward rate integrated over [0, t] days (APR x days).
+  double rate_days_to(const Trial& trial, std::size_t a, double t) {
+    const RewardSchedule& r = trial.model().avs[a].rewards;
+    return r.floor_apr * t + (r.initial_apr - r.floor_apr) * subsidy(trial, a, t);
   }
 
   // Validator-days of `op` offline within [t0, t1], per validator: each outage's overlap times the
@@ -217,41 +278,28 @@ class Rewards final : public Mechanism {
     return value;
   }
 
-  // Rewards on position i's value since it last changed, up to now.
-  void accrue(std::size_t i, const Trial& trial) {
+  // Base staking yield on position i's earning value since it last changed, up to now, as
+  // value x rate-days. It is Ethereum's; BTC time-locked on Bitcoin earns only what its services
+  // pay. Validators offline in an outage earn nothing (neither attestations nor proposals).
+  void accrue_base(std::size_t i, const Trial& trial, double earning) {
     const double t0 = accrued_until_[i], t1 = trial.now();
     if (t1 <= t0) return;
     accrued_until_[i] = t1;
-    const Model& m = trial.model();
-    const World& w = trial.world();
-    const auto& p = w.positions[i];
-    // Base staking yield is Ethereum's; BTC time-locked on Bitcoin earns only what its services pay.
-    // Validators offline in an outage earn nothing (neither attestations nor proposals).
-    double rate_days =
-        m.operators[p.op].asset == Asset::Eth ? trial.draws().base_apr * (t1 - t0 - offline_days(trial, p.op, t0, t1)) : 0.0;
-    if (p.slot != kNone) {
-      const auto& slot = w.slots[p.slot];
-      const double max_mag = trial.max_magnitude()[p.slot];
-      for (std::size_t j = 0; j < slot.avs.size(); ++j) {
-        // Unique mode pays on the allocated share of the stake; shared mode on all of it.
-        const double weight = slot.mode == SlashingMode::Shared
-                                  ? 1.0
-                                  : (max_mag > 0.0 ? trial.allocation()[slot.first_alloc + j] / max_mag : 0.0);
-        if (weight == 0.0) continue;
-        const std::size_t a = slot.avs[j];
-        const RewardSchedule& r = m.avs[a].rewards;
-        rate_days += weight * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy(trial, a, t1) - subsidy(trial, a, t0)));
-      }
-    }
-    rewards_[i] += trial.nav(i) * trial.earning_share(i) * rate_days / kDaysPerYear;
+    if (!untouched_.on_ethereum[i]) return;
+    base_[i] += earning * trial.draws().base_apr * (t1 - t0 - offline_days(trial, trial.world().positions[i].op, t0, t1));
   }
 
   const UntouchedRewards& untouched_;
-  std::vector<double> rewards_;             // [position] units of its holder's asset, touched positions
-  std::vector<double> accrued_until_;       // [position] day its rewards are accrued to
-  std::vector<bool> touched_;               // [position] changed (or offline) in this trial
+  // [position], touched positions only
+  std::vector<double> base_;                // base yield accrued: value x rate-days
+  std::vector<double> accrued_until_;       // day base_ is accrued to
+  std::vector<double> weight_;              // allocation_weight as last seen (its stake, untouched)
+  std::vector<double> weighed_at_;          // day weight_ was last seen
+  std::vector<double> jumps_;               // sum of jump x rate-days to its day (see the class comment)
+  std::vector<bool> touched_;               // changed (or offline) in this trial
   std::vector<std::size_t> touched_list_;   // the positions touched, in the order they were
   std::vector<double> subsidy_to_horizon_;  // [avs] drawn decays only
+  std::vector<double> horizon_rate_days_;   // [avs] rate-days over the horizon in this trial
   struct SubsidyMemo {
     std::uint64_t trial = 0;  // trial_stamp_ of the trial they were computed in
     double day[2], value[2];  // the last two days asked, newest first
@@ -264,14 +312,15 @@ class Rewards final : public Mechanism {
 
 class RewardsType final : public MechanismType {
  public:
-  RewardsType(const Model& m, const World& w) : untouched_(m, w), positions_(w.positions.size()), avs_(m.avs.size()) {}
+  RewardsType(const Model& m, const World& w) : untouched_(m, w), world_(w), avs_(m.avs.size()) {}
   std::string_view name() const override { return "rewards"; }
-  MechanismHooks hooks() const override { return {.before_change = true, .end = true}; }
-  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<Rewards>(untouched_, positions_, avs_); }
+  MechanismHooks hooks() const override { return {.before_change = true, .allocation_change = true, .end = true}; }
+  std::unique_ptr<Mechanism> instance() const override { return std::make_unique<Rewards>(untouched_, world_, avs_); }
 
  private:
   UntouchedRewards untouched_;
-  std::size_t positions_, avs_;
+  const World& world_;
+  std::size_t avs_;
 };
 
 }  // namespace
