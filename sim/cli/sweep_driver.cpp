@@ -115,13 +115,18 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
       const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days,
                          TiltInfo::of(m, run.tilt)};
       PointFileWriter progress(folder, p, id, m);
-      RunSummary s;
-      try {
-        s = run_point(m, info, point_run, source, p, [&](const TrialBlock& b) {
+      // Only records need the blocks: without them the point streams (LocalBlocks), its memory
+      // that of `run --no-records` (a signal stops it through the source's stop hook).
+      BlockFn on_block;
+      if (a.records)
+        on_block = [&](const TrialBlock& b) {
           throw_if_interrupted();
           if (writer) writer->append(p, b);
           progress.append(b);
-        });
+        };
+      RunSummary s;
+      try {
+        s = run_point(m, info, point_run, source, p, on_block);
       } catch (const RunStopped&) {
         throw_if_interrupted();  // our stop hook said stop: a signal arrived
         throw;
