@@ -17,11 +17,14 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "io/results.hpp"
+#include "stats/quantile_sketch.hpp"
 #include "stats/tally.hpp"
 #include "support.hpp"
 #include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
 #include "sweep/sweep_points.hpp"
+#include "sweep/sweep_summary.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "sweep_support.hpp"
 #include "weighted_run.hpp"
@@ -586,9 +589,10 @@ TEST_CASE("a sweep point without rows to keep is streamed, and its file is the b
       o.run.block_trials = 3000;  // blocks across the chunks' bounds
       if (weighted) o.run.tilt = uniform_tilt(first, 3.0, 0.1);
       const SweepIdentity id{"v", "c", sw.text, sw.scenario_text, 4, o.run.trials, false, "s.toml", 1, TiltInfo::of(first, o.run.tilt)};
+      o.sketch_accuracy = id.sketch_accuracy(first);
       const auto write = [&](const std::string& path, bool streams) {
         CountingSource source(o.run, streams);
-        SweepWriter out(path, sw, first, id.meta(), id.writer_options());
+        SweepWriter out(path, sw, first, id.meta(), id.writer_options(first));
         for (std::size_t p = 0; p < sw.points.size(); ++p) {
           const Model m = sw.point_model(p);
           const RunInfo info{m.simulation.name, "v", "c", 4, o.run.trials, m.simulation.horizon_days, TiltInfo::of(m, o.run.tilt)};
@@ -614,4 +618,40 @@ TEST_CASE("a sweep point without rows to keep is streamed, and its file is the b
   run_point(first, {}, o, source, 0);
   CHECK(source.blocked == 2);
   CHECK(source.streamed == 0);
+}
+
+TEST_CASE("a sweep point of more than 100 holders sketches as run --no-records does: the same accuracy, stored, and the same numbers") {
+  TempDir dir;
+  std::string world = kWorld;
+  for (int i = 0; i < 150; ++i)
+    world += fmt::format("\n[[native]]\nname = \"native-{}\"\nprotocol = \"proto\"\npositions = [{{ operator = \"{}\", stake_eth = {} }}]\n", i,
+                         i % 2 ? "op-alpha" : "op-beta", 10 + i % 7);
+  std::ofstream(dir / "world.toml") << world;
+  // One point at the world's own value: the point's scenario is world.toml.
+  std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"world.toml\"\ntrials = 3000\nseed = 6\n"
+                                       "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nvalues = [0.01]\n";
+  std::string err;
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", dir / "sweep.toml", dir / "sweep.h5"), dir, nullptr, &err) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --no-records --trials 3000 --seed 6 --threads 2 --no-progress -q", dir / "world.toml",
+                          dir / "run.h5"),
+              dir) == 0);
+  const double accuracy = default_sketch_accuracy(153);
+  CHECK(accuracy > 1e-4);
+  contains(err, "153 holders: quantiles within 0.00015 relative error");
+  CHECK(h5::File::open_read_only(dir / "sweep.h5").attr_double("quantile_relative_error") == accuracy);
+  CHECK(h5::File::open_read_only(dir / "run.h5").attr_double("quantile_relative_error") == accuracy);
+  const RunSummary run = read_summary(dir / "run.h5");
+  const SweepSummary sweep = read_sweep_summary(dir / "sweep.h5");
+  REQUIRE(sweep.points.size() == 1);
+  REQUIRE(sweep.points[0].holders.size() == 153);
+  REQUIRE(run.holders.size() == 153);
+  for (std::size_t h = 0; h < 153; ++h) {
+    CAPTURE(h);
+    const HolderSummary &a = sweep.points[0].holders[h], &b = run.holders[h];
+    CHECK(a.loss.quantiles == b.loss.quantiles);
+    CHECK(a.loss.var99 == b.loss.var99);
+    CHECK(a.loss.es99 == b.loss.es99);
+    CHECK(a.net_return.quantiles == b.net_return.quantiles);
+    CHECK(a.timing.loss_7d_var99 == b.timing.loss_7d_var99);
+  }
 }

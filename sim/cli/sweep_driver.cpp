@@ -89,10 +89,12 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
   source.expect(to_simulate);
 
   std::optional<SweepWriter> writer;  // a shard is assembled from the progress files at the end
-  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options());
+  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options(first));
 
   catch_interrupts();  // SIGINT/SIGTERM (mpirun forwards one, Slurm sends one at the time limit)
-  const PointRun point_run{run, a.records, 1e-4};
+  const PointRun point_run{run, a.records, id.sketch_accuracy(first)};
+  if (!a.records && point_run.sketch_accuracy != 1e-4)
+    spdlog::info("{} holders: quantiles within {:.2g} relative error", first.holders.size(), point_run.sketch_accuracy);
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   std::size_t simulated = 0;
