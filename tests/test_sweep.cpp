@@ -17,18 +17,23 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "io/results.hpp"
+#include "stats/quantile_sketch.hpp"
+#include "stats/tally.hpp"
 #include "support.hpp"
 #include "sweep/point_runner.hpp"
 #include "sweep/sweep.hpp"
+#include "sweep/sweep_points.hpp"
+#include "sweep/sweep_summary.hpp"
 #include "sweep/sweep_writer.hpp"
+#include "sweep_support.hpp"
+#include "weighted_run.hpp"
 
 namespace fs = std::filesystem;
 using namespace restake::test;
 using namespace restake;
 
 namespace {
-
-const std::string kDefault = RESTAKE_SOURCE_DIR "/scenarios/default.toml";
 
 
 // A world where one AVS condition slashes an LRT and a native restaker, and an LST stays out of it.
@@ -107,12 +112,6 @@ SweepError sweep_error(const std::string& body) {
   return SweepError("", 0, 0, "", "");
 }
 
-// `needle` appears in `hay` (with both shown on failure).
-void contains(const std::string& hay, const std::string& needle) {
-  INFO("message: " << hay);
-  INFO("expected to contain: " << needle);
-  CHECK(hay.find(needle) != std::string::npos);
-}
 
 
 
@@ -544,4 +543,115 @@ TEST_CASE("names cannot be swept") {
   contains(sweep_error("[[sweep.parameter]]\npath = \"avs.oracle.name\"\nvalues = [\"oracle\", \"feed\"]\n").what(),
            "'avs.oracle.name' is a name: names cannot be swept");
   contains(sweep_error("[[sweep.parameter]]\npath = \"simulation.name\"\nvalues = [\"a\"]\n").what(), "is a name");
+}
+
+namespace {
+
+// LocalBlocks that counts how it ran each point; with `streams` false it makes blocks only, as the
+// MPI source does.
+class CountingSource final : public BlockSource {
+ public:
+  CountingSource(const RunSpec& run, bool streams) : local_(run), streams_(streams) {}
+  void for_each_block(std::size_t p, const Model& m, const BlockFn& on_block) override {
+    ++blocked;
+    local_.for_each_block(p, m, on_block);
+  }
+  bool stream_point(std::size_t p, const Model& m, ChunkSink& sink) override {
+    if (!streams_) return false;
+    ++streamed;
+    return local_.stream_point(p, m, sink);
+  }
+  int blocked = 0, streamed = 0;
+
+ private:
+  LocalBlocks local_;
+  bool streams_;
+};
+
+}  // namespace
+
+TEST_CASE("a sweep point without rows to keep is streamed, and its file is the block path's bit for bit, plain or weighted, on 1 or 2 threads") {
+  TempDir dir;
+  std::ofstream(dir / "s.toml") << fmt::format(
+      "[sweep]\nscenario = \"{}\"\ntrials = {}\nseed = 4\n"
+      "[[sweep.parameter]]\npath = \"avs.oracle.slashing.wrong-price.annual_probability\"\nvalues = [0.05, 0.2]\n",
+      kDefault, 2 * kTallyChunk + 777);
+  const Sweep sw = parse_sweep(slurp(dir / "s.toml"), dir / "s.toml", [](const std::string& p) { return slurp(p); });
+  const Model first = sw.point_model(0);
+  for (const bool weighted : {false, true})
+    for (const int threads : {1, 2}) {
+      CAPTURE(weighted);
+      CAPTURE(threads);
+      PointRun o;
+      o.run.trials = 2 * kTallyChunk + 777;  // the last chunk cut short
+      o.run.seed = 4;
+      o.run.threads = threads;
+      o.run.block_trials = 3000;  // blocks across the chunks' bounds
+      if (weighted) o.run.tilt = uniform_tilt(first, 3.0, 0.1);
+      const SweepIdentity id{"v", "c", sw.text, sw.scenario_text, 4, o.run.trials, false, "s.toml", 1, TiltInfo::of(first, o.run.tilt)};
+      o.sketch_accuracy = id.sketch_accuracy(first);
+      const auto write = [&](const std::string& path, bool streams) {
+        CountingSource source(o.run, streams);
+        SweepWriter out(path, sw, first, id.meta(), id.writer_options(first));
+        for (std::size_t p = 0; p < sw.points.size(); ++p) {
+          const Model m = sw.point_model(p);
+          const RunInfo info{m.simulation.name, "v", "c", 4, o.run.trials, m.simulation.horizon_days, TiltInfo::of(m, o.run.tilt)};
+          out.add_point(p, m, run_point(m, info, o, source, p));
+        }
+        out.finish();
+        CHECK(source.streamed == (streams ? 2 : 0));
+        CHECK(source.blocked == (streams ? 0 : 2));
+      };
+      const std::string streamed = dir / fmt::format("streamed-{}-{}.h5", weighted, threads);
+      const std::string blocks = dir / fmt::format("blocks-{}-{}.h5", weighted, threads);
+      write(streamed, true);
+      write(blocks, false);
+      same_file(streamed, blocks);
+    }
+
+  // Rows asked for (records, exact quantiles): blocks, even from a source that streams.
+  PointRun o;
+  o.run.trials = 500;
+  CountingSource source(o.run, true);
+  run_point(first, {}, o, source, 0, [](const TrialBlock&) {});
+  o.exact_quantiles = true;
+  run_point(first, {}, o, source, 0);
+  CHECK(source.blocked == 2);
+  CHECK(source.streamed == 0);
+}
+
+TEST_CASE("a sweep point of more than 100 holders sketches as run --no-records does: the same accuracy, stored, and the same numbers") {
+  TempDir dir;
+  std::string world = kWorld;
+  for (int i = 0; i < 150; ++i)
+    world += fmt::format("\n[[native]]\nname = \"native-{}\"\nprotocol = \"proto\"\npositions = [{{ operator = \"{}\", stake_eth = {} }}]\n", i,
+                         i % 2 ? "op-alpha" : "op-beta", 10 + i % 7);
+  std::ofstream(dir / "world.toml") << world;
+  // One point at the world's own value: the point's scenario is world.toml.
+  std::ofstream(dir / "sweep.toml") << "[sweep]\nscenario = \"world.toml\"\ntrials = 3000\nseed = 6\n"
+                                       "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nvalues = [0.01]\n";
+  std::string err;
+  REQUIRE(cli(fmt::format("sweep {} -o {} --threads 2", dir / "sweep.toml", dir / "sweep.h5"), dir, nullptr, &err) == 0);
+  REQUIRE(cli(fmt::format("run {} -o {} --no-records --trials 3000 --seed 6 --threads 2 --no-progress -q", dir / "world.toml",
+                          dir / "run.h5"),
+              dir) == 0);
+  const double accuracy = default_sketch_accuracy(153);
+  CHECK(accuracy > 1e-4);
+  contains(err, "153 holders: quantiles within 0.00015 relative error");
+  CHECK(h5::File::open_read_only(dir / "sweep.h5").attr_double("quantile_relative_error") == accuracy);
+  CHECK(h5::File::open_read_only(dir / "run.h5").attr_double("quantile_relative_error") == accuracy);
+  const RunSummary run = read_summary(dir / "run.h5");
+  const SweepSummary sweep = read_sweep_summary(dir / "sweep.h5");
+  REQUIRE(sweep.points.size() == 1);
+  REQUIRE(sweep.points[0].holders.size() == 153);
+  REQUIRE(run.holders.size() == 153);
+  for (std::size_t h = 0; h < 153; ++h) {
+    CAPTURE(h);
+    const HolderSummary &a = sweep.points[0].holders[h], &b = run.holders[h];
+    CHECK(a.loss.quantiles == b.loss.quantiles);
+    CHECK(a.loss.var99 == b.loss.var99);
+    CHECK(a.loss.es99 == b.loss.es99);
+    CHECK(a.net_return.quantiles == b.net_return.quantiles);
+    CHECK(a.timing.loss_7d_var99 == b.timing.loss_7d_var99);
+  }
 }

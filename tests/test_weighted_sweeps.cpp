@@ -91,7 +91,7 @@ TEST_CASE("a weighted sweep stores its weights and tilt, and its shards merge in
   const std::string progress = dir / "progress";
   std::filesystem::create_directories(progress);
   {
-    SweepWriter single(dir / "single.h5", sw, first, id.meta(), id.writer_options());
+    SweepWriter single(dir / "single.h5", sw, first, id.meta(), id.writer_options(first));
     for (std::size_t p = 0; p < sw.points.size(); ++p) {
       const Model m = sw.point_model(p);
       PointFileWriter part(progress, p, id, m);

@@ -44,6 +44,8 @@ void broadcast_string(std::string& s, int rank) {
 
 // Rank 0's BlockSource: hands the units (point, block) of the expected points to the workers on
 // request, and gives a point's blocks in trial order, keeping those that arrive early until their turn.
+// It streams no point (stream_point stays false): a unit is a block computed on another rank and
+// sent whole, which a rank's chunks of sums would replace only with a protocol of their own.
 class WorkerBlocks final : public BlockSource {
  public:
   WorkerBlocks(const RunSpec& run, const RecordShape& shape, int workers) : run_(run), shape_(shape), workers_(workers) {}

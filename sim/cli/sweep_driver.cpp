@@ -89,10 +89,12 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
   source.expect(to_simulate);
 
   std::optional<SweepWriter> writer;  // a shard is assembled from the progress files at the end
-  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options());
+  if (!shard) writer.emplace(out, sw, first, id.meta(), id.writer_options(first));
 
   catch_interrupts();  // SIGINT/SIGTERM (mpirun forwards one, Slurm sends one at the time limit)
-  const PointRun point_run{run, a.records, 1e-4};
+  const PointRun point_run{run, a.records, id.sketch_accuracy(first)};
+  if (!a.records && point_run.sketch_accuracy != 1e-4)
+    spdlog::info("{} holders: quantiles within {:.2g} relative error", first.holders.size(), point_run.sketch_accuracy);
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   std::size_t simulated = 0;
@@ -115,13 +117,18 @@ SweepTotals run_sweep_points(const SweepArgs& a, const Sweep& sw, const RunSpec&
       const RunInfo info{m.simulation.name, kVersion, kGitCommit, run.seed, run.trials, m.simulation.horizon_days,
                          TiltInfo::of(m, run.tilt)};
       PointFileWriter progress(folder, p, id, m);
-      RunSummary s;
-      try {
-        s = run_point(m, info, point_run, source, p, [&](const TrialBlock& b) {
+      // Only records need the blocks: without them the point streams (LocalBlocks), its memory
+      // that of `run --no-records` (a signal stops it through the source's stop hook).
+      BlockFn on_block;
+      if (a.records)
+        on_block = [&](const TrialBlock& b) {
           throw_if_interrupted();
           if (writer) writer->append(p, b);
           progress.append(b);
-        });
+        };
+      RunSummary s;
+      try {
+        s = run_point(m, info, point_run, source, p, on_block);
       } catch (const RunStopped&) {
         throw_if_interrupted();  // our stop hook said stop: a signal arrived
         throw;

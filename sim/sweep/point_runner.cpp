@@ -49,6 +49,13 @@ class PointTally {
     }
   }
 
+  // The tally alone, to stream the point into: only without exact quantiles, whose columns need
+  // the rows in trial order.
+  ChunkSink& stream_sink() {
+    if (!loss_.empty()) throw std::logic_error("PointTally: exact quantiles need blocks, not a stream");
+    return tally_;
+  }
+
   RunSummary summarize(const RunInfo& info) {  // once: hands its columns over
     if (loss_.empty()) return summarize_run(model_, info, tally_);
     QuantileSource cols;
@@ -75,9 +82,19 @@ class PointTally {
 
 void LocalBlocks::for_each_block(std::size_t, const Model& m, const BlockFn& on_block) { run_trials(m, run_, on_block, stop_); }
 
+bool LocalBlocks::stream_point(std::size_t, const Model& m, ChunkSink& sink) {
+  stream_trials(m, run_, kTallyChunk, sink, stop_);
+  return true;
+}
+
 RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& o, BlockSource& source, std::size_t point,
                      const BlockFn& on_block) {
   PointTally tally(m, o.exact_quantiles, o.sketch_accuracy, o.run.trials);
+  // Blocks only when something needs the rows: exact quantiles keep columns of them, `on_block`
+  // writes them (records), and a source may make nothing else (MPI ranks send blocks). Otherwise
+  // the Tally itself is the ChunkSink, as in `run --no-records`: the same sums merged at the same
+  // kTallyChunk boundaries, so the same numbers bit for bit.
+  if (!o.exact_quantiles && !on_block && source.stream_point(point, m, tally.stream_sink())) return tally.summarize(info);
   source.for_each_block(point, m, [&](const TrialBlock& b) {
     if (on_block) on_block(b);
     tally.add(b);

@@ -1,7 +1,9 @@
 #pragma once
 // One sweep point simulated: its blocks, in trial order, go to the caller (the writers) and then
 // to the point's tallies; the result is the point's summary, as `restake-sim run` computes it.
-// Where the blocks are computed is behind BlockSource: here, or on other MPI ranks.
+// Where the blocks are computed is behind BlockSource: here, or on other MPI ranks. A point that
+// needs no rows is streamed instead where the source can (each trial tallied where it ran, as
+// `run --no-records`).
 #include <cstddef>
 #include <functional>
 #include <utility>
@@ -25,6 +27,12 @@ class BlockSource {
   virtual void expect(const std::vector<std::size_t>& points) { (void)points; }
   // Calls on_block with every block of `point` (its model `m`), in trial order.
   virtual void for_each_block(std::size_t point, const Model& m, const BlockFn& on_block) = 0;
+  // Runs `point` through `sink` in chunks of kTallyChunk trials (trial/engine.hpp's stream_trials)
+  // and returns true; or returns false, having done nothing, if this source only makes blocks.
+  virtual bool stream_point(std::size_t point, const Model& m, ChunkSink& sink) {
+    (void)point, (void)m, (void)sink;
+    return false;
+  }
 };
 
 // Computes every block here, with the engine.
@@ -33,6 +41,7 @@ class LocalBlocks final : public BlockSource {
   // `stop`: run_trials' hook, to end a point within a few trials (the command line: on a signal).
   explicit LocalBlocks(const RunSpec& run, std::function<bool()> stop = {}) : run_(run), stop_(std::move(stop)) {}
   void for_each_block(std::size_t point, const Model& m, const BlockFn& on_block) override;
+  bool stream_point(std::size_t point, const Model& m, ChunkSink& sink) override;
 
  private:
   RunSpec run_;
@@ -49,7 +58,9 @@ struct PointRun {
 };
 
 // Point `point` (model `m`) with its blocks from `source`; `on_block`, if set, sees every block
-// before it is tallied.
+// before it is tallied. Without exact quantiles and `on_block` the point is streamed if `source`
+// can: the same numbers bit for bit, in memory that follows the threads, not the block's trials x
+// holders.
 RunSummary run_point(const Model& m, const RunInfo& info, const PointRun& options, BlockSource& source,
                      std::size_t point, const BlockFn& on_block = {});
 // The same, computed here.

@@ -26,6 +26,7 @@
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
 #include "io/outputs.hpp"
+#include "stats/quantile_sketch.hpp"
 
 namespace fs = std::filesystem;
 
@@ -158,11 +159,15 @@ std::string SweepIdentity::difference(const SweepIdentity& o) const {
 
 SweepMeta SweepIdentity::meta() const { return {program_version, git_commit, sweep_path, seed, trials, tilt}; }
 
-SweepWriterOptions SweepIdentity::writer_options() const {
+double SweepIdentity::sketch_accuracy(const Model& first) const {
+  return records ? 0.0 : default_sketch_accuracy(first.holders.size());  // --records keeps the columns
+}
+
+SweepWriterOptions SweepIdentity::writer_options(const Model& first) const {
   SweepWriterOptions o;
   o.records = records;
   o.deflate_level = deflate_level;
-  o.quantile_relative_error = records ? 0.0 : 1e-4;  // --records keeps the columns: exact order statistics
+  o.quantile_relative_error = sketch_accuracy(first);
   return o;
 }
 
@@ -544,7 +549,7 @@ std::size_t merge_shards(const std::vector<std::string>& shard_paths, const std:
   }
 
   const Model first = sw.point_model(0);
-  SweepWriter writer(output, sw, first, id.meta(), id.writer_options());
+  SweepWriter writer(output, sw, first, id.meta(), id.writer_options(first));
   for (std::size_t p = 0; p < P; ++p) {
     const SweepPartReader& part = parts[*owner[p]];
     part.copy_records(p, first, writer);

@@ -53,7 +53,11 @@ struct SweepIdentity {
   // "the seed (4 vs 5), the sweep text" or "" when the parts belong together.
   std::string difference(const SweepIdentity& other) const;
   SweepMeta meta() const;
-  SweepWriterOptions writer_options() const;
+  // Quantiles' relative error at every point of the sweep whose point 0 is `first`: 0 with records
+  // (exact order statistics), else run --no-records's default for its holders (default_sketch_accuracy).
+  // A function of the texts above, so parts that belong together agree on it.
+  double sketch_accuracy(const Model& first) const;
+  SweepWriterOptions writer_options(const Model& first) const;
 };
 
 // `--shard i/N`: this job runs the points p with p % count == index.
