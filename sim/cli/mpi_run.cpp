@@ -23,6 +23,7 @@
 #include "interrupt.hpp"
 #include "io/toml_reader.hpp"
 #include "stats/tally_codec.hpp"
+#include "stats/tally_sink.hpp"
 #include "sweep/block_codec.hpp"
 
 namespace restake {
@@ -71,39 +72,6 @@ std::vector<char> receive(int source, int tag) {
   }
 }
 
-// A streamed run's sink on every rank: the rank's own tally and worst trials, each chunk's sums
-// handed on when its trials are done (in the rank's trial order, one at a time).
-class ShareSink final : public ChunkSink {
- public:
-  ShareSink(Tally& tally, WorstTrials& worst, std::function<void(std::unique_ptr<TallyChunk>)> hand)
-      : tally_(tally), worst_(worst), hand_(std::move(hand)) {}
-  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override {
-    auto c = std::make_unique<ShareChunk>();
-    c->sums = tally_.open(first, end);
-    c->worst = WorstTrials(worst_.tokens(), worst_.k());
-    return c;
-  }
-  void add(Chunk& chunk, const TrialBlock& rows) override {
-    auto& c = static_cast<ShareChunk&>(chunk);
-    tally_.add(*c.sums, rows);
-    if (c.worst.k() > 0) c.worst.add(rows);
-  }
-  void close(std::unique_ptr<Chunk> chunk) override {
-    auto& c = static_cast<ShareChunk&>(*chunk);
-    worst_.merge(c.worst);  // order-free: the rank's own list, sent (or kept, on rank 0) at the end
-    hand_(std::unique_ptr<TallyChunk>(static_cast<TallyChunk*>(c.sums.release())));
-  }
-
- private:
-  struct ShareChunk final : Chunk {
-    std::unique_ptr<Chunk> sums;  // a TallyChunk
-    WorstTrials worst;
-  };
-  Tally& tally_;
-  WorstTrials& worst_;
-  std::function<void(std::unique_ptr<TallyChunk>)> hand_;
-};
-
 // The rank's share of the stream on a thread of its own, so that the calling thread alone speaks
 // MPI. The sink's hand-over takes `lock` and notifies `wake`; so does the end of the thread.
 struct ShareThread {
@@ -114,7 +82,7 @@ struct ShareThread {
   std::atomic<bool> abandoned{false};  // the calling thread failed: stop at the next trial
   std::thread thread;
 
-  ShareThread(std::mutex& lock, std::condition_variable& wake, const Model& m, const RunSpec& spec, ShareSink& sink,
+  ShareThread(std::mutex& lock, std::condition_variable& wake, const Model& m, const RunSpec& spec, TallySink& sink,
               const std::function<bool()>& stop, ChunkShare share)
       : lock(lock), wake(wake) {
     thread = std::thread([this, &m, spec, &sink, stop, share] {
@@ -191,7 +159,7 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
     // next ones gather, so a rank 0 slow to receive gets fewer, longer messages.
     std::uint64_t pending = 0;
     ByteWriter batch;
-    ShareSink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
+    TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
       const std::lock_guard g(lock);
       save(batch, *c);
       ++pending;
@@ -218,7 +186,7 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
 
   // Rank 0: its own chunks from its thread, the others' from their messages; closed in chunk order.
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> ready;  // by chunk: its own, from its thread, under `lock`
-  ShareSink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
+  TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
     const std::uint64_t k = c->first / kTallyChunk - first_chunk;
     const std::lock_guard g(lock);
     ready.emplace(k, std::move(c));
