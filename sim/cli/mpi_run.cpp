@@ -282,7 +282,8 @@ void record_run_mpi(const Model& m, const RunSpec& run, const std::function<void
       continue;
     }
     // A rank's blocks arrive in the order it sent them (MPI keeps the order of one sender's messages).
-    DecodedBlock d = decode_block(receive(owner, kBlock), shape, run.block_trials);
+    DecodedBlock d =
+        decode_block(receive(owner, kBlock), shape, run.block_trials, fmt::format("MPI run: block {} from rank {}", k, owner));
     if (d.index != k) throw std::runtime_error(fmt::format("MPI run: rank {} sent block {} for block {}", owner, d.index, k));
     d.block.first_trial += run.first_trial;
     on_block(d.block);
