@@ -275,13 +275,15 @@ int run_scenario(RunArgs a, RunRank at) {
   wo.sketch_accuracy = sketch_accuracy;
   if (!a.records && !a.sketch_accuracy && wo.sketch_accuracy != 1e-4)
     spdlog::info("{} holders: quantiles within {:.2g} relative error (--sketch-accuracy to choose)", m.holders.size(), wo.sketch_accuracy);
+  // Caught before the writer makes its temporary: a signal from then on unwinds the writer, which
+  // removes it (under mpirun a failing rank's abort sends SIGTERM to rank 0 at any time).
+  catch_interrupts();
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
   Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target, a.thresholds);
   // The worst trials by each token's low, re-run after the run for their price paths.
   WorstTrials worst(m.tokens.size(), paths_asked);
 
-  catch_interrupts();
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
