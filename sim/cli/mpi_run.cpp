@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <tbb/info.h>
 
 #include "interrupt.hpp"
 #include "io/toml_reader.hpp"
@@ -33,7 +34,8 @@ namespace {
 // Rank r -> rank 0: kChunk (chunks' ordered sums, the rank's chunks in trial order) or kBlock (a
 // block of records, the rank's in trial order). Rank r -> r - step at the end of a streamed run:
 // kFinal (the order-free sums and worst trials of r and the ranks it took them from).
-enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13 };
+// Rank 0 -> rank r: kCredit (how many chunks rank 0 has closed, once per round of `ranks` chunks).
+enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13, kCredit = 14 };
 
 // OpenMPI's blocking waits busy-poll a core the computing threads need: poll and sleep instead,
 // at most a fraction of a millisecond per chunk of tens of milliseconds.
@@ -72,6 +74,28 @@ std::vector<char> receive(int source, int tag) {
   }
 }
 
+// How far a rank's chunks may run ahead of rank 0's merge, so that the chunks waiting on rank 0
+// stay bounded (docs/cluster.md): a rank hands on chunk k only once rank 0 has closed more than
+// k - window chunks. Two rounds of the rank's threads, as stream_trials lets a process's threads
+// run a few chunks each past its oldest open one: a rank keeping up is never held back.
+struct Credit {
+  std::uint64_t closed = 0;  // chunks rank 0 has closed, as last heard (under the run's lock)
+  std::uint64_t window = 0;
+
+  // Chunk k's turn to be handed on, waiting with `g` held; RunStopped once `give_up` says so.
+  void await(std::unique_lock<std::mutex>& g, std::condition_variable& wake, std::uint64_t k,
+             const std::function<bool()>& give_up) const {
+    while (k >= closed + window) {
+      if (give_up()) throw RunStopped();
+      wake.wait_for(g, std::chrono::milliseconds(1));
+    }
+  }
+};
+
+// Credits rank 0 sends each other rank in a run of `chunks`: after every `ranks` chunks it closes,
+// but the last.
+std::uint64_t credit_messages(std::uint64_t chunks, std::uint64_t ranks) { return (chunks - 1) / ranks; }
+
 // The rank's share of the stream on a thread of its own, so that the calling thread alone speaks
 // MPI. The sink's hand-over takes `lock` and notifies `wake`; so does the end of the thread.
 struct ShareThread {
@@ -79,16 +103,16 @@ struct ShareThread {
   std::condition_variable& wake;
   bool finished = false;       // under `lock`
   std::exception_ptr error;    // under `lock`: why it ended early
-  std::atomic<bool> abandoned{false};  // the calling thread failed: stop at the next trial
+  std::atomic<bool>& abandoned;  // set when the calling thread failed: stop at the next trial
   std::thread thread;
 
-  ShareThread(std::mutex& lock, std::condition_variable& wake, const Model& m, const RunSpec& spec, TallySink& sink,
-              const std::function<bool()>& stop, ChunkShare share)
-      : lock(lock), wake(wake) {
+  ShareThread(std::mutex& lock, std::condition_variable& wake, std::atomic<bool>& abandoned, const Model& m, const RunSpec& spec,
+              TallySink& sink, const std::function<bool()>& stop, ChunkShare share)
+      : lock(lock), wake(wake), abandoned(abandoned) {
     thread = std::thread([this, &m, spec, &sink, stop, share] {
       std::exception_ptr failed;
       try {
-        stream_trials(m, spec, kTallyChunk, sink, [this, &stop] { return abandoned.load(std::memory_order_relaxed) || (stop && stop()); },
+        stream_trials(m, spec, kTallyChunk, sink, [this, &stop] { return this->abandoned.load(std::memory_order_relaxed) || (stop && stop()); },
                       share);
       } catch (...) {
         failed = std::current_exception();
@@ -153,6 +177,11 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
   const double sketch_accuracy = options.loss_sketch.empty() ? 0.0 : options.loss_sketch.front().relative_accuracy();
   std::mutex lock;
   std::condition_variable wake;
+  std::atomic<bool> abandoned{false};  // ShareThread's: the sink's waits for credit give up too
+  const auto lanes = static_cast<std::uint64_t>(run.threads > 0 ? run.threads : tbb::info::default_concurrency());
+  Credit credit{0, 2 * ranks * lanes};  // under `lock`
+  const auto give_up = [&] { return abandoned.load(std::memory_order_relaxed) || (stop && stop()); };
+  const auto own_chunk = [&](const TallyChunk& c) { return c.first / kTallyChunk - first_chunk; };
 
   if (rank != 0) {
     // The chunks closed since the last message, in trial order: while a message is on its way the
@@ -160,18 +189,33 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
     std::uint64_t pending = 0;
     ByteWriter batch;
     TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
-      const std::lock_guard g(lock);
+      std::unique_lock g(lock);
+      credit.await(g, wake, own_chunk(*c), give_up);
       save(batch, *c);
       ++pending;
       wake.notify_all();
     });
-    ShareThread thread(lock, wake, m, run, sink, stop, {ranks, rank});
+    std::uint64_t credits = 0;
+    const auto take_credits = [&] {
+      while (auto got = try_receive(0, kCredit)) {
+        ByteReader in{got->second.data(), got->second.data() + got->second.size(), "MPI run: a credit"};
+        const auto closed_by_0 = in.get<std::uint64_t>();
+        if (!in.done()) throw std::runtime_error("MPI run: a credit: bytes left over");
+        ++credits;
+        const std::lock_guard g(lock);
+        credit.closed = std::max(credit.closed, closed_by_0);
+        wake.notify_all();
+      }
+    };
+    ShareThread thread(lock, wake, abandoned, m, run, sink, stop, {ranks, rank});
     for (;;) {
+      take_credits();
       ByteWriter message;
       {
         std::unique_lock g(lock);
-        wake.wait(g, [&] { return thread.finished || pending > 0; });
+        wake.wait_for(g, std::chrono::microseconds(200), [&] { return thread.finished || pending > 0; });
         thread.rethrow();
+        if (pending == 0 && !thread.finished) continue;
         if (pending == 0) break;  // and finished
         message.put<std::uint64_t>(pending);
         message.bytes.insert(message.bytes.end(), batch.bytes.begin(), batch.bytes.end());
@@ -180,6 +224,13 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
       }
       send(message.bytes, 0, kChunk, "chunks' sums");
     }
+    // Every credit rank 0 sends is received, though the last ones come after this rank's last chunk.
+    for (const std::uint64_t expected = credit_messages(chunks, ranks); credits < expected;) {
+      take_credits();
+      if (credits == expected) break;
+      throw_if_interrupted();
+      nap();
+    }
     reduce_exact(tally, worst, shape, sketch_accuracy, mpi);
     return;
   }
@@ -187,12 +238,13 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
   // Rank 0: its own chunks from its thread, the others' from their messages; closed in chunk order.
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> ready;  // by chunk: its own, from its thread, under `lock`
   TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
-    const std::uint64_t k = c->first / kTallyChunk - first_chunk;
-    const std::lock_guard g(lock);
+    const std::uint64_t k = own_chunk(*c);
+    std::unique_lock g(lock);
+    credit.await(g, wake, k, give_up);
     ready.emplace(k, std::move(c));
     wake.notify_all();
   });
-  ShareThread thread(lock, wake, m, run, sink, stop, {ranks, 0});
+  ShareThread thread(lock, wake, abandoned, m, run, sink, stop, {ranks, 0});
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> arrived;  // other ranks', ahead of their turn
   std::uint64_t messages = 0, received = 0, received_bytes = 0, most_waiting = 0;  // for the log
   const auto start = std::chrono::steady_clock::now();
@@ -240,6 +292,16 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
     tally.close(std::move(chunk));
     merging += std::chrono::steady_clock::now() - merge_start;
     if (closed) closed(trials);
+    {
+      const std::lock_guard g(lock);
+      credit.closed = k + 1;
+      wake.notify_all();
+    }
+    if ((k + 1) % ranks == 0 && k + 1 < chunks) {
+      ByteWriter out;
+      out.put<std::uint64_t>(k + 1);
+      for (int to = 1; to < mpi.size(); ++to) send(out.bytes, to, kCredit, "a credit");
+    }
   }
   {
     const std::lock_guard g(lock);
