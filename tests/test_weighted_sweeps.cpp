@@ -73,7 +73,10 @@ TEST_CASE("the MPI block codec carries a weighted block's weights behind a heade
 
   std::vector<char> cut = bytes;
   cut.resize(cut.size() - 8);
-  CHECK_THROWS_WITH_AS(decode_block(cut, RecordShape::of(m), 50), doctest::Contains("wrong size"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(decode_block(cut, RecordShape::of(m), 50), "MPI sweep: a result message has the wrong size", std::runtime_error);
+  // `run` under MPI decodes blocks too: its errors say so, and whose block it was.
+  CHECK_THROWS_WITH_AS(decode_block(cut, RecordShape::of(m), 50, "MPI run: block 0 from rank 1"),
+                       "MPI run: block 0 from rank 1: a result message has the wrong size", std::runtime_error);
 }
 
 TEST_CASE("a weighted sweep stores its weights and tilt, and its shards merge into the single run's file bit for bit") {

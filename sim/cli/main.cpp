@@ -26,6 +26,7 @@
 #include "trial/engine.hpp"
 #include "trial/price_paths.hpp"
 #include "stats/quantile_sketch.hpp"
+#include "stats/tally_sink.hpp"
 #include "stats/worst_trials.hpp"
 #include "interrupt.hpp"
 #include "number_options.hpp"
@@ -211,42 +212,6 @@ void announce_cost(const Model& m, const RunSpec& spec) {
                count, kCostlyEventsPerTrial, per_trial, human_duration(seconds), spec.trials, threads, n);
 }
 
-// A run without per-trial records, streamed: its tallies (the sums, the worst trials) chunk by
-// chunk, and `closed` told of each chunk's trials in trial order.
-class UnrecordedRun final : public ChunkSink {
- public:
-  UnrecordedRun(Tally& tally, WorstTrials& worst, std::function<void(std::uint64_t)> closed)
-      : tally_(tally), worst_(worst), closed_(std::move(closed)) {}
-  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override {
-    auto c = std::make_unique<RunChunk>();
-    c->sums = tally_.open(first, end);
-    c->worst = WorstTrials(worst_.tokens(), worst_.k());
-    c->trials = end - first;
-    return c;
-  }
-  void add(Chunk& chunk, const TrialBlock& rows) override {
-    auto& c = static_cast<RunChunk&>(chunk);
-    tally_.add(*c.sums, rows);
-    if (c.worst.k() > 0) c.worst.add(rows);
-  }
-  void close(std::unique_ptr<Chunk> chunk) override {
-    auto& c = static_cast<RunChunk&>(*chunk);
-    tally_.close(std::move(c.sums));
-    worst_.merge(c.worst);
-    closed_(c.trials);
-  }
-
- private:
-  struct RunChunk final : Chunk {
-    std::unique_ptr<Chunk> sums;
-    WorstTrials worst;
-    std::uint64_t trials = 0;
-  };
-  Tally& tally_;
-  WorstTrials& worst_;
-  std::function<void(std::uint64_t)> closed_;
-};
-
 // The process's place in a run split over MPI ranks (cli/mpi_run.hpp); {} without MPI.
 struct RunRank {
   const MpiSession* mpi = nullptr;  // a session of more than one rank (builds with RESTAKE_MPI only)
@@ -310,13 +275,15 @@ int run_scenario(RunArgs a, RunRank at) {
   wo.sketch_accuracy = sketch_accuracy;
   if (!a.records && !a.sketch_accuracy && wo.sketch_accuracy != 1e-4)
     spdlog::info("{} holders: quantiles within {:.2g} relative error (--sketch-accuracy to choose)", m.holders.size(), wo.sketch_accuracy);
+  // Caught before the writer makes its temporary: a signal from then on unwinds the writer, which
+  // removes it (under mpirun a failing rank's abort sends SIGTERM to rank 0 at any time).
+  catch_interrupts();
   ResultsWriter writer(a.output, m, meta, wo);
   // Moments, probabilities and means here; with records, the exact quantiles from the file's columns.
   Tally tally(m, wo.records ? 0.0 : wo.sketch_accuracy, target, a.thresholds);
   // The worst trials by each token's low, re-run after the run for their price paths.
   WorstTrials worst(m.tokens.size(), paths_asked);
 
-  catch_interrupts();
   ProgressBar bar(spec.trials, a.progress, isatty(STDERR_FILENO) != 0);
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t done = 0;
@@ -347,7 +314,11 @@ int run_scenario(RunArgs a, RunRank at) {
 #endif
       {
         // Without records nothing needs a block of rows: each trial is tallied where it ran.
-        UnrecordedRun sink(tally, worst, closed);
+        TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
+          const std::uint64_t trials = c->end - c->first;
+          tally.close(std::move(c));
+          closed(trials);
+        });
         stream_trials(m, spec, kTallyChunk, sink, interrupted);
       }
     }

@@ -19,10 +19,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <tbb/info.h>
 
 #include "interrupt.hpp"
 #include "io/toml_reader.hpp"
 #include "stats/tally_codec.hpp"
+#include "stats/tally_sink.hpp"
 #include "sweep/block_codec.hpp"
 
 namespace restake {
@@ -32,7 +34,8 @@ namespace {
 // Rank r -> rank 0: kChunk (chunks' ordered sums, the rank's chunks in trial order) or kBlock (a
 // block of records, the rank's in trial order). Rank r -> r - step at the end of a streamed run:
 // kFinal (the order-free sums and worst trials of r and the ranks it took them from).
-enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13 };
+// Rank 0 -> rank r: kCredit (how many chunks rank 0 has closed, once per round of `ranks` chunks).
+enum Tag : int { kChunk = 11, kFinal = 12, kBlock = 13, kCredit = 14 };
 
 // OpenMPI's blocking waits busy-poll a core the computing threads need: poll and sleep instead,
 // at most a fraction of a millisecond per chunk of tens of milliseconds.
@@ -71,38 +74,27 @@ std::vector<char> receive(int source, int tag) {
   }
 }
 
-// A streamed run's sink on every rank: the rank's own tally and worst trials, each chunk's sums
-// handed on when its trials are done (in the rank's trial order, one at a time).
-class ShareSink final : public ChunkSink {
- public:
-  ShareSink(Tally& tally, WorstTrials& worst, std::function<void(std::unique_ptr<TallyChunk>)> hand)
-      : tally_(tally), worst_(worst), hand_(std::move(hand)) {}
-  std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t end) override {
-    auto c = std::make_unique<ShareChunk>();
-    c->sums = tally_.open(first, end);
-    c->worst = WorstTrials(worst_.tokens(), worst_.k());
-    return c;
-  }
-  void add(Chunk& chunk, const TrialBlock& rows) override {
-    auto& c = static_cast<ShareChunk&>(chunk);
-    tally_.add(*c.sums, rows);
-    if (c.worst.k() > 0) c.worst.add(rows);
-  }
-  void close(std::unique_ptr<Chunk> chunk) override {
-    auto& c = static_cast<ShareChunk&>(*chunk);
-    worst_.merge(c.worst);  // order-free: the rank's own list, sent (or kept, on rank 0) at the end
-    hand_(std::unique_ptr<TallyChunk>(static_cast<TallyChunk*>(c.sums.release())));
-  }
+// How far a rank's chunks may run ahead of rank 0's merge, so that the chunks waiting on rank 0
+// stay bounded (docs/cluster.md): a rank hands on chunk k only once rank 0 has closed more than
+// k - window chunks. Two rounds of the rank's threads, as stream_trials lets a process's threads
+// run a few chunks each past its oldest open one: a rank keeping up is never held back.
+struct Credit {
+  std::uint64_t closed = 0;  // chunks rank 0 has closed, as last heard (under the run's lock)
+  std::uint64_t window = 0;
 
- private:
-  struct ShareChunk final : Chunk {
-    std::unique_ptr<Chunk> sums;  // a TallyChunk
-    WorstTrials worst;
-  };
-  Tally& tally_;
-  WorstTrials& worst_;
-  std::function<void(std::unique_ptr<TallyChunk>)> hand_;
+  // Chunk k's turn to be handed on, waiting with `g` held; RunStopped once `give_up` says so.
+  void await(std::unique_lock<std::mutex>& g, std::condition_variable& wake, std::uint64_t k,
+             const std::function<bool()>& give_up) const {
+    while (k >= closed + window) {
+      if (give_up()) throw RunStopped();
+      wake.wait_for(g, std::chrono::milliseconds(1));
+    }
+  }
 };
+
+// Credits rank 0 sends each other rank in a run of `chunks`: after every `ranks` chunks it closes,
+// but the last.
+std::uint64_t credit_messages(std::uint64_t chunks, std::uint64_t ranks) { return (chunks - 1) / ranks; }
 
 // The rank's share of the stream on a thread of its own, so that the calling thread alone speaks
 // MPI. The sink's hand-over takes `lock` and notifies `wake`; so does the end of the thread.
@@ -111,16 +103,16 @@ struct ShareThread {
   std::condition_variable& wake;
   bool finished = false;       // under `lock`
   std::exception_ptr error;    // under `lock`: why it ended early
-  std::atomic<bool> abandoned{false};  // the calling thread failed: stop at the next trial
+  std::atomic<bool>& abandoned;  // set when the calling thread failed: stop at the next trial
   std::thread thread;
 
-  ShareThread(std::mutex& lock, std::condition_variable& wake, const Model& m, const RunSpec& spec, ShareSink& sink,
-              const std::function<bool()>& stop, ChunkShare share)
-      : lock(lock), wake(wake) {
+  ShareThread(std::mutex& lock, std::condition_variable& wake, std::atomic<bool>& abandoned, const Model& m, const RunSpec& spec,
+              TallySink& sink, const std::function<bool()>& stop, ChunkShare share)
+      : lock(lock), wake(wake), abandoned(abandoned) {
     thread = std::thread([this, &m, spec, &sink, stop, share] {
       std::exception_ptr failed;
       try {
-        stream_trials(m, spec, kTallyChunk, sink, [this, &stop] { return abandoned.load(std::memory_order_relaxed) || (stop && stop()); },
+        stream_trials(m, spec, kTallyChunk, sink, [this, &stop] { return this->abandoned.load(std::memory_order_relaxed) || (stop && stop()); },
                       share);
       } catch (...) {
         failed = std::current_exception();
@@ -185,25 +177,45 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
   const double sketch_accuracy = options.loss_sketch.empty() ? 0.0 : options.loss_sketch.front().relative_accuracy();
   std::mutex lock;
   std::condition_variable wake;
+  std::atomic<bool> abandoned{false};  // ShareThread's: the sink's waits for credit give up too
+  const auto lanes = static_cast<std::uint64_t>(run.threads > 0 ? run.threads : tbb::info::default_concurrency());
+  Credit credit{0, 2 * ranks * lanes};  // under `lock`
+  const auto give_up = [&] { return abandoned.load(std::memory_order_relaxed) || (stop && stop()); };
+  const auto own_chunk = [&](const TallyChunk& c) { return c.first / kTallyChunk - first_chunk; };
 
   if (rank != 0) {
     // The chunks closed since the last message, in trial order: while a message is on its way the
     // next ones gather, so a rank 0 slow to receive gets fewer, longer messages.
     std::uint64_t pending = 0;
     ByteWriter batch;
-    ShareSink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
-      const std::lock_guard g(lock);
+    TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
+      std::unique_lock g(lock);
+      credit.await(g, wake, own_chunk(*c), give_up);
       save(batch, *c);
       ++pending;
       wake.notify_all();
     });
-    ShareThread thread(lock, wake, m, run, sink, stop, {ranks, rank});
+    std::uint64_t credits = 0;
+    const auto take_credits = [&] {
+      while (auto got = try_receive(0, kCredit)) {
+        ByteReader in{got->second.data(), got->second.data() + got->second.size(), "MPI run: a credit"};
+        const auto closed_by_0 = in.get<std::uint64_t>();
+        if (!in.done()) throw std::runtime_error("MPI run: a credit: bytes left over");
+        ++credits;
+        const std::lock_guard g(lock);
+        credit.closed = std::max(credit.closed, closed_by_0);
+        wake.notify_all();
+      }
+    };
+    ShareThread thread(lock, wake, abandoned, m, run, sink, stop, {ranks, rank});
     for (;;) {
+      take_credits();
       ByteWriter message;
       {
         std::unique_lock g(lock);
-        wake.wait(g, [&] { return thread.finished || pending > 0; });
+        wake.wait_for(g, std::chrono::microseconds(200), [&] { return thread.finished || pending > 0; });
         thread.rethrow();
+        if (pending == 0 && !thread.finished) continue;
         if (pending == 0) break;  // and finished
         message.put<std::uint64_t>(pending);
         message.bytes.insert(message.bytes.end(), batch.bytes.begin(), batch.bytes.end());
@@ -212,19 +224,27 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
       }
       send(message.bytes, 0, kChunk, "chunks' sums");
     }
+    // Every credit rank 0 sends is received, though the last ones come after this rank's last chunk.
+    for (const std::uint64_t expected = credit_messages(chunks, ranks); credits < expected;) {
+      take_credits();
+      if (credits == expected) break;
+      throw_if_interrupted();
+      nap();
+    }
     reduce_exact(tally, worst, shape, sketch_accuracy, mpi);
     return;
   }
 
   // Rank 0: its own chunks from its thread, the others' from their messages; closed in chunk order.
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> ready;  // by chunk: its own, from its thread, under `lock`
-  ShareSink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
-    const std::uint64_t k = c->first / kTallyChunk - first_chunk;
-    const std::lock_guard g(lock);
+  TallySink sink(tally, worst, [&](std::unique_ptr<TallyChunk> c) {
+    const std::uint64_t k = own_chunk(*c);
+    std::unique_lock g(lock);
+    credit.await(g, wake, k, give_up);
     ready.emplace(k, std::move(c));
     wake.notify_all();
   });
-  ShareThread thread(lock, wake, m, run, sink, stop, {ranks, 0});
+  ShareThread thread(lock, wake, abandoned, m, run, sink, stop, {ranks, 0});
   std::map<std::uint64_t, std::unique_ptr<TallyChunk>> arrived;  // other ranks', ahead of their turn
   std::uint64_t messages = 0, received = 0, received_bytes = 0, most_waiting = 0;  // for the log
   const auto start = std::chrono::steady_clock::now();
@@ -272,6 +292,16 @@ void stream_run_mpi(const Model& m, const RunSpec& run, Tally& tally, WorstTrial
     tally.close(std::move(chunk));
     merging += std::chrono::steady_clock::now() - merge_start;
     if (closed) closed(trials);
+    {
+      const std::lock_guard g(lock);
+      credit.closed = k + 1;
+      wake.notify_all();
+    }
+    if ((k + 1) % ranks == 0 && k + 1 < chunks) {
+      ByteWriter out;
+      out.put<std::uint64_t>(k + 1);
+      for (int to = 1; to < mpi.size(); ++to) send(out.bytes, to, kCredit, "a credit");
+    }
   }
   {
     const std::lock_guard g(lock);
@@ -314,7 +344,8 @@ void record_run_mpi(const Model& m, const RunSpec& run, const std::function<void
       continue;
     }
     // A rank's blocks arrive in the order it sent them (MPI keeps the order of one sender's messages).
-    DecodedBlock d = decode_block(receive(owner, kBlock), shape, run.block_trials);
+    DecodedBlock d =
+        decode_block(receive(owner, kBlock), shape, run.block_trials, fmt::format("MPI run: block {} from rank {}", k, owner));
     if (d.index != k) throw std::runtime_error(fmt::format("MPI run: rank {} sent block {} for block {}", owner, d.index, k));
     d.block.first_trial += run.first_trial;
     on_block(d.block);

@@ -5,7 +5,9 @@
 // - Without records (streamed): the run's chunks of kTallyChunk trials go round-robin to the ranks
 //   (stream_trials' ChunkShare); each chunk's ordered sums travel to rank 0, which closes them in
 //   chunk order - the floating-point merges of a single process - and at the end each rank sends
-//   its order-free sums (fixed-point sums, sketches, max weight) and worst trials once.
+//   its order-free sums (fixed-point sums, sketches, max weight) and worst trials once. A rank
+//   hands on a chunk only within a window of chunks past rank 0's last closed one (credits from
+//   rank 0), so the chunks waiting on rank 0 stay bounded.
 // - With records: blocks of trials go round-robin to the ranks and travel whole (block_codec.hpp)
 //   to rank 0, which hands them to the writer and the tally in trial order.
 // Only compiled with RESTAKE_MPI; the engine and the model know nothing of MPI.

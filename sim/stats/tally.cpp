@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -38,42 +39,27 @@ OrderedSums::OrderedSums(const RecordShape& s, std::size_t thresholds)
       threshold_w(s.holders * thresholds, 0.0),
       threshold_w2(s.holders * thresholds, 0.0) {}
 
+namespace {
+
+// A field of the later sums added to this one's: counts and sums by addition, moments by their
+// merge (Chan et al.), vectors element by element.
+template <class T>
+void merge_field(T& into, const T& from) {
+  if constexpr (std::is_arithmetic_v<T>)
+    into += from;
+  else
+    into.merge(from);
+}
+
+template <class T>
+void merge_field(std::vector<T>& into, const std::vector<T>& from) {
+  for (std::size_t k = 0; k < into.size(); ++k) merge_field(into[k], from[k]);
+}
+
+}  // namespace
+
 void OrderedSums::merge(const OrderedSums& b) {
-  auto add = [](auto& into, const auto& from) {
-    for (std::size_t k = 0; k < into.size(); ++k) into[k] += from[k];
-  };
-  trials += b.trials;
-  exceedance.merge(b.exceedance);
-  weight_sum += b.weight_sum;
-  weight_squares += b.weight_squares;
-  for (std::size_t h = 0; h < loss.size(); ++h) {
-    loss[h].merge(b.loss[h]);
-    net_return[h].merge(b.net_return[h]);
-    loss_spread[h].merge(b.loss_spread[h]);
-    return_spread[h].merge(b.return_spread[h]);
-  }
-  add(loss_positive, b.loss_positive);
-  add(return_negative, b.return_negative);
-  add(covered_sum, b.covered_sum);
-  add(cause_sum, b.cause_sum);
-  add(avs_lost_sum, b.avs_lost_sum);
-  add(pool_drawdown_sum, b.pool_drawdown_sum);
-  add(avs_slashed, b.avs_slashed);
-  add(pool_exhausted, b.pool_exhausted);
-  add(token_min_price_sum, b.token_min_price_sum);
-  add(token_depegged, b.token_depegged);
-  add(token_depeg_days_sum, b.token_depeg_days_sum);
-  add(token_sold_sum, b.token_sold_sum);
-  add(lending_liquidated_sum, b.lending_liquidated_sum);
-  add(lending_bad_debt_sum, b.lending_bad_debt_sum);
-  add(lending_accounts_sum, b.lending_accounts_sum);
-  add(lending_with_bad_debt, b.lending_with_bad_debt);
-  add(lending_bad_debt_over_1pct, b.lending_bad_debt_over_1pct);
-  add(market_loss_sum, b.market_loss_sum);
-  add(first_loss_day_sum, b.first_loss_day_sum);
-  add(loss_7d_sum, b.loss_7d_sum);
-  add(threshold_w, b.threshold_w);
-  add(threshold_w2, b.threshold_w2);
+  for_each_field([](auto& into, const auto& from) { merge_field(into, from); }, *this, b);
 }
 
 void SketchSet::merge(const SketchSet& o) {

@@ -64,6 +64,44 @@ struct OrderedSums {
   void merge(const OrderedSums& later);
 };
 
+// Every field of OrderedSums, the one list of them: calls f(a.x, b.x, ...) for each field x of the
+// sums given, in the order they travel between processes (stats/tally_codec.cpp). merge and the
+// codec both walk it, so a field added to OrderedSums and here is missed by neither
+// (tests/test_tally.cpp checks that the list covers the struct's bytes).
+template <class F, class... Sums>
+void for_each_field(F&& f, Sums&... s) {
+  f(s.trials...);
+  f(s.weight_sum...);
+  f(s.weight_squares...);
+  f(s.exceedance...);
+  f(s.loss...);
+  f(s.net_return...);
+  f(s.loss_spread...);
+  f(s.return_spread...);
+  f(s.loss_positive...);
+  f(s.return_negative...);
+  f(s.covered_sum...);
+  f(s.cause_sum...);
+  f(s.avs_lost_sum...);
+  f(s.avs_slashed...);
+  f(s.pool_drawdown_sum...);
+  f(s.pool_exhausted...);
+  f(s.token_min_price_sum...);
+  f(s.token_depegged...);
+  f(s.token_depeg_days_sum...);
+  f(s.token_sold_sum...);
+  f(s.lending_liquidated_sum...);
+  f(s.lending_bad_debt_sum...);
+  f(s.lending_accounts_sum...);
+  f(s.lending_with_bad_debt...);
+  f(s.lending_bad_debt_over_1pct...);
+  f(s.market_loss_sum...);
+  f(s.first_loss_day_sum...);
+  f(s.loss_7d_sum...);
+  f(s.threshold_w...);
+  f(s.threshold_w2...);
+}
+
 // Quantile sketches of one quantity per entity, of either kind (the blocks say which is used).
 struct SketchSet {
   std::vector<QuantileSketch> plain;

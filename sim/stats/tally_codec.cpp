@@ -7,37 +7,11 @@ namespace restake {
 
 namespace {
 
-// Every vector of OrderedSums, in the order they travel (a field added to OrderedSums goes here
-// too: tests/test_tally_codec.cpp compares a round trip's merge with the original's).
-template <class Sums, class F>
-void each_vector(Sums& s, F&& f) {
-  f(s.loss);
-  f(s.net_return);
-  f(s.loss_spread);
-  f(s.return_spread);
-  f(s.loss_positive);
-  f(s.return_negative);
-  f(s.covered_sum);
-  f(s.cause_sum);
-  f(s.avs_lost_sum);
-  f(s.avs_slashed);
-  f(s.pool_drawdown_sum);
-  f(s.pool_exhausted);
-  f(s.token_min_price_sum);
-  f(s.token_depegged);
-  f(s.token_depeg_days_sum);
-  f(s.token_sold_sum);
-  f(s.lending_liquidated_sum);
-  f(s.lending_bad_debt_sum);
-  f(s.lending_accounts_sum);
-  f(s.lending_with_bad_debt);
-  f(s.lending_bad_debt_over_1pct);
-  f(s.market_loss_sum);
-  f(s.first_loss_day_sum);
-  f(s.loss_7d_sum);
-  f(s.threshold_w);
-  f(s.threshold_w2);
-}
+// OrderedSums' fields are plain values (sent as they are) or vectors of them (length, then elements).
+template <class T>
+inline constexpr bool is_vector = false;
+template <class T>
+inline constexpr bool is_vector<std::vector<T>> = true;
 
 template <class Sketch>
 void save_sketches(ByteWriter& out, const std::vector<Sketch>& v) {
@@ -66,19 +40,19 @@ void each_set(Sets& e, F&& f) {
 }  // namespace
 
 void save(ByteWriter& out, const OrderedSums& s) {
-  out.put<std::uint64_t>(s.trials);
-  out.put(s.weight_sum);
-  out.put(s.weight_squares);
-  out.put(s.exceedance);
-  each_vector(s, [&](const auto& v) { out.put_vector(v); });
+  for_each_field(
+      [&]<class T>(const T& field) {
+        if constexpr (is_vector<T>) out.put_vector(field); else out.put(field);
+      },
+      s);
 }
 
 void load(ByteReader& in, OrderedSums& s) {
-  s.trials = in.get<std::uint64_t>();
-  s.weight_sum = in.get<double>();
-  s.weight_squares = in.get<double>();
-  s.exceedance = in.get<RunningMoments>();
-  each_vector(s, [&](auto& v) { in.get_into(v); });
+  for_each_field(
+      [&]<class T>(T& field) {
+        if constexpr (is_vector<T>) in.get_into(field); else field = in.get<T>();
+      },
+      s);
 }
 
 void save(ByteWriter& out, const TallyChunk& c) {

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "io/schema.hpp"
 
 namespace restake {
@@ -44,18 +46,20 @@ std::vector<char> encode_block(std::uint64_t point, std::uint64_t index, const T
   return bytes;
 }
 
-DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials) {
+DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials,
+                          std::string_view context) {
+  const auto bad = [&](std::string_view why) { return std::runtime_error(fmt::format("{}: {}", context, why)); };
   DecodedBlock d;
   std::uint64_t header[4];
-  if (bytes.size() < sizeof header) throw std::runtime_error("MPI sweep: a result message is too short");
+  if (bytes.size() < sizeof header) throw bad("a result message is too short");
   std::memcpy(header, bytes.data(), sizeof header);
   const bool weighted = (header[2] & kWeightedBlockFlag) != 0;
   const std::uint64_t count = header[2] & ~kWeightedBlockFlag;
-  if (count > block_trials) throw std::runtime_error("MPI sweep: a result message has more trials than a block");
+  if (count > block_trials) throw bad("a result message has more trials than a block");
   d.point = header[0];
   d.index = header[1];
   const std::size_t avs = (bytes.size() - sizeof header) / sizeof(AvsHolderShare);
-  if (header[3] > avs) throw std::runtime_error("MPI sweep: a result message has the wrong size");
+  if (header[3] > avs) throw bad("a result message has the wrong size");
   d.block.reset(shape, header[1] * block_trials, static_cast<std::size_t>(count));
   if (weighted) d.block.weight.assign(static_cast<std::size_t>(count), 0.0);
   d.block.avs_shares.resize(static_cast<std::size_t>(header[3]));
@@ -65,7 +69,7 @@ DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& sha
   const std::size_t ends = d.block.avs_shares_end.size() * sizeof(std::uint64_t);
   const std::size_t shares = d.block.avs_shares.size() * sizeof(AvsHolderShare);
   if (bytes.size() != sizeof header + doubles * sizeof(double) + ends + shares)
-    throw std::runtime_error("MPI sweep: a result message has the wrong size");
+    throw bad("a result message has the wrong size");
   for (auto* v : block_vectors(d.block, weighted)) {
     if (v->empty()) continue;
     std::memcpy(v->data(), at, v->size() * sizeof(double));
@@ -75,7 +79,7 @@ DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& sha
   if (shares > 0) std::memcpy(d.block.avs_shares.data(), at + ends, shares);
   const auto& end = d.block.avs_shares_end;
   if (!std::is_sorted(end.begin(), end.end()) || (!end.empty() && end.back() != d.block.avs_shares.size()))
-    throw std::runtime_error("MPI sweep: a result message's AVS x holder losses do not add up");
+    throw bad("a result message's AVS x holder losses do not add up");
   return d;
 }
 

@@ -1,9 +1,11 @@
 #pragma once
-// A block of trials as bytes, for the MPI sweep's messages (cli/mpi_sweep.cpp): a header, the
-// declared per-trial records (io/schema.hpp) vector by vector, then the AVS x holder losses. A
-// weighted block (importance sampling) says so by a flag in its header and carries its weights
-// after the records; a plain block's bytes are what they were before weights existed.
+// A block of trials as bytes, for the messages of the MPI sweep and of `run` with records under
+// MPI (cli/mpi_sweep.cpp, cli/mpi_run.cpp): a header, the declared per-trial records
+// (io/schema.hpp) vector by vector, then the AVS x holder losses. A weighted block (importance
+// sampling) says so by a flag in its header and carries its weights after the records; a plain
+// block's bytes are what they were before weights existed.
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "trial/trial_block.hpp"
@@ -20,7 +22,9 @@ struct DecodedBlock {
   TrialBlock block;
 };
 // Block `index` of a run of `block_trials` per block, its records shaped by `shape`; a message of
-// the wrong size or with losses that do not add up is a std::runtime_error.
-DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials);
+// the wrong size or with losses that do not add up is a std::runtime_error whose message starts
+// with `context` (the command, and the message's sender where known).
+DecodedBlock decode_block(const std::vector<char>& bytes, const RecordShape& shape, std::uint64_t block_trials,
+                          std::string_view context = "MPI sweep");
 
 }  // namespace restake
