@@ -3,9 +3,12 @@
 
 #include <tbb/info.h>
 
+#include "support.hpp"
+#include "trial/engine.hpp"
 #include "trial/run_spec.hpp"
 
 using namespace restake;
+using namespace restake::test;
 
 TEST_CASE("a run's seed and trials come from the command line, else [sweep], else the scenario") {
   Simulation scenario;
@@ -47,4 +50,15 @@ TEST_CASE("the blocks of a run cover its trials once, in order, the last one sho
   }
   CHECK(run.block(2).trials == 500);
   CHECK(next == run.first_trial + run.trials);
+}
+
+TEST_CASE("blocks hold at most ~64 MiB of rows: 32,768 trials of a small world, fewer of a world with many holders") {
+  const RecordShape small = RecordShape::of(model_from(two_avs_world(10, 1)));
+  CHECK(block_trials_for(small) == RunSpec{}.block_trials);
+  RecordShape many = small;
+  many.holders = 1000;
+  const std::size_t trials = block_trials_for(many);
+  CHECK(trials < RunSpec{}.block_trials);
+  CHECK(trials * many.doubles_per_trial() * sizeof(double) <= (std::size_t{64} << 20));
+  CHECK((trials + 1) * many.doubles_per_trial() * sizeof(double) > (std::size_t{64} << 20));
 }
