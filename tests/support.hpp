@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the tests: build models from TOML text and run trials in memory.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -174,6 +176,17 @@ inline Outcome propagate_events(const Model& m, std::vector<Event> events, doubl
   std::vector<double> avs_holder(m.avs.size() * m.holders.size(), 0.0);
   for (const AvsHolderShare& s : b.avs_shares_of(0)) avs_holder[s.avs * m.holders.size() + s.holder] += s.share;
   return {b.loss_fraction, b.net_return, b.covered_fraction, b.loss_by_cause, b.avs_stake_lost, b.pool_drawdown, avs_holder};
+}
+
+// The share of an AVS's subsidy paid over [0, t] days, its decay `d` days (rewards.cpp's, written
+// out again: the tests' own).
+inline double subsidy_days_paid(const RewardSchedule& r, double d, double t) {
+  switch (r.decay) {
+    case SubsidyDecay::None: return t;
+    case SubsidyDecay::Cliff: return std::min(t, d);
+    case SubsidyDecay::HalfLife: return d / std::log(2.0) * (1.0 - std::exp2(-t / d));
+  }
+  return t;
 }
 
 }  // namespace restake::test

@@ -237,17 +237,6 @@ TEST_CASE("a trial's outcome does not depend on the trials its runner ran before
   CHECK(quiet < 340);
 }
 
-namespace {
-// The share of the subsidy paid over [0, t] (as rewards.cpp's, written out again: the test's own).
-double subsidy_days_paid(const RewardSchedule& r, double d, double t) {
-  switch (r.decay) {
-    case SubsidyDecay::None: return t;
-    case SubsidyDecay::Cliff: return std::min(t, d);
-    case SubsidyDecay::HalfLife: return d / std::log(2.0) * (1.0 - std::exp2(-t / d));
-  }
-  return t;
-}
-}  // namespace
 
 TEST_CASE("a trial nothing happens in earns each position's rewards in closed form, summed per holder") {
   // The ecosystem: ETH and BTC holders, shared and unique slashing, drawn half-lives.

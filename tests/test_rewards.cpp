@@ -19,16 +19,6 @@ using namespace restake::test;
 
 namespace {
 
-// The subsidised share's integral over [0, t] days (as rewards.cpp's, written out again).
-double subsidy_paid(const RewardSchedule& r, double d, double t) {
-  switch (r.decay) {
-    case SubsidyDecay::None: return t;
-    case SubsidyDecay::Cliff: return std::min(t, d);
-    case SubsidyDecay::HalfLife: return d / std::log(2.0) * (1.0 - std::exp2(-t / d));
-  }
-  return t;
-}
-
 // Each position's rewards accrued at each change over all its AVSs, summed per holder at the end
 // into `out` (units of the holder's asset).
 class PlainRewards final : public Mechanism {
@@ -67,7 +57,7 @@ class PlainRewards final : public Mechanism {
         const std::size_t a = slot.avs[j];
         const RewardSchedule& r = m.avs[a].rewards;
         const double d = trial.draws().subsidy_days[a];
-        rate_days += weight * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy_paid(r, d, t1) - subsidy_paid(r, d, t0)));
+        rate_days += weight * (r.floor_apr * (t1 - t0) + (r.initial_apr - r.floor_apr) * (subsidy_days_paid(r, d, t1) - subsidy_days_paid(r, d, t0)));
       }
     }
     rewards_[i] += trial.nav(i) * trial.earning_share(i) * rate_days / kDaysPerYear;
