@@ -243,3 +243,41 @@ TEST_CASE("h5: error paths leave no HDF5 object open") {
   }
   CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0);
 }
+
+TEST_CASE("h5: ColumnReader gives read_column's columns, datasets read whole within its budget and a column at a time above it") {
+  TempFile tmp("column_reader");
+  h5::File f = h5::File::create(tmp.str());
+  const std::size_t rows = 1000;
+  std::vector<double> a(rows * 3), b(rows * 2), c(rows);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = 0.5 * static_cast<double>(i);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = -static_cast<double>(i);
+  for (std::size_t i = 0; i < c.size(); ++i) c[i] = 1.0 / static_cast<double>(i + 1);
+  {
+    h5::RowAppender ra(f, "a", {3}, 128, 1), rb(f, "b", {2}, 128, 1), rc(f, "c", {}, 128, 1);
+    ra.append(a, rows);
+    rb.append(b, rows);
+    rc.append(c, rows);
+  }
+  const auto same_as_read_column = [&](h5::ColumnReader& r, const std::string& name, std::size_t width) {
+    for (std::size_t k = 0; k < width; ++k) CHECK(r.column(name, k) == f.read_column(name, k));
+  };
+  // Room for every dataset: each is read once and held.
+  h5::ColumnReader roomy(f);
+  same_as_read_column(roomy, "a", 3);
+  same_as_read_column(roomy, "b", 2);
+  same_as_read_column(roomy, "c", 1);
+  CHECK(roomy.held_bytes() == (a.size() + b.size() + c.size()) * sizeof(double));
+  // Room for a alone: b lets a go, and a is read whole again.
+  h5::ColumnReader one(f, a.size() * sizeof(double));
+  same_as_read_column(one, "a", 3);
+  CHECK(one.held_bytes() == a.size() * sizeof(double));
+  same_as_read_column(one, "b", 2);
+  CHECK(one.held_bytes() == b.size() * sizeof(double));
+  same_as_read_column(one, "a", 3);
+  CHECK(one.held_bytes() == a.size() * sizeof(double));
+  // No room: column by column, nothing held.
+  h5::ColumnReader none(f, 8);
+  same_as_read_column(none, "a", 3);
+  CHECK(none.held_bytes() == 0);
+  CHECK_THROWS_WITH_AS(roomy.column("a", 3), doctest::Contains("out of range"), h5::Error);
+}

@@ -451,6 +451,26 @@ std::vector<double> Group::read_column(const std::string& name, hsize_t flat_ind
   return out;
 }
 
+std::vector<double> ColumnReader::column(const std::string& name, hsize_t flat_index) {
+  auto it = whole_.find(name);
+  if (it == whole_.end()) {
+    const std::vector<hsize_t> d = g_.dims(name);
+    const std::size_t values = product(d);
+    if (d.empty() || values * sizeof(double) > budget_) return g_.read_column(name, flat_index);
+    if (held_ + values * sizeof(double) > budget_) {
+      whole_.clear();
+      held_ = 0;
+    }
+    held_ += values * sizeof(double);
+    it = whole_.emplace(name, Whole{g_.read_doubles(name), d[0], values / std::max<std::size_t>(d[0], 1)}).first;
+  }
+  const Whole& w = it->second;
+  if (flat_index >= w.width) return g_.read_column(name, flat_index);  // its error, naming the dataset
+  std::vector<double> out(w.rows);
+  for (std::size_t r = 0; r < w.rows; ++r) out[r] = w.values[r * w.width + flat_index];
+  return out;
+}
+
 std::vector<double> Group::read_rows(const std::string& name, hsize_t first_row, hsize_t rows) const {
   Handle ds = open_dataset(id(), name);
   Handle fspace = own(H5Dget_space(ds.id()), H5Sclose, "cannot get shape of", id(), name);

@@ -4,6 +4,7 @@
 // HDF5 call becomes a restake::h5::Error naming the object (file:/path/name).
 #include <concepts>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -124,6 +125,27 @@ class Group {
 
  private:
   Handle h_;
+};
+
+// Columns of datasets shaped [rows, ...rest] (Group::read_column), asked one after another. A column
+// read alone inflates its whole dataset and walks a strided selection, so a dataset that fits in
+// `budget` bytes (with those held already, else they are let go) is read once, whole, and its
+// columns copied out of memory; a larger one is read a column at a time. `g` must outlive it.
+class ColumnReader {
+ public:
+  explicit ColumnReader(const Group& g, std::size_t budget = std::size_t{256} << 20) : g_(g), budget_(budget) {}
+  std::vector<double> column(const std::string& name, hsize_t flat_index);
+  std::size_t held_bytes() const { return held_; }
+
+ private:
+  struct Whole {
+    std::vector<double> values;  // row-major rows x width
+    std::size_t rows = 0, width = 0;
+  };
+  const Group& g_;
+  std::size_t budget_;
+  std::map<std::string, Whole> whole_;
+  std::size_t held_ = 0;  // bytes in whole_
 };
 
 // An HDF5 file; as a Group it is the root group "/".

@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -182,13 +183,14 @@ QuantileSource ResultsWriter::record_columns() {
   if (!d.options.records) throw std::logic_error(d.out.target() + ": written without per-trial records");
   d.flush_records();  // the last, partial chunks: every row in the file before it is read
   // Read through the open file: what was appended is visible to it before any flush.
-  const h5::File& f = *d.file;
+  // Asked holder after holder (loss, then net return): each dataset read whole once while it fits.
+  const auto columns = std::make_shared<h5::ColumnReader>(*d.file);
   QuantileSource cols;
-  cols.loss_fraction = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::loss_fraction).out.path, h); };
-  cols.net_return = [&f](std::size_t h) { return f.read_column(trial_record(&TrialBlock::net_return).out.path, h); };
+  cols.loss_fraction = [columns](std::size_t h) { return columns->column(trial_record(&TrialBlock::loss_fraction).out.path, h); };
+  cols.net_return = [columns](std::size_t h) { return columns->column(trial_record(&TrialBlock::net_return).out.path, h); };
   if (d.meta.info.weighted())
-    cols.weight = [&f] { return f.read_column(trial_record(&TrialBlock::weight).out.path, 0); };
-  cols.market = [&f](std::vector<double> TrialBlock::*field, std::size_t i) { return f.read_column(trial_record(field).out.path, i); };
+    cols.weight = [columns] { return columns->column(trial_record(&TrialBlock::weight).out.path, 0); };
+  cols.market = [columns](std::vector<double> TrialBlock::*field, std::size_t i) { return columns->column(trial_record(field).out.path, i); };
   return cols;
 }
 
