@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "io/h5.hpp"
+#include "io/output_helpers.hpp"
 #include "io/results.hpp"
 #include "stats/quantile_sketch.hpp"
 #include "stats/tally.hpp"
@@ -27,6 +28,8 @@
 #include "sweep/sweep_summary.hpp"
 #include "sweep/sweep_writer.hpp"
 #include "sweep_support.hpp"
+#include "trial/engine.hpp"
+#include "trial/run_spec.hpp"
 #include "weighted_run.hpp"
 
 namespace fs = std::filesystem;
@@ -653,5 +656,81 @@ TEST_CASE("a sweep point of more than 100 holders sketches as run --no-records d
     CHECK(a.loss.es99 == b.loss.es99);
     CHECK(a.net_return.quantiles == b.net_return.quantiles);
     CHECK(a.timing.loss_7d_var99 == b.timing.loss_7d_var99);
+  }
+}
+
+namespace {
+
+// The chunk dims of dataset `name` in the HDF5 file at `path`.
+std::vector<hsize_t> chunk_dims(const std::string& path, const std::string& name) {
+  const h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  const h5::Handle ds(H5Dopen2(file.id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  const h5::Handle dcpl(H5Dget_create_plist(ds.id()), H5Pclose);
+  std::vector<hsize_t> dims(8, 0);
+  const int rank = H5Pget_chunk(dcpl.id(), static_cast<int>(dims.size()), dims.data());
+  REQUIRE(rank > 0);
+  dims.resize(static_cast<std::size_t>(rank));
+  return dims;
+}
+
+// kWorld with `natives` more holders.
+std::string world_with_holders(int natives) {
+  std::string world = kWorld;
+  for (int i = 0; i < natives; ++i)
+    world += fmt::format("\n[[native]]\nname = \"native-{}\"\nprotocol = \"proto\"\npositions = [{{ operator = \"{}\", stake_eth = {} }}]\n", i,
+                         i % 2 ? "op-alpha" : "op-beta", 10 + i % 7);
+  return world;
+}
+
+// `restake-sim sweep --records` of one point of `world` with `trials` trials, into dir/sweep.h5.
+std::string sweep_with_records(const TempDir& dir, const std::string& world, std::uint64_t trials) {
+  std::ofstream(dir / "world.toml") << world;
+  std::ofstream(dir / "sweep.toml") << fmt::format("[sweep]\nscenario = \"world.toml\"\ntrials = {}\nseed = 6\n"
+                                                   "[[sweep.parameter]]\npath = \"avs.oracle.faulty_annual_probability\"\nvalues = [0.01]\n",
+                                                   trials);
+  REQUIRE(cli(fmt::format("sweep {} -o {} --records --threads 2 -q", dir / "sweep.toml", dir / "sweep.h5"), dir) == 0);
+  return dir / "sweep.h5";
+}
+
+}  // namespace
+
+TEST_CASE("a sweep file's record chunks of many holders hold at most ~4 MiB, as a run's, and the same trials in every record") {
+  TempDir dir;
+  const std::string world = world_with_holders(150);
+  const RecordShape shape = RecordShape::of(model_from(world));
+  const std::uint64_t chunk = sweep_chunk_trials(shape);
+  const std::size_t row_bytes = shape.holders * kLossCauseCount * sizeof(double);  // loss_by_cause, the widest row
+  CHECK(chunk < detail::kChunkTrials);
+  CHECK(chunk * row_bytes <= (std::size_t{4} << 20));
+  CHECK((chunk + 1) * row_bytes > (std::size_t{4} << 20));
+
+  const std::string file = sweep_with_records(dir, world, 2 * chunk + 5);  // two whole chunks and part of a third
+  CHECK(chunk_dims(file, "trials/loss_by_cause") == std::vector<hsize_t>{1, chunk, shape.holders, kLossCauseCount});
+  CHECK(chunk_dims(file, "trials/loss_fraction") == std::vector<hsize_t>{1, chunk, shape.holders});
+  CHECK(chunk_dims(file, "trials/pool_drawdown")[1] == chunk);
+}
+
+TEST_CASE("a sweep file's record chunks of a small world stay 16384 trials") {
+  TempDir dir;
+  const std::string world = world_with_holders(0);
+  const RecordShape shape = RecordShape::of(model_from(world));
+  CHECK(sweep_chunk_trials(shape) == detail::kChunkTrials);
+  const std::string file = sweep_with_records(dir, world, detail::kChunkTrials + 100);
+  CHECK(chunk_dims(file, "trials/loss_by_cause") == std::vector<hsize_t>{1, detail::kChunkTrials, shape.holders, kLossCauseCount});
+  CHECK(chunk_dims(file, "trials/loss_fraction") == std::vector<hsize_t>{1, detail::kChunkTrials, shape.holders});
+}
+
+TEST_CASE("a sweep's blocks are whole chunks of its records, at most ~64 MiB of rows as a run's, and 32,768 trials of a small world") {
+  const RecordShape small = RecordShape::of(model_from(world_with_holders(0)));
+  CHECK(sweep_block_trials(small) == RunSpec{}.block_trials);
+  for (const std::size_t holders : {153, 1000, 20000}) {
+    CAPTURE(holders);
+    RecordShape many = small;
+    many.holders = holders;
+    const std::size_t block = sweep_block_trials(many), chunk = sweep_chunk_trials(many);
+    CHECK(block % chunk == 0);
+    CHECK(block >= chunk);
+    CHECK((block <= block_trials_for(many) || block == chunk));
+    CHECK(block + chunk > block_trials_for(many));  // as many whole chunks as fit
   }
 }

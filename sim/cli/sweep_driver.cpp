@@ -57,6 +57,8 @@ RunSpec sweep_run_spec(const SweepArgs& a, const Sweep& sw) {
                  r.reached ? "" : ", short of the target");
     run.tilt = r.tilt;
   }
+  // Blocks of whole chunks of the records, bounded in bytes like run's; the same on every MPI rank.
+  if (!a.run.block_trials) run.block_trials = sweep_block_trials(RecordShape::of(first));
   return run;
 }
 

@@ -96,11 +96,8 @@ struct ResultsWriter::Impl {
     pending.resize(records.size());
   }
 
-  // Trials per chunk of a record: kChunkTrials, fewer for wide rows (a 1,000-holder world's
-  // loss_by_cause row is 56 kB), so that a chunk stays within ~4 MiB to compress and cache.
   static hsize_t chunk_rows(const std::vector<hsize_t>& trailing) {
-    const hsize_t row_bytes = std::max<hsize_t>(1, std::accumulate(trailing.begin(), trailing.end(), hsize_t{1}, std::multiplies<>())) * sizeof(double);
-    return std::clamp<hsize_t>((hsize_t{4} << 20) / row_bytes, 1, detail::kChunkTrials);
+    return detail::chunk_trials(std::accumulate(trailing.begin(), trailing.end(), hsize_t{1}, std::multiplies<>()));
   }
 };
 

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <charconv>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <regex>
 #include <set>
@@ -128,8 +130,10 @@ std::string point_data_digest(const h5::Group& g, std::size_t index) {
       const std::vector<double> v = g.read_doubles(name);
       add(v.data(), v.size() * sizeof(double));
     } else {
-      for (hsize_t first = 0; first < dims[0]; first += detail::kChunkTrials) {  // records may be large: a chunk at a time
-        const std::vector<double> v = g.read_rows(name, first, std::min<hsize_t>(detail::kChunkTrials, dims[0] - first));
+      // Records may be large: a chunk's worth of rows at a time.
+      const hsize_t step = detail::chunk_trials(std::accumulate(dims.begin() + 1, dims.end(), hsize_t{1}, std::multiplies<>()));
+      for (hsize_t first = 0; first < dims[0]; first += step) {
+        const std::vector<double> v = g.read_rows(name, first, std::min<hsize_t>(step, dims[0] - first));
         add(v.data(), v.size() * sizeof(double));
       }
     }
@@ -255,7 +259,7 @@ PointFileWriter::PointFileWriter(const std::string& folder, std::size_t point, c
   d.group.emplace(d.file->create_group("point"));
   if (!id.records) return;
   d.group->create_group("trials");
-  const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, detail::kChunkTrials));
+  const hsize_t chunk = std::max<hsize_t>(1, std::min<hsize_t>(id.trials, sweep_chunk_trials(RecordShape::of(m))));
   const Extents e = Extents::of(RecordShape::of(m));
   for (const TrialRecordSpec* r : trial_records(Presence::of(RecordShape::of(m), id.tilt.active())))
     d.records.emplace_back(*d.group, r->out.path, h5_dims(r->out.shape.dims().subspan(1), e), chunk, id.deflate_level, r->out.unit);
@@ -411,9 +415,10 @@ void SweepPartReader::copy_records(std::size_t point, const Model& first, SweepW
   verify(point, first);  // every record shaped for the sweep's entities
   const h5::Group g = d.file.open_group(d.groups.at(point));
   const RecordShape shape = RecordShape::of(first);
+  const hsize_t step = sweep_block_trials(shape);  // whole chunks of the sweep file
   TrialBlock b;
-  for (hsize_t row = 0; row < d.id.trials; row += detail::kChunkTrials) {
-    const hsize_t n = std::min<hsize_t>(detail::kChunkTrials, d.id.trials - row);
+  for (hsize_t row = 0; row < d.id.trials; row += step) {
+    const hsize_t n = std::min<hsize_t>(step, d.id.trials - row);
     b.reset(shape, row, n);
     for (const TrialRecordSpec* r : trial_records(Presence::of(shape, d.id.tilt.active()))) b.*r->field = g.read_rows(r->out.path, row, n);
     writer.append(point, b);

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <functional>
+#include <numeric>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -15,6 +17,7 @@
 #include "io/h5.hpp"
 #include "io/output_helpers.hpp"
 #include "io/outputs.hpp"
+#include "trial/engine.hpp"
 
 namespace restake {
 
@@ -30,17 +33,17 @@ void check(herr_t r, const std::string& what) {
   if (r < 0) throw h5::Error(what);
 }
 
-// A fixed-size dataset [points, trials, ...trailing] of doubles, chunked one point and 16384 trials
-// at a time and written block by block. (h5::RowAppender grows along its first axis; here the
-// shape is known up front and the point axis comes first.)
+// A fixed-size dataset [points, trials, ...trailing] of doubles, chunked one point and
+// `chunk_trials` trials at a time and written block by block. (h5::RowAppender grows along its
+// first axis; here the shape is known up front and the point axis comes first.)
 class PointTrialArray {
  public:
   PointTrialArray(const h5::Group& where, const std::string& name, hsize_t points, hsize_t trials,
-                  const std::vector<hsize_t>& trailing, int deflate_level, const std::string& unit)
+                  const std::vector<hsize_t>& trailing, hsize_t chunk_trials, int deflate_level, const std::string& unit)
       : name_("/" + name) {
     dims_ = {points, trials};
     dims_.insert(dims_.end(), trailing.begin(), trailing.end());
-    std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, detail::kChunkTrials))};
+    std::vector<hsize_t> chunk = {1, std::max<hsize_t>(1, std::min(trials, chunk_trials))};
     for (const hsize_t t : trailing) chunk.push_back(std::max<hsize_t>(1, t));
     const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     check(H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot set chunks of " + name_);
@@ -99,6 +102,21 @@ std::vector<double> stack(std::size_t points, F&& per_point) {
 
 
 }  // namespace
+
+std::uint64_t sweep_chunk_trials(const RecordShape& shape) {
+  const Extents e = Extents::of(shape);
+  hsize_t widest = 1;
+  for (const TrialRecordSpec* r : trial_records(Presence::of(shape, true))) {
+    const std::vector<hsize_t> row = h5_dims(r->out.shape.dims().subspan(1), e);
+    widest = std::max(widest, std::accumulate(row.begin(), row.end(), hsize_t{1}, std::multiplies<>()));
+  }
+  return detail::chunk_trials(widest);
+}
+
+std::size_t sweep_block_trials(const RecordShape& shape) {
+  const std::size_t chunk = static_cast<std::size_t>(sweep_chunk_trials(shape));
+  return std::max<std::size_t>(1, block_trials_for(shape) / chunk) * chunk;
+}
 
 struct SweepWriter::Impl {
   AtomicFile out;  // first: removes the temporary after everything below has closed it
@@ -174,9 +192,10 @@ struct SweepWriter::Impl {
     if (!o.records) return;
     f.create_group("trials");
     const Extents e = Extents::of(RecordShape::of(m));
+    const hsize_t chunk_trials = sweep_chunk_trials(RecordShape::of(m));
     for (const TrialRecordSpec* r : trial_records(present)) {
       const std::vector<hsize_t> trailing = h5_dims(r->out.shape.dims().subspan(1), e);
-      records.emplace_back(f, r->out.path, P, meta.trials, trailing, o.deflate_level, r->out.unit);
+      records.emplace_back(f, r->out.path, P, meta.trials, trailing, chunk_trials, o.deflate_level, r->out.unit);
       label_axes(f, r->out.path, with_point_axis(r->out.shape.dims()));
     }
   }

@@ -2,6 +2,7 @@
 // The HDF5 sweep file (layout in docs/sweeps.md): the points' parameter values and every summary
 // of results.hpp with a leading point axis, optionally every point's per-trial records. Written
 // under a temporary name and renamed only when every point is in, like the results file.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,15 @@ struct SweepWriterOptions {
   int deflate_level = 1;
   double quantile_relative_error = 1e-4;  // 0 when quantiles are exact (records kept in memory)
 };
+
+// Trials per chunk of every per-trial record of a sweep's files (the sweep file, its point files):
+// the chunk rule of io/output_helpers.hpp for the widest record's row. One for all records, so
+// that a block of whole chunks is whole chunks of every record.
+std::uint64_t sweep_chunk_trials(const RecordShape& shape);
+// Trials per block of a sweep (unless --block): block_trials_for's ~64 MiB of rows, rounded down
+// to whole chunks (at least one), so that no chunk is written twice; a chunk written in parts is
+// read back, inflated and compressed again.
+std::size_t sweep_block_trials(const RecordShape& shape);
 
 class SweepWriter {
  public:
