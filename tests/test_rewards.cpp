@@ -88,7 +88,11 @@ struct Compared {
 Compared compare(const Model& m, std::uint64_t trials) {
   Plans plans = Plans::of(m);
   std::vector<double> plain;
-  plans.mechanisms.push_back(std::make_unique<PlainRewardsType>(&plain));
+  // Right after the engine's rewards, as they run: before the horizon's cascade attacks, which
+  // take what is left of positions without accruing anything.
+  const auto rewards = std::find_if(plans.mechanisms.begin(), plans.mechanisms.end(), [](const auto& t) { return t->name() == "rewards"; });
+  REQUIRE(rewards != plans.mechanisms.end());
+  plans.mechanisms.insert(std::next(rewards), std::make_unique<PlainRewardsType>(&plain));
   Trial trial(m, plans.world, plans.mechanisms);
   TrialDraws d;
   TrialBlock b;

@@ -456,13 +456,11 @@ std::vector<double> ColumnReader::column(const std::string& name, hsize_t flat_i
   if (it == whole_.end()) {
     const std::vector<hsize_t> d = g_.dims(name);
     const std::size_t values = product(d);
-    if (d.empty() || values * sizeof(double) > budget_) return g_.read_column(name, flat_index);
-    if (held_ + values * sizeof(double) > budget_) {
-      whole_.clear();
-      held_ = 0;
-    }
-    held_ += values * sizeof(double);
+    // Beyond what is left of the budget: a column at a time, as without a reader (letting the held
+    // ones go instead could read two datasets asked in turn whole at every column).
+    if (d.empty() || held_ + values * sizeof(double) > budget_) return g_.read_column(name, flat_index);
     it = whole_.emplace(name, Whole{g_.read_doubles(name), d[0], values / std::max<std::size_t>(d[0], 1)}).first;
+    held_ += values * sizeof(double);
   }
   const Whole& w = it->second;
   if (flat_index >= w.width) return g_.read_column(name, flat_index);  // its error, naming the dataset

@@ -129,8 +129,8 @@ class Group {
 
 // Columns of datasets shaped [rows, ...rest] (Group::read_column), asked one after another. A column
 // read alone inflates its whole dataset and walks a strided selection, so a dataset that fits in
-// `budget` bytes (with those held already, else they are let go) is read once, whole, and its
-// columns copied out of memory; a larger one is read a column at a time. `g` must outlive it.
+// what is left of `budget` bytes is read once, whole, and its columns copied out of memory; any
+// other is read a column at a time. `g` must outlive it; one thread; datasets must not grow meanwhile.
 class ColumnReader {
  public:
   explicit ColumnReader(const Group& g, std::size_t budget = std::size_t{256} << 20) : g_(g), budget_(budget) {}
