@@ -1,8 +1,8 @@
 #include "io/h5.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <atomic>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <exception>

@@ -161,8 +161,7 @@ void Trial::penalise_validators(std::size_t op, Gwei loss, LossCause cause) {
   loss = std::min(loss, before);
   // Each position owns its stake's share of the validators' balance: it loses that share of the
   // Gwei taken (not of its value, which may include coverage paid back beside the validators).
-  const Operator& o = m_.operators[op];
-  const double drop = static_cast<double>(loss) / (static_cast<double>(o.validators) * static_cast<double>(o.effective_balance_gwei));
+  const double drop = static_cast<double>(loss) / full_balance_[op].gwei;
   auto& lost = position_loss_;
   lost.clear();
   for (std::size_t i : w_.positions_of_op[op]) {

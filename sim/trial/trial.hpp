@@ -208,8 +208,8 @@ class Trial {
   std::vector<std::uint64_t> validators_hit_;  // [sampled event]
   std::vector<std::uint64_t> remaining_validators_;
   std::vector<Gwei> op_balance_gwei_;
-  // [operator] validators x effective balance, as beacon_factor divides by it: read at every
-  // change of every position, so kept apart from the (large) Operator records.
+  // [operator] validators x effective balance, as beacon_factor and penalties divide by it: read
+  // at every change of every position, so kept apart from the (large) Operator records.
   struct FullBalance {
     double gwei = 0.0;
     bool eth = false;

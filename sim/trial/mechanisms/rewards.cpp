@@ -23,6 +23,11 @@ double subsidy_integral(const RewardSchedule& r, double decay_days, double t) {
   return t;
 }
 
+// An AVS's reward rate integrated over [0, t] days (APR x days), given its subsidy's integral there.
+double rate_days(const RewardSchedule& r, double t, double subsidised) {
+  return r.floor_apr * t + (r.initial_apr - r.floor_apr) * subsidised;
+}
+
 // What a holder earns over the whole horizon from its positions that nothing touches in a trial,
 // in closed form: their value never changes, so their rewards are linear in the trial's draws.
 // Per holder: rate-days = base_apr x horizon x (its stake on Ethereum operators) + sum over the
@@ -52,7 +57,9 @@ struct UntouchedRewards {
         on_ethereum(w.positions.size(), 0) {
     for (std::size_t a = 0; a < m.avs.size(); ++a) {
       drawn_decay[a] = !m.avs[a].rewards.decay_days.is_fixed();
-      if (!drawn_decay[a]) avs_rate_days[a] = rate_days(m, a, m.avs[a].rewards.decay_days.a);
+      if (drawn_decay[a]) continue;
+      const RewardSchedule& r = m.avs[a].rewards;
+      avs_rate_days[a] = rate_days(r, m.simulation.horizon_days, subsidy_integral(r, r.decay_days.a, m.simulation.horizon_days));
     }
     std::vector<double> stake_of_avs(m.avs.size(), 0.0);  // the holder's, by AVS
     std::vector<std::size_t> secured;                    // the AVSs it secures, as first met
@@ -87,13 +94,6 @@ struct UntouchedRewards {
       }
       secured.clear();
     }
-  }
-
-  // AVS a's reward rate integrated over the horizon (APR x days), its subsidy decaying over `decay_days`.
-  static double rate_days(const Model& m, std::size_t a, double decay_days) {
-    const RewardSchedule& r = m.avs[a].rewards;
-    const double horizon = m.simulation.horizon_days;
-    return r.floor_apr * horizon + (r.initial_apr - r.floor_apr) * subsidy_integral(r, decay_days, horizon);
   }
 };
 
@@ -131,7 +131,7 @@ class Rewards final : public Mechanism {
       if (untouched_.drawn_decay[a]) {
         const RewardSchedule& r = m.avs[a].rewards;
         subsidy_to_horizon_[a] = subsidy_integral(r, trial.draws().subsidy_days[a], m.simulation.horizon_days);
-        horizon_rate_days_[a] = r.floor_apr * m.simulation.horizon_days + (r.initial_apr - r.floor_apr) * subsidy_to_horizon_[a];
+        horizon_rate_days_[a] = rate_days(r, m.simulation.horizon_days, subsidy_to_horizon_[a]);
       }
   }
   void before_change(std::size_t i, Trial& trial) override { bring_up_to_now(i, trial); }
@@ -247,7 +247,7 @@ class Rewards final : public Mechanism {
   // AVS a's reward rate integrated over [0, t] days (APR x days).
   double rate_days_to(const Trial& trial, std::size_t a, double t) {
     const RewardSchedule& r = trial.model().avs[a].rewards;
-    return r.floor_apr * t + (r.initial_apr - r.floor_apr) * subsidy(trial, a, t);
+    return rate_days(r, t, subsidy(trial, a, t));
   }
 
   // Validator-days of `op` offline within [t0, t1], per validator: each outage's overlap times the
@@ -293,7 +293,7 @@ class Rewards final : public Mechanism {
   // [position], touched positions only
   std::vector<double> base_;                // base yield accrued: value x rate-days
   std::vector<double> accrued_until_;       // day base_ is accrued to
-  std::vector<double> weight_;              // allocation_weight as last seen (its stake, untouched)
+  std::vector<double> weight_;              // per unit of allocation, as last seen (its stake, untouched)
   std::vector<double> weighed_at_;          // day weight_ was last seen
   std::vector<double> jumps_;               // sum of jump x rate-days to its day (see the class comment)
   std::vector<bool> touched_;               // changed (or offline) in this trial
