@@ -443,6 +443,15 @@ TEST_CASE("a streamed tally takes its chunks whole and in trial order") {
   CHECK_THROWS_AS(t.close(std::move(skipped)), std::logic_error);
 }
 
+namespace {
+// A chunk that knows only its first trial: for sinks that watch the order of chunks, not their sums.
+struct ChunkAt final : ChunkSink::Chunk {
+  explicit ChunkAt(std::uint64_t first) : first(first) {}
+  std::uint64_t first;
+};
+std::uint64_t first_of(const ChunkSink::Chunk& c) { return static_cast<const ChunkAt&>(c).first; }
+}  // namespace
+
 TEST_CASE("a streamed run's slow chunk holds the others back: few finished chunks wait to be closed") {
   const Model m = model_from(slurp(kDefault));
   RunSpec o;
@@ -451,24 +460,19 @@ TEST_CASE("a streamed run's slow chunk holds the others back: few finished chunk
   o.threads = 2;
   // Chunk 0 is slow; without a window the other lane would run all 199 others meanwhile.
   struct Watching final : ChunkSink {
-    struct C final : Chunk {
-      std::uint64_t first = 0;
-    };
     std::atomic<int> open_now{0}, most_open{0};
     std::uint64_t closed = 0;
     std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t) override {
       const int n = ++open_now;
       for (int seen = most_open; n > seen && !most_open.compare_exchange_weak(seen, n);) {
       }
-      auto c = std::make_unique<C>();
-      c->first = first;
-      return c;
+      return std::make_unique<ChunkAt>(first);
     }
     void add(Chunk& c, const TrialBlock&) override {
-      if (static_cast<C&>(c).first == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      if (first_of(c) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
     void close(std::unique_ptr<Chunk> c) override {
-      CHECK(static_cast<C&>(*c).first == closed * 16);  // in trial order
+      CHECK(first_of(*c) == closed * 16);  // in trial order
       ++closed;
       --open_now;
     }
@@ -485,21 +489,14 @@ TEST_CASE("a streamed run whose sink fails to close a chunk throws that error, a
   o.seed = 4;
   o.threads = 3;
   struct Failing final : ChunkSink {
-    struct C final : Chunk {
-      std::uint64_t first = 0;
-    };
     std::atomic<int> after_failure{0};
     bool failed = false;
-    std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t) override {
-      auto c = std::make_unique<C>();
-      c->first = first;
-      return c;
-    }
+    std::unique_ptr<Chunk> open(std::uint64_t first, std::uint64_t) override { return std::make_unique<ChunkAt>(first); }
     void add(Chunk&, const TrialBlock&) override {}
     void close(std::unique_ptr<Chunk> c) override {
       REQUIRE(c != nullptr);  // never an empty chunk left behind by the failed close
       if (failed) ++after_failure;
-      if (static_cast<C&>(*c).first == 5 * 16) {
+      if (first_of(*c) == 5 * 16) {
         failed = true;
         throw std::runtime_error("disk full");
       }
